@@ -1,0 +1,215 @@
+"""The HTTP base every connector shares: transport choice, rate limiting, retries and request logging.
+
+- Transport: Lambda talks to the real hosts. The sandbox routes a host to an in-process simulator by
+  registering a transport for it (`route_host`); nothing else in the connectors changes.
+- Rate limits: every request first takes a slot from the credential's `RateLimiter` (shared across
+  concurrent Lambdas through DynamoDB when deployed).
+- Retries (tenacity): 429 honours `Retry-After` for any request (the server did not act on it); 5xx
+  and timeouts are retried with capped, jittered exponential backoff for idempotent requests only. A
+  non-idempotent request that fails ambiguously raises `AmbiguousWrite` so the caller looks up first.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, wait_random_exponential
+
+from functions.clock import clock, utcnow
+from functions.connectors.errors import (
+    AmbiguousWrite,
+    ApiError,
+    AuthenticationFailed,
+    NotFound,
+    RateLimited,
+    RequestRejected,
+    ServiceUnavailable,
+)
+from functions.connectors.rate_limit import RateLimiter, UnlimitedRate
+
+SECRET_HEADERS = frozenset({"authorization", "x-api-key", "cookie", "x-signature", "proxy-authorization"})
+
+_transports: dict[str, httpx.BaseTransport] = {}
+_observers: list[Callable[["HttpExchange"], None]] = []
+
+
+@dataclass(frozen=True)
+class HttpExchange:
+    """One request a connector sent and what came back, with secrets already redacted."""
+
+    service: str
+    method: str
+    url: str
+    status: int | None
+    virtual_time: str
+    request_headers: dict[str, str]
+    request_body: Any
+    error: str | None = None
+
+
+def route_host(host: str, transport: httpx.BaseTransport) -> None:
+    """Send every request for `host` through `transport` (the sandbox's simulators)."""
+    _transports[host] = transport
+
+
+def clear_routes() -> None:
+    _transports.clear()
+
+
+def observe_requests(observer: Callable[[HttpExchange], None]) -> Callable[[], None]:
+    _observers.append(observer)
+    return lambda: _observers.remove(observer)
+
+
+def redact_headers(headers: httpx.Headers | dict[str, str]) -> dict[str, str]:
+    return {k.lower(): ("[redacted]" if k.lower() in SECRET_HEADERS else v) for k, v in headers.items()}
+
+
+@dataclass
+class RetryPolicy:
+    max_attempts: int = 4
+    backoff_initial_seconds: float = 0.5
+    backoff_cap_seconds: float = 20.0
+
+
+@dataclass
+class HttpService:
+    """A base URL, its credential's headers and limiter, and the retry policy; one per external API."""
+
+    service: str
+    base_url: str
+    auth_headers: Callable[[], dict[str, str]]
+    limiter: RateLimiter = field(default_factory=UnlimitedRate)
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    timeout_seconds: float = 10.0
+    _client: httpx.Client | None = None
+
+    def client(self) -> httpx.Client:
+        if self._client is None:
+            host = urlsplit(self.base_url).netloc
+            self._client = httpx.Client(
+                transport=_transports.get(host),
+                timeout=httpx.Timeout(self.timeout_seconds),
+                headers={"Accept": "application/json", "User-Agent": "consonance-spotify/1.0"},
+            )
+        return self._client
+
+    def url(self, path: str) -> str:
+        return path if path.startswith("http") else self.base_url.rstrip("/") + "/" + path.lstrip("/")
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        idempotent: bool,
+        params: dict[str, Any] | None = None,
+        json_body: Any = None,
+        headers: dict[str, str] | None = None,
+    ) -> httpx.Response:
+        """Send one logical request; returns a 2xx response or raises a typed `ApiError`."""
+
+        def should_retry(exc: BaseException) -> bool:
+            if isinstance(exc, RateLimited):
+                return True
+            return idempotent and isinstance(exc, ServiceUnavailable)
+
+        retrying = Retrying(
+            stop=stop_after_attempt(self.retry.max_attempts),
+            retry=retry_if_exception(should_retry),
+            wait=self._wait,
+            sleep=clock().sleep,
+            reraise=True,
+        )
+        return retrying(self._send_once, method, path, params, json_body, headers or {}, idempotent)
+
+    def _wait(self, state: RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome else None
+        if isinstance(exc, RateLimited) and exc.retry_after is not None:
+            return min(exc.retry_after, self.retry.backoff_cap_seconds * 3)
+        jitter = wait_random_exponential(multiplier=self.retry.backoff_initial_seconds, max=self.retry.backoff_cap_seconds)
+        return jitter(state)
+
+    def _send_once(
+        self,
+        method: str,
+        path: str,
+        params: dict[str, Any] | None,
+        json_body: Any,
+        headers: dict[str, str],
+        idempotent: bool,
+    ) -> httpx.Response:
+        self.limiter.acquire()
+        request = self.client().build_request(
+            method, self.url(path), params=params, json=json_body, headers={**headers, **self.auth_headers()}
+        )
+        try:
+            response = self.client().send(request)
+        except httpx.TimeoutException as exc:
+            self._notify(request, None, json_body, f"timeout: {exc.__class__.__name__}")
+            if not idempotent:
+                raise AmbiguousWrite(self.service, f"{method} {request.url.path} timed out; outcome unknown") from exc
+            raise ServiceUnavailable(self.service, f"{method} {request.url.path} timed out") from exc
+        except httpx.TransportError as exc:
+            self._notify(request, None, json_body, f"transport: {exc.__class__.__name__}")
+            raise ServiceUnavailable(self.service, f"{method} {request.url.path} failed: {exc}") from exc
+        self._notify(request, response.status_code, json_body, None)
+        raise_for_status(self.service, request, response, idempotent=idempotent)
+        return response
+
+    def _notify(self, request: httpx.Request, status: int | None, body: Any, error: str | None) -> None:
+        if not _observers:
+            return
+        exchange = HttpExchange(
+            service=self.service,
+            method=request.method,
+            url=str(request.url),
+            status=status,
+            virtual_time=utcnow().isoformat(),
+            request_headers=redact_headers(request.headers),
+            request_body=body,
+            error=error,
+        )
+        for observer in list(_observers):
+            observer(exchange)
+
+
+def raise_for_status(service: str, request: httpx.Request, response: httpx.Response, *, idempotent: bool) -> None:
+    status = response.status_code
+    if status < 400:
+        return
+    where = f"{request.method} {request.url.path}"
+    body = response.text[:2000]
+    if status == 429:
+        raise RateLimited(service, f"{where} rate limited", retry_after=_retry_after(response), body=body)
+    if status in (401, 403):
+        raise AuthenticationFailed(service, f"{where} not authorised", status, body)
+    if status == 404:
+        raise NotFound(service, f"{where} not found", status, body)
+    if status >= 500:
+        if not idempotent:
+            raise AmbiguousWrite(service, f"{where} failed with {status}; outcome unknown", status, body)
+        raise ServiceUnavailable(service, f"{where} failed", status, body)
+    raise RequestRejected(service, f"{where} rejected: {body[:300]}", status, body)
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("Retry-After")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None
+
+
+def json_or_error(service: str, response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except json.JSONDecodeError as exc:
+        raise ApiError(service, "response was not JSON", response.status_code, response.text[:300]) from exc

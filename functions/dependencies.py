@@ -1,0 +1,90 @@
+"""Builds the repositories and connectors a flow uses, once per Lambda execution environment.
+
+Handlers call these functions instead of constructing clients, so a flow only ever touches what its
+declaration grants, and tests or the sandbox can `reset()` them after changing the environment.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from functions.connectors.consonance import ConsonanceClient
+from functions.connectors.http import HttpService, RetryPolicy
+from functions.connectors.megaphone import MegaphoneClient
+from functions.connectors.rate_limit import WindowRateLimiter
+from functions.event_bus import EventBus
+from functions.secrets import fingerprint, secret_value
+from functions.settings import settings
+from functions.state.cursors import CursorStore, DynamoWindowCounters
+from functions.state.idempotency import IdempotencyStore
+from functions.state.ledger import SyncLedger
+
+
+@lru_cache(maxsize=1)
+def ledger() -> SyncLedger:
+    return SyncLedger(settings().ledger_table)
+
+
+@lru_cache(maxsize=1)
+def cursors() -> CursorStore:
+    return CursorStore(settings().cursors_table)
+
+
+@lru_cache(maxsize=1)
+def idempotency() -> IdempotencyStore:
+    return IdempotencyStore(settings().idempotency_table)
+
+
+@lru_cache(maxsize=1)
+def event_bus() -> EventBus:
+    return EventBus(settings().event_bus_name, settings().event_source)
+
+
+def _retry_policy() -> RetryPolicy:
+    config = settings()
+    return RetryPolicy(max_attempts=config.http_max_attempts, backoff_cap_seconds=config.http_backoff_cap_seconds)
+
+
+@lru_cache(maxsize=1)
+def consonance() -> ConsonanceClient:
+    config = settings()
+    secret_id = config.consonance_secret_id
+    http = HttpService(
+        service="consonance",
+        base_url=config.consonance_url,
+        auth_headers=lambda: {"Authorization": f"Bearer {secret_value(secret_id)}"},
+        limiter=WindowRateLimiter(
+            f"consonance:{fingerprint(secret_value(secret_id))}",
+            config.consonance_rate_per_minute,
+            DynamoWindowCounters(config.cursors_table),
+        ),
+        retry=_retry_policy(),
+        timeout_seconds=config.http_timeout_seconds,
+    )
+    return ConsonanceClient(http, page_size=config.consonance_page_size)
+
+
+@lru_cache(maxsize=1)
+def megaphone() -> MegaphoneClient:
+    config = settings()
+    secret_id = config.megaphone_secret_id
+    http = HttpService(
+        service="megaphone",
+        base_url=config.megaphone_url,
+        auth_headers=lambda: {"Authorization": f"Token token={secret_value(secret_id)}"},
+        limiter=WindowRateLimiter(
+            f"megaphone:{fingerprint(secret_value(secret_id))}",
+            config.megaphone_rate_per_minute,
+            DynamoWindowCounters(config.cursors_table),
+        ),
+        retry=_retry_policy(),
+        timeout_seconds=config.http_timeout_seconds,
+    )
+    return MegaphoneClient(http, network_id=config.megaphone_network_id)
+
+
+def reset() -> None:
+    """Forget every built client (after the environment changed: tests, the sandbox)."""
+    settings.cache_clear()
+    for factory in (ledger, cursors, idempotency, event_bus, consonance, megaphone):
+        factory.cache_clear()

@@ -1,0 +1,1 @@
+"""The domain model every flow consumes: Consonance's shapes stop at the mapping."""

@@ -1,0 +1,137 @@
+"""Versioned domain events carried on the EventBridge bus.
+
+The EventBridge `detail-type` names the event; `detail.schema_version` its version. A consumer accepts
+only the versions it knows and rejects the rest with `UnknownEventVersion` (the record goes to the
+dead-letter queue with that reason) instead of guessing at a shape it was not written for.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from typing import Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from functions.domain.errors import MalformedEvent, UnknownEventType, UnknownEventVersion
+from functions.domain.models import Episode
+
+
+class DomainEvent(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    detail_type: ClassVar[str]
+    schema_version: Literal[1] = 1
+    correlation_id: str = ""
+
+    def entity_key(self) -> str:
+        raise NotImplementedError
+
+    def dedup_key(self) -> str:
+        """Deterministic id of this fact, so a re-emitted event is recognisably the same one."""
+        body = self.model_dump_json(exclude={"correlation_id"})
+        return hashlib.sha256(f"{self.detail_type}|{body}".encode()).hexdigest()[:32]
+
+
+class EpisodeChanged(DomainEvent):
+    """The poller saw real content change on an audio product (or first saw it)."""
+
+    detail_type: ClassVar[str] = "EpisodeChanged"
+    episode: Episode
+    content_hash: str
+    previous_hash: str | None = None
+
+    def entity_key(self) -> str:
+        return f"episode#{self.episode.product_id}"
+
+
+class SeriesChanged(DomainEvent):
+    """At least one episode of a series changed; its order and attribution need checking."""
+
+    detail_type: ClassVar[str] = "SeriesChanged"
+    series_id: int
+    reason: str = "changed"
+
+    def entity_key(self) -> str:
+        return f"series#{self.series_id}"
+
+
+class EpisodeReevaluationDue(DomainEvent):
+    """Time, not Consonance, changed something: a release date arrived or a rights window opened/closed."""
+
+    detail_type: ClassVar[str] = "EpisodeReevaluationDue"
+    product_id: int
+    reason: str
+    due_at: datetime
+
+    def entity_key(self) -> str:
+        return f"episode#{self.product_id}"
+
+
+class EpisodeDelivered(DomainEvent):
+    """Megaphone finished ingesting the audio; the episode is live (or scheduled) on Spotify."""
+
+    detail_type: ClassVar[str] = "EpisodeDelivered"
+    product_id: int
+    megaphone_episode_id: str
+    podcast_id: str
+    spotify_id: str | None = None
+    status: str
+    content_hash: str
+
+    def entity_key(self) -> str:
+        return f"episode#{self.product_id}"
+
+
+EVENT_TYPES: dict[str, type[DomainEvent]] = {}
+
+
+def register(event_type: type[DomainEvent]) -> type[DomainEvent]:
+    EVENT_TYPES[event_type.detail_type] = event_type
+    return event_type
+
+
+for _event_type in (EpisodeChanged, SeriesChanged, EpisodeReevaluationDue, EpisodeDelivered):
+    register(_event_type)
+
+KNOWN_VERSIONS: dict[str, frozenset[int]] = {name: frozenset({1}) for name in EVENT_TYPES}
+
+
+class BusEvent(BaseModel):
+    """The EventBridge envelope as it arrives in an SQS message body."""
+
+    model_config = ConfigDict(populate_by_name=True, extra="allow")
+
+    id: str
+    detail_type: str = Field(alias="detail-type")
+    source: str
+    time: datetime
+    detail: dict[str, Any]
+
+
+def parse_bus_event(body: str | dict[str, Any], accept: tuple[type[DomainEvent], ...]) -> DomainEvent:
+    """Parse an EventBridge event into the domain event it carries, or raise a typed error."""
+    try:
+        envelope = BusEvent.model_validate_json(body) if isinstance(body, str) else BusEvent.model_validate(body)
+    except ValidationError as exc:
+        raise MalformedEvent(f"not an EventBridge event: {_first_error(exc)}") from exc
+    allowed = {event_type.detail_type: event_type for event_type in accept}
+    event_type = allowed.get(envelope.detail_type)
+    if event_type is None:
+        raise UnknownEventType(f"detail-type {envelope.detail_type!r} is not handled here")
+    version = envelope.detail.get("schema_version")
+    if version not in KNOWN_VERSIONS[envelope.detail_type]:
+        raise UnknownEventVersion(
+            f"{envelope.detail_type} schema_version {version!r} is not supported "
+            f"(known: {sorted(KNOWN_VERSIONS[envelope.detail_type])})"
+        )
+    try:
+        return event_type.model_validate(envelope.detail)
+    except ValidationError as exc:
+        raise MalformedEvent(f"{envelope.detail_type} detail is invalid: {_first_error(exc)}") from exc
+
+
+def _first_error(exc: ValidationError) -> str:
+    first = exc.errors()[0]
+    location = ".".join(str(part) for part in first.get("loc", ()))
+    return f"{location}: {first.get('msg')}" if location else str(first.get("msg"))

@@ -1,0 +1,58 @@
+"""Publishes domain events to the EventBridge bus, in batches of ten, retrying entries that failed."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from functools import lru_cache
+from typing import Any
+
+import boto3
+
+from functions.domain.errors import TransientError
+from functions.domain.events import DomainEvent
+
+MAX_ENTRIES_PER_CALL = 10
+ATTEMPTS = 3
+
+
+class EventPublishFailed(TransientError):
+    code = "event_publish_failed"
+
+
+@lru_cache(maxsize=None)
+def events_client() -> Any:
+    return boto3.client("events")
+
+
+class EventBus:
+    def __init__(self, bus_name: str, source: str):
+        self.bus_name = bus_name
+        self.source = source
+        self.published: int = 0
+
+    def publish(self, events: Sequence[DomainEvent]) -> None:
+        entries = [self._entry(event) for event in events]
+        for start in range(0, len(entries), MAX_ENTRIES_PER_CALL):
+            self._put(entries[start : start + MAX_ENTRIES_PER_CALL])
+
+    def _entry(self, event: DomainEvent) -> dict[str, Any]:
+        return {
+            "EventBusName": self.bus_name,
+            "Source": self.source,
+            "DetailType": event.detail_type,
+            "Detail": json.dumps(event.model_dump(mode="json")),
+            "Resources": [],
+        }
+
+    def _put(self, entries: list[dict[str, Any]]) -> None:
+        pending = entries
+        for _ in range(ATTEMPTS):
+            response = events_client().put_events(Entries=pending)
+            if not response.get("FailedEntryCount"):
+                self.published += len(pending)
+                return
+            failed = [e for e, r in zip(pending, response["Entries"]) if r.get("ErrorCode")]
+            self.published += len(pending) - len(failed)
+            pending = failed
+        raise EventPublishFailed(f"{len(pending)} event(s) could not be put on {self.bus_name}")

@@ -1,0 +1,95 @@
+"""Configuration read once per cold start from the environment the CDK stack (or the sandbox) sets.
+
+Every tunable that the design calls "configurable" lives here, with its default and the env var that
+overrides it, so operators have one place to look.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from functools import lru_cache
+
+from pydantic import BaseModel, Field, field_validator
+
+
+class MappingConfig(BaseModel):
+    """How Consonance records become domain episodes (the design's mapping, one place)."""
+
+    approved_publishing_status_codes: frozenset[str] = frozenset({"02", "04"})  # ONIX list 64
+    audio_product_types: tuple[str, ...] = ("ElectronicAudioProduct",)
+    master_audio_variant: str = "master_audio"
+    approved_file_status: str = "approved"
+    distribution_allowed_values: frozenset[str] = frozenset({"allowed", "yes", "true"})
+    artwork_resource_variant: str = "cover_image"
+    narrator_role_codes: frozenset[str] = frozenset({"E07", "E03"})
+    author_role_codes: frozenset[str] = frozenset({"A01"})
+    credited_role_codes: tuple[str, ...] = ("A01", "E07", "E03", "E10", "E09", "A12", "B06")
+    max_title_length: int = 150
+    max_summary_length: int = 4000
+    # work.workType -> episode kind; unknown types fall back to default_episode_kind.
+    episode_kinds: dict[str, str] = Field(
+        default_factory=lambda: {
+            "serialized_fiction": "serialized_fiction",
+            "companion_podcast": "companion_podcast",
+            "author_interview": "author_interview",
+            "branded_podcast": "branded_podcast",
+        }
+    )
+    default_episode_kind: str = "serialized_fiction"
+    # kinds whose episodes must credit a narrator (E07 read by / E03 narrator)
+    narrated_kinds: frozenset[str] = frozenset({"serialized_fiction"})
+    # What the write-back records on the product. The publishing status is only written where set.
+    spotify_link_role: str = "_26"  # ONIX website role (configurable: exact code per publisher)
+    writeback_publishing_status: str | None = None
+
+
+class Settings(BaseModel):
+    event_bus_name: str = "consonance-spotify"
+    event_source: str = "consonance-spotify"
+    ledger_table: str = "sync-ledger"
+    cursors_table: str = "cursors"
+    idempotency_table: str = "idempotency"
+    dead_letter_queue_url: str | None = None
+    max_receives: int = 5
+
+    consonance_url: str = "https://web.consonance.app/graphql"
+    consonance_secret_id: str = "consonance-spotify/consonance-api-key"
+    consonance_rate_per_minute: int = 120
+    consonance_page_size: int = 50
+    poll_overlap_days: int = 1
+
+    megaphone_url: str = "https://cms.megaphone.fm/api"
+    megaphone_secret_id: str = "consonance-spotify/megaphone-token"
+    megaphone_network_id: str = "network-1"
+    megaphone_rate_per_minute: int = 60  # facts sheet: 60/min per token (unverified; keep configurable)
+    megaphone_podcasts: dict[str, str] = Field(default_factory=dict)  # Consonance series id -> podcast id
+    megaphone_explicit_value: str = "clean"
+    spotify_show_url: str = "https://open.spotify.com/episode/{spotify_id}"
+
+    http_timeout_seconds: float = 10.0
+    http_max_attempts: int = 4
+    http_backoff_cap_seconds: float = 20.0
+
+    mapping: MappingConfig = Field(default_factory=MappingConfig)
+
+    @field_validator("megaphone_podcasts", mode="before")
+    @classmethod
+    def _parse_podcasts(cls, value: object) -> object:
+        return json.loads(value) if isinstance(value, str) else value
+
+    @field_validator("mapping", mode="before")
+    @classmethod
+    def _parse_mapping(cls, value: object) -> object:
+        return json.loads(value) if isinstance(value, str) else value
+
+    @classmethod
+    def from_environment(cls, environ: dict[str, str] | None = None) -> "Settings":
+        env = os.environ if environ is None else environ
+        values = {name: env[name.upper()] for name in cls.model_fields if name.upper() in env}
+        return cls.model_validate(values)
+
+
+@lru_cache(maxsize=1)
+def settings() -> Settings:
+    return Settings.from_environment()

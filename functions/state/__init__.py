@@ -1,0 +1,1 @@
+"""DynamoDB repositories: the sync ledger, cursors, idempotency records and rate-limit windows."""

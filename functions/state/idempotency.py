@@ -1,0 +1,86 @@
+"""Idempotency records for side effects keyed by (flow, entity, content hash).
+
+Why not Powertools Idempotency: its in-progress and expiry checks read the wall clock, while every
+decision here must follow the injected clock (the sandbox runs days in seconds, and a crashed
+handler's lease must expire in that same time). The semantics are the same: a key is claimed with a
+lease before the side effect, completed with its result after it, and a redelivery of a completed key
+returns the stored result instead of acting twice. Records expire through DynamoDB TTL.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from functions.clock import epoch_seconds
+from functions.domain.errors import TransientError
+from functions.state.dynamo import dynamodb_client, from_item, to_item
+
+DEFAULT_RETENTION_SECONDS = 7 * 24 * 3600
+
+
+class AlreadyInProgress(TransientError):
+    code = "already_in_progress"
+
+
+class IdempotencyStore:
+    def __init__(self, table_name: str, retention_seconds: int = DEFAULT_RETENTION_SECONDS):
+        self.table_name = table_name
+        self.retention_seconds = retention_seconds
+
+    def completed_result(self, key: str) -> dict[str, Any] | None:
+        response = dynamodb_client().get_item(TableName=self.table_name, Key=to_item({"id": key}), ConsistentRead=True)
+        item = from_item(response["Item"]) if "Item" in response else None
+        if item and item.get("status") == "COMPLETED":
+            return item.get("result", {})
+        return None
+
+    def claim(self, key: str, lease_seconds: float) -> dict[str, Any] | None:
+        """Claim `key`. Returns the stored result if it already completed; raises if another holds it."""
+        now = epoch_seconds()
+        try:
+            dynamodb_client().put_item(
+                TableName=self.table_name,
+                Item=to_item(
+                    {
+                        "id": key,
+                        "status": "INPROGRESS",
+                        "lease_until": int(now + lease_seconds),
+                        "expiration": int(now + self.retention_seconds),
+                    }
+                ),
+                ConditionExpression="attribute_not_exists(id) OR (#s = :inprogress AND lease_until < :now)",
+                ExpressionAttributeNames={"#s": "status"},
+                ExpressionAttributeValues=to_item({":inprogress": "INPROGRESS", ":now": int(now)}),
+            )
+            return None
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+        result = self.completed_result(key)
+        if result is not None:
+            return result
+        raise AlreadyInProgress(f"{key} is being processed by another invocation")
+
+    def complete(self, key: str, result: dict[str, Any]) -> None:
+        dynamodb_client().put_item(
+            TableName=self.table_name,
+            Item=to_item(
+                {"id": key, "status": "COMPLETED", "result": result, "expiration": int(epoch_seconds() + self.retention_seconds)}
+            ),
+        )
+
+    def release(self, key: str) -> None:
+        """Give a claim back after a failure, so the retry need not wait for the lease."""
+        try:
+            dynamodb_client().delete_item(
+                TableName=self.table_name,
+                Key=to_item({"id": key}),
+                ConditionExpression="#s = :inprogress",
+                ExpressionAttributeNames={"#s": "status"},
+                ExpressionAttributeValues=to_item({":inprogress": "INPROGRESS"}),
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise

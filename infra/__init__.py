@@ -1,0 +1,1 @@
+"""CDK constructs and the flow declarations they are built from."""

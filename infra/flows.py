@@ -1,0 +1,145 @@
+"""One declaration per flow: the single source of truth for the CDK stack, its IAM grants, the
+dashboard and alarms, and the local sandbox's wiring. Plain Python (no CDK import), so the sandbox
+and tests can read it without synthesizing anything.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class Table(StrEnum):
+    LEDGER = "ledger"
+    CURSORS = "cursors"
+    IDEMPOTENCY = "idempotency"
+
+
+class Secret(StrEnum):
+    CONSONANCE = "consonance"
+    MEGAPHONE = "megaphone"
+
+
+@dataclass(frozen=True)
+class EventTrigger:
+    """Consume domain events of these detail-types from the bus, through the flow's own SQS queue."""
+
+    detail_types: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ScheduleTrigger:
+    """Run on an EventBridge schedule (a producer or a sweep)."""
+
+    every_minutes: int
+
+
+@dataclass(frozen=True)
+class FlowDeclaration:
+    name: str
+    handler: str  # dotted path "package.module.function"
+    description: str
+    trigger: EventTrigger | ScheduleTrigger
+    batch_size: int = 10
+    max_receives: int = 5
+    timeout_seconds: int = 60
+    memory_mb: int = 256
+    max_concurrency: int = 2  # event-source maximum concurrency: keeps API rate limits across invocations
+    reads: tuple[Table, ...] = ()
+    writes: tuple[Table, ...] = ()
+    secrets: tuple[Secret, ...] = ()
+    emits: tuple[str, ...] = ()
+    environment: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def consumes_queue(self) -> bool:
+        return isinstance(self.trigger, EventTrigger)
+
+    @property
+    def tables(self) -> tuple[Table, ...]:
+        return tuple(dict.fromkeys(self.reads + self.writes))
+
+    @property
+    def visibility_timeout_seconds(self) -> int:
+        return 6 * self.timeout_seconds
+
+
+FLOWS: tuple[FlowDeclaration, ...] = (
+    FlowDeclaration(
+        name="consonance-poller",
+        handler="functions.flows.consonance_poller.handler.handler",
+        description="Polls Consonance for changed audio products and emits events for real changes only",
+        trigger=ScheduleTrigger(every_minutes=15),
+        timeout_seconds=300,
+        memory_mb=512,
+        max_concurrency=1,
+        reads=(Table.LEDGER, Table.CURSORS),
+        writes=(Table.LEDGER, Table.CURSORS),
+        secrets=(Secret.CONSONANCE,),
+        emits=("EpisodeChanged", "SeriesChanged"),
+    ),
+    FlowDeclaration(
+        name="episode-publisher",
+        handler="functions.flows.episode_publisher.handler.handler",
+        description="Creates or updates approved, releasable episodes on Megaphone",
+        trigger=EventTrigger(detail_types=("EpisodeChanged", "EpisodeReevaluationDue")),
+        batch_size=5,
+        timeout_seconds=120,
+        reads=(Table.LEDGER, Table.CURSORS, Table.IDEMPOTENCY),
+        writes=(Table.LEDGER, Table.CURSORS, Table.IDEMPOTENCY),
+        secrets=(Secret.MEGAPHONE,),
+    ),
+    FlowDeclaration(
+        name="ingest-checker",
+        handler="functions.flows.ingest_checker.handler.handler",
+        description="Checks episodes whose audio Megaphone is ingesting; marks them delivered when processed",
+        trigger=ScheduleTrigger(every_minutes=5),
+        timeout_seconds=120,
+        max_concurrency=1,
+        reads=(Table.LEDGER, Table.CURSORS),
+        writes=(Table.LEDGER, Table.CURSORS),
+        secrets=(Secret.MEGAPHONE,),
+        emits=("EpisodeDelivered",),
+    ),
+    FlowDeclaration(
+        name="consonance-writeback",
+        handler="functions.flows.consonance_writeback.handler.handler",
+        description="Writes the Spotify link and status back onto the Consonance product",
+        trigger=EventTrigger(detail_types=("EpisodeDelivered",)),
+        batch_size=10,
+        timeout_seconds=60,
+        reads=(Table.LEDGER, Table.CURSORS, Table.IDEMPOTENCY),
+        writes=(Table.LEDGER, Table.CURSORS, Table.IDEMPOTENCY),
+        secrets=(Secret.CONSONANCE,),
+    ),
+    FlowDeclaration(
+        name="metadata-sync",
+        handler="functions.flows.metadata_sync.handler.handler",
+        description="Keeps series order, release sequencing, naming and credits identical on Megaphone",
+        trigger=EventTrigger(detail_types=("SeriesChanged",)),
+        batch_size=1,
+        timeout_seconds=180,
+        max_concurrency=1,
+        reads=(Table.LEDGER, Table.CURSORS),
+        writes=(Table.LEDGER, Table.CURSORS),
+        secrets=(Secret.MEGAPHONE,),
+    ),
+    FlowDeclaration(
+        name="release-sweep",
+        handler="functions.flows.release_sweep.handler.handler",
+        description="Hourly: re-evaluates episodes whose release date arrived; daily drift check per series",
+        trigger=ScheduleTrigger(every_minutes=60),
+        timeout_seconds=120,
+        max_concurrency=1,
+        reads=(Table.LEDGER, Table.CURSORS),
+        writes=(Table.CURSORS,),
+        emits=("EpisodeReevaluationDue", "SeriesChanged"),
+    ),
+)
+
+
+def flow(name: str) -> FlowDeclaration:
+    for declaration in FLOWS:
+        if declaration.name == name:
+            return declaration
+    raise KeyError(name)
