@@ -1,0 +1,59 @@
+"""DynamoDB table shapes, declared once: the CDK stack builds them and the sandbox creates the same
+tables in moto from this module, so local and deployed state have identical keys and indexes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from infra.flows import Table
+
+
+@dataclass(frozen=True)
+class IndexSpec:
+    name: str
+    partition_key: str
+    sort_key: str | None = None
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    table: Table
+    partition_key: str
+    sort_key: str | None = None
+    ttl_attribute: str | None = None
+    indexes: tuple[IndexSpec, ...] = ()
+    env_var: str = ""
+    purpose: str = ""
+
+
+TABLES: tuple[TableSpec, ...] = (
+    TableSpec(
+        table=Table.LEDGER,
+        partition_key="pk",
+        sort_key="sk",
+        indexes=(
+            IndexSpec(name="by-series", partition_key="series_key", sort_key="pk"),
+            IndexSpec(name="by-status", partition_key="status_key", sort_key="pk"),
+        ),
+        env_var="LEDGER_TABLE",
+        purpose="sync ledger: per entity and target, Spotify-side ids, pushed hash, status, history",
+    ),
+    TableSpec(
+        table=Table.CURSORS,
+        partition_key="pk",
+        ttl_attribute="expires_at",
+        env_var="CURSORS_TABLE",
+        purpose="poller/monitor cursors, last-success marks, rate-limit windows (TTL)",
+    ),
+    TableSpec(
+        table=Table.IDEMPOTENCY,
+        partition_key="id",
+        ttl_attribute="expiration",
+        env_var="IDEMPOTENCY_TABLE",
+        purpose="idempotency records for side effects (TTL)",
+    ),
+)
+
+
+def table_spec(table: Table) -> TableSpec:
+    return next(spec for spec in TABLES if spec.table == table)
