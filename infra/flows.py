@@ -44,7 +44,9 @@ class FlowDeclaration:
     max_receives: int = 5
     timeout_seconds: int = 60
     memory_mb: int = 256
-    max_concurrency: int = 2  # event-source maximum concurrency: keeps API rate limits across invocations
+    # Queue flows: the event source's maximum concurrency (AWS minimum 2). Scheduled flows: reserved
+    # concurrency. Either way it bounds how many invocations share one API credential's rate limit.
+    max_concurrency: int = 2
     reads: tuple[Table, ...] = ()
     writes: tuple[Table, ...] = ()
     secrets: tuple[Secret, ...] = ()
@@ -119,7 +121,6 @@ FLOWS: tuple[FlowDeclaration, ...] = (
         trigger=EventTrigger(detail_types=("SeriesChanged",)),
         batch_size=1,
         timeout_seconds=180,
-        max_concurrency=1,
         reads=(Table.LEDGER, Table.CURSORS),
         writes=(Table.LEDGER, Table.CURSORS),
         secrets=(Secret.MEGAPHONE,),

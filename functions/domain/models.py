@@ -45,6 +45,20 @@ class MasterAudio(Frozen):
     filename: str | None = None
 
 
+class RightGrant(Frozen):
+    """A right the publisher holds for this content, as licensed in a Consonance contract.
+
+    `right_type` is the contract's licensed-right type as configured (e.g. audio_adaptation, narration,
+    music_use); the window is [starts_on, ends_on) and open-ended where a date is missing.
+    """
+
+    right_type: str
+    contract_id: int
+    starts_on: date | None = None
+    ends_on: date | None = None
+    territories: Territories | None = None  # None: the product's sales territories apply
+
+
 class Show(Frozen):
     """A Consonance series that is published as one podcast show."""
 
@@ -71,6 +85,7 @@ class Episode(Frozen):
     release_date: date | None = None
     credits: tuple[Credit, ...] = ()
     territories: Territories = Field(default_factory=Territories)
+    rights: tuple[RightGrant, ...] = ()
 
     def content_hash(self) -> str:
         """Stable hash of everything that can change what Spotify shows; equal hashes mean no write."""
