@@ -14,40 +14,45 @@ from functions.connectors.megaphone import MegaphoneClient
 from functions.connectors.rate_limit import WindowRateLimiter
 from functions.event_bus import EventBus
 from functions.secrets import fingerprint, secret_value
-from functions.settings import settings
+from functions.settings import Settings
+from functions.settings import settings as _settings
 from functions.state.cursors import CursorStore, DynamoWindowCounters
 from functions.state.idempotency import IdempotencyStore
 from functions.state.ledger import SyncLedger
 
 
+def settings() -> Settings:
+    return _settings()
+
+
 @lru_cache(maxsize=1)
 def ledger() -> SyncLedger:
-    return SyncLedger(settings().ledger_table)
+    return SyncLedger(_settings().ledger_table)
 
 
 @lru_cache(maxsize=1)
 def cursors() -> CursorStore:
-    return CursorStore(settings().cursors_table)
+    return CursorStore(_settings().cursors_table)
 
 
 @lru_cache(maxsize=1)
 def idempotency() -> IdempotencyStore:
-    return IdempotencyStore(settings().idempotency_table)
+    return IdempotencyStore(_settings().idempotency_table)
 
 
 @lru_cache(maxsize=1)
 def event_bus() -> EventBus:
-    return EventBus(settings().event_bus_name, settings().event_source)
+    return EventBus(_settings().event_bus_name, _settings().event_source)
 
 
 def _retry_policy() -> RetryPolicy:
-    config = settings()
+    config = _settings()
     return RetryPolicy(max_attempts=config.http_max_attempts, backoff_cap_seconds=config.http_backoff_cap_seconds)
 
 
 @lru_cache(maxsize=1)
 def consonance() -> ConsonanceClient:
-    config = settings()
+    config = _settings()
     secret_id = config.consonance_secret_id
     http = HttpService(
         service="consonance",
@@ -66,7 +71,7 @@ def consonance() -> ConsonanceClient:
 
 @lru_cache(maxsize=1)
 def megaphone() -> MegaphoneClient:
-    config = settings()
+    config = _settings()
     secret_id = config.megaphone_secret_id
     http = HttpService(
         service="megaphone",

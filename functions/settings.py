@@ -12,6 +12,8 @@ from functools import lru_cache
 
 from pydantic import BaseModel, Field, field_validator
 
+from functions.domain.rights import RightsPolicy
+
 
 class MappingConfig(BaseModel):
     """How Consonance records become domain episodes (the design's mapping, one place)."""
@@ -42,6 +44,8 @@ class MappingConfig(BaseModel):
     # What the write-back records on the product. The publishing status is only written where set.
     spotify_link_role: str = "_26"  # ONIX website role (configurable: exact code per publisher)
     writeback_publishing_status: str | None = None
+    # Which right types each kind of content requires, and Consonance's names for them (rights model).
+    rights: RightsPolicy = Field(default_factory=RightsPolicy)
 
 
 class Settings(BaseModel):

@@ -90,6 +90,7 @@ FLOWS: tuple[FlowDeclaration, ...] = (
         reads=(Table.LEDGER, Table.CURSORS, Table.IDEMPOTENCY),
         writes=(Table.LEDGER, Table.CURSORS, Table.IDEMPOTENCY),
         secrets=(Secret.MEGAPHONE,),
+        emits=("EpisodeDelivered",),
     ),
     FlowDeclaration(
         name="ingest-checker",
@@ -124,6 +125,7 @@ FLOWS: tuple[FlowDeclaration, ...] = (
         reads=(Table.LEDGER, Table.CURSORS),
         writes=(Table.LEDGER, Table.CURSORS),
         secrets=(Secret.MEGAPHONE,),
+        emits=("EpisodeReevaluationDue",),
     ),
     FlowDeclaration(
         name="release-sweep",

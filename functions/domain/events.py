@@ -7,7 +7,6 @@ dead-letter queue with that reason) instead of guessing at a shape it was not wr
 
 from __future__ import annotations
 
-import hashlib
 from datetime import datetime
 from typing import Any, ClassVar, Literal
 
@@ -25,12 +24,8 @@ class DomainEvent(BaseModel):
     correlation_id: str = ""
 
     def entity_key(self) -> str:
+        """The ledger entity this event is about (`episode#123`, `series#7`)."""
         raise NotImplementedError
-
-    def dedup_key(self) -> str:
-        """Deterministic id of this fact, so a re-emitted event is recognisably the same one."""
-        body = self.model_dump_json(exclude={"correlation_id"})
-        return hashlib.sha256(f"{self.detail_type}|{body}".encode()).hexdigest()[:32]
 
 
 class EpisodeChanged(DomainEvent):
@@ -111,6 +106,11 @@ class BusEvent(BaseModel):
 
 def parse_bus_event(body: str | dict[str, Any], accept: tuple[type[DomainEvent], ...]) -> DomainEvent:
     """Parse an EventBridge event into the domain event it carries, or raise a typed error."""
+    return parse_bus_envelope(body, accept)[1]
+
+
+def parse_bus_envelope(body: str | dict[str, Any], accept: tuple[type[DomainEvent], ...]) -> tuple[str, DomainEvent]:
+    """The EventBridge event id (the same on every duplicate delivery) and the domain event."""
     try:
         envelope = BusEvent.model_validate_json(body) if isinstance(body, str) else BusEvent.model_validate(body)
     except ValidationError as exc:
@@ -126,7 +126,7 @@ def parse_bus_event(body: str | dict[str, Any], accept: tuple[type[DomainEvent],
             f"(known: {sorted(KNOWN_VERSIONS[envelope.detail_type])})"
         )
     try:
-        return event_type.model_validate(envelope.detail)
+        return envelope.id, event_type.model_validate(envelope.detail)
     except ValidationError as exc:
         raise MalformedEvent(f"{envelope.detail_type} detail is invalid: {_first_error(exc)}") from exc
 

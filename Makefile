@@ -1,0 +1,35 @@
+# Everything runs from the project's own virtual environment, created on first use.
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.requirements-installed
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 1
+export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
+
+.PHONY: demo test synth bench install clean
+
+$(STAMP): requirements.txt requirements-dev.txt
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## make demo: run the whole system on the local sandbox with the sample catalogue and print a summary
+demo: $(STAMP)
+	$(PY) -m sandbox run --days 7 --seed 7 --report reports/demo-report.json --http-log reports/demo-http.jsonl
+
+## make test: the whole suite (unit, integration on moto + simulators, infra, end to end, conformance)
+test: $(STAMP)
+	$(PY) -m pytest -q -p no:cacheprovider
+
+## make synth: CloudFormation templates into cdk.out (layer built without Docker, cdk-nag checks)
+synth: $(STAMP)
+	$(PY) app.py
+
+## make bench: speed and call-count figures, printed and written to bench/results.json
+bench: $(STAMP)
+	$(PY) -m bench
+
+clean:
+	rm -rf cdk.out build reports bench/results.json .pytest_cache

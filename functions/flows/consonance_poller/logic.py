@@ -1,0 +1,116 @@
+"""Finds what really changed in Consonance since the last poll and announces only that.
+
+Consonance has no webhooks and its `changedSince` is a date (and may fire for a sibling record), so:
+poll from the date of the last successful poll (inclusive: changes later that same day are not
+missed), page with `after`, normalise each record into the domain model, and compare its content
+hash (and mapping findings) with the ledger. Only a real difference emits `EpisodeChanged` (plus one
+`SeriesChanged` per affected series). Events for a page are published before the ledger is updated,
+so a crash in between re-announces on the next poll rather than losing a change. The cursor moves only
+after a complete, successful run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from functions.connectors.consonance import ConsonanceClient
+from functions.domain.events import DomainEvent, EpisodeChanged, SeriesChanged
+from functions.domain.mapping import map_product
+from functions.domain.models import Finding
+from functions.event_bus import EventBus
+from functions.flows.ledger_keys import SOURCE, episode_key, series_key
+from functions.settings import Settings
+from functions.state.cursors import CursorStore
+from functions.state.ledger import LedgerEntry, SyncLedger
+
+CURSOR = "consonance-poller"
+FIRST_POLL_SINCE = date(1970, 1, 1)
+PAGE_FLUSH = 50
+
+
+@dataclass
+class PollDeps:
+    consonance: ConsonanceClient
+    ledger: SyncLedger
+    cursors: CursorStore
+    bus: EventBus
+    settings: Settings
+
+
+@dataclass
+class PollOutcome:
+    changed_since: date
+    products_seen: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    with_findings: int = 0
+    series_changed: list[int] = field(default_factory=list)
+
+
+def poll(deps: PollDeps, started_at: datetime) -> PollOutcome:
+    cursor = deps.cursors.get(CURSOR) or {}
+    since = date.fromisoformat(cursor["changed_since"]) if "changed_since" in cursor else FIRST_POLL_SINCE
+    outcome = PollOutcome(changed_since=since)
+    correlation_id = f"poll-{started_at.isoformat()}"
+    events: list[DomainEvent] = []
+    entries: list[LedgerEntry] = []
+    series: set[int] = set()
+    for record in deps.consonance.iter_changed_products(since):
+        outcome.products_seen += 1
+        change = _detect_change(record, deps, correlation_id)
+        if change is None:
+            outcome.unchanged += 1
+            continue
+        entry, event = change
+        outcome.changed += 1
+        outcome.with_findings += bool(entry.findings)
+        entries.append(entry)
+        if event is not None:
+            events.append(event)
+            if event.episode.show is not None:
+                series.add(event.episode.show.series_id)
+        if len(entries) >= PAGE_FLUSH:
+            _flush(events, entries, deps)
+    events.extend(SeriesChanged(series_id=s, correlation_id=correlation_id) for s in sorted(series))
+    _flush(events, entries, deps)
+    outcome.series_changed = sorted(series)
+    deps.cursors.put(CURSOR, {"changed_since": started_at.date().isoformat(), "last_success_at": started_at.isoformat()})
+    return outcome
+
+
+def _detect_change(record, deps: PollDeps, correlation_id: str) -> tuple[LedgerEntry, EpisodeChanged | None] | None:
+    mapped = map_product(record, deps.settings.mapping)
+    entity = episode_key(record.id)
+    entry = deps.ledger.get_or_new(entity, SOURCE)
+    episode = mapped.episode
+    new_hash = _source_hash(episode.content_hash() if episode else None, mapped.findings)
+    if entry.source_hash == new_hash:
+        return None  # the "changed" signal fired but nothing we use changed
+    previous = entry.source_hash
+    entry.source_hash = new_hash
+    entry.snapshot = episode.model_dump(mode="json") if episode else None
+    entry.series_key = series_key(episode.show.series_id) if episode and episode.show else None
+    entry.findings = list(mapped.findings)
+    entry.record("source_changed", ", ".join(sorted({f.code for f in mapped.findings})) or "content changed")
+    event = None
+    if episode is not None:
+        event = EpisodeChanged(
+            episode=episode, content_hash=new_hash, previous_hash=previous, correlation_id=correlation_id
+        )
+    return entry, event
+
+
+def _source_hash(episode_hash: str | None, findings: list[Finding]) -> str:
+    codes = ",".join(sorted(f"{f.code}:{f.message}" for f in findings))
+    return hashlib.sha256(f"{episode_hash}|{codes}".encode()).hexdigest()[:32]
+
+
+def _flush(events: list[DomainEvent], entries: list[LedgerEntry], deps: PollDeps) -> None:
+    if events:
+        deps.bus.publish(events)
+    for entry in entries:
+        deps.ledger.save(entry)
+    events.clear()
+    entries.clear()

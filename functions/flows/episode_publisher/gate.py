@@ -1,0 +1,105 @@
+"""The publishing gate: may this episode be on Spotify now, and in which state?
+
+Checks run in order and the first that objects decides. The rule (documented in the README):
+1. approval — publishing status forthcoming/active, ONIX exports allowed, master audio approved with
+   distribution allowed (`functions.domain.mapping.is_approved`); otherwise not ready (and withdrawn
+   if it was live);
+2. data quality — a blocking finding from the mapping (bad ISBN, over-long title, ...) holds it;
+3. series rules — a series conflict (duplicate part, dates out of order, missing narrator ...) holds it;
+4. show — its series must map to a Megaphone podcast;
+5. rights — a pluggable `RightsCheck` (the rights model plugs in here) may hold or withdraw it;
+6. release — no release date holds it; a future date makes it a draft until that date; otherwise live.
+A hold for data or series problems keeps what is already on Spotify untouched (nothing wrong is
+pushed, nothing right is pulled); a rights hold withdraws it, because it may no longer be live.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from enum import StrEnum
+
+from pydantic import BaseModel, Field
+
+from functions.domain.mapping import is_approved
+from functions.domain.models import Episode, Finding
+from functions.settings import Settings
+
+FLOW = "episode-publisher"
+
+
+class Placement(StrEnum):
+    NOT_READY = "not_ready"  # not approved: nothing to push
+    HOLD = "hold"  # approved but blocked; what is live stays as it is
+    WITHDRAW = "withdraw"  # must not be live: back to draft if it was pushed
+    DRAFT = "draft"  # push as a draft (release date still ahead)
+    LIVE = "live"  # push published
+
+
+class GateDecision(BaseModel):
+    placement: Placement
+    reason: str
+    findings: list[Finding] = Field(default_factory=list)
+
+
+class RightsVerdict(BaseModel):
+    allowed: bool
+    reason: str
+    findings: list[Finding] = Field(default_factory=list)
+
+
+RightsCheck = Callable[[Episode, date], RightsVerdict]
+
+
+def sales_territories_check(episode: Episode, on: date) -> RightsVerdict:
+    """Default rights check before the full rights model: the product must be for sale somewhere."""
+    territories = episode.territories
+    if territories.worldwide or territories.included:
+        return RightsVerdict(allowed=True, reason="for sale in at least one territory")
+    return RightsVerdict(
+        allowed=False,
+        reason="not for sale in any territory",
+        findings=[_finding(episode, "no_sales_territory", "the product is not for sale in any territory")],
+    )
+
+
+def decide(
+    episode: Episode,
+    *,
+    today: date,
+    settings: Settings,
+    source_findings: list[Finding],
+    series_findings: list[Finding],
+    rights_check: RightsCheck = sales_territories_check,
+) -> GateDecision:
+    if not is_approved(episode, settings.mapping):
+        return GateDecision(placement=Placement.NOT_READY, reason="not approved for distribution")
+    blocking = [f for f in source_findings if f.blocking]
+    if blocking:
+        return GateDecision(placement=Placement.HOLD, reason=_codes("data problems", blocking), findings=blocking)
+    if series_findings:
+        return GateDecision(placement=Placement.HOLD, reason=_codes("series conflict", series_findings), findings=series_findings)
+    if episode.show is None or str(episode.show.series_id) not in settings.megaphone_podcasts:
+        finding = _finding(
+            episode,
+            "no_megaphone_podcast",
+            f"series {episode.show.series_id if episode.show else '(none)'} is not mapped to a Megaphone podcast",
+        )
+        return GateDecision(placement=Placement.HOLD, reason=finding.message, findings=[finding])
+    rights = rights_check(episode, today)
+    if not rights.allowed:
+        return GateDecision(placement=Placement.WITHDRAW, reason=f"rights: {rights.reason}", findings=rights.findings)
+    if episode.release_date is None:
+        finding = _finding(episode, "missing_release_date", "approved but has no publication date")
+        return GateDecision(placement=Placement.HOLD, reason=finding.message, findings=[finding])
+    if episode.release_date > today:
+        return GateDecision(placement=Placement.DRAFT, reason=f"draft until its release date {episode.release_date}")
+    return GateDecision(placement=Placement.LIVE, reason=f"approved, released {episode.release_date}, {rights.reason}")
+
+
+def _finding(episode: Episode, code: str, message: str) -> Finding:
+    return Finding(code=code, entity=f"episode#{episode.product_id}", message=message, flow=FLOW)
+
+
+def _codes(label: str, findings: list[Finding]) -> str:
+    return f"{label}: " + ", ".join(sorted({f.code for f in findings}))

@@ -1,0 +1,136 @@
+"""Deployment configuration: the one mapping from CDK context keys to the Lambda environment.
+
+Operators configure a deployment in `cdk.json` ("context") or with `cdk deploy -c key=value`; the
+stack turns each key into the environment variable that `functions.settings.Settings` reads. A
+setting that belongs to one connector only reaches the flows that declare that connector's secret,
+so a function never carries configuration for a system it cannot call.
+
+| context key             | env var                     | given to                          |
+| ----------------------- | --------------------------- | --------------------------------- |
+| consonanceUrl           | CONSONANCE_URL              | flows declaring Secret.CONSONANCE |
+| consonanceRatePerMinute | CONSONANCE_RATE_PER_MINUTE  | flows declaring Secret.CONSONANCE |
+| consonancePageSize      | CONSONANCE_PAGE_SIZE        | flows declaring Secret.CONSONANCE |
+| megaphoneUrl            | MEGAPHONE_URL               | flows declaring Secret.MEGAPHONE  |
+| megaphoneNetworkId      | MEGAPHONE_NETWORK_ID        | flows declaring Secret.MEGAPHONE  |
+| megaphonePodcasts       | MEGAPHONE_PODCASTS (JSON)   | flows declaring Secret.MEGAPHONE  |
+| megaphoneRatePerMinute  | MEGAPHONE_RATE_PER_MINUTE   | flows declaring Secret.MEGAPHONE  |
+| consonanceMapping       | MAPPING (JSON)              | every flow                        |
+
+A key that is absent, null, an empty string or an empty object is not passed at all, so the default
+in `functions/settings.py` applies. `megaphonePodcasts` and `consonanceMapping` are JSON objects (in
+cdk.json an object; on the command line a JSON string).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+from infra.flows import FlowDeclaration, Secret
+
+
+class ValueKind(Enum):
+    TEXT = "text"
+    INTEGER = "integer"
+    JSON_OBJECT = "json object"
+
+
+@dataclass(frozen=True)
+class ContextSetting:
+    context_key: str
+    env_var: str
+    kind: ValueKind
+    description: str
+    # None: every flow gets it; otherwise only flows that declare this connector's secret.
+    connector: Secret | None = None
+    # Deploying without it synthesizes, but with a warning: the sandbox default would be used.
+    needed_for_deployment: bool = False
+
+
+CONTEXT_SETTINGS: tuple[ContextSetting, ...] = (
+    ContextSetting("consonanceUrl", "CONSONANCE_URL", ValueKind.TEXT, "Consonance GraphQL endpoint", Secret.CONSONANCE),
+    ContextSetting(
+        "consonanceRatePerMinute", "CONSONANCE_RATE_PER_MINUTE", ValueKind.INTEGER, "requests per minute per API key", Secret.CONSONANCE
+    ),
+    ContextSetting("consonancePageSize", "CONSONANCE_PAGE_SIZE", ValueKind.INTEGER, "records per changedSince page", Secret.CONSONANCE),
+    ContextSetting("megaphoneUrl", "MEGAPHONE_URL", ValueKind.TEXT, "Megaphone CMS API base URL", Secret.MEGAPHONE),
+    ContextSetting(
+        "megaphoneNetworkId",
+        "MEGAPHONE_NETWORK_ID",
+        ValueKind.TEXT,
+        "the publisher's Megaphone network id",
+        Secret.MEGAPHONE,
+        needed_for_deployment=True,
+    ),
+    ContextSetting(
+        "megaphonePodcasts",
+        "MEGAPHONE_PODCASTS",
+        ValueKind.JSON_OBJECT,
+        "Consonance series id -> Megaphone podcast id",
+        Secret.MEGAPHONE,
+        needed_for_deployment=True,
+    ),
+    ContextSetting(
+        "megaphoneRatePerMinute", "MEGAPHONE_RATE_PER_MINUTE", ValueKind.INTEGER, "requests per minute per token", Secret.MEGAPHONE
+    ),
+    ContextSetting("consonanceMapping", "MAPPING", ValueKind.JSON_OBJECT, "overrides of the Consonance -> domain mapping"),
+)
+
+
+class DeploymentContextError(ValueError):
+    """A context value has the wrong shape; synthesis stops rather than deploy a broken setting."""
+
+
+def load_cdk_json_context(project_root: Path) -> dict[str, Any]:
+    """The defaults in cdk.json. `python app.py` and the tests read them explicitly, because only the
+    CDK CLI loads cdk.json by itself (its values still take precedence when it does)."""
+    return dict(json.loads((project_root / "cdk.json").read_text())["context"])
+
+
+def encode_context_value(setting: ContextSetting, value: Any) -> str | None:
+    """The env var text for one context value, or None when it is unset."""
+    if value is None or value == "":
+        return None
+    if setting.kind is ValueKind.JSON_OBJECT:
+        parsed = json.loads(value) if isinstance(value, str) else value
+        if not isinstance(parsed, dict):
+            raise DeploymentContextError(f"context {setting.context_key!r} must be a JSON object, got {value!r}")
+        return json.dumps(parsed, sort_keys=True, separators=(",", ":")) if parsed else None
+    if setting.kind is ValueKind.INTEGER:
+        try:
+            number = int(value)
+        except (TypeError, ValueError) as exc:
+            raise DeploymentContextError(f"context {setting.context_key!r} must be an integer, got {value!r}") from exc
+        if number <= 0:
+            raise DeploymentContextError(f"context {setting.context_key!r} must be positive, got {number}")
+        return str(number)
+    return str(value)
+
+
+def resolve_context(lookup: Callable[[str], Any]) -> dict[str, str]:
+    """Env var -> value for every configured context key (validated once, for the whole stack).
+    `lookup` is `node.try_get_context` in the stack, `dict.get` anywhere else."""
+    resolved: dict[str, str] = {}
+    for setting in CONTEXT_SETTINGS:
+        encoded = encode_context_value(setting, lookup(setting.context_key))
+        if encoded is not None:
+            resolved[setting.env_var] = encoded
+    return resolved
+
+
+def missing_for_deployment(resolved: dict[str, str]) -> list[ContextSetting]:
+    """Settings a real deployment needs but the context leaves at the sandbox default."""
+    return [s for s in CONTEXT_SETTINGS if s.needed_for_deployment and s.env_var not in resolved]
+
+
+def environment_for_flow(declaration: FlowDeclaration, resolved: dict[str, str]) -> dict[str, str]:
+    """The slice of the deployment configuration this flow may see."""
+    return {
+        setting.env_var: resolved[setting.env_var]
+        for setting in CONTEXT_SETTINGS
+        if setting.env_var in resolved and (setting.connector is None or setting.connector in declaration.secrets)
+    }
