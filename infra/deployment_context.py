@@ -24,7 +24,7 @@ cdk.json an object; on the command line a JSON string).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
@@ -127,7 +127,7 @@ def missing_for_deployment(resolved: dict[str, str]) -> list[ContextSetting]:
     return [s for s in CONTEXT_SETTINGS if s.needed_for_deployment and s.env_var not in resolved]
 
 
-def environment_for_flow(declaration: FlowDeclaration, resolved: dict[str, str]) -> dict[str, str]:
+def environment_for_flow(declaration: FlowDeclaration, resolved: Mapping[str, str]) -> dict[str, str]:
     """The slice of the deployment configuration this flow may see."""
     return {
         setting.env_var: resolved[setting.env_var]

@@ -1,0 +1,71 @@
+#!/usr/bin/env python3
+"""CDK app entry: `python app.py` (make synth) or `cdk synth` / `cdk deploy` (cdk.json runs this).
+
+Builds the dependency layer with pip (cached, no Docker), builds the ConsonanceSpotify stack, runs
+cdk-nag AwsSolutions over it and synthesizes into cdk.out (or $CDK_OUTDIR). Exits non-zero when any
+error annotation remains, an unsuppressed nag finding in particular, because `python app.py` does
+not fail on its own the way the CDK CLI does.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+
+from aws_cdk import App, Aspects, Environment, cx_api
+from cdk_nag import AwsSolutionsChecks
+
+from infra.deployment_context import DeploymentContextError, load_cdk_json_context
+from infra.layer import LayerBuildError, build_dependency_layer
+from infra.stack import STACK_NAME, ConsonanceSpotifyStack
+
+PROJECT_ROOT = Path(__file__).resolve().parent
+LAYER_ROOT = PROJECT_ROOT / "build" / "layer"
+
+
+def deployment_environment() -> Environment | None:
+    """Account/region from the CDK CLI's defaults when present, else an environment-agnostic stack."""
+    account = os.environ.get("CDK_DEFAULT_ACCOUNT")
+    region = os.environ.get("CDK_DEFAULT_REGION")
+    return Environment(account=account, region=region) if account or region else None
+
+
+def main() -> int:
+    started = time.monotonic()
+    try:
+        layer_root = build_dependency_layer(PROJECT_ROOT / "requirements.txt", LAYER_ROOT)
+    except LayerBuildError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+    app = App(
+        outdir=os.environ.get("CDK_OUTDIR", str(PROJECT_ROOT / "cdk.out")),
+        context=load_cdk_json_context(PROJECT_ROOT),
+    )
+    try:
+        stack = ConsonanceSpotifyStack(app, STACK_NAME, layer_asset_path=layer_root, env=deployment_environment())
+    except DeploymentContextError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    Aspects.of(app).add(AwsSolutionsChecks(verbose=True))
+    assembly = app.synth()
+
+    messages = assembly.get_stack_artifact(stack.artifact_id).messages
+    errors = [m for m in messages if m.level == cx_api.SynthesisMessageLevel.ERROR]
+    for message in messages:
+        if message.level == cx_api.SynthesisMessageLevel.WARNING:
+            print(f"warning: {message.id}: {message.entry.data}", file=sys.stderr)
+    for message in errors:
+        print(f"error: {message.id}: {message.entry.data}", file=sys.stderr)
+    elapsed = time.monotonic() - started
+    if errors:
+        print(f"synth failed: {len(errors)} error annotation(s) in {STACK_NAME} ({elapsed:.1f} s)", file=sys.stderr)
+        return 1
+    print(f"synthesized {STACK_NAME} into {assembly.directory} in {elapsed:.1f} s", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

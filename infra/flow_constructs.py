@@ -1,0 +1,248 @@
+"""One construct per flow declaration: the Lambda, its trigger, its dead-letter queue, and an IAM role
+that holds exactly what the declaration names.
+
+- A queue flow (EventTrigger) is: bus rule (source + detail-types) -> SQS queue -> Lambda, with the
+  queue redriving to a DLQ after `max_receives` receives and the handler reporting partial batch
+  failures. The handler also dead-letters explicitly (with a reason), so it may send to its own DLQ.
+- A scheduled flow (ScheduleTrigger) is: schedule rule -> Lambda (asynchronous invocation), with
+  reserved concurrency `max_concurrency` and an async-invoke DLQ, so a run that fails after Lambda's
+  retries is kept for inspection instead of vanishing.
+
+The role starts empty (no AWS managed policy): it gets write access to the function's own log group,
+X-Ray, the reads/writes/secrets/emits of the declaration, and what the trigger needs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from aws_cdk import Duration
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_event_sources as event_sources
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_secretsmanager as secretsmanager
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from functions.settings import Settings
+from infra.deployment_context import environment_for_flow
+from infra.flows import EventTrigger, FlowDeclaration, ScheduleTrigger, Secret, Table
+from infra.tables import table_spec
+
+RUNTIME = lambda_.Runtime.PYTHON_3_12
+ARCHITECTURE = lambda_.Architecture.ARM_64
+METRICS_NAMESPACE = "ConsonanceSpotify"
+LOG_RETENTION = logs.RetentionDays.ONE_MONTH
+DEAD_LETTER_RETENTION = Duration.days(14)
+# AWS rejects an SQS event source maximum concurrency below 2.
+MINIMUM_EVENT_SOURCE_CONCURRENCY = 2
+
+
+def secret_settings_field(secret: Secret) -> str:
+    """`consonance_secret_id` / `megaphone_secret_id`: the Settings field that holds the secret's id."""
+    return f"{secret.value}_secret_id"
+
+
+def secret_env_var(secret: Secret) -> str:
+    """CONSONANCE_SECRET_ID / MEGAPHONE_SECRET_ID."""
+    return secret_settings_field(secret).upper()
+
+
+def secret_name(secret: Secret) -> str:
+    """The Secrets Manager name: the default in functions/settings.py, so the stack, the sandbox and
+    an operator's `aws secretsmanager put-secret-value` all use the same one."""
+    return str(Settings.model_fields[secret_settings_field(secret)].default)
+
+
+def construct_id(flow_name: str) -> str:
+    """`episode-publisher` -> `EpisodePublisher`: stable logical ids derived from the flow name."""
+    return "".join(part.capitalize() for part in flow_name.split("-"))
+
+
+@dataclass(frozen=True)
+class SharedResources:
+    """What every flow may be wired to; each flow takes only the parts its declaration names."""
+
+    event_bus: events.IEventBus
+    event_source: str
+    tables: Mapping[Table, dynamodb.Table]
+    secrets: Mapping[Secret, secretsmanager.ISecret]
+    code: lambda_.Code
+    dependency_layer: lambda_.ILayerVersion
+    deployment_environment: Mapping[str, str]
+
+
+class FlowConstruct(Construct):
+    """The parts both kinds of flow share: role, log group, function, declared grants."""
+
+    queue: sqs.Queue | None = None  # only queue flows consume a queue
+    function: lambda_.Function
+    rule: events.Rule
+
+    def __init__(self, scope: Construct, declaration: FlowDeclaration, shared: SharedResources) -> None:
+        super().__init__(scope, construct_id(declaration.name))
+        self.declaration = declaration
+        self.role = iam.Role(
+            self,
+            "Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description=f"{declaration.name}: only the grants its flow declaration names",
+        )
+        self.log_group = logs.LogGroup(self, "Logs", retention=LOG_RETENTION)
+        self.log_group.grant_write(self.role)
+        self.dead_letter_queue = sqs.Queue(
+            self,
+            "DeadLetterQueue",
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            retention_period=DEAD_LETTER_RETENTION,
+        )
+        self._grant_declared_access(shared)
+
+    def _create_function(
+        self,
+        shared: SharedResources,
+        trigger_environment: Mapping[str, str],
+        **function_options: Any,
+    ) -> lambda_.Function:
+        declaration = self.declaration
+        return lambda_.Function(
+            self,
+            "Function",
+            runtime=RUNTIME,
+            architecture=ARCHITECTURE,
+            handler=declaration.handler,
+            code=shared.code,
+            layers=[shared.dependency_layer],
+            role=self.role,
+            log_group=self.log_group,
+            description=declaration.description[:256],
+            timeout=Duration.seconds(declaration.timeout_seconds),
+            memory_size=declaration.memory_mb,
+            tracing=lambda_.Tracing.ACTIVE,
+            environment=flow_environment(declaration, shared, trigger_environment),
+            **function_options,
+        )
+
+    def _grant_declared_access(self, shared: SharedResources) -> None:
+        declaration = self.declaration
+        for table in declaration.tables:
+            if table in declaration.writes:
+                shared.tables[table].grant_read_write_data(self.role)
+            else:
+                shared.tables[table].grant_read_data(self.role)
+        for secret in declaration.secrets:
+            shared.secrets[secret].grant_read(self.role)
+        if declaration.emits:
+            shared.event_bus.grant_put_events_to(self.role)
+
+
+def validate_queue_flow(declaration: FlowDeclaration) -> EventTrigger:
+    """Reject at synth time what AWS would reject at deploy time; return the flow's event trigger."""
+    if not isinstance(declaration.trigger, EventTrigger):
+        raise TypeError(f"{declaration.name} is not an event-triggered flow")
+    if declaration.max_concurrency < MINIMUM_EVENT_SOURCE_CONCURRENCY:
+        raise ValueError(
+            f"{declaration.name}: max_concurrency {declaration.max_concurrency} is below the SQS event "
+            f"source minimum of {MINIMUM_EVENT_SOURCE_CONCURRENCY}"
+        )
+    return declaration.trigger
+
+
+class QueueFlow(FlowConstruct):
+    """Bus rule -> SQS queue (+ DLQ) -> Lambda with partial batch responses."""
+
+    def __init__(self, scope: Construct, declaration: FlowDeclaration, shared: SharedResources) -> None:
+        trigger = validate_queue_flow(declaration)
+        super().__init__(scope, declaration, shared)
+        self.queue = sqs.Queue(
+            self,
+            "Queue",
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            visibility_timeout=Duration.seconds(declaration.visibility_timeout_seconds),
+            dead_letter_queue=sqs.DeadLetterQueue(max_receive_count=declaration.max_receives, queue=self.dead_letter_queue),
+        )
+        # The handler dead-letters records itself, with the failure reason as message attributes.
+        self.dead_letter_queue.grant(self.role, "sqs:SendMessage")
+        self.function = self._create_function(
+            shared,
+            {
+                "DEAD_LETTER_QUEUE_URL": self.dead_letter_queue.queue_url,
+                "MAX_RECEIVES": str(declaration.max_receives),
+            },
+        )
+        self.function.add_event_source(
+            event_sources.SqsEventSource(
+                self.queue,
+                batch_size=declaration.batch_size,
+                report_batch_item_failures=True,
+                max_concurrency=declaration.max_concurrency,
+            )
+        )
+        self.rule = events.Rule(
+            self,
+            "Rule",
+            event_bus=shared.event_bus,
+            description=f"{declaration.name}: {', '.join(trigger.detail_types)}",
+            event_pattern=events.EventPattern(
+                source=[shared.event_source],
+                detail_type=list(trigger.detail_types),
+            ),
+            targets=[targets.SqsQueue(self.queue)],
+        )
+
+
+class ScheduledFlow(FlowConstruct):
+    """Schedule rule -> Lambda, reserved concurrency from the declaration, async-invoke DLQ."""
+
+    def __init__(self, scope: Construct, declaration: FlowDeclaration, shared: SharedResources) -> None:
+        trigger = declaration.trigger
+        if not isinstance(trigger, ScheduleTrigger):
+            raise TypeError(f"{declaration.name} is not a scheduled flow")
+        super().__init__(scope, declaration, shared)
+        # Function(dead_letter_queue=...) grants the role sqs:SendMessage on it for Lambda's async DLQ.
+        self.function = self._create_function(
+            shared,
+            {},
+            reserved_concurrent_executions=declaration.max_concurrency,
+            dead_letter_queue=self.dead_letter_queue,
+        )
+        self.rule = events.Rule(
+            self,
+            "Schedule",
+            description=f"{declaration.name}: every {trigger.every_minutes} min",
+            schedule=events.Schedule.rate(Duration.minutes(trigger.every_minutes)),
+            targets=[targets.LambdaFunction(self.function)],
+        )
+
+
+def flow_environment(declaration: FlowDeclaration, shared: SharedResources, trigger_environment: Mapping[str, str]) -> dict[str, str]:
+    """The function's environment: wiring from the stack, the deployment settings for its connectors,
+    and the declaration's own extras. A declaration may not override the wiring."""
+    wiring: dict[str, str] = {
+        "POWERTOOLS_SERVICE_NAME": declaration.name,
+        "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
+        "EVENT_BUS_NAME": shared.event_bus.event_bus_name,
+        "EVENT_SOURCE": shared.event_source,
+        **{table_spec(table).env_var: shared.tables[table].table_name for table in declaration.tables},
+        **{secret_env_var(secret): secret_name(secret) for secret in declaration.secrets},
+        **trigger_environment,
+    }
+    deployment = environment_for_flow(declaration, shared.deployment_environment)
+    overlap = (set(wiring) | set(deployment)) & set(declaration.environment)
+    if overlap:
+        raise ValueError(f"{declaration.name}: declaration.environment may not override {sorted(overlap)}")
+    return {**deployment, **declaration.environment, **wiring}
+
+
+def build_flow(scope: Construct, declaration: FlowDeclaration, shared: SharedResources) -> FlowConstruct:
+    if declaration.consumes_queue:
+        return QueueFlow(scope, declaration, shared)
+    return ScheduledFlow(scope, declaration, shared)

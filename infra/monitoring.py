@@ -1,0 +1,290 @@
+"""Alarms, the operations-alerts topic and the dashboard, all derived from the flow declarations.
+
+Every flow gets: dead-letter depth (> 0 means a record or a scheduled run was given up on), error
+rate and throttles of its function; queue flows also get the age of the oldest message on their
+queue (the flow is stuck or falling behind). Flows that emit a heartbeat metric get a lag alarm:
+the Consonance poller puts `PollSucceeded` (count 1 per successful run, dimension service=<flow>),
+and "no success in N schedule periods" is an alarm even when the metric is missing altogether.
+
+All alarm and recovery notifications go to one KMS-encrypted SNS topic. Other parts of the system
+(e.g. takedown notices) may publish there too: `OperationsAlerts.topic.grant_publish(...)` also grants
+use of the key.
+
+Every threshold lives in `THRESHOLDS` / `HEARTBEATS` below.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from aws_cdk import ArnFormat, Duration, Stack
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_sns as sns
+from constructs import Construct
+
+from infra.flow_constructs import METRICS_NAMESPACE, FlowConstruct, construct_id
+from infra.flows import ScheduleTrigger
+
+
+@dataclass(frozen=True)
+class AlarmThresholds:
+    """Numbers behind every alarm; change them here only."""
+
+    period: Duration = Duration.minutes(5)
+    # Alarm when the DLQ holds more than this many messages.
+    dead_letter_messages: int = 0
+    # Oldest message alarm: max(floor, multiple x the queue's visibility timeout), so a slow flow
+    # (long timeout, hence long visibility) is not flagged merely for one ordinary retry.
+    oldest_message_age_floor: Duration = Duration.minutes(15)
+    oldest_message_age_visibility_multiple: int = 2
+    # Errors / invocations over one period, in percent.
+    error_rate_percent: float = 5.0
+    throttles: int = 0
+    # Heartbeat lag: alarm when there was no success during this many schedule periods.
+    heartbeat_schedule_periods: int = 3
+
+
+THRESHOLDS = AlarmThresholds()
+
+# Flow name -> the metric its handler puts once per successful run (namespace METRICS_NAMESPACE,
+# dimension service=<flow name>, the Powertools Metrics default dimension).
+HEARTBEATS: dict[str, str] = {"consonance-poller": "PollSucceeded"}
+
+
+class OperationsAlerts(Construct):
+    """SNS topic for operators, encrypted with a customer-managed key CloudWatch may use."""
+
+    def __init__(self, scope: Construct, construct_name: str) -> None:
+        super().__init__(scope, construct_name)
+        stack = Stack.of(self)
+        self.key = kms.Key(
+            self,
+            "Key",
+            description="Encrypts the operations-alerts topic",
+            enable_key_rotation=True,
+        )
+        # CloudWatch cannot publish to a topic encrypted with the AWS-managed SNS key; a customer key
+        # whose policy lets CloudWatch (of this account only) generate data keys is required.
+        self.key.add_to_resource_policy(
+            iam.PolicyStatement(
+                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+                actions=["kms:Decrypt", "kms:GenerateDataKey*"],
+                resources=["*"],  # in a key policy, "*" means this key
+                conditions={"StringEquals": {"aws:SourceAccount": stack.account}},
+            )
+        )
+        self.topic = sns.Topic(
+            self,
+            "Topic",
+            display_name="Consonance-Spotify operations alerts",
+            master_key=self.key,
+            enforce_ssl=True,
+        )
+        alarm_arns = stack.format_arn(service="cloudwatch", resource="alarm", resource_name="*", arn_format=ArnFormat.COLON_RESOURCE_NAME)
+        self.topic.add_to_resource_policy(
+            iam.PolicyStatement(
+                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+                actions=["sns:Publish"],
+                resources=[self.topic.topic_arn],
+                conditions={
+                    "StringEquals": {"aws:SourceAccount": stack.account},
+                    "ArnLike": {"aws:SourceArn": alarm_arns},
+                },
+            )
+        )
+
+
+def oldest_message_age_threshold(flow: FlowConstruct) -> Duration:
+    visibility = flow.declaration.visibility_timeout_seconds * THRESHOLDS.oldest_message_age_visibility_multiple
+    return Duration.seconds(max(THRESHOLDS.oldest_message_age_floor.to_seconds(), visibility))
+
+
+def schedule_minutes(flow: FlowConstruct) -> int:
+    trigger = flow.declaration.trigger
+    if not isinstance(trigger, ScheduleTrigger):
+        raise ValueError(f"{flow.declaration.name}: a heartbeat needs a scheduled flow")
+    return trigger.every_minutes
+
+
+def heartbeat_period(flow: FlowConstruct) -> Duration:
+    return Duration.minutes(schedule_minutes(flow) * THRESHOLDS.heartbeat_schedule_periods)
+
+
+class FlowMonitoring(Construct):
+    """Alarms per flow, the heartbeat alarms, and one dashboard showing them."""
+
+    def __init__(self, scope: Construct, construct_name: str, flows: Sequence[FlowConstruct], topic: sns.ITopic) -> None:
+        super().__init__(scope, construct_name)
+        self._topic = topic
+        self._stack_name = Stack.of(self).stack_name
+        unknown_heartbeats = set(HEARTBEATS) - {flow.declaration.name for flow in flows}
+        if unknown_heartbeats:
+            raise ValueError(f"HEARTBEATS names flows that are not declared: {sorted(unknown_heartbeats)}")
+        self.alarms: dict[str, list[cloudwatch.Alarm]] = {}
+        self.heartbeat_alarms: dict[str, cloudwatch.Alarm] = {}
+        for flow in flows:
+            self.alarms[flow.declaration.name] = self._flow_alarms(flow)
+            heartbeat_metric = HEARTBEATS.get(flow.declaration.name)
+            if heartbeat_metric:
+                self.heartbeat_alarms[flow.declaration.name] = self._heartbeat_alarm(flow, heartbeat_metric)
+        self.dashboard = self._dashboard(flows)
+
+    @property
+    def all_alarms(self) -> list[cloudwatch.Alarm]:
+        return [alarm for alarms in self.alarms.values() for alarm in alarms] + list(self.heartbeat_alarms.values())
+
+    def _alarm(self, flow: FlowConstruct, kind: str, description: str, **options: Any) -> cloudwatch.Alarm:
+        name = flow.declaration.name
+        alarm = cloudwatch.Alarm(
+            self,
+            f"{construct_id(name)}{construct_id(kind)}",
+            alarm_name=f"{self._stack_name}-{name}-{kind}",
+            alarm_description=f"{name}: {description}",
+            **options,
+        )
+        alarm.add_alarm_action(cloudwatch_actions.SnsAction(self._topic))
+        alarm.add_ok_action(cloudwatch_actions.SnsAction(self._topic))
+        return alarm
+
+    def _flow_alarms(self, flow: FlowConstruct) -> list[cloudwatch.Alarm]:
+        period = THRESHOLDS.period
+        function = flow.function
+        alarms = [
+            self._alarm(
+                flow,
+                "dead-letters",
+                "messages in the dead-letter queue; inspect their reason attributes, fix, then redrive",
+                metric=flow.dead_letter_queue.metric_approximate_number_of_messages_visible(period=period, statistic="Maximum"),
+                threshold=THRESHOLDS.dead_letter_messages,
+                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+                evaluation_periods=1,
+                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            ),
+            self._alarm(
+                flow,
+                "error-rate",
+                f"more than {THRESHOLDS.error_rate_percent}% of invocations failed",
+                metric=cloudwatch.MathExpression(
+                    expression="IF(invocations > 0, 100 * errors / invocations, 0)",
+                    using_metrics={
+                        "errors": function.metric_errors(period=period, statistic="Sum"),
+                        "invocations": function.metric_invocations(period=period, statistic="Sum"),
+                    },
+                    label="error rate %",
+                    period=period,
+                ),
+                threshold=THRESHOLDS.error_rate_percent,
+                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+                evaluation_periods=1,
+                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            ),
+            self._alarm(
+                flow,
+                "throttles",
+                "invocations were throttled (concurrency exhausted)",
+                metric=function.metric_throttles(period=period, statistic="Sum"),
+                threshold=THRESHOLDS.throttles,
+                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+                evaluation_periods=1,
+                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            ),
+        ]
+        if flow.queue is not None:
+            age = oldest_message_age_threshold(flow)
+            alarms.append(
+                self._alarm(
+                    flow,
+                    "oldest-message-age",
+                    f"a message has waited more than {int(age.to_seconds())} s; the flow is stuck or falling behind",
+                    metric=flow.queue.metric_approximate_age_of_oldest_message(period=period, statistic="Maximum"),
+                    threshold=age.to_seconds(),
+                    comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+                    evaluation_periods=1,
+                    treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+                )
+            )
+        return alarms
+
+    def _heartbeat_alarm(self, flow: FlowConstruct, metric_name: str) -> cloudwatch.Alarm:
+        period = heartbeat_period(flow)
+        return self._alarm(
+            flow,
+            "lag",
+            f"no {metric_name} for {int(period.to_minutes())} min; the flow has not completed a run",
+            metric=heartbeat_metric(flow, metric_name, period),
+            threshold=1,
+            comparison_operator=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+            evaluation_periods=1,
+            treat_missing_data=cloudwatch.TreatMissingData.BREACHING,
+        )
+
+    def _dashboard(self, flows: Sequence[FlowConstruct]) -> cloudwatch.Dashboard:
+        period = THRESHOLDS.period
+        dashboard = cloudwatch.Dashboard(self, "Dashboard", dashboard_name=self._stack_name)
+        dashboard.add_widgets(
+            cloudwatch.AlarmStatusWidget(title="Alarms", alarms=self.all_alarms, width=24, height=6),
+        )
+        for flow in flows:
+            name = flow.declaration.name
+            function = flow.function
+            row: list[cloudwatch.IWidget] = [
+                cloudwatch.GraphWidget(
+                    title=f"{name}: invocations",
+                    left=[
+                        function.metric_invocations(period=period, statistic="Sum"),
+                        function.metric_errors(period=period, statistic="Sum"),
+                        function.metric_throttles(period=period, statistic="Sum"),
+                    ],
+                    width=6,
+                ),
+                cloudwatch.GraphWidget(
+                    title=f"{name}: duration (timeout {flow.declaration.timeout_seconds} s)",
+                    left=[
+                        function.metric_duration(period=period, statistic="p95"),
+                        function.metric_duration(period=period, statistic="Maximum"),
+                    ],
+                    width=6,
+                ),
+            ]
+            if flow.queue is not None:
+                row.append(
+                    cloudwatch.GraphWidget(
+                        title=f"{name}: queue",
+                        left=[flow.queue.metric_approximate_number_of_messages_visible(period=period, statistic="Maximum")],
+                        right=[flow.queue.metric_approximate_age_of_oldest_message(period=period, statistic="Maximum")],
+                        width=6,
+                    )
+                )
+            heartbeat_metric_name = HEARTBEATS.get(name)
+            if heartbeat_metric_name:
+                row.append(
+                    cloudwatch.GraphWidget(
+                        title=f"{name}: {heartbeat_metric_name}",
+                        left=[heartbeat_metric(flow, heartbeat_metric_name, Duration.minutes(schedule_minutes(flow)))],
+                        width=6,
+                    )
+                )
+            row.append(
+                cloudwatch.SingleValueWidget(
+                    title=f"{name}: dead letters",
+                    metrics=[flow.dead_letter_queue.metric_approximate_number_of_messages_visible(period=period, statistic="Maximum")],
+                    width=6,
+                )
+            )
+            dashboard.add_widgets(*row)
+        return dashboard
+
+
+def heartbeat_metric(flow: FlowConstruct, metric_name: str, period: Duration) -> cloudwatch.Metric:
+    return cloudwatch.Metric(
+        namespace=METRICS_NAMESPACE,
+        metric_name=metric_name,
+        dimensions_map={"service": flow.declaration.name},
+        statistic="Sum",
+        period=period,
+    )

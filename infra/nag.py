@@ -1,0 +1,82 @@
+"""cdk-nag (AwsSolutions) findings this stack accepts on purpose, each with the reason it is accepted.
+
+Everything else AwsSolutions flags is an error: app.py exits non-zero and the infra tests fail.
+Suppressions are attached to the single resource concerned and, for IAM5, to the exact wildcard
+(`appliesTo`), so a new, unexpected wildcard in the same policy is still reported.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from aws_cdk import Stack
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
+from cdk_nag import NagPackSuppression, NagSuppressions
+
+from infra.flows import Secret
+from infra.layer import LAMBDA_PYTHON_VERSION
+from infra.tables import table_spec
+
+if TYPE_CHECKING:
+    from infra.flow_constructs import FlowConstruct
+    from infra.stack import ConsonanceSpotifyStack
+
+RUNTIME_PIN_REASON = (
+    f"All functions and the dependency layer share one pinned runtime, Python {LAMBDA_PYTHON_VERSION}: the layer is "
+    "built by pip for exactly that interpreter (cp312 manylinux2014_aarch64 wheels, infra/layer.py), so the runtime "
+    "moves only together with the layer build, as a deliberate upgrade."
+)
+XRAY_WILDCARD_REASON = (
+    "X-Ray active tracing: xray:PutTraceSegments and xray:PutTelemetryRecords do not support resource-level "
+    "permissions, so Resource '*' is the only possible scope (added by Lambda tracing=ACTIVE)."
+)
+SECRET_ROTATION_REASON = (
+    "The value is a third-party credential issued by {provider}; no rotation function can mint a new one. "
+    "Operators rotate it at the provider and put the new value; functions pick it up within the "
+    "Powertools Parameters cache time (functions/secrets.py) without a redeploy."
+)
+SECRET_PROVIDERS: dict[Secret, str] = {Secret.CONSONANCE: "Consonance", Secret.MEGAPHONE: "Megaphone"}
+
+
+def index_wildcard(table: dynamodb.Table) -> str:
+    """The IAM5 finding text for `<table arn>/index/*`, exactly as cdk-nag reports it."""
+    stack = Stack.of(table)
+    logical_id = stack.get_logical_id(table.node.default_child)  # type: ignore[arg-type]
+    return f"Resource::<{logical_id}.Arn>/index/*"
+
+
+def suppress_flow_findings(flow: FlowConstruct, stack: ConsonanceSpotifyStack) -> None:
+    NagSuppressions.add_resource_suppressions(
+        flow.function.node.default_child,  # type: ignore[arg-type]
+        [NagPackSuppression(id="AwsSolutions-L1", reason=RUNTIME_PIN_REASON)],
+    )
+    policy = flow.role.node.find_child("DefaultPolicy")
+    if not isinstance(policy, iam.Policy):
+        raise TypeError(f"{flow.declaration.name}: expected the role's DefaultPolicy, found {policy!r}")
+    suppressions = [NagPackSuppression(id="AwsSolutions-IAM5", reason=XRAY_WILDCARD_REASON, applies_to=["Resource::*"])]
+    for table in flow.declaration.tables:
+        if not table_spec(table).indexes:
+            continue  # without indexes the grant names the table ARN only: nothing to suppress
+        suppressions.append(
+            NagPackSuppression(
+                id="AwsSolutions-IAM5",
+                reason=(
+                    f"The {table.value} table's read{'/write' if table in flow.declaration.writes else ''} grant covers its "
+                    f"global secondary indexes (<table arn>/index/*) so that {flow.declaration.name} can Query them; the "
+                    "wildcard is limited to this one table's indexes, which flows.py declares it may use."
+                ),
+                applies_to=[index_wildcard(stack.tables[table])],
+            )
+        )
+    NagSuppressions.add_resource_suppressions(policy, suppressions, apply_to_children=True)
+
+
+def apply_justified_suppressions(stack: ConsonanceSpotifyStack) -> None:
+    for flow in stack.flows.values():
+        suppress_flow_findings(flow, stack)
+    for secret, resource in stack.secrets.items():
+        NagSuppressions.add_resource_suppressions(
+            resource,
+            [NagPackSuppression(id="AwsSolutions-SMG4", reason=SECRET_ROTATION_REASON.format(provider=SECRET_PROVIDERS[secret]))],
+        )

@@ -1,0 +1,149 @@
+"""The ConsonanceSpotify stack, built entirely from infra/flows.py (FLOWS) and infra/tables.py (TABLES).
+
+Resources: the custom event bus, the DynamoDB tables, the two API secrets, the dependency layer, one
+flow construct per declaration (see flow_constructs.py), the operations-alerts topic, and the alarms
+and dashboard (monitoring.py). cdk-nag findings that are accepted on purpose are suppressed, each
+with its reason, in nag.py.
+
+Names an operator or the ops CLI needs are fixed (the bus, the secrets); everything else gets a
+generated name and reaches the functions through their environment.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from aws_cdk import Annotations, CfnOutput, RemovalPolicy, Stack
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_events as events
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_secretsmanager as secretsmanager
+from constructs import Construct
+
+from functions.settings import Settings
+from infra.deployment_context import missing_for_deployment, resolve_context
+from infra.flow_constructs import ARCHITECTURE, RUNTIME, FlowConstruct, SharedResources, build_flow, construct_id, secret_name
+from infra.flows import FLOWS, Secret, Table
+from infra.monitoring import FlowMonitoring, OperationsAlerts
+from infra.nag import apply_justified_suppressions
+from infra.tables import TABLES, TableSpec
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+STACK_NAME = "ConsonanceSpotify"
+EVENT_BUS_NAME = str(Settings.model_fields["event_bus_name"].default)
+EVENT_SOURCE = str(Settings.model_fields["event_source"].default)
+
+# The function asset is the project root filtered down to the `functions` package, so handlers keep
+# their import path `functions.flows.<flow>.handler.handler`. Later patterns win (gitignore style).
+FUNCTION_ASSET_EXCLUDES: tuple[str, ...] = (
+    "*",
+    ".*",
+    "!functions",
+    "!functions/**",
+    "**/__pycache__",
+    "**/*.pyc",
+    "**/.pytest_cache",
+    "**/.mypy_cache",
+    "**/tests",
+    "**/test_*.py",
+    "**/conftest.py",
+    "**/.DS_Store",
+)
+
+SECRET_PURPOSES: dict[Secret, str] = {
+    Secret.CONSONANCE: "Consonance GraphQL API key",
+    Secret.MEGAPHONE: "Megaphone API token",
+}
+
+
+class ConsonanceSpotifyStack(Stack):
+    """`layer_asset_path` is the directory holding `python/` with the runtime dependencies: app.py
+    passes the pip-built layer, tests pass a tiny stand-in so they need no download."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_name: str,
+        *,
+        layer_asset_path: Path,
+        project_root: Path = PROJECT_ROOT,
+        **stack_options: Any,
+    ) -> None:
+        super().__init__(scope, construct_name, description="Consonance -> Spotify integration: flows, state, alarms", **stack_options)
+        self.deployment_environment = resolve_context(self.node.try_get_context)
+        for setting in missing_for_deployment(self.deployment_environment):
+            Annotations.of(self).add_warning_v2(
+                f"consonance-spotify:context-{setting.context_key}",
+                f"context '{setting.context_key}' ({setting.description}) is not set; functions fall back to the "
+                f"sandbox default of {setting.env_var}. Set it in cdk.json or with -c before deploying.",
+            )
+
+        self.event_bus = events.EventBus(self, "EventBus", event_bus_name=EVENT_BUS_NAME)
+        self.tables: dict[Table, dynamodb.Table] = {spec.table: self._table(spec) for spec in TABLES}
+        self.secrets: dict[Secret, secretsmanager.Secret] = {secret: self._secret(secret) for secret in Secret}
+        self.operations_alerts = OperationsAlerts(self, "OperationsAlerts")
+        self.operations_topic = self.operations_alerts.topic
+
+        self.dependency_layer = lambda_.LayerVersion(
+            self,
+            "DependencyLayer",
+            code=lambda_.Code.from_asset(str(layer_asset_path)),
+            compatible_runtimes=[RUNTIME],
+            compatible_architectures=[ARCHITECTURE],
+            description="Runtime dependencies from requirements.txt (pip, manylinux2014_aarch64, cp312)",
+        )
+        shared = SharedResources(
+            event_bus=self.event_bus,
+            event_source=EVENT_SOURCE,
+            tables=self.tables,
+            secrets=self.secrets,
+            code=lambda_.Code.from_asset(str(project_root), exclude=list(FUNCTION_ASSET_EXCLUDES)),
+            dependency_layer=self.dependency_layer,
+            deployment_environment=self.deployment_environment,
+        )
+        self.flows: dict[str, FlowConstruct] = {declaration.name: build_flow(self, declaration, shared) for declaration in FLOWS}
+        self.monitoring = FlowMonitoring(self, "Monitoring", list(self.flows.values()), self.operations_topic)
+
+        apply_justified_suppressions(self)
+        self._outputs()
+
+    def _table(self, spec: TableSpec) -> dynamodb.Table:
+        table = dynamodb.Table(
+            self,
+            f"{construct_id(spec.table.value)}Table",
+            partition_key=dynamodb.Attribute(name=spec.partition_key, type=dynamodb.AttributeType.STRING),
+            sort_key=dynamodb.Attribute(name=spec.sort_key, type=dynamodb.AttributeType.STRING) if spec.sort_key else None,
+            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(point_in_time_recovery_enabled=True),
+            time_to_live_attribute=spec.ttl_attribute,
+            deletion_protection=True,
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        for index in spec.indexes:
+            table.add_global_secondary_index(
+                index_name=index.name,
+                partition_key=dynamodb.Attribute(name=index.partition_key, type=dynamodb.AttributeType.STRING),
+                sort_key=dynamodb.Attribute(name=index.sort_key, type=dynamodb.AttributeType.STRING) if index.sort_key else None,
+                projection_type=dynamodb.ProjectionType.ALL,
+            )
+        return table
+
+    def _secret(self, secret: Secret) -> secretsmanager.Secret:
+        """Created with a random placeholder; operators put the real credential with
+        `aws secretsmanager put-secret-value`. Retained on stack deletion, like the tables."""
+        return secretsmanager.Secret(
+            self,
+            f"{construct_id(secret.value)}Secret",
+            secret_name=secret_name(secret),
+            description=f"{SECRET_PURPOSES[secret]} (placeholder until an operator puts the real value)",
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+
+    def _outputs(self) -> None:
+        CfnOutput(self, "EventBusName", value=self.event_bus.event_bus_name)
+        CfnOutput(self, "OperationsTopicArn", value=self.operations_topic.topic_arn)
+        for table, resource in self.tables.items():
+            CfnOutput(self, f"{construct_id(table.value)}TableName", value=resource.table_name)
+        for name, flow in self.flows.items():
+            CfnOutput(self, f"{construct_id(name)}DeadLetterQueueUrl", value=flow.dead_letter_queue.queue_url)

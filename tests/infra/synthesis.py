@@ -1,0 +1,64 @@
+"""One synthesis of the stack for the whole test session (synthesis plus cdk-nag costs several seconds).
+
+The layer asset is a tiny stand-in directory, so these tests never depend on pip downloads; the
+real layer is built by `make synth` (app.py). The context is cdk.json's, with the settings a real
+deployment must provide filled in, except `megaphonePodcasts`, left unset on purpose so the
+missing-setting warning can be checked.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from aws_cdk import App, Aspects, Stack, cx_api
+from aws_cdk.assertions import Template
+from cdk_nag import AwsSolutionsChecks
+
+from infra.deployment_context import load_cdk_json_context
+from infra.stack import PROJECT_ROOT, STACK_NAME, ConsonanceSpotifyStack
+
+TEST_CONTEXT_OVERRIDES: dict[str, Any] = {
+    "megaphoneNetworkId": "network-under-test",
+    "consonanceMapping": {"max_title_length": 120},
+}
+
+
+@dataclass(frozen=True)
+class SynthesizedStack:
+    stack: ConsonanceSpotifyStack
+    template: Template
+    resources: dict[str, dict[str, Any]]
+    messages: list[cx_api.SynthesisMessage]
+    assembly_directory: Path
+
+    def logical_id(self, construct: Any) -> str:
+        """Logical id of an L2 construct's CloudFormation resource."""
+        return Stack.of(construct).get_logical_id(construct.node.default_child)
+
+    def resource(self, construct: Any) -> dict[str, Any]:
+        return self.resources[self.logical_id(construct)]
+
+    def properties(self, construct: Any) -> dict[str, Any]:
+        return self.resource(construct)["Properties"]
+
+
+def synthesize(layer_stand_in: Path, outdir: Path) -> SynthesizedStack:
+    """`layer_stand_in` must hold a `python/` directory; it replaces the pip-built layer."""
+    context = {**load_cdk_json_context(PROJECT_ROOT), **TEST_CONTEXT_OVERRIDES}
+    app = App(outdir=str(outdir), context=context)
+    stack = ConsonanceSpotifyStack(app, STACK_NAME, layer_asset_path=layer_stand_in)
+    Aspects.of(app).add(AwsSolutionsChecks())
+    assembly = app.synth()
+
+    artifact = assembly.get_stack_artifact(stack.artifact_id)
+    template_json = json.loads(Path(artifact.template_full_path).read_text())
+    return SynthesizedStack(
+        stack=stack,
+        template=Template.from_json(template_json),
+        resources=template_json["Resources"],
+        messages=list(artifact.messages),
+        assembly_directory=Path(assembly.directory),
+    )

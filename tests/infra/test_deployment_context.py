@@ -1,0 +1,114 @@
+"""The context -> environment contract: encoding, validation, and which flows see which setting."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from functions.settings import Settings
+from infra.deployment_context import (
+    CONTEXT_SETTINGS,
+    DeploymentContextError,
+    environment_for_flow,
+    load_cdk_json_context,
+    missing_for_deployment,
+    resolve_context,
+)
+from infra.flow_constructs import flow_environment, validate_queue_flow
+from infra.flows import FLOWS, Secret, Table, flow
+from infra.stack import PROJECT_ROOT
+
+
+def test_every_setting_maps_to_a_settings_field_and_has_a_cdk_json_default() -> None:
+    defaults = load_cdk_json_context(PROJECT_ROOT)
+    for setting in CONTEXT_SETTINGS:
+        assert setting.env_var.lower() in Settings.model_fields, setting.env_var
+        assert setting.context_key in defaults, setting.context_key
+    assert len({s.context_key for s in CONTEXT_SETTINGS}) == len(CONTEXT_SETTINGS)
+
+
+def test_values_are_encoded_for_the_environment() -> None:
+    context: dict[str, Any] = {
+        "megaphoneNetworkId": "net-7",
+        "megaphonePodcasts": {"42": "pod-a", "7": "pod-b"},
+        "consonanceRatePerMinute": 90,
+        "consonanceMapping": '{"max_title_length": 100}',
+    }
+    resolved = resolve_context(context.get)
+    assert resolved == {
+        "MEGAPHONE_NETWORK_ID": "net-7",
+        "MEGAPHONE_PODCASTS": '{"42":"pod-a","7":"pod-b"}',
+        "CONSONANCE_RATE_PER_MINUTE": "90",
+        "MAPPING": '{"max_title_length":100}',
+    }
+    parsed = Settings.from_environment(resolved)
+    assert parsed.megaphone_podcasts == {"42": "pod-a", "7": "pod-b"}
+    assert parsed.mapping.max_title_length == 100
+
+
+def test_unset_values_fall_back_to_settings_defaults_and_are_reported() -> None:
+    resolved = resolve_context({"megaphoneNetworkId": "", "megaphonePodcasts": {}, "megaphoneUrl": None}.get)
+    assert resolved == {}
+    assert {s.context_key for s in missing_for_deployment(resolved)} == {"megaphoneNetworkId", "megaphonePodcasts"}
+
+
+@pytest.mark.parametrize(
+    ("context", "problem"),
+    [
+        ({"megaphonePodcasts": "[1, 2]"}, "JSON object"),
+        ({"consonanceMapping": ["not", "an", "object"]}, "JSON object"),
+        ({"megaphoneRatePerMinute": "sixty"}, "integer"),
+        ({"consonancePageSize": 0}, "positive"),
+    ],
+)
+def test_malformed_values_stop_synthesis(context: dict[str, Any], problem: str) -> None:
+    with pytest.raises(DeploymentContextError, match=problem):
+        resolve_context(context.get)
+
+
+def test_connector_settings_reach_only_flows_holding_that_connectors_secret() -> None:
+    resolved = {"CONSONANCE_URL": "https://c", "MEGAPHONE_URL": "https://m", "MAPPING": "{}"}
+    for declaration in FLOWS:
+        visible = environment_for_flow(declaration, resolved)
+        assert ("CONSONANCE_URL" in visible) == (Secret.CONSONANCE in declaration.secrets)
+        assert ("MEGAPHONE_URL" in visible) == (Secret.MEGAPHONE in declaration.secrets)
+        assert "MAPPING" in visible
+
+
+def stand_in_resources() -> Any:
+    """Only the attributes flow_environment reads, so it can be checked without synthesizing."""
+    return SimpleNamespace(
+        event_bus=SimpleNamespace(event_bus_name="bus"),
+        event_source="consonance-spotify",
+        tables={table: SimpleNamespace(table_name=f"{table.value}-table") for table in Table},
+        deployment_environment={},
+    )
+
+
+def test_declaration_environment_is_passed_but_cannot_override_wiring() -> None:
+    declaration = dataclasses.replace(flow("release-sweep"), environment={"SWEEP_LOOKBACK_DAYS": "3"})
+    assert flow_environment(declaration, stand_in_resources(), {})["SWEEP_LOOKBACK_DAYS"] == "3"
+
+    hijack = dataclasses.replace(flow("release-sweep"), environment={"LEDGER_TABLE": "someone-elses-table"})
+    with pytest.raises(ValueError, match="LEDGER_TABLE"):
+        flow_environment(hijack, stand_in_resources(), {})
+
+
+def test_queue_flow_below_the_event_source_minimum_concurrency_is_rejected() -> None:
+    queue_flow = next(d for d in FLOWS if d.consumes_queue)
+    with pytest.raises(ValueError, match="minimum of 2"):
+        validate_queue_flow(dataclasses.replace(queue_flow, max_concurrency=1))
+    scheduled = next(d for d in FLOWS if not d.consumes_queue)
+    with pytest.raises(TypeError):
+        validate_queue_flow(scheduled)
+
+
+def test_cdk_json_runs_the_app_with_python() -> None:
+    cdk_json = json.loads((PROJECT_ROOT / "cdk.json").read_text())
+    assert cdk_json["app"] == "python3 app.py"
+    assert Path(PROJECT_ROOT / "app.py").is_file()

@@ -1,0 +1,563 @@
+"""The synthesized stack matches the flow and table declarations: wiring, numbers, grants, alarms, nag."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aws_cdk import Duration
+from aws_cdk import aws_events as events
+from aws_cdk.assertions import Annotations, Match
+
+from functions.settings import Settings
+from infra.deployment_context import CONTEXT_SETTINGS
+from infra.flow_constructs import METRICS_NAMESPACE, secret_env_var, secret_name
+from infra.flows import FLOWS, EventTrigger, FlowDeclaration, ScheduleTrigger, Secret, Table
+from infra.monitoring import HEARTBEATS, THRESHOLDS, oldest_message_age_threshold
+from infra.stack import EVENT_SOURCE
+from infra.tables import TABLES, TableSpec, table_spec
+from tests.infra.synthesis import TEST_CONTEXT_OVERRIDES, SynthesizedStack
+
+QUEUE_FLOWS = [d for d in FLOWS if isinstance(d.trigger, EventTrigger)]
+SCHEDULED_FLOWS = [d for d in FLOWS if isinstance(d.trigger, ScheduleTrigger)]
+DYNAMO_WRITE_ACTIONS = {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"}
+SECONDS_PER_DAY = 86_400
+
+
+def ids(declarations: Sequence[FlowDeclaration]) -> list[str]:
+    return [d.name for d in declarations]
+
+
+def referenced_logical_ids(value: Any) -> set[str]:
+    """Every resource a CloudFormation expression points at (Ref / Fn::GetAtt), at any depth."""
+    if isinstance(value, dict):
+        if "Ref" in value:
+            return {value["Ref"]}
+        if "Fn::GetAtt" in value:
+            return {value["Fn::GetAtt"][0]}
+        return set().union(*(referenced_logical_ids(v) for v in value.values()))
+    if isinstance(value, list):
+        return set().union(*(referenced_logical_ids(v) for v in value))
+    return set()
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def policy_statements(synthesized: SynthesizedStack, flow_name: str) -> list[dict[str, Any]]:
+    """All identity-policy statements attached to the flow's role."""
+    role_id = synthesized.logical_id(synthesized.stack.flows[flow_name].role)
+    statements: list[dict[str, Any]] = []
+    for resource in synthesized.resources.values():
+        if resource["Type"] == "AWS::IAM::Policy" and {"Ref": role_id} in resource["Properties"]["Roles"]:
+            statements.extend(resource["Properties"]["PolicyDocument"]["Statement"])
+    return statements
+
+
+def grants_by_resource(synthesized: SynthesizedStack, flow_name: str) -> dict[str, set[str]]:
+    """Logical id (or "*") -> the actions the flow's role may perform on it."""
+    grants: dict[str, set[str]] = {}
+    for statement in policy_statements(synthesized, flow_name):
+        assert statement["Effect"] == "Allow"
+        actions = set(as_list(statement["Action"]))
+        for resource in as_list(statement["Resource"]):
+            targets = {"*"} if resource == "*" else referenced_logical_ids(resource)
+            for target in targets:
+                grants.setdefault(target, set()).update(actions)
+    return grants
+
+
+def environment(synthesized: SynthesizedStack, flow_name: str) -> dict[str, Any]:
+    function = synthesized.stack.flows[flow_name].function
+    return synthesized.properties(function)["Environment"]["Variables"]
+
+
+# --- queue flows -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("declaration", QUEUE_FLOWS, ids=ids(QUEUE_FLOWS))
+def test_queue_flow_has_rule_queue_dead_letter_queue_and_event_source(synthesized: SynthesizedStack, declaration: FlowDeclaration) -> None:
+    flow = synthesized.stack.flows[declaration.name]
+    assert flow.queue is not None
+    queue_id = synthesized.logical_id(flow.queue)
+    dead_letter_id = synthesized.logical_id(flow.dead_letter_queue)
+    function_id = synthesized.logical_id(flow.function)
+
+    queue = synthesized.resources[queue_id]["Properties"]
+    assert queue["VisibilityTimeout"] == 6 * declaration.timeout_seconds == declaration.visibility_timeout_seconds
+    assert queue["RedrivePolicy"] == {
+        "deadLetterTargetArn": {"Fn::GetAtt": [dead_letter_id, "Arn"]},
+        "maxReceiveCount": declaration.max_receives,
+    }
+
+    mappings = synthesized.template.find_resources(
+        "AWS::Lambda::EventSourceMapping",
+        {"Properties": {"EventSourceArn": {"Fn::GetAtt": [queue_id, "Arn"]}, "FunctionName": {"Ref": function_id}}},
+    )
+    assert len(mappings) == 1
+    mapping = next(iter(mappings.values()))["Properties"]
+    assert mapping["BatchSize"] == declaration.batch_size
+    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert mapping["ScalingConfig"] == {"MaximumConcurrency": declaration.max_concurrency}
+    assert declaration.max_concurrency >= 2
+
+    assert isinstance(declaration.trigger, EventTrigger)
+    rule = synthesized.properties(flow.rule)
+    assert rule["EventBusName"] == {"Ref": synthesized.logical_id(synthesized.stack.event_bus)}
+    assert rule["EventPattern"] == {"source": [EVENT_SOURCE], "detail-type": list(declaration.trigger.detail_types)}
+    assert [target["Arn"] for target in rule["Targets"]] == [{"Fn::GetAtt": [queue_id, "Arn"]}]
+
+
+def test_one_queue_pipeline_per_queue_flow_and_one_dead_letter_queue_per_flow(synthesized: SynthesizedStack) -> None:
+    synthesized.template.resource_count_is("AWS::Lambda::EventSourceMapping", len(QUEUE_FLOWS))
+    synthesized.template.resource_count_is("AWS::SQS::Queue", 2 * len(QUEUE_FLOWS) + len(SCHEDULED_FLOWS))
+    synthesized.template.resource_count_is("AWS::Lambda::Function", len(FLOWS))
+    synthesized.template.resource_count_is("AWS::Events::Rule", len(FLOWS))
+    synthesized.template.resource_count_is("AWS::Events::EventBus", 1)
+
+
+def test_every_queue_is_encrypted_and_refuses_plain_http(synthesized: SynthesizedStack) -> None:
+    queues = synthesized.template.find_resources("AWS::SQS::Queue")
+    policies = synthesized.template.find_resources("AWS::SQS::QueuePolicy")
+    tls_only: set[str] = set()
+    for policy in policies.values():
+        statements = policy["Properties"]["PolicyDocument"]["Statement"]
+        if any(s["Effect"] == "Deny" and s.get("Condition") == {"Bool": {"aws:SecureTransport": "false"}} for s in statements):
+            tls_only |= referenced_logical_ids(policy["Properties"]["Queues"])
+    for queue_id, queue in queues.items():
+        assert queue["Properties"].get("SqsManagedSseEnabled") is True, queue_id
+        assert queue_id in tls_only, queue_id
+
+
+@pytest.mark.parametrize("declaration", FLOWS, ids=ids(FLOWS))
+def test_dead_letter_queue_keeps_messages_fourteen_days(synthesized: SynthesizedStack, declaration: FlowDeclaration) -> None:
+    dead_letters = synthesized.properties(synthesized.stack.flows[declaration.name].dead_letter_queue)
+    assert dead_letters["MessageRetentionPeriod"] == 14 * SECONDS_PER_DAY
+
+
+# --- scheduled flows ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("declaration", SCHEDULED_FLOWS, ids=ids(SCHEDULED_FLOWS))
+def test_scheduled_flow_runs_on_its_rate_with_reserved_concurrency_and_async_dead_letters(
+    synthesized: SynthesizedStack, declaration: FlowDeclaration
+) -> None:
+    flow = synthesized.stack.flows[declaration.name]
+    function_id = synthesized.logical_id(flow.function)
+    dead_letter_id = synthesized.logical_id(flow.dead_letter_queue)
+    assert isinstance(declaration.trigger, ScheduleTrigger)
+    minutes = declaration.trigger.every_minutes
+
+    rule = synthesized.properties(flow.rule)
+    assert rule["ScheduleExpression"] == events.Schedule.rate(Duration.minutes(minutes)).expression_string
+    assert rule["ScheduleExpression"].startswith("rate(")
+    assert "EventBusName" not in rule  # schedules live on the default bus
+    assert [target["Arn"] for target in rule["Targets"]] == [{"Fn::GetAtt": [function_id, "Arn"]}]
+
+    function = synthesized.properties(flow.function)
+    assert function["ReservedConcurrentExecutions"] == declaration.max_concurrency
+    assert function["DeadLetterConfig"] == {"TargetArn": {"Fn::GetAtt": [dead_letter_id, "Arn"]}}
+    assert grants_by_resource(synthesized, declaration.name)[dead_letter_id] == {"sqs:SendMessage"}
+    synthesized.template.has_resource_properties(
+        "AWS::Lambda::Permission",
+        {"FunctionName": {"Fn::GetAtt": [function_id, "Arn"]}, "Principal": "events.amazonaws.com"},
+    )
+
+
+# --- functions ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("declaration", FLOWS, ids=ids(FLOWS))
+def test_function_runtime_and_sizing_follow_the_declaration(synthesized: SynthesizedStack, declaration: FlowDeclaration) -> None:
+    flow = synthesized.stack.flows[declaration.name]
+    function = synthesized.properties(flow.function)
+    assert function["Architectures"] == ["arm64"]
+    assert function["Runtime"] == "python3.12"
+    assert function["Handler"] == declaration.handler
+    assert function["MemorySize"] == declaration.memory_mb
+    assert function["Timeout"] == declaration.timeout_seconds
+    assert function["TracingConfig"] == {"Mode": "Active"}
+    assert function["Layers"] == [{"Ref": synthesized.logical_id(synthesized.stack.dependency_layer)}]
+    assert function["LoggingConfig"] == {"LogGroup": {"Ref": synthesized.logical_id(flow.log_group)}}
+    if declaration.consumes_queue:
+        assert "ReservedConcurrentExecutions" not in function  # the event source's MaximumConcurrency bounds it
+
+
+def test_layer_targets_arm64_python_312(synthesized: SynthesizedStack) -> None:
+    layer = synthesized.properties(synthesized.stack.dependency_layer)
+    assert layer["CompatibleArchitectures"] == ["arm64"]
+    assert layer["CompatibleRuntimes"] == ["python3.12"]
+
+
+def test_function_asset_is_the_functions_package_only(synthesized: SynthesizedStack) -> None:
+    code = synthesized.properties(synthesized.stack.flows[FLOWS[0].name].function)["Code"]
+    asset_hash = code["S3Key"].removesuffix(".zip")
+    asset = synthesized.assembly_directory / f"asset.{asset_hash}"
+    assert sorted(p.name for p in asset.iterdir()) == ["functions"]
+    unwanted = [p for p in asset.rglob("*") if p.name in {"__pycache__", "tests", "conftest.py"} or p.suffix == ".pyc"]
+    assert unwanted == []
+    for declaration in FLOWS:
+        module_path, _, function_name = declaration.handler.rpartition(".")
+        module_file = asset / Path(*module_path.split(".")).with_suffix(".py")
+        assert module_file.is_file(), f"{declaration.name}: {module_file} not in the asset"
+        assert f"def {function_name}(" in module_file.read_text()
+
+
+# --- environment -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("declaration", FLOWS, ids=ids(FLOWS))
+def test_environment_names_only_what_the_declaration_uses(synthesized: SynthesizedStack, declaration: FlowDeclaration) -> None:
+    stack = synthesized.stack
+    variables = environment(synthesized, declaration.name)
+    assert variables["POWERTOOLS_SERVICE_NAME"] == declaration.name
+    assert variables["POWERTOOLS_METRICS_NAMESPACE"] == METRICS_NAMESPACE
+    assert variables["EVENT_BUS_NAME"] == {"Ref": synthesized.logical_id(stack.event_bus)}
+    assert variables["EVENT_SOURCE"] == EVENT_SOURCE
+
+    for spec in TABLES:
+        if spec.table in declaration.tables:
+            assert variables[spec.env_var] == {"Ref": synthesized.logical_id(stack.tables[spec.table])}
+        else:
+            assert spec.env_var not in variables
+    for secret in Secret:
+        if secret in declaration.secrets:
+            assert variables[secret_env_var(secret)] == secret_name(secret)
+        else:
+            assert secret_env_var(secret) not in variables
+
+    if declaration.consumes_queue:
+        dead_letters = stack.flows[declaration.name].dead_letter_queue
+        assert variables["DEAD_LETTER_QUEUE_URL"] == {"Ref": synthesized.logical_id(dead_letters)}
+        assert variables["MAX_RECEIVES"] == str(declaration.max_receives)
+    else:
+        assert "DEAD_LETTER_QUEUE_URL" not in variables and "MAX_RECEIVES" not in variables
+
+    for setting in CONTEXT_SETTINGS:
+        reaches_flow = setting.connector is None or setting.connector in declaration.secrets
+        if not reaches_flow:
+            assert setting.env_var not in variables
+    for key, value in declaration.environment.items():
+        assert variables[key] == value
+
+
+def test_deployment_context_reaches_the_flows_of_its_connector(synthesized: SynthesizedStack) -> None:
+    for declaration in FLOWS:
+        variables = environment(synthesized, declaration.name)
+        assert json.loads(variables["MAPPING"]) == TEST_CONTEXT_OVERRIDES["consonanceMapping"]
+        if Secret.MEGAPHONE in declaration.secrets:
+            assert variables["MEGAPHONE_NETWORK_ID"] == TEST_CONTEXT_OVERRIDES["megaphoneNetworkId"]
+            assert variables["MEGAPHONE_URL"] == "https://cms.megaphone.fm/api"
+            assert "MEGAPHONE_PODCASTS" not in variables  # left unset: Settings' default applies
+        if Secret.CONSONANCE in declaration.secrets:
+            assert variables["CONSONANCE_URL"] == "https://web.consonance.app/graphql"
+            assert variables["CONSONANCE_RATE_PER_MINUTE"] == "120"
+
+
+def test_every_environment_variable_is_read_by_settings_or_powertools(synthesized: SynthesizedStack) -> None:
+    settings_variables = {name.upper() for name in Settings.model_fields}
+    for declaration in FLOWS:
+        unknown = {
+            name
+            for name in environment(synthesized, declaration.name)
+            if name not in settings_variables and not name.startswith("POWERTOOLS_") and name not in declaration.environment
+        }
+        assert unknown == set(), declaration.name
+
+
+def test_unset_deployment_setting_is_a_warning_not_a_silent_default(synthesized: SynthesizedStack) -> None:
+    warnings = Annotations.from_stack(synthesized.stack).find_warning(
+        "/ConsonanceSpotify", Match.string_like_regexp("context 'megaphonePodcasts'")
+    )
+    assert len(warnings) == 1
+    network_warnings = Annotations.from_stack(synthesized.stack).find_warning(
+        "/ConsonanceSpotify", Match.string_like_regexp("context 'megaphoneNetworkId'")
+    )
+    assert network_warnings == []
+
+
+# --- IAM ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("declaration", FLOWS, ids=ids(FLOWS))
+def test_role_grants_exactly_what_the_declaration_names(synthesized: SynthesizedStack, declaration: FlowDeclaration) -> None:
+    stack = synthesized.stack
+    flow = stack.flows[declaration.name]
+    grants = grants_by_resource(synthesized, declaration.name)
+
+    table_ids = {synthesized.logical_id(stack.tables[t]): t for t in Table}
+    granted_tables = {table_ids[i]: actions for i, actions in grants.items() if i in table_ids}
+    assert set(granted_tables) == set(declaration.tables)
+    for table, actions in granted_tables.items():
+        assert {"dynamodb:GetItem", "dynamodb:Query"} <= actions
+        if table in declaration.writes:
+            assert DYNAMO_WRITE_ACTIONS <= actions
+        else:
+            assert not actions & DYNAMO_WRITE_ACTIONS, f"{declaration.name} may write {table}"
+
+    secret_ids = {synthesized.logical_id(stack.secrets[s]): s for s in Secret}
+    granted_secrets = {secret_ids[i]: actions for i, actions in grants.items() if i in secret_ids}
+    assert set(granted_secrets) == set(declaration.secrets)
+    for actions in granted_secrets.values():
+        assert actions == {"secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"}
+
+    bus_id = synthesized.logical_id(stack.event_bus)
+    if declaration.emits:
+        assert grants[bus_id] == {"events:PutEvents"}
+    else:
+        assert bus_id not in grants
+        assert not any("events:PutEvents" in actions for actions in grants.values())
+
+    dead_letter_id = synthesized.logical_id(flow.dead_letter_queue)
+    assert grants[dead_letter_id] == {"sqs:SendMessage"}
+    other_queues = {
+        synthesized.logical_id(q)
+        for other in stack.flows.values()
+        if other is not flow
+        for q in (other.queue, other.dead_letter_queue)
+        if q is not None
+    }
+    assert not other_queues & set(grants)
+
+    assert grants["*"] == {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
+    assert grants[synthesized.logical_id(flow.log_group)] == {"logs:CreateLogStream", "logs:PutLogEvents"}
+
+    expected = (
+        {"*", dead_letter_id, synthesized.logical_id(flow.log_group)}
+        | set(synthesized.logical_id(stack.tables[t]) for t in declaration.tables)
+        | {synthesized.logical_id(stack.secrets[s]) for s in declaration.secrets}
+    )
+    if declaration.emits:
+        expected.add(bus_id)
+    if flow.queue is not None:
+        expected.add(synthesized.logical_id(flow.queue))
+        assert grants[synthesized.logical_id(flow.queue)] <= {
+            "sqs:ReceiveMessage",
+            "sqs:ChangeMessageVisibility",
+            "sqs:GetQueueUrl",
+            "sqs:DeleteMessage",
+            "sqs:GetQueueAttributes",
+        }
+    assert set(grants) == expected
+
+
+@pytest.mark.parametrize("declaration", FLOWS, ids=ids(FLOWS))
+def test_role_has_no_managed_policies(synthesized: SynthesizedStack, declaration: FlowDeclaration) -> None:
+    role = synthesized.properties(synthesized.stack.flows[declaration.name].role)
+    assert "ManagedPolicyArns" not in role
+
+
+def test_undeclared_tables_get_no_grant(synthesized: SynthesizedStack) -> None:
+    undeclared = [(d.name, table) for d in FLOWS for table in Table if table not in d.tables]
+    assert undeclared, "every flow declares every table: nothing left to prove"
+    for flow_name, table in undeclared:
+        assert synthesized.logical_id(synthesized.stack.tables[table]) not in grants_by_resource(synthesized, flow_name), (flow_name, table)
+
+
+def test_read_only_tables_get_no_write_actions(synthesized: SynthesizedStack) -> None:
+    read_only = [(d.name, table) for d in FLOWS for table in d.reads if table not in d.writes]
+    assert read_only, "no flow reads a table without writing it: nothing left to prove"
+    for flow_name, table in read_only:
+        actions = grants_by_resource(synthesized, flow_name)[synthesized.logical_id(synthesized.stack.tables[table])]
+        assert "dynamodb:Query" in actions and not actions & DYNAMO_WRITE_ACTIONS, (flow_name, table)
+
+
+def test_undeclared_secrets_get_no_grant(synthesized: SynthesizedStack) -> None:
+    undeclared = [(d.name, secret) for d in FLOWS for secret in Secret if secret not in d.secrets]
+    assert undeclared, "every flow declares every secret: nothing left to prove"
+    for flow_name, secret in undeclared:
+        grants = grants_by_resource(synthesized, flow_name)
+        assert synthesized.logical_id(synthesized.stack.secrets[secret]) not in grants, (flow_name, secret)
+        if not next(d for d in FLOWS if d.name == flow_name).secrets:
+            assert not any(action.startswith("secretsmanager:") for actions in grants.values() for action in actions)
+
+
+def test_flows_that_emit_nothing_cannot_put_events(synthesized: SynthesizedStack) -> None:
+    silent = [d.name for d in FLOWS if not d.emits]
+    assert silent, "every flow emits events: nothing left to prove"
+    for flow_name in silent:
+        grants = grants_by_resource(synthesized, flow_name)
+        assert not any("events:PutEvents" in actions for actions in grants.values()), flow_name
+
+
+# --- tables and secrets ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("spec", TABLES, ids=[s.table.value for s in TABLES])
+def test_table_matches_its_spec(synthesized: SynthesizedStack, spec: TableSpec) -> None:
+    resource = synthesized.resource(synthesized.stack.tables[spec.table])
+    assert resource["DeletionPolicy"] == "Retain" and resource["UpdateReplacePolicy"] == "Retain"
+    table = resource["Properties"]
+    assert table["BillingMode"] == "PAY_PER_REQUEST"
+    assert table["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+
+    key_schema = [{"AttributeName": spec.partition_key, "KeyType": "HASH"}]
+    if spec.sort_key:
+        key_schema.append({"AttributeName": spec.sort_key, "KeyType": "RANGE"})
+    assert table["KeySchema"] == key_schema
+    assert all(attribute["AttributeType"] == "S" for attribute in table["AttributeDefinitions"])
+
+    if spec.ttl_attribute:
+        assert table["TimeToLiveSpecification"] == {"AttributeName": spec.ttl_attribute, "Enabled": True}
+    else:
+        assert "TimeToLiveSpecification" not in table
+
+    indexes = {index["IndexName"]: index for index in table.get("GlobalSecondaryIndexes", [])}
+    assert set(indexes) == {index.name for index in spec.indexes}
+    for index in spec.indexes:
+        expected_keys = [{"AttributeName": index.partition_key, "KeyType": "HASH"}]
+        if index.sort_key:
+            expected_keys.append({"AttributeName": index.sort_key, "KeyType": "RANGE"})
+        assert indexes[index.name]["KeySchema"] == expected_keys
+        assert indexes[index.name]["Projection"] == {"ProjectionType": "ALL"}
+
+
+def test_table_env_vars_are_the_ones_settings_reads() -> None:
+    for spec in TABLES:
+        assert spec.env_var.lower() in Settings.model_fields, spec.env_var
+        assert table_spec(spec.table) is spec
+
+
+def test_secrets_use_the_names_functions_expect(synthesized: SynthesizedStack) -> None:
+    names = {secret: synthesized.properties(resource)["Name"] for secret, resource in synthesized.stack.secrets.items()}
+    assert names == {
+        Secret.CONSONANCE: "consonance-spotify/consonance-api-key",
+        Secret.MEGAPHONE: "consonance-spotify/megaphone-token",
+    }
+    assert names[Secret.CONSONANCE] == Settings().consonance_secret_id
+    assert names[Secret.MEGAPHONE] == Settings().megaphone_secret_id
+
+
+# --- monitoring --------------------------------------------------------------------------------
+
+
+def alarms_of(synthesized: SynthesizedStack, flow_name: str) -> dict[str, dict[str, Any]]:
+    """Alarm kind (suffix of the alarm name) -> alarm properties."""
+    prefix = f"ConsonanceSpotify-{flow_name}-"
+    return {
+        alarm["Properties"]["AlarmName"].removeprefix(prefix): alarm["Properties"]
+        for alarm in synthesized.template.find_resources("AWS::CloudWatch::Alarm").values()
+        if alarm["Properties"]["AlarmName"].startswith(prefix)
+    }
+
+
+def queue_metric_of(alarm: dict[str, Any]) -> set[str]:
+    return referenced_logical_ids(alarm.get("Dimensions", []))
+
+
+@pytest.mark.parametrize("declaration", FLOWS, ids=ids(FLOWS))
+def test_each_flow_has_dead_letter_error_throttle_and_queue_age_alarms(synthesized: SynthesizedStack, declaration: FlowDeclaration) -> None:
+    flow = synthesized.stack.flows[declaration.name]
+    alarms = alarms_of(synthesized, declaration.name)
+    expected = {"dead-letters", "error-rate", "throttles"}
+    if declaration.consumes_queue:
+        expected.add("oldest-message-age")
+    if declaration.name in HEARTBEATS:
+        expected.add("lag")
+    assert set(alarms) == expected
+
+    dead_letters = alarms["dead-letters"]
+    assert dead_letters["MetricName"] == "ApproximateNumberOfMessagesVisible"
+    assert queue_metric_of(dead_letters) == {synthesized.logical_id(flow.dead_letter_queue)}
+    assert dead_letters["ComparisonOperator"] == "GreaterThanThreshold" and dead_letters["Threshold"] == 0
+
+    throttles = alarms["throttles"]
+    assert throttles["MetricName"] == "Throttles" and throttles["Threshold"] == THRESHOLDS.throttles
+    assert referenced_logical_ids(throttles["Dimensions"]) == {synthesized.logical_id(flow.function)}
+
+    error_rate = alarms["error-rate"]
+    assert error_rate["Threshold"] == THRESHOLDS.error_rate_percent
+    metric_names = {m["MetricStat"]["Metric"]["MetricName"] for m in error_rate["Metrics"] if "MetricStat" in m}
+    assert metric_names == {"Errors", "Invocations"}
+
+    if declaration.consumes_queue:
+        age = alarms["oldest-message-age"]
+        assert age["MetricName"] == "ApproximateAgeOfOldestMessage"
+        assert queue_metric_of(age) == {synthesized.logical_id(flow.queue)}
+        assert age["Threshold"] == oldest_message_age_threshold(flow).to_seconds()
+        assert age["Threshold"] >= THRESHOLDS.oldest_message_age_floor.to_seconds()
+
+
+def test_poller_lag_alarm_fires_when_no_successful_poll_is_reported(synthesized: SynthesizedStack) -> None:
+    poller = next(d for d in FLOWS if d.name == "consonance-poller")
+    assert isinstance(poller.trigger, ScheduleTrigger)
+    lag = alarms_of(synthesized, "consonance-poller")["lag"]
+    assert lag["Namespace"] == METRICS_NAMESPACE
+    assert lag["MetricName"] == "PollSucceeded"
+    assert lag["Dimensions"] == [{"Name": "service", "Value": "consonance-poller"}]
+    assert lag["Statistic"] == "Sum"
+    assert lag["Period"] == THRESHOLDS.heartbeat_schedule_periods * poller.trigger.every_minutes * 60
+    assert lag["ComparisonOperator"] == "LessThanThreshold" and lag["Threshold"] == 1
+    assert lag["TreatMissingData"] == "breaching"
+
+
+def test_every_alarm_notifies_the_operations_topic(synthesized: SynthesizedStack) -> None:
+    topic_ref = {"Ref": synthesized.logical_id(synthesized.stack.operations_topic)}
+    alarms = synthesized.template.find_resources("AWS::CloudWatch::Alarm")
+    expected_count = sum(3 + (1 if d.consumes_queue else 0) + (1 if d.name in HEARTBEATS else 0) for d in FLOWS)
+    assert len(alarms) == expected_count
+    for alarm in alarms.values():
+        assert alarm["Properties"]["AlarmActions"] == [topic_ref]
+        assert alarm["Properties"]["OKActions"] == [topic_ref]
+
+
+def test_operations_topic_is_kms_encrypted_and_cloudwatch_may_use_it(synthesized: SynthesizedStack) -> None:
+    alerts = synthesized.stack.operations_alerts
+    key_id = synthesized.logical_id(alerts.key)
+    topic = synthesized.properties(alerts.topic)
+    assert topic["KmsMasterKeyId"] == {"Fn::GetAtt": [key_id, "Arn"]}
+    key = synthesized.properties(alerts.key)
+    assert key["EnableKeyRotation"] is True
+    key_statements = key["KeyPolicy"]["Statement"]
+    cloudwatch_statements = [s for s in key_statements if s.get("Principal") == {"Service": "cloudwatch.amazonaws.com"}]
+    assert cloudwatch_statements and "kms:GenerateDataKey*" in cloudwatch_statements[0]["Action"]
+    synthesized.template.has_resource_properties(
+        "AWS::SNS::TopicPolicy",
+        {
+            "PolicyDocument": {
+                "Statement": Match.array_with(
+                    [Match.object_like({"Principal": {"Service": "cloudwatch.amazonaws.com"}, "Action": "sns:Publish", "Effect": "Allow"})]
+                )
+            }
+        },
+    )
+
+
+def test_dashboard_shows_every_flow(synthesized: SynthesizedStack) -> None:
+    dashboards = synthesized.template.find_resources("AWS::CloudWatch::Dashboard")
+    assert len(dashboards) == 1
+    body = json.dumps(next(iter(dashboards.values()))["Properties"]["DashboardBody"])
+    for declaration in FLOWS:
+        assert f"{declaration.name}: invocations" in body
+        assert f"{declaration.name}: dead letters" in body
+    assert "PollSucceeded" in body
+
+
+# --- cdk-nag -----------------------------------------------------------------------------------
+
+
+def test_no_unsuppressed_aws_solutions_errors(synthesized: SynthesizedStack) -> None:
+    errors = Annotations.from_stack(synthesized.stack).find_error("*", Match.string_like_regexp("AwsSolutions-.*"))
+    assert errors == []
+    assert [m for m in synthesized.messages if m.level.name == "ERROR"] == []
+
+
+def test_nag_suppressions_are_scoped_and_explained(synthesized: SynthesizedStack) -> None:
+    suppressed: dict[str, set[str]] = {}
+    for logical_id, resource in synthesized.resources.items():
+        for rule in resource.get("Metadata", {}).get("cdk_nag", {}).get("rules_to_suppress", []):
+            assert len(rule["reason"]) >= 80, f"{logical_id} {rule['id']}: reason too thin"
+            suppressed.setdefault(rule["id"], set()).add(resource["Type"])
+            if rule["id"] == "AwsSolutions-IAM5":
+                assert rule.get("applies_to"), f"{logical_id}: IAM5 suppressed without appliesTo"
+    assert suppressed == {
+        "AwsSolutions-L1": {"AWS::Lambda::Function"},
+        "AwsSolutions-IAM5": {"AWS::IAM::Policy"},
+        "AwsSolutions-SMG4": {"AWS::SecretsManager::Secret"},
+    }
+    template_metadata = synthesized.template.to_json().get("Metadata", {})
+    assert "cdk_nag" not in template_metadata  # no stack-wide suppressions
