@@ -66,7 +66,7 @@ def consonance() -> ConsonanceClient:
         retry=_retry_policy(),
         timeout_seconds=config.http_timeout_seconds,
     )
-    return ConsonanceClient(http, page_size=config.consonance_page_size)
+    return ConsonanceClient(http, product_types=config.mapping.audio_product_types, link_role=config.mapping.spotify_link_role)
 
 
 @lru_cache(maxsize=1)
@@ -90,6 +90,6 @@ def megaphone() -> MegaphoneClient:
 
 def reset() -> None:
     """Forget every built client (after the environment changed: tests, the sandbox)."""
-    settings.cache_clear()
+    _settings.cache_clear()
     for factory in (ledger, cursors, idempotency, event_bus, consonance, megaphone):
         factory.cache_clear()

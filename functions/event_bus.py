@@ -9,6 +9,7 @@ from typing import Any
 
 import boto3
 
+from functions.clock import utcnow
 from functions.domain.errors import TransientError
 from functions.domain.events import DomainEvent
 
@@ -41,6 +42,7 @@ class EventBus:
             "EventBusName": self.bus_name,
             "Source": self.source,
             "DetailType": event.detail_type,
+            "Time": utcnow(),  # the injected clock's time: virtual in the sandbox
             "Detail": json.dumps(event.model_dump(mode="json")),
             "Resources": [],
         }

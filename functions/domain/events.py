@@ -7,6 +7,8 @@ dead-letter queue with that reason) instead of guessing at a shape it was not wr
 
 from __future__ import annotations
 
+import json
+
 from datetime import datetime
 from typing import Any, ClassVar, Literal
 
@@ -14,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from functions.domain.errors import MalformedEvent, UnknownEventType, UnknownEventVersion
 from functions.domain.models import Episode
+from functions.domain.notices import AvailabilityNotice
 
 
 class DomainEvent(BaseModel):
@@ -78,18 +81,78 @@ class EpisodeDelivered(DomainEvent):
         return f"episode#{self.product_id}"
 
 
+class RightsChanged(DomainEvent):
+    """The rights or sales territories of an episode changed in Consonance: recompute clearance."""
+
+    detail_type: ClassVar[str] = "RightsChanged"
+    product_id: int
+    rights_hash: str
+
+    def entity_key(self) -> str:
+        return f"episode#{self.product_id}"
+
+
+class RightsWindowDue(DomainEvent):
+    """A clearance window opens or closes now, with no change in Consonance (time did it)."""
+
+    detail_type: ClassVar[str] = "RightsWindowDue"
+    product_id: int
+    due_at: datetime
+    reason: str
+
+    def entity_key(self) -> str:
+        return f"episode#{self.product_id}"
+
+
+class AvailabilityChanged(DomainEvent):
+    """Where an episode is live changed on the Spotify side (found by the monitor)."""
+
+    detail_type: ClassVar[str] = "AvailabilityChanged"
+    product_id: int
+    channel: str  # "spotify" (Web API, per market) or "megaphone" (the episode's draft/status)
+    territories: tuple[str, ...] = ()  # markets; empty with channel "megaphone" means everywhere
+    live: bool
+    reason: str
+    observed_at: datetime
+    takedown: bool = False  # went dark without this integration withdrawing it
+
+    def entity_key(self) -> str:
+        return f"episode#{self.product_id}"
+
+
+class TakedownReported(DomainEvent):
+    """A signed notice (webhook) says content was taken down, reinstated, or is live exactly where stated."""
+
+    detail_type: ClassVar[str] = "TakedownReported"
+    notice: AvailabilityNotice
+
+    def entity_key(self) -> str:
+        return self.notice.entity_key()
+
+
 EVENT_TYPES: dict[str, type[DomainEvent]] = {}
+KNOWN_VERSIONS: dict[str, frozenset[int]] = {}
 
 
-def register(event_type: type[DomainEvent]) -> type[DomainEvent]:
+def register(event_type: type[DomainEvent], versions: frozenset[int] = frozenset({1})) -> type[DomainEvent]:
+    """Make an event type parseable; registering records its known versions too, so a type
+    registered later (a test's, a new flow's) is accepted by `parse_bus_event` like the built-ins."""
     EVENT_TYPES[event_type.detail_type] = event_type
+    KNOWN_VERSIONS[event_type.detail_type] = versions
     return event_type
 
 
-for _event_type in (EpisodeChanged, SeriesChanged, EpisodeReevaluationDue, EpisodeDelivered):
+for _event_type in (
+    EpisodeChanged,
+    SeriesChanged,
+    EpisodeReevaluationDue,
+    EpisodeDelivered,
+    RightsChanged,
+    RightsWindowDue,
+    AvailabilityChanged,
+    TakedownReported,
+):
     register(_event_type)
-
-KNOWN_VERSIONS: dict[str, frozenset[int]] = {name: frozenset({1}) for name in EVENT_TYPES}
 
 
 class BusEvent(BaseModel):
@@ -126,7 +189,8 @@ def parse_bus_envelope(body: str | dict[str, Any], accept: tuple[type[DomainEven
             f"(known: {sorted(KNOWN_VERSIONS[envelope.detail_type])})"
         )
     try:
-        return envelope.id, event_type.model_validate(envelope.detail)
+        # JSON mode: the detail arrived as JSON, and strict nested models (notices) accept ISO dates there
+        return envelope.id, event_type.model_validate_json(json.dumps(envelope.detail))
     except ValidationError as exc:
         raise MalformedEvent(f"{envelope.detail_type} detail is invalid: {_first_error(exc)}") from exc
 

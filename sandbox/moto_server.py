@@ -1,0 +1,137 @@
+"""AWS on loopback: moto's threaded server, reached through `AWS_ENDPOINT_URL`.
+
+Why a server and not `mock_aws`: with the endpoint in the environment every boto3 client — the
+handlers', the runtime's, an ops CLI in another process — talks to the sandbox exactly as it would
+talk to AWS, with no patching. The server holds dummy credentials only; while it runs, anything
+that could send real credentials or redirect a service elsewhere (a session token, a profile,
+per-service endpoint overrides) is taken out of the environment and put back when it stops.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import urllib.request
+from types import TracebackType
+
+import boto3
+from moto.server import ThreadedMotoServer
+
+SANDBOX_REGION = "eu-west-1"
+SANDBOX_ACCOUNT = "123456789012"  # moto's default account
+DUMMY_CREDENTIAL = "testing"
+
+# Variables that would make a client bypass the sandbox or carry real credentials.
+_SHADOWING_VARIABLES = (
+    "AWS_SESSION_TOKEN",
+    "AWS_SECURITY_TOKEN",
+    "AWS_PROFILE",
+    "AWS_DEFAULT_PROFILE",
+    "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS",
+    "AWS_USE_FIPS_ENDPOINT",
+    "AWS_USE_DUALSTACK_ENDPOINT",
+)
+
+
+def reset_client_caches() -> None:
+    """Forget every boto3 client the project already built, so the next one uses the current
+    environment (endpoint, region, credentials)."""
+    from aws_lambda_powertools.utilities import parameters
+
+    from functions import dead_letters, dependencies, event_bus
+    from functions.state import dynamo
+
+    dependencies.reset()
+    dynamo.reset_clients()
+    event_bus.events_client.cache_clear()
+    dead_letters.sqs_client.cache_clear()
+    parameters.clear_caches()  # Powertools' secrets provider holds its own client and cached values
+    boto3.DEFAULT_SESSION = None  # a session caches the credentials it resolved first
+
+
+class MotoServer:
+    """Start with `with MotoServer() as server:`; the environment points at it until the block ends."""
+
+    def __init__(self, region: str = SANDBOX_REGION, host: str = "127.0.0.1", port: int = 0):
+        self.region = region
+        self._host = host
+        self._port = port
+        self._server: ThreadedMotoServer | None = None
+        self._saved_environment: dict[str, str | None] = {}
+        self._werkzeug_level: int | None = None
+        self.endpoint_url = ""
+
+    @property
+    def running(self) -> bool:
+        return self._server is not None
+
+    @property
+    def environment(self) -> dict[str, str]:
+        """What a client in another process (the ops CLI) needs to reach this server."""
+        return {
+            "AWS_ENDPOINT_URL": self.endpoint_url,
+            "AWS_ACCESS_KEY_ID": DUMMY_CREDENTIAL,
+            "AWS_SECRET_ACCESS_KEY": DUMMY_CREDENTIAL,
+            "AWS_DEFAULT_REGION": self.region,
+            "AWS_REGION": self.region,
+        }
+
+    def start(self) -> MotoServer:
+        if self._server is not None:
+            return self
+        werkzeug = logging.getLogger("werkzeug")
+        self._werkzeug_level = werkzeug.level
+        werkzeug.setLevel(logging.ERROR)  # one access-log line per AWS call drowns everything else
+        server = ThreadedMotoServer(ip_address=self._host, port=self._port, verbose=False)
+        server.start()
+        host, port = server.get_host_and_port()
+        self._server = server
+        self.endpoint_url = f"http://{host}:{port}"
+        self._point_environment_here()
+        reset_client_caches()
+        return self
+
+    def stop(self) -> None:
+        if self._server is None:
+            return
+        self._server.stop()
+        self._server = None
+        self._restore_environment()
+        reset_client_caches()
+        if self._werkzeug_level is not None:
+            logging.getLogger("werkzeug").setLevel(self._werkzeug_level)
+
+    def reset_state(self) -> None:
+        """Empty every moto backend (queues, tables, buses, secrets) without restarting the server."""
+        if self._server is None:
+            raise RuntimeError("the moto server is not running")
+        request = urllib.request.Request(f"{self.endpoint_url}/moto-api/reset", method="POST")
+        with urllib.request.urlopen(request, timeout=10) as response:
+            response.read()
+
+    def __enter__(self) -> MotoServer:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    def _point_environment_here(self) -> None:
+        overrides: dict[str, str | None] = {name: None for name in _SHADOWING_VARIABLES}
+        overrides.update({name: None for name in os.environ if name.startswith("AWS_ENDPOINT_URL_")})
+        overrides.update(self.environment)
+        for name, value in overrides.items():
+            self._saved_environment.setdefault(name, os.environ.get(name))
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+    def _restore_environment(self) -> None:
+        for name, value in self._saved_environment.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        self._saved_environment.clear()

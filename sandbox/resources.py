@@ -1,0 +1,338 @@
+"""Creates, in the sandbox's AWS (moto), the resources the CDK stack deploys for a set of flows.
+
+Built from the same declarations as the stack (`infra.flows`, `infra.tables`), so local wiring is
+deployed wiring: one custom event bus; per queue flow an EventBridge rule (source + detail-types)
+targeting the flow's SQS queue, whose redrive policy sends a message to the flow's own DLQ after
+`max_receives` receives and whose visibility timeout is the declared one; per scheduled flow a
+schedule rule (the local runtime plays its Lambda target); the DynamoDB tables with their keys, GSIs
+(projection ALL), TTL and point-in-time recovery; the Secrets Manager secrets with sandbox values.
+
+Each flow's environment is built as `infra.flow_constructs.flow_environment` builds it (that module
+imports CDK, so it is mirrored here, not imported): the caller's settings (simulator URLs and the
+like), then the declaration's own `environment`, then the wiring, which nothing overrides. The wiring
+names only the tables and secrets the flow declares — the sandbox's stand-in for the stack's IAM
+grants: a flow reaching for an undeclared table finds no name for it. Secret names are the defaults
+in `functions.settings` (as in the stack), under `prefix` instead of the default prefix when a
+different one is given (tests use one moto server for many isolated deployments).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import boto3
+
+from functions.settings import Settings
+from infra.flows import EventTrigger, FlowDeclaration, ScheduleTrigger, Secret, Table
+from infra.tables import TABLES, TableSpec
+
+DEFAULT_PREFIX = "consonance-spotify"
+DEFAULT_EVENT_SOURCE = "consonance-spotify"
+DEAD_LETTER_RETENTION_SECONDS = 14 * 24 * 3600
+METRICS_NAMESPACE = "ConsonanceSpotify"  # infra.flow_constructs.METRICS_NAMESPACE
+
+# The deployment settings a flow sees: the same for every flow, or chosen per flow (for example
+# `lambda flow: infra.deployment_context.environment_for_flow(flow, resolved)`, as the stack does).
+ExtraEnvironment = Mapping[str, str] | Callable[[FlowDeclaration], Mapping[str, str]]
+
+
+@dataclass(frozen=True)
+class QueueWiring:
+    """A queue flow's rule, queue and dead-letter queue."""
+
+    flow: str
+    rule_name: str
+    rule_arn: str
+    detail_types: tuple[str, ...]
+    queue_name: str
+    queue_url: str
+    queue_arn: str
+    dead_letter_queue_name: str
+    dead_letter_queue_url: str
+    dead_letter_queue_arn: str
+    batch_size: int
+    max_receives: int
+    visibility_timeout_seconds: int
+
+
+@dataclass(frozen=True)
+class ScheduleWiring:
+    """A scheduled flow's rule; the local runtime fires it on the virtual clock."""
+
+    flow: str
+    rule_name: str
+    rule_arn: str
+    every_minutes: int
+
+
+@dataclass(frozen=True)
+class SandboxResources:
+    """What was created, by flow. Holds secret ids, never secret values."""
+
+    prefix: str
+    region: str
+    account: str
+    event_bus_name: str
+    event_bus_arn: str
+    event_source: str
+    queues: dict[str, QueueWiring]
+    schedules: dict[str, ScheduleWiring]
+    tables: dict[Table, str]
+    secret_ids: dict[Secret, str]
+    environments: dict[str, dict[str, str]]
+
+    def function_name(self, flow: str) -> str:
+        return f"{self.prefix}-{flow}"
+
+    def function_arn(self, flow: str) -> str:
+        return f"arn:aws:lambda:{self.region}:{self.account}:function:{self.function_name(flow)}"
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready, for the ops CLI and reports."""
+        return json.loads(json.dumps(asdict(self)))
+
+
+def secret_environment_variable(secret: Secret) -> str:
+    """`Secret.CONSONANCE` -> `CONSONANCE_SECRET_ID`, the name `functions.settings` reads."""
+    return f"{secret.value}_secret_id".upper()
+
+
+def secret_name(secret: Secret, prefix: str = DEFAULT_PREFIX) -> str:
+    """The Secrets Manager name the stack uses (the default in `functions.settings`), moved under
+    `prefix`; a secret without a settings default is named `<prefix>/<secret>`."""
+    field_info = Settings.model_fields.get(f"{secret.value}_secret_id")
+    default = str(field_info.default) if field_info is not None and field_info.default else ""
+    if default.startswith(f"{DEFAULT_PREFIX}/"):
+        return f"{prefix}/{default.removeprefix(f'{DEFAULT_PREFIX}/')}"
+    return f"{prefix}/{secret.value}"
+
+
+def create_resources(
+    flows: Sequence[FlowDeclaration],
+    *,
+    secret_values: Mapping[Secret, str],
+    extra_environment: ExtraEnvironment | None = None,
+    prefix: str = DEFAULT_PREFIX,
+    event_source: str = DEFAULT_EVENT_SOURCE,
+    tables: Iterable[TableSpec] = TABLES,
+) -> SandboxResources:
+    """Create everything `flows` need. `extra_environment` holds deployment settings (simulator URLs,
+    Megaphone network and podcasts, log level): one mapping for every flow, or a function of the flow."""
+    _check_unique_names(flows)
+    missing = sorted({secret.value for flow in flows for secret in flow.secrets} - {s.value for s in secret_values})
+    if missing:
+        raise ValueError(f"no sandbox value given for secret(s): {', '.join(missing)}")
+
+    events = boto3.client("events")
+    sqs = boto3.client("sqs")
+    region = events.meta.region_name
+
+    bus_arn = events.create_event_bus(Name=prefix)["EventBusArn"]
+    account = bus_arn.split(":")[4]
+    table_names = {spec.table: _create_table(spec, f"{prefix}-{spec.table.value}") for spec in tables}
+    secret_ids = _create_secrets(secret_values, prefix)
+
+    queues: dict[str, QueueWiring] = {}
+    schedules: dict[str, ScheduleWiring] = {}
+    for flow in flows:
+        if isinstance(flow.trigger, EventTrigger):
+            queues[flow.name] = _wire_queue(events, sqs, flow, flow.trigger, prefix, event_source)
+        elif isinstance(flow.trigger, ScheduleTrigger):
+            schedules[flow.name] = _wire_schedule(events, flow, flow.trigger, prefix)
+        # Any other trigger (an HTTP endpoint) has nothing to create here: the flow gets its
+        # environment, and the caller invokes it with `LocalRuntime.invoke`.
+
+    table_env_vars = {spec.table: spec.env_var for spec in tables}
+    environments = {
+        flow.name: _flow_environment(
+            flow,
+            prefix,
+            event_source,
+            queues.get(flow.name),
+            table_names,
+            table_env_vars,
+            secret_ids,
+            _extras_for(flow, extra_environment),
+        )
+        for flow in flows
+    }
+    return SandboxResources(
+        prefix=prefix,
+        region=region,
+        account=account,
+        event_bus_name=prefix,
+        event_bus_arn=bus_arn,
+        event_source=event_source,
+        queues=queues,
+        schedules=schedules,
+        tables=table_names,
+        secret_ids=secret_ids,
+        environments=environments,
+    )
+
+
+def _check_unique_names(flows: Sequence[FlowDeclaration]) -> None:
+    names = [flow.name for flow in flows]
+    duplicates = sorted({name for name in names if names.count(name) > 1})
+    if duplicates:
+        raise ValueError(f"flow names must be unique: {', '.join(duplicates)}")
+
+
+def _wire_queue(
+    events: Any, sqs: Any, flow: FlowDeclaration, trigger: EventTrigger, prefix: str, event_source: str
+) -> QueueWiring:
+    queue_name = f"{prefix}-{flow.name}"
+    dlq_name = f"{queue_name}-dlq"
+    dlq_url = sqs.create_queue(QueueName=dlq_name, Attributes={"MessageRetentionPeriod": str(DEAD_LETTER_RETENTION_SECONDS)})[
+        "QueueUrl"
+    ]
+    dlq_arn = _queue_arn(sqs, dlq_url)
+    queue_url = sqs.create_queue(
+        QueueName=queue_name,
+        Attributes={
+            "VisibilityTimeout": str(flow.visibility_timeout_seconds),
+            "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": flow.max_receives}),
+        },
+    )["QueueUrl"]
+    queue_arn = _queue_arn(sqs, queue_url)
+
+    rule_name = f"{prefix}-{flow.name}"
+    pattern = {"source": [event_source], "detail-type": list(trigger.detail_types)}
+    rule_arn = events.put_rule(Name=rule_name, EventBusName=prefix, EventPattern=json.dumps(pattern), State="ENABLED")["RuleArn"]
+    events.put_targets(Rule=rule_name, EventBusName=prefix, Targets=[{"Id": "queue", "Arn": queue_arn}])
+    sqs.set_queue_attributes(QueueUrl=queue_url, Attributes={"Policy": json.dumps(_queue_policy(queue_arn, rule_arn))})
+    return QueueWiring(
+        flow=flow.name,
+        rule_name=rule_name,
+        rule_arn=rule_arn,
+        detail_types=trigger.detail_types,
+        queue_name=queue_name,
+        queue_url=queue_url,
+        queue_arn=queue_arn,
+        dead_letter_queue_name=dlq_name,
+        dead_letter_queue_url=dlq_url,
+        dead_letter_queue_arn=dlq_arn,
+        batch_size=flow.batch_size,
+        max_receives=flow.max_receives,
+        visibility_timeout_seconds=flow.visibility_timeout_seconds,
+    )
+
+
+def _wire_schedule(events: Any, flow: FlowDeclaration, trigger: ScheduleTrigger, prefix: str) -> ScheduleWiring:
+    rule_name = f"{prefix}-{flow.name}-schedule"
+    unit = "minute" if trigger.every_minutes == 1 else "minutes"
+    rule_arn = events.put_rule(Name=rule_name, ScheduleExpression=f"rate({trigger.every_minutes} {unit})", State="ENABLED")[
+        "RuleArn"
+    ]
+    return ScheduleWiring(flow=flow.name, rule_name=rule_name, rule_arn=rule_arn, every_minutes=trigger.every_minutes)
+
+
+def _queue_arn(sqs: Any, queue_url: str) -> str:
+    return sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+
+
+def _queue_policy(queue_arn: str, rule_arn: str) -> dict[str, Any]:
+    """The grant the stack gives EventBridge (moto does not enforce it; kept for parity)."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "events.amazonaws.com"},
+                "Action": "sqs:SendMessage",
+                "Resource": queue_arn,
+                "Condition": {"ArnEquals": {"aws:SourceArn": rule_arn}},
+            }
+        ],
+    }
+
+
+def _create_table(spec: TableSpec, name: str) -> str:
+    dynamodb = boto3.client("dynamodb")
+    attributes = [spec.partition_key, spec.sort_key] + [key for index in spec.indexes for key in (index.partition_key, index.sort_key)]
+    definitions = [{"AttributeName": attribute, "AttributeType": "S"} for attribute in dict.fromkeys(a for a in attributes if a)]
+    arguments: dict[str, Any] = {
+        "TableName": name,
+        "AttributeDefinitions": definitions,
+        "KeySchema": _key_schema(spec.partition_key, spec.sort_key),
+        "BillingMode": "PAY_PER_REQUEST",
+    }
+    if spec.indexes:
+        arguments["GlobalSecondaryIndexes"] = [
+            {
+                "IndexName": index.name,
+                "KeySchema": _key_schema(index.partition_key, index.sort_key),
+                "Projection": {"ProjectionType": "ALL"},
+            }
+            for index in spec.indexes
+        ]
+    dynamodb.create_table(**arguments)
+    if spec.ttl_attribute:
+        dynamodb.update_time_to_live(
+            TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": spec.ttl_attribute}
+        )
+    dynamodb.update_continuous_backups(
+        TableName=name, PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True}
+    )
+    return name
+
+
+def _key_schema(partition_key: str, sort_key: str | None) -> list[dict[str, str]]:
+    schema = [{"AttributeName": partition_key, "KeyType": "HASH"}]
+    if sort_key:
+        schema.append({"AttributeName": sort_key, "KeyType": "RANGE"})
+    return schema
+
+
+def _create_secrets(secret_values: Mapping[Secret, str], prefix: str) -> dict[Secret, str]:
+    secrets_manager = boto3.client("secretsmanager")
+    secret_ids: dict[Secret, str] = {}
+    for secret, value in secret_values.items():
+        if not value:
+            raise ValueError(f"the sandbox value for secret {secret.value} is empty")
+        secret_id = secret_name(secret, prefix)
+        secrets_manager.create_secret(Name=secret_id, SecretString=value)
+        secret_ids[secret] = secret_id
+    return secret_ids
+
+
+def _flow_environment(
+    flow: FlowDeclaration,
+    prefix: str,
+    event_source: str,
+    queue: QueueWiring | None,
+    table_names: Mapping[Table, str],
+    table_env_vars: Mapping[Table, str],
+    secret_ids: Mapping[Secret, str],
+    extra_environment: Mapping[str, str],
+) -> dict[str, str]:
+    wiring = {
+        "POWERTOOLS_SERVICE_NAME": flow.name,
+        "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
+        "EVENT_BUS_NAME": prefix,
+        "EVENT_SOURCE": event_source,
+    }
+    for table in flow.tables:
+        if table not in table_names or not table_env_vars.get(table):
+            raise ValueError(f"{flow.name} declares table {table.value}, which has no table spec with an env var")
+        wiring[table_env_vars[table]] = table_names[table]
+    for secret in flow.secrets:
+        wiring[secret_environment_variable(secret)] = secret_ids[secret]
+    if queue is not None:
+        wiring["DEAD_LETTER_QUEUE_URL"] = queue.dead_letter_queue_url
+        wiring["MAX_RECEIVES"] = str(queue.max_receives)
+    overridden = sorted(set(wiring) & set(flow.environment))
+    if overridden:
+        raise ValueError(f"{flow.name}: declaration.environment may not override {overridden}")
+    return {**extra_environment, **flow.environment, **wiring}
+
+
+def _extras_for(flow: FlowDeclaration, extra_environment: ExtraEnvironment | None) -> Mapping[str, str]:
+    if extra_environment is None:
+        return {}
+    if callable(extra_environment):
+        return extra_environment(flow)
+    return extra_environment
