@@ -15,6 +15,8 @@ from typing import Protocol
 
 from functions.clock import clock, epoch_seconds
 
+MIN_WAIT_SECONDS = 0.001
+
 
 class RateLimiter(Protocol):
     def acquire(self) -> None: ...
@@ -54,8 +56,13 @@ class WindowRateLimiter:
         self.per_minute = per_minute
         self.store = store
         # Smallest window that still holds a whole request: 60/min -> 1 request per 1 s window.
-        self.window_seconds = window_seconds or max(60.0 / per_minute, 1.0)
-        self.per_window = max(1, math.floor(per_minute * self.window_seconds / 60.0))
+        window = window_seconds or max(60.0 / per_minute, 1.0)
+        self.per_window = max(1, math.floor(per_minute * window / 60.0))
+        if window_seconds is None and per_minute > self.per_window:
+            # Any rolling minute overlaps 60/w + 1 fixed windows (it straddles one at each edge), so
+            # stretch the windows until that many hold at most `per_minute`: 60/min -> 1 per 60/59 s.
+            window = 60.0 * self.per_window / (per_minute - self.per_window)
+        self.window_seconds = window
         self.waited_seconds = 0.0
 
     def acquire(self) -> None:
@@ -65,6 +72,8 @@ class WindowRateLimiter:
             count = self.store.increment(self.key, window, int((window + 2) * self.window_seconds) + 60)
             if count <= self.per_window:
                 return
-            wait = (window + 1) * self.window_seconds - now
+            # At least a millisecond: a virtual clock keeps microseconds, and a wait that rounds to zero
+            # would leave it short of the boundary forever.
+            wait = max((window + 1) * self.window_seconds - now, MIN_WAIT_SECONDS)
             self.waited_seconds += wait
             clock().sleep(wait)
