@@ -1,0 +1,229 @@
+"""The sandbox catalogue: the publisher's Consonance data the simulator serves, plus Megaphone settings and
+a timeline of edits made during a run. The format is documented in docs/catalogue-format.md.
+
+Field names are snake_case here; the simulator presents them under Consonance's GraphQL names
+(e.g. `publishing_status` → `onixPublishingStatusCode`). Records are mutable on purpose: the simulator
+applies mutations and timeline edits to its own deep copy.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date, datetime, time, timedelta, timezone
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+SAMPLE_CATALOGUE_PATH = Path(__file__).parent / "catalogue" / "sample.json"
+
+EntityKind = Literal["product", "work", "contract", "contributor", "series", "production_file"]
+
+
+class CatalogueModel(BaseModel):
+    """Strict: a misspelt field in a hand-written catalogue is an error, not silently ignored."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class Publisher(CatalogueModel):
+    name: str
+    imprint: str | None = None
+
+
+class ApiKey(CatalogueModel):
+    """A Consonance API key the simulator accepts; `read` keys may query but not mutate."""
+
+    key: str
+    access: Literal["read", "read_write"] = "read_write"
+
+
+class ContributorEntry(CatalogueModel):
+    id: int
+    name: str | None
+    kind: Literal["person", "organisation"] = "person"
+    changed_on: date | None = None
+
+
+class SeriesEntry(CatalogueModel):
+    id: int
+    name: str
+    changed_on: date | None = None
+
+
+class SupportingResourceEntry(CatalogueModel):
+    id: int
+    variant: str
+    url: str
+    caption: str | None = None
+
+
+class WorkEntry(CatalogueModel):
+    id: int
+    title: str
+    work_type: str | None = None
+    series_id: int | None = None
+    part_number: str | None = None
+    supporting_resources: list[SupportingResourceEntry] = Field(default_factory=list)
+    changed_on: date | None = None
+
+
+class LicensedRightEntry(CatalogueModel):
+    id: int
+    right_type: str
+    author_cut: float = 0.0
+
+
+class ContractEntry(CatalogueModel):
+    id: int
+    name: str
+    work_ids: list[int]
+    signed_date: date | None = None
+    terminated_date: date | None = None
+    licensed_rights: list[LicensedRightEntry] = Field(default_factory=list)
+    changed_on: date | None = None
+    notes: str | None = None
+
+
+class ContributionEntry(CatalogueModel):
+    contributor_id: int
+    role: str
+    sequence: int
+
+
+class ProductionFileEntry(CatalogueModel):
+    id: int
+    variant: str
+    approval_status: str
+    allow_distribution: str
+    filename: str | None = None
+    url: str | None = None
+
+
+class WebLinkEntry(CatalogueModel):
+    id: int
+    link: str
+    role: str
+    description: str | None = None
+
+
+class ProductEntry(CatalogueModel):
+    id: int
+    type: str = "ElectronicAudioProduct"
+    work_id: int
+    title: str | None
+    subtitle: str | None = None
+    isbn13: str | None = None
+    publishing_status: str | None = None
+    allow_onix_exports: bool = False
+    publication_date: date | None = None
+    planned_publication_date: date | None = None
+    for_sale_worldwide: bool | None = None
+    for_sale: list[str] = Field(default_factory=list)
+    not_for_sale: list[str] = Field(default_factory=list)
+    contributions: list[ContributionEntry] = Field(default_factory=list)
+    description: str | None = None
+    production_files: list[ProductionFileEntry] = Field(default_factory=list)
+    web_links: list[WebLinkEntry] = Field(default_factory=list)
+    changed_on: date | None = None
+    notes: str | None = None
+
+    @property
+    def full_title(self) -> str:
+        """Consonance's fullTitle: title and subtitle together."""
+        title = self.title or ""
+        return f"{title}: {self.subtitle}" if self.subtitle else title
+
+
+class MegaphonePodcastEntry(CatalogueModel):
+    id: str
+    title: str
+    series_id: int
+
+
+class MegaphoneSettings(CatalogueModel):
+    network_id: str
+    podcasts: list[MegaphonePodcastEntry] = Field(default_factory=list)
+
+    def podcast_by_series(self) -> dict[str, str]:
+        """Consonance series id → Megaphone podcast id (the shape of Settings.megaphone_podcasts)."""
+        return {str(p.series_id): p.id for p in self.podcasts}
+
+
+class TimelineEdit(CatalogueModel):
+    """A scripted change to the catalogue, applied by the simulator when the virtual clock reaches it."""
+
+    day: int = Field(ge=0)  # days after start_date (0 = the start date)
+    at: time = time(9, 0)  # UTC
+    action: Literal["update", "add"]
+    entity: EntityKind
+    id: int | None = None  # update: the record's id
+    changes: dict[str, Any] = Field(default_factory=dict)  # update: field → new value
+    record: dict[str, Any] | None = None  # add: the whole new record
+    note: str = ""
+
+    @model_validator(mode="after")
+    def _action_has_what_it_needs(self) -> TimelineEdit:
+        if self.action == "update" and (self.id is None or not self.changes):
+            raise ValueError("an update needs `id` and `changes`")
+        if self.action == "add" and (self.record is None or self.entity in ("production_file",)):
+            raise ValueError("an add needs `record` (product, work, contract, contributor or series)")
+        return self
+
+
+class Catalogue(CatalogueModel):
+    publisher: Publisher
+    start_date: date
+    records_changed_on: date  # when every record without its own changed_on last changed
+    api_keys: list[ApiKey]
+    contributors: list[ContributorEntry] = Field(default_factory=list)
+    series: list[SeriesEntry] = Field(default_factory=list)
+    works: list[WorkEntry] = Field(default_factory=list)
+    contracts: list[ContractEntry] = Field(default_factory=list)
+    products: list[ProductEntry] = Field(default_factory=list)
+    megaphone: MegaphoneSettings
+    timeline: list[TimelineEdit] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _references_resolve(self) -> Catalogue:
+        for name, ids in (
+            ("contributor", [c.id for c in self.contributors]),
+            ("series", [s.id for s in self.series]),
+            ("work", [w.id for w in self.works]),
+            ("contract", [c.id for c in self.contracts]),
+            ("product", [p.id for p in self.products]),
+            ("production file", [f.id for p in self.products for f in p.production_files]),
+            ("web link", [link.id for p in self.products for link in p.web_links]),
+        ):
+            duplicates = [i for i, n in Counter(ids).items() if n > 1]
+            if duplicates:
+                raise ValueError(f"duplicate {name} ids: {duplicates}")
+        contributors = {c.id for c in self.contributors}
+        series = {s.id for s in self.series}
+        works = {w.id for w in self.works}
+        for work in self.works:
+            if work.series_id is not None and work.series_id not in series:
+                raise ValueError(f"work {work.id} is in unknown series {work.series_id}")
+        for contract in self.contracts:
+            if missing := set(contract.work_ids) - works:
+                raise ValueError(f"contract {contract.id} covers unknown works {sorted(missing)}")
+        for product in self.products:
+            if product.work_id not in works:
+                raise ValueError(f"product {product.id} belongs to unknown work {product.work_id}")
+            if missing := {c.contributor_id for c in product.contributions} - contributors:
+                raise ValueError(f"product {product.id} credits unknown contributors {sorted(missing)}")
+        for podcast in self.megaphone.podcasts:
+            if podcast.series_id not in series:
+                raise ValueError(f"megaphone podcast {podcast.id} maps unknown series {podcast.series_id}")
+        return self
+
+    def start_moment(self) -> datetime:
+        """Midnight UTC of the start date: where the sandbox's virtual clock begins."""
+        return datetime.combine(self.start_date, time(0, 0), tzinfo=timezone.utc)
+
+    def due_at(self, edit: TimelineEdit) -> datetime:
+        return datetime.combine(self.start_date + timedelta(days=edit.day), edit.at, tzinfo=timezone.utc)
+
+
+def load_catalogue(path: Path | str = SAMPLE_CATALOGUE_PATH) -> Catalogue:
+    return Catalogue.model_validate_json(Path(path).read_text(encoding="utf-8"))

@@ -1,0 +1,468 @@
+"""A Consonance stand-in: `POST /graphql` executed with graphql-core against the project's own SDL
+(functions/connectors/consonance_schema.graphql) over an in-memory catalogue (sandbox/catalogue.py).
+
+What it enforces, as the real API does (or as graphql-ruby servers do where Consonance is undocumented):
+- Bearer API key: a missing or unknown key is a 401 with a JSON error body; a read-only key may query but
+  its mutations fail with a GraphQL authorisation error (HTTP 200, `extensions.code: UNAUTHORIZED`);
+- parse and validation errors are HTTP 200 with `{"errors": [...]}` and no `data` (graphql-ruby's
+  standard controller); execution errors come back beside `data`;
+- `changedSince` is a DATE: a product counts as changed on the latest date its own record, its work, a
+  contract covering the work, a credited contributor or its series changed (so sibling edits fire it);
+- `after` id paging with a server page size (default 25) and no page-size argument; ordered by id;
+- `productTypes` filters by GraphQL type name;
+- a rolling rate limit per key and fault injection from the `Simulator` base class.
+
+`createWebLink` / `updateWebLink` change the catalogue and bump the product's changed date (the poller
+then sees a "change" whose content is the same: it must emit nothing). `write_backs` records them for the
+sandbox report; `apply_due_changes(now)` applies the catalogue's scripted timeline edits that are due.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+from graphql import (
+    GraphQLError,
+    GraphQLResolveInfo,
+    GraphQLScalarType,
+    GraphQLSchema,
+    build_schema,
+    graphql_sync,
+    parse,
+    validate,
+)
+from graphql.language import ValueNode
+from graphql.utilities import value_from_ast_untyped
+
+from functions.clock import Clock
+from functions.domain.validation import plain_text
+from sandbox.catalogue import (
+    ApiKey,
+    Catalogue,
+    ContractEntry,
+    ContributorEntry,
+    ProductEntry,
+    ProductionFileEntry,
+    SeriesEntry,
+    TimelineEdit,
+    WebLinkEntry,
+    WorkEntry,
+)
+from sandbox.simulators.base import FaultPlan, RollingWindowLimit, Simulator, json_response, request_json
+
+PROJECT_SDL_PATH = Path(__file__).resolve().parents[2] / "functions" / "connectors" / "consonance_schema.graphql"
+GRAPHQL_PATH = "/graphql"
+MAX_DESCRIPTION_LENGTH = 255  # the simulator's rule for a web link description (a plausible DB column)
+
+GraphQLView = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class WriteBack:
+    """One web-link mutation the simulator applied (for the sandbox report)."""
+
+    at: datetime
+    operation: str  # "createWebLink" | "updateWebLink"
+    product_id: int
+    link_id: int
+    link: str
+    description: str | None
+
+
+@dataclass(frozen=True)
+class AppliedEdit:
+    at: datetime
+    edit: TimelineEdit
+
+
+def _parse_iso_date(value: Any) -> date:
+    if not isinstance(value, str):
+        raise GraphQLError(f"ISO8601Date must be a string, got {value!r}")
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise GraphQLError(f"{value!r} is not an ISO 8601 date") from exc
+
+
+def _parse_iso_date_literal(node: ValueNode, variables: dict[str, Any] | None = None) -> date:
+    return _parse_iso_date(value_from_ast_untyped(node, variables))
+
+
+def _serialize_iso_date(value: Any) -> str:
+    return value.isoformat() if isinstance(value, date) else str(value)
+
+
+def build_executable_schema(sdl_path: Path = PROJECT_SDL_PATH) -> GraphQLSchema:
+    """The project SDL with real date coercion (the spec declares ISO8601Date as a scalar)."""
+    schema = build_schema(sdl_path.read_text(encoding="utf-8"))
+    iso_date = schema.type_map["ISO8601Date"]
+    assert isinstance(iso_date, GraphQLScalarType)
+    iso_date.serialize = _serialize_iso_date  # type: ignore[method-assign]
+    iso_date.parse_value = _parse_iso_date  # type: ignore[method-assign]
+    iso_date.parse_literal = _parse_iso_date_literal  # type: ignore[method-assign,assignment]
+    return schema
+
+
+class ConsonanceSimulator(Simulator):
+    service = "consonance"
+
+    def __init__(
+        self,
+        clock: Clock,
+        catalogue: Catalogue,
+        *,
+        page_size: int = 25,
+        requests_per_minute: int | None = 300,
+        faults: FaultPlan | None = None,
+        api_keys: list[ApiKey] | None = None,
+        sdl_path: Path = PROJECT_SDL_PATH,
+    ):
+        """`sdl_path` serves another SDL: e.g. one without an inferred field, to see how the connector
+        copes if the real API lacks it."""
+        rate_limit = RollingWindowLimit(clock, requests_per_minute, 60.0) if requests_per_minute else None
+        super().__init__(clock, faults=faults, rate_limit=rate_limit)
+        if page_size < 1:
+            raise ValueError("page_size must be positive")
+        self.catalogue = catalogue.model_copy(deep=True)
+        self.page_size = page_size
+        self.keys = {k.key: k for k in (api_keys if api_keys is not None else self.catalogue.api_keys)}
+        self.schema = build_executable_schema(sdl_path)
+        self.write_backs: list[WriteBack] = []
+        self.applied_edits: list[AppliedEdit] = []
+        self._pending_edits = sorted(self.catalogue.timeline, key=self.catalogue.due_at)
+        self._next_link_id = 1 + max((link.id for p in self.catalogue.products for link in p.web_links), default=900_000)
+
+    # ---------------------------------------------------------------------------------- transport
+    def authenticate(self, request: httpx.Request) -> str | httpx.Response:
+        header = request.headers.get("Authorization", "")
+        scheme, _, key = header.partition(" ")
+        if scheme.lower() != "bearer" or not key.strip():
+            return json_response(401, {"errors": [{"message": "Missing API key: send 'Authorization: Bearer <key>'"}]})
+        if key.strip() not in self.keys:
+            return json_response(401, {"errors": [{"message": "Invalid API key"}]})
+        return key.strip()
+
+    def route(self, request: httpx.Request, credential: str) -> httpx.Response:
+        if request.url.path.rstrip("/") != GRAPHQL_PATH:
+            return json_response(404, {"errors": [{"message": f"No route matches {request.url.path}"}]})
+        if request.method != "POST":
+            return json_response(405, {"errors": [{"message": "Use POST for GraphQL requests"}]}, {"Allow": "POST"})
+        try:
+            body = request_json(request)
+        except ValueError:
+            return json_response(400, {"errors": [{"message": "The request body is not JSON"}]})
+        if not isinstance(body, dict) or not isinstance(body.get("query"), str):
+            return json_response(400, {"errors": [{"message": "Expected a JSON object with a 'query' string"}]})
+        variables = body.get("variables") or {}
+        if not isinstance(variables, dict):
+            return json_response(200, {"errors": [{"message": "'variables' must be a JSON object"}]})
+        return json_response(200, self.execute(body["query"], variables, body.get("operationName"), self.keys[credential]))
+
+    def execute(self, query: str, variables: dict[str, Any], operation_name: str | None, key: ApiKey) -> dict[str, Any]:
+        """Run one GraphQL request; the body graphql-ruby would send (errors without data when invalid)."""
+        try:
+            document = parse(query)
+        except GraphQLError as error:
+            return {"errors": [error.formatted]}
+        errors = validate(self.schema, document)
+        if errors:
+            return {"errors": [e.formatted for e in errors]}
+        result = graphql_sync(
+            self.schema,
+            query,
+            root_value=self._root(key),
+            variable_values=variables,
+            operation_name=operation_name,
+        )
+        response: dict[str, Any] = {}
+        if result.errors:
+            response["errors"] = [e.formatted for e in result.errors]
+        if result.data is not None or not result.errors:
+            response["data"] = result.data
+        return response
+
+    # ---------------------------------------------------------------------------------- catalogue look-ups
+    def _product(self, product_id: int) -> ProductEntry | None:
+        return next((p for p in self.catalogue.products if p.id == product_id), None)
+
+    def _work(self, work_id: int) -> WorkEntry | None:
+        return next((w for w in self.catalogue.works if w.id == work_id), None)
+
+    def _series(self, series_id: int) -> SeriesEntry | None:
+        return next((s for s in self.catalogue.series if s.id == series_id), None)
+
+    def _contributor(self, contributor_id: int) -> ContributorEntry | None:
+        return next((c for c in self.catalogue.contributors if c.id == contributor_id), None)
+
+    def _contracts_of(self, work_id: int) -> list[ContractEntry]:
+        return sorted((c for c in self.catalogue.contracts if work_id in c.work_ids), key=lambda c: c.id)
+
+    def changed_on(self, product: ProductEntry) -> date:
+        """The date Consonance's changedSince sees for a product: its own or any sibling record's."""
+        baseline = self.catalogue.records_changed_on
+        dates = [product.changed_on or baseline]
+        work = self._work(product.work_id)
+        if work is not None:
+            dates.append(work.changed_on or baseline)
+            dates += [c.changed_on or baseline for c in self._contracts_of(work.id)]
+            series = self._series(work.series_id) if work.series_id is not None else None
+            if series is not None:
+                dates.append(series.changed_on or baseline)
+        for contribution in product.contributions:
+            contributor = self._contributor(contribution.contributor_id)
+            if contributor is not None:
+                dates.append(contributor.changed_on or baseline)
+        return max(dates)
+
+    # ---------------------------------------------------------------------------------- resolvers
+    def _root(self, key: ApiKey) -> GraphQLView:
+        return {
+            "products": self._resolve_products,
+            "product": self._resolve_product,
+            "createWebLink": lambda info, input: self._create_web_link(key, input),
+            "updateWebLink": lambda info, input: self._update_web_link(key, input),
+        }
+
+    def _matching(self, search: dict[str, Any]) -> list[ProductEntry]:
+        products = sorted(self.catalogue.products, key=lambda p: p.id)
+        if search.get("idEq") is not None:
+            products = [p for p in products if p.id == search["idEq"]]
+        if search.get("isbn13Eq") is not None:
+            products = [p for p in products if p.isbn13 == search["isbn13Eq"]]
+        if search.get("productTypes") is not None:
+            wanted = set(search["productTypes"])
+            products = [p for p in products if p.type in wanted]
+        if search.get("changedSince") is not None:
+            since: date = search["changedSince"]
+            products = [p for p in products if self.changed_on(p) >= since]
+        if search.get("after") is not None:
+            products = [p for p in products if p.id > search["after"]]
+        return products
+
+    def _resolve_products(self, info: GraphQLResolveInfo, productSearch: dict[str, Any] | None = None) -> list[GraphQLView]:  # noqa: N803 (GraphQL argument name)
+        page = self._matching(productSearch or {})[: self.page_size]
+        return [self._product_view(p) for p in page]
+
+    def _resolve_product(self, info: GraphQLResolveInfo, productSearch: dict[str, Any] | None = None) -> GraphQLView | None:  # noqa: N803
+        matches = self._matching(productSearch or {})
+        return self._product_view(matches[0]) if matches else None
+
+    def _product_view(self, product: ProductEntry) -> GraphQLView:
+        work = self._work(product.work_id)
+        return {
+            "__typename": product.type,
+            "id": product.id,
+            "title": product.title,
+            "subtitle": product.subtitle,
+            "fullTitle": product.full_title,
+            "isbn": {"isbn13": product.isbn13} if product.isbn13 else None,
+            "onixPublishingStatusCode": product.publishing_status,
+            "allowOnixExports": product.allow_onix_exports,
+            "publicationDate": product.publication_date,
+            "plannedPublicationDate": product.planned_publication_date,
+            "forSaleCountryCodes": list(product.for_sale),
+            "notForSaleCountryCodes": list(product.not_for_sale),
+            "isForSaleWorldwide": product.for_sale_worldwide,
+            "contributions": lambda info: self._contribution_views(product),
+            "marketingTexts": lambda info, variantIn=None: self._marketing_text_views(product, variantIn),
+            "webLinks": [self._web_link_view(link) for link in product.web_links],
+            "productionFiles": [self._production_file_view(f) for f in product.production_files],
+            "work": (lambda info: self._work_view(work)) if work is not None else None,
+        }
+
+    def _contribution_views(self, product: ProductEntry) -> list[GraphQLView]:
+        views: list[GraphQLView] = []
+        for index, contribution in enumerate(product.contributions):
+            contributor = self._contributor(contribution.contributor_id)
+            if contributor is None:
+                continue
+            views.append(
+                {
+                    "id": product.id * 100 + index,
+                    "sequenceNumber": contribution.sequence,
+                    "onixContributorRoleCode": contribution.role,
+                    "contributor": {
+                        "__typename": "Organisation" if contributor.kind == "organisation" else "Person",
+                        "id": contributor.id,
+                        "name": contributor.name,
+                    },
+                }
+            )
+        return views
+
+    @staticmethod
+    def _marketing_text_views(product: ProductEntry, variant_in: list[str] | None) -> list[GraphQLView]:
+        # The catalogue's description is the product's one SHORT_DESCRIPTION marketing text.
+        if product.description is None or (variant_in is not None and "SHORT_DESCRIPTION" not in variant_in):
+            return []
+        description = product.description
+        return [
+            {
+                "id": product.id,
+                "externalText": lambda info, stripHtml=False: plain_text(description) if stripHtml else description,  # noqa: N803
+                "externalTextMarkdown": description,
+            }
+        ]
+
+    @staticmethod
+    def _web_link_view(link: WebLinkEntry) -> GraphQLView:
+        return {"id": link.id, "link": link.link, "role": link.role, "description": link.description}
+
+    @staticmethod
+    def _production_file_view(file: ProductionFileEntry) -> GraphQLView:
+        return {
+            "id": file.id,
+            "fileVariant": file.variant,
+            "approvalStatus": file.approval_status,
+            "allowDistribution": file.allow_distribution,
+            "filename": file.filename,
+            "url": file.url,
+        }
+
+    def _work_view(self, work: WorkEntry) -> GraphQLView:
+        series = self._series(work.series_id) if work.series_id is not None else None
+        memberships = (
+            [{"id": work.id, "partNumber": work.part_number, "series": {"id": series.id, "name": series.name}}]
+            if series is not None
+            else []
+        )
+        return {
+            "id": work.id,
+            "title": work.title,
+            "workType": work.work_type,
+            "seriesMemberships": memberships,
+            "supportingResources": [
+                {"id": r.id, "resourceVariant": r.variant, "url": r.url, "caption": r.caption} for r in work.supporting_resources
+            ],
+            "contracts": lambda info: [self._contract_view(c) for c in self._contracts_of(work.id)],
+        }
+
+    def _contract_view(self, contract: ContractEntry) -> GraphQLView:
+        first_work = self._work(contract.work_ids[0]) if contract.work_ids else None
+        return {
+            "id": contract.id,
+            "contractName": contract.name,
+            "signedDate": contract.signed_date,
+            "terminatedDate": contract.terminated_date,
+            "licensedRights": [{"id": r.id, "rightType": r.right_type, "authorCut": r.author_cut} for r in contract.licensed_rights],
+            # A contract covering several works (a narrator agreement for a serial) names the first.
+            "work": (lambda info: self._work_view(first_work)) if first_work is not None else None,
+        }
+
+    # ---------------------------------------------------------------------------------- mutations
+    def _require_write_access(self, key: ApiKey, mutation: str) -> None:
+        if key.access != "read_write":
+            raise GraphQLError(f"Not authorized to run {mutation} with a read-only API key", extensions={"code": "UNAUTHORIZED"})
+
+    def _create_web_link(self, key: ApiKey, data: dict[str, Any]) -> GraphQLView:
+        self._require_write_access(key, "createWebLink")
+        product = self._product(data["productId"])
+        errors = self._link_errors(data)
+        if product is None:
+            errors.insert(0, {"field": "productId", "messages": ["not found"]})
+        if errors or product is None:
+            return {"clientMutationId": data.get("clientMutationId"), "errors": errors, "webLink": None}
+        link = WebLinkEntry(id=self._next_link_id, link=data["link"], role=data["role"], description=data.get("description"))
+        self._next_link_id += 1
+        product.web_links.append(link)
+        self._record_write_back("createWebLink", product, link)
+        return {"clientMutationId": data.get("clientMutationId"), "errors": [], "webLink": self._web_link_view(link)}
+
+    def _update_web_link(self, key: ApiKey, data: dict[str, Any]) -> GraphQLView:
+        self._require_write_access(key, "updateWebLink")
+        owner = next((p for p in self.catalogue.products for link in p.web_links if link.id == data["id"]), None)
+        errors = self._link_errors(data)
+        if owner is None:
+            errors.insert(0, {"field": "id", "messages": ["web link not found"]})
+        if errors or owner is None:
+            return {"clientMutationId": data.get("clientMutationId"), "errors": errors, "webLink": None}
+        link = next(link for link in owner.web_links if link.id == data["id"])
+        for field in ("link", "role", "description"):
+            if data.get(field) is not None:
+                setattr(link, field, data[field])
+        self._record_write_back("updateWebLink", owner, link)
+        return {"clientMutationId": data.get("clientMutationId"), "errors": [], "webLink": self._web_link_view(link)}
+
+    @staticmethod
+    def _link_errors(data: dict[str, Any]) -> list[dict[str, Any]]:
+        errors: list[dict[str, Any]] = []
+        link = data.get("link")
+        if link is not None:
+            parts = urlsplit(link)
+            if parts.scheme not in ("http", "https") or not parts.netloc:
+                errors.append({"field": "link", "messages": ["is not a valid URL"]})
+        description = data.get("description")
+        if description is not None and len(description) > MAX_DESCRIPTION_LENGTH:
+            errors.append({"field": "description", "messages": [f"is too long (maximum is {MAX_DESCRIPTION_LENGTH} characters)"]})
+        return errors
+
+    def _record_write_back(self, operation: str, product: ProductEntry, link: WebLinkEntry) -> None:
+        now = self.clock.now()
+        product.changed_on = now.date()
+        self.write_backs.append(
+            WriteBack(at=now, operation=operation, product_id=product.id, link_id=link.id, link=link.link, description=link.description)
+        )
+
+    # ---------------------------------------------------------------------------------- timeline
+    def apply_due_changes(self, now: datetime) -> list[AppliedEdit]:
+        """Apply every scripted timeline edit due at or before `now`, in order; returns what was applied."""
+        applied: list[AppliedEdit] = []
+        while self._pending_edits and self.catalogue.due_at(self._pending_edits[0]) <= now:
+            edit = self._pending_edits.pop(0)
+            self._apply(edit, self.catalogue.due_at(edit).date())
+            applied.append(AppliedEdit(at=now, edit=edit))
+        self.applied_edits += applied
+        return applied
+
+    def _apply(self, edit: TimelineEdit, on: date) -> None:
+        if edit.action == "add":
+            self._add(edit, on)
+            return
+        target, owner = self._find(edit)
+        updated = type(target).model_validate({**target.model_dump(), **edit.changes})
+        for field in edit.changes:
+            setattr(target, field, getattr(updated, field))
+        stamped = owner if owner is not None else target
+        stamped.changed_on = on  # type: ignore[union-attr]
+
+    def _find(self, edit: TimelineEdit) -> tuple[Any, ProductEntry | None]:
+        """The record an update targets, and the product that owns it (production files live on products)."""
+        finders: dict[str, Callable[[int], Any]] = {
+            "product": self._product,
+            "work": self._work,
+            "series": self._series,
+            "contributor": self._contributor,
+            "contract": lambda i: next((c for c in self.catalogue.contracts if c.id == i), None),
+        }
+        assert edit.id is not None
+        if edit.entity == "production_file":
+            for product in self.catalogue.products:
+                for file in product.production_files:
+                    if file.id == edit.id:
+                        return file, product
+            raise LookupError(f"timeline: no production file {edit.id}")
+        target = finders[edit.entity](edit.id)
+        if target is None:
+            raise LookupError(f"timeline: no {edit.entity} {edit.id}")
+        return target, None
+
+    def _add(self, edit: TimelineEdit, on: date) -> None:
+        record = {**(edit.record or {}), "changed_on": on.isoformat()}
+        collections: dict[str, tuple[list[Any], type[Any]]] = {
+            "product": (self.catalogue.products, ProductEntry),
+            "work": (self.catalogue.works, WorkEntry),
+            "contract": (self.catalogue.contracts, ContractEntry),
+            "contributor": (self.catalogue.contributors, ContributorEntry),
+            "series": (self.catalogue.series, SeriesEntry),
+        }
+        collection, model = collections[edit.entity]
+        entry = model.model_validate(record)
+        if any(existing.id == entry.id for existing in collection):
+            raise ValueError(f"timeline: {edit.entity} {entry.id} already exists")
+        collection.append(entry)
