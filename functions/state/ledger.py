@@ -88,6 +88,25 @@ class SyncLedger:
         )
         return _entry(response["Item"]) if "Item" in response else None
 
+    def get_many(self, entities: list[str], target: str) -> dict[str, LedgerEntry]:
+        """Entries for many entities of one target: BatchGetItem, 100 keys a call, unprocessed keys retried."""
+        found: dict[str, LedgerEntry] = {}
+        unique = list(dict.fromkeys(entities))
+        for start in range(0, len(unique), 100):
+            keys = [to_item({"pk": entity, "sk": target}) for entity in unique[start : start + 100]]
+            request = {self.table_name: {"Keys": keys, "ConsistentRead": True}}
+            for _ in range(8):
+                response = dynamodb_client().batch_get_item(RequestItems=request)
+                for item in response.get("Responses", {}).get(self.table_name, []):
+                    entry = _entry(item)
+                    found[entry.entity] = entry
+                request = response.get("UnprocessedKeys") or {}
+                if not request:
+                    break
+            else:
+                raise TransientError(f"{self.table_name}: batch read left keys unprocessed")
+        return found
+
     def get_or_new(self, entity: str, target: str) -> LedgerEntry:
         return self.get(entity, target) or LedgerEntry(entity=entity, target=target)
 

@@ -12,10 +12,11 @@ after a complete, successful run.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from functions.connectors.consonance import ConsonanceClient
+from functions.connectors.consonance import ConsonanceClient, ProductRecord
 from functions.domain.events import DomainEvent, EpisodeChanged, SeriesChanged
 from functions.domain.mapping import map_product
 from functions.domain.models import Finding
@@ -57,22 +58,24 @@ def poll(deps: PollDeps, started_at: datetime) -> PollOutcome:
     events: list[DomainEvent] = []
     entries: list[LedgerEntry] = []
     series: set[int] = set()
-    for record in deps.consonance.iter_changed_products(since):
-        outcome.products_seen += 1
-        change = _detect_change(record, deps, correlation_id)
-        if change is None:
-            outcome.unchanged += 1
-            continue
-        entry, event = change
-        outcome.changed += 1
-        outcome.with_findings += bool(entry.findings)
-        entries.append(entry)
-        if event is not None:
-            events.append(event)
-            if event.episode.show is not None:
-                series.add(event.episode.show.series_id)
-        if len(entries) >= PAGE_FLUSH:
-            _flush(events, entries, deps)
+    for chunk in _chunks(deps.consonance.iter_changed_products(since), PAGE_FLUSH):
+        known = deps.ledger.get_many([episode_key(record.id) for record in chunk], SOURCE)
+        for record in chunk:
+            outcome.products_seen += 1
+            entity = episode_key(record.id)
+            change = _detect_change(record, known.get(entity) or LedgerEntry(entity=entity, target=SOURCE), deps, correlation_id)
+            if change is None:
+                outcome.unchanged += 1
+                continue
+            entry, event = change
+            outcome.changed += 1
+            outcome.with_findings += bool(entry.findings)
+            entries.append(entry)
+            if event is not None:
+                events.append(event)
+                if event.episode.show is not None:
+                    series.add(event.episode.show.series_id)
+        _flush(events, entries, deps)
     events.extend(SeriesChanged(series_id=s, correlation_id=correlation_id) for s in sorted(series))
     _flush(events, entries, deps)
     outcome.series_changed = sorted(series)
@@ -80,10 +83,21 @@ def poll(deps: PollDeps, started_at: datetime) -> PollOutcome:
     return outcome
 
 
-def _detect_change(record, deps: PollDeps, correlation_id: str) -> tuple[LedgerEntry, EpisodeChanged | None] | None:
+def _chunks(records: Iterator[ProductRecord], size: int) -> Iterator[list[ProductRecord]]:
+    chunk: list[ProductRecord] = []
+    for record in records:
+        chunk.append(record)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _detect_change(
+    record: ProductRecord, entry: LedgerEntry, deps: PollDeps, correlation_id: str
+) -> tuple[LedgerEntry, EpisodeChanged | None] | None:
     mapped = map_product(record, deps.settings.mapping)
-    entity = episode_key(record.id)
-    entry = deps.ledger.get_or_new(entity, SOURCE)
     episode = mapped.episode
     new_hash = _source_hash(episode.content_hash() if episode else None, mapped.findings)
     if entry.source_hash == new_hash:

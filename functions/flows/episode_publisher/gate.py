@@ -75,8 +75,8 @@ def decide(
     if not is_approved(episode, settings.mapping):
         return GateDecision(placement=Placement.NOT_READY, reason="not approved for distribution")
     blocking = [f for f in source_findings if f.blocking]
-    if blocking:
-        return GateDecision(placement=Placement.HOLD, reason=_codes("data problems", blocking), findings=blocking)
+    if blocking:  # the findings stay on the source entry where the poller recorded them
+        return GateDecision(placement=Placement.HOLD, reason=_codes("data problems", blocking))
     if series_findings:
         return GateDecision(placement=Placement.HOLD, reason=_codes("series conflict", series_findings), findings=series_findings)
     if episode.show is None or str(episode.show.series_id) not in settings.megaphone_podcasts:

@@ -20,7 +20,7 @@ from functions.connectors.errors import NotFound
 from functions.connectors.megaphone import EpisodeFields, MegaphoneClient, MegaphoneEpisode
 from functions.domain.errors import InvalidRecord
 from functions.domain.events import EpisodeDelivered
-from functions.domain.models import Episode
+from functions.domain.models import Episode, Finding
 from functions.domain.series_rules import series_conflicts
 from functions.event_bus import EventBus
 from functions.flows.episode_publisher.gate import GateDecision, Placement, RightsCheck, decide, sales_territories_check
@@ -47,21 +47,37 @@ class PublishOutcome:
     reason: str
 
 
-def publish_episode(product_id: int, event_episode: Episode | None, deps: PublisherDeps, today: date) -> PublishOutcome:
+@dataclass
+class Evaluation:
+    """What the gate says about an episode now, and the ledger entry it would change."""
+
+    episode: Episode
+    decision: GateDecision
+    target: LedgerEntry
+
+
+def evaluate(product_id: int, event_episode: Episode | None, ledger: SyncLedger, settings: Settings, today: date,
+             rights_check: RightsCheck = sales_territories_check) -> Evaluation:
+    """The read-only half of publishing: used by the publisher and by the ops CLI's dry run."""
     entity = episode_key(product_id)
-    source = deps.ledger.get(entity, SOURCE)
+    source = ledger.get(entity, SOURCE)
     episode = source.episode() if source is not None and source.snapshot else event_episode
     if episode is None:
         raise InvalidRecord(f"product {product_id} has no source snapshot in the ledger and the event carries none")
     decision = decide(
         episode,
         today=today,
-        settings=deps.settings,
+        settings=settings,
         source_findings=list(source.findings) if source else [],
-        series_findings=_series_findings(episode, deps),
-        rights_check=deps.rights_check,
+        series_findings=_series_findings(episode, ledger, settings),
+        rights_check=rights_check,
     )
-    target = deps.ledger.get_or_new(entity, TARGET)
+    return Evaluation(episode=episode, decision=decision, target=ledger.get_or_new(entity, TARGET))
+
+
+def publish_episode(product_id: int, event_episode: Episode | None, deps: PublisherDeps, today: date) -> PublishOutcome:
+    evaluation = evaluate(product_id, event_episode, deps.ledger, deps.settings, today, deps.rights_check)
+    episode, decision, target = evaluation.episode, evaluation.decision, evaluation.target
     before = target.model_dump_json()
     target.findings = list(decision.findings)
     target.attributes["release_date"] = episode.release_date.isoformat() if episode.release_date else None
@@ -71,12 +87,12 @@ def publish_episode(product_id: int, event_episode: Episode | None, deps: Publis
     return PublishOutcome(product_id=product_id, action=action, placement=decision.placement, reason=decision.reason)
 
 
-def _series_findings(episode: Episode, deps: PublisherDeps) -> list:
+def _series_findings(episode: Episode, ledger: SyncLedger, settings: Settings) -> list[Finding]:
     if episode.show is None:
         return []
-    siblings = {e.entity: e.episode() for e in deps.ledger.by_series(series_key(episode.show.series_id), SOURCE)}
+    siblings = {e.entity: e.episode() for e in ledger.by_series(series_key(episode.show.series_id), SOURCE)}
     siblings[episode_key(episode.product_id)] = episode
-    conflicts = series_conflicts([e for e in siblings.values() if e is not None], deps.settings.mapping)
+    conflicts = series_conflicts([e for e in siblings.values() if e is not None], settings.mapping)
     return conflicts.get(episode.product_id, [])
 
 
@@ -140,7 +156,7 @@ def _push(fields: EpisodeFields, episode: Episode, target: LedgerEntry, deps: Pu
         target.target_ids["spotify_id"] = remote.spotify_identifier
     target.pending_create = None
     target.pushed_hash = fields_hash(fields)
-    target.attributes.update(draft=fields.draft, audio_url=fields.background_audio_file_url)
+    target.attributes.update(draft=fields.draft, audio_url=fields.background_audio_file_url, pushed_fields=fields.wire())
     target.attributes["audio_pending"] = bool(audio_changed and fields.background_audio_file_url)
     target.record(action, f"draft={fields.draft} hash={target.pushed_hash}")
     return action, remote

@@ -1,0 +1,120 @@
+"""The run report: what each flow did, the final state on the simulated Spotify side (in each API's
+own field names), what was written back to Consonance, the findings and the dead letters with their
+reasons. JSON for machines; `summary_text` for people."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import asdict, is_dataclass
+from typing import Any
+
+from functions.flows.ledger_keys import SOURCE, TARGET
+from functions.settings import Settings
+from functions.state.ledger import SyncLedger
+from sandbox.world import SandboxWorld
+
+
+def build_report(world: SandboxWorld, *, run: dict[str, Any]) -> dict[str, Any]:
+    ledger = SyncLedger(world.resources.tables[_ledger_table_key()])
+    entries = list(ledger.scan())
+    findings = [
+        {**finding.model_dump(mode="json"), "target": entry.target}
+        for entry in sorted(entries, key=lambda e: (e.entity, e.target))
+        for finding in entry.findings
+    ]
+    statuses = Counter(e.status.value for e in entries if e.target == TARGET)
+    return {
+        "run": {**run, "started_at": world.catalogue.start_moment().isoformat(), "ended_at": world.clock.now().isoformat()},
+        "flows": {name: _flow_stats(stats) for name, stats in world.runtime.stats().items()},
+        "spotify": world.spotify_state(),
+        "consonance": {
+            "write_backs": [_plain(w) for w in world.consonance.write_backs],
+            "timeline_edits_applied": [_plain(e) for e in world.consonance.applied_edits],
+        },
+        "ledger": {
+            "episodes_by_status": dict(sorted(statuses.items())),
+            "episodes_seen": sum(1 for e in entries if e.target == SOURCE),
+        },
+        "findings": findings,
+        "dead_letters": [
+            {
+                "flow": d.flow,
+                "error_code": d.error_code,
+                "reason": d.reason,
+                "receive_count": d.receive_count,
+                "dead_lettered_by": d.dead_lettered_by,
+                "detail_type": _detail_type(d.body),
+            }
+            for d in world.runtime.dead_letters()
+        ],
+        "faults_injected": {
+            "consonance": dict(world.consonance.faults.injected),
+            "megaphone": dict(world.megaphone.faults.injected),
+            "handler_crashes": sum(s.crashes for s in world.runtime.stats().values()),
+        },
+    }
+
+
+def _ledger_table_key() -> Any:
+    from infra.flows import Table
+
+    return Table.LEDGER
+
+
+def _flow_stats(stats: Any) -> dict[str, Any]:
+    values = asdict(stats) if is_dataclass(stats) else dict(stats)
+    ordered = {k: values.get(k, 0) for k in ("delivered", "succeeded", "retried", "dead_lettered")}
+    return {**ordered, **{k: v for k, v in values.items() if k not in ordered and k not in ("flow",)}}
+
+
+def _plain(value: Any) -> Any:
+    if is_dataclass(value):
+        return {k: _plain(v) for k, v in asdict(value).items()}
+    if hasattr(value, "model_dump"):
+        return value.model_dump(mode="json")
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return value
+
+
+def _detail_type(body: str) -> str | None:
+    import json
+
+    try:
+        return json.loads(body).get("detail-type")
+    except (ValueError, AttributeError):
+        return None
+
+
+def summary_text(report: dict[str, Any], settings: Settings | None = None) -> str:
+    lines: list[str] = []
+    run = report["run"]
+    lines.append(f"Sandbox run: {run.get('catalogue')}  days={run.get('days')}  faults={run.get('faults')}  seed={run.get('seed')}")
+    lines.append(f"Virtual time {run['started_at']} -> {run['ended_at']}  (wall {run.get('wall_seconds', 0):.1f} s)")
+    lines.append("")
+    lines.append(f"{'flow':<24}{'delivered':>10}{'succeeded':>10}{'retried':>9}{'dead-lettered':>15}")
+    for name, stats in report["flows"].items():
+        lines.append(f"{name:<24}{stats['delivered']:>10}{stats['succeeded']:>10}{stats['retried']:>9}{stats['dead_lettered']:>15}")
+    lines.append("")
+    episodes = report["spotify"]["megaphone"]["episodes"]
+    live = [e for e in episodes if not e.get("draft")]
+    lines.append(f"On Megaphone/Spotify: {len(episodes)} episodes ({len(live)} published, {len(episodes) - len(live)} drafts)")
+    for status, count in report["ledger"]["episodes_by_status"].items():
+        lines.append(f"  ledger {status:<18}{count:>4}")
+    lines.append(f"Write-backs to Consonance: {len(report['consonance']['write_backs'])}")
+    lines.append("")
+    lines.append(f"Findings ({len(report['findings'])}):")
+    for finding in report["findings"]:
+        lines.append(f"  {finding['entity']:<16} {finding['code']:<32} {finding['message'][:90]}")
+    lines.append("")
+    lines.append(f"Dead letters ({len(report['dead_letters'])}):")
+    for letter in report["dead_letters"]:
+        lines.append(f"  {letter['flow']:<22} {letter.get('error_code') or '-':<24} {(letter.get('reason') or '')[:90]}")
+    faults = report["faults_injected"]
+    lines.append("")
+    lines.append(f"Faults injected: consonance {faults['consonance']}, megaphone {faults['megaphone']}, handler crashes {faults['handler_crashes']}")
+    return "\n".join(lines)

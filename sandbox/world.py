@@ -1,0 +1,167 @@
+"""The whole system on one machine: moto server, simulators seeded from a catalogue, the resources
+the stack declares, and the local runtime, all on one virtual clock.
+
+`SandboxWorld` is what `python -m sandbox run`, the end-to-end tests and the benchmark share, so
+they all exercise the same wiring that deploys. Credentials are generated for each run and handed
+only to moto's Secrets Manager and the simulators: they never appear in the catalogue, the report or
+the request log.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import secrets
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+from urllib.parse import urlsplit
+
+from functions.connectors.http import clear_routes, route_host
+from functions.settings import Settings
+from infra.flows import FLOWS, FlowDeclaration, Secret
+from sandbox.catalogue import ApiKey, Catalogue
+from sandbox.clock import VirtualClock
+from sandbox.http_log import RequestLog
+from sandbox.moto_server import MotoServer
+from sandbox.resources import SandboxResources, create_resources
+from sandbox.runtime import LocalRuntime
+from sandbox.simulators.base import FaultPlan
+from sandbox.simulators.consonance import ConsonanceSimulator
+from sandbox.simulators.megaphone import MegaphoneSimulator
+
+# A fifth of faults at the API level come with this much risk of a handler dying after any call.
+CRASHES_PER_FAULT = 0.15
+
+
+@dataclass
+class WorldOptions:
+    seed: int = 7
+    faults: float = 0.0
+    http_log: Path | None = None
+    lambda_log: Path | None = None
+    megaphone_rate_per_minute: int = 60
+    consonance_rate_per_minute: int = 120
+    ingest_delay_seconds: float = 120.0
+    flows: tuple[FlowDeclaration, ...] = FLOWS
+    extra_environment: dict[str, str] = field(default_factory=dict)
+
+
+class SandboxWorld:
+    def __init__(self, catalogue: Catalogue, options: WorldOptions | None = None):
+        self.catalogue = catalogue
+        self.options = options or WorldOptions()
+        self.clock = VirtualClock(catalogue.start_moment())
+        self._moto: MotoServer | None = None
+        self._request_log: RequestLog | None = None
+        self._saved_environment: dict[str, str | None] = {}
+        self.runtime: LocalRuntime
+        self.resources: SandboxResources
+        self.consonance: ConsonanceSimulator
+        self.megaphone: MegaphoneSimulator
+        self.secret_values: dict[Secret, str] = {}
+
+    # lifecycle -------------------------------------------------------------------------------
+    def __enter__(self) -> "SandboxWorld":
+        options = self.options
+        # Lambda's X-Ray daemon and CloudWatch's EMF agent are not here: keep Powertools from printing
+        # metrics to stdout and from trying to send traces (set before the handlers first run).
+        for name in ("POWERTOOLS_TRACE_DISABLED", "POWERTOOLS_METRICS_DISABLED"):
+            self._saved_environment[name] = os.environ.get(name)
+            os.environ[name] = "true"
+        self._quiet_lambda_logs()
+        self._moto = MotoServer()
+        self._moto.__enter__()
+        self.secret_values = {
+            Secret.CONSONANCE: secrets.token_urlsafe(24),
+            Secret.MEGAPHONE: secrets.token_urlsafe(24),
+            Secret.SPOTIFY: json.dumps({"client_id": secrets.token_hex(16), "client_secret": secrets.token_urlsafe(24)}),
+            Secret.WEBHOOK: secrets.token_urlsafe(32),
+        }
+        defaults = Settings()
+        self.consonance = ConsonanceSimulator(
+            self.clock,
+            self.catalogue,
+            faults=FaultPlan(rate=options.faults, seed=options.seed * 31 + 1),
+            api_keys=[ApiKey(key=self.secret_values[Secret.CONSONANCE], access="read_write")],
+        )
+        self.megaphone = MegaphoneSimulator(
+            self.clock,
+            network_id=self.catalogue.megaphone.network_id,
+            podcasts={p.id: p.title for p in self.catalogue.megaphone.podcasts},
+            tokens=[self.secret_values[Secret.MEGAPHONE]],
+            seed=options.seed,
+            faults=FaultPlan(rate=options.faults, seed=options.seed * 31 + 2),
+            ingest_delay_seconds=options.ingest_delay_seconds,
+        )
+        route_host(urlsplit(defaults.consonance_url).netloc, self.consonance)
+        route_host(urlsplit(defaults.megaphone_url).netloc, self.megaphone)
+        environment = {
+            "MEGAPHONE_NETWORK_ID": self.catalogue.megaphone.network_id,
+            "MEGAPHONE_PODCASTS": json.dumps(self.catalogue.megaphone.podcast_by_series()),
+            "MEGAPHONE_RATE_PER_MINUTE": str(options.megaphone_rate_per_minute),
+            "CONSONANCE_RATE_PER_MINUTE": str(options.consonance_rate_per_minute),
+            "POWERTOOLS_TRACE_DISABLED": "true",
+            "POWERTOOLS_METRICS_DISABLED": "true",
+            **options.extra_environment,
+        }
+        self.resources = create_resources(options.flows, secret_values=self.secret_values, extra_environment=environment)
+        self.runtime = LocalRuntime(
+            options.flows,
+            self.resources,
+            self.clock,
+            seed=options.seed,
+            crash_probability=min(1.0, options.faults * CRASHES_PER_FAULT),
+            before_tick=[self.consonance.apply_due_changes],
+        )
+        self.runtime.__enter__()
+        if options.http_log is not None:
+            options.http_log.parent.mkdir(parents=True, exist_ok=True)
+            self._request_log = RequestLog(options.http_log, secret_values=self.secret_values.values())
+            self._request_log.__enter__()
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        if self._request_log is not None:
+            self._request_log.__exit__(exc_type, exc, tb)
+        self.runtime.__exit__(exc_type, exc, tb)
+        clear_routes()
+        if self._moto is not None:
+            self._moto.__exit__(exc_type, exc, tb)
+        for name, value in self._saved_environment.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+    def _quiet_lambda_logs(self) -> None:
+        """Handlers log JSON to stdout as in Lambda; locally that goes to a file (or nowhere)."""
+        from functions.observability import logger
+
+        target = self.options.lambda_log
+        handler: logging.Handler
+        if target is not None:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            handler = logging.FileHandler(target, mode="w", encoding="utf-8")
+        else:
+            handler = logging.NullHandler()
+        inner = logger._logger  # Powertools keeps its formatter on the stdlib logger's handlers
+        for existing in list(inner.handlers):
+            formatter = existing.formatter
+            inner.removeHandler(existing)
+            handler.setFormatter(formatter)
+        inner.addHandler(handler)
+
+    # running ---------------------------------------------------------------------------------
+    def run_for(self, days: float) -> None:
+        self.runtime.run_for(days=days)
+
+    def run_until_quiet(self, max_extra: timedelta = timedelta(hours=6)) -> None:
+        """Let retries and ingest checks settle after the last scripted day."""
+        self.runtime.run_for(hours=max_extra.total_seconds() / 3600)
+
+    def spotify_state(self) -> dict[str, Any]:
+        return {"megaphone": self.megaphone.state()}
