@@ -54,6 +54,8 @@ class Settings(BaseModel):
     ledger_table: str = "sync-ledger"
     cursors_table: str = "cursors"
     idempotency_table: str = "idempotency"
+    availability_table: str = "availability"
+    alerts_topic_arn: str | None = None
     dead_letter_queue_url: str | None = None
     max_receives: int = 5
 
@@ -71,6 +73,15 @@ class Settings(BaseModel):
     megaphone_explicit_value: str = "clean"
     spotify_show_url: str = "https://open.spotify.com/episode/{spotify_id}"
 
+    spotify_secret_id: str = "consonance-spotify/spotify-client"
+    spotify_accounts_url: str = "https://accounts.spotify.com"
+    spotify_api_url: str = "https://api.spotify.com/v1"
+    spotify_rate_per_minute: int = 120  # the Web API counts a rolling 30 s window; stay well inside it
+    # Markets the availability monitor checks per episode (ISO 3166-1 alpha-2); one request each.
+    spotify_markets: tuple[str, ...] = ("GB", "US", "IE", "AU", "CA", "DE")
+    webhook_secret_id: str = "consonance-spotify/webhook-signing-key"
+    webhook_tolerance_seconds: int = 300
+
     http_timeout_seconds: float = 10.0
     http_max_attempts: int = 4
     http_backoff_cap_seconds: float = 20.0
@@ -81,6 +92,11 @@ class Settings(BaseModel):
     @classmethod
     def _parse_podcasts(cls, value: object) -> object:
         return json.loads(value) if isinstance(value, str) else value
+
+    @field_validator("spotify_markets", mode="before")
+    @classmethod
+    def _parse_markets(cls, value: object) -> object:
+        return tuple(m.strip().upper() for m in value.split(",") if m.strip()) if isinstance(value, str) else value
 
     @field_validator("mapping", mode="before")
     @classmethod

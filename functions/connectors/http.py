@@ -87,6 +87,9 @@ class HttpService:
     limiter: RateLimiter = field(default_factory=UnlimitedRate)
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     timeout_seconds: float = 10.0
+    # Turns a typed error into the API's own richer one (its error body parsed); applied before the
+    # retry decision, so a translated error is retried exactly when its class says so.
+    translate_error: Callable[[ApiError], ApiError] | None = None
     _client: httpx.Client | None = None
 
     def client(self) -> httpx.Client:
@@ -111,8 +114,12 @@ class HttpService:
         params: dict[str, Any] | None = None,
         json_body: Any = None,
         headers: dict[str, str] | None = None,
+        form_body: dict[str, str] | None = None,
     ) -> httpx.Response:
-        """Send one logical request; returns a 2xx response or raises a typed `ApiError`."""
+        """Send one logical request; returns a 2xx response or raises a typed `ApiError`.
+
+        `form_body` sends `application/x-www-form-urlencoded` (OAuth token endpoints) instead of JSON.
+        """
 
         def should_retry(exc: BaseException) -> bool:
             if isinstance(exc, RateLimited):
@@ -126,7 +133,7 @@ class HttpService:
             sleep=clock().sleep,
             reraise=True,
         )
-        return retrying(self._send_once, method, path, params, json_body, headers or {}, idempotent)
+        return retrying(self._send_once, method, path, params, json_body, headers or {}, idempotent, form_body)
 
     def _wait(self, state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None
@@ -143,23 +150,36 @@ class HttpService:
         json_body: Any,
         headers: dict[str, str],
         idempotent: bool,
+        form_body: dict[str, str] | None = None,
     ) -> httpx.Response:
         self.limiter.acquire()
         request = self.client().build_request(
-            method, self.url(path), params=params, json=json_body, headers={**headers, **self.auth_headers()}
+            method,
+            self.url(path),
+            params=params,
+            json=json_body,
+            data=form_body,
+            headers={**headers, **self.auth_headers()},
         )
+        observed_body = json_body if form_body is None else form_body
         try:
             response = self.client().send(request)
         except httpx.TimeoutException as exc:
-            self._notify(request, None, json_body, f"timeout: {exc.__class__.__name__}")
+            self._notify(request, None, observed_body, f"timeout: {exc.__class__.__name__}")
             if not idempotent:
                 raise AmbiguousWrite(self.service, f"{method} {request.url.path} timed out; outcome unknown") from exc
             raise ServiceUnavailable(self.service, f"{method} {request.url.path} timed out") from exc
         except httpx.TransportError as exc:
-            self._notify(request, None, json_body, f"transport: {exc.__class__.__name__}")
+            self._notify(request, None, observed_body, f"transport: {exc.__class__.__name__}")
             raise ServiceUnavailable(self.service, f"{method} {request.url.path} failed: {exc}") from exc
-        self._notify(request, response.status_code, json_body, None)
-        raise_for_status(self.service, request, response, idempotent=idempotent)
+        self._notify(request, response.status_code, observed_body, None)
+        try:
+            raise_for_status(self.service, request, response, idempotent=idempotent)
+        except ApiError as exc:
+            translated = self.translate_error(exc) if self.translate_error else exc
+            if translated is exc:
+                raise
+            raise translated from exc
         return response
 
     def _notify(self, request: httpx.Request, status: int | None, body: Any, error: str | None) -> None:

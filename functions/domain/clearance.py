@@ -170,7 +170,7 @@ def _intersect(left: Sequence[Span], right: Sequence[Span]) -> list[Span]:
     i = j = 0
     while i < len(left) and j < len(right):
         start, end = max(left[i][0], right[j][0]), min(left[i][1], right[j][1])
-        if start <= end:
+        if start < end:
             result.append((start, end))
         if left[i][1] < right[j][1]:
             i += 1

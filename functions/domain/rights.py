@@ -16,6 +16,8 @@ How Consonance maps onto the domain (`functions.domain.models`):
   type becomes a blocking finding rather than being dropped), `Contract.id` the `contract_id`, and the
   contract's `[signedDate, terminatedDate)` the half-open window (a missing date leaves that side open).
   A grant's own `territories` narrow that right; `None` means the product's sales territories apply.
+  Consonance's documented `LicensedRight` has no territory of its own (only `rightType`, `authorCut`),
+  so the mapping leaves `territories` as None unless a publisher's contract data says otherwise.
 - `Episode.territories` — the product's `isForSaleWorldwide` (worldwide), `forSaleCountryCodes`
   (included) and `notForSaleCountryCodes` (excluded), ONIX country codes = ISO 3166-1 alpha-2.
 - narrator agreements are contracts whose licensed right is narration; the narrator's credit itself

@@ -9,6 +9,7 @@ overwrite each other. Two sparse indexes answer "episodes of a series" and "entr
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import datetime
 from enum import StrEnum
@@ -23,6 +24,7 @@ from functions.domain.models import Episode, Finding
 from functions.state.dynamo import dynamodb_client, from_item, to_item
 
 HISTORY_LIMIT = 25
+JSON_ATTRIBUTES = ("snapshot", "findings", "history", "attributes", "target_ids")
 SERIES_INDEX = "by-series"
 STATUS_INDEX = "by-status"
 
@@ -115,9 +117,11 @@ class SyncLedger:
         expected = entry.version
         entry.version = expected + 1
         entry.updated_at = utcnow()
-        values = entry.model_dump(mode="json", exclude={"findings", "history"})
-        values["findings"] = [f.model_dump(mode="json") for f in entry.findings]
-        values["history"] = [h.model_dump(mode="json") for h in entry.history]
+        values = entry.model_dump(mode="json", exclude=set(JSON_ATTRIBUTES))
+        # Nested documents are stored as JSON strings: one attribute each, cheap to (de)serialise,
+        # and readable in the console as they are.
+        for name in JSON_ATTRIBUTES:
+            values[name] = json.dumps(entry.model_dump(mode="json", include={name})[name], separators=(",", ":"))
         values.update(pk=entry.entity, sk=entry.target, status_key=_status_key(entry))
         if not values["series_key"]:
             values.pop("series_key")
@@ -170,4 +174,7 @@ def _entry(item: dict[str, Any]) -> LedgerEntry:
     values = from_item(item)
     values["entity"], values["target"] = values.pop("pk"), values.pop("sk")
     values.pop("status_key", None)
+    for name in JSON_ATTRIBUTES:
+        if isinstance(values.get(name), str):
+            values[name] = json.loads(values[name])
     return LedgerEntry.model_validate(values)

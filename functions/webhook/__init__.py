@@ -1,0 +1,1 @@
+"""The signed webhook endpoint's pure parts: signature verification and replay protection."""

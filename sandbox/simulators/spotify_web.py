@@ -1,0 +1,408 @@
+"""Spotify Web API simulator: the accounts host (client-credentials tokens) and the API host (episodes,
+show episodes), as one httpx transport that dispatches on `request.url.host`.
+
+What it models, after `../shared/specs/spotify/` and Spotify's documented behaviour:
+- Token endpoint `POST /api/token` (accounts.spotify.com): form-encoded `grant_type=client_credentials`,
+  the app's id and secret in HTTP Basic (or in the form, which Spotify also accepts). A wrong client is
+  `400 {"error": "invalid_client", "error_description": ...}`; another grant type
+  `400 unsupported_grant_type`. Tokens expire on the virtual clock after `token_lifetime_seconds`.
+- API (api.spotify.com/v1): bearer token required; none, unknown or expired → `401` with the API error
+  shape `{"error": {"status": 401, "message": ...}}`.
+- Rate limit per app over a rolling 30-second window (configurable) → `429` with `Retry-After` (whole
+  seconds, rounded up so that waiting that long really frees a slot). An optional daily quota per app
+  → `429` with `reason: QUOTA_EXCEEDED` and `Retry-After` until the next UTC midnight.
+- Availability per market: each episode lists the markets where it is available. Asked with a market
+  where it is not (or without a market, or before its release date on the virtual clock), the episode
+  is answered `404 {"error": {"status": 404, "message": "Resource not found"}}` — the modelling choice
+  here follows what Spotify does for content that cannot be offered in the market (it is not found there
+  at all), rather than returning it with `is_playable: false`. The spec declares no 404 for these
+  operations; the body still has the spec's `NotFound` shape. Show episode lists likewise contain only
+  episodes available in the market, newest release first, paged with `offset`/`limit`/`next`/`total`.
+- Faults (500, 503, timeouts, 429) come from the base `FaultPlan`, with Spotify's error shape.
+
+The sandbox drives it with `publish_episode`, `take_down` and `add_show`, and reads `state()`, which uses
+the Web API's field names (`available_markets`, `release_date`, `show`).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import math
+import random
+import re
+import threading
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+from typing import Any
+from urllib.parse import parse_qs, urlencode
+
+import httpx
+
+from functions.clock import Clock
+from functions.domain.territories import KNOWN_TERRITORIES
+from sandbox.simulators.base import FaultPlan, RollingWindowLimit, Simulator, json_response
+
+ACCOUNTS_HOST = "accounts.spotify.com"
+API_HOST = "api.spotify.com"
+API_BASE = f"https://{API_HOST}/v1"
+SPOTIFY_ID = re.compile(r"^[0-9A-Za-z]{22}$")
+_EPISODE_PATH = re.compile(r"^/v1/episodes/([^/]+)$")
+_SHOW_EPISODES_PATH = re.compile(r"^/v1/shows/([^/]+)/episodes$")
+
+
+@dataclass
+class SimulatedShow:
+    id: str
+    name: str
+    publisher: str = "Consonance Sandbox Publishing"
+    markets: frozenset[str] = KNOWN_TERRITORIES
+
+
+@dataclass
+class SimulatedEpisode:
+    id: str
+    show_id: str
+    name: str
+    markets: set[str]
+    release_date: date
+    description: str = ""
+    duration_ms: int = 0
+    taken_down_markets: set[str] = field(default_factory=set)
+
+
+@dataclass
+class IssuedToken:
+    client_id: str
+    expires_at: datetime
+
+
+class SpotifyWebSimulator(Simulator):
+    service = "spotify-web"
+
+    def __init__(
+        self,
+        clock: Clock,
+        apps: dict[str, str] | None = None,
+        *,
+        token_lifetime_seconds: int = 3600,
+        requests_per_window: int = 100,
+        window_seconds: float = 30.0,
+        daily_quota: int | None = None,
+        faults: FaultPlan | None = None,
+        seed: int = 0,
+    ):
+        super().__init__(clock, faults=faults, rate_limit=None)  # the API host applies its own limit
+        self.apps = dict(apps or {"sandbox-client": "sandbox-secret"})
+        self.token_lifetime_seconds = token_lifetime_seconds
+        self.api_rate_limit = RollingWindowLimit(clock, requests_per_window, window_seconds)
+        self.daily_quota = daily_quota
+        self.shows: dict[str, SimulatedShow] = {}
+        self.episodes: dict[str, SimulatedEpisode] = {}
+        self.tokens: dict[str, IssuedToken] = {}
+        self.tokens_issued = 0
+        self.quota_rejected = 0
+        self._calls_per_day: dict[tuple[str, date], int] = {}
+        self._rng = random.Random(seed)
+        self._lock = threading.RLock()
+
+    # sandbox controls --------------------------------------------------------------------------------
+    def add_show(self, show_id: str, name: str, publisher: str | None = None, markets: set[str] | None = None) -> None:
+        _require_spotify_id(show_id)
+        with self._lock:
+            self.shows[show_id] = SimulatedShow(
+                id=show_id,
+                name=name,
+                publisher=publisher or SimulatedShow.publisher,
+                markets=frozenset(markets) if markets is not None else KNOWN_TERRITORIES,
+            )
+
+    def publish_episode(
+        self,
+        spotify_id: str,
+        show_id: str,
+        name: str,
+        markets: set[str] | list[str] | tuple[str, ...],
+        release_date: date,
+        *,
+        description: str = "",
+        duration_ms: int = 0,
+    ) -> None:
+        """Create or replace an episode, available in `markets` from `release_date` (virtual clock)."""
+        _require_spotify_id(spotify_id)
+        unknown = set(markets) - KNOWN_TERRITORIES
+        if unknown:
+            raise ValueError(f"unknown markets {sorted(unknown)}")
+        with self._lock:
+            if show_id not in self.shows:
+                self.add_show(show_id, name=f"Show {show_id}")
+            self.episodes[spotify_id] = SimulatedEpisode(
+                id=spotify_id,
+                show_id=show_id,
+                name=name,
+                markets=set(markets),
+                release_date=release_date,
+                description=description,
+                duration_ms=duration_ms,
+            )
+
+    def take_down(self, spotify_id: str, markets: set[str] | list[str] | None = None) -> None:
+        """Withdraw the episode from `markets` (all markets when None), as a takedown on Spotify does."""
+        with self._lock:
+            episode = self.episodes[spotify_id]
+            removed = set(episode.markets) if markets is None else set(markets) & episode.markets
+            episode.markets -= removed
+            episode.taken_down_markets |= removed
+
+    def state(self) -> dict[str, Any]:
+        """What Spotify offers, in the Web API's field names (plus the sandbox's takedown record)."""
+        with self._lock:
+            return {
+                "shows": [
+                    {"id": s.id, "name": s.name, "publisher": s.publisher, "available_markets": sorted(s.markets)}
+                    for s in sorted(self.shows.values(), key=lambda s: s.id)
+                ],
+                "episodes": [
+                    {
+                        "id": e.id,
+                        "name": e.name,
+                        "release_date": e.release_date.isoformat(),
+                        "release_date_precision": "day",
+                        "show": {"id": e.show_id, "name": self.shows[e.show_id].name},
+                        "available_markets": sorted(e.markets & self.shows[e.show_id].markets),
+                        "taken_down_markets": sorted(e.taken_down_markets),
+                        "is_released": e.release_date <= self._today(),
+                    }
+                    for e in sorted(self.episodes.values(), key=lambda e: e.id)
+                ],
+                "tokens_issued": self.tokens_issued,
+                "requests_served": self.requests_served,
+                "rate_limited": self.api_rate_limit.rejected,
+                "quota_rejected": self.quota_rejected,
+                "faults_injected": dict(self.faults.injected),
+            }
+
+    # transport hooks ---------------------------------------------------------------------------------
+    def authenticate(self, request: httpx.Request) -> str | httpx.Response:
+        if request.url.host == ACCOUNTS_HOST:
+            return "accounts"  # the token endpoint checks the client itself, in `route`
+        if request.url.host != API_HOST:
+            return api_error(404, "Service not found")
+        header = request.headers.get("Authorization", "")
+        if not header.startswith("Bearer "):
+            return api_error(401, "No token provided")
+        with self._lock:
+            issued = self.tokens.get(header.removeprefix("Bearer ").strip())
+        if issued is None:
+            return api_error(401, "Invalid access token")
+        if self.clock.now() >= issued.expires_at:
+            return api_error(401, "The access token expired")
+        return issued.client_id
+
+    def route(self, request: httpx.Request, credential: str) -> httpx.Response:
+        with self._lock:
+            if request.url.host == ACCOUNTS_HOST:
+                return self._token_endpoint(request)
+            limited = self._limit(credential)
+            if limited is not None:
+                return limited
+            return self._api(request)
+
+    def rate_limited_response(self, retry_after: float) -> httpx.Response:
+        return api_error(429, "API rate limit exceeded", headers={"Retry-After": str(max(1, math.ceil(retry_after)))})
+
+    def fault_response(self, kind: str) -> httpx.Response:
+        if kind == "429":
+            return self.rate_limited_response(self.faults.retry_after_seconds)
+        messages = {"500": "Server error.", "502": "Bad gateway.", "503": "Service unavailable"}
+        return api_error(int(kind), messages.get(kind, "Server error."))
+
+    # accounts ----------------------------------------------------------------------------------------
+    def _token_endpoint(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path != "/api/token":
+            return json_response(404, {"error": "not_found", "error_description": "Not found"})
+        if request.method != "POST":
+            return json_response(405, {"error": "invalid_request", "error_description": "Method not allowed"})
+        if not request.headers.get("Content-Type", "").startswith("application/x-www-form-urlencoded"):
+            return oauth_error("invalid_request", "Content-Type must be application/x-www-form-urlencoded")
+        form = {k: v[0] for k, v in parse_qs(request.content.decode(errors="replace")).items()}
+        client_id, client_secret = _basic_credentials(request) or (form.get("client_id"), form.get("client_secret"))
+        if client_id is None or client_secret is None:
+            return oauth_error("invalid_client", "Invalid client")
+        if client_id not in self.apps:
+            return oauth_error("invalid_client", "Invalid client")
+        if self.apps[client_id] != client_secret:
+            return oauth_error("invalid_client", "Invalid client secret")
+        grant_type = form.get("grant_type")
+        if grant_type is None:
+            return oauth_error("unsupported_grant_type", "grant_type parameter is missing")
+        if grant_type != "client_credentials":
+            return oauth_error("unsupported_grant_type", "grant_type must be client_credentials, authorization_code or refresh_token")
+        token = "BQ" + "".join(self._rng.choices("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ", k=40))
+        self.tokens[token] = IssuedToken(client_id, self.clock.now() + timedelta(seconds=self.token_lifetime_seconds))
+        self.tokens_issued += 1
+        return json_response(200, {"access_token": token, "token_type": "Bearer", "expires_in": self.token_lifetime_seconds})
+
+    # api ---------------------------------------------------------------------------------------------
+    def _limit(self, client_id: str) -> httpx.Response | None:
+        wait = self.api_rate_limit.admit(client_id)
+        if wait is not None:
+            return self.rate_limited_response(wait)
+        if self.daily_quota is None:
+            return None
+        today = self._today()
+        used = self._calls_per_day.get((client_id, today), 0)
+        if used >= self.daily_quota:
+            self.quota_rejected += 1
+            midnight = datetime.combine(today + timedelta(days=1), datetime.min.time(), tzinfo=timezone.utc)
+            retry_after = math.ceil((midnight - self.clock.now()).total_seconds())
+            return api_error(429, "Quota exceeded for this app", reason="QUOTA_EXCEEDED", headers={"Retry-After": str(retry_after)})
+        self._calls_per_day[(client_id, today)] = used + 1
+        return None
+
+    def _api(self, request: httpx.Request) -> httpx.Response:
+        path = request.url.path
+        episode_match = _EPISODE_PATH.match(path)
+        show_match = _SHOW_EPISODES_PATH.match(path)
+        if not (episode_match or show_match):
+            return api_error(404, "Service not found")
+        if request.method != "GET":
+            return api_error(405, "Method not allowed")
+        market = request.url.params.get("market")
+        if market is not None and market not in KNOWN_TERRITORIES:
+            return api_error(400, "Invalid market code")
+        if episode_match:
+            return self._get_episode(episode_match.group(1), market)
+        assert show_match is not None
+        return self._get_show_episodes(request, show_match.group(1), market)
+
+    def _get_episode(self, episode_id: str, market: str | None) -> httpx.Response:
+        if not SPOTIFY_ID.match(episode_id):
+            return api_error(400, "Invalid base62 id")
+        episode = self.episodes.get(episode_id)
+        if episode is None or market is None or not self._offered(episode, market):
+            return api_error(404, "Resource not found")
+        return json_response(200, {**self._episode_json(episode), "show": self._show_json(self.shows[episode.show_id], market)})
+
+    def _get_show_episodes(self, request: httpx.Request, show_id: str, market: str | None) -> httpx.Response:
+        if not SPOTIFY_ID.match(show_id):
+            return api_error(400, "Invalid base62 id")
+        try:
+            limit = int(request.url.params.get("limit", "20"))
+            offset = int(request.url.params.get("offset", "0"))
+        except ValueError:
+            return api_error(400, "Invalid limit or offset")
+        if not 1 <= limit <= 50:
+            return api_error(400, "Invalid limit")
+        if offset < 0:
+            return api_error(400, "Invalid offset")
+        show = self.shows.get(show_id)
+        if show is None or market is None or market not in show.markets:
+            return api_error(404, "Resource not found")
+        offered = sorted(
+            (e for e in self.episodes.values() if e.show_id == show_id and self._offered(e, market)),
+            key=lambda e: (e.release_date, e.id),
+            reverse=True,
+        )
+        page = offered[offset : offset + limit]
+
+        def link(at: int) -> str:
+            return f"{API_BASE}/shows/{show_id}/episodes?" + urlencode({"offset": at, "limit": limit, "market": market})
+
+        return json_response(
+            200,
+            {
+                "href": link(offset),
+                "items": [self._episode_json(e) for e in page],
+                "limit": limit,
+                "next": link(offset + limit) if offset + limit < len(offered) else None,
+                "offset": offset,
+                "previous": link(max(0, offset - limit)) if offset > 0 else None,
+                "total": len(offered),
+            },
+        )
+
+    def _offered(self, episode: SimulatedEpisode, market: str) -> bool:
+        return (
+            market in episode.markets
+            and market in self.shows[episode.show_id].markets
+            and episode.release_date <= self._today()
+        )
+
+    def _today(self) -> date:
+        return self.clock.now().astimezone(timezone.utc).date()
+
+    @staticmethod
+    def _episode_json(episode: SimulatedEpisode) -> dict[str, Any]:
+        return {
+            "audio_preview_url": None,
+            "description": episode.description,
+            "html_description": f"<p>{episode.description}</p>" if episode.description else "",
+            "duration_ms": episode.duration_ms,
+            "explicit": False,
+            "external_urls": {"spotify": f"https://open.spotify.com/episode/{episode.id}"},
+            "href": f"{API_BASE}/episodes/{episode.id}",
+            "id": episode.id,
+            "images": [],
+            "is_externally_hosted": False,
+            "is_playable": True,
+            "language": "en",
+            "languages": ["en"],
+            "name": episode.name,
+            "release_date": episode.release_date.isoformat(),
+            "release_date_precision": "day",
+            "type": "episode",
+            "uri": f"spotify:episode:{episode.id}",
+        }
+
+    def _show_json(self, show: SimulatedShow, market: str) -> dict[str, Any]:
+        offered = sum(1 for e in self.episodes.values() if e.show_id == show.id and self._offered(e, market))
+        return {
+            "available_markets": sorted(show.markets),
+            "copyrights": [],
+            "description": "",
+            "html_description": "",
+            "explicit": False,
+            "external_urls": {"spotify": f"https://open.spotify.com/show/{show.id}"},
+            "href": f"{API_BASE}/shows/{show.id}",
+            "id": show.id,
+            "images": [],
+            "is_externally_hosted": False,
+            "languages": ["en"],
+            "media_type": "audio",
+            "name": show.name,
+            "publisher": show.publisher,
+            "total_episodes": offered,
+            "type": "show",
+            "uri": f"spotify:show:{show.id}",
+        }
+
+
+def api_error(status: int, message: str, *, reason: str | None = None, headers: dict[str, str] | None = None) -> httpx.Response:
+    """The Web API's error shape: `{"error": {"status", "message", "reason"?}}`."""
+    error: dict[str, Any] = {"status": status, "message": message}
+    if reason is not None:
+        error["reason"] = reason
+    return json_response(status, {"error": error}, headers=headers)
+
+
+def oauth_error(code: str, description: str, status: int = 400) -> httpx.Response:
+    """The accounts service's error shape: `{"error": code, "error_description": text}`."""
+    return json_response(status, {"error": code, "error_description": description})
+
+
+def _basic_credentials(request: httpx.Request) -> tuple[str, str] | None:
+    header = request.headers.get("Authorization", "")
+    if not header.startswith("Basic "):
+        return None
+    try:
+        decoded = base64.b64decode(header.removeprefix("Basic ").strip(), validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    client_id, separator, client_secret = decoded.partition(":")
+    return (client_id, client_secret) if separator else None
+
+
+def _require_spotify_id(value: str) -> None:
+    if not SPOTIFY_ID.match(value):
+        raise ValueError(f"Spotify ids are 22 base62 characters: {value!r}")
