@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 from functools import lru_cache
+from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator
 
@@ -42,6 +43,8 @@ class MappingConfig(BaseModel):
     # kinds whose episodes must credit a narrator (E07 read by / E03 narrator)
     narrated_kinds: frozenset[str] = frozenset({"serialized_fiction"})
     # What the write-back records on the product. The publishing status is only written where set.
+    # Megaphone cannot restrict territories: publish and report (a finding), or hold until cleared everywhere.
+    unenforceable_territories: Literal["publish_and_report", "hold"] = "publish_and_report"
     spotify_link_role: str = "_26"  # ONIX website role (configurable: exact code per publisher)
     writeback_publishing_status: str | None = None
     # Which right types each kind of content requires, and Consonance's names for them (rights model).

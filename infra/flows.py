@@ -13,11 +13,14 @@ class Table(StrEnum):
     LEDGER = "ledger"
     CURSORS = "cursors"
     IDEMPOTENCY = "idempotency"
+    AVAILABILITY = "availability"
 
 
 class Secret(StrEnum):
     CONSONANCE = "consonance"
     MEGAPHONE = "megaphone"
+    SPOTIFY = "spotify"  # Spotify Web API app credentials (JSON: client_id, client_secret)
+    WEBHOOK = "webhook"  # HMAC signing key shared with senders of signed notices
 
 
 @dataclass(frozen=True)
@@ -35,11 +38,19 @@ class ScheduleTrigger:
 
 
 @dataclass(frozen=True)
+class HttpTrigger:
+    """A public HTTPS endpoint (a Lambda function URL). It has no IAM auth on purpose: senders are
+    outside AWS, and every request is authenticated by its HMAC signature before anything happens."""
+
+    description: str = "signed webhook"
+
+
+@dataclass(frozen=True)
 class FlowDeclaration:
     name: str
     handler: str  # dotted path "package.module.function"
     description: str
-    trigger: EventTrigger | ScheduleTrigger
+    trigger: EventTrigger | ScheduleTrigger | HttpTrigger
     batch_size: int = 10
     max_receives: int = 5
     timeout_seconds: int = 60
@@ -51,6 +62,7 @@ class FlowDeclaration:
     writes: tuple[Table, ...] = ()
     secrets: tuple[Secret, ...] = ()
     emits: tuple[str, ...] = ()
+    publishes_alerts: bool = False  # may publish to the operations alerts SNS topic (ALERTS_TOPIC_ARN)
     environment: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -136,7 +148,55 @@ FLOWS: tuple[FlowDeclaration, ...] = (
         max_concurrency=1,
         reads=(Table.LEDGER, Table.CURSORS),
         writes=(Table.CURSORS,),
-        emits=("EpisodeReevaluationDue", "SeriesChanged"),
+        emits=("EpisodeReevaluationDue", "SeriesChanged", "RightsWindowDue"),
+    ),
+    FlowDeclaration(
+        name="rights-sync",
+        handler="functions.flows.rights_sync.handler.handler",
+        description="Recomputes clearance on rights changes and window edges; releases, holds or withdraws on Spotify",
+        trigger=EventTrigger(detail_types=("RightsChanged", "RightsWindowDue")),
+        batch_size=5,
+        timeout_seconds=120,
+        reads=(Table.LEDGER, Table.CURSORS, Table.IDEMPOTENCY),
+        writes=(Table.LEDGER, Table.CURSORS, Table.IDEMPOTENCY),
+        secrets=(Secret.MEGAPHONE,),
+        emits=("EpisodeDelivered",),
+    ),
+    FlowDeclaration(
+        name="availability-monitor",
+        handler="functions.flows.availability_monitor.handler.handler",
+        description="Polls Megaphone and the Spotify Web API for takedowns and availability changes",
+        trigger=ScheduleTrigger(every_minutes=60),
+        timeout_seconds=300,
+        max_concurrency=1,
+        reads=(Table.LEDGER, Table.CURSORS, Table.AVAILABILITY),
+        writes=(Table.CURSORS,),
+        secrets=(Secret.MEGAPHONE, Secret.SPOTIFY),
+        emits=("AvailabilityChanged",),
+    ),
+    FlowDeclaration(
+        name="availability-recorder",
+        handler="functions.flows.availability_recorder.handler.handler",
+        description="Records where each item is live; writes takedowns back to Consonance and raises an alert",
+        trigger=EventTrigger(detail_types=("AvailabilityChanged", "TakedownReported")),
+        batch_size=10,
+        timeout_seconds=60,
+        reads=(Table.LEDGER, Table.CURSORS, Table.AVAILABILITY, Table.IDEMPOTENCY),
+        writes=(Table.LEDGER, Table.CURSORS, Table.AVAILABILITY, Table.IDEMPOTENCY),
+        secrets=(Secret.CONSONANCE,),
+        publishes_alerts=True,
+    ),
+    FlowDeclaration(
+        name="webhook-ingest",
+        handler="functions.flows.webhook_ingest.handler.handler",
+        description="Signed webhook: verifies HMAC, timestamp and replay, then turns a valid notice into an event",
+        trigger=HttpTrigger(),
+        timeout_seconds=10,
+        max_concurrency=5,
+        reads=(Table.IDEMPOTENCY,),
+        writes=(Table.IDEMPOTENCY,),
+        secrets=(Secret.WEBHOOK,),
+        emits=("TakedownReported",),
     ),
 )
 

@@ -50,7 +50,15 @@ TABLES: tuple[TableSpec, ...] = (
         partition_key="id",
         ttl_attribute="expiration",
         env_var="IDEMPOTENCY_TABLE",
-        purpose="idempotency records for side effects (TTL)",
+        purpose="idempotency records for side effects, webhook replay guard (TTL)",
+    ),
+    TableSpec(
+        table=Table.AVAILABILITY,
+        partition_key="pk",
+        sort_key="sk",
+        indexes=(IndexSpec(name="by-isbn", partition_key="isbn13", sort_key="sk"),),
+        env_var="AVAILABILITY_TABLE",
+        purpose="where each item is live, by channel and territory, since when, and why it stopped",
     ),
 )
 

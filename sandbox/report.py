@@ -35,6 +35,7 @@ def build_report(world: SandboxWorld, *, run: dict[str, Any]) -> dict[str, Any]:
             "episodes_by_status": dict(sorted(statuses.items())),
             "episodes_seen": sum(1 for e in entries if e.target == SOURCE),
         },
+        "metrics": {name: round(value, 3) for name, value in sorted(world.metrics.totals.items())},
         "findings": findings,
         "dead_letters": [
             {

@@ -9,15 +9,19 @@ the request log.
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import os
 import secrets
+import sys
+import warnings
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, TextIO
 from urllib.parse import urlsplit
 
 from functions.connectors.http import clear_routes, route_host
@@ -50,6 +54,37 @@ class WorldOptions:
     extra_environment: dict[str, str] = field(default_factory=dict)
 
 
+class EmfCapture(io.TextIOBase):
+    """Stands where CloudWatch reads a Lambda's stdout: Powertools Metrics prints each flush as one
+    EMF JSON line; those are summed by metric name for the report, everything else passes through."""
+
+    def __init__(self, passthrough: TextIO):
+        self.passthrough = passthrough
+        self.totals: Counter[str] = Counter()
+        self._pending = ""
+
+    def write(self, text: str) -> int:
+        self._pending += text
+        while "\n" in self._pending:
+            line, self._pending = self._pending.split("\n", 1)
+            if not self._take(line):
+                self.passthrough.write(line + "\n")
+        return len(text)
+
+    def flush(self) -> None:
+        self.passthrough.flush()
+
+    def _take(self, line: str) -> bool:
+        if not line.startswith('{"_aws"'):
+            return False
+        document = json.loads(line)
+        for directive in document["_aws"].get("CloudWatchMetrics", []):
+            for metric in directive.get("Metrics", []):
+                values = document.get(metric["Name"], 0)
+                self.totals[metric["Name"]] += sum(values) if isinstance(values, list) else values
+        return True
+
+
 class SandboxWorld:
     def __init__(self, catalogue: Catalogue, options: WorldOptions | None = None):
         self.catalogue = catalogue
@@ -67,12 +102,13 @@ class SandboxWorld:
     # lifecycle -------------------------------------------------------------------------------
     def __enter__(self) -> "SandboxWorld":
         options = self.options
-        # Lambda's X-Ray daemon and CloudWatch's EMF agent are not here: keep Powertools from printing
-        # metrics to stdout and from trying to send traces (set before the handlers first run).
-        for name in ("POWERTOOLS_TRACE_DISABLED", "POWERTOOLS_METRICS_DISABLED"):
-            self._saved_environment[name] = os.environ.get(name)
-            os.environ[name] = "true"
+        # No X-Ray daemon here: Powertools must not try to send traces.
+        self._saved_environment["POWERTOOLS_TRACE_DISABLED"] = os.environ.get("POWERTOOLS_TRACE_DISABLED")
+        os.environ["POWERTOOLS_TRACE_DISABLED"] = "true"
         self._quiet_lambda_logs()
+        self.metrics = EmfCapture(sys.stdout)
+        self._real_stdout, sys.stdout = sys.stdout, self.metrics  # type: ignore[assignment]
+        warnings.filterwarnings("ignore", message="No application metrics to publish")
         self._moto = MotoServer()
         self._moto.__enter__()
         self.secret_values = {
@@ -105,7 +141,6 @@ class SandboxWorld:
             "MEGAPHONE_RATE_PER_MINUTE": str(options.megaphone_rate_per_minute),
             "CONSONANCE_RATE_PER_MINUTE": str(options.consonance_rate_per_minute),
             "POWERTOOLS_TRACE_DISABLED": "true",
-            "POWERTOOLS_METRICS_DISABLED": "true",
             **options.extra_environment,
         }
         self.resources = create_resources(options.flows, secret_values=self.secret_values, extra_environment=environment)
@@ -129,6 +164,7 @@ class SandboxWorld:
             self._request_log.__exit__(exc_type, exc, tb)
         self.runtime.__exit__(exc_type, exc, tb)
         clear_routes()
+        sys.stdout = self._real_stdout
         if self._moto is not None:
             self._moto.__exit__(exc_type, exc, tb)
         for name, value in self._saved_environment.items():

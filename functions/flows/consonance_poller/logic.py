@@ -12,14 +12,15 @@ after a complete, successful run.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from functions.connectors.consonance import ConsonanceClient, ProductRecord
-from functions.domain.events import DomainEvent, EpisodeChanged, SeriesChanged
+from functions.domain.events import DomainEvent, EpisodeChanged, RightsChanged, SeriesChanged
 from functions.domain.mapping import map_product
-from functions.domain.models import Finding
+from functions.domain.models import Episode, Finding
 from functions.event_bus import EventBus
 from functions.flows.ledger_keys import SOURCE, episode_key, series_key
 from functions.settings import Settings
@@ -67,14 +68,12 @@ def poll(deps: PollDeps, started_at: datetime) -> PollOutcome:
             if change is None:
                 outcome.unchanged += 1
                 continue
-            entry, event = change
+            entry, changed_events = change
             outcome.changed += 1
             outcome.with_findings += bool(entry.findings)
             entries.append(entry)
-            if event is not None:
-                events.append(event)
-                if event.episode.show is not None:
-                    series.add(event.episode.show.series_id)
+            events.extend(changed_events)
+            series.update(e.episode.show.series_id for e in changed_events if isinstance(e, EpisodeChanged) and e.episode.show)
         _flush(events, entries, deps)
     events.extend(SeriesChanged(series_id=s, correlation_id=correlation_id) for s in sorted(series))
     _flush(events, entries, deps)
@@ -96,7 +95,7 @@ def _chunks(records: Iterator[ProductRecord], size: int) -> Iterator[list[Produc
 
 def _detect_change(
     record: ProductRecord, entry: LedgerEntry, deps: PollDeps, correlation_id: str
-) -> tuple[LedgerEntry, EpisodeChanged | None] | None:
+) -> tuple[LedgerEntry, list[DomainEvent]] | None:
     mapped = map_product(record, deps.settings.mapping)
     episode = mapped.episode
     new_hash = _source_hash(episode.content_hash() if episode else None, mapped.findings)
@@ -108,12 +107,22 @@ def _detect_change(
     entry.series_key = series_key(episode.show.series_id) if episode and episode.show else None
     entry.findings = list(mapped.findings)
     entry.record("source_changed", ", ".join(sorted({f.code for f in mapped.findings})) or "content changed")
-    event = None
-    if episode is not None:
-        event = EpisodeChanged(
-            episode=episode, content_hash=new_hash, previous_hash=previous, correlation_id=correlation_id
-        )
-    return entry, event
+    if episode is None:
+        return entry, []
+    events: list[DomainEvent] = [
+        EpisodeChanged(episode=episode, content_hash=new_hash, previous_hash=previous, correlation_id=correlation_id)
+    ]
+    rights = rights_hash(episode)
+    if entry.attributes.get("rights_hash") not in (None, rights):
+        events.append(RightsChanged(product_id=episode.product_id, rights_hash=rights, correlation_id=correlation_id))
+    entry.attributes["rights_hash"] = rights
+    return entry, events
+
+
+def rights_hash(episode: Episode) -> str:
+    """What clearance depends on: the grants, the sales territories and the kind (its required rights)."""
+    part = episode.model_dump(mode="json", include={"rights", "territories", "kind"})
+    return hashlib.sha256(json.dumps(part, sort_keys=True).encode()).hexdigest()[:32]
 
 
 def _source_hash(episode_hash: str | None, findings: list[Finding]) -> str:

@@ -86,15 +86,21 @@ def decide(
             f"series {episode.show.series_id if episode.show else '(none)'} is not mapped to a Megaphone podcast",
         )
         return GateDecision(placement=Placement.HOLD, reason=finding.message, findings=[finding])
-    rights = rights_check(episode, today)
+    # Rights are judged for the day the episode would go live: a draft ahead of its release date is
+    # not live, so what matters is whether it will be cleared then.
+    rights = rights_check(episode, max(today, episode.release_date) if episode.release_date else today)
     if not rights.allowed:
         return GateDecision(placement=Placement.WITHDRAW, reason=f"rights: {rights.reason}", findings=rights.findings)
     if episode.release_date is None:
         finding = _finding(episode, "missing_release_date", "approved but has no publication date")
         return GateDecision(placement=Placement.HOLD, reason=finding.message, findings=[finding])
     if episode.release_date > today:
-        return GateDecision(placement=Placement.DRAFT, reason=f"draft until its release date {episode.release_date}")
-    return GateDecision(placement=Placement.LIVE, reason=f"approved, released {episode.release_date}, {rights.reason}")
+        return GateDecision(
+            placement=Placement.DRAFT, reason=f"draft until its release date {episode.release_date}", findings=rights.findings
+        )
+    return GateDecision(
+        placement=Placement.LIVE, reason=f"approved, released {episode.release_date}, {rights.reason}", findings=rights.findings
+    )
 
 
 def _finding(episode: Episode, code: str, message: str) -> Finding:

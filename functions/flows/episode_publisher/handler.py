@@ -10,6 +10,7 @@ from functions import dependencies
 from functions.clock import today
 from functions.domain.events import DomainEvent, EpisodeChanged, EpisodeReevaluationDue
 from functions.flows.episode_publisher.logic import PublisherDeps, publish_episode
+from functions.flows.rights_gate import UNENFORCEABLE, clearance_check
 from functions.observability import logger, metrics, tracer
 from functions.sqs_batch import consume_sqs_batch
 
@@ -17,11 +18,13 @@ FLOW = "episode-publisher"
 
 
 def publisher_deps() -> PublisherDeps:
+    settings = dependencies.settings()
     return PublisherDeps(
         ledger=dependencies.ledger(),
         megaphone=dependencies.megaphone(),
         bus=dependencies.event_bus(),
-        settings=dependencies.settings(),
+        settings=settings,
+        rights_check=clearance_check(settings.mapping),
     )
 
 
@@ -38,6 +41,8 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
             assert isinstance(domain_event, EpisodeReevaluationDue)
             outcome = publish_episode(domain_event.product_id, None, deps, today())
         metrics.add_metric(name=f"Episodes{outcome.action.title().replace('_', '')}", unit=MetricUnit.Count, value=1)
+        if any(f.code == UNENFORCEABLE for f in outcome.findings):
+            metrics.add_metric(name="UnenforceableRestrictions", unit=MetricUnit.Count, value=1)
         logger.info("episode evaluated", extra={"product_id": outcome.product_id, "action": outcome.action, "reason": outcome.reason})
 
     return consume_sqs_batch(event, context, flow=FLOW, accept=(EpisodeChanged, EpisodeReevaluationDue), handle=handle, idempotency=dependencies.idempotency())

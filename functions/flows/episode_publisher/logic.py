@@ -45,6 +45,7 @@ class PublishOutcome:
     action: str  # created | updated | adopted | unchanged | withdrawn | held | not_ready
     placement: Placement
     reason: str
+    findings: tuple[Finding, ...] = ()
 
 
 @dataclass
@@ -84,7 +85,9 @@ def publish_episode(product_id: int, event_episode: Episode | None, deps: Publis
     action = _apply(decision, episode, target, deps)
     if target.model_dump_json() != before:
         deps.ledger.save(target)
-    return PublishOutcome(product_id=product_id, action=action, placement=decision.placement, reason=decision.reason)
+    return PublishOutcome(
+        product_id=product_id, action=action, placement=decision.placement, reason=decision.reason, findings=tuple(decision.findings)
+    )
 
 
 def _series_findings(episode: Episode, ledger: SyncLedger, settings: Settings) -> list[Finding]:

@@ -14,6 +14,11 @@ from functions.observability import logger, metrics, tracer
 @metrics.log_metrics
 @tracer.capture_lambda_handler
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    outcome = sweep(dependencies.ledger(), dependencies.cursors(), dependencies.event_bus(), utcnow())
-    logger.info("sweep finished", extra={"released": outcome.released, "drift_checks": outcome.drift_checks})
+    outcome = sweep(
+        dependencies.ledger(), dependencies.cursors(), dependencies.event_bus(), utcnow(), dependencies.settings().mapping.rights
+    )
+    logger.info(
+        "sweep finished",
+        extra={"released": outcome.released, "rights_windows": outcome.rights_windows, "drift_checks": outcome.drift_checks},
+    )
     return outcome.__dict__
