@@ -171,6 +171,17 @@ class TimelineEdit(CatalogueModel):
         return self
 
 
+class SpotifyTakedown(CatalogueModel):
+    """A scripted takedown on the Spotify side (not made by the integration): Spotify stops offering
+    the product's episode in `markets` (all markets when omitted) at that moment of the run."""
+
+    day: int = Field(ge=0)
+    at: time = time(10, 0)
+    product_id: int
+    markets: list[str] | None = None
+    reason: str = "takedown on Spotify"
+
+
 class Catalogue(CatalogueModel):
     publisher: Publisher
     start_date: date
@@ -183,6 +194,7 @@ class Catalogue(CatalogueModel):
     products: list[ProductEntry] = Field(default_factory=list)
     megaphone: MegaphoneSettings
     timeline: list[TimelineEdit] = Field(default_factory=list)
+    spotify_takedowns: list[SpotifyTakedown] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _references_resolve(self) -> Catalogue:
@@ -221,7 +233,7 @@ class Catalogue(CatalogueModel):
         """Midnight UTC of the start date: where the sandbox's virtual clock begins."""
         return datetime.combine(self.start_date, time(0, 0), tzinfo=timezone.utc)
 
-    def due_at(self, edit: TimelineEdit) -> datetime:
+    def due_at(self, edit: TimelineEdit | SpotifyTakedown) -> datetime:
         return datetime.combine(self.start_date + timedelta(days=edit.day), edit.at, tzinfo=timezone.utc)
 
 

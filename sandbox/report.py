@@ -35,6 +35,9 @@ def build_report(world: SandboxWorld, *, run: dict[str, Any]) -> dict[str, Any]:
             "episodes_by_status": dict(sorted(statuses.items())),
             "episodes_seen": sum(1 for e in entries if e.target == SOURCE),
         },
+        "availability": _availability(world),
+        "rights_timeline": [_plain(entry) for entry in world.distribution.timeline],
+        "spotify_takedowns": world.distribution.takedowns_applied,
         "metrics": {name: round(value, 3) for name, value in sorted(world.metrics.totals.items())},
         "findings": findings,
         "dead_letters": [
@@ -54,6 +57,21 @@ def build_report(world: SandboxWorld, *, run: dict[str, Any]) -> dict[str, Any]:
             "handler_crashes": sum(s.crashes for s in world.runtime.stats().values()),
         },
     }
+
+
+def _availability(world: SandboxWorld) -> list[dict[str, Any]]:
+    """The availability table as the flows left it: where each item is live, since when, why it stopped."""
+    from infra.flows import Table
+
+    table = world.resources.tables.get(Table.AVAILABILITY)
+    if table is None:
+        return []
+    from functions.state.dynamo import dynamodb_client, from_item
+
+    rows: list[dict[str, Any]] = []
+    for page in dynamodb_client().get_paginator("scan").paginate(TableName=table):
+        rows.extend(from_item(item) for item in page.get("Items", []))
+    return sorted(rows, key=lambda r: (str(r.get("pk")), str(r.get("sk"))))
 
 
 def _ledger_table_key() -> Any:

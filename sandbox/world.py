@@ -26,9 +26,11 @@ from urllib.parse import urlsplit
 
 from functions.connectors.http import clear_routes, route_host
 from functions.settings import Settings
-from infra.flows import FLOWS, FlowDeclaration, Secret
+from functions.state.ledger import SyncLedger
+from infra.flows import FLOWS, FlowDeclaration, Secret, Table
 from sandbox.catalogue import ApiKey, Catalogue
 from sandbox.clock import VirtualClock
+from sandbox.distribution import SpotifyDistribution
 from sandbox.http_log import RequestLog
 from sandbox.moto_server import MotoServer
 from sandbox.resources import SandboxResources, create_resources
@@ -36,6 +38,7 @@ from sandbox.runtime import LocalRuntime
 from sandbox.simulators.base import FaultPlan
 from sandbox.simulators.consonance import ConsonanceSimulator
 from sandbox.simulators.megaphone import MegaphoneSimulator
+from sandbox.simulators.spotify_web import SpotifyWebSimulator
 
 # A fifth of faults at the API level come with this much risk of a handler dying after any call.
 CRASHES_PER_FAULT = 0.15
@@ -133,8 +136,18 @@ class SandboxWorld:
             faults=FaultPlan(rate=options.faults, seed=options.seed * 31 + 2),
             ingest_delay_seconds=options.ingest_delay_seconds,
         )
+        spotify_app = json.loads(self.secret_values[Secret.SPOTIFY])
+        self.spotify = SpotifyWebSimulator(
+            self.clock,
+            {spotify_app["client_id"]: spotify_app["client_secret"]},
+            faults=FaultPlan(rate=options.faults, seed=options.seed * 31 + 3),
+            seed=options.seed,
+        )
         route_host(urlsplit(defaults.consonance_url).netloc, self.consonance)
         route_host(urlsplit(defaults.megaphone_url).netloc, self.megaphone)
+        route_host(urlsplit(defaults.spotify_accounts_url).netloc, self.spotify)
+        route_host(urlsplit(defaults.spotify_api_url).netloc, self.spotify)
+        self.distribution = SpotifyDistribution(self.catalogue, self.megaphone, self.spotify, defaults.mapping)
         environment = {
             "MEGAPHONE_NETWORK_ID": self.catalogue.megaphone.network_id,
             "MEGAPHONE_PODCASTS": json.dumps(self.catalogue.megaphone.podcast_by_series()),
@@ -150,9 +163,10 @@ class SandboxWorld:
             self.clock,
             seed=options.seed,
             crash_probability=min(1.0, options.faults * CRASHES_PER_FAULT),
-            before_tick=[self.consonance.apply_due_changes],
+            before_tick=[self.consonance.apply_due_changes, self.distribution.tick],
         )
         self.runtime.__enter__()
+        self.distribution.ledger = SyncLedger(self.resources.tables[Table.LEDGER])
         if options.http_log is not None:
             options.http_log.parent.mkdir(parents=True, exist_ok=True)
             self._request_log = RequestLog(options.http_log, secret_values=self.secret_values.values())
@@ -200,4 +214,5 @@ class SandboxWorld:
         self.runtime.run_for(hours=max_extra.total_seconds() / 3600)
 
     def spotify_state(self) -> dict[str, Any]:
-        return {"megaphone": self.megaphone.state()}
+        """The final state of each simulated Spotify-side API, in that API's own field names."""
+        return {"megaphone": self.megaphone.state(), "web_api": self.spotify.state()}

@@ -50,7 +50,7 @@ def credits_line(episode: Episode, settings: Settings) -> str:
 
 
 def desired_fields(episode: Episode, *, draft: bool, settings: Settings) -> EpisodeFields:
-    authors = [c.name for c in episode.credits_with_roles(settings.mapping.author_role_codes)]
+    authors = [c.name for c in episode.credits_with_roles(settings.mapping.author_role_codes)] or _first_credited(episode, settings)
     credits = credits_line(episode, settings)
     summary = episode.summary.strip()
     if credits:
@@ -71,6 +71,15 @@ def desired_fields(episode: Episode, *, draft: bool, settings: Settings) -> Epis
         backgroundImageFileUrl=episode.artwork_url,
         customFields={"isbn13": episode.isbn13, "credits": credits} if episode.isbn13 else {"credits": credits},
     )
+
+
+def _first_credited(episode: Episode, settings: Settings) -> list[str]:
+    """A podcast without an author credit is attributed to its first credited role (its presenter)."""
+    for role in settings.mapping.credited_role_codes:
+        names = [c.name for c in episode.credits_with_roles({role})]
+        if names:
+            return names
+    return []
 
 
 def pubdate(release: date | None) -> str | None:

@@ -1,0 +1,165 @@
+"""What Megaphone does for real and the sandbox must do by hand: distribute to Spotify.
+
+Each tick, episodes Megaphone has published (not draft, with a Spotify identifier) appear on the
+simulated Spotify Web API in every market (Megaphone has no territories), under one Spotify show per
+podcast; an episode Megaphone unpublishes (back to draft) disappears from Spotify. Scripted takedowns
+(`Catalogue.spotify_takedowns`) are made on the Spotify side only, at their moment, and stay: the
+bridge never republishes what Spotify itself took down.
+
+It also keeps the rights timeline: every change of an episode's state on the simulated Spotify side
+(live / draft / taken down), with the virtual time and the clearance that held at that moment.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import string
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from functions.domain.clearance import compute_clearance
+from functions.domain.territories import KNOWN_TERRITORIES
+from functions.flows.ledger_keys import SOURCE, episode_key
+from functions.settings import MappingConfig
+from functions.state.ledger import SyncLedger
+from sandbox.catalogue import Catalogue, SpotifyTakedown
+from sandbox.simulators.megaphone import MegaphoneSimulator
+from sandbox.simulators.spotify_web import SpotifyWebSimulator
+
+BASE62 = string.digits + string.ascii_letters
+
+
+def spotify_show_id(podcast_id: str) -> str:
+    """A stable 22-character base62 Spotify id for a Megaphone podcast's show."""
+    number = int.from_bytes(hashlib.sha256(podcast_id.encode()).digest(), "big")
+    chars = []
+    for _ in range(22):
+        number, remainder = divmod(number, 62)
+        chars.append(BASE62[remainder])
+    return "".join(chars)
+
+
+@dataclass
+class TimelineEntry:
+    virtual_time: str
+    product_id: int
+    state: str  # live | draft | taken_down | absent
+    spotify_id: str | None
+    cleared_territories: int
+    cleared_worldwide: bool
+    clearance_note: str
+
+
+@dataclass
+class SpotifyDistribution:
+    catalogue: Catalogue
+    megaphone: MegaphoneSimulator
+    spotify: SpotifyWebSimulator
+    mapping: MappingConfig
+    ledger: SyncLedger | None = None
+    timeline: list[TimelineEntry] = field(default_factory=list)
+    takedowns_applied: list[dict[str, Any]] = field(default_factory=list)
+    _withdrawn_by_megaphone: set[str] = field(default_factory=set)
+    _taken_down_by_spotify: dict[str, set[str]] = field(default_factory=dict)
+    _last_state: dict[int, str] = field(default_factory=dict)
+    _pending_takedowns: list[SpotifyTakedown] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        podcasts = {p.id: p.title for p in self.catalogue.megaphone.podcasts}
+        for podcast_id, title in podcasts.items():
+            self.spotify.add_show(spotify_show_id(podcast_id), title, publisher=self.catalogue.publisher.name)
+        self._pending_takedowns = sorted(self.catalogue.spotify_takedowns, key=self.catalogue.due_at)
+
+    def tick(self, now: datetime) -> None:
+        episodes = self.megaphone.state()["episodes"]
+        for episode in episodes:
+            self._distribute(episode)
+        self._apply_takedowns(now, episodes)
+        self._record_states(now, episodes)
+
+    def _distribute(self, episode: dict[str, Any]) -> None:
+        spotify_id = episode.get("spotifyIdentifier")
+        if not spotify_id:
+            return
+        published = not episode.get("draft") and episode.get("status") == "published"
+        known = self.spotify.episodes.get(spotify_id)
+        if published and (known is None or spotify_id in self._withdrawn_by_megaphone):
+            self.spotify.publish_episode(
+                spotify_id,
+                spotify_show_id(episode["podcastId"]),
+                episode["title"],
+                KNOWN_TERRITORIES - self._taken_down_by_spotify.get(spotify_id, set()),
+                date.fromisoformat(episode["pubdate"][:10]),
+            )
+            self._withdrawn_by_megaphone.discard(spotify_id)
+        elif not published and known is not None and spotify_id not in self._withdrawn_by_megaphone:
+            self.spotify.take_down(spotify_id)
+            self._withdrawn_by_megaphone.add(spotify_id)
+
+    def _apply_takedowns(self, now: datetime, episodes: list[dict[str, Any]]) -> None:
+        while self._pending_takedowns and self.catalogue.due_at(self._pending_takedowns[0]) <= now:
+            takedown = self._pending_takedowns.pop(0)
+            match = next((e for e in episodes if e.get("externalId") == str(takedown.product_id)), None)
+            spotify_id = match.get("spotifyIdentifier") if match else None
+            if spotify_id and spotify_id in self.spotify.episodes:
+                self.spotify.take_down(spotify_id, takedown.markets)
+                markets = set(takedown.markets) if takedown.markets else set(KNOWN_TERRITORIES)
+                self._taken_down_by_spotify[spotify_id] = self._taken_down_by_spotify.get(spotify_id, set()) | markets
+                applied = True
+            else:
+                applied = False
+            self.takedowns_applied.append(
+                {
+                    "virtual_time": now.isoformat(),
+                    "product_id": takedown.product_id,
+                    "markets": takedown.markets or "all",
+                    "reason": takedown.reason,
+                    "applied": applied,
+                }
+            )
+
+    def _record_states(self, now: datetime, episodes: list[dict[str, Any]]) -> None:
+        for episode in episodes:
+            external_id = episode.get("externalId")
+            if not external_id or not external_id.isdigit():
+                continue
+            product_id = int(external_id)
+            state = self._state_of(episode)
+            if self._last_state.get(product_id) == state:
+                continue
+            self._last_state[product_id] = state
+            territories, note = self._clearance_on(product_id, now.date())
+            self.timeline.append(
+                TimelineEntry(
+                    virtual_time=now.isoformat(),
+                    product_id=product_id,
+                    state=state,
+                    spotify_id=episode.get("spotifyIdentifier"),
+                    cleared_territories=territories,
+                    cleared_worldwide=territories == len(KNOWN_TERRITORIES),
+                    clearance_note=note,
+                )
+            )
+
+    def _state_of(self, episode: dict[str, Any]) -> str:
+        if episode.get("draft") or episode.get("status") != "published":
+            return "draft"
+        spotify_id = episode.get("spotifyIdentifier")
+        known = self.spotify.episodes.get(spotify_id) if spotify_id else None
+        if known is None:
+            return "draft"
+        return "live" if known.markets else "taken_down"
+
+    def _clearance_on(self, product_id: int, day: date) -> tuple[int, str]:
+        if self.ledger is None:
+            return 0, "ledger not available"
+        source = self.ledger.get(episode_key(product_id), SOURCE)
+        episode = source.episode() if source else None
+        if episode is None:
+            return 0, "no source snapshot"
+        clearance = compute_clearance(episode, self.mapping.rights)
+        live = clearance.territories_on(day)
+        upcoming = clearance.next_change_after(day)
+        where = "worldwide" if len(live) == len(KNOWN_TERRITORIES) else (", ".join(sorted(live)[:6]) + ("…" if len(live) > 6 else "") or "nowhere")
+        return len(live), f"cleared {where} on {day}" + (f"; next change {upcoming}" if upcoming else "")
