@@ -14,11 +14,20 @@ so a function never carries configuration for a system it cannot call.
 | megaphoneNetworkId      | MEGAPHONE_NETWORK_ID        | flows declaring Secret.MEGAPHONE  |
 | megaphonePodcasts       | MEGAPHONE_PODCASTS (JSON)   | flows declaring Secret.MEGAPHONE  |
 | megaphoneRatePerMinute  | MEGAPHONE_RATE_PER_MINUTE   | flows declaring Secret.MEGAPHONE  |
+| spotifyAccountsUrl      | SPOTIFY_ACCOUNTS_URL        | flows declaring Secret.SPOTIFY    |
+| spotifyApiUrl           | SPOTIFY_API_URL             | flows declaring Secret.SPOTIFY    |
+| spotifyMarkets          | SPOTIFY_MARKETS (a,b,c)     | flows declaring Secret.SPOTIFY    |
+| spotifyRatePerMinute    | SPOTIFY_RATE_PER_MINUTE     | flows declaring Secret.SPOTIFY    |
+| webhookToleranceSeconds | WEBHOOK_TOLERANCE_SECONDS   | flows declaring Secret.WEBHOOK    |
 | consonanceMapping       | MAPPING (JSON)              | every flow                        |
 
 A key that is absent, null, an empty string or an empty object is not passed at all, so the default
 in `functions/settings.py` applies. `megaphonePodcasts` and `consonanceMapping` are JSON objects (in
-cdk.json an object; on the command line a JSON string).
+cdk.json an object; on the command line a JSON string). `spotifyMarkets` is a list of ISO 3166-1
+alpha-2 codes (in cdk.json a list or "GB,US"; on the command line "GB,US"), passed on as "GB,US".
+
+The resource prefix (`resourcePrefix`) is context too, but it names resources rather than configuring
+a function: see infra/naming.py.
 """
 
 from __future__ import annotations
@@ -37,6 +46,7 @@ class ValueKind(Enum):
     TEXT = "text"
     INTEGER = "integer"
     JSON_OBJECT = "json object"
+    COUNTRY_CODES = "comma-separated country codes"
 
 
 @dataclass(frozen=True)
@@ -77,6 +87,21 @@ CONTEXT_SETTINGS: tuple[ContextSetting, ...] = (
     ContextSetting(
         "megaphoneRatePerMinute", "MEGAPHONE_RATE_PER_MINUTE", ValueKind.INTEGER, "requests per minute per token", Secret.MEGAPHONE
     ),
+    ContextSetting("spotifyAccountsUrl", "SPOTIFY_ACCOUNTS_URL", ValueKind.TEXT, "Spotify Accounts service base URL", Secret.SPOTIFY),
+    ContextSetting("spotifyApiUrl", "SPOTIFY_API_URL", ValueKind.TEXT, "Spotify Web API base URL", Secret.SPOTIFY),
+    ContextSetting(
+        "spotifyMarkets", "SPOTIFY_MARKETS", ValueKind.COUNTRY_CODES, "markets checked for availability", Secret.SPOTIFY
+    ),
+    ContextSetting(
+        "spotifyRatePerMinute", "SPOTIFY_RATE_PER_MINUTE", ValueKind.INTEGER, "Web API requests per minute per app", Secret.SPOTIFY
+    ),
+    ContextSetting(
+        "webhookToleranceSeconds",
+        "WEBHOOK_TOLERANCE_SECONDS",
+        ValueKind.INTEGER,
+        "accepted clock skew / replay window of signed webhooks",
+        Secret.WEBHOOK,
+    ),
     ContextSetting("consonanceMapping", "MAPPING", ValueKind.JSON_OBJECT, "overrides of the Consonance -> domain mapping"),
 )
 
@@ -100,6 +125,8 @@ def encode_context_value(setting: ContextSetting, value: Any) -> str | None:
         if not isinstance(parsed, dict):
             raise DeploymentContextError(f"context {setting.context_key!r} must be a JSON object, got {value!r}")
         return json.dumps(parsed, sort_keys=True, separators=(",", ":")) if parsed else None
+    if setting.kind is ValueKind.COUNTRY_CODES:
+        return encode_country_codes(setting, value)
     if setting.kind is ValueKind.INTEGER:
         try:
             number = int(value)
@@ -109,6 +136,21 @@ def encode_context_value(setting: ContextSetting, value: Any) -> str | None:
             raise DeploymentContextError(f"context {setting.context_key!r} must be positive, got {number}")
         return str(number)
     return str(value)
+
+
+def encode_country_codes(setting: ContextSetting, value: Any) -> str | None:
+    """A list or "GB, us" -> "GB,US"; anything that is not a two-letter code stops synthesis."""
+    if isinstance(value, str):
+        codes = [part.strip() for part in value.split(",")]
+    elif isinstance(value, list | tuple):
+        codes = [str(part).strip() for part in value]
+    else:
+        raise DeploymentContextError(f"context {setting.context_key!r} must be a list or a comma-separated string, got {value!r}")
+    codes = [code.upper() for code in codes if code]
+    invalid = [code for code in codes if len(code) != 2 or not code.isalpha()]
+    if invalid:
+        raise DeploymentContextError(f"context {setting.context_key!r}: not ISO 3166-1 alpha-2 codes: {invalid}")
+    return ",".join(dict.fromkeys(codes)) or None
 
 
 def resolve_context(lookup: Callable[[str], Any]) -> dict[str, str]:

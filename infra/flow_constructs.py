@@ -7,9 +7,16 @@ that holds exactly what the declaration names.
 - A scheduled flow (ScheduleTrigger) is: schedule rule -> Lambda (asynchronous invocation), with
   reserved concurrency `max_concurrency` and an async-invoke DLQ, so a run that fails after Lambda's
   retries is kept for inspection instead of vanishing.
+- An HTTP flow (HttpTrigger) is: Lambda function URL -> Lambda (synchronous, BUFFERED), with reserved
+  concurrency `max_concurrency`. It has no DLQ: the caller gets the error and retries, nothing is
+  left behind to inspect.
 
 The role starts empty (no AWS managed policy): it gets write access to the function's own log group,
-X-Ray, the reads/writes/secrets/emits of the declaration, and what the trigger needs.
+X-Ray, the reads/writes/secrets/emits of the declaration, publishing to the operations alerts topic
+when the declaration says `publishes_alerts`, and what the trigger needs.
+
+Physical names (function, queues, rules) come from infra/naming.py, so the ops CLI and the sandbox
+find the same resources by name.
 """
 
 from __future__ import annotations
@@ -23,16 +30,18 @@ from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as event_sources
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_secretsmanager as secretsmanager
+from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from functions.settings import Settings
 from infra.deployment_context import environment_for_flow
-from infra.flows import EventTrigger, FlowDeclaration, ScheduleTrigger, Secret, Table
+from infra.flows import EventTrigger, FlowDeclaration, HttpTrigger, ScheduleTrigger, Secret, Table
+from infra.naming import ResourceNames
 from infra.tables import table_spec
 
 RUNTIME = lambda_.Runtime.PYTHON_3_12
@@ -44,20 +53,19 @@ DEAD_LETTER_RETENTION = Duration.days(14)
 MINIMUM_EVENT_SOURCE_CONCURRENCY = 2
 
 
+# Publishing to a topic encrypted with a customer-managed key needs these on the key (SNS documents
+# exactly these two; named explicitly rather than `kms:GenerateDataKey*`).
+ALERT_PUBLISH_KEY_ACTIONS = ("kms:GenerateDataKey", "kms:Decrypt")
+
+
 def secret_settings_field(secret: Secret) -> str:
-    """`consonance_secret_id` / `megaphone_secret_id`: the Settings field that holds the secret's id."""
+    """`consonance_secret_id` / `spotify_secret_id`: the Settings field that holds the secret's id."""
     return f"{secret.value}_secret_id"
 
 
 def secret_env_var(secret: Secret) -> str:
-    """CONSONANCE_SECRET_ID / MEGAPHONE_SECRET_ID."""
+    """CONSONANCE_SECRET_ID / MEGAPHONE_SECRET_ID / SPOTIFY_SECRET_ID / WEBHOOK_SECRET_ID."""
     return secret_settings_field(secret).upper()
-
-
-def secret_name(secret: Secret) -> str:
-    """The Secrets Manager name: the default in functions/settings.py, so the stack, the sandbox and
-    an operator's `aws secretsmanager put-secret-value` all use the same one."""
-    return str(Settings.model_fields[secret_settings_field(secret)].default)
 
 
 def construct_id(flow_name: str) -> str:
@@ -69,21 +77,26 @@ def construct_id(flow_name: str) -> str:
 class SharedResources:
     """What every flow may be wired to; each flow takes only the parts its declaration names."""
 
+    names: ResourceNames
     event_bus: events.IEventBus
     event_source: str
     tables: Mapping[Table, dynamodb.Table]
     secrets: Mapping[Secret, secretsmanager.ISecret]
+    alerts_topic: sns.ITopic
+    alerts_key: kms.IKey
     code: lambda_.Code
     dependency_layer: lambda_.ILayerVersion
     deployment_environment: Mapping[str, str]
 
 
 class FlowConstruct(Construct):
-    """The parts both kinds of flow share: role, log group, function, declared grants."""
+    """The parts every kind of flow shares: role, log group, function, declared grants."""
 
     queue: sqs.Queue | None = None  # only queue flows consume a queue
+    dead_letter_queue: sqs.Queue | None = None  # queue and scheduled flows; an HTTP flow answers its caller
+    rule: events.Rule | None = None  # queue and scheduled flows
+    function_url: lambda_.FunctionUrl | None = None  # only HTTP flows
     function: lambda_.Function
-    rule: events.Rule
 
     def __init__(self, scope: Construct, declaration: FlowDeclaration, shared: SharedResources) -> None:
         super().__init__(scope, construct_id(declaration.name))
@@ -96,14 +109,18 @@ class FlowConstruct(Construct):
         )
         self.log_group = logs.LogGroup(self, "Logs", retention=LOG_RETENTION)
         self.log_group.grant_write(self.role)
+        self._grant_declared_access(shared)
+
+    def _create_dead_letter_queue(self, shared: SharedResources) -> sqs.Queue:
         self.dead_letter_queue = sqs.Queue(
             self,
             "DeadLetterQueue",
+            queue_name=shared.names.dead_letter_queue(self.declaration.name),
             encryption=sqs.QueueEncryption.SQS_MANAGED,
             enforce_ssl=True,
             retention_period=DEAD_LETTER_RETENTION,
         )
-        self._grant_declared_access(shared)
+        return self.dead_letter_queue
 
     def _create_function(
         self,
@@ -115,6 +132,7 @@ class FlowConstruct(Construct):
         return lambda_.Function(
             self,
             "Function",
+            function_name=shared.names.function(declaration.name),
             runtime=RUNTIME,
             architecture=ARCHITECTURE,
             handler=declaration.handler,
@@ -141,6 +159,9 @@ class FlowConstruct(Construct):
             shared.secrets[secret].grant_read(self.role)
         if declaration.emits:
             shared.event_bus.grant_put_events_to(self.role)
+        if declaration.publishes_alerts:
+            self.role.add_to_principal_policy(iam.PolicyStatement(actions=["sns:Publish"], resources=[shared.alerts_topic.topic_arn]))
+            self.role.add_to_principal_policy(iam.PolicyStatement(actions=list(ALERT_PUBLISH_KEY_ACTIONS), resources=[shared.alerts_key.key_arn]))
 
 
 def validate_queue_flow(declaration: FlowDeclaration) -> EventTrigger:
@@ -161,20 +182,22 @@ class QueueFlow(FlowConstruct):
     def __init__(self, scope: Construct, declaration: FlowDeclaration, shared: SharedResources) -> None:
         trigger = validate_queue_flow(declaration)
         super().__init__(scope, declaration, shared)
+        dead_letter_queue = self._create_dead_letter_queue(shared)
         self.queue = sqs.Queue(
             self,
             "Queue",
+            queue_name=shared.names.queue(declaration.name),
             encryption=sqs.QueueEncryption.SQS_MANAGED,
             enforce_ssl=True,
             visibility_timeout=Duration.seconds(declaration.visibility_timeout_seconds),
-            dead_letter_queue=sqs.DeadLetterQueue(max_receive_count=declaration.max_receives, queue=self.dead_letter_queue),
+            dead_letter_queue=sqs.DeadLetterQueue(max_receive_count=declaration.max_receives, queue=dead_letter_queue),
         )
         # The handler dead-letters records itself, with the failure reason as message attributes.
-        self.dead_letter_queue.grant(self.role, "sqs:SendMessage")
+        dead_letter_queue.grant(self.role, "sqs:SendMessage")
         self.function = self._create_function(
             shared,
             {
-                "DEAD_LETTER_QUEUE_URL": self.dead_letter_queue.queue_url,
+                "DEAD_LETTER_QUEUE_URL": dead_letter_queue.queue_url,
                 "MAX_RECEIVES": str(declaration.max_receives),
             },
         )
@@ -189,6 +212,7 @@ class QueueFlow(FlowConstruct):
         self.rule = events.Rule(
             self,
             "Rule",
+            rule_name=shared.names.event_rule(declaration.name),
             event_bus=shared.event_bus,
             description=f"{declaration.name}: {', '.join(trigger.detail_types)}",
             event_pattern=events.EventPattern(
@@ -212,14 +236,40 @@ class ScheduledFlow(FlowConstruct):
             shared,
             {},
             reserved_concurrent_executions=declaration.max_concurrency,
-            dead_letter_queue=self.dead_letter_queue,
+            dead_letter_queue=self._create_dead_letter_queue(shared),
         )
         self.rule = events.Rule(
             self,
             "Schedule",
+            rule_name=shared.names.schedule_rule(declaration.name),
             description=f"{declaration.name}: every {trigger.every_minutes} min",
             schedule=events.Schedule.rate(Duration.minutes(trigger.every_minutes)),
             targets=[targets.LambdaFunction(self.function)],
+        )
+
+
+class HttpFlow(FlowConstruct):
+    """Lambda function URL -> Lambda: a public HTTPS endpoint for senders outside AWS.
+
+    Auth type NONE on purpose: the senders (a Consonance automation, a takedown notice service) have
+    no AWS credentials to sign requests with SigV4. Every request is authenticated by its HMAC-SHA256
+    signature, timestamp and replay check in the handler before anything else happens. Reserved
+    concurrency `max_concurrency` bounds what unauthenticated traffic can cost or crowd out (excess
+    requests get 429 and show up in the throttles alarm), and the function's role holds only what the
+    declaration names. BUFFERED invocation (the handler answers with one small JSON body); no CORS:
+    browsers are not clients of this endpoint.
+    """
+
+    function_url: lambda_.FunctionUrl
+
+    def __init__(self, scope: Construct, declaration: FlowDeclaration, shared: SharedResources) -> None:
+        if not isinstance(declaration.trigger, HttpTrigger):
+            raise TypeError(f"{declaration.name} is not an HTTP-triggered flow")
+        super().__init__(scope, declaration, shared)
+        self.function = self._create_function(shared, {}, reserved_concurrent_executions=declaration.max_concurrency)
+        self.function_url = self.function.add_function_url(
+            auth_type=lambda_.FunctionUrlAuthType.NONE,  # HMAC in the handler, see the class docstring
+            invoke_mode=lambda_.InvokeMode.BUFFERED,
         )
 
 
@@ -232,7 +282,8 @@ def flow_environment(declaration: FlowDeclaration, shared: SharedResources, trig
         "EVENT_BUS_NAME": shared.event_bus.event_bus_name,
         "EVENT_SOURCE": shared.event_source,
         **{table_spec(table).env_var: shared.tables[table].table_name for table in declaration.tables},
-        **{secret_env_var(secret): secret_name(secret) for secret in declaration.secrets},
+        **{secret_env_var(secret): shared.names.secret(secret) for secret in declaration.secrets},
+        **({"ALERTS_TOPIC_ARN": shared.alerts_topic.topic_arn} if declaration.publishes_alerts else {}),
         **trigger_environment,
     }
     deployment = environment_for_flow(declaration, shared.deployment_environment)
@@ -243,6 +294,11 @@ def flow_environment(declaration: FlowDeclaration, shared: SharedResources, trig
 
 
 def build_flow(scope: Construct, declaration: FlowDeclaration, shared: SharedResources) -> FlowConstruct:
-    if declaration.consumes_queue:
+    trigger = declaration.trigger
+    if isinstance(trigger, EventTrigger):
         return QueueFlow(scope, declaration, shared)
-    return ScheduledFlow(scope, declaration, shared)
+    if isinstance(trigger, ScheduleTrigger):
+        return ScheduledFlow(scope, declaration, shared)
+    if isinstance(trigger, HttpTrigger):
+        return HttpFlow(scope, declaration, shared)
+    raise TypeError(f"{declaration.name}: no construct for trigger {trigger!r}")

@@ -1,14 +1,21 @@
 """Alarms, the operations-alerts topic and the dashboard, all derived from the flow declarations.
 
-Every flow gets: dead-letter depth (> 0 means a record or a scheduled run was given up on), error
-rate and throttles of its function; queue flows also get the age of the oldest message on their
-queue (the flow is stuck or falling behind). Flows that emit a heartbeat metric get a lag alarm:
-the Consonance poller puts `PollSucceeded` (count 1 per successful run, dimension service=<flow>),
-and "no success in N schedule periods" is an alarm even when the metric is missing altogether.
+Every flow gets error rate and throttles of its function; queue and scheduled flows also get
+dead-letter depth (> 0 means a record or a scheduled run was given up on); queue flows also get the
+age of the oldest message on their queue (the flow is stuck or falling behind). Flows that emit a
+heartbeat metric get a lag alarm: the Consonance poller puts `PollSucceeded` (count 1 per successful
+run, dimension service=<flow>), and "no success in N schedule periods" is an alarm even when the
+metric is missing altogether.
 
-All alarm and recovery notifications go to one KMS-encrypted SNS topic. Other parts of the system
-(e.g. takedown notices) may publish there too: `OperationsAlerts.topic.grant_publish(...)` also grants
-use of the key.
+Signal alarms (`SIGNAL_ALARMS`) watch what the handlers count (namespace ConsonanceSpotify,
+dimension service=<flow>, the Powertools Metrics default dimension) where an operator should hear
+about it even though nothing failed: an episode withdrawn from Spotify, a takedown found, a rights
+restriction Spotify cannot enforce, and signed-webhook requests rejected (more than a stray one means
+a sender with the wrong key or someone probing the public endpoint). They sit on the dashboard too.
+
+All alarm and recovery notifications go to one KMS-encrypted SNS topic. Flows declared with
+`publishes_alerts` (e.g. the availability recorder, for takedowns) publish there too: flow_constructs.py
+grants them sns:Publish on the topic and the two KMS actions on its key, and nothing else may.
 
 Every threshold lives in `THRESHOLDS` / `HEARTBEATS` below.
 """
@@ -28,7 +35,7 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from infra.flow_constructs import METRICS_NAMESPACE, FlowConstruct, construct_id
-from infra.flows import ScheduleTrigger
+from infra.flows import FLOWS, HttpTrigger, ScheduleTrigger
 
 
 @dataclass(frozen=True)
@@ -47,6 +54,15 @@ class AlarmThresholds:
     throttles: int = 0
     # Heartbeat lag: alarm when there was no success during this many schedule periods.
     heartbeat_schedule_periods: int = 3
+    # Signals: alarm when the sum over the period exceeds the number. Any withdrawal, takedown or
+    # unenforceable restriction within an hour is worth a look; webhook rejections are tolerated up to
+    # a handful per period (a sender's clock skew or a retried delivery), more means a wrong key or abuse.
+    signal_period: Duration = Duration.hours(1)
+    episodes_withdrawn: int = 0
+    takedowns_detected: int = 0
+    unenforceable_restrictions: int = 0
+    webhook_rejections_period: Duration = Duration.minutes(5)
+    webhook_rejections: int = 5
 
 
 THRESHOLDS = AlarmThresholds()
@@ -56,10 +72,62 @@ THRESHOLDS = AlarmThresholds()
 HEARTBEATS: dict[str, str] = {"consonance-poller": "PollSucceeded"}
 
 
+@dataclass(frozen=True)
+class SignalAlarm:
+    """Alarm (one per flow) when `metric_name`, put by the flows' handlers, sums above `threshold`."""
+
+    kind: str  # the alarm name suffix: <stack>-<flow>-<kind>
+    metric_name: str
+    flows: tuple[str, ...]
+    threshold: int
+    period: Duration
+    description: str
+
+
+# Every HTTP flow authenticates its callers with HMAC, and its handler counts the requests it rejects.
+HTTP_FLOWS: tuple[str, ...] = tuple(d.name for d in FLOWS if isinstance(d.trigger, HttpTrigger))
+REJECTION_METRIC = "WebhookRejected"
+
+SIGNAL_ALARMS: tuple[SignalAlarm, ...] = (
+    SignalAlarm(
+        kind="withdrawals",
+        metric_name="EpisodesWithdrawn",
+        flows=("rights-sync", "episode-publisher"),
+        threshold=THRESHOLDS.episodes_withdrawn,
+        period=THRESHOLDS.signal_period,
+        description="episodes were withdrawn from Spotify; check the ledger's status reason (python -m infra.ops availability <id>)",
+    ),
+    SignalAlarm(
+        kind="takedowns",
+        metric_name="TakedownsDetected",
+        flows=("availability-recorder",),
+        threshold=THRESHOLDS.takedowns_detected,
+        period=THRESHOLDS.signal_period,
+        description="takedowns were found on Spotify or reported by a notice; rights team to review",
+    ),
+    SignalAlarm(
+        kind="unenforceable-restrictions",
+        metric_name="UnenforceableRestrictions",
+        flows=("rights-sync", "episode-publisher"),
+        threshold=THRESHOLDS.unenforceable_restrictions,
+        period=THRESHOLDS.signal_period,
+        description="cleared only in some territories, which Megaphone cannot restrict; held back or published everywhere per the mapping, a person must decide (ledger findings)",
+    ),
+    SignalAlarm(
+        kind="rejections",
+        metric_name=REJECTION_METRIC,
+        flows=HTTP_FLOWS,
+        threshold=THRESHOLDS.webhook_rejections,
+        period=THRESHOLDS.webhook_rejections_period,
+        description="signed requests were rejected (bad or missing signature, stale or replayed); a sender's key or clock is wrong, or the endpoint is probed",
+    ),
+)
+
+
 class OperationsAlerts(Construct):
     """SNS topic for operators, encrypted with a customer-managed key CloudWatch may use."""
 
-    def __init__(self, scope: Construct, construct_name: str) -> None:
+    def __init__(self, scope: Construct, construct_name: str, *, topic_name: str) -> None:
         super().__init__(scope, construct_name)
         stack = Stack.of(self)
         self.key = kms.Key(
@@ -81,6 +149,7 @@ class OperationsAlerts(Construct):
         self.topic = sns.Topic(
             self,
             "Topic",
+            topic_name=topic_name,
             display_name="Consonance-Spotify operations alerts",
             master_key=self.key,
             enforce_ssl=True,
@@ -122,9 +191,14 @@ class FlowMonitoring(Construct):
         super().__init__(scope, construct_name)
         self._topic = topic
         self._stack_name = Stack.of(self).stack_name
-        unknown_heartbeats = set(HEARTBEATS) - {flow.declaration.name for flow in flows}
+        declared = {flow.declaration.name for flow in flows}
+        unknown_heartbeats = set(HEARTBEATS) - declared
         if unknown_heartbeats:
             raise ValueError(f"HEARTBEATS names flows that are not declared: {sorted(unknown_heartbeats)}")
+        unknown_signal_flows = {name for signal in SIGNAL_ALARMS for name in signal.flows} - declared
+        if unknown_signal_flows:
+            raise ValueError(f"SIGNAL_ALARMS names flows that are not declared: {sorted(unknown_signal_flows)}")
+        by_name = {flow.declaration.name: flow for flow in flows}
         self.alarms: dict[str, list[cloudwatch.Alarm]] = {}
         self.heartbeat_alarms: dict[str, cloudwatch.Alarm] = {}
         for flow in flows:
@@ -132,11 +206,18 @@ class FlowMonitoring(Construct):
             heartbeat_metric = HEARTBEATS.get(flow.declaration.name)
             if heartbeat_metric:
                 self.heartbeat_alarms[flow.declaration.name] = self._heartbeat_alarm(flow, heartbeat_metric)
+        self.signal_alarms: dict[tuple[str, str], cloudwatch.Alarm] = {
+            (signal.kind, flow_name): self._signal_alarm(by_name[flow_name], signal) for signal in SIGNAL_ALARMS for flow_name in signal.flows
+        }
         self.dashboard = self._dashboard(flows)
 
     @property
     def all_alarms(self) -> list[cloudwatch.Alarm]:
-        return [alarm for alarms in self.alarms.values() for alarm in alarms] + list(self.heartbeat_alarms.values())
+        return (
+            [alarm for alarms in self.alarms.values() for alarm in alarms]
+            + list(self.heartbeat_alarms.values())
+            + list(self.signal_alarms.values())
+        )
 
     def _alarm(self, flow: FlowConstruct, kind: str, description: str, **options: Any) -> cloudwatch.Alarm:
         name = flow.declaration.name
@@ -154,17 +235,21 @@ class FlowMonitoring(Construct):
     def _flow_alarms(self, flow: FlowConstruct) -> list[cloudwatch.Alarm]:
         period = THRESHOLDS.period
         function = flow.function
-        alarms = [
-            self._alarm(
-                flow,
-                "dead-letters",
-                "messages in the dead-letter queue; inspect their reason attributes, fix, then redrive",
-                metric=flow.dead_letter_queue.metric_approximate_number_of_messages_visible(period=period, statistic="Maximum"),
-                threshold=THRESHOLDS.dead_letter_messages,
-                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-                evaluation_periods=1,
-                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-            ),
+        alarms: list[cloudwatch.Alarm] = []
+        if flow.dead_letter_queue is not None:
+            alarms.append(
+                self._alarm(
+                    flow,
+                    "dead-letters",
+                    "messages in the dead-letter queue; see `python -m infra.ops dlq list`, fix, then `dlq redrive`",
+                    metric=flow.dead_letter_queue.metric_approximate_number_of_messages_visible(period=period, statistic="Maximum"),
+                    threshold=THRESHOLDS.dead_letter_messages,
+                    comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+                    evaluation_periods=1,
+                    treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+                )
+            )
+        alarms += [
             self._alarm(
                 flow,
                 "error-rate",
@@ -223,11 +308,34 @@ class FlowMonitoring(Construct):
             treat_missing_data=cloudwatch.TreatMissingData.BREACHING,
         )
 
+    def _signal_alarm(self, flow: FlowConstruct, signal: SignalAlarm) -> cloudwatch.Alarm:
+        return self._alarm(
+            flow,
+            signal.kind,
+            f"{signal.metric_name} above {signal.threshold} in {int(signal.period.to_minutes())} min: {signal.description}",
+            metric=signal_metric(flow.declaration.name, signal),
+            threshold=signal.threshold,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            evaluation_periods=1,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,  # no metric: nothing happened
+        )
+
     def _dashboard(self, flows: Sequence[FlowConstruct]) -> cloudwatch.Dashboard:
         period = THRESHOLDS.period
         dashboard = cloudwatch.Dashboard(self, "Dashboard", dashboard_name=self._stack_name)
         dashboard.add_widgets(
             cloudwatch.AlarmStatusWidget(title="Alarms", alarms=self.all_alarms, width=24, height=6),
+        )
+        dashboard.add_widgets(
+            *[
+                cloudwatch.GraphWidget(
+                    title=f"{signal.metric_name} ({', '.join(signal.flows)})",
+                    left=[signal_metric(flow_name, signal).with_(label=flow_name) for flow_name in signal.flows],
+                    left_annotations=[cloudwatch.HorizontalAnnotation(value=signal.threshold, label="alarm above")],
+                    width=24 // len(SIGNAL_ALARMS),
+                )
+                for signal in SIGNAL_ALARMS
+            ]
         )
         for flow in flows:
             name = flow.declaration.name
@@ -269,15 +377,26 @@ class FlowMonitoring(Construct):
                         width=6,
                     )
                 )
-            row.append(
-                cloudwatch.SingleValueWidget(
-                    title=f"{name}: dead letters",
-                    metrics=[flow.dead_letter_queue.metric_approximate_number_of_messages_visible(period=period, statistic="Maximum")],
-                    width=6,
+            if flow.dead_letter_queue is not None:
+                row.append(
+                    cloudwatch.SingleValueWidget(
+                        title=f"{name}: dead letters",
+                        metrics=[flow.dead_letter_queue.metric_approximate_number_of_messages_visible(period=period, statistic="Maximum")],
+                        width=6,
+                    )
                 )
-            )
             dashboard.add_widgets(*row)
         return dashboard
+
+
+def signal_metric(flow_name: str, signal: SignalAlarm) -> cloudwatch.Metric:
+    return cloudwatch.Metric(
+        namespace=METRICS_NAMESPACE,
+        metric_name=signal.metric_name,
+        dimensions_map={"service": flow_name},
+        statistic="Sum",
+        period=signal.period,
+    )
 
 
 def heartbeat_metric(flow: FlowConstruct, metric_name: str, period: Duration) -> cloudwatch.Metric:

@@ -3,6 +3,10 @@
 Everything else AwsSolutions flags is an error: app.py exits non-zero and the infra tests fail.
 Suppressions are attached to the single resource concerned and, for IAM5, to the exact wildcard
 (`appliesTo`), so a new, unexpected wildcard in the same policy is still reported.
+
+The signed webhook's public function URL (auth type NONE) is not an AwsSolutions finding: cdk-nag's
+LambdaFunctionUrlAuth rule belongs to no rule pack applied here. Why it is public, and what guards it
+(HMAC in the handler, reserved concurrency), is written at `flow_constructs.HttpFlow`.
 """
 
 from __future__ import annotations
@@ -36,7 +40,18 @@ SECRET_ROTATION_REASON = (
     "Operators rotate it at the provider and put the new value; functions pick it up within the "
     "Powertools Parameters cache time (functions/secrets.py) without a redeploy."
 )
-SECRET_PROVIDERS: dict[Secret, str] = {Secret.CONSONANCE: "Consonance", Secret.MEGAPHONE: "Megaphone"}
+WEBHOOK_KEY_ROTATION_REASON = (
+    "The webhook signing key is shared with external senders that sign every delivery with it; a rotation "
+    "function would change it under them and every delivery would be rejected. Operators rotate it as a "
+    "coordinated change: put the new key beside the old one (functions/webhook/signature.py accepts several keys), move each "
+    "sender over, then drop the old key."
+)
+SECRET_ROTATION_REASONS: dict[Secret, str] = {
+    Secret.CONSONANCE: SECRET_ROTATION_REASON.format(provider="Consonance"),
+    Secret.MEGAPHONE: SECRET_ROTATION_REASON.format(provider="Megaphone"),
+    Secret.SPOTIFY: SECRET_ROTATION_REASON.format(provider="Spotify (the app's client secret in the Spotify developer dashboard)"),
+    Secret.WEBHOOK: WEBHOOK_KEY_ROTATION_REASON,
+}
 
 
 def index_wildcard(table: dynamodb.Table) -> str:
@@ -78,5 +93,5 @@ def apply_justified_suppressions(stack: ConsonanceSpotifyStack) -> None:
     for secret, resource in stack.secrets.items():
         NagSuppressions.add_resource_suppressions(
             resource,
-            [NagPackSuppression(id="AwsSolutions-SMG4", reason=SECRET_ROTATION_REASON.format(provider=SECRET_PROVIDERS[secret]))],
+            [NagPackSuppression(id="AwsSolutions-SMG4", reason=SECRET_ROTATION_REASONS[secret])],
         )

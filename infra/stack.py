@@ -1,16 +1,19 @@
 """The ConsonanceSpotify stack, built entirely from infra/flows.py (FLOWS) and infra/tables.py (TABLES).
 
-Resources: the custom event bus, the DynamoDB tables, the two API secrets, the dependency layer, one
-flow construct per declaration (see flow_constructs.py), the operations-alerts topic, and the alarms
-and dashboard (monitoring.py). cdk-nag findings that are accepted on purpose are suppressed, each
-with its reason, in nag.py.
+Resources: the custom event bus, the DynamoDB tables, one secret per `Secret`, the dependency layer,
+one flow construct per declaration (see flow_constructs.py), the operations-alerts topic, and the
+alarms and dashboard (monitoring.py). cdk-nag findings that are accepted on purpose are suppressed,
+each with its reason, in nag.py.
 
-Names an operator or the ops CLI needs are fixed (the bus, the secrets); everything else gets a
-generated name and reaches the functions through their environment.
+Everything an operator or the ops CLI looks up has a fixed physical name from infra/naming.py under
+the `resourcePrefix` context key (default "consonance-spotify"): the bus, queues and DLQs, tables,
+functions, rules, secrets and the alerts topic. That means one stack per account/region per prefix.
+Functions still get every name through their environment, never by convention.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -22,16 +25,16 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from functions.settings import Settings
-from infra.deployment_context import missing_for_deployment, resolve_context
-from infra.flow_constructs import ARCHITECTURE, RUNTIME, FlowConstruct, SharedResources, build_flow, construct_id, secret_name
+from infra.deployment_context import DeploymentContextError, missing_for_deployment, resolve_context
+from infra.flow_constructs import ARCHITECTURE, RUNTIME, FlowConstruct, SharedResources, build_flow, construct_id
 from infra.flows import FLOWS, Secret, Table
 from infra.monitoring import FlowMonitoring, OperationsAlerts
+from infra.naming import RESOURCE_PREFIX_CONTEXT_KEY, ResourceNameError, ResourceNames, resource_prefix
 from infra.nag import apply_justified_suppressions
 from infra.tables import TABLES, TableSpec
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 STACK_NAME = "ConsonanceSpotify"
-EVENT_BUS_NAME = str(Settings.model_fields["event_bus_name"].default)
 EVENT_SOURCE = str(Settings.model_fields["event_source"].default)
 
 # The function asset is the project root filtered down to the `functions` package, so handlers keep
@@ -54,7 +57,14 @@ FUNCTION_ASSET_EXCLUDES: tuple[str, ...] = (
 SECRET_PURPOSES: dict[Secret, str] = {
     Secret.CONSONANCE: "Consonance GraphQL API key",
     Secret.MEGAPHONE: "Megaphone API token",
+    Secret.SPOTIFY: 'Spotify Web API app credentials, JSON {"client_id": ..., "client_secret": ...}',
+    Secret.WEBHOOK: "HMAC-SHA256 signing key shared with the senders of signed webhooks",
 }
+# The placeholder's shape: a JSON secret starts as the JSON object the functions parse, so an
+# operator replaces values rather than guessing keys. The webhook key is usable as generated.
+SPOTIFY_CLIENT_PLACEHOLDER = {"client_id": "replace-with-the-spotify-app-client-id"}
+SPOTIFY_GENERATED_KEY = "client_secret"
+WEBHOOK_KEY_LENGTH = 64
 
 
 class ConsonanceSpotifyStack(Stack):
@@ -72,6 +82,10 @@ class ConsonanceSpotifyStack(Stack):
     ) -> None:
         super().__init__(scope, construct_name, description="Consonance -> Spotify integration: flows, state, alarms", **stack_options)
         self.deployment_environment = resolve_context(self.node.try_get_context)
+        try:
+            self.names = ResourceNames(resource_prefix(self.node.try_get_context(RESOURCE_PREFIX_CONTEXT_KEY)))
+        except ResourceNameError as exc:
+            raise DeploymentContextError(str(exc)) from exc
         for setting in missing_for_deployment(self.deployment_environment):
             Annotations.of(self).add_warning_v2(
                 f"consonance-spotify:context-{setting.context_key}",
@@ -79,10 +93,10 @@ class ConsonanceSpotifyStack(Stack):
                 f"sandbox default of {setting.env_var}. Set it in cdk.json or with -c before deploying.",
             )
 
-        self.event_bus = events.EventBus(self, "EventBus", event_bus_name=EVENT_BUS_NAME)
+        self.event_bus = events.EventBus(self, "EventBus", event_bus_name=self.names.event_bus)
         self.tables: dict[Table, dynamodb.Table] = {spec.table: self._table(spec) for spec in TABLES}
         self.secrets: dict[Secret, secretsmanager.Secret] = {secret: self._secret(secret) for secret in Secret}
-        self.operations_alerts = OperationsAlerts(self, "OperationsAlerts")
+        self.operations_alerts = OperationsAlerts(self, "OperationsAlerts", topic_name=self.names.alerts_topic)
         self.operations_topic = self.operations_alerts.topic
 
         self.dependency_layer = lambda_.LayerVersion(
@@ -94,10 +108,13 @@ class ConsonanceSpotifyStack(Stack):
             description="Runtime dependencies from requirements.txt (pip, manylinux2014_aarch64, cp312)",
         )
         shared = SharedResources(
+            names=self.names,
             event_bus=self.event_bus,
             event_source=EVENT_SOURCE,
             tables=self.tables,
             secrets=self.secrets,
+            alerts_topic=self.operations_topic,
+            alerts_key=self.operations_alerts.key,
             code=lambda_.Code.from_asset(str(project_root), exclude=list(FUNCTION_ASSET_EXCLUDES)),
             dependency_layer=self.dependency_layer,
             deployment_environment=self.deployment_environment,
@@ -112,6 +129,7 @@ class ConsonanceSpotifyStack(Stack):
         table = dynamodb.Table(
             self,
             f"{construct_id(spec.table.value)}Table",
+            table_name=self.names.table(spec.table),
             partition_key=dynamodb.Attribute(name=spec.partition_key, type=dynamodb.AttributeType.STRING),
             sort_key=dynamodb.Attribute(name=spec.sort_key, type=dynamodb.AttributeType.STRING) if spec.sort_key else None,
             billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
@@ -131,12 +149,15 @@ class ConsonanceSpotifyStack(Stack):
 
     def _secret(self, secret: Secret) -> secretsmanager.Secret:
         """Created with a random placeholder; operators put the real credential with
-        `aws secretsmanager put-secret-value`. Retained on stack deletion, like the tables."""
+        `aws secretsmanager put-secret-value`. Retained on stack deletion, like the tables.
+        The webhook signing key is ours, not a third party's: the generated value is a real key that
+        an operator hands to each sender."""
         return secretsmanager.Secret(
             self,
             f"{construct_id(secret.value)}Secret",
-            secret_name=secret_name(secret),
-            description=f"{SECRET_PURPOSES[secret]} (placeholder until an operator puts the real value)",
+            secret_name=self.names.secret(secret),
+            description=secret_description(secret),
+            generate_secret_string=placeholder_generator(secret),
             removal_policy=RemovalPolicy.RETAIN,
         )
 
@@ -146,4 +167,32 @@ class ConsonanceSpotifyStack(Stack):
         for table, resource in self.tables.items():
             CfnOutput(self, f"{construct_id(table.value)}TableName", value=resource.table_name)
         for name, flow in self.flows.items():
-            CfnOutput(self, f"{construct_id(name)}DeadLetterQueueUrl", value=flow.dead_letter_queue.queue_url)
+            if flow.dead_letter_queue is not None:
+                CfnOutput(self, f"{construct_id(name)}DeadLetterQueueUrl", value=flow.dead_letter_queue.queue_url)
+            if flow.function_url is not None:
+                CfnOutput(
+                    self,
+                    f"{construct_id(name)}Url",
+                    value=flow.function_url.url,
+                    description=f"{name}: the HTTPS endpoint senders POST signed notices to",
+                )
+
+
+def secret_description(secret: Secret) -> str:
+    if secret is Secret.WEBHOOK:
+        return f"{SECRET_PURPOSES[secret]} (generated; give it to each sender)"
+    return f"{SECRET_PURPOSES[secret]} (placeholder until an operator puts the real value)"
+
+
+def placeholder_generator(secret: Secret) -> secretsmanager.SecretStringGenerator | None:
+    """The generated initial value: Spotify's in the JSON shape its connector reads, the webhook key
+    as a usable random key; None keeps CDK's default random string."""
+    if secret is Secret.SPOTIFY:
+        return secretsmanager.SecretStringGenerator(
+            secret_string_template=json.dumps(SPOTIFY_CLIENT_PLACEHOLDER),
+            generate_string_key=SPOTIFY_GENERATED_KEY,
+            exclude_punctuation=True,
+        )
+    if secret is Secret.WEBHOOK:
+        return secretsmanager.SecretStringGenerator(password_length=WEBHOOK_KEY_LENGTH, exclude_punctuation=True)
+    return None

@@ -23,6 +23,10 @@ from infra.stack import PROJECT_ROOT, STACK_NAME, ConsonanceSpotifyStack
 TEST_CONTEXT_OVERRIDES: dict[str, Any] = {
     "megaphoneNetworkId": "network-under-test",
     "consonanceMapping": {"max_title_length": 120},
+    "spotifyApiUrl": "https://api.spotify.test/v1",
+    "spotifyMarkets": ["gb", "US", "ie"],
+    "spotifyRatePerMinute": 90,
+    "webhookToleranceSeconds": 120,
 }
 
 

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from functions.settings import Settings
+from infra import deployment_context
 from infra.deployment_context import (
     CONTEXT_SETTINGS,
     DeploymentContextError,
@@ -21,15 +22,33 @@ from infra.deployment_context import (
 )
 from infra.flow_constructs import flow_environment, validate_queue_flow
 from infra.flows import FLOWS, Secret, Table, flow
+from infra.naming import RESOURCE_PREFIX_CONTEXT_KEY, ResourceNames
 from infra.stack import PROJECT_ROOT
 
 
-def test_every_setting_maps_to_a_settings_field_and_has_a_cdk_json_default() -> None:
-    defaults = load_cdk_json_context(PROJECT_ROOT)
+def test_every_setting_maps_to_a_settings_field_and_is_documented_for_operators() -> None:
+    documentation = deployment_context.__doc__ or ""
     for setting in CONTEXT_SETTINGS:
         assert setting.env_var.lower() in Settings.model_fields, setting.env_var
-        assert setting.context_key in defaults, setting.context_key
+        assert f"| {setting.context_key} " in documentation, setting.context_key
     assert len({s.context_key for s in CONTEXT_SETTINGS}) == len(CONTEXT_SETTINGS)
+
+
+def test_cdk_json_sets_only_known_context_keys() -> None:
+    """A misspelt key in cdk.json would silently leave the Settings default in place."""
+    known = {s.context_key for s in CONTEXT_SETTINGS} | {RESOURCE_PREFIX_CONTEXT_KEY}
+    assert set(load_cdk_json_context(PROJECT_ROOT)) <= known
+
+
+@pytest.mark.parametrize(
+    ("value", "encoded"),
+    [(["gb", "US", "gb"], "GB,US"), ("de, fr ,", "DE,FR"), ([], None), ("", None)],
+)
+def test_markets_are_encoded_as_the_comma_list_settings_parses(value: Any, encoded: str | None) -> None:
+    resolved = resolve_context({"spotifyMarkets": value}.get)
+    assert resolved.get("SPOTIFY_MARKETS") == encoded
+    if encoded:
+        assert ",".join(Settings.from_environment(resolved).spotify_markets) == encoded
 
 
 def test_values_are_encoded_for_the_environment() -> None:
@@ -64,6 +83,9 @@ def test_unset_values_fall_back_to_settings_defaults_and_are_reported() -> None:
         ({"consonanceMapping": ["not", "an", "object"]}, "JSON object"),
         ({"megaphoneRatePerMinute": "sixty"}, "integer"),
         ({"consonancePageSize": 0}, "positive"),
+        ({"spotifyMarkets": "GB,USA"}, "alpha-2"),
+        ({"spotifyMarkets": {"GB": True}}, "comma-separated"),
+        ({"webhookToleranceSeconds": -5}, "positive"),
     ],
 )
 def test_malformed_values_stop_synthesis(context: dict[str, Any], problem: str) -> None:
@@ -72,20 +94,30 @@ def test_malformed_values_stop_synthesis(context: dict[str, Any], problem: str) 
 
 
 def test_connector_settings_reach_only_flows_holding_that_connectors_secret() -> None:
-    resolved = {"CONSONANCE_URL": "https://c", "MEGAPHONE_URL": "https://m", "MAPPING": "{}"}
+    resolved = {
+        "CONSONANCE_URL": "https://c",
+        "MEGAPHONE_URL": "https://m",
+        "SPOTIFY_MARKETS": "GB",
+        "WEBHOOK_TOLERANCE_SECONDS": "60",
+        "MAPPING": "{}",
+    }
     for declaration in FLOWS:
         visible = environment_for_flow(declaration, resolved)
         assert ("CONSONANCE_URL" in visible) == (Secret.CONSONANCE in declaration.secrets)
         assert ("MEGAPHONE_URL" in visible) == (Secret.MEGAPHONE in declaration.secrets)
+        assert ("SPOTIFY_MARKETS" in visible) == (Secret.SPOTIFY in declaration.secrets)
+        assert ("WEBHOOK_TOLERANCE_SECONDS" in visible) == (Secret.WEBHOOK in declaration.secrets)
         assert "MAPPING" in visible
 
 
 def stand_in_resources() -> Any:
     """Only the attributes flow_environment reads, so it can be checked without synthesizing."""
     return SimpleNamespace(
+        names=ResourceNames(),
         event_bus=SimpleNamespace(event_bus_name="bus"),
         event_source="consonance-spotify",
         tables={table: SimpleNamespace(table_name=f"{table.value}-table") for table in Table},
+        alerts_topic=SimpleNamespace(topic_arn="arn:aws:sns:eu-west-1:123456789012:alerts"),
         deployment_environment={},
     )
 
@@ -97,6 +129,16 @@ def test_declaration_environment_is_passed_but_cannot_override_wiring() -> None:
     hijack = dataclasses.replace(flow("release-sweep"), environment={"LEDGER_TABLE": "someone-elses-table"})
     with pytest.raises(ValueError, match="LEDGER_TABLE"):
         flow_environment(hijack, stand_in_resources(), {})
+
+    redirect_alerts = dataclasses.replace(flow("availability-recorder"), environment={"ALERTS_TOPIC_ARN": "arn:elsewhere"})
+    with pytest.raises(ValueError, match="ALERTS_TOPIC_ARN"):
+        flow_environment(redirect_alerts, stand_in_resources(), {})
+
+
+def test_only_alert_publishers_are_told_the_alerts_topic() -> None:
+    for declaration in FLOWS:
+        variables = flow_environment(declaration, stand_in_resources(), {})
+        assert ("ALERTS_TOPIC_ARN" in variables) == declaration.publishes_alerts, declaration.name
 
 
 def test_queue_flow_below_the_event_source_minimum_concurrency_is_rejected() -> None:

@@ -14,15 +14,20 @@ from aws_cdk.assertions import Annotations, Match
 
 from functions.settings import Settings
 from infra.deployment_context import CONTEXT_SETTINGS
-from infra.flow_constructs import METRICS_NAMESPACE, secret_env_var, secret_name
-from infra.flows import FLOWS, EventTrigger, FlowDeclaration, ScheduleTrigger, Secret, Table
-from infra.monitoring import HEARTBEATS, THRESHOLDS, oldest_message_age_threshold
+from infra.flow_constructs import ALERT_PUBLISH_KEY_ACTIONS, METRICS_NAMESPACE, construct_id, secret_env_var
+from infra.flows import FLOWS, EventTrigger, FlowDeclaration, HttpTrigger, ScheduleTrigger, Secret, Table
+from infra.monitoring import HEARTBEATS, SIGNAL_ALARMS, THRESHOLDS, oldest_message_age_threshold
+from infra.naming import ResourceNames
 from infra.stack import EVENT_SOURCE
 from infra.tables import TABLES, TableSpec, table_spec
 from tests.infra.synthesis import TEST_CONTEXT_OVERRIDES, SynthesizedStack
 
 QUEUE_FLOWS = [d for d in FLOWS if isinstance(d.trigger, EventTrigger)]
 SCHEDULED_FLOWS = [d for d in FLOWS if isinstance(d.trigger, ScheduleTrigger)]
+HTTP_FLOWS = [d for d in FLOWS if isinstance(d.trigger, HttpTrigger)]
+FLOWS_WITH_DEAD_LETTERS = QUEUE_FLOWS + SCHEDULED_FLOWS
+ALERT_PUBLISHERS = [d for d in FLOWS if d.publishes_alerts]
+NAMES = ResourceNames()  # the default prefix: the test context does not set resourcePrefix
 DYNAMO_WRITE_ACTIONS = {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"}
 SECONDS_PER_DAY = 86_400
 
@@ -82,7 +87,7 @@ def environment(synthesized: SynthesizedStack, flow_name: str) -> dict[str, Any]
 @pytest.mark.parametrize("declaration", QUEUE_FLOWS, ids=ids(QUEUE_FLOWS))
 def test_queue_flow_has_rule_queue_dead_letter_queue_and_event_source(synthesized: SynthesizedStack, declaration: FlowDeclaration) -> None:
     flow = synthesized.stack.flows[declaration.name]
-    assert flow.queue is not None
+    assert flow.queue is not None and flow.dead_letter_queue is not None and flow.rule is not None
     queue_id = synthesized.logical_id(flow.queue)
     dead_letter_id = synthesized.logical_id(flow.dead_letter_queue)
     function_id = synthesized.logical_id(flow.function)
@@ -116,8 +121,9 @@ def test_one_queue_pipeline_per_queue_flow_and_one_dead_letter_queue_per_flow(sy
     synthesized.template.resource_count_is("AWS::Lambda::EventSourceMapping", len(QUEUE_FLOWS))
     synthesized.template.resource_count_is("AWS::SQS::Queue", 2 * len(QUEUE_FLOWS) + len(SCHEDULED_FLOWS))
     synthesized.template.resource_count_is("AWS::Lambda::Function", len(FLOWS))
-    synthesized.template.resource_count_is("AWS::Events::Rule", len(FLOWS))
+    synthesized.template.resource_count_is("AWS::Events::Rule", len(QUEUE_FLOWS) + len(SCHEDULED_FLOWS))
     synthesized.template.resource_count_is("AWS::Events::EventBus", 1)
+    synthesized.template.resource_count_is("AWS::Lambda::Url", len(HTTP_FLOWS))
 
 
 def test_every_queue_is_encrypted_and_refuses_plain_http(synthesized: SynthesizedStack) -> None:
@@ -133,7 +139,7 @@ def test_every_queue_is_encrypted_and_refuses_plain_http(synthesized: Synthesize
         assert queue_id in tls_only, queue_id
 
 
-@pytest.mark.parametrize("declaration", FLOWS, ids=ids(FLOWS))
+@pytest.mark.parametrize("declaration", FLOWS_WITH_DEAD_LETTERS, ids=ids(FLOWS_WITH_DEAD_LETTERS))
 def test_dead_letter_queue_keeps_messages_fourteen_days(synthesized: SynthesizedStack, declaration: FlowDeclaration) -> None:
     dead_letters = synthesized.properties(synthesized.stack.flows[declaration.name].dead_letter_queue)
     assert dead_letters["MessageRetentionPeriod"] == 14 * SECONDS_PER_DAY
@@ -147,6 +153,7 @@ def test_scheduled_flow_runs_on_its_rate_with_reserved_concurrency_and_async_dea
     synthesized: SynthesizedStack, declaration: FlowDeclaration
 ) -> None:
     flow = synthesized.stack.flows[declaration.name]
+    assert flow.dead_letter_queue is not None and flow.rule is not None
     function_id = synthesized.logical_id(flow.function)
     dead_letter_id = synthesized.logical_id(flow.dead_letter_queue)
     assert isinstance(declaration.trigger, ScheduleTrigger)
@@ -166,6 +173,51 @@ def test_scheduled_flow_runs_on_its_rate_with_reserved_concurrency_and_async_dea
         "AWS::Lambda::Permission",
         {"FunctionName": {"Fn::GetAtt": [function_id, "Arn"]}, "Principal": "events.amazonaws.com"},
     )
+
+
+# --- HTTP flows --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("declaration", HTTP_FLOWS, ids=ids(HTTP_FLOWS))
+def test_http_flow_is_a_public_buffered_function_url_with_bounded_concurrency(
+    synthesized: SynthesizedStack, declaration: FlowDeclaration
+) -> None:
+    flow = synthesized.stack.flows[declaration.name]
+    assert flow.function_url is not None
+    function_id = synthesized.logical_id(flow.function)
+    url_id = synthesized.logical_id(flow.function_url)
+
+    url = synthesized.resources[url_id]["Properties"]
+    assert url == {"AuthType": "NONE", "InvokeMode": "BUFFERED", "TargetFunctionArn": {"Fn::GetAtt": [function_id, "Arn"]}}
+    assert "Cors" not in url
+
+    function = synthesized.properties(flow.function)
+    assert function["ReservedConcurrentExecutions"] == declaration.max_concurrency
+    assert "DeadLetterConfig" not in function
+    assert flow.dead_letter_queue is None and flow.queue is None and flow.rule is None
+
+    permissions = [
+        resource["Properties"]
+        for resource in synthesized.template.find_resources("AWS::Lambda::Permission").values()
+        if resource["Properties"]["FunctionName"] == {"Fn::GetAtt": [function_id, "Arn"]}
+    ]
+    assert {(p["Action"], p["Principal"]) for p in permissions} == {("lambda:InvokeFunctionUrl", "*"), ("lambda:InvokeFunction", "*")}
+    for permission in permissions:
+        if permission["Action"] == "lambda:InvokeFunctionUrl":
+            assert permission["FunctionUrlAuthType"] == "NONE"
+        else:
+            assert permission["InvokedViaFunctionUrl"] is True  # only through the URL, never a direct Invoke
+
+    outputs = synthesized.template.to_json()["Outputs"]
+    assert outputs[f"{construct_id(declaration.name)}Url"]["Value"] == {
+        "Fn::GetAtt": [url_id, "FunctionUrl"]
+    }
+
+
+def test_only_http_flows_have_a_function_url(synthesized: SynthesizedStack) -> None:
+    with_url = {name for name, flow in synthesized.stack.flows.items() if flow.function_url is not None}
+    assert with_url == {d.name for d in HTTP_FLOWS}
+    assert with_url, "no HTTP flow declared: nothing left to prove"
 
 
 # --- functions ---------------------------------------------------------------------------------
@@ -226,9 +278,14 @@ def test_environment_names_only_what_the_declaration_uses(synthesized: Synthesiz
             assert spec.env_var not in variables
     for secret in Secret:
         if secret in declaration.secrets:
-            assert variables[secret_env_var(secret)] == secret_name(secret)
+            assert variables[secret_env_var(secret)] == NAMES.secret(secret)
         else:
             assert secret_env_var(secret) not in variables
+
+    if declaration.publishes_alerts:
+        assert variables["ALERTS_TOPIC_ARN"] == {"Ref": synthesized.logical_id(stack.operations_topic)}
+    else:
+        assert "ALERTS_TOPIC_ARN" not in variables
 
     if declaration.consumes_queue:
         dead_letters = stack.flows[declaration.name].dead_letter_queue
@@ -256,6 +313,17 @@ def test_deployment_context_reaches_the_flows_of_its_connector(synthesized: Synt
         if Secret.CONSONANCE in declaration.secrets:
             assert variables["CONSONANCE_URL"] == "https://web.consonance.app/graphql"
             assert variables["CONSONANCE_RATE_PER_MINUTE"] == "120"
+        if Secret.SPOTIFY in declaration.secrets:
+            assert variables["SPOTIFY_MARKETS"] == "GB,US,IE"
+            assert variables["SPOTIFY_RATE_PER_MINUTE"] == str(TEST_CONTEXT_OVERRIDES["spotifyRatePerMinute"])
+            assert variables["SPOTIFY_API_URL"] == TEST_CONTEXT_OVERRIDES["spotifyApiUrl"]
+            assert "SPOTIFY_ACCOUNTS_URL" not in variables  # unset: Settings' default applies
+            assert Settings.from_environment({"SPOTIFY_MARKETS": variables["SPOTIFY_MARKETS"]}).spotify_markets == ("GB", "US", "IE")
+        if Secret.WEBHOOK in declaration.secrets:
+            assert variables["WEBHOOK_TOLERANCE_SECONDS"] == str(TEST_CONTEXT_OVERRIDES["webhookToleranceSeconds"])
+    spotify_flows = [d for d in FLOWS if Secret.SPOTIFY in d.secrets]
+    webhook_flows = [d for d in FLOWS if Secret.WEBHOOK in d.secrets]
+    assert spotify_flows and webhook_flows, "no flow holds the Spotify or webhook secret: nothing left to prove"
 
 
 def test_every_environment_variable_is_read_by_settings_or_powertools(synthesized: SynthesizedStack) -> None:
@@ -312,8 +380,10 @@ def test_role_grants_exactly_what_the_declaration_names(synthesized: Synthesized
         assert bus_id not in grants
         assert not any("events:PutEvents" in actions for actions in grants.values())
 
-    dead_letter_id = synthesized.logical_id(flow.dead_letter_queue)
-    assert grants[dead_letter_id] == {"sqs:SendMessage"}
+    dead_letter_ids = set()
+    if flow.dead_letter_queue is not None:
+        dead_letter_ids.add(synthesized.logical_id(flow.dead_letter_queue))
+        assert grants[synthesized.logical_id(flow.dead_letter_queue)] == {"sqs:SendMessage"}
     other_queues = {
         synthesized.logical_id(q)
         for other in stack.flows.values()
@@ -326,13 +396,20 @@ def test_role_grants_exactly_what_the_declaration_names(synthesized: Synthesized
     assert grants["*"] == {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
     assert grants[synthesized.logical_id(flow.log_group)] == {"logs:CreateLogStream", "logs:PutLogEvents"}
 
+    topic_id = synthesized.logical_id(stack.operations_topic)
+    key_id = synthesized.logical_id(stack.operations_alerts.key)
     expected = (
-        {"*", dead_letter_id, synthesized.logical_id(flow.log_group)}
+        {"*", synthesized.logical_id(flow.log_group)}
+        | dead_letter_ids
         | set(synthesized.logical_id(stack.tables[t]) for t in declaration.tables)
         | {synthesized.logical_id(stack.secrets[s]) for s in declaration.secrets}
     )
     if declaration.emits:
         expected.add(bus_id)
+    if declaration.publishes_alerts:
+        expected |= {topic_id, key_id}
+        assert grants[topic_id] == {"sns:Publish"}
+        assert grants[key_id] == set(ALERT_PUBLISH_KEY_ACTIONS)
     if flow.queue is not None:
         expected.add(synthesized.logical_id(flow.queue))
         assert grants[synthesized.logical_id(flow.queue)] <= {
@@ -384,6 +461,16 @@ def test_flows_that_emit_nothing_cannot_put_events(synthesized: SynthesizedStack
         assert not any("events:PutEvents" in actions for actions in grants.values()), flow_name
 
 
+def test_only_flows_declaring_publishes_alerts_may_publish(synthesized: SynthesizedStack) -> None:
+    assert ALERT_PUBLISHERS, "no flow publishes alerts: nothing left to prove"
+    publishers = {
+        d.name
+        for d in FLOWS
+        if any("sns:Publish" in actions for actions in grants_by_resource(synthesized, d.name).values())
+    }
+    assert publishers == {d.name for d in ALERT_PUBLISHERS}
+
+
 # --- tables and secrets ------------------------------------------------------------------------
 
 
@@ -427,9 +514,47 @@ def test_secrets_use_the_names_functions_expect(synthesized: SynthesizedStack) -
     assert names == {
         Secret.CONSONANCE: "consonance-spotify/consonance-api-key",
         Secret.MEGAPHONE: "consonance-spotify/megaphone-token",
+        Secret.SPOTIFY: "consonance-spotify/spotify-client",
+        Secret.WEBHOOK: "consonance-spotify/webhook-signing-key",
     }
-    assert names[Secret.CONSONANCE] == Settings().consonance_secret_id
-    assert names[Secret.MEGAPHONE] == Settings().megaphone_secret_id
+    defaults = Settings()
+    assert names[Secret.CONSONANCE] == defaults.consonance_secret_id
+    assert names[Secret.MEGAPHONE] == defaults.megaphone_secret_id
+    assert names[Secret.SPOTIFY] == defaults.spotify_secret_id
+    assert names[Secret.WEBHOOK] == defaults.webhook_secret_id
+
+
+def test_secret_placeholders_have_the_shape_functions_read(synthesized: SynthesizedStack) -> None:
+    secrets = synthesized.stack.secrets
+    spotify = synthesized.properties(secrets[Secret.SPOTIFY])["GenerateSecretString"]
+    assert set(json.loads(spotify["SecretStringTemplate"])) == {"client_id"}
+    assert spotify["GenerateStringKey"] == "client_secret"  # together: {"client_id", "client_secret"}
+    webhook = synthesized.properties(secrets[Secret.WEBHOOK])["GenerateSecretString"]
+    assert webhook["PasswordLength"] >= 32 and webhook["ExcludePunctuation"] is True
+    for secret, resource in secrets.items():
+        assert synthesized.resource(resource)["DeletionPolicy"] == "Retain", secret
+        assert "SecretString" not in synthesized.properties(resource), secret  # no value in the template
+
+
+# --- physical names ----------------------------------------------------------------------------
+
+
+def test_resources_carry_the_names_the_ops_cli_and_sandbox_use(synthesized: SynthesizedStack) -> None:
+    stack = synthesized.stack
+    assert synthesized.properties(stack.event_bus)["Name"] == NAMES.event_bus == "consonance-spotify"
+    assert synthesized.properties(stack.operations_topic)["TopicName"] == NAMES.alerts_topic
+    for table, resource in stack.tables.items():
+        assert synthesized.properties(resource)["TableName"] == NAMES.table(table) == f"consonance-spotify-{table.value}"
+    for declaration in FLOWS:
+        flow = stack.flows[declaration.name]
+        assert synthesized.properties(flow.function)["FunctionName"] == NAMES.function(declaration.name)
+        if flow.queue is not None:
+            assert synthesized.properties(flow.queue)["QueueName"] == NAMES.queue(declaration.name)
+            assert synthesized.properties(flow.rule)["Name"] == NAMES.event_rule(declaration.name)
+        if isinstance(declaration.trigger, ScheduleTrigger):
+            assert synthesized.properties(flow.rule)["Name"] == NAMES.schedule_rule(declaration.name)
+        if flow.dead_letter_queue is not None:
+            assert synthesized.properties(flow.dead_letter_queue)["QueueName"] == NAMES.dead_letter_queue(declaration.name)
 
 
 # --- monitoring --------------------------------------------------------------------------------
@@ -449,21 +574,29 @@ def queue_metric_of(alarm: dict[str, Any]) -> set[str]:
     return referenced_logical_ids(alarm.get("Dimensions", []))
 
 
-@pytest.mark.parametrize("declaration", FLOWS, ids=ids(FLOWS))
-def test_each_flow_has_dead_letter_error_throttle_and_queue_age_alarms(synthesized: SynthesizedStack, declaration: FlowDeclaration) -> None:
-    flow = synthesized.stack.flows[declaration.name]
-    alarms = alarms_of(synthesized, declaration.name)
-    expected = {"dead-letters", "error-rate", "throttles"}
+def expected_alarm_kinds(declaration: FlowDeclaration) -> set[str]:
+    expected = {"error-rate", "throttles"}
+    if not isinstance(declaration.trigger, HttpTrigger):
+        expected.add("dead-letters")
     if declaration.consumes_queue:
         expected.add("oldest-message-age")
     if declaration.name in HEARTBEATS:
         expected.add("lag")
-    assert set(alarms) == expected
+    expected |= {signal.kind for signal in SIGNAL_ALARMS if declaration.name in signal.flows}
+    return expected
 
-    dead_letters = alarms["dead-letters"]
-    assert dead_letters["MetricName"] == "ApproximateNumberOfMessagesVisible"
-    assert queue_metric_of(dead_letters) == {synthesized.logical_id(flow.dead_letter_queue)}
-    assert dead_letters["ComparisonOperator"] == "GreaterThanThreshold" and dead_letters["Threshold"] == 0
+
+@pytest.mark.parametrize("declaration", FLOWS, ids=ids(FLOWS))
+def test_each_flow_has_dead_letter_error_throttle_and_queue_age_alarms(synthesized: SynthesizedStack, declaration: FlowDeclaration) -> None:
+    flow = synthesized.stack.flows[declaration.name]
+    alarms = alarms_of(synthesized, declaration.name)
+    assert set(alarms) == expected_alarm_kinds(declaration)
+
+    if flow.dead_letter_queue is not None:
+        dead_letters = alarms["dead-letters"]
+        assert dead_letters["MetricName"] == "ApproximateNumberOfMessagesVisible"
+        assert queue_metric_of(dead_letters) == {synthesized.logical_id(flow.dead_letter_queue)}
+        assert dead_letters["ComparisonOperator"] == "GreaterThanThreshold" and dead_letters["Threshold"] == 0
 
     throttles = alarms["throttles"]
     assert throttles["MetricName"] == "Throttles" and throttles["Threshold"] == THRESHOLDS.throttles
@@ -495,10 +628,40 @@ def test_poller_lag_alarm_fires_when_no_successful_poll_is_reported(synthesized:
     assert lag["TreatMissingData"] == "breaching"
 
 
+@pytest.mark.parametrize(
+    ("flow_name", "kind", "metric_name", "threshold", "period_seconds"),
+    [
+        ("rights-sync", "withdrawals", "EpisodesWithdrawn", 0, 3600),
+        ("episode-publisher", "withdrawals", "EpisodesWithdrawn", 0, 3600),
+        ("availability-recorder", "takedowns", "TakedownsDetected", 0, 3600),
+        ("rights-sync", "unenforceable-restrictions", "UnenforceableRestrictions", 0, 3600),
+        ("episode-publisher", "unenforceable-restrictions", "UnenforceableRestrictions", 0, 3600),
+        ("webhook-ingest", "rejections", "WebhookRejected", THRESHOLDS.webhook_rejections, 300),
+    ],
+)
+def test_signal_alarms_watch_what_the_handlers_count(
+    synthesized: SynthesizedStack, flow_name: str, kind: str, metric_name: str, threshold: int, period_seconds: int
+) -> None:
+    alarm = alarms_of(synthesized, flow_name)[kind]
+    assert alarm["Namespace"] == METRICS_NAMESPACE
+    assert alarm["MetricName"] == metric_name
+    assert alarm["Dimensions"] == [{"Name": "service", "Value": flow_name}]
+    assert alarm["Statistic"] == "Sum"
+    assert alarm["Period"] == period_seconds
+    assert alarm["ComparisonOperator"] == "GreaterThanThreshold" and alarm["Threshold"] == threshold
+    assert alarm["EvaluationPeriods"] == 1
+    assert alarm["TreatMissingData"] == "notBreaching"
+
+
+def test_every_http_flow_alarms_on_rejected_requests() -> None:
+    rejections = next(signal for signal in SIGNAL_ALARMS if signal.kind == "rejections")
+    assert set(rejections.flows) == {d.name for d in HTTP_FLOWS}
+
+
 def test_every_alarm_notifies_the_operations_topic(synthesized: SynthesizedStack) -> None:
     topic_ref = {"Ref": synthesized.logical_id(synthesized.stack.operations_topic)}
     alarms = synthesized.template.find_resources("AWS::CloudWatch::Alarm")
-    expected_count = sum(3 + (1 if d.consumes_queue else 0) + (1 if d.name in HEARTBEATS else 0) for d in FLOWS)
+    expected_count = sum(len(expected_alarm_kinds(d)) for d in FLOWS)
     assert len(alarms) == expected_count
     for alarm in alarms.values():
         assert alarm["Properties"]["AlarmActions"] == [topic_ref]
@@ -533,8 +696,10 @@ def test_dashboard_shows_every_flow(synthesized: SynthesizedStack) -> None:
     body = json.dumps(next(iter(dashboards.values()))["Properties"]["DashboardBody"])
     for declaration in FLOWS:
         assert f"{declaration.name}: invocations" in body
-        assert f"{declaration.name}: dead letters" in body
+        assert (f"{declaration.name}: dead letters" in body) == (declaration in FLOWS_WITH_DEAD_LETTERS)
     assert "PollSucceeded" in body
+    for signal in SIGNAL_ALARMS:
+        assert signal.metric_name in body
 
 
 # --- cdk-nag -----------------------------------------------------------------------------------

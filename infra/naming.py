@@ -1,0 +1,111 @@
+"""Physical names of every resource an operator or the ops CLI looks up, derived from one prefix.
+
+Plain Python (no CDK import): the CDK stack names its resources with it, the ops CLI finds them with
+it without asking CloudFormation, and the local sandbox can create the same names in moto. With the
+default prefix `consonance-spotify`:
+
+| resource                         | name                                       |
+| -------------------------------- | ------------------------------------------ |
+| event bus                        | consonance-spotify                         |
+| flow queue (queue flows)         | consonance-spotify-<flow>                  |
+| flow dead-letter queue           | consonance-spotify-<flow>-dlq              |
+| bus rule (queue flows)           | consonance-spotify-<flow>                  |
+| schedule rule (scheduled flows)  | consonance-spotify-<flow>-schedule         |
+| Lambda function                  | consonance-spotify-<flow>                  |
+| DynamoDB table                   | consonance-spotify-<table>  (e.g. -ledger) |
+| secret                           | consonance-spotify/<name> (the settings default's last part, e.g. spotify-client) |
+| operations alerts topic          | consonance-spotify-alerts                  |
+
+The prefix comes from the CDK context key `resourcePrefix` (default `consonance-spotify`) and the
+CLI's `--prefix`. Fixed names have a price: two deployments of the stack in one account and region
+must use different prefixes (and stack names), otherwise the second one fails on "already exists".
+One stack per account/region per prefix.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from functions.settings import Settings
+from infra.flows import Secret, Table
+
+DEFAULT_RESOURCE_PREFIX = "consonance-spotify"
+RESOURCE_PREFIX_CONTEXT_KEY = "resourcePrefix"
+
+# Lowercase letters, digits and inner hyphens: valid in every service's names, and in secret paths.
+PREFIX_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$")
+# The tightest name limits among the named resources (Lambda function and EventBridge rule: 64).
+MAX_FUNCTION_NAME = 64
+MAX_RULE_NAME = 64
+MAX_QUEUE_NAME = 80
+DEAD_LETTER_SUFFIX = "-dlq"
+SCHEDULE_SUFFIX = "-schedule"
+
+
+class ResourceNameError(ValueError):
+    """A prefix or flow name would produce a name AWS rejects; refuse before anything is created."""
+
+
+@dataclass(frozen=True)
+class ResourceNames:
+    """Every name for one deployment (one prefix)."""
+
+    prefix: str = DEFAULT_RESOURCE_PREFIX
+
+    def __post_init__(self) -> None:
+        if not PREFIX_PATTERN.match(self.prefix):
+            raise ResourceNameError(
+                f"resource prefix {self.prefix!r} must be lowercase letters, digits and inner hyphens (e.g. 'consonance-spotify')"
+            )
+
+    @property
+    def event_bus(self) -> str:
+        return self.prefix
+
+    @property
+    def alerts_topic(self) -> str:
+        return f"{self.prefix}-alerts"
+
+    def queue(self, flow: str) -> str:
+        return self._checked(f"{self.prefix}-{flow}", MAX_QUEUE_NAME - len(DEAD_LETTER_SUFFIX), "queue")
+
+    def dead_letter_queue(self, flow: str) -> str:
+        return f"{self.queue(flow)}{DEAD_LETTER_SUFFIX}"
+
+    def function(self, flow: str) -> str:
+        return self._checked(f"{self.prefix}-{flow}", MAX_FUNCTION_NAME, "function")
+
+    def event_rule(self, flow: str) -> str:
+        """The bus rule routing a queue flow's detail-types to its queue."""
+        return self._checked(f"{self.prefix}-{flow}", MAX_RULE_NAME, "rule")
+
+    def schedule_rule(self, flow: str) -> str:
+        return self._checked(f"{self.prefix}-{flow}{SCHEDULE_SUFFIX}", MAX_RULE_NAME, "schedule rule")
+
+    def table(self, table: Table) -> str:
+        return f"{self.prefix}-{table.value}"
+
+    def secret(self, secret: Secret) -> str:
+        """The settings default (`consonance-spotify/spotify-client`) moved under this prefix; a secret
+        without a settings default is `<prefix>/<secret>`."""
+        field_info = Settings.model_fields.get(f"{secret.value}_secret_id")
+        default = str(field_info.default) if field_info is not None and field_info.default else ""
+        default_folder = f"{DEFAULT_RESOURCE_PREFIX}/"
+        if default.startswith(default_folder):
+            return f"{self.prefix}/{default.removeprefix(default_folder)}"
+        return f"{self.prefix}/{secret.value}"
+
+    def _checked(self, name: str, limit: int, kind: str) -> str:
+        if len(name) > limit:
+            raise ResourceNameError(f"{kind} name {name!r} is {len(name)} characters; AWS allows {limit}. Use a shorter prefix.")
+        return name
+
+
+def resource_prefix(context_value: object) -> str:
+    """The prefix from the CDK context value (absent or empty: the default)."""
+    if context_value is None or context_value == "":
+        return DEFAULT_RESOURCE_PREFIX
+    if not isinstance(context_value, str):
+        raise ResourceNameError(f"context {RESOURCE_PREFIX_CONTEXT_KEY!r} must be a string, got {context_value!r}")
+    return ResourceNames(context_value).prefix

@@ -1,0 +1,14 @@
+"""Operations CLI: `python -m infra.ops <command>`.
+
+It reaches AWS through boto3 exactly as deployed — or the sandbox's moto server, when
+`AWS_ENDPOINT_URL` points at it — and finds every resource by its physical name (infra/naming.py,
+`--prefix`, default "consonance-spotify"), so it needs no CloudFormation access.
+
+    python -m infra.ops dlq list [--flow NAME] [--json]
+    python -m infra.ops dlq redrive FLOW [--dry-run] [--limit N] [--json]
+    python -m infra.ops availability PRODUCT_ID_OR_ISBN [--json]
+    python -m infra.ops plan [--product ID ...] [--today YYYY-MM-DD] [--json]
+
+Exit codes: 0 done; 1 not found (no such queue, product or ISBN); 2 usage (bad arguments, no AWS
+region); 3 AWS refused a call or some messages could not be redriven.
+"""

@@ -1,0 +1,52 @@
+"""`plan`: what the next sync would change on Spotify and why, computed by the publisher's own logic
+(`functions.flows.planning.plan_changes`) over the deployed ledger, changing nothing.
+
+The settings are the episode publisher's, as deployed: the cdk.json context resolved for that flow
+(infra/deployment_context.py), then the process environment on top (same variable names, e.g.
+MEGAPHONE_PODCASTS or MAPPING), so a value given with `cdk deploy -c` can be given here too.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from datetime import date
+from pathlib import Path
+
+from functions.flows import planning
+from functions.flows.ledger_keys import SOURCE, episode_key
+from functions.flows.rights_gate import clearance_check
+from functions.settings import Settings
+from functions.state.ledger import SyncLedger
+from infra.deployment_context import environment_for_flow, load_cdk_json_context, resolve_context
+from infra.flows import Table, flow
+from infra.naming import ResourceNames
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+PLANNING_FLOW = "episode-publisher"
+
+
+def deployed_settings(project_root: Path = PROJECT_ROOT, environ: Mapping[str, str] | None = None) -> Settings:
+    """The publisher's Settings: cdk.json context for its flow, overridden by the environment."""
+    context = load_cdk_json_context(project_root) if (project_root / "cdk.json").is_file() else {}
+    deployed = environment_for_flow(flow(PLANNING_FLOW), resolve_context(context.get))
+    return Settings.from_environment({**deployed, **(os.environ if environ is None else environ)})
+
+
+def unknown_products(ledger: SyncLedger, product_ids: Sequence[int]) -> list[int]:
+    """Requested products the poller has never recorded: nothing can be planned for them."""
+    return [product_id for product_id in product_ids if ledger.get(episode_key(product_id), SOURCE) is None]
+
+
+def plan(
+    names: ResourceNames, settings: Settings, today: date, product_ids: Sequence[int] | None
+) -> tuple[list[planning.PlannedChange], list[int]]:
+    """(planned changes, requested product ids not in the ledger)."""
+    ledger = SyncLedger(names.table(Table.LEDGER))
+    missing = unknown_products(ledger, product_ids) if product_ids else []
+    wanted = [product_id for product_id in product_ids if product_id not in missing] if product_ids else None
+    if product_ids and not wanted:
+        return [], missing
+    # The rights check the publisher is built with (episode_publisher/handler.py), not planning's default.
+    rights_check = clearance_check(settings.mapping)
+    return planning.plan_changes(ledger, settings, today, product_ids=wanted, rights_check=rights_check), missing
