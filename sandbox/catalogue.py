@@ -186,7 +186,9 @@ class Catalogue(CatalogueModel):
     publisher: Publisher
     start_date: date
     records_changed_on: date  # when every record without its own changed_on last changed
-    api_keys: list[ApiKey]
+    # Keys the simulator accepts. The sandbox generates its own for every run; a catalogue file need
+    # not (and the bundled one does not) carry any.
+    api_keys: list[ApiKey] = Field(default_factory=list)
     contributors: list[ContributorEntry] = Field(default_factory=list)
     series: list[SeriesEntry] = Field(default_factory=list)
     works: list[WorkEntry] = Field(default_factory=list)

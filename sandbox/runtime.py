@@ -236,7 +236,10 @@ class LocalRuntime:
         self._pending_retries: list[_PendingRetry] = []
         self._last_receive_count: dict[str, int] = {}
         self._acknowledged_ids: dict[str, set[str]] = {}
-        self._queues_may_have_messages = True
+        # Queue flows that may have visible messages. An invocation can only put the detail-types its
+        # declaration `emits` (IAM allows no more), so after it only the queues subscribed to those
+        # are polled; `expect_messages`, `run_until` and the idle poll poll every queue.
+        self._queues_to_poll: set[str] = {flow.name for flow in self._queue_flows}
         self._hooks_ran_at: datetime | None = None
         self._closed = False
 
@@ -285,7 +288,18 @@ class LocalRuntime:
 
     def expect_messages(self) -> None:
         """Something outside the runtime sent messages: poll every queue at the next opportunity."""
-        self._queues_may_have_messages = True
+        self._poll_every_queue()
+
+    def _poll_every_queue(self) -> None:
+        self._queues_to_poll = {flow.name for flow in self._queue_flows}
+
+    def _poll_subscribers_of(self, flow: FlowDeclaration) -> None:
+        emitted = set(flow.emits)
+        self._queues_to_poll.update(
+            queue_flow.name
+            for queue_flow in self._queue_flows
+            if emitted & set(self.resources.queues[queue_flow.name].detail_types)
+        )
 
     # running -------------------------------------------------------------------------------------
     def run_for(self, days: float = 0, *, hours: float = 0, minutes: float = 0) -> None:
@@ -295,7 +309,7 @@ class LocalRuntime:
         """Process the current moment, then advance tick by tick until `moment`, processing each."""
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=timezone.utc)
-        self._queues_may_have_messages = True  # messages may have been sent since the last call
+        self._poll_every_queue()  # messages may have been sent since the last call
         self.run_due()
         while self.clock.now() < moment:
             self.clock.advance_to(min(self.clock.now() + self.tick, moment))
@@ -312,12 +326,14 @@ class LocalRuntime:
         if self._hooks_ran_at != now:
             self._hooks_ran_at = now
             for hook in list(self._before_tick):
-                hook(now)
+                hook(now)  # a hook that sends messages says so with `expect_messages()`
         while True:
             released = self._release_due_messages()
             fired = self._fire_due_schedules(horizon=now)
             delivered = False
-            if released or fired or self._queues_may_have_messages or self._idle_poll_due():
+            if self._idle_poll_due():
+                self._poll_every_queue()
+            if released or fired or self._queues_to_poll:
                 delivered = self.drain()
             if not (released or fired or delivered):
                 return
@@ -327,11 +343,17 @@ class LocalRuntime:
         Returns whether anything was delivered."""
         delivered_any = False
         for _ in range(MAX_DELIVERY_ROUNDS_PER_TICK):
-            self._queues_may_have_messages = False
             delivered = False
+            polled_all = len(self._queues_to_poll) == len(self._queue_flows)
             for flow in self._queue_flows:
-                delivered = self._deliver_batch(flow) or delivered
-            self._last_poll_at = self.clock.now()
+                if flow.name not in self._queues_to_poll:
+                    continue
+                if self._deliver_batch(flow):
+                    delivered = True  # stays in the set: a full batch may leave more behind
+                else:
+                    self._queues_to_poll.discard(flow.name)
+            if polled_all:
+                self._last_poll_at = self.clock.now()
             if not delivered:
                 return delivered_any
             delivered_any = True
@@ -356,7 +378,7 @@ class LocalRuntime:
     ) -> _InvocationResult:
         stats = self._stats[flow.name]
         stats.invocations += 1
-        self._queues_may_have_messages = True  # whatever the handler sent is now in some queue
+        self._poll_subscribers_of(flow)  # whatever the handler sent is now in those queues
         self._apply_environment(flow)
         settings.cache_clear()  # per-flow values: DLQ url, max receives, service name
         started = self.clock.now()
@@ -571,7 +593,8 @@ class LocalRuntime:
                         raise
         # moto compares its wall clock in milliseconds, strictly: let one pass so "visible now" holds.
         time.sleep(0.002)
-        self._queues_may_have_messages = True
+        urls = {message.queue_url for message in due}
+        self._queues_to_poll.update(name for name, wiring in self.resources.queues.items() if wiring.queue_url in urls)
         return True
 
     def _idle_poll_due(self) -> bool:

@@ -114,6 +114,7 @@ class SandboxWorld:
         warnings.filterwarnings("ignore", message="No application metrics to publish")
         self._moto = MotoServer()
         self._moto.__enter__()
+        self._moto.reset_state()  # moto's backends live in the process: start every world empty
         self.secret_values = {
             Secret.CONSONANCE: secrets.token_urlsafe(24),
             Secret.MEGAPHONE: secrets.token_urlsafe(24),
@@ -163,6 +164,9 @@ class SandboxWorld:
             self.clock,
             seed=options.seed,
             crash_probability=min(1.0, options.faults * CRASHES_PER_FAULT),
+            # every sender here is a declared flow, whose `emits` tell the runtime which queues to
+            # poll; the idle poll is only a safety net
+            idle_poll_interval=timedelta(hours=1),
             before_tick=[self.consonance.apply_due_changes, self.distribution.tick],
         )
         self.runtime.__enter__()

@@ -12,6 +12,8 @@ extensions (functions/connectors/consonance_extensions.graphql).
 
 from __future__ import annotations
 
+import secrets
+
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -44,7 +46,7 @@ from functions.clock import use_clock
 from functions.connectors.consonance import ConsonanceClient, SpotifyLinkWrite
 from functions.connectors.consonance_queries import ALL_DOCUMENTS, spotify_links_mutation
 from functions.connectors.http import HttpExchange, HttpService, observe_requests, route_host
-from sandbox.catalogue import load_catalogue
+from sandbox.catalogue import ApiKey, load_catalogue
 from sandbox.clock import VirtualClock
 from sandbox.simulators.consonance import ConsonanceSimulator
 
@@ -54,6 +56,8 @@ PROJECT_SDL = REPO_ROOT / "functions/connectors/consonance_schema.graphql"
 EXTENSIONS = REPO_ROOT / "functions/connectors/consonance_extensions.graphql"
 
 FieldsType = GraphQLObjectType | GraphQLInterfaceType | GraphQLInputObjectType
+
+TEST_KEY = secrets.token_urlsafe(16)  # generated: no credential lives in a fixture
 
 
 def document_id(document: str) -> str:
@@ -113,9 +117,9 @@ def sent_by_the_connector() -> Iterator[list[HttpExchange]]:
     exchanges: list[HttpExchange] = []
     stop = observe_requests(exchanges.append)
     try:
-        simulator = ConsonanceSimulator(clock, catalogue, page_size=20)
+        simulator = ConsonanceSimulator(clock, catalogue, page_size=20, api_keys=[ApiKey(key=TEST_KEY)])
         route_host("consonance-conformance.test", simulator)
-        http = HttpService("consonance", "https://consonance-conformance.test/graphql", lambda: {"Authorization": "Bearer sandbox-consonance-key"})
+        http = HttpService("consonance", "https://consonance-conformance.test/graphql", lambda: {"Authorization": f"Bearer {TEST_KEY}"})
         client = ConsonanceClient(http)
         list(client.iter_changed_products(date(2026, 1, 1)))
         client.product(41001)

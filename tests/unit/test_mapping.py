@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import secrets
+
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
@@ -17,11 +19,13 @@ from functions.domain.mapping import MappedProduct, approval_blockers, is_approv
 from functions.domain.models import EpisodeKind, RightGrant
 from functions.domain.series_rules import series_conflicts
 from functions.settings import MappingConfig
-from sandbox.catalogue import load_catalogue
+from sandbox.catalogue import ApiKey, load_catalogue
 from sandbox.clock import VirtualClock
 from sandbox.simulators.consonance import ConsonanceSimulator
 
 CONFIG = MappingConfig()
+
+TEST_KEY = secrets.token_urlsafe(16)  # generated: no credential lives in a fixture
 
 
 def payload(**overrides: Any) -> dict[str, Any]:
@@ -336,13 +340,13 @@ def simulator() -> Iterator[ConsonanceSimulator]:
     previous = active_clock()
     clock = VirtualClock(catalogue.start_moment() + timedelta(hours=8))
     use_clock(clock)
-    yield ConsonanceSimulator(clock, catalogue)
+    yield ConsonanceSimulator(clock, catalogue, api_keys=[ApiKey(key=TEST_KEY)])
     use_clock(previous)
 
 
 def read_all(simulator: ConsonanceSimulator) -> dict[int, MappedProduct]:
     route_host("consonance-mapping.test", simulator)
-    http = HttpService("consonance", "https://consonance-mapping.test/graphql", lambda: {"Authorization": "Bearer sandbox-consonance-key"})
+    http = HttpService("consonance", "https://consonance-mapping.test/graphql", lambda: {"Authorization": f"Bearer {TEST_KEY}"})
     client = ConsonanceClient(http)
     results = {}
     for record in client.iter_changed_products(date(2020, 1, 1)):
@@ -430,7 +434,7 @@ def test_the_sample_rights_data(sample: dict[int, MappedProduct]) -> None:
 
 
 def test_the_sample_timeline_fixes_the_series_problems(simulator: ConsonanceSimulator) -> None:
-    fork = ConsonanceSimulator(simulator.clock, load_catalogue())
+    fork = ConsonanceSimulator(simulator.clock, load_catalogue(), api_keys=[ApiKey(key=TEST_KEY)])
     fork.apply_due_changes(datetime(2026, 12, 10, tzinfo=timezone.utc))
     after = read_all(fork)
 
