@@ -6,19 +6,24 @@ declaration grants, and tests or the sandbox can `reset()` them after changing t
 
 from __future__ import annotations
 
+import json
 from functools import lru_cache
 
+from functions.alerts import AlertPublisher
 from functions.connectors.consonance import ConsonanceClient
 from functions.connectors.http import HttpService, RetryPolicy
 from functions.connectors.megaphone import MegaphoneClient
 from functions.connectors.rate_limit import WindowRateLimiter
+from functions.connectors.spotify_web import SpotifyCredentials, SpotifyWebClient
 from functions.event_bus import EventBus
 from functions.secrets import fingerprint, secret_value
 from functions.settings import Settings
 from functions.settings import settings as _settings
+from functions.state.availability import AvailabilityStore
 from functions.state.cursors import CursorStore, DynamoWindowCounters
 from functions.state.idempotency import IdempotencyStore
 from functions.state.ledger import SyncLedger
+from functions.webhook.signature import DynamoReplayGuard
 
 
 def settings() -> Settings:
@@ -88,8 +93,64 @@ def megaphone() -> MegaphoneClient:
     return MegaphoneClient(http, network_id=config.megaphone_network_id)
 
 
+@lru_cache(maxsize=1)
+def availability() -> AvailabilityStore:
+    return AvailabilityStore(_settings().availability_table)
+
+
+@lru_cache(maxsize=1)
+def alerts() -> AlertPublisher:
+    return AlertPublisher(_settings().alerts_topic_arn)
+
+
+def spotify_credentials() -> SpotifyCredentials:
+    """The Spotify app's credentials: the secret holds JSON `{"client_id": ..., "client_secret": ...}`.
+    Read through the secrets cache on every token request, so a rotated secret is picked up."""
+    return SpotifyCredentials.model_validate_json(secret_value(_settings().spotify_secret_id))
+
+
+@lru_cache(maxsize=1)
+def spotify_web() -> SpotifyWebClient:
+    config = _settings()
+    return SpotifyWebClient(
+        spotify_credentials,
+        limiter=WindowRateLimiter(
+            f"spotify:{fingerprint(spotify_credentials().client_id)}",
+            config.spotify_rate_per_minute,
+            DynamoWindowCounters(config.cursors_table),
+        ),
+        retry=_retry_policy(),
+        accounts_url=config.spotify_accounts_url,
+        api_url=config.spotify_api_url,
+        timeout_seconds=config.http_timeout_seconds,
+    )
+
+
+def webhook_secrets() -> list[str]:
+    """The webhook signing keys currently accepted (not cached here: the secrets cache expires them).
+
+    The secret is either one key, or a JSON array of keys while a key is being rotated (new first);
+    a delivery signed with any of them verifies.
+    """
+    raw = secret_value(_settings().webhook_secret_id)
+    if raw.lstrip().startswith("["):
+        keys = json.loads(raw)
+        if not isinstance(keys, list) or not keys or not all(isinstance(key, str) and key for key in keys):
+            raise ValueError("the webhook secret is a JSON array but not of non-empty strings")
+        return keys
+    return [raw]
+
+
+@lru_cache(maxsize=1)
+def webhook_replay_guard() -> DynamoReplayGuard:
+    """Signatures already received, remembered in the idempotency table until they go stale."""
+    return DynamoReplayGuard(_settings().idempotency_table)
+
+
 def reset() -> None:
     """Forget every built client (after the environment changed: tests, the sandbox)."""
     _settings.cache_clear()
     for factory in (ledger, cursors, idempotency, event_bus, consonance, megaphone):
+        factory.cache_clear()
+    for factory in (availability, alerts, spotify_web, webhook_replay_guard):
         factory.cache_clear()

@@ -79,6 +79,7 @@ def evaluate(product_id: int, event_episode: Episode | None, ledger: SyncLedger,
 def publish_episode(product_id: int, event_episode: Episode | None, deps: PublisherDeps, today: date) -> PublishOutcome:
     evaluation = evaluate(product_id, event_episode, deps.ledger, deps.settings, today, deps.rights_check)
     episode, decision, target = evaluation.episode, evaluation.decision, evaluation.target
+    decision = respect_takedown(decision, target)
     before = target.model_dump_json()
     target.findings = list(decision.findings)
     target.attributes["release_date"] = episode.release_date.isoformat() if episode.release_date else None
@@ -88,6 +89,19 @@ def publish_episode(product_id: int, event_episode: Episode | None, deps: Publis
     return PublishOutcome(
         product_id=product_id, action=action, placement=decision.placement, reason=decision.reason, findings=tuple(decision.findings)
     )
+
+
+def respect_takedown(decision: GateDecision, target: LedgerEntry) -> GateDecision:
+    """An episode someone took down on the Megaphone/Spotify side (recorded by the availability
+    recorder) is never put back live by this integration: it stays as it is until it is reinstated."""
+    places = target.attributes.get("takedown_alerted") or []
+    if "worldwide" in places and decision.placement in (Placement.LIVE, Placement.DRAFT):
+        return GateDecision(
+            placement=Placement.HOLD,
+            reason="taken down on the Spotify side; not republished until reinstated",
+            findings=decision.findings,
+        )
+    return decision
 
 
 def _series_findings(episode: Episode, ledger: SyncLedger, settings: Settings) -> list[Finding]:

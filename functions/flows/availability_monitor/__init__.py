@@ -1,0 +1,1 @@
+"""Scheduled: polls Megaphone and the Spotify Web API for takedowns and availability changes."""

@@ -1,0 +1,1 @@
+"""Signed webhook (Lambda function URL): authentic, fresh, first-time notices become events."""
