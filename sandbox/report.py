@@ -38,6 +38,7 @@ def build_report(world: SandboxWorld, *, run: dict[str, Any]) -> dict[str, Any]:
         "availability": _availability(world),
         "rights_timeline": [_plain(entry) for entry in world.distribution.timeline],
         "spotify_takedowns": world.distribution.takedowns_applied,
+        "alerts": world.alerts.received(),
         "metrics": {name: round(value, 3) for name, value in sorted(world.metrics.totals.items())},
         "findings": findings,
         "dead_letters": [
@@ -133,6 +134,15 @@ def summary_text(report: dict[str, Any], settings: Settings | None = None) -> st
     lines.append(f"Dead letters ({len(report['dead_letters'])}):")
     for letter in report["dead_letters"]:
         lines.append(f"  {letter['flow']:<22} {letter.get('error_code') or '-':<24} {(letter.get('reason') or '')[:90]}")
+    lines.append("")
+    lines.append(f"Takedowns scripted on Spotify: {len(report['spotify_takedowns'])}; alerts raised: {len(report['alerts'])}")
+    for alert in report["alerts"]:
+        lines.append(f"  alert: {alert.splitlines()[0][:110]}")
+    withdrawals = [e for e in report["rights_timeline"] if e["state"] in ("draft", "taken_down")]
+    lines.append(f"Rights timeline: {len(report['rights_timeline'])} state changes on Spotify")
+    for entry in withdrawals:
+        if entry["spotify_id"]:
+            lines.append(f"  {entry['virtual_time'][:16]}  episode#{entry['product_id']:<6} -> {entry['state']:<11} ({entry['clearance_note']})")
     faults = report["faults_injected"]
     lines.append("")
     lines.append(f"Faults injected: consonance {faults['consonance']}, megaphone {faults['megaphone']}, handler crashes {faults['handler_crashes']}")

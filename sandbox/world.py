@@ -24,6 +24,8 @@ from types import TracebackType
 from typing import Any, TextIO
 from urllib.parse import urlsplit
 
+import boto3
+
 from functions.connectors.http import clear_routes, route_host
 from functions.settings import Settings
 from functions.state.ledger import SyncLedger
@@ -54,6 +56,7 @@ class WorldOptions:
     consonance_rate_per_minute: int = 120
     ingest_delay_seconds: float = 120.0
     flows: tuple[FlowDeclaration, ...] = FLOWS
+    resource_prefix: str = "consonance-spotify"
     extra_environment: dict[str, str] = field(default_factory=dict)
 
 
@@ -86,6 +89,32 @@ class EmfCapture(io.TextIOBase):
                 values = document.get(metric["Name"], 0)
                 self.totals[metric["Name"]] += sum(values) if isinstance(values, list) else values
         return True
+
+
+@dataclass
+class OperationsAlerts:
+    """The operations alerts SNS topic, with an SQS subscription standing in for the on-call inbox."""
+
+    topic_arn: str
+    inbox_url: str
+
+    @classmethod
+    def create(cls, name: str) -> "OperationsAlerts":
+        sns, sqs = boto3.client("sns"), boto3.client("sqs")
+        topic_arn = sns.create_topic(Name=name)["TopicArn"]
+        inbox_url = sqs.create_queue(QueueName=f"{name}-inbox")["QueueUrl"]
+        inbox_arn = sqs.get_queue_attributes(QueueUrl=inbox_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=inbox_arn, Attributes={"RawMessageDelivery": "true"})
+        return cls(topic_arn=topic_arn, inbox_url=inbox_url)
+
+    def received(self) -> list[str]:
+        sqs = boto3.client("sqs")
+        messages: list[str] = []
+        while True:
+            batch = sqs.receive_message(QueueUrl=self.inbox_url, MaxNumberOfMessages=10, VisibilityTimeout=600).get("Messages", [])
+            if not batch:
+                return messages
+            messages.extend(m["Body"] for m in batch)
 
 
 class SandboxWorld:
@@ -149,7 +178,9 @@ class SandboxWorld:
         route_host(urlsplit(defaults.spotify_accounts_url).netloc, self.spotify)
         route_host(urlsplit(defaults.spotify_api_url).netloc, self.spotify)
         self.distribution = SpotifyDistribution(self.catalogue, self.megaphone, self.spotify, defaults.mapping)
+        self.alerts = OperationsAlerts.create(f"{self.options.resource_prefix}-alerts")
         environment = {
+            "ALERTS_TOPIC_ARN": self.alerts.topic_arn,
             "MEGAPHONE_NETWORK_ID": self.catalogue.megaphone.network_id,
             "MEGAPHONE_PODCASTS": json.dumps(self.catalogue.megaphone.podcast_by_series()),
             "MEGAPHONE_RATE_PER_MINUTE": str(options.megaphone_rate_per_minute),

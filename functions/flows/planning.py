@@ -13,10 +13,11 @@ from datetime import date
 from pydantic import BaseModel
 
 from functions.domain.errors import InvalidRecord
-from functions.flows.episode_publisher.gate import Placement, RightsCheck, sales_territories_check
-from functions.flows.episode_publisher.logic import evaluate
+from functions.flows.episode_publisher.gate import Placement, RightsCheck
+from functions.flows.episode_publisher.logic import evaluate, respect_takedown
 from functions.flows.ledger_keys import SOURCE, product_id_of
 from functions.flows.megaphone_projection import desired_fields, fields_hash
+from functions.flows.rights_gate import clearance_check
 from functions.settings import Settings
 from functions.state.ledger import SyncLedger
 
@@ -35,8 +36,9 @@ def plan_changes(
     settings: Settings,
     today: date,
     product_ids: Iterable[int] | None = None,
-    rights_check: RightsCheck = sales_territories_check,
+    rights_check: RightsCheck | None = None,
 ) -> list[PlannedChange]:
+    rights_check = rights_check or clearance_check(settings.mapping)  # the publisher's own check
     ids = sorted(product_ids) if product_ids is not None else sorted(product_id_of(e.entity) for e in ledger.scan(SOURCE))
     plans: list[PlannedChange] = []
     for product_id in ids:
@@ -45,7 +47,8 @@ def plan_changes(
         except InvalidRecord as exc:
             plans.append(PlannedChange(product_id=product_id, title="?", current_status="unknown", action="none", reason=str(exc)))
             continue
-        episode, decision, target = evaluation.episode, evaluation.decision, evaluation.target
+        episode, target = evaluation.episode, evaluation.target
+        decision = respect_takedown(evaluation.decision, target)
         on_megaphone = "episode_id" in target.target_ids
         live = on_megaphone and target.attributes.get("draft") is False
         action, changed = "none", []
