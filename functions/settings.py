@@ -65,7 +65,6 @@ class Settings(BaseModel):
     consonance_url: str = "https://web.consonance.app/graphql"
     consonance_secret_id: str = "consonance-spotify/consonance-api-key"
     consonance_rate_per_minute: int = 120
-    consonance_page_size: int = 50
     poll_overlap_days: int = 1
 
     megaphone_url: str = "https://cms.megaphone.fm/api"

@@ -9,7 +9,6 @@ so a function never carries configuration for a system it cannot call.
 | ----------------------- | --------------------------- | --------------------------------- |
 | consonanceUrl           | CONSONANCE_URL              | flows declaring Secret.CONSONANCE |
 | consonanceRatePerMinute | CONSONANCE_RATE_PER_MINUTE  | flows declaring Secret.CONSONANCE |
-| consonancePageSize      | CONSONANCE_PAGE_SIZE        | flows declaring Secret.CONSONANCE |
 | megaphoneUrl            | MEGAPHONE_URL               | flows declaring Secret.MEGAPHONE  |
 | megaphoneNetworkId      | MEGAPHONE_NETWORK_ID        | flows declaring Secret.MEGAPHONE  |
 | megaphonePodcasts       | MEGAPHONE_PODCASTS (JSON)   | flows declaring Secret.MEGAPHONE  |
@@ -66,7 +65,6 @@ CONTEXT_SETTINGS: tuple[ContextSetting, ...] = (
     ContextSetting(
         "consonanceRatePerMinute", "CONSONANCE_RATE_PER_MINUTE", ValueKind.INTEGER, "requests per minute per API key", Secret.CONSONANCE
     ),
-    ContextSetting("consonancePageSize", "CONSONANCE_PAGE_SIZE", ValueKind.INTEGER, "records per changedSince page", Secret.CONSONANCE),
     ContextSetting("megaphoneUrl", "MEGAPHONE_URL", ValueKind.TEXT, "Megaphone CMS API base URL", Secret.MEGAPHONE),
     ContextSetting(
         "megaphoneNetworkId",

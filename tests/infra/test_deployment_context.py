@@ -82,7 +82,7 @@ def test_unset_values_fall_back_to_settings_defaults_and_are_reported() -> None:
         ({"megaphonePodcasts": "[1, 2]"}, "JSON object"),
         ({"consonanceMapping": ["not", "an", "object"]}, "JSON object"),
         ({"megaphoneRatePerMinute": "sixty"}, "integer"),
-        ({"consonancePageSize": 0}, "positive"),
+        ({"consonanceRatePerMinute": 0}, "positive"),
         ({"spotifyMarkets": "GB,USA"}, "alpha-2"),
         ({"spotifyMarkets": {"GB": True}}, "comma-separated"),
         ({"webhookToleranceSeconds": -5}, "positive"),

@@ -317,7 +317,7 @@ def test_deployment_context_reaches_the_flows_of_its_connector(synthesized: Synt
             assert variables["SPOTIFY_MARKETS"] == "GB,US,IE"
             assert variables["SPOTIFY_RATE_PER_MINUTE"] == str(TEST_CONTEXT_OVERRIDES["spotifyRatePerMinute"])
             assert variables["SPOTIFY_API_URL"] == TEST_CONTEXT_OVERRIDES["spotifyApiUrl"]
-            assert "SPOTIFY_ACCOUNTS_URL" not in variables  # unset: Settings' default applies
+            assert variables["SPOTIFY_ACCOUNTS_URL"] == "https://accounts.spotify.com"  # cdk.json's value
             assert Settings.from_environment({"SPOTIFY_MARKETS": variables["SPOTIFY_MARKETS"]}).spotify_markets == ("GB", "US", "IE")
         if Secret.WEBHOOK in declaration.secrets:
             assert variables["WEBHOOK_TOLERANCE_SECONDS"] == str(TEST_CONTEXT_OVERRIDES["webhookToleranceSeconds"])
