@@ -55,21 +55,28 @@ def _retry_policy() -> RetryPolicy:
     return RetryPolicy(max_attempts=config.http_max_attempts, backoff_cap_seconds=config.http_backoff_cap_seconds)
 
 
+def _shared_limiter(service: str, credential: str, per_minute: int) -> WindowRateLimiter:
+    """One rate limit per credential, shared by every concurrent Lambda (keyed by its fingerprint)."""
+    return WindowRateLimiter(f"{service}:{fingerprint(credential)}", per_minute, DynamoWindowCounters(_settings().cursors_table))
+
+
+def _token_service(service: str, base_url: str, secret_id: str, header: str, per_minute: int) -> HttpService:
+    """An API authenticated by a token from Secrets Manager; `header` formats it ("Bearer {token}")."""
+    return HttpService(
+        service=service,
+        base_url=base_url,
+        auth_headers=lambda: {"Authorization": header.format(token=secret_value(secret_id))},
+        limiter=_shared_limiter(service, secret_value(secret_id), per_minute),
+        retry=_retry_policy(),
+        timeout_seconds=_settings().http_timeout_seconds,
+    )
+
+
 @lru_cache(maxsize=1)
 def consonance() -> ConsonanceClient:
     config = _settings()
-    secret_id = config.consonance_secret_id
-    http = HttpService(
-        service="consonance",
-        base_url=config.consonance_url,
-        auth_headers=lambda: {"Authorization": f"Bearer {secret_value(secret_id)}"},
-        limiter=WindowRateLimiter(
-            f"consonance:{fingerprint(secret_value(secret_id))}",
-            config.consonance_rate_per_minute,
-            DynamoWindowCounters(config.cursors_table),
-        ),
-        retry=_retry_policy(),
-        timeout_seconds=config.http_timeout_seconds,
+    http = _token_service(
+        "consonance", config.consonance_url, config.consonance_secret_id, "Bearer {token}", config.consonance_rate_per_minute
     )
     return ConsonanceClient(http, product_types=config.mapping.audio_product_types, link_role=config.mapping.spotify_link_role)
 
@@ -77,18 +84,8 @@ def consonance() -> ConsonanceClient:
 @lru_cache(maxsize=1)
 def megaphone() -> MegaphoneClient:
     config = _settings()
-    secret_id = config.megaphone_secret_id
-    http = HttpService(
-        service="megaphone",
-        base_url=config.megaphone_url,
-        auth_headers=lambda: {"Authorization": f"Token token={secret_value(secret_id)}"},
-        limiter=WindowRateLimiter(
-            f"megaphone:{fingerprint(secret_value(secret_id))}",
-            config.megaphone_rate_per_minute,
-            DynamoWindowCounters(config.cursors_table),
-        ),
-        retry=_retry_policy(),
-        timeout_seconds=config.http_timeout_seconds,
+    http = _token_service(
+        "megaphone", config.megaphone_url, config.megaphone_secret_id, "Token token={token}", config.megaphone_rate_per_minute
     )
     return MegaphoneClient(http, network_id=config.megaphone_network_id)
 
@@ -114,11 +111,7 @@ def spotify_web() -> SpotifyWebClient:
     config = _settings()
     return SpotifyWebClient(
         spotify_credentials,
-        limiter=WindowRateLimiter(
-            f"spotify:{fingerprint(spotify_credentials().client_id)}",
-            config.spotify_rate_per_minute,
-            DynamoWindowCounters(config.cursors_table),
-        ),
+        limiter=_shared_limiter("spotify", spotify_credentials().client_id, config.spotify_rate_per_minute),
         retry=_retry_policy(),
         accounts_url=config.spotify_accounts_url,
         api_url=config.spotify_api_url,
