@@ -11,9 +11,9 @@ Each flow's environment is built as `infra.flow_constructs.flow_environment` bui
 imports CDK, so it is mirrored here, not imported): the caller's settings (simulator URLs and the
 like), then the declaration's own `environment`, then the wiring, which nothing overrides. The wiring
 names only the tables and secrets the flow declares — the sandbox's stand-in for the stack's IAM
-grants: a flow reaching for an undeclared table finds no name for it. Secret names are the defaults
-in `functions.settings` (as in the stack), under `prefix` instead of the default prefix when a
-different one is given (tests use one moto server for many isolated deployments).
+grants: a flow reaching for an undeclared table finds no name for it. Every physical name comes from
+`infra.naming.ResourceNames`, the convention the stack and the ops CLI use, under `prefix` (tests use
+one moto server for many isolated deployments).
 """
 
 from __future__ import annotations
@@ -25,11 +25,11 @@ from typing import Any
 
 import boto3
 
-from functions.settings import Settings
 from infra.flows import EventTrigger, FlowDeclaration, ScheduleTrigger, Secret, Table
+from infra.naming import DEFAULT_RESOURCE_PREFIX, ResourceNames
 from infra.tables import TABLES, TableSpec
 
-DEFAULT_PREFIX = "consonance-spotify"
+DEFAULT_PREFIX = DEFAULT_RESOURCE_PREFIX
 DEFAULT_EVENT_SOURCE = "consonance-spotify"
 DEAD_LETTER_RETENTION_SECONDS = 14 * 24 * 3600
 METRICS_NAMESPACE = "ConsonanceSpotify"  # infra.flow_constructs.METRICS_NAMESPACE
@@ -85,7 +85,7 @@ class SandboxResources:
     environments: dict[str, dict[str, str]]
 
     def function_name(self, flow: str) -> str:
-        return f"{self.prefix}-{flow}"
+        return ResourceNames(self.prefix).function(flow)
 
     def function_arn(self, flow: str) -> str:
         return f"arn:aws:lambda:{self.region}:{self.account}:function:{self.function_name(flow)}"
@@ -98,16 +98,6 @@ class SandboxResources:
 def secret_environment_variable(secret: Secret) -> str:
     """`Secret.CONSONANCE` -> `CONSONANCE_SECRET_ID`, the name `functions.settings` reads."""
     return f"{secret.value}_secret_id".upper()
-
-
-def secret_name(secret: Secret, prefix: str = DEFAULT_PREFIX) -> str:
-    """The Secrets Manager name the stack uses (the default in `functions.settings`), moved under
-    `prefix`; a secret without a settings default is named `<prefix>/<secret>`."""
-    field_info = Settings.model_fields.get(f"{secret.value}_secret_id")
-    default = str(field_info.default) if field_info is not None and field_info.default else ""
-    if default.startswith(f"{DEFAULT_PREFIX}/"):
-        return f"{prefix}/{default.removeprefix(f'{DEFAULT_PREFIX}/')}"
-    return f"{prefix}/{secret.value}"
 
 
 def create_resources(
@@ -130,9 +120,10 @@ def create_resources(
     sqs = boto3.client("sqs")
     region = events.meta.region_name
 
-    bus_arn = events.create_event_bus(Name=prefix)["EventBusArn"]
+    names = ResourceNames(prefix)
+    bus_arn = events.create_event_bus(Name=names.event_bus)["EventBusArn"]
     account = bus_arn.split(":")[4]
-    table_names = {spec.table: _create_table(spec, f"{prefix}-{spec.table.value}") for spec in tables}
+    table_names = {spec.table: _create_table(spec, names.table(spec.table)) for spec in tables}
     secret_ids = _create_secrets(secret_values, prefix)
 
     queues: dict[str, QueueWiring] = {}
@@ -163,7 +154,7 @@ def create_resources(
         prefix=prefix,
         region=region,
         account=account,
-        event_bus_name=prefix,
+        event_bus_name=names.event_bus,
         event_bus_arn=bus_arn,
         event_source=event_source,
         queues=queues,
@@ -184,8 +175,9 @@ def _check_unique_names(flows: Sequence[FlowDeclaration]) -> None:
 def _wire_queue(
     events: Any, sqs: Any, flow: FlowDeclaration, trigger: EventTrigger, prefix: str, event_source: str
 ) -> QueueWiring:
-    queue_name = f"{prefix}-{flow.name}"
-    dlq_name = f"{queue_name}-dlq"
+    names = ResourceNames(prefix)
+    queue_name = names.queue(flow.name)
+    dlq_name = names.dead_letter_queue(flow.name)
     dlq_url = sqs.create_queue(QueueName=dlq_name, Attributes={"MessageRetentionPeriod": str(DEAD_LETTER_RETENTION_SECONDS)})[
         "QueueUrl"
     ]
@@ -199,10 +191,10 @@ def _wire_queue(
     )["QueueUrl"]
     queue_arn = _queue_arn(sqs, queue_url)
 
-    rule_name = f"{prefix}-{flow.name}"
+    rule_name = names.event_rule(flow.name)
     pattern = {"source": [event_source], "detail-type": list(trigger.detail_types)}
-    rule_arn = events.put_rule(Name=rule_name, EventBusName=prefix, EventPattern=json.dumps(pattern), State="ENABLED")["RuleArn"]
-    events.put_targets(Rule=rule_name, EventBusName=prefix, Targets=[{"Id": "queue", "Arn": queue_arn}])
+    rule_arn = events.put_rule(Name=rule_name, EventBusName=names.event_bus, EventPattern=json.dumps(pattern), State="ENABLED")["RuleArn"]
+    events.put_targets(Rule=rule_name, EventBusName=names.event_bus, Targets=[{"Id": "queue", "Arn": queue_arn}])
     sqs.set_queue_attributes(QueueUrl=queue_url, Attributes={"Policy": json.dumps(_queue_policy(queue_arn, rule_arn))})
     return QueueWiring(
         flow=flow.name,
@@ -222,7 +214,7 @@ def _wire_queue(
 
 
 def _wire_schedule(events: Any, flow: FlowDeclaration, trigger: ScheduleTrigger, prefix: str) -> ScheduleWiring:
-    rule_name = f"{prefix}-{flow.name}-schedule"
+    rule_name = ResourceNames(prefix).schedule_rule(flow.name)
     unit = "minute" if trigger.every_minutes == 1 else "minutes"
     rule_arn = events.put_rule(Name=rule_name, ScheduleExpression=f"rate({trigger.every_minutes} {unit})", State="ENABLED")[
         "RuleArn"
@@ -293,7 +285,7 @@ def _create_secrets(secret_values: Mapping[Secret, str], prefix: str) -> dict[Se
     for secret, value in secret_values.items():
         if not value:
             raise ValueError(f"the sandbox value for secret {secret.value} is empty")
-        secret_id = secret_name(secret, prefix)
+        secret_id = ResourceNames(prefix).secret(secret)
         secrets_manager.create_secret(Name=secret_id, SecretString=value)
         secret_ids[secret] = secret_id
     return secret_ids
