@@ -130,9 +130,9 @@ class ProductEntry(CatalogueModel):
 
     @property
     def full_title(self) -> str:
-        """Consonance's fullTitle: title and subtitle together."""
-        title = self.title or ""
-        return f"{title}: {self.subtitle}" if self.subtitle else title
+        """Consonance's fullTitle: title and subtitle together (either alone when the other is missing;
+        never a bare ": subtitle")."""
+        return ": ".join(part for part in (self.title, self.subtitle) if part)
 
 
 class MegaphonePodcastEntry(CatalogueModel):
