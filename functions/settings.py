@@ -65,7 +65,6 @@ class Settings(BaseModel):
     consonance_url: str = "https://web.consonance.app/graphql"
     consonance_secret_id: str = "consonance-spotify/consonance-api-key"
     consonance_rate_per_minute: int = 120
-    poll_overlap_days: int = 1
 
     megaphone_url: str = "https://cms.megaphone.fm/api"
     megaphone_secret_id: str = "consonance-spotify/megaphone-token"
@@ -81,6 +80,8 @@ class Settings(BaseModel):
     spotify_rate_per_minute: int = 120  # the Web API counts a rolling 30 s window; stay well inside it
     # Markets the availability monitor checks per episode (ISO 3166-1 alpha-2); one request each.
     spotify_markets: tuple[str, ...] = ("GB", "US", "IE", "AU", "CA", "DE")
+    # The availability monitor asks Spotify about each episode every Nth hourly run (Megaphone every run).
+    spotify_check_every_runs: int = 3
     webhook_secret_id: str = "consonance-spotify/webhook-signing-key"
     webhook_tolerance_seconds: int = 300
 

@@ -64,14 +64,18 @@ class WindowRateLimiter:
             window = 60.0 * self.per_window / (per_minute - self.per_window)
         self.window_seconds = window
         self.waited_seconds = 0.0
+        self._known_full: int | None = None  # a window this process filled itself: no need to ask again
 
     def acquire(self) -> None:
         while True:
             now = epoch_seconds()
             window = int(now // self.window_seconds)
-            count = self.store.increment(self.key, window, int((window + 2) * self.window_seconds) + 60)
-            if count <= self.per_window:
-                return
+            if window != self._known_full:
+                count = self.store.increment(self.key, window, int((window + 2) * self.window_seconds) + 60)
+                if count <= self.per_window:
+                    if count == self.per_window:
+                        self._known_full = window
+                    return
             # At least a millisecond: a virtual clock keeps microseconds, and a wait that rounds to zero
             # would leave it short of the boundary forever.
             wait = max((window + 1) * self.window_seconds - now, MIN_WAIT_SECONDS)

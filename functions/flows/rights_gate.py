@@ -34,9 +34,9 @@ def clearance_check(mapping: MappingConfig) -> RightsCheck:
         live = assessment.clearance.territories_on(on)
         if not live:
             upcoming = assessment.clearance.next_change_after(on)
-            return RightsVerdict(
-                allowed=False, reason=f"not cleared anywhere on {on}" + (f" (next change {upcoming})" if upcoming else "")
-            )
+            reason = f"not cleared anywhere on {on}" + (f" (next change {upcoming})" if upcoming else "")
+            finding = Finding(code="not_cleared", entity=f"episode#{episode.product_id}", message=reason, flow=FLOW)
+            return RightsVerdict(allowed=False, reason=reason, findings=[finding])
         if live == universe:
             return RightsVerdict(allowed=True, reason=f"cleared worldwide on {on}")
         finding = Finding(

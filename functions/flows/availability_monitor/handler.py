@@ -23,6 +23,7 @@ def monitor_deps() -> MonitorDeps:
         bus=dependencies.event_bus(),
         cursors=dependencies.cursors(),
         markets=dependencies.settings().spotify_markets,
+        spotify_check_every_runs=dependencies.settings().spotify_check_every_runs,
     )
 
 

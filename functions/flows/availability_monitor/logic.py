@@ -30,6 +30,8 @@ left over are checked first by the next run (a cursor in the cursors table).
 
 from __future__ import annotations
 
+import zlib
+
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
@@ -65,6 +67,10 @@ class MonitorDeps:
     bus: EventBus
     cursors: CursorStore
     markets: tuple[str, ...]
+    # Spotify is asked about each episode on one run in this many (spread evenly by entity), and on
+    # every run while it has no Spotify record yet: markets × episodes per hour would otherwise eat
+    # the app's rate limit as the catalogue grows. Megaphone (one list per podcast) is read every run.
+    spotify_check_every_runs: int = 1
 
 
 @dataclass
@@ -187,7 +193,7 @@ def _check_entry(
     observations = [_megaphone_observation(belief, megaphone_live, megaphone_reason)]
 
     spotify_id = entry.target_ids.get("spotify_id") or (remote.spotify_identifier if remote else None)
-    if megaphone_live and spotify_id:
+    if megaphone_live and spotify_id and _spotify_due(entry.entity, table, deps, observed_at):
         observations += _spotify_observations(belief, spotify_id, deps, table, outcome)
     elif not megaphone_live:
         # Spotify cannot serve what Megaphone does not publish: close the markets still shown as live.
@@ -234,6 +240,14 @@ def _megaphone_observation(belief: EntryBelief, live: bool, reason: str) -> Obse
     if belief.believes_live:
         return Observation("megaphone", CHANNEL_WIDE, False, f"{reason} although the integration published it", takedown=True)
     return Observation("megaphone", CHANNEL_WIDE, False, belief.not_live_reason())
+
+
+def _spotify_due(entity: str, table: dict[tuple[str, str], AvailabilityRecord], deps: MonitorDeps, observed_at: datetime) -> bool:
+    every = max(1, deps.spotify_check_every_runs)
+    if every == 1 or not any(channel == "spotify" for channel, _ in table):
+        return True
+    run = int(observed_at.timestamp() // 3600)  # the monitor runs hourly: one slot per hour
+    return run % every == zlib.crc32(entity.encode()) % every
 
 
 def _spotify_observations(
