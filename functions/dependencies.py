@@ -2,6 +2,8 @@
 
 Handlers call these functions instead of constructing clients, so a flow only ever touches what its
 declaration grants, and tests or the sandbox can `reset()` them after changing the environment.
+Each factory imports its connector or repository itself: a handler's cold start then pays only for
+the clients that flow really uses, not for all of them (`make bench`, cold_start_ratio).
 """
 
 from __future__ import annotations
@@ -9,21 +11,25 @@ from __future__ import annotations
 import json
 from functools import lru_cache
 
-from functions.alerts import AlertPublisher
-from functions.connectors.consonance import ConsonanceClient
-from functions.connectors.http import HttpService, RetryPolicy
-from functions.connectors.megaphone import MegaphoneClient
-from functions.connectors.rate_limit import WindowRateLimiter
-from functions.connectors.spotify_web import SpotifyCredentials, SpotifyWebClient
-from functions.event_bus import EventBus
+from typing import TYPE_CHECKING
+
 from functions.secrets import fingerprint, secret_value
 from functions.settings import Settings
 from functions.settings import settings as _settings
-from functions.state.availability import AvailabilityStore
-from functions.state.cursors import CursorStore, DynamoWindowCounters
-from functions.state.idempotency import IdempotencyStore
-from functions.state.ledger import SyncLedger
-from functions.webhook.signature import DynamoReplayGuard
+
+if TYPE_CHECKING:
+    from functions.alerts import AlertPublisher
+    from functions.connectors.consonance import ConsonanceClient
+    from functions.connectors.http import HttpService, RetryPolicy
+    from functions.connectors.megaphone import MegaphoneClient
+    from functions.connectors.rate_limit import WindowRateLimiter
+    from functions.connectors.spotify_web import SpotifyCredentials, SpotifyWebClient
+    from functions.event_bus import EventBus
+    from functions.state.availability import AvailabilityStore
+    from functions.state.cursors import CursorStore
+    from functions.state.idempotency import IdempotencyStore
+    from functions.state.ledger import SyncLedger
+    from functions.webhook.signature import DynamoReplayGuard
 
 
 def settings() -> Settings:
@@ -32,36 +38,44 @@ def settings() -> Settings:
 
 @lru_cache(maxsize=1)
 def ledger() -> SyncLedger:
+    from functions.state.ledger import SyncLedger
     return SyncLedger(_settings().ledger_table)
 
 
 @lru_cache(maxsize=1)
 def cursors() -> CursorStore:
+    from functions.state.cursors import CursorStore
     return CursorStore(_settings().cursors_table)
 
 
 @lru_cache(maxsize=1)
 def idempotency() -> IdempotencyStore:
+    from functions.state.idempotency import IdempotencyStore
     return IdempotencyStore(_settings().idempotency_table)
 
 
 @lru_cache(maxsize=1)
 def event_bus() -> EventBus:
+    from functions.event_bus import EventBus
     return EventBus(_settings().event_bus_name, _settings().event_source)
 
 
 def _retry_policy() -> RetryPolicy:
+    from functions.connectors.http import RetryPolicy
     config = _settings()
     return RetryPolicy(max_attempts=config.http_max_attempts, backoff_cap_seconds=config.http_backoff_cap_seconds)
 
 
 def _shared_limiter(service: str, credential: str, per_minute: int) -> WindowRateLimiter:
     """One rate limit per credential, shared by every concurrent Lambda (keyed by its fingerprint)."""
+    from functions.connectors.rate_limit import WindowRateLimiter
+    from functions.state.cursors import DynamoWindowCounters
     return WindowRateLimiter(f"{service}:{fingerprint(credential)}", per_minute, DynamoWindowCounters(_settings().cursors_table))
 
 
 def _token_service(service: str, base_url: str, secret_id: str, header: str, per_minute: int) -> HttpService:
     """An API authenticated by a token from Secrets Manager; `header` formats it ("Bearer {token}")."""
+    from functions.connectors.http import HttpService
     return HttpService(
         service=service,
         base_url=base_url,
@@ -74,6 +88,7 @@ def _token_service(service: str, base_url: str, secret_id: str, header: str, per
 
 @lru_cache(maxsize=1)
 def consonance() -> ConsonanceClient:
+    from functions.connectors.consonance import ConsonanceClient
     config = _settings()
     http = _token_service(
         "consonance", config.consonance_url, config.consonance_secret_id, "Bearer {token}", config.consonance_rate_per_minute
@@ -83,6 +98,7 @@ def consonance() -> ConsonanceClient:
 
 @lru_cache(maxsize=1)
 def megaphone() -> MegaphoneClient:
+    from functions.connectors.megaphone import MegaphoneClient
     config = _settings()
     http = _token_service(
         "megaphone", config.megaphone_url, config.megaphone_secret_id, "Token token={token}", config.megaphone_rate_per_minute
@@ -92,22 +108,26 @@ def megaphone() -> MegaphoneClient:
 
 @lru_cache(maxsize=1)
 def availability() -> AvailabilityStore:
+    from functions.state.availability import AvailabilityStore
     return AvailabilityStore(_settings().availability_table)
 
 
 @lru_cache(maxsize=1)
 def alerts() -> AlertPublisher:
+    from functions.alerts import AlertPublisher
     return AlertPublisher(_settings().alerts_topic_arn)
 
 
 def spotify_credentials() -> SpotifyCredentials:
     """The Spotify app's credentials: the secret holds JSON `{"client_id": ..., "client_secret": ...}`.
     Read through the secrets cache on every token request, so a rotated secret is picked up."""
+    from functions.connectors.spotify_web import SpotifyCredentials
     return SpotifyCredentials.model_validate_json(secret_value(_settings().spotify_secret_id))
 
 
 @lru_cache(maxsize=1)
 def spotify_web() -> SpotifyWebClient:
+    from functions.connectors.spotify_web import SpotifyWebClient
     config = _settings()
     return SpotifyWebClient(
         spotify_credentials,
@@ -137,6 +157,7 @@ def webhook_secrets() -> list[str]:
 @lru_cache(maxsize=1)
 def webhook_replay_guard() -> DynamoReplayGuard:
     """Signatures already received, remembered in the idempotency table until they go stale."""
+    from functions.webhook.signature import DynamoReplayGuard
     return DynamoReplayGuard(_settings().idempotency_table)
 
 
