@@ -1,0 +1,129 @@
+"""`python -m bench [--only cold_start,overhead,backfill] [--series 40 --parts 50 --changed 100] ...`
+
+Measures the issue's figures, prints a table (figure, value, target, status, notes) and writes
+bench/results.json with each figure, its target, pass/miss and a note. Exit status 0 whether targets
+pass or miss (a miss is a finding, not a crash); 1 when a figure could not be measured.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import time
+import traceback
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from bench.results import Figure, table, write_results
+
+DEFAULT_OUTPUT = Path(__file__).resolve().parent / "results.json"
+PARTS = ("cold_start", "overhead", "backfill")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--only", default=",".join(PARTS), help=f"comma-separated subset of {', '.join(PARTS)}")
+    parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help="results JSON (default bench/results.json)")
+    parser.add_argument("--cold-start-reps", type=int, default=9, help="fresh interpreters per handler and for the baseline")
+    parser.add_argument(
+        "--cold-start-no-bytecode",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="also measure with no .pyc, as deployed (informational; default on)",
+    )
+    parser.add_argument("--overhead-series", type=int, default=4, help="series × 50 parts for the handler-overhead run")
+    parser.add_argument("--series", type=int, default=40, help="backfill: series")
+    parser.add_argument("--parts", type=int, default=50, help="backfill: parts per series")
+    parser.add_argument("--changed", type=int, default=100, help="backfill: episodes whose title is edited")
+    parser.add_argument("--quiet", action="store_true", help="no progress lines")
+    args = parser.parse_args(argv)
+    selected = [p.strip() for p in args.only.split(",") if p.strip()]
+    unknown = sorted(set(selected) - set(PARTS))
+    if unknown:
+        parser.error(f"unknown part(s): {', '.join(unknown)}")
+
+    def say(message: str) -> None:
+        if not args.quiet:
+            print(message, file=sys.stderr, flush=True)
+
+    started = time.perf_counter()
+    figures: list[Figure] = []
+    timings: dict[str, float] = {}
+    for part in PARTS:
+        if part not in selected:
+            continue
+        say(f"[bench] {part} ...")
+        part_started = time.perf_counter()
+        try:
+            figures += RUNNERS[part](args, say)
+        except Exception as exc:  # a broken measurement is reported, the others still run
+            say(traceback.format_exc())
+            figures += [Figure(name=name, value=None, target=target, error=f"{type(exc).__name__}: {exc}") for name, target in EXPECTED[part]]
+        timings[part] = round(time.perf_counter() - part_started, 1)
+        say(f"[bench] {part} done in {timings[part]:.0f} s")
+    wall = round(time.perf_counter() - started, 1)
+    figures.append(
+        Figure(
+            name="bench_wall_seconds",
+            value=wall,
+            target=900.0 if set(selected) == set(PARTS) else None,
+            unit="s",
+            note=f"whole bench on {os.cpu_count()} CPUs; by part: " + ", ".join(f"{k} {v:.0f} s" for k, v in timings.items()),
+            details={"parts": timings},
+        )
+    )
+    print(table(figures))
+    meta = {
+        "generated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "python": platform.python_version(),
+        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "load_average_at_end": _load_average()},
+        "arguments": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
+        "wall_seconds": wall,
+    }
+    write_results(args.output, figures, meta)
+    print(f"\nResults: {args.output}")
+    return 1 if any(f.status == "error" for f in figures) else 0
+
+
+def _load_average() -> list[float] | None:
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except OSError:
+        return None
+
+
+def _cold_start(args: argparse.Namespace, say: Any) -> list[Figure]:
+    from bench.figures import cold_start_figures
+
+    return cold_start_figures(args.cold_start_reps, args.cold_start_no_bytecode, say)
+
+
+def _overhead(args: argparse.Namespace, say: Any) -> list[Figure]:
+    from bench.figures import overhead_figures
+
+    return overhead_figures(args.overhead_series, say)
+
+
+def _backfill(args: argparse.Namespace, say: Any) -> list[Figure]:
+    from bench.figures import backfill_figures
+
+    return backfill_figures(args.series, args.parts, args.changed, say)
+
+
+RUNNERS = {"cold_start": _cold_start, "overhead": _overhead, "backfill": _backfill}
+EXPECTED: dict[str, list[tuple[str, float]]] = {
+    "cold_start": [("cold_start_ratio", 1.25)],
+    "overhead": [("handler_overhead_ms_median", 1.0)],
+    "backfill": [
+        ("backfill_floor_ratio", 1.05),
+        ("calls_per_new_episode", 3.0),
+        ("calls_per_changed_episode", 2.0),
+        ("writes_on_unchanged_resync", 0.0),
+    ],
+}
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,106 @@
+"""The bench's in-process AWS and moto speed-ups answer exactly what moto answers without them."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from datetime import datetime, timezone
+
+import boto3
+import pytest
+
+from bench.aws import InProcessAws, fast_body, fast_dynamodb_json, moto_sqs_and_events_speedups
+from functions.clock import clock, use_clock
+from functions.state.ledger import LedgerEntry, LedgerStatus, SyncLedger
+from infra.tables import TABLES, TableSpec
+from sandbox.clock import VirtualClock
+from sandbox.resources import _create_table
+
+
+@pytest.fixture
+def aws() -> Iterator[InProcessAws]:
+    with InProcessAws() as in_process:
+        yield in_process
+
+
+def test_fast_body_only_for_plain_json() -> None:
+    assert json.loads(fast_body({"Items": [{"pk": {"S": "a"}}], "Count": 1}) or "") == {"Items": [{"pk": {"S": "a"}}], "Count": 1}
+    assert fast_body({"Item": {"b": {"B": b"\x00"}}}) is None  # binary: moto's serializer encodes it
+
+
+def test_in_process_aws_points_the_environment_at_the_mock_and_restores_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:1")
+    monkeypatch.setenv("AWS_PROFILE", "someone")
+    with InProcessAws() as in_process:
+        assert "AWS_ENDPOINT_URL" not in os.environ and "AWS_PROFILE" not in os.environ
+        assert os.environ["AWS_DEFAULT_REGION"] == in_process.region
+        boto3.client("sqs").create_queue(QueueName="q")
+        in_process.reset_state()
+        assert boto3.client("sqs").list_queues().get("QueueUrls", []) == []
+    assert os.environ["AWS_ENDPOINT_URL"] == "http://127.0.0.1:1" and os.environ["AWS_PROFILE"] == "someone"
+
+
+def test_fast_dynamodb_json_equals_the_serializer_for_ledger_traffic(aws: InProcessAws) -> None:
+    compared: list[str] = []
+    different: list[str] = []
+
+    def compare(operation: str, fast: str, serialized: str) -> None:
+        compared.append(operation)
+        if json.loads(fast) != json.loads(serialized):
+            different.append(f"{operation}: {fast[:200]} != {serialized[:200]}")
+
+    spec: TableSpec = next(s for s in TABLES if s.table.value == "ledger")
+    table = _create_table(spec, "bench-ledger")
+    previous = clock()
+    use_clock(VirtualClock(datetime(2027, 3, 1, tzinfo=timezone.utc)))
+    try:
+        _ledger_traffic(table, compare)
+    finally:
+        use_clock(previous)
+    assert set(compared) >= {"PutItem", "GetItem", "BatchGetItem", "Query", "Scan", "UpdateItem"}
+    assert different == []
+
+
+def _ledger_traffic(table: str, compare) -> None:  # type: ignore[no-untyped-def]
+    with fast_dynamodb_json(compare):
+        ledger = SyncLedger(table)
+        for n in range(12):
+            entry = LedgerEntry(entity=f"episode#{n}", target="megaphone", series_key="series#1", attributes={"draft": False, "n": n, "x": None})
+            entry.record("created", "detail")
+            entry.set_status(LedgerStatus.DELIVERED if n % 2 else LedgerStatus.AWAITING_INGEST, "why")
+            ledger.save(entry)
+            ledger.save(entry)  # an update (conditional on its version)
+        assert ledger.get("episode#3", "megaphone") is not None
+        assert ledger.get("episode#404", "megaphone") is None
+        assert len(ledger.get_many([f"episode#{n}" for n in range(12)], "megaphone")) == 12
+        assert len(ledger.by_series("series#1", "megaphone")) == 12
+        assert len(ledger.by_status("megaphone", LedgerStatus.AWAITING_INGEST)) == 6
+        assert len(list(ledger.scan())) == 12
+        boto3.client("dynamodb").update_item(
+            TableName=table,
+            Key={"pk": {"S": "rate#k"}, "sk": {"S": "x"}},
+            UpdateExpression="ADD request_count :one",
+            ExpressionAttributeValues={":one": {"N": "1"}},
+            ReturnValues="UPDATED_NEW",
+        )
+
+
+def test_sqs_speedups_keep_queue_semantics(aws: InProcessAws) -> None:
+    sqs = boto3.client("sqs")
+    url = sqs.create_queue(QueueName="q", Attributes={"VisibilityTimeout": "30"})["QueueUrl"]
+    with moto_sqs_and_events_speedups():
+        for n in range(15):
+            sqs.send_message(QueueUrl=url, MessageBody=str(n))
+        first = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+        second = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+        assert len(first) == 10 and len(second) == 5  # received messages are hidden
+        assert sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []) == []
+        attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+        assert attributes["ApproximateNumberOfMessagesNotVisible"] == "15"
+        sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=first[0]["ReceiptHandle"], VisibilityTimeout=0)
+        time.sleep(0.002)  # moto compares its wall clock in milliseconds, strictly
+        again = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+        assert [m["Body"] for m in again] == [first[0]["Body"]]
