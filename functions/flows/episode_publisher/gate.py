@@ -2,7 +2,7 @@
 
 Checks run in order and the first that objects decides. The rule (documented in the README):
 1. approval — publishing status forthcoming/active, ONIX exports allowed, master audio approved with
-   distribution allowed (`functions.domain.mapping.is_approved`); otherwise not ready (and withdrawn
+   distribution allowed (`functions.domain.approval.is_approved`); otherwise not ready (and withdrawn
    if it was live);
 2. data quality — a blocking finding from the mapping (bad ISBN, over-long title, ...) holds it;
 3. series rules — a series conflict (duplicate part, dates out of order, missing narrator ...) holds it;
@@ -21,7 +21,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, Field
 
-from functions.domain.mapping import is_approved
+from functions.domain.approval import is_approved
 from functions.domain.models import Episode, Finding
 from functions.settings import Settings
 
