@@ -5,7 +5,8 @@ header, the resource table (method and path; `{...}` is one path segment; a quer
 allowed on that route, besides the documented `page` / `per_page` paging) and the episode field lists
 (request, and response besides the request's). A sandbox run sends every kind of request the flows
 make — create (one of them with its answer lost, so the look-up by `externalId` and the adopting
-update follow), ingest checks, the metadata sync's listing and a drift correction — and each is held
+update follow), ingest checks (a list for a podcast with several episodes waiting, a GET for one
+alone), the metadata sync's listing and a drift correction — and each is held
 against the sheet: route, query, the `Token token=` scheme with the run's token, and body fields.
 Every episode the simulator answers with may only carry documented fields.
 """
@@ -161,6 +162,8 @@ def catalogue():  # noqa: ANN201 (a Catalogue)
     made.episode(101, 1, "1", "The Harbour at Dusk", START - timedelta(days=20))
     made.episode(102, 1, "2", "Ropes and Reckonings", START - timedelta(days=10))
     made.episode(103, 1, "3", "A Letter from Esk", START + timedelta(days=3))
+    made.show(2, "Larkspur Conversations")  # one episode alone: its ingest check is a single GET
+    made.episode(201, 2, "1", "In Conversation: Imogen Thale", START - timedelta(days=5))
     return made.build()
 
 
