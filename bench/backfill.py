@@ -48,7 +48,7 @@ from bench.simulator_indexes import index_lookups
 from functions.flows.consonance_poller.logic import CURSOR as POLLER_CURSOR
 from functions.flows.ledger_keys import TARGET
 from functions.state.cursors import CursorStore
-from functions.state.ledger import LedgerStatus, SyncLedger
+from functions.state.ledger import SyncLedger
 from infra.flows import ScheduleTrigger, Table, flow
 from sandbox.world import SandboxWorld, WorldOptions
 

@@ -23,7 +23,7 @@ its series is reported, not silently dropped). Anything else (a book, a stand-al
 no episode and no findings.
 
 Approval is NOT an Episode field: it is derived from fields the episode already carries, so
-`is_approved(episode, config)` answers it (the publisher's gate calls it) and the content hash never
+`functions.domain.approval.is_approved(episode, config)` answers it (the publisher's gate calls it) and the content hash never
 holds the same fact twice.
 """
 
@@ -37,7 +37,6 @@ from functions.connectors.consonance import (
     SeriesMembershipRecord,
     WorkRecord,
 )
-from functions.domain.approval import approval_blockers, is_approved  # noqa: F401 (part of the mapping API)
 from functions.domain.models import Credit, Episode, EpisodeKind, Finding, MasterAudio, RightGrant, Show, Territories
 from functions.domain.validation import (
     classify_territory_codes,

@@ -12,10 +12,8 @@ from datetime import date, datetime, timedelta, timezone
 
 import boto3
 import pytest
-from aws_lambda_powertools.utilities import parameters
-from moto import mock_aws
 
-from functions import dead_letters, dependencies, event_bus
+from functions import dependencies
 from functions.clock import SystemClock, use_clock
 from functions.connectors.http import HttpService, RetryPolicy, clear_routes, route_host
 from functions.connectors.megaphone import EpisodeFields, MegaphoneClient
@@ -25,11 +23,11 @@ from functions.event_bus import EventBus
 from functions.flows.availability_monitor.handler import handler
 from functions.flows.availability_monitor.logic import CURSOR_NAME, MonitorDeps, MonitorOutcome, monitor_availability
 from functions.flows.ledger_keys import TARGET, episode_key
-from functions.state import dynamo
 from functions.state.availability import CHANNEL_WIDE, AvailabilityStore, transition
 from functions.state.cursors import CursorStore
 from functions.state.ledger import LedgerEntry, LedgerStatus, SyncLedger
 from infra.flows import Secret, Table, flow
+from sandbox.moto_server import reset_client_caches
 from sandbox.clock import VirtualClock
 from sandbox.resources import create_resources
 from sandbox.runtime import LocalLambdaContext
@@ -136,26 +134,8 @@ def record_in_table(store: AvailabilityStore, event: AvailabilityChanged) -> Non
         )
 
 
-def reset_caches() -> None:
-    dependencies.reset()
-    dynamo.reset_clients()
-    event_bus.events_client.cache_clear()
-    dead_letters.sqs_client.cache_clear()
-    parameters.clear_caches()
 
 
-@pytest.fixture(scope="module")
-def aws() -> Iterator[None]:
-    """One moto for the module (starting it is most of a test's cost); each test deploys its own copy."""
-    with pytest.MonkeyPatch.context() as patch:
-        for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE"):
-            patch.delenv(name, raising=False)
-        for name, value in {"AWS_DEFAULT_REGION": "eu-west-1", "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}.items():
-            patch.setenv(name, value)
-        reset_caches()
-        with mock_aws():
-            yield
-        reset_caches()
 
 
 @pytest.fixture
@@ -164,7 +144,7 @@ def clock() -> Iterator[VirtualClock]:
     use_clock(virtual)
     yield virtual
     clear_routes()
-    reset_caches()
+    reset_client_caches()
     use_clock(SystemClock())
 
 
@@ -391,7 +371,7 @@ def test_the_scheduled_handler_wires_the_connectors_and_emits_onto_the_bus(aws: 
     environment = {**resources.environments[monitor.name], "MEGAPHONE_NETWORK_ID": NETWORK, "SPOTIFY_MARKETS": "GB,US"}
     for name, value in environment.items():
         monkeypatch.setenv(name, value)
-    reset_caches()
+    reset_client_caches()
     megaphone_sim = MegaphoneSimulator(clock, network_id=NETWORK, podcasts={PODCAST: "The Salt Road"}, tokens=[MEGAPHONE_TOKEN],
                                        rate_limit_per_window=None, ingest_delay_seconds=60)
     spotify_sim = SpotifyWebSimulator(clock)

@@ -17,9 +17,8 @@ from typing import Any
 
 import boto3
 import pytest
-from moto import mock_aws
 
-from functions import dead_letters, dependencies, event_bus
+from functions import dependencies
 from functions.clock import SystemClock, use_clock
 from functions.connectors.consonance import SpotifyLinkWrite
 from functions.connectors.http import clear_routes, route_host
@@ -28,9 +27,9 @@ from functions.domain.models import Episode, EpisodeKind
 from functions.domain.notices import AvailabilityNotice, NoticeKind
 from functions.flows.availability_recorder.handler import handler
 from functions.flows.ledger_keys import SOURCE, TARGET, episode_key
-from functions.state import dynamo
 from functions.state.ledger import LedgerEntry, LedgerStatus, SyncLedger
 from infra.flows import Secret, Table, flow
+from sandbox.moto_server import reset_client_caches
 from sandbox.catalogue import ApiKey, load_catalogue
 from sandbox.clock import VirtualClock
 from sandbox.resources import SandboxResources, create_resources
@@ -113,28 +112,8 @@ def sqs_record(event: DomainEvent, event_id: str, receive_count: int) -> dict[st
     }
 
 
-def reset_caches() -> None:
-    from aws_lambda_powertools.utilities import parameters
-
-    dependencies.reset()
-    dynamo.reset_clients()
-    event_bus.events_client.cache_clear()
-    dead_letters.sqs_client.cache_clear()
-    parameters.clear_caches()
 
 
-@pytest.fixture(scope="module")
-def aws() -> Iterator[None]:
-    """One moto for the module (starting it is most of a test's cost); each test deploys its own copy."""
-    with pytest.MonkeyPatch.context() as patch:
-        for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE"):
-            patch.delenv(name, raising=False)
-        for name, value in {"AWS_DEFAULT_REGION": "eu-west-1", "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}.items():
-            patch.setenv(name, value)
-        reset_caches()
-        with mock_aws():
-            yield
-        reset_caches()
 
 
 @pytest.fixture
@@ -150,7 +129,7 @@ def world(aws: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
     sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=alerts_queue_arn)
     for name, value in {**resources.environments[FLOW.name], "ALERTS_TOPIC_ARN": topic_arn}.items():
         monkeypatch.setenv(name, value)
-    reset_caches()
+    reset_client_caches()
     consonance = ConsonanceSimulator(
         clock, load_catalogue(), requests_per_minute=None, api_keys=[ApiKey(key=CONSONANCE_KEY, access="read_write")]
     )
@@ -159,7 +138,7 @@ def world(aws: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
     seed_delivered_episode(ledger)
     yield World(clock, consonance, resources, ledger, alerts_queue_url)
     clear_routes()
-    reset_caches()
+    reset_client_caches()
     use_clock(SystemClock())
 
 

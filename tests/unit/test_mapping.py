@@ -15,7 +15,8 @@ from functions.clock import clock as active_clock
 from functions.clock import use_clock
 from functions.connectors.consonance import ConsonanceClient, ProductRecord
 from functions.connectors.http import HttpService, route_host
-from functions.domain.mapping import MappedProduct, approval_blockers, is_approved, map_product
+from functions.domain.approval import approval_blockers, is_approved
+from functions.domain.mapping import MappedProduct, map_product
 from functions.domain.models import EpisodeKind, RightGrant
 from functions.domain.series_rules import series_conflicts
 from functions.settings import MappingConfig

@@ -14,15 +14,13 @@ from typing import Any
 
 import boto3
 import pytest
-from moto import mock_aws
 
-from functions import dead_letters, dependencies, event_bus
 from functions.clock import SystemClock, use_clock
 from functions.flows.webhook_ingest.handler import handler
 from functions.flows.webhook_ingest.logic import MAX_BODY_BYTES
-from functions.state import dynamo
 from functions.webhook.signature import sign, signature_headers
 from infra.flows import Secret, flow
+from sandbox.moto_server import reset_client_caches
 from sandbox.clock import VirtualClock
 from sandbox.resources import SandboxResources, create_resources
 from sandbox.runtime import LocalLambdaContext
@@ -101,28 +99,8 @@ class Endpoint:
         return [json.loads(message["Body"]) for message in messages]
 
 
-def reset_caches() -> None:
-    from aws_lambda_powertools.utilities import parameters
-
-    dependencies.reset()
-    dynamo.reset_clients()
-    event_bus.events_client.cache_clear()
-    dead_letters.sqs_client.cache_clear()
-    parameters.clear_caches()
 
 
-@pytest.fixture(scope="module")
-def aws() -> Iterator[None]:
-    """One moto for the module (starting it is most of a test's cost); each test deploys its own copy."""
-    with pytest.MonkeyPatch.context() as patch:
-        for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE"):
-            patch.delenv(name, raising=False)
-        for name, value in {"AWS_DEFAULT_REGION": "eu-west-1", "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}.items():
-            patch.setenv(name, value)
-        reset_caches()
-        with mock_aws():
-            yield
-        reset_caches()
 
 
 @pytest.fixture
@@ -135,9 +113,9 @@ def endpoint(aws: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[Endpoint]:
     )
     for name, value in resources.environments[WEBHOOK.name].items():
         monkeypatch.setenv(name, value)
-    reset_caches()
+    reset_client_caches()
     yield Endpoint(clock, resources)
-    reset_caches()
+    reset_client_caches()
     use_clock(SystemClock())
 
 
@@ -163,7 +141,7 @@ def test_a_rotated_key_list_accepts_either_key(endpoint: Endpoint):
     boto3.client("secretsmanager").put_secret_value(
         SecretId=endpoint.resources.secret_ids[Secret.WEBHOOK], SecretString=json.dumps(["whsec-new-key-0001", SECRET])
     )
-    reset_caches()
+    reset_client_caches()
 
     assert endpoint.post(notice_body(notice_id="n-old-key"))[0] == 202
     assert endpoint.post(notice_body(notice_id="n-new-key"), secret="whsec-new-key-0001")[0] == 202
@@ -264,13 +242,13 @@ def test_an_event_that_is_not_a_function_url_request_is_400_not_500(endpoint: En
 def test_when_the_bus_is_unavailable_the_sender_is_told_to_retry_and_the_retry_is_accepted(endpoint: Endpoint, monkeypatch):
     event = function_url_event(notice_body(), signature_headers(SECRET, T, notice_body()))
     monkeypatch.setenv("EVENT_BUS_NAME", "no-such-bus")
-    reset_caches()
+    reset_client_caches()
 
     status, answer, headers = endpoint.call(event)
 
     assert status == 503 and answer["error"] == "unavailable" and headers["retry-after"] == "30"
     monkeypatch.setenv("EVENT_BUS_NAME", endpoint.resources.event_bus_name)
-    reset_caches()
+    reset_client_caches()
     assert endpoint.call(event)[0] == 202  # the same delivery: not a replay, since it was never forwarded
     assert len(endpoint.emitted()) == 1
 
