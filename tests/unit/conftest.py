@@ -1,5 +1,6 @@
-"""Shared by the unit tests that need AWS: one in-process moto per module (starting it is most of a
-test's cost; each test deploys its own copy under its own prefix)."""
+"""Fixtures shared by the unit tests: one in-process moto per module for those that need AWS (starting
+it is most of a test's cost; each test deploys its own copy under its own prefix), the requests the
+connectors sent, and simulator routes cleared after each test of a connector module."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from collections.abc import Iterator
 import pytest
 from moto import mock_aws
 
+from functions.connectors.http import HttpExchange, clear_routes, observe_requests
 from sandbox.moto_server import reset_client_caches
 
 
@@ -22,3 +24,19 @@ def aws() -> Iterator[None]:
         with mock_aws():
             yield
         reset_client_caches()
+
+
+@pytest.fixture
+def exchanges() -> Iterator[list[HttpExchange]]:
+    """Every request the connectors send during the test, as observers see them (secrets redacted)."""
+    seen: list[HttpExchange] = []
+    stop = observe_requests(seen.append)
+    yield seen
+    stop()
+
+
+@pytest.fixture
+def cleared_routes() -> Iterator[None]:
+    """Use with `pytestmark = pytest.mark.usefixtures("cleared_routes")`: no simulator route outlives its test."""
+    yield
+    clear_routes()

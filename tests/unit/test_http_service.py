@@ -11,11 +11,13 @@ import pytest
 
 from functions.clock import SystemClock, use_clock
 from functions.connectors.errors import AuthenticationFailed, ServiceUnavailable
-from functions.connectors.http import HttpExchange, HttpService, RetryPolicy, clear_routes, observe_requests, route_host
+from functions.connectors.http import HttpService, RetryPolicy, route_host
 from functions.connectors.megaphone import MegaphoneClient
 from functions.connectors.rate_limit import InMemoryWindowCounters, RateLimiter, UnlimitedRate, WindowRateLimiter
 from sandbox.clock import VirtualClock
 from sandbox.simulators.megaphone import BASE_URL, MegaphoneSimulator, ScriptedFaults
+
+pytestmark = pytest.mark.usefixtures("cleared_routes")
 
 HOST = "cms.megaphone.fm"
 NETWORK = "net-penguin"
@@ -43,20 +45,6 @@ def clock() -> Iterator[RecordingClock]:
     use_clock(virtual)
     yield virtual
     use_clock(SystemClock())
-
-
-@pytest.fixture(autouse=True)
-def _routes() -> Iterator[None]:
-    yield
-    clear_routes()
-
-
-@pytest.fixture
-def exchanges() -> Iterator[list[HttpExchange]]:
-    seen: list[HttpExchange] = []
-    stop = observe_requests(seen.append)
-    yield seen
-    stop()
 
 
 def megaphone(

@@ -10,7 +10,7 @@ import pytest
 
 from functions.clock import SystemClock, use_clock
 from functions.connectors.errors import ApiError, RateLimited, ServiceUnavailable
-from functions.connectors.http import HttpExchange, RetryPolicy, clear_routes, observe_requests, route_host
+from functions.connectors.http import HttpExchange, RetryPolicy, clear_routes, route_host
 from functions.connectors.spotify_web import (
     SpotifyAuthenticationFailed,
     SpotifyCredentials,
@@ -22,6 +22,8 @@ from functions.connectors.spotify_web import (
 from sandbox.clock import VirtualClock
 from sandbox.simulators.base import FaultPlan
 from sandbox.simulators.spotify_web import ACCOUNTS_HOST, API_HOST, SpotifyWebSimulator
+
+pytestmark = pytest.mark.usefixtures("cleared_routes")
 
 EPISODE = "4rOoJ6Egrf8K2IrywzwOMk"
 OTHER_EPISODE = "0Q86acNRm6V9GYx55SXKwf"
@@ -38,25 +40,11 @@ def clock() -> Iterator[VirtualClock]:
     use_clock(SystemClock())
 
 
-@pytest.fixture
-def exchanges() -> Iterator[list[HttpExchange]]:
-    seen: list[HttpExchange] = []
-    stop = observe_requests(seen.append)
-    yield seen
-    stop()
-
-
 def connect(simulator: SpotifyWebSimulator, credentials: SpotifyCredentials = CREDENTIALS) -> SpotifyWebClient:
     clear_routes()
     route_host(ACCOUNTS_HOST, simulator)
     route_host(API_HOST, simulator)
     return SpotifyWebClient(credentials, retry=RetryPolicy(max_attempts=4, backoff_initial_seconds=0.5))
-
-
-@pytest.fixture(autouse=True)
-def _routes() -> Iterator[None]:
-    yield
-    clear_routes()
 
 
 def published(clock: VirtualClock, **options) -> SpotifyWebSimulator:
