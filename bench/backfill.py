@@ -46,7 +46,7 @@ from bench.instrument import AwsCallCounter, Call, CallLog, count_by_service, de
 from bench.lambda_timeouts import hard_timeouts
 from bench.simulator_indexes import index_lookups
 from functions.flows.consonance_poller.logic import CURSOR as POLLER_CURSOR
-from functions.flows.ledger_keys import TARGET
+from functions.state.targets import MEGAPHONE as TARGET
 from functions.state.cursors import CursorStore
 from functions.state.ledger import SyncLedger
 from infra.flows import ScheduleTrigger, Table, flow

@@ -372,7 +372,7 @@ KEY_MODULES = (
     "functions.connectors.megaphone",
     "functions.connectors.spotify_web",
     "functions.alerts",
-    "functions.domain.mapping",
+    "functions.connectors.consonance.mapping",
 )
 
 

@@ -1,170 +1,210 @@
-"""Builds the repositories and connectors a flow uses, once per Lambda execution environment.
+"""The clients and repositories one flow's Lambda environment uses, built from its `FlowSettings`.
 
-Handlers call these functions instead of constructing clients, so a flow only ever touches what its
-declaration grants, and tests or the sandbox can `reset()` them after changing the environment.
-Each factory imports its connector or repository itself: a handler's cold start then pays only for
-the clients that flow really uses, not for all of them (`make bench`, cold_start_ratio).
+One `Dependencies` per execution environment (the flow template keeps it between invocations, as
+Lambda keeps a warm environment), so a connector's token, rate limiter and HTTP connections are reused.
+Each part is built on first use and imports its module then: a flow's cold start pays only for the
+clients it really uses. A flow may only build what its declaration grants: asking for a table or a
+connector it does not declare fails with `ConfigurationError` (the deployed function would have
+neither the variable nor the permission).
 """
 
 from __future__ import annotations
 
 import json
-from functools import lru_cache
-
+from functools import cached_property
 from typing import TYPE_CHECKING
 
-from functions.secrets import fingerprint, secret_value
-from functions.settings import Settings
-from functions.settings import settings as _settings
+from functions.flow_declarations import Table
+from functions.secrets import secret_value
+from functions.settings import FlowSettings
 
 if TYPE_CHECKING:
     from functions.alerts import AlertPublisher
-    from functions.connectors.consonance import ConsonanceClient
+    from functions.connectors.consonance.client import ConsonanceClient
     from functions.connectors.http import HttpService, RetryPolicy
     from functions.connectors.megaphone import MegaphoneClient
     from functions.connectors.rate_limit import WindowRateLimiter
-    from functions.connectors.spotify_web import SpotifyCredentials, SpotifyWebClient
-    from functions.event_bus import EventBus
-    from functions.state.availability import AvailabilityStore
-    from functions.state.cursors import CursorStore
-    from functions.state.idempotency import IdempotencyStore
-    from functions.state.ledger import SyncLedger
-    from functions.webhook.signature import DynamoReplayGuard
-
-
-def settings() -> Settings:
-    return _settings()
-
-
-@lru_cache(maxsize=1)
-def ledger() -> SyncLedger:
-    from functions.state.ledger import SyncLedger
-    return SyncLedger(_settings().ledger_table)
-
-
-@lru_cache(maxsize=1)
-def cursors() -> CursorStore:
-    from functions.state.cursors import CursorStore
-    return CursorStore(_settings().cursors_table)
-
-
-@lru_cache(maxsize=1)
-def idempotency() -> IdempotencyStore:
-    from functions.state.idempotency import IdempotencyStore
-    return IdempotencyStore(_settings().idempotency_table)
-
-
-@lru_cache(maxsize=1)
-def event_bus() -> EventBus:
-    from functions.event_bus import EventBus
-    return EventBus(_settings().event_bus_name, _settings().event_source)
-
-
-def _retry_policy() -> RetryPolicy:
-    from functions.connectors.http import RetryPolicy
-    config = _settings()
-    return RetryPolicy(max_attempts=config.http_max_attempts, backoff_cap_seconds=config.http_backoff_cap_seconds)
-
-
-def _shared_limiter(service: str, credential: str, per_minute: int) -> WindowRateLimiter:
-    """One rate limit per credential, shared by every concurrent Lambda (keyed by its fingerprint)."""
-    from functions.connectors.rate_limit import WindowRateLimiter
-    from functions.state.cursors import DynamoWindowCounters
-    return WindowRateLimiter(f"{service}:{fingerprint(credential)}", per_minute, DynamoWindowCounters(_settings().cursors_table))
-
-
-def _token_service(service: str, base_url: str, secret_id: str, header: str, per_minute: int) -> HttpService:
-    """An API authenticated by a token from Secrets Manager; `header` formats it ("Bearer {token}")."""
-    from functions.connectors.http import HttpService
-    return HttpService(
-        service=service,
-        base_url=base_url,
-        auth_headers=lambda: {"Authorization": header.format(token=secret_value(secret_id))},
-        limiter=_shared_limiter(service, secret_value(secret_id), per_minute),
-        retry=_retry_policy(),
-        timeout_seconds=_settings().http_timeout_seconds,
-    )
-
-
-@lru_cache(maxsize=1)
-def consonance() -> ConsonanceClient:
-    from functions.connectors.consonance import ConsonanceClient
-    config = _settings()
-    http = _token_service(
-        "consonance", config.consonance_url, config.consonance_secret_id, "Bearer {token}", config.consonance_rate_per_minute
-    )
-    return ConsonanceClient(http, product_types=config.mapping.audio_product_types, link_role=config.mapping.spotify_link_role)
-
-
-@lru_cache(maxsize=1)
-def megaphone() -> MegaphoneClient:
-    from functions.connectors.megaphone import MegaphoneClient
-    config = _settings()
-    http = _token_service(
-        "megaphone", config.megaphone_url, config.megaphone_secret_id, "Token token={token}", config.megaphone_rate_per_minute
-    )
-    return MegaphoneClient(http, network_id=config.megaphone_network_id)
-
-
-@lru_cache(maxsize=1)
-def availability() -> AvailabilityStore:
-    from functions.state.availability import AvailabilityStore
-    return AvailabilityStore(_settings().availability_table)
-
-
-@lru_cache(maxsize=1)
-def alerts() -> AlertPublisher:
-    from functions.alerts import AlertPublisher
-    return AlertPublisher(_settings().alerts_topic_arn)
-
-
-def spotify_credentials() -> SpotifyCredentials:
-    """The Spotify app's credentials: the secret holds JSON `{"client_id": ..., "client_secret": ...}`.
-    Read through the secrets cache on every token request, so a rotated secret is picked up."""
-    from functions.connectors.spotify_web import SpotifyCredentials
-    return SpotifyCredentials.model_validate_json(secret_value(_settings().spotify_secret_id))
-
-
-@lru_cache(maxsize=1)
-def spotify_web() -> SpotifyWebClient:
+    from functions.connectors.spotify_auth import AuthorizationCodeTokens, SpotifyCredentials
     from functions.connectors.spotify_web import SpotifyWebClient
-    config = _settings()
-    return SpotifyWebClient(
-        spotify_credentials,
-        limiter=_shared_limiter("spotify", spotify_credentials().client_id, config.spotify_rate_per_minute),
-        retry=_retry_policy(),
-        accounts_url=config.spotify_accounts_url,
-        api_url=config.spotify_api_url,
-        timeout_seconds=config.http_timeout_seconds,
-    )
-
-
-def webhook_secrets() -> list[str]:
-    """The webhook signing keys currently accepted (not cached here: the secrets cache expires them).
-
-    The secret is either one key, or a JSON array of keys while a key is being rotated (new first);
-    a delivery signed with any of them verifies.
-    """
-    raw = secret_value(_settings().webhook_secret_id)
-    if raw.lstrip().startswith("["):
-        keys = json.loads(raw)
-        if not isinstance(keys, list) or not keys or not all(isinstance(key, str) and key for key in keys):
-            raise ValueError("the webhook secret is a JSON array but not of non-empty strings")
-        return keys
-    return [raw]
-
-
-@lru_cache(maxsize=1)
-def webhook_replay_guard() -> DynamoReplayGuard:
-    """Signatures already received, remembered in the idempotency table until they go stale."""
+    from functions.consonance_writes import ConsonanceWriteback
+    from functions.event_bus import EventBus
+    from functions.secrets import AccountAuthorisations
+    from functions.state.availability import AvailabilityStore
+    from functions.state.cursors import CursorStore
+    from functions.state.idempotency import IdempotencyStore
+    from functions.state.ledger import SyncLedger
     from functions.webhook.signature import DynamoReplayGuard
-    return DynamoReplayGuard(_settings().idempotency_table)
 
 
-def reset() -> None:
-    """Forget every built client (after the environment changed: tests, the sandbox)."""
-    _settings.cache_clear()
-    for factory in (ledger, cursors, idempotency, event_bus, consonance, megaphone):
-        factory.cache_clear()
-    for factory in (availability, alerts, spotify_web, webhook_replay_guard):
-        factory.cache_clear()
+class Dependencies:
+    def __init__(self, settings: FlowSettings):
+        self.settings = settings
+
+    # state ---------------------------------------------------------------------------------------
+    @cached_property
+    def ledger(self) -> SyncLedger:
+        from functions.state.ledger import SyncLedger
+
+        return SyncLedger(self.settings.table(Table.LEDGER))
+
+    @cached_property
+    def cursors(self) -> CursorStore:
+        from functions.state.cursors import CursorStore
+
+        return CursorStore(self.settings.table(Table.CURSORS))
+
+    @cached_property
+    def idempotency(self) -> IdempotencyStore:
+        from functions.state.idempotency import IdempotencyStore
+
+        return IdempotencyStore(self.settings.table(Table.IDEMPOTENCY))
+
+    @cached_property
+    def availability(self) -> AvailabilityStore:
+        from functions.state.availability import AvailabilityStore
+
+        return AvailabilityStore(self.settings.table(Table.AVAILABILITY))
+
+    @cached_property
+    def event_bus(self) -> EventBus:
+        from functions.event_bus import EventBus
+
+        core = self.settings.core
+        return EventBus(core.event_bus_name, core.event_source, allowed=self.settings.declaration.emits)
+
+    @cached_property
+    def alerts(self) -> AlertPublisher:
+        from functions.alerts import AlertPublisher
+
+        return AlertPublisher(self.settings.core.alerts_topic_arn if self.settings.declaration.publishes_alerts else None)
+
+    # connectors ----------------------------------------------------------------------------------
+    def _retry_policy(self) -> RetryPolicy:
+        from functions.connectors.http import RetryPolicy
+
+        http = self.settings.http
+        return RetryPolicy(max_attempts=http.http_max_attempts, backoff_cap_seconds=http.http_backoff_cap_seconds)
+
+    def _shared_limiter(self, service: str, credential: str, per_minute: int) -> WindowRateLimiter:
+        """One rate limit per credential, shared by every concurrent Lambda (keyed by its fingerprint)."""
+        from functions.connectors.rate_limit import WindowRateLimiter
+        from functions.secrets import fingerprint
+        from functions.state.cursors import DynamoWindowCounters
+
+        return WindowRateLimiter(f"{service}:{fingerprint(credential)}", per_minute, DynamoWindowCounters(self.settings.table(Table.CURSORS)))
+
+    def _service(self, service: str, base_url: str, secret_id: str | None, per_minute: int) -> HttpService:
+        from functions.connectors.http import HttpService
+
+        return HttpService(
+            service=service,
+            base_url=base_url,
+            limiter=self._shared_limiter(service, secret_value(secret_id) if secret_id else service, per_minute),
+            retry=self._retry_policy(),
+            timeout_seconds=self.settings.http.http_timeout_seconds,
+        )
+
+    @cached_property
+    def consonance(self) -> ConsonanceClient:
+        from functions.connectors.api_client import StaticToken
+        from functions.connectors.consonance.client import ConsonanceClient
+
+        config = self.settings.consonance
+        secret_id = config.consonance_secret_id
+        return ConsonanceClient(
+            self._service("consonance", config.consonance_url, secret_id, config.consonance_rate_per_minute),
+            tokens=StaticToken("Authorization", "Bearer {token}", lambda: secret_value(secret_id)),
+            product_types=self.settings.mapping.audio_product_types,
+            link_role=self.settings.mapping.spotify_link_role,
+        )
+
+    @cached_property
+    def consonance_writeback(self) -> ConsonanceWriteback:
+        from functions.consonance_writes import ConsonanceWriteback
+
+        return ConsonanceWriteback(self.consonance, self.ledger)
+
+    @cached_property
+    def megaphone(self) -> MegaphoneClient:
+        from functions.connectors.megaphone import MegaphoneClient
+
+        config = self.settings.megaphone
+        secret_id = config.megaphone_secret_id
+        http = self._service("megaphone", config.megaphone_url, secret_id, config.megaphone_rate_per_minute)
+        http.auth_headers = lambda: {"Authorization": f"Token token={secret_value(secret_id)}"}
+        return MegaphoneClient(http, network_id=config.megaphone_network_id)
+
+    def spotify_credentials(self) -> SpotifyCredentials:
+        """The Spotify app's credentials, read through the secrets cache on every token request, so a
+        rotated secret is picked up."""
+        from functions.connectors.spotify_auth import SpotifyCredentials
+
+        return SpotifyCredentials.model_validate_json(secret_value(self.settings.spotify.spotify_secret_id))
+
+    @cached_property
+    def spotify_web(self) -> SpotifyWebClient:
+        from functions.connectors.spotify_web import SpotifyWebClient
+
+        config = self.settings.spotify
+        return SpotifyWebClient(
+            self.spotify_credentials,
+            limiter=self._shared_limiter("spotify", self.spotify_credentials().client_id, config.spotify_rate_per_minute),
+            retry=self._retry_policy(),
+            accounts_url=config.spotify_accounts_url,
+            api_url=config.spotify_api_url,
+            timeout_seconds=self.settings.http.http_timeout_seconds,
+        )
+
+    @cached_property
+    def spotify_authorisations(self) -> AccountAuthorisations:
+        from functions.secrets import AccountAuthorisations
+
+        return AccountAuthorisations(self.settings.spotify_accounts.secret_id)
+
+    def spotify_account_tokens(self, account: str) -> AuthorizationCodeTokens:
+        """A user token source for one authorised account; losing the authorisation alerts operators."""
+        from functions.connectors.spotify_auth import AuthorizationCodeTokens, accounts_service
+
+        cache = self.__dict__.setdefault("_account_tokens", {})
+        if account not in cache:
+            cache[account] = AuthorizationCodeTokens(
+                accounts_service(self.settings.spotify.spotify_accounts_url, self._retry_policy(), self.settings.http.http_timeout_seconds),
+                self.spotify_authorisations,
+                account,
+                on_lost=self._authorisation_lost,
+            )
+        tokens: AuthorizationCodeTokens = cache[account]
+        return tokens
+
+    def _authorisation_lost(self, account: str, why: str) -> None:
+        from functions.alerts import Alert
+
+        self.alerts.publish(
+            Alert(
+                subject=f"Spotify authorisation lost: account {account}",
+                message=f"{why}\n\nUntil then, every write to this account's playlists or campaigns is dead-lettered with this reason.",
+                attributes={"kind": "spotify_authorisation_lost", "account": account},
+            )
+        )
+
+    # webhook ---------------------------------------------------------------------------------------
+    def webhook_secrets(self) -> list[str]:
+        """The webhook signing keys currently accepted (not cached here: the secrets cache expires them).
+
+        The secret is either one key, or a JSON array of keys while a key is being rotated (new first);
+        a delivery signed with any of them verifies.
+        """
+        raw = secret_value(self.settings.webhook.webhook_secret_id)
+        if raw.lstrip().startswith("["):
+            keys = json.loads(raw)
+            if not isinstance(keys, list) or not keys or not all(isinstance(key, str) and key for key in keys):
+                raise ValueError("the webhook secret is a JSON array but not of non-empty strings")
+            return keys
+        return [raw]
+
+    @cached_property
+    def webhook_replay_guard(self) -> DynamoReplayGuard:
+        """Signatures already received, remembered in the idempotency table until they go stale."""
+        from functions.webhook.signature import DynamoReplayGuard
+
+        return DynamoReplayGuard(self.settings.table(Table.IDEMPOTENCY))

@@ -1,9 +1,13 @@
-"""Publishes domain events to the EventBridge bus, in batches of ten, retrying entries that failed."""
+"""Publishes domain events to the EventBridge bus, in batches of ten, retrying entries that failed.
+
+A bus is built for one flow with the events its declaration `emits`; publishing anything else is a
+programming error (`UndeclaredEvent`), caught here before IAM would refuse it in AWS (the stack grants
+PutEvents only for the declared detail-types)."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -21,18 +25,27 @@ class EventPublishFailed(TransientError):
     code = "event_publish_failed"
 
 
+class UndeclaredEvent(RuntimeError):
+    """A flow tried to publish an event its declaration does not list in `emits`."""
+
+
 @lru_cache(maxsize=None)
 def events_client() -> Any:
     return boto3.client("events")
 
 
 class EventBus:
-    def __init__(self, bus_name: str, source: str):
+    def __init__(self, bus_name: str, source: str, allowed: Iterable[type[DomainEvent]] | None = None):
         self.bus_name = bus_name
         self.source = source
+        self.allowed = frozenset(allowed) if allowed is not None else None
         self.published: int = 0
 
     def publish(self, events: Sequence[DomainEvent]) -> None:
+        if self.allowed is not None:
+            undeclared = sorted({type(event).__name__ for event in events if type(event) not in self.allowed})
+            if undeclared:
+                raise UndeclaredEvent(f"this flow does not declare that it emits {', '.join(undeclared)}")
         entries = [self._entry(event) for event in events]
         for start in range(0, len(entries), MAX_ENTRIES_PER_CALL):
             self._put(entries[start : start + MAX_ENTRIES_PER_CALL])

@@ -1,100 +1,101 @@
-"""Configuration read once per cold start from the environment the CDK stack (or the sandbox) sets.
+"""Configuration, read once per cold start from the environment the CDK stack (or the sandbox) sets.
 
-Every tunable that the design calls "configurable" lives here, with its default and the env var that
-overrides it, so operators have one place to look.
+One pydantic model per concern — the core wiring every flow has, the HTTP policy, and one model per
+external system — each mapping its fields to environment variables by upper-case name. A flow loads
+only the models for the systems its declaration lets it call (`FlowSettings`), at cold start, and a
+missing or malformed variable stops it there with an error naming the variable, what it is for and the
+CDK context key that sets it. Nothing falls back to a sandbox value in a deployed function: a value
+that only the sandbox knows (a Megaphone network id, the secrets' ids) has no default here.
+
+Every tunable the design calls "configurable" lives here with its default, so operators have one place
+to look; the Consonance → domain mapping (`MappingConfig`) lives with the Consonance adapter.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from functools import lru_cache
-from typing import Literal
+from collections.abc import Mapping
+from functools import cached_property, lru_cache
+from typing import Any, ClassVar, Self
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from functions.domain.rights import RightsPolicy
-
-
-class MappingConfig(BaseModel):
-    """How Consonance records become domain episodes (the design's mapping, one place)."""
-
-    approved_publishing_status_codes: frozenset[str] = frozenset({"02", "04"})  # ONIX list 64
-    audio_product_types: tuple[str, ...] = ("ElectronicAudioProduct",)
-    master_audio_variant: str = "master_audio"
-    approved_file_status: str = "approved"
-    distribution_allowed_values: frozenset[str] = frozenset({"allowed", "yes", "true"})
-    artwork_resource_variant: str = "cover_image"
-    narrator_role_codes: frozenset[str] = frozenset({"E07", "E03"})
-    author_role_codes: frozenset[str] = frozenset({"A01"})
-    credited_role_codes: tuple[str, ...] = ("A01", "E07", "E03", "E10", "E09", "A12", "B06")
-    max_title_length: int = 150
-    max_summary_length: int = 4000
-    # work.workType -> episode kind; unknown types fall back to default_episode_kind.
-    episode_kinds: dict[str, str] = Field(
-        default_factory=lambda: {
-            "serialized_fiction": "serialized_fiction",
-            "companion_podcast": "companion_podcast",
-            "author_interview": "author_interview",
-            "branded_podcast": "branded_podcast",
-        }
-    )
-    default_episode_kind: str = "serialized_fiction"
-    # kinds whose episodes must credit a narrator (E07 read by / E03 narrator)
-    narrated_kinds: frozenset[str] = frozenset({"serialized_fiction"})
-    # What the write-back records on the product. The publishing status is only written where set.
-    # Megaphone cannot restrict territories: publish and report (a finding), or hold until cleared everywhere.
-    unenforceable_territories: Literal["publish_and_report", "hold"] = "publish_and_report"
-    spotify_link_role: str = "_26"  # ONIX website role (configurable: exact code per publisher)
-    writeback_publishing_status: str | None = None
-    # Which right types each kind of content requires, and Consonance's names for them (rights model).
-    rights: RightsPolicy = Field(default_factory=RightsPolicy)
+from functions.mapping_config import MappingConfig
+from functions.flow_declarations import FlowDeclaration, Secret, Table, flow
 
 
-class Settings(BaseModel):
-    event_bus_name: str = "consonance-spotify"
-    event_source: str = "consonance-spotify"
-    ledger_table: str = "sync-ledger"
-    cursors_table: str = "cursors"
-    idempotency_table: str = "idempotency"
-    availability_table: str = "availability"
-    alerts_topic_arn: str | None = None
-    dead_letter_queue_url: str | None = None
-    max_receives: int = 5
+class ConfigurationError(RuntimeError):
+    """The function's environment is missing or has a malformed setting; nothing can run until the
+    deployment is fixed. Raised at cold start, so the first invocation fails loudly and says why."""
 
-    consonance_url: str = "https://web.consonance.app/graphql"
-    consonance_secret_id: str = "consonance-spotify/consonance-api-key"
-    consonance_rate_per_minute: int = 120
 
-    megaphone_url: str = "https://cms.megaphone.fm/api"
-    megaphone_secret_id: str = "consonance-spotify/megaphone-token"
-    megaphone_network_id: str = "network-1"
-    megaphone_rate_per_minute: int = 60  # facts sheet: 60/min per token (unverified; keep configurable)
-    megaphone_podcasts: dict[str, str] = Field(default_factory=dict)  # Consonance series id -> podcast id
-    megaphone_explicit_value: str = "clean"
-    spotify_show_url: str = "https://open.spotify.com/episode/{spotify_id}"
+class EnvironmentSettings(BaseModel):
+    """Fields map to environment variables by upper-case name; `context_keys` names the CDK context key
+    that sets a variable, for the error message."""
 
-    spotify_secret_id: str = "consonance-spotify/spotify-client"
-    spotify_accounts_url: str = "https://accounts.spotify.com"
-    spotify_api_url: str = "https://api.spotify.com/v1"
-    spotify_rate_per_minute: int = 120  # the Web API counts a rolling 30 s window; stay well inside it
-    # Markets the availability monitor checks per episode (ISO 3166-1 alpha-2); one request each.
-    spotify_markets: tuple[str, ...] = ("GB", "US", "IE", "AU", "CA", "DE")
-    # The availability monitor asks Spotify about each episode every Nth hourly run (Megaphone every run).
-    spotify_check_every_runs: int = 3
-    webhook_secret_id: str = "consonance-spotify/webhook-signing-key"
-    webhook_tolerance_seconds: int = 300
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    context_keys: ClassVar[dict[str, str]] = {}
 
-    http_timeout_seconds: float = 10.0
-    http_max_attempts: int = 4
-    http_backoff_cap_seconds: float = 20.0
-
-    mapping: MappingConfig = Field(default_factory=MappingConfig)
-
-    @field_validator("megaphone_podcasts", mode="before")
     @classmethod
-    def _parse_podcasts(cls, value: object) -> object:
-        return json.loads(value) if isinstance(value, str) else value
+    def from_environment(cls, environ: Mapping[str, str] | None = None) -> Self:
+        env = os.environ if environ is None else environ
+        values = {name: env[name.upper()] for name in cls.model_fields if name.upper() in env}
+        try:
+            return cls.model_validate(values)
+        except ValidationError as exc:
+            raise ConfigurationError(_describe(cls, exc.errors())) from None
+
+    @classmethod
+    def invalid_values(cls, environ: Mapping[str, str]) -> list[str]:
+        """What is wrong with the values that ARE set (a missing one is not reported here): `make synth`
+        runs this on each flow's environment, so a malformed setting stops synthesis, not a Lambda."""
+        values = {name: environ[name.upper()] for name in cls.model_fields if name.upper() in environ}
+        try:
+            cls.model_validate(values)
+        except ValidationError as exc:
+            invalid = [error for error in exc.errors() if error["type"] != "missing"]
+            return [_describe(cls, invalid)] if invalid else []
+        return []
+
+    @classmethod
+    def variables(cls) -> set[str]:
+        return {name.upper() for name in cls.model_fields}
+
+
+def _describe(model: type[EnvironmentSettings], errors: Any) -> str:
+    problems = []
+    for error in errors:
+        field = str(error["loc"][0]) if error["loc"] else "?"
+        variable = field.upper()
+        info = model.model_fields.get(field)
+        purpose = f" ({info.description})" if info is not None and info.description else ""
+        context = model.context_keys.get(field)
+        how = f"; set CDK context '{context}'" if context else ""
+        problem = "is not set" if error["type"] == "missing" else f"is invalid: {error['msg']}"
+        problems.append(f"{variable}{purpose} {problem}{how}")
+    return f"{model.__name__}: " + "; ".join(problems)
+
+
+def _json_object(value: object) -> object:
+    return json.loads(value) if isinstance(value, str) else value
+
+
+class CoreSettings(EnvironmentSettings):
+    """What every flow is wired with by the stack."""
+
+    event_bus_name: str = Field(description="the EventBridge bus domain events go to")
+    event_source: str = Field(default="consonance-spotify", description="the `source` of the events this bundle puts")
+    dead_letter_queue_url: str | None = Field(default=None, description="the flow's own DLQ (queue flows)")
+    max_receives: int = Field(default=5, ge=1, description="receives before a record is dead-lettered")
+    alerts_topic_arn: str | None = Field(default=None, description="the operations alerts SNS topic (flows that alert)")
+    powertools_service_name: str | None = Field(default=None, description="the flow's name, set by the stack")
+    mapping: MappingConfig = Field(default_factory=MappingConfig, description="the Consonance -> domain mapping (JSON)")
+    # The Spotify markets where availability is watched (ISO 3166-1 alpha-2): the monitor asks about
+    # them, the recorder reads "worldwide" in a notice as them (and any market already recorded).
+    spotify_markets: tuple[str, ...] = Field(default=("GB", "US", "IE", "AU", "CA", "DE"), description="markets watched")
+
+    context_keys: ClassVar[dict[str, str]] = {"mapping": "consonanceMapping", "spotify_markets": "spotifyMarkets"}
 
     @field_validator("spotify_markets", mode="before")
     @classmethod
@@ -104,15 +105,178 @@ class Settings(BaseModel):
     @field_validator("mapping", mode="before")
     @classmethod
     def _parse_mapping(cls, value: object) -> object:
-        return json.loads(value) if isinstance(value, str) else value
+        return _json_object(value)
 
+
+class HttpSettings(EnvironmentSettings):
+    http_timeout_seconds: float = Field(default=10.0, gt=0, description="per request")
+    http_max_attempts: int = Field(default=4, ge=1, description="attempts of an idempotent request (429/5xx/timeouts)")
+    http_backoff_cap_seconds: float = Field(default=20.0, gt=0, description="longest wait between attempts")
+
+
+class ConsonanceSettings(EnvironmentSettings):
+    consonance_url: str = Field(default="https://web.consonance.app/graphql", description="Consonance GraphQL endpoint")
+    consonance_secret_id: str = Field(description="the Secrets Manager id of the Consonance API key")
+    consonance_rate_per_minute: int = Field(default=120, gt=0, description="requests per minute per API key")
+    # The Spotify episode URL written onto the Consonance product.
+    spotify_show_url: str = Field(default="https://open.spotify.com/episode/{spotify_id}", description="Spotify link template")
+
+    context_keys: ClassVar[dict[str, str]] = {"consonance_url": "consonanceUrl", "consonance_rate_per_minute": "consonanceRatePerMinute"}
+
+
+class MegaphoneSettings(EnvironmentSettings):
+    megaphone_url: str = Field(default="https://cms.megaphone.fm/api", description="Megaphone CMS API base URL")
+    megaphone_secret_id: str = Field(description="the Secrets Manager id of the Megaphone token")
+    megaphone_network_id: str = Field(min_length=1, description="the publisher's Megaphone network id")
+    # facts sheet: 60/min per token (unverified; keep configurable)
+    megaphone_rate_per_minute: int = Field(default=60, gt=0, description="requests per minute per token")
+    megaphone_podcasts: dict[str, str] = Field(default_factory=dict, description="Consonance series id -> Megaphone podcast id (JSON)")
+    megaphone_explicit_value: str = Field(default="clean", description="Megaphone's `explicit` value for clean episodes")
+
+    context_keys: ClassVar[dict[str, str]] = {
+        "megaphone_url": "megaphoneUrl",
+        "megaphone_network_id": "megaphoneNetworkId",
+        "megaphone_rate_per_minute": "megaphoneRatePerMinute",
+        "megaphone_podcasts": "megaphonePodcasts",
+    }
+
+    @field_validator("megaphone_podcasts", mode="before")
     @classmethod
-    def from_environment(cls, environ: dict[str, str] | None = None) -> "Settings":
-        env = os.environ if environ is None else environ
-        values = {name: env[name.upper()] for name in cls.model_fields if name.upper() in env}
-        return cls.model_validate(values)
+    def _parse_podcasts(cls, value: object) -> object:
+        return _json_object(value)
+
+
+class SpotifySettings(EnvironmentSettings):
+    spotify_secret_id: str = Field(description="the Secrets Manager id of the Spotify app's client credentials")
+    spotify_accounts_url: str = Field(default="https://accounts.spotify.com", description="Spotify Accounts service")
+    spotify_api_url: str = Field(default="https://api.spotify.com/v1", description="Spotify Web API base URL")
+    # the Web API counts a rolling 30 s window; stay well inside it
+    spotify_rate_per_minute: int = Field(default=120, gt=0, description="Web API requests per minute per app")
+    # The availability monitor asks Spotify about each episode every Nth hourly run (Megaphone every run).
+    spotify_check_every_runs: int = Field(default=3, ge=1, description="Spotify checks every Nth monitor run")
+
+    context_keys: ClassVar[dict[str, str]] = {
+        "spotify_accounts_url": "spotifyAccountsUrl",
+        "spotify_api_url": "spotifyApiUrl",
+        "spotify_rate_per_minute": "spotifyRatePerMinute",
+    }
+
+
+class SpotifyAccountSettings(EnvironmentSettings):
+    """The Spotify accounts (a publisher's or brand's own) authorised with the authorization-code flow."""
+
+    spotify_accounts_secret_prefix: str = Field(description="the Secrets Manager folder holding one authorisation per account")
+    spotify_accounts: tuple[str, ...] = Field(default=(), description="names of the authorised accounts (comma-separated)")
+    # Spotify: refresh tokens expire six months after the user's authorisation (2026).
+    spotify_refresh_token_lifetime_days: int = Field(default=182, gt=0, description="days a refresh token lives")
+    spotify_authorisation_warning_days: int = Field(default=14, gt=0, description="alert this many days before expiry")
+
+    context_keys: ClassVar[dict[str, str]] = {"spotify_accounts": "spotifyAccounts"}
+
+    @field_validator("spotify_accounts", mode="before")
+    @classmethod
+    def _parse_accounts(cls, value: object) -> object:
+        return tuple(a.strip() for a in value.split(",") if a.strip()) if isinstance(value, str) else value
+
+    def secret_id(self, account: str) -> str:
+        return f"{self.spotify_accounts_secret_prefix.rstrip('/')}/{account}"
+
+
+class WebhookSettings(EnvironmentSettings):
+    webhook_secret_id: str = Field(description="the Secrets Manager id of the webhook signing key(s)")
+    webhook_tolerance_seconds: int = Field(default=300, gt=0, le=3600, description="accepted clock skew / replay window")
+
+    context_keys: ClassVar[dict[str, str]] = {"webhook_tolerance_seconds": "webhookToleranceSeconds"}
+
+
+# Which settings a flow loads, by the secrets its declaration names.
+CONNECTOR_SETTINGS: dict[Secret, type[EnvironmentSettings]] = {
+    Secret.CONSONANCE: ConsonanceSettings,
+    Secret.MEGAPHONE: MegaphoneSettings,
+    Secret.SPOTIFY: SpotifySettings,
+    Secret.SPOTIFY_ACCOUNTS: SpotifyAccountSettings,
+    Secret.WEBHOOK: WebhookSettings,
+}
+TABLE_VARIABLES: dict[Table, str] = {
+    Table.LEDGER: "LEDGER_TABLE",
+    Table.CURSORS: "CURSORS_TABLE",
+    Table.IDEMPOTENCY: "IDEMPOTENCY_TABLE",
+    Table.AVAILABILITY: "AVAILABILITY_TABLE",
+}
+
+
+SETTINGS_MODELS: tuple[type[EnvironmentSettings], ...] = (CoreSettings, HttpSettings, *CONNECTOR_SETTINGS.values())
+
+
+def known_variables() -> set[str]:
+    """Every environment variable some settings model reads, and the tables' names."""
+    return set().union(*(model.variables() for model in SETTINGS_MODELS), TABLE_VARIABLES.values())
+
+
+class FlowSettings:
+    """The settings one flow may use, loaded and validated together from its environment.
+
+    Asking for a system the flow's declaration does not name is a programming error, reported as
+    such — the deployed function would have neither the variables nor the permissions for it."""
+
+    def __init__(self, declaration: FlowDeclaration, environ: Mapping[str, str] | None = None):
+        env = dict(os.environ if environ is None else environ)
+        self.declaration = declaration
+        self.core = CoreSettings.from_environment(env)
+        self.http = HttpSettings.from_environment(env)
+        self._connectors: dict[Secret, EnvironmentSettings] = {
+            secret: CONNECTOR_SETTINGS[secret].from_environment(env) for secret in declaration.secrets if secret in CONNECTOR_SETTINGS
+        }
+        missing = [TABLE_VARIABLES[t] for t in declaration.tables if not env.get(TABLE_VARIABLES[t])]
+        if missing:
+            raise ConfigurationError(f"{declaration.name}: table variable(s) not set: {', '.join(missing)}")
+        self._tables = {table: env[TABLE_VARIABLES[table]] for table in declaration.tables}
+
+    @property
+    def mapping(self) -> MappingConfig:
+        return self.core.mapping
+
+    def table(self, table: Table) -> str:
+        try:
+            return self._tables[table]
+        except KeyError:
+            raise ConfigurationError(f"{self.declaration.name} does not declare table {table.value}") from None
+
+    def _connector(self, secret: Secret, model: type[Any]) -> Any:
+        settings = self._connectors.get(secret)
+        if not isinstance(settings, model):
+            raise ConfigurationError(f"{self.declaration.name} does not declare the {secret.value} connector")
+        return settings
+
+    @cached_property
+    def consonance(self) -> ConsonanceSettings:
+        return self._connector(Secret.CONSONANCE, ConsonanceSettings)  # type: ignore[no-any-return]
+
+    @cached_property
+    def megaphone(self) -> MegaphoneSettings:
+        return self._connector(Secret.MEGAPHONE, MegaphoneSettings)  # type: ignore[no-any-return]
+
+    @cached_property
+    def spotify(self) -> SpotifySettings:
+        return self._connector(Secret.SPOTIFY, SpotifySettings)  # type: ignore[no-any-return]
+
+    @cached_property
+    def spotify_accounts(self) -> SpotifyAccountSettings:
+        return self._connector(Secret.SPOTIFY_ACCOUNTS, SpotifyAccountSettings)  # type: ignore[no-any-return]
+
+    @cached_property
+    def webhook(self) -> WebhookSettings:
+        return self._connector(Secret.WEBHOOK, WebhookSettings)  # type: ignore[no-any-return]
 
 
 @lru_cache(maxsize=1)
-def settings() -> Settings:
-    return Settings.from_environment()
+def flow_settings() -> FlowSettings:
+    """The running flow's settings (the stack names the flow in POWERTOOLS_SERVICE_NAME)."""
+    name = os.environ.get("POWERTOOLS_SERVICE_NAME")
+    if not name:
+        raise ConfigurationError("POWERTOOLS_SERVICE_NAME (the flow's name) is not set")
+    try:
+        declaration = flow(name)
+    except KeyError:
+        raise ConfigurationError(f"POWERTOOLS_SERVICE_NAME names no declared flow: {name!r}") from None
+    return FlowSettings(declaration)

@@ -5,6 +5,11 @@ batch failures (ReportBatchItemFailures), so each record is retried on its own.
   goes to the dead-letter queue at once with its reason: retrying cannot help.
 - Any other failure is retried by SQS; on the last allowed receive the record is dead-lettered with
   the reason of that last failure, so nothing lands in the DLQ without one.
+- A record whose last allowed receive died with the invocation (a crash or a timeout: nothing could
+  report it) comes back once more — the queue's redrive is set one receive beyond the declared
+  `max_receives` — and is dead-lettered at once, before anything else is tried, with the reason
+  "crashed or timed out" and the failure recorded on its previous receive, when there was one. So
+  `dlq list` never shows a record without a reason.
 
 The partial batch response is built here rather than with Powertools' batch utility: the loop is a
 few lines, and the utility's import (its event data classes and parser models) was the largest
@@ -23,7 +28,7 @@ from functions.dead_letters import dead_letter
 from functions.domain.errors import PermanentError
 from functions.domain.events import DomainEvent, parse_bus_envelope
 from functions.observability import logger, metrics
-from functions.settings import Settings, settings
+from functions.settings import CoreSettings
 from functions.state.idempotency import IdempotencyStore
 
 
@@ -47,11 +52,18 @@ class SqsRecord(BaseModel):
         return self.attributes.approximate_receive_count
 
 
+class CrashedOnLastReceive(PermanentError):
+    """The record's last allowed receive ended with the invocation itself (crash or timeout)."""
+
+    code = "crashed_or_timed_out"
+
+
 def consume_sqs_batch(
     event: dict[str, Any],
     context: Any,
     *,
     flow: str,
+    core: CoreSettings,
     accept: tuple[type[DomainEvent], ...],
     handle: Callable[[DomainEvent], None],
     idempotency: IdempotencyStore | None = None,
@@ -60,18 +72,19 @@ def consume_sqs_batch(
     applied (SQS and EventBridge both deliver at least once) is recognised by (flow, entity,
     EventBridge event id) and not acted on again. A re-announced change gets a new event id and is
     evaluated again: the ledger's content hashes, not this record, decide whether that writes anything."""
-    config = settings()
     lease_seconds = _lease_seconds(context)
     failures: list[dict[str, str]] = []
     for record in _records(event):
+        if _beyond_last_receive(record, flow, core, failures, idempotency):
+            continue
         try:
             event_id, domain_event = parse_bus_envelope(record.body, accept)
             logger.append_keys(correlation_id=domain_event.correlation_id or record.message_id)
             _handle_once(domain_event, handle, idempotency, f"{flow}|{domain_event.entity_key()}|{event_id}", lease_seconds)
         except Exception as exc:
-            _settle(record, flow, exc, config, failures)
+            _settle(record, flow, exc, core, failures, idempotency)
         else:
-            _settle(record, flow, None, config, failures)
+            _settle(record, flow, None, core, failures, idempotency)
     return {"batchItemFailures": failures}
 
 
@@ -80,19 +93,21 @@ def consume_sqs_batch_together(
     context: Any,
     *,
     flow: str,
+    core: CoreSettings,
     accept: tuple[type[DomainEvent], ...],
     handle_all: Callable[[list[DomainEvent]], dict[int, Exception | None]],
 ) -> dict[str, Any]:
     """For flows that act on a whole batch in one call (one request for ten records). `handle_all`
     returns an outcome per event index; a raised exception fails every record."""
-    config = settings()
     failures: list[dict[str, str]] = []
     parsed: list[tuple[SqsRecord, DomainEvent]] = []
     for record in _records(event):
+        if _beyond_last_receive(record, flow, core, failures, None):
+            continue
         try:
             parsed.append((record, parse_bus_envelope(record.body, accept)[1]))
         except PermanentError as exc:
-            _settle(record, flow, exc, config, failures)
+            _settle(record, flow, exc, core, failures)
     if not parsed:
         return {"batchItemFailures": failures}
     try:
@@ -100,7 +115,7 @@ def consume_sqs_batch_together(
     except Exception as exc:  # the batch as a whole failed: every record is retried or dead-lettered
         outcomes = {index: exc for index in range(len(parsed))}
     for index, (record, _) in enumerate(parsed):
-        _settle(record, flow, outcomes.get(index), config, failures)
+        _settle(record, flow, outcomes.get(index), core, failures)
     return {"batchItemFailures": failures}
 
 
@@ -108,15 +123,39 @@ def _records(event: dict[str, Any]) -> list[SqsRecord]:
     return [SqsRecord.model_validate(raw) for raw in event.get("Records", [])]
 
 
-def _settle(record: SqsRecord, flow: str, error: Exception | None, config: Settings, failures: list[dict[str, str]]) -> None:
+def _beyond_last_receive(
+    record: SqsRecord, flow: str, core: CoreSettings, failures: list[dict[str, str]], idempotency: IdempotencyStore | None
+) -> bool:
+    """A record past its last allowed receive: its last receive died with the invocation. Dead-letter it
+    at once with that reason (and what failed before, if recorded); never run it again."""
+    if record.receive_count <= core.max_receives:
+        return False
+    previous = idempotency.last_failure(record.message_id) if idempotency is not None else None
+    reason = f"the handler crashed or timed out on receive {record.receive_count - 1} (its last allowed receive)"
+    if previous:
+        reason += f"; the failure before that: {previous}"
+    _settle(record, flow, CrashedOnLastReceive(reason), core, failures)
+    return True
+
+
+def _settle(
+    record: SqsRecord,
+    flow: str,
+    error: Exception | None,
+    core: CoreSettings,
+    failures: list[dict[str, str]],
+    idempotency: IdempotencyStore | None = None,
+) -> None:
     """Success; or dead-letter with the reason (permanent, or the last allowed receive); or retry."""
     if error is None:
         metrics.add_metric(name="RecordsSucceeded", unit=MetricUnit.Count, value=1)
         return
-    last_receive = record.receive_count >= config.max_receives
-    if config.dead_letter_queue_url and (isinstance(error, PermanentError) or last_receive):
-        _to_dead_letters(record, flow, error, config.dead_letter_queue_url)
+    last_receive = record.receive_count >= core.max_receives
+    if core.dead_letter_queue_url and (isinstance(error, PermanentError) or last_receive):
+        _to_dead_letters(record, flow, error, core.dead_letter_queue_url)
         return
+    if idempotency is not None:  # remembered, should the next receive die before it can say why
+        idempotency.remember_failure(record.message_id, _describe(error))
     metrics.add_metric(name="RecordsRetried", unit=MetricUnit.Count, value=1)
     logger.warning("record failed; SQS will redeliver", extra={"message_id": record.message_id, "error": _describe(error)})
     failures.append({"itemIdentifier": record.message_id})

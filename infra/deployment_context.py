@@ -15,13 +15,17 @@ so a function never carries configuration for a system it cannot call.
 | megaphoneRatePerMinute  | MEGAPHONE_RATE_PER_MINUTE   | flows declaring Secret.MEGAPHONE  |
 | spotifyAccountsUrl      | SPOTIFY_ACCOUNTS_URL        | flows declaring Secret.SPOTIFY    |
 | spotifyApiUrl           | SPOTIFY_API_URL             | flows declaring Secret.SPOTIFY    |
-| spotifyMarkets          | SPOTIFY_MARKETS (a,b,c)     | flows declaring Secret.SPOTIFY    |
+| spotifyMarkets          | SPOTIFY_MARKETS (a,b,c)     | every flow                        |
 | spotifyRatePerMinute    | SPOTIFY_RATE_PER_MINUTE     | flows declaring Secret.SPOTIFY    |
 | webhookToleranceSeconds | WEBHOOK_TOLERANCE_SECONDS   | flows declaring Secret.WEBHOOK    |
 | consonanceMapping       | MAPPING (JSON)              | every flow                        |
+| spotifyAccounts         | SPOTIFY_ACCOUNTS (a,b)      | flows declaring Secret.SPOTIFY_ACCOUNTS (and the stack: a secret each) |
 
 A key that is absent, null, an empty string or an empty object is not passed at all, so the default
-in `functions/settings.py` applies. `megaphonePodcasts` and `consonanceMapping` are JSON objects (in
+in `functions/settings.py` applies; a blank string (only spaces) is refused. Every value is then
+checked by the very settings models the functions load at cold start (`validate_flow_environments`),
+so a malformed value — a podcast id that is not a string, a mapping field of the wrong type, an
+unknown mapping key — stops `make synth` with the variable, the problem and the context key named. `megaphonePodcasts` and `consonanceMapping` are JSON objects (in
 cdk.json an object; on the command line a JSON string). `spotifyMarkets` is a list of ISO 3166-1
 alpha-2 codes (in cdk.json a list or "GB,US"; on the command line "GB,US"), passed on as "GB,US".
 
@@ -32,13 +36,14 @@ a function: see infra/naming.py.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 from typing import Any
 
 from infra.flows import FlowDeclaration, Secret
+from infra.naming import PREFIX_PATTERN
 
 
 class ValueKind(Enum):
@@ -46,6 +51,7 @@ class ValueKind(Enum):
     INTEGER = "integer"
     JSON_OBJECT = "json object"
     COUNTRY_CODES = "comma-separated country codes"
+    NAMES = "comma-separated names"
 
 
 @dataclass(frozen=True)
@@ -87,9 +93,7 @@ CONTEXT_SETTINGS: tuple[ContextSetting, ...] = (
     ),
     ContextSetting("spotifyAccountsUrl", "SPOTIFY_ACCOUNTS_URL", ValueKind.TEXT, "Spotify Accounts service base URL", Secret.SPOTIFY),
     ContextSetting("spotifyApiUrl", "SPOTIFY_API_URL", ValueKind.TEXT, "Spotify Web API base URL", Secret.SPOTIFY),
-    ContextSetting(
-        "spotifyMarkets", "SPOTIFY_MARKETS", ValueKind.COUNTRY_CODES, "markets checked for availability", Secret.SPOTIFY
-    ),
+    ContextSetting("spotifyMarkets", "SPOTIFY_MARKETS", ValueKind.COUNTRY_CODES, "markets where availability is watched"),
     ContextSetting(
         "spotifyRatePerMinute", "SPOTIFY_RATE_PER_MINUTE", ValueKind.INTEGER, "Web API requests per minute per app", Secret.SPOTIFY
     ),
@@ -101,6 +105,13 @@ CONTEXT_SETTINGS: tuple[ContextSetting, ...] = (
         Secret.WEBHOOK,
     ),
     ContextSetting("consonanceMapping", "MAPPING", ValueKind.JSON_OBJECT, "overrides of the Consonance -> domain mapping"),
+    ContextSetting(
+        "spotifyAccounts",
+        "SPOTIFY_ACCOUNTS",
+        ValueKind.NAMES,
+        "the Spotify accounts authorised with `infra.ops auth spotify` (a secret each)",
+        Secret.SPOTIFY_ACCOUNTS,
+    ),
 )
 
 
@@ -118,13 +129,20 @@ def encode_context_value(setting: ContextSetting, value: Any) -> str | None:
     """The env var text for one context value, or None when it is unset."""
     if value is None or value == "":
         return None
+    if isinstance(value, str) and not value.strip():
+        raise DeploymentContextError(f"context {setting.context_key!r} is blank; remove it or give it a value")
     if setting.kind is ValueKind.JSON_OBJECT:
-        parsed = json.loads(value) if isinstance(value, str) else value
+        try:
+            parsed = json.loads(value) if isinstance(value, str) else value
+        except json.JSONDecodeError as exc:
+            raise DeploymentContextError(f"context {setting.context_key!r} is not valid JSON: {exc}") from exc
         if not isinstance(parsed, dict):
             raise DeploymentContextError(f"context {setting.context_key!r} must be a JSON object, got {value!r}")
         return json.dumps(parsed, sort_keys=True, separators=(",", ":")) if parsed else None
     if setting.kind is ValueKind.COUNTRY_CODES:
         return encode_country_codes(setting, value)
+    if setting.kind is ValueKind.NAMES:
+        return encode_names(setting, value)
     if setting.kind is ValueKind.INTEGER:
         try:
             number = int(value)
@@ -151,6 +169,16 @@ def encode_country_codes(setting: ContextSetting, value: Any) -> str | None:
     return ",".join(dict.fromkeys(codes)) or None
 
 
+def encode_names(setting: ContextSetting, value: Any) -> str | None:
+    """A list or "a, b" of resource-safe names (lowercase letters, digits, inner hyphens) -> "a,b"."""
+    parts = [str(part).strip() for part in value] if isinstance(value, list | tuple) else str(value).split(",")
+    names = [part.strip() for part in parts if part.strip()]
+    invalid = [name for name in names if not PREFIX_PATTERN.match(name)]
+    if invalid:
+        raise DeploymentContextError(f"context {setting.context_key!r}: names must be lowercase letters, digits and inner hyphens: {invalid}")
+    return ",".join(dict.fromkeys(names)) or None
+
+
 def resolve_context(lookup: Callable[[str], Any]) -> dict[str, str]:
     """Env var -> value for every configured context key (validated once, for the whole stack).
     `lookup` is `node.try_get_context` in the stack, `dict.get` anywhere else."""
@@ -160,6 +188,23 @@ def resolve_context(lookup: Callable[[str], Any]) -> dict[str, str]:
         if encoded is not None:
             resolved[setting.env_var] = encoded
     return resolved
+
+
+def validate_flow_environments(resolved: Mapping[str, str], flows: Sequence[FlowDeclaration]) -> None:
+    """Run every flow's settings models over the values the deployment gives it; any malformed value
+    stops synthesis (missing ones are reported by `missing_for_deployment` as warnings instead)."""
+    from functions.settings import CONNECTOR_SETTINGS, CoreSettings, HttpSettings
+
+    problems: list[str] = []
+    for declaration in flows:
+        env = environment_for_flow(declaration, resolved)
+        models = [CoreSettings, HttpSettings, *(CONNECTOR_SETTINGS[s] for s in declaration.secrets if s in CONNECTOR_SETTINGS)]
+        for model in models:
+            for problem in model.invalid_values(env):
+                if problem not in problems:
+                    problems.append(problem)
+    if problems:
+        raise DeploymentContextError("the deployment settings are malformed: " + " | ".join(problems))
 
 
 def missing_for_deployment(resolved: dict[str, str]) -> list[ContextSetting]:

@@ -40,7 +40,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra.deployment_context import environment_for_flow
-from infra.flows import EventTrigger, FlowDeclaration, HttpTrigger, ScheduleTrigger, Secret, Table
+from infra.flows import SECRET_SPECS, EventTrigger, FlowDeclaration, HttpTrigger, ScheduleTrigger, Secret, Table
 from infra.naming import ResourceNames
 from infra.tables import table_spec
 
@@ -58,14 +58,15 @@ MINIMUM_EVENT_SOURCE_CONCURRENCY = 2
 ALERT_PUBLISH_KEY_ACTIONS = ("kms:GenerateDataKey", "kms:Decrypt")
 
 
-def secret_settings_field(secret: Secret) -> str:
-    """`consonance_secret_id` / `spotify_secret_id`: the Settings field that holds the secret's id."""
-    return f"{secret.value}_secret_id"
-
-
 def secret_env_var(secret: Secret) -> str:
-    """CONSONANCE_SECRET_ID / MEGAPHONE_SECRET_ID / SPOTIFY_SECRET_ID / WEBHOOK_SECRET_ID."""
-    return secret_settings_field(secret).upper()
+    """The variable carrying the secret's id (or a family's folder): CONSONANCE_SECRET_ID, ..."""
+    return SECRET_SPECS[secret].env_var
+
+
+# The queue's own redrive is one receive beyond the declared `max_receives`: the handler dead-letters
+# (with a reason) on the last declared receive, and a record whose last receive died with the
+# invocation comes back once more, to be dead-lettered with "crashed or timed out" (functions/sqs_batch.py).
+REDRIVE_MARGIN = 1
 
 
 def construct_id(flow_name: str) -> str:
@@ -82,6 +83,7 @@ class SharedResources:
     event_source: str
     tables: Mapping[Table, dynamodb.Table]
     secrets: Mapping[Secret, secretsmanager.ISecret]
+    account_secrets: Mapping[str, secretsmanager.ISecret]
     alerts_topic: sns.ITopic
     alerts_key: kms.IKey
     code: lambda_.Code
@@ -156,9 +158,27 @@ class FlowConstruct(Construct):
             else:
                 shared.tables[table].grant_read_data(self.role)
         for secret in declaration.secrets:
-            shared.secrets[secret].grant_read(self.role)
+            if SECRET_SPECS[secret].family:
+                for account_secret in shared.account_secrets.values():
+                    account_secret.grant_read(self.role)
+                    if SECRET_SPECS[secret].writable:  # a rotated refresh token is stored at once
+                        account_secret.grant_write(self.role)
+            else:
+                shared.secrets[secret].grant_read(self.role)
         if declaration.emits:
-            shared.event_bus.grant_put_events_to(self.role)
+            # Only the detail-types the declaration emits, from this bundle's source: IAM refuses the rest.
+            self.role.add_to_principal_policy(
+                iam.PolicyStatement(
+                    actions=["events:PutEvents"],
+                    resources=[shared.event_bus.event_bus_arn],
+                    conditions={
+                        "StringEquals": {
+                            "events:detail-type": list(declaration.emitted_detail_types),
+                            "events:source": [shared.event_source],
+                        }
+                    },
+                )
+            )
         if declaration.publishes_alerts:
             self.role.add_to_principal_policy(iam.PolicyStatement(actions=["sns:Publish"], resources=[shared.alerts_topic.topic_arn]))
             self.role.add_to_principal_policy(iam.PolicyStatement(actions=list(ALERT_PUBLISH_KEY_ACTIONS), resources=[shared.alerts_key.key_arn]))
@@ -190,7 +210,7 @@ class QueueFlow(FlowConstruct):
             encryption=sqs.QueueEncryption.SQS_MANAGED,
             enforce_ssl=True,
             visibility_timeout=Duration.seconds(declaration.visibility_timeout_seconds),
-            dead_letter_queue=sqs.DeadLetterQueue(max_receive_count=declaration.max_receives, queue=dead_letter_queue),
+            dead_letter_queue=sqs.DeadLetterQueue(max_receive_count=declaration.max_receives + REDRIVE_MARGIN, queue=dead_letter_queue),
         )
         # The handler dead-letters records itself, with the failure reason as message attributes.
         dead_letter_queue.grant(self.role, "sqs:SendMessage")
@@ -283,6 +303,7 @@ def flow_environment(declaration: FlowDeclaration, shared: SharedResources, trig
         "EVENT_SOURCE": shared.event_source,
         **{table_spec(table).env_var: shared.tables[table].table_name for table in declaration.tables},
         **{secret_env_var(secret): shared.names.secret(secret) for secret in declaration.secrets},
+
         **({"ALERTS_TOPIC_ARN": shared.alerts_topic.topic_arn} if declaration.publishes_alerts else {}),
         **trigger_environment,
     }

@@ -18,7 +18,7 @@ from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from cdk_nag import NagPackSuppression, NagSuppressions
 
-from infra.flows import Secret
+from infra.flows import SECRET_SPECS, Secret, SecretShape
 from infra.layer import LAMBDA_PYTHON_VERSION
 from infra.tables import table_spec
 
@@ -46,12 +46,20 @@ WEBHOOK_KEY_ROTATION_REASON = (
     "coordinated change: put the new key beside the old one (functions/webhook/signature.py accepts several keys), move each "
     "sender over, then drop the old key."
 )
-SECRET_ROTATION_REASONS: dict[Secret, str] = {
-    Secret.CONSONANCE: SECRET_ROTATION_REASON.format(provider="Consonance"),
-    Secret.MEGAPHONE: SECRET_ROTATION_REASON.format(provider="Megaphone"),
-    Secret.SPOTIFY: SECRET_ROTATION_REASON.format(provider="Spotify (the app's client secret in the Spotify developer dashboard)"),
-    Secret.WEBHOOK: WEBHOOK_KEY_ROTATION_REASON,
-}
+ACCOUNT_AUTHORISATION_REASON = (
+    "The value is a Spotify user's authorisation (a refresh token) that only the user's consent can mint "
+    "(`python -m infra.ops auth spotify`); no rotation function can ask for it. When Spotify rotates the "
+    "refresh token the functions store the new one themselves, and an alarm warns 14 days before it expires."
+)
+
+
+def secret_rotation_reason(secret: Secret) -> str:
+    spec = SECRET_SPECS[secret]
+    if spec.shape is SecretShape.SIGNING_KEYS:
+        return WEBHOOK_KEY_ROTATION_REASON
+    if spec.shape is SecretShape.ACCOUNT_AUTHORISATION:
+        return ACCOUNT_AUTHORISATION_REASON
+    return SECRET_ROTATION_REASON.format(provider=f"the vendor ({spec.purpose})")
 
 
 def index_wildcard(table: dynamodb.Table) -> str:
@@ -93,5 +101,10 @@ def apply_justified_suppressions(stack: ConsonanceSpotifyStack) -> None:
     for secret, resource in stack.secrets.items():
         NagSuppressions.add_resource_suppressions(
             resource,
-            [NagPackSuppression(id="AwsSolutions-SMG4", reason=SECRET_ROTATION_REASONS[secret])],
+            [NagPackSuppression(id="AwsSolutions-SMG4", reason=secret_rotation_reason(secret))],
+        )
+    for resource in stack.account_secrets.values():
+        NagSuppressions.add_resource_suppressions(
+            resource,
+            [NagPackSuppression(id="AwsSolutions-SMG4", reason=secret_rotation_reason(Secret.SPOTIFY_ACCOUNTS))],
         )

@@ -13,7 +13,8 @@ default prefix `consonance-spotify`:
 | schedule rule (scheduled flows)  | consonance-spotify-<flow>-schedule         |
 | Lambda function                  | consonance-spotify-<flow>                  |
 | DynamoDB table                   | consonance-spotify-<table>  (e.g. -ledger) |
-| secret                           | consonance-spotify/<name> (the settings default's last part, e.g. spotify-client) |
+| secret                           | consonance-spotify/<name> (the secret spec's name, e.g. spotify-client) |
+| Spotify account secret           | consonance-spotify/spotify-account/<account> |
 | operations alerts topic          | consonance-spotify-alerts                  |
 
 The prefix comes from the CDK context key `resourcePrefix` (default `consonance-spotify`) and the
@@ -27,8 +28,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from functions.settings import Settings
-from infra.flows import Secret, Table
+from infra.flows import SECRET_SPECS, Secret, Table
 
 DEFAULT_RESOURCE_PREFIX = "consonance-spotify"
 RESOURCE_PREFIX_CONTEXT_KEY = "resourcePrefix"
@@ -87,14 +87,17 @@ class ResourceNames:
         return f"{self.prefix}-{table.value}"
 
     def secret(self, secret: Secret) -> str:
-        """The settings default (`consonance-spotify/spotify-client`) moved under this prefix; a secret
-        without a settings default is `<prefix>/<secret>`."""
-        field_info = Settings.model_fields.get(f"{secret.value}_secret_id")
-        default = str(field_info.default) if field_info is not None and field_info.default else ""
-        default_folder = f"{DEFAULT_RESOURCE_PREFIX}/"
-        if default.startswith(default_folder):
-            return f"{self.prefix}/{default.removeprefix(default_folder)}"
-        return f"{self.prefix}/{secret.value}"
+        """`<prefix>/<spec name>`, e.g. `consonance-spotify/spotify-client`; for a family of secrets
+        (one per Spotify account) the folder that holds them."""
+        return f"{self.prefix}/{SECRET_SPECS[secret].name}"
+
+    def family_member(self, secret: Secret, member: str) -> str:
+        """One secret of a family: `consonance-spotify/spotify-account/publisher`."""
+        if not SECRET_SPECS[secret].family:
+            raise ResourceNameError(f"secret {secret.value} is not a family of secrets")
+        if not PREFIX_PATTERN.match(member):
+            raise ResourceNameError(f"{member!r} must be lowercase letters, digits and inner hyphens")
+        return f"{self.secret(secret)}/{member}"
 
     def _checked(self, name: str, limit: int, kind: str) -> str:
         if len(name) > limit:

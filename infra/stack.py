@@ -1,6 +1,7 @@
 """The ConsonanceSpotify stack, built entirely from infra/flows.py (FLOWS) and infra/tables.py (TABLES).
 
-Resources: the custom event bus, the DynamoDB tables, one secret per `Secret`, the dependency layer,
+Resources: the custom event bus, the DynamoDB tables, one secret per declared `Secret` (and one per
+configured Spotify account for the account family), the dependency layer,
 one flow construct per declaration (see flow_constructs.py), the operations-alerts topic, and the
 alarms and dashboard (monitoring.py). cdk-nag findings that are accepted on purpose are suppressed,
 each with its reason, in nag.py.
@@ -24,10 +25,10 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
-from functions.settings import Settings
-from infra.deployment_context import DeploymentContextError, missing_for_deployment, resolve_context
+from functions.settings import CoreSettings
+from infra.deployment_context import DeploymentContextError, missing_for_deployment, resolve_context, validate_flow_environments
 from infra.flow_constructs import ARCHITECTURE, RUNTIME, FlowConstruct, SharedResources, build_flow, construct_id
-from infra.flows import FLOWS, Secret, Table
+from infra.flows import FLOWS, SECRET_SPECS, Secret, SecretShape, Table
 from infra.monitoring import FlowMonitoring, OperationsAlerts
 from infra.naming import RESOURCE_PREFIX_CONTEXT_KEY, ResourceNameError, ResourceNames, resource_prefix
 from infra.nag import apply_justified_suppressions
@@ -35,7 +36,7 @@ from infra.tables import TABLES, TableSpec
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 STACK_NAME = "ConsonanceSpotify"
-EVENT_SOURCE = str(Settings.model_fields["event_source"].default)
+EVENT_SOURCE = str(CoreSettings.model_fields["event_source"].default)
 
 # The function asset is the project root filtered down to the `functions` package, so handlers keep
 # their import path `functions.flows.<flow>.handler.handler`. Later patterns win (gitignore style).
@@ -54,12 +55,6 @@ FUNCTION_ASSET_EXCLUDES: tuple[str, ...] = (
     "**/.DS_Store",
 )
 
-SECRET_PURPOSES: dict[Secret, str] = {
-    Secret.CONSONANCE: "Consonance GraphQL API key",
-    Secret.MEGAPHONE: "Megaphone API token",
-    Secret.SPOTIFY: 'Spotify Web API app credentials, JSON {"client_id": ..., "client_secret": ...}',
-    Secret.WEBHOOK: "HMAC-SHA256 signing key shared with the senders of signed webhooks",
-}
 # The placeholder's shape: a JSON secret starts as the JSON object the functions parse, so an
 # operator replaces values rather than guessing keys. The webhook key is usable as generated.
 SPOTIFY_CLIENT_PLACEHOLDER = {"client_id": "replace-with-the-spotify-app-client-id"}
@@ -82,6 +77,7 @@ class ConsonanceSpotifyStack(Stack):
     ) -> None:
         super().__init__(scope, construct_name, description="Consonance -> Spotify integration: flows, state, alarms", **stack_options)
         self.deployment_environment = resolve_context(self.node.try_get_context)
+        validate_flow_environments(self.deployment_environment, FLOWS)
         try:
             self.names = ResourceNames(resource_prefix(self.node.try_get_context(RESOURCE_PREFIX_CONTEXT_KEY)))
         except ResourceNameError as exc:
@@ -95,7 +91,13 @@ class ConsonanceSpotifyStack(Stack):
 
         self.event_bus = events.EventBus(self, "EventBus", event_bus_name=self.names.event_bus)
         self.tables: dict[Table, dynamodb.Table] = {spec.table: self._table(spec) for spec in TABLES}
-        self.secrets: dict[Secret, secretsmanager.Secret] = {secret: self._secret(secret) for secret in Secret}
+        declared = dict.fromkeys(secret for flow in FLOWS for secret in flow.secrets)
+        self.secrets: dict[Secret, secretsmanager.Secret] = {
+            secret: self._secret(secret) for secret in declared if not SECRET_SPECS[secret].family
+        }
+        # One secret per configured Spotify account (written by `infra.ops auth spotify`).
+        accounts = [a for a in self.deployment_environment.get("SPOTIFY_ACCOUNTS", "").split(",") if a]
+        self.account_secrets: dict[str, secretsmanager.Secret] = {account: self._account_secret(account) for account in accounts}
         self.operations_alerts = OperationsAlerts(self, "OperationsAlerts", topic_name=self.names.alerts_topic)
         self.operations_topic = self.operations_alerts.topic
 
@@ -113,6 +115,7 @@ class ConsonanceSpotifyStack(Stack):
             event_source=EVENT_SOURCE,
             tables=self.tables,
             secrets=self.secrets,
+            account_secrets=self.account_secrets,
             alerts_topic=self.operations_topic,
             alerts_key=self.operations_alerts.key,
             code=lambda_.Code.from_asset(str(project_root), exclude=list(FUNCTION_ASSET_EXCLUDES)),
@@ -147,6 +150,17 @@ class ConsonanceSpotifyStack(Stack):
             )
         return table
 
+    def _account_secret(self, account: str) -> secretsmanager.Secret:
+        """A Spotify account's authorisation; a placeholder until `infra.ops auth spotify --account` runs."""
+        spec = SECRET_SPECS[Secret.SPOTIFY_ACCOUNTS]
+        return secretsmanager.Secret(
+            self,
+            f"SpotifyAccount{construct_id(account)}Secret",
+            secret_name=self.names.family_member(Secret.SPOTIFY_ACCOUNTS, account),
+            description=f"{spec.purpose} - account {account} (placeholder until authorised)",
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+
     def _secret(self, secret: Secret) -> secretsmanager.Secret:
         """Created with a random placeholder; operators put the real credential with
         `aws secretsmanager put-secret-value`. Retained on stack deletion, like the tables.
@@ -179,20 +193,22 @@ class ConsonanceSpotifyStack(Stack):
 
 
 def secret_description(secret: Secret) -> str:
-    if secret is Secret.WEBHOOK:
-        return f"{SECRET_PURPOSES[secret]} (generated; give it to each sender)"
-    return f"{SECRET_PURPOSES[secret]} (placeholder until an operator puts the real value)"
+    spec = SECRET_SPECS[secret]
+    if spec.generated_is_usable:
+        return f"{spec.purpose} (generated; give it to each sender)"
+    return f"{spec.purpose} (placeholder until an operator puts the real value)"
 
 
 def placeholder_generator(secret: Secret) -> secretsmanager.SecretStringGenerator | None:
     """The generated initial value: Spotify's in the JSON shape its connector reads, the webhook key
     as a usable random key; None keeps CDK's default random string."""
-    if secret is Secret.SPOTIFY:
+    shape = SECRET_SPECS[secret].shape
+    if shape is SecretShape.CLIENT_CREDENTIALS:
         return secretsmanager.SecretStringGenerator(
             secret_string_template=json.dumps(SPOTIFY_CLIENT_PLACEHOLDER),
             generate_string_key=SPOTIFY_GENERATED_KEY,
             exclude_punctuation=True,
         )
-    if secret is Secret.WEBHOOK:
+    if shape is SecretShape.SIGNING_KEYS:
         return secretsmanager.SecretStringGenerator(password_length=WEBHOOK_KEY_LENGTH, exclude_punctuation=True)
     return None

@@ -20,9 +20,10 @@ from typing import Any
 
 from functions.domain.clearance import compute_clearance
 from functions.domain.territories import KNOWN_TERRITORIES
-from functions.flows.ledger_keys import SOURCE, episode_key
-from functions.settings import MappingConfig
+from functions.mapping_config import MappingConfig
+from functions.state.keys import episode_key
 from functions.state.ledger import SyncLedger
+from functions.state.targets import EPISODE_SOURCE
 from sandbox.catalogue import Catalogue, SpotifyTakedown
 from sandbox.simulators.megaphone import MegaphoneSimulator
 from sandbox.simulators.spotify_web import SpotifyWebSimulator
@@ -154,8 +155,8 @@ class SpotifyDistribution:
     def _clearance_on(self, product_id: int, day: date) -> tuple[int, str]:
         if self.ledger is None:
             return 0, "ledger not available"
-        source = self.ledger.get(episode_key(product_id), SOURCE)
-        episode = source.episode() if source else None
+        source = self.ledger.get(episode_key(product_id), EPISODE_SOURCE)
+        episode = source.state.episode if source else None
         if episode is None:
             return 0, "no source snapshot"
         clearance = compute_clearance(episode, self.mapping.rights)

@@ -38,10 +38,11 @@ def reset_client_caches() -> None:
     environment (endpoint, region, credentials)."""
     from aws_lambda_powertools.utilities import parameters
 
-    from functions import dead_letters, dependencies, event_bus
+    from functions import dead_letters, event_bus
+    from functions.flow_template import reset_environments
     from functions.state import dynamo
 
-    dependencies.reset()
+    reset_environments()
     dynamo.reset_clients()
     event_bus.events_client.cache_clear()
     dead_letters.sqs_client.cache_clear()

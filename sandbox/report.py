@@ -8,9 +8,9 @@ from collections import Counter
 from dataclasses import asdict, is_dataclass
 from typing import Any
 
-from functions.flows.ledger_keys import SOURCE, TARGET
-from functions.settings import Settings
+from functions.mapping_config import MappingConfig
 from functions.state.ledger import SyncLedger
+from functions.state.targets import EPISODE_SOURCE, MEGAPHONE
 from sandbox.world import SandboxWorld
 
 
@@ -22,7 +22,7 @@ def build_report(world: SandboxWorld, *, run: dict[str, Any]) -> dict[str, Any]:
         for entry in sorted(entries, key=lambda e: (e.entity, e.target))
         for finding in entry.findings
     ]
-    statuses = Counter(e.status.value for e in entries if e.target == TARGET)
+    statuses = Counter(e.status for e in entries if e.target == MEGAPHONE.name)
     return {
         "run": {**run, "started_at": world.catalogue.start_moment().isoformat(), "ended_at": world.clock.now().isoformat()},
         "flows": {name: _flow_stats(stats) for name, stats in world.runtime.stats().items()},
@@ -33,7 +33,7 @@ def build_report(world: SandboxWorld, *, run: dict[str, Any]) -> dict[str, Any]:
         },
         "ledger": {
             "episodes_by_status": dict(sorted(statuses.items())),
-            "episodes_seen": sum(1 for e in entries if e.target == SOURCE),
+            "episodes_seen": sum(1 for e in entries if e.target == EPISODE_SOURCE.name),
         },
         "availability": _availability(world),
         "rights_timeline": [_plain(entry) for entry in world.distribution.timeline],
@@ -110,7 +110,7 @@ def _detail_type(body: str) -> str | None:
         return None
 
 
-def summary_text(report: dict[str, Any], settings: Settings | None = None) -> str:
+def summary_text(report: dict[str, Any], mapping: MappingConfig | None = None) -> str:
     lines: list[str] = []
     run = report["run"]
     lines.append(f"Sandbox run: {run.get('catalogue')}  days={run.get('days')}  faults={run.get('faults')}  seed={run.get('seed')}")

@@ -25,7 +25,7 @@ from typing import Any
 
 import boto3
 
-from infra.flows import EventTrigger, FlowDeclaration, ScheduleTrigger, Secret, Table
+from infra.flows import SECRET_SPECS, EventTrigger, FlowDeclaration, ScheduleTrigger, Secret, Table
 from infra.naming import DEFAULT_RESOURCE_PREFIX, ResourceNames
 from infra.tables import TABLES, TableSpec
 
@@ -33,6 +33,7 @@ DEFAULT_PREFIX = DEFAULT_RESOURCE_PREFIX
 DEFAULT_EVENT_SOURCE = "consonance-spotify"
 DEAD_LETTER_RETENTION_SECONDS = 14 * 24 * 3600
 METRICS_NAMESPACE = "ConsonanceSpotify"  # infra.flow_constructs.METRICS_NAMESPACE
+REDRIVE_MARGIN = 1  # infra.flow_constructs.REDRIVE_MARGIN (that module imports CDK)
 
 # The deployment settings a flow sees: the same for every flow, or chosen per flow (for example
 # `lambda flow: infra.deployment_context.environment_for_flow(flow, resolved)`, as the stack does).
@@ -96,8 +97,8 @@ class SandboxResources:
 
 
 def secret_environment_variable(secret: Secret) -> str:
-    """`Secret.CONSONANCE` -> `CONSONANCE_SECRET_ID`, the name `functions.settings` reads."""
-    return f"{secret.value}_secret_id".upper()
+    """`Secret.CONSONANCE` -> `CONSONANCE_SECRET_ID`: the variable its spec names, which `functions.settings` reads."""
+    return SECRET_SPECS[secret].env_var
 
 
 def create_resources(
@@ -112,7 +113,8 @@ def create_resources(
     """Create everything `flows` need. `extra_environment` holds deployment settings (simulator URLs,
     Megaphone network and podcasts, log level): one mapping for every flow, or a function of the flow."""
     _check_unique_names(flows)
-    missing = sorted({secret.value for flow in flows for secret in flow.secrets} - {s.value for s in secret_values})
+    needed = {secret for flow in flows for secret in flow.secrets if not SECRET_SPECS[secret].family}
+    missing = sorted(secret.value for secret in needed - set(secret_values))
     if missing:
         raise ValueError(f"no sandbox value given for secret(s): {', '.join(missing)}")
 
@@ -186,7 +188,8 @@ def _wire_queue(
         QueueName=queue_name,
         Attributes={
             "VisibilityTimeout": str(flow.visibility_timeout_seconds),
-            "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": flow.max_receives}),
+            # one beyond the declared receives, as the stack sets it (infra/flow_constructs.REDRIVE_MARGIN)
+            "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": flow.max_receives + REDRIVE_MARGIN}),
         },
     )["QueueUrl"]
     queue_arn = _queue_arn(sqs, queue_url)
@@ -312,7 +315,10 @@ def _flow_environment(
             raise ValueError(f"{flow.name} declares table {table.value}, which has no table spec with an env var")
         wiring[table_env_vars[table]] = table_names[table]
     for secret in flow.secrets:
-        wiring[secret_environment_variable(secret)] = secret_ids[secret]
+        if SECRET_SPECS[secret].family:  # the folder; the accounts' secrets are created when authorised
+            wiring[secret_environment_variable(secret)] = ResourceNames(prefix).secret(secret)
+        else:
+            wiring[secret_environment_variable(secret)] = secret_ids[secret]
     if queue is not None:
         wiring["DEAD_LETTER_QUEUE_URL"] = queue.dead_letter_queue_url
         wiring["MAX_RECEIVES"] = str(queue.max_receives)

@@ -64,9 +64,8 @@ import boto3
 from botocore.exceptions import ClientError
 
 import functions.clock
-from functions import dependencies
 from functions.connectors.http import HttpExchange, observe_requests
-from functions.settings import settings
+from functions.flow_template import reset_environments
 from infra.flows import FlowDeclaration, ScheduleTrigger
 from sandbox.clock import VirtualClock
 from sandbox.resources import QueueWiring, SandboxResources
@@ -245,7 +244,7 @@ class LocalRuntime:
 
         self._previous_clock = functions.clock.clock()
         functions.clock.use_clock(clock)
-        dependencies.reset()  # a new deployment: nothing built for another environment survives
+        reset_environments()  # a new deployment: nothing built for another environment survives
         self._sqs = boto3.client("sqs")
         self._visibility = {flow.name: self._queue_visibility(resources.queues[flow.name]) for flow in self._queue_flows}
         started = clock.now()
@@ -277,7 +276,7 @@ class LocalRuntime:
                 os.environ[name] = value
         self._saved_environment.clear()
         self._applied_environment.clear()
-        settings.cache_clear()
+        reset_environments()
         functions.clock.use_clock(self._previous_clock)
 
     # hooks ---------------------------------------------------------------------------------------
@@ -294,7 +293,7 @@ class LocalRuntime:
         self._queues_to_poll = {flow.name for flow in self._queue_flows}
 
     def _poll_subscribers_of(self, flow: FlowDeclaration) -> None:
-        emitted = set(flow.emits)
+        emitted = set(flow.emitted_detail_types)
         self._queues_to_poll.update(
             queue_flow.name
             for queue_flow in self._queue_flows
@@ -380,7 +379,6 @@ class LocalRuntime:
         stats.invocations += 1
         self._poll_subscribers_of(flow)  # whatever the handler sent is now in those queues
         self._apply_environment(flow)
-        settings.cache_clear()  # per-flow values: DLQ url, max receives, service name
         started = self.clock.now()
         context = self._context(flow, started)
         stop_crashing = observe_requests(self._crash_point(flow)) if self.crash_probability > 0 else None

@@ -27,7 +27,8 @@ from urllib.parse import urlsplit
 import boto3
 
 from functions.connectors.http import clear_routes, route_host
-from functions.settings import Settings
+from functions.mapping_config import MappingConfig
+from functions.settings import ConsonanceSettings, MegaphoneSettings, SpotifySettings
 from functions.state.ledger import SyncLedger
 from infra.flows import FLOWS, FlowDeclaration, Secret, Table
 from sandbox.catalogue import ApiKey, Catalogue
@@ -150,7 +151,6 @@ class SandboxWorld:
             Secret.SPOTIFY: json.dumps({"client_id": secrets.token_hex(16), "client_secret": secrets.token_urlsafe(24)}),
             Secret.WEBHOOK: secrets.token_urlsafe(32),
         }
-        defaults = Settings()
         self.consonance = ConsonanceSimulator(
             self.clock,
             self.catalogue,
@@ -173,11 +173,12 @@ class SandboxWorld:
             faults=FaultPlan(rate=options.faults, seed=options.seed * 31 + 3),
             seed=options.seed,
         )
-        route_host(urlsplit(defaults.consonance_url).netloc, self.consonance)
-        route_host(urlsplit(defaults.megaphone_url).netloc, self.megaphone)
-        route_host(urlsplit(defaults.spotify_accounts_url).netloc, self.spotify)
-        route_host(urlsplit(defaults.spotify_api_url).netloc, self.spotify)
-        self.distribution = SpotifyDistribution(self.catalogue, self.megaphone, self.spotify, defaults.mapping)
+        # the simulators stand at the real hosts (the settings' defaults), so no URL setting differs
+        route_host(_default_host(ConsonanceSettings, "consonance_url"), self.consonance)
+        route_host(_default_host(MegaphoneSettings, "megaphone_url"), self.megaphone)
+        route_host(_default_host(SpotifySettings, "spotify_accounts_url"), self.spotify)
+        route_host(_default_host(SpotifySettings, "spotify_api_url"), self.spotify)
+        self.distribution = SpotifyDistribution(self.catalogue, self.megaphone, self.spotify, MappingConfig())
         self.alerts = OperationsAlerts.create(f"{self.options.resource_prefix}-alerts")
         environment = {
             "ALERTS_TOPIC_ARN": self.alerts.topic_arn,
@@ -251,3 +252,7 @@ class SandboxWorld:
     def spotify_state(self) -> dict[str, Any]:
         """The final state of each simulated Spotify-side API, in that API's own field names."""
         return {"megaphone": self.megaphone.state(), "web_api": self.spotify.state()}
+
+
+def _default_host(model: type[Any], field_name: str) -> str:
+    return urlsplit(str(model.model_fields[field_name].default)).netloc

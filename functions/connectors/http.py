@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,6 +24,7 @@ from functions.connectors.errors import (
     AmbiguousWrite,
     ApiError,
     AuthenticationFailed,
+    Conflict,
     NotFound,
     RateLimited,
     RequestRejected,
@@ -70,6 +70,22 @@ def redact_headers(headers: httpx.Headers | dict[str, str]) -> dict[str, str]:
     return {k.lower(): ("[redacted]" if k.lower() in SECRET_HEADERS else v) for k, v in headers.items()}
 
 
+@dataclass(frozen=True)
+class _Body:
+    json_body: Any = None
+    form_body: dict[str, str] | None = None
+    content: bytes | None = None
+    files: dict[str, Any] | None = None
+
+    def observed(self) -> Any:
+        """What observers (the request log) see: JSON or form fields; binary payloads by size only."""
+        if self.content is not None:
+            return {"bytes": len(self.content)}
+        if self.files is not None:
+            return {**(self.form_body or {}), "files": sorted(self.files)}
+        return self.json_body if self.form_body is None else self.form_body
+
+
 @dataclass
 class RetryPolicy:
     max_attempts: int = 4
@@ -83,7 +99,7 @@ class HttpService:
 
     service: str
     base_url: str
-    auth_headers: Callable[[], dict[str, str]]
+    auth_headers: Callable[[], dict[str, str]] = lambda: {}
     limiter: RateLimiter = field(default_factory=UnlimitedRate)
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     timeout_seconds: float = 10.0
@@ -115,10 +131,14 @@ class HttpService:
         json_body: Any = None,
         headers: dict[str, str] | None = None,
         form_body: dict[str, str] | None = None,
+        content: bytes | None = None,
+        files: dict[str, Any] | None = None,
     ) -> httpx.Response:
         """Send one logical request; returns a 2xx response or raises a typed `ApiError`.
 
-        `form_body` sends `application/x-www-form-urlencoded` (OAuth token endpoints) instead of JSON.
+        The body is one of: `json_body` (JSON), `form_body` (`application/x-www-form-urlencoded`, OAuth
+        token endpoints), `content` (raw bytes with the caller's Content-Type, e.g. an image) or `files`
+        (multipart/form-data uploads, with `form_body` as the other form fields).
         """
 
         def should_retry(exc: BaseException) -> bool:
@@ -133,7 +153,8 @@ class HttpService:
             sleep=clock().sleep,
             reraise=True,
         )
-        return retrying(self._send_once, method, path, params, json_body, headers or {}, idempotent, form_body)
+        body = _Body(json_body=json_body, form_body=form_body, content=content, files=files)
+        return retrying(self._send_once, method, path, params, body, headers or {}, idempotent)
 
     def _wait(self, state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None
@@ -143,25 +164,20 @@ class HttpService:
         return jitter(state)
 
     def _send_once(
-        self,
-        method: str,
-        path: str,
-        params: dict[str, Any] | None,
-        json_body: Any,
-        headers: dict[str, str],
-        idempotent: bool,
-        form_body: dict[str, str] | None = None,
+        self, method: str, path: str, params: dict[str, Any] | None, body: _Body, headers: dict[str, str], idempotent: bool
     ) -> httpx.Response:
         self.limiter.acquire()
         request = self.client().build_request(
             method,
             self.url(path),
             params=params,
-            json=json_body,
-            data=form_body,
+            json=body.json_body,
+            data=body.form_body,
+            content=body.content,
+            files=body.files,
             headers={**headers, **self.auth_headers()},
         )
-        observed_body = json_body if form_body is None else form_body
+        observed_body = body.observed()
         try:
             response = self.client().send(request)
         except httpx.TimeoutException as exc:
@@ -211,6 +227,8 @@ def raise_for_status(service: str, request: httpx.Request, response: httpx.Respo
         raise AuthenticationFailed(service, f"{where} not authorised", status, body)
     if status == 404:
         raise NotFound(service, f"{where} not found", status, body)
+    if status == 409:
+        raise Conflict(service, f"{where} conflicts: {body[:300]}", status, body)
     if status >= 500:
         if not idempotent:
             raise AmbiguousWrite(service, f"{where} failed with {status}; outcome unknown", status, body)
@@ -228,8 +246,3 @@ def _retry_after(response: httpx.Response) -> float | None:
         return None
 
 
-def json_or_error(service: str, response: httpx.Response) -> Any:
-    try:
-        return response.json()
-    except json.JSONDecodeError as exc:
-        raise ApiError(service, "response was not JSON", response.status_code, response.text[:300]) from exc

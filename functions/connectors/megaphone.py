@@ -18,23 +18,17 @@ Written against `specs/megaphone/API-FACTS.md` (Megaphone publishes no machine-r
 
 from __future__ import annotations
 
-import json
-import re
 from collections.abc import Iterator
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import quote
 
-import httpx
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from functions.connectors.errors import ApiError
+from functions.connectors.api_client import ApiClient, LinkHeaderPaging, PageRequest
 from functions.connectors.http import HttpService
 from functions.domain.errors import PermanentError
 
 DEFAULT_PER_PAGE = 100
-RAW_BODY_LIMIT = 2000
-
-Model = TypeVar("Model", bound=BaseModel)
 
 
 class MegaphoneModel(BaseModel):
@@ -144,46 +138,11 @@ class DuplicateExternalId(PermanentError):
         self.episode_ids = episode_ids
 
 
-class UnexpectedResponse(ApiError, PermanentError):
-    """A 2xx answer this client cannot read (not JSON, or not the documented shape). The integration and
-    the API disagree about the contract; retrying cannot fix that. `body` holds the raw answer."""
-
-    code = "unexpected_response"
-
-
-_LINK = re.compile(r'<(?P<url>[^>]*)>(?P<params>(?:\s*;\s*[^;,=\s]+(?:\s*=\s*(?:"(?:[^"\\]|\\.)*"|[^;,"]*))?)*)')
-_LINK_PARAM = re.compile(r';\s*(?P<name>[^;,=\s]+)(?:\s*=\s*(?:"(?P<quoted>(?:[^"\\]|\\.)*)"|(?P<token>[^;,"]*)))?')
-
-
-def parse_link_header(value: str) -> list[tuple[str, dict[str, str]]]:
-    """RFC 8288 `Link` values as (url, params): parameter names lower-cased, quoted values unquoted
-    (commas and semicolons inside quotes kept). httpx's `response.links` keys by the literal rel and
-    is case-sensitive on `rel`, so `rel="next last"` or `REL=next` would be missed."""
-    links: list[tuple[str, dict[str, str]]] = []
-    for match in _LINK.finditer(value):
-        params: dict[str, str] = {}
-        for param in _LINK_PARAM.finditer(match.group("params")):
-            quoted = param.group("quoted")
-            raw = re.sub(r"\\(.)", r"\1", quoted) if quoted is not None else (param.group("token") or "").strip()
-            params.setdefault(param.group("name").lower(), raw)
-        links.append((match.group("url").strip(), params))
-    return links
-
-
-def next_page_url(response: httpx.Response) -> str | None:
-    """The absolute URL of `rel="next"`, resolved against the request URL; None on the last page."""
-    for header in response.headers.get_list("link"):
-        for url, params in parse_link_header(header):
-            if "next" in params.get("rel", "").lower().split():
-                return str(response.request.url.join(url))
-    return None
-
-
 class MegaphoneClient:
     def __init__(self, http: HttpService, network_id: str, *, per_page: int = DEFAULT_PER_PAGE):
         if per_page <= 0:
             raise ValueError("per_page must be positive")
-        self.http = http
+        self.api = ApiClient(http)
         self.network_id = network_id
         self.per_page = per_page
 
@@ -210,79 +169,27 @@ class MegaphoneClient:
 
     def create_episode(self, podcast_id: str, fields: EpisodeFields) -> MegaphoneEpisode:
         """Non-idempotent: callers look the episode up by externalId before retrying a failed create."""
-        response = self.http.request("POST", self._episodes_path(podcast_id), idempotent=False, json_body=fields.wire())
-        return self._episode_from(self._json(response), response)
+        response = self.api.send("POST", self._episodes_path(podcast_id), idempotent=False, json_body=fields.wire())
+        return self.api.parse(response, MegaphoneEpisode)
 
     def update_episode(self, podcast_id: str, episode_id: str, fields: EpisodeFields) -> MegaphoneEpisode:
-        response = self.http.request(
-            "PUT", self._episode_path(podcast_id, episode_id), idempotent=True, json_body=fields.wire()
-        )
-        return self._episode_from(self._json(response), response)
+        response = self.api.send("PUT", self._episode_path(podcast_id, episode_id), idempotent=True, json_body=fields.wire())
+        return self.api.parse(response, MegaphoneEpisode)
 
     def get_episode(self, podcast_id: str, episode_id: str) -> MegaphoneEpisode:
-        response = self.http.request("GET", self._episode_path(podcast_id, episode_id), idempotent=True)
-        return self._episode_from(self._json(response), response)
+        response = self.api.send("GET", self._episode_path(podcast_id, episode_id), idempotent=True)
+        return self.api.parse(response, MegaphoneEpisode)
 
     def list_episodes(self, podcast_id: str) -> Iterator[MegaphoneEpisode]:
         return self._episodes(podcast_id, {})
 
     def list_podcasts(self) -> Iterator[MegaphonePodcast]:
-        for items, response in self._pages(self._podcasts_path(), {}):
-            for item in items:
-                yield self._model_from(MegaphonePodcast, item, response)
+        for page in self.api.pages(PageRequest(path=self._podcasts_path(), params={"per_page": self.per_page}), LinkHeaderPaging()):
+            yield from self.api.parse_list(page.response, MegaphonePodcast, page.items)
 
-    # reading answers -------------------------------------------------------------
     def _episodes(self, podcast_id: str, params: dict[str, Any]) -> Iterator[MegaphoneEpisode]:
-        for items, response in self._pages(self._episodes_path(podcast_id), params):
-            for item in items:
-                yield self._episode_from(item, response)
-
-    def _pages(self, path: str, params: dict[str, Any]) -> Iterator[tuple[list[Any], httpx.Response]]:
-        """Each page's items, following rel="next" until it is absent.
-
-        A next link to another origin is refused (it would receive the token); a link already visited
-        or an empty page ends the walk, so a misbehaving server cannot loop it forever."""
-        target: str = path
-        query: dict[str, Any] | None = {**params, "per_page": self.per_page}
-        visited: set[str] = set()
-        origin = httpx.URL(self.http.base_url)
-        while True:
-            response = self.http.request("GET", target, idempotent=True, params=query)
-            visited.add(str(response.request.url))
-            items = self._json(response)
-            if not isinstance(items, list):
-                raise self._unexpected(response, "expected a JSON array of items")
-            if not items:
-                return
-            yield items, response
-            following = next_page_url(response)
-            if following is None:
-                return
-            link = httpx.URL(following)
-            if (link.scheme, link.host, link.port) != (origin.scheme, origin.host, origin.port):
-                raise self._unexpected(response, f"next page link leaves {origin.host}: {link.host}")
-            if following in visited:
-                raise self._unexpected(response, f"next page link repeats a page already read: {following}")
-            target, query = following, None
-
-    def _json(self, response: httpx.Response) -> Any:
-        try:
-            return response.json()
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            raise self._unexpected(response, "response was not JSON") from None
-
-    def _episode_from(self, item: Any, response: httpx.Response) -> MegaphoneEpisode:
-        return self._model_from(MegaphoneEpisode, item, response)
-
-    def _model_from(self, model: type[Model], item: Any, response: httpx.Response) -> Model:
-        if not isinstance(item, dict):
-            raise self._unexpected(response, f"expected a JSON object for {model.__name__}")
-        try:
-            return model.model_validate(item)
-        except ValidationError as exc:
-            problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()[:5])
-            raise self._unexpected(response, f"not a {model.__name__}: {problems}") from None
-
-    def _unexpected(self, response: httpx.Response, problem: str) -> UnexpectedResponse:
-        where = f"{response.request.method} {response.request.url.path}"
-        return UnexpectedResponse(self.http.service, f"{where}: {problem}", response.status_code, response.text[:RAW_BODY_LIMIT])
+        """Each page's episodes, following rel="next" (the kit's guard refuses a link to another origin,
+        which would receive the token, and a link repeating a page; an empty page ends the walk)."""
+        first = PageRequest(path=self._episodes_path(podcast_id), params={**params, "per_page": self.per_page})
+        for page in self.api.pages(first, LinkHeaderPaging()):
+            yield from self.api.parse_list(page.response, MegaphoneEpisode, page.items)

@@ -7,7 +7,7 @@ without loading the Consonance connector.
 from __future__ import annotations
 
 from functions.domain.models import Episode
-from functions.settings import MappingConfig
+from functions.mapping_config import MappingConfig
 
 
 def approval_blockers(episode: Episode, config: MappingConfig) -> list[str]:

@@ -17,6 +17,9 @@ bundles both, so a gate cannot look at one without the other.
 
 from __future__ import annotations
 
+from functions.flow_names import FlowName
+from functions.state.keys import episode_key
+
 from collections.abc import Iterable, Sequence
 from datetime import date
 
@@ -26,7 +29,6 @@ from functions.domain.models import Episode, Finding, RightGrant, Territories
 from functions.domain.rights import RightsPolicy
 from functions.domain.territories import KNOWN_TERRITORIES
 
-FLOW = "rights-sync"
 
 # Windows are computed on day ordinals; an open side is one step beyond every real date, so that a
 # real `date.min` / `date.max` stays distinguishable from "open".
@@ -207,7 +209,7 @@ def rights_findings(
     findings: list[Finding] = []
 
     def add(code: str, message: str) -> None:
-        findings.append(Finding(code=code, entity=f"episode#{episode.product_id}", message=message, flow=FLOW))
+        findings.append(Finding(code=code, entity=str(episode_key(episode.product_id)), message=message, flow=FlowName.RIGHTS_SYNC))
 
     def check_territories(territories: Territories, where: str) -> None:
         both = sorted(set(territories.included) & set(territories.excluded))

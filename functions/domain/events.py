@@ -7,6 +7,8 @@ dead-letter queue with that reason) instead of guessing at a shape it was not wr
 
 from __future__ import annotations
 
+from functions.state.keys import episode_key, series_key
+
 import json
 
 from datetime import datetime
@@ -40,7 +42,7 @@ class EpisodeChanged(DomainEvent):
     previous_hash: str | None = None
 
     def entity_key(self) -> str:
-        return f"episode#{self.episode.product_id}"
+        return str(episode_key(self.episode.product_id))
 
 
 class SeriesChanged(DomainEvent):
@@ -51,7 +53,7 @@ class SeriesChanged(DomainEvent):
     reason: str = "changed"
 
     def entity_key(self) -> str:
-        return f"series#{self.series_id}"
+        return str(series_key(self.series_id))
 
 
 class EpisodeReevaluationDue(DomainEvent):
@@ -63,7 +65,7 @@ class EpisodeReevaluationDue(DomainEvent):
     due_at: datetime
 
     def entity_key(self) -> str:
-        return f"episode#{self.product_id}"
+        return str(episode_key(self.product_id))
 
 
 class EpisodeDelivered(DomainEvent):
@@ -78,7 +80,7 @@ class EpisodeDelivered(DomainEvent):
     content_hash: str
 
     def entity_key(self) -> str:
-        return f"episode#{self.product_id}"
+        return str(episode_key(self.product_id))
 
 
 class RightsChanged(DomainEvent):
@@ -89,7 +91,7 @@ class RightsChanged(DomainEvent):
     rights_hash: str
 
     def entity_key(self) -> str:
-        return f"episode#{self.product_id}"
+        return str(episode_key(self.product_id))
 
 
 class RightsWindowDue(DomainEvent):
@@ -101,7 +103,7 @@ class RightsWindowDue(DomainEvent):
     reason: str
 
     def entity_key(self) -> str:
-        return f"episode#{self.product_id}"
+        return str(episode_key(self.product_id))
 
 
 class AvailabilityChanged(DomainEvent):
@@ -117,7 +119,7 @@ class AvailabilityChanged(DomainEvent):
     takedown: bool = False  # went dark without this integration withdrawing it
 
     def entity_key(self) -> str:
-        return f"episode#{self.product_id}"
+        return str(episode_key(self.product_id))
 
 
 class TakedownReported(DomainEvent):
@@ -183,9 +185,10 @@ def parse_bus_envelope(body: str | dict[str, Any], accept: tuple[type[DomainEven
     if event_type is None:
         raise UnknownEventType(f"detail-type {envelope.detail_type!r} is not handled here")
     version = envelope.detail.get("schema_version")
-    if version not in KNOWN_VERSIONS[envelope.detail_type]:
+    # a list or an object is not hashable: it must be rejected for this record, not crash the batch
+    if isinstance(version, bool) or not isinstance(version, int) or version not in KNOWN_VERSIONS[envelope.detail_type]:
         raise UnknownEventVersion(
-            f"{envelope.detail_type} schema_version {version!r} is not supported "
+            f"{envelope.detail_type} schema_version {_shown(version)} is not supported "
             f"(known: {sorted(KNOWN_VERSIONS[envelope.detail_type])})"
         )
     try:
@@ -199,3 +202,8 @@ def _first_error(exc: ValidationError) -> str:
     first = exc.errors()[0]
     location = ".".join(str(part) for part in first.get("loc", ()))
     return f"{location}: {first.get('msg')}" if location else str(first.get("msg"))
+
+
+def _shown(value: Any) -> str:
+    """A version as it arrived, shortened: a number as itself, anything else quoted."""
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else repr(value)[:40]

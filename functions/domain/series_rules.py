@@ -11,12 +11,15 @@ and those episodes are not pushed until Consonance is corrected:
 
 from __future__ import annotations
 
+from functions.flow_names import FlowName
+from functions.state.keys import episode_key
+
 from collections import Counter, defaultdict
 
 from functions.domain.models import Episode, Finding
-from functions.settings import MappingConfig
+from functions.mapping_config import MappingConfig
 
-FLOW = "metadata-sync"
+FLOW = FlowName.METADATA_SYNC  # series conflicts are found (and held) by metadata sync
 
 
 def series_conflicts(episodes: list[Episode], config: MappingConfig) -> dict[int, list[Finding]]:
@@ -25,7 +28,7 @@ def series_conflicts(episodes: list[Episode], config: MappingConfig) -> dict[int
 
     def add(episode: Episode, code: str, message: str) -> None:
         found[episode.product_id].append(
-            Finding(code=code, entity=f"episode#{episode.product_id}", message=message, flow=FLOW)
+            Finding(code=code, entity=str(episode_key(episode.product_id)), message=message, flow=FLOW)
         )
 
     numbered = [e for e in episodes if e.part_number is not None]

@@ -34,6 +34,9 @@ their content, and drops every other attribute (so every `on*=` handler). Text i
 
 from __future__ import annotations
 
+from functions.flow_names import FlowName
+from functions.state.keys import episode_key
+
 import html
 import re
 from html.parser import HTMLParser
@@ -44,7 +47,6 @@ from pydantic import BaseModel, ConfigDict
 from functions.domain.models import Finding
 from functions.domain.territories import KNOWN_TERRITORIES
 
-FLOW = "consonance-poller"
 WORLD_CODES: frozenset[str] = frozenset({"WORLD"})
 SAFE_TAGS: frozenset[str] = frozenset({"p", "br", "b", "strong", "i", "em", "ul", "ol", "li", "a"})
 VOID_TAGS: frozenset[str] = frozenset({"br"})
@@ -53,11 +55,11 @@ SAFE_URL_SCHEMES: frozenset[str] = frozenset({"http", "https", "mailto"})
 
 
 def product_entity(product_id: int | None) -> str:
-    return f"episode#{product_id}" if product_id is not None else "episode#unknown"
+    return str(episode_key(product_id)) if product_id is not None else "episode#unknown"
 
 
 def finding(code: str, product_id: int | None, message: str, *, blocking: bool = True) -> Finding:
-    return Finding(code=code, entity=product_entity(product_id), message=message, flow=FLOW, blocking=blocking)
+    return Finding(code=code, entity=product_entity(product_id), message=message, flow=FlowName.CONSONANCE_POLLER, blocking=blocking)
 
 
 # ------------------------------------------------------------------------------------------ ISBN

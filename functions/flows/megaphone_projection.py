@@ -11,7 +11,7 @@ from typing import Any
 
 from functions.connectors.megaphone import EpisodeFields, MegaphoneEpisode
 from functions.domain.models import Episode
-from functions.settings import Settings
+from functions.flows.publishing_config import PublishingConfig
 
 ROLE_LABELS = {
     "A01": "Written by",
@@ -39,7 +39,7 @@ COMPARED_FIELDS = (
 )
 
 
-def credits_line(episode: Episode, settings: Settings) -> str:
+def credits_line(episode: Episode, settings: PublishingConfig) -> str:
     """Contributor attribution in ONIX role order, e.g. "Written by A. Author. Read by N. Reader."."""
     parts: list[str] = []
     for role in settings.mapping.credited_role_codes:
@@ -49,7 +49,7 @@ def credits_line(episode: Episode, settings: Settings) -> str:
     return " ".join(parts)
 
 
-def desired_fields(episode: Episode, *, draft: bool, settings: Settings) -> EpisodeFields:
+def desired_fields(episode: Episode, *, draft: bool, settings: PublishingConfig) -> EpisodeFields:
     authors = [c.name for c in episode.credits_with_roles(settings.mapping.author_role_codes)] or _first_credited(episode, settings)
     credits = credits_line(episode, settings)
     summary = episode.summary.strip()
@@ -63,7 +63,7 @@ def desired_fields(episode: Episode, *, draft: bool, settings: Settings) -> Epis
         externalId=str(episode.product_id),
         pubdate=pubdate(episode.release_date),
         draft=draft,
-        explicit=settings.megaphone_explicit_value,
+        explicit=settings.explicit_value,
         episodeType="full",
         seasonNumber=1 if episode.part_number is not None else None,
         episodeNumber=episode.part_number,
@@ -73,7 +73,7 @@ def desired_fields(episode: Episode, *, draft: bool, settings: Settings) -> Epis
     )
 
 
-def _first_credited(episode: Episode, settings: Settings) -> list[str]:
+def _first_credited(episode: Episode, settings: PublishingConfig) -> list[str]:
     """A podcast without an author credit is attributed to its first credited role (its presenter)."""
     for role in settings.mapping.credited_role_codes:
         names = [c.name for c in episode.credits_with_roles({role})]

@@ -15,10 +15,11 @@ from datetime import date
 from functions.domain.clearance import assess_rights
 from functions.domain.models import Episode, Finding
 from functions.domain.territories import KNOWN_TERRITORIES
+from functions.flow_names import FlowName
+from functions.state.keys import episode_key
 from functions.flows.episode_publisher.gate import RightsCheck, RightsVerdict
-from functions.settings import MappingConfig
+from functions.mapping_config import MappingConfig
 
-FLOW = "rights-sync"
 UNENFORCEABLE = "unenforceable_territory_restriction"
 
 
@@ -35,19 +36,19 @@ def clearance_check(mapping: MappingConfig) -> RightsCheck:
         if not live:
             upcoming = assessment.clearance.next_change_after(on)
             reason = f"not cleared anywhere on {on}" + (f" (next change {upcoming})" if upcoming else "")
-            finding = Finding(code="not_cleared", entity=f"episode#{episode.product_id}", message=reason, flow=FLOW)
+            finding = Finding(code="not_cleared", entity=str(episode_key(episode.product_id)), message=reason, flow=FlowName.RIGHTS_SYNC)
             return RightsVerdict(allowed=False, reason=reason, findings=[finding])
         if live == universe:
             return RightsVerdict(allowed=True, reason=f"cleared worldwide on {on}")
         finding = Finding(
             code=UNENFORCEABLE,
-            entity=f"episode#{episode.product_id}",
+            entity=str(episode_key(episode.product_id)),
             message=(
                 f"cleared only in {len(live)} territories ({', '.join(sorted(live)[:8])}"
                 f"{', ...' if len(live) > 8 else ''}); Megaphone cannot restrict territories"
                 + ("; held back until cleared everywhere" if mapping.unenforceable_territories == "hold" else "; published everywhere — a person must decide")
             ),
-            flow=FLOW,
+            flow=FlowName.RIGHTS_SYNC,
             blocking=mapping.unenforceable_territories == "hold",
         )
         if mapping.unenforceable_territories == "hold":

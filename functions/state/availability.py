@@ -26,6 +26,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, field_serializer, fie
 
 from functions.clock import utcnow
 from functions.state.dynamo import dynamodb_client, from_item, to_item
+from functions.state.keys import EntityKey
 
 Channel = Literal["megaphone", "spotify"]
 Source = Literal["monitor", "webhook", "integration"]
@@ -57,6 +58,11 @@ class AvailabilityRecord(BaseModel):
     observed_at: AwareDatetime
     updated_at: AwareDatetime | None = None
 
+    @field_validator("entity", mode="before")
+    @classmethod
+    def _entity_text(cls, value: object) -> object:
+        return str(value) if isinstance(value, EntityKey) else value
+
     @field_validator("since", "stopped_at", "observed_at", "updated_at")
     @classmethod
     def _in_utc(cls, value: datetime | None) -> datetime | None:
@@ -80,7 +86,7 @@ class AvailabilityRecord(BaseModel):
 def transition(
     existing: AvailabilityRecord | None,
     *,
-    entity: str,
+    entity: EntityKey | str,
     channel: Channel,
     territory: str,
     live: bool,
@@ -100,7 +106,7 @@ def transition(
     else:
         since, stopped_at = (existing.since if existing is not None else None), observed_at
     return AvailabilityRecord(
-        entity=entity,
+        entity=str(entity),
         channel=channel,
         territory=territory,
         live=live,
@@ -120,16 +126,16 @@ class AvailabilityStore:
     def __init__(self, table_name: str):
         self.table_name = table_name
 
-    def get_for(self, entity: str) -> list[AvailabilityRecord]:
+    def get_for(self, entity: EntityKey | str) -> list[AvailabilityRecord]:
         """Every channel and territory of one episode, ordered by channel then territory."""
         return sorted(
-            self._query(KeyConditionExpression="pk = :pk", ExpressionAttributeValues=to_item({":pk": entity}), ConsistentRead=True),
+            self._query(KeyConditionExpression="pk = :pk", ExpressionAttributeValues=to_item({":pk": str(entity)}), ConsistentRead=True),
             key=lambda record: record.sort_key,
         )
 
-    def get(self, entity: str, channel: Channel, territory: str) -> AvailabilityRecord | None:
+    def get(self, entity: EntityKey | str, channel: Channel, territory: str) -> AvailabilityRecord | None:
         response = dynamodb_client().get_item(
-            TableName=self.table_name, Key=to_item({"pk": entity, "sk": f"{channel}#{territory}"}), ConsistentRead=True
+            TableName=self.table_name, Key=to_item({"pk": str(entity), "sk": f"{channel}#{territory}"}), ConsistentRead=True
         )
         return _record(response["Item"]) if "Item" in response else None
 

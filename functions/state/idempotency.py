@@ -18,6 +18,8 @@ from functions.domain.errors import TransientError
 from functions.state.dynamo import dynamodb_client, from_item, to_item
 
 DEFAULT_RETENTION_SECONDS = 7 * 24 * 3600
+FAILURE_RETENTION_SECONDS = 14 * 24 * 3600  # as long as a DLQ keeps a message
+FAILURE_KEY_PREFIX = "failure#"
 
 
 class AlreadyInProgress(TransientError):
@@ -84,3 +86,17 @@ class IdempotencyStore:
         except ClientError as exc:
             if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
                 raise
+
+    def remember_failure(self, message_id: str, reason: str) -> None:
+        """What a record's receive failed with, for the dead-letter reason should its next receive crash."""
+        dynamodb_client().put_item(
+            TableName=self.table_name,
+            Item=to_item(
+                {"id": f"{FAILURE_KEY_PREFIX}{message_id}", "reason": reason[:1000], "expiration": int(epoch_seconds() + FAILURE_RETENTION_SECONDS)}
+            ),
+        )
+
+    def last_failure(self, message_id: str) -> str | None:
+        response = dynamodb_client().get_item(TableName=self.table_name, Key=to_item({"id": f"{FAILURE_KEY_PREFIX}{message_id}"}), ConsistentRead=True)
+        item = from_item(response["Item"]) if "Item" in response else None
+        return str(item["reason"]) if item and item.get("reason") else None

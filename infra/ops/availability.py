@@ -12,9 +12,10 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from functions.flows.ledger_keys import SOURCE, TARGET, episode_key, product_id_of
 from functions.state.availability import AvailabilityRecord, AvailabilityStore
+from functions.state.keys import EntityKind, episode_key, parse_entity_key
 from functions.state.ledger import LedgerEntry, SyncLedger
+from functions.state.targets import EPISODE_SOURCE, MEGAPHONE, MegaphoneState
 from infra.flows import Table
 from infra.naming import ResourceNames
 
@@ -27,7 +28,7 @@ class EpisodeAvailability:
     product_id: int
     title: str | None
     records: list[AvailabilityRecord]
-    ledger: LedgerEntry | None
+    ledger: LedgerEntry[MegaphoneState] | None
     looked_up_by: str  # "product id" | "ISBN <isbn>"
 
     @property
@@ -38,9 +39,9 @@ class EpisodeAvailability:
         ledger = None
         if self.ledger is not None:
             ledger = {
-                "status": self.ledger.status.value,
+                "status": self.ledger.status,
                 "status_reason": self.ledger.status_reason,
-                "target_ids": self.ledger.target_ids,
+                "target_ids": self.ledger.state.ids,
                 "findings": [finding.model_dump(mode="json") for finding in self.ledger.findings],
                 "history": [entry.model_dump(mode="json") for entry in self.ledger.history[-RECENT_HISTORY:]],
                 "updated_at": self.ledger.updated_at.isoformat() if self.ledger.updated_at else None,
@@ -83,16 +84,17 @@ class AvailabilityReader:
         self.store = AvailabilityStore(self.names.table(Table.AVAILABILITY))
 
     def product_ids_for_isbn(self, isbn13: str) -> list[int]:
-        return sorted({product_id_of(record.entity) for record in self.store.by_isbn(isbn13) if record.entity.startswith("episode#")})
+        keys = [parse_entity_key(record.entity) for record in self.store.by_isbn(isbn13)]
+        return sorted({key.number for key in keys if key.kind is EntityKind.EPISODE})
 
     def episode(self, product_id: int, looked_up_by: str) -> EpisodeAvailability:
-        entity = episode_key(product_id)
-        source = self.ledger.get(entity, SOURCE)
-        snapshot = source.episode() if source is not None else None
+        key = episode_key(product_id)
+        source = self.ledger.get(key, EPISODE_SOURCE)
+        snapshot = source.state.episode if source is not None else None
         return EpisodeAvailability(
             product_id=product_id,
             title=snapshot.title if snapshot is not None else None,
-            records=self.store.get_for(entity),
-            ledger=self.ledger.get(entity, TARGET),
+            records=self.store.get_for(str(key)),
+            ledger=self.ledger.get(key, MEGAPHONE),
             looked_up_by=looked_up_by,
         )

@@ -1,5 +1,5 @@
 """A Consonance stand-in: `POST /graphql` executed with graphql-core against the project's own SDL
-(functions/connectors/consonance_schema.graphql) over an in-memory catalogue (sandbox/catalogue.py).
+(functions/connectors/consonance/schema.graphql) over an in-memory catalogue (sandbox/catalogue.py).
 
 What it enforces, as the real API does (or as graphql-ruby servers do where Consonance is undocumented):
 - Bearer API key: a missing or unknown key is a 401 with a JSON error body; a read-only key may query but
@@ -56,7 +56,7 @@ from sandbox.catalogue import (
 )
 from sandbox.simulators.base import FaultPlan, RollingWindowLimit, Simulator, json_response, request_json
 
-PROJECT_SDL_PATH = Path(__file__).resolve().parents[2] / "functions" / "connectors" / "consonance_schema.graphql"
+PROJECT_SDL_PATH = Path(__file__).resolve().parents[2] / "functions" / "connectors" / "consonance" / "schema.graphql"
 GRAPHQL_PATH = "/graphql"
 MAX_DESCRIPTION_LENGTH = 255  # the simulator's rule for a web link description (a plausible DB column)
 

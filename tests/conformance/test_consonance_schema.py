@@ -1,6 +1,6 @@
 """The project's Consonance SDL and every document the connector sends, held against the shared,
 transcribed Consonance schema (../shared/specs/consonance/schema.graphql) plus the project's declared
-extensions (functions/connectors/consonance_extensions.graphql).
+extensions (functions/connectors/consonance/extensions.graphql).
 
 - every document in ALL_DOCUMENTS validates against the project SDL (always) and against spec +
   extensions (when the shared spec is present);
@@ -44,7 +44,7 @@ from graphql.language import (
 from functions.clock import clock as active_clock
 from functions.clock import use_clock
 from functions.connectors.consonance import ConsonanceClient, SpotifyLinkWrite
-from functions.connectors.consonance_queries import ALL_DOCUMENTS, spotify_links_mutation
+from functions.connectors.consonance.queries import ALL_DOCUMENTS, spotify_links_mutation
 from functions.connectors.http import HttpExchange, HttpService, observe_requests, route_host
 from sandbox.catalogue import ApiKey, load_catalogue
 from sandbox.clock import VirtualClock
@@ -52,8 +52,8 @@ from sandbox.simulators.consonance import ConsonanceSimulator
 
 REPO_ROOT = Path(__file__).parents[2]
 SHARED_SPEC = REPO_ROOT.parent / "shared/specs/consonance/schema.graphql"
-PROJECT_SDL = REPO_ROOT / "functions/connectors/consonance_schema.graphql"
-EXTENSIONS = REPO_ROOT / "functions/connectors/consonance_extensions.graphql"
+PROJECT_SDL = REPO_ROOT / "functions/connectors/consonance/schema.graphql"
+EXTENSIONS = REPO_ROOT / "functions/connectors/consonance/extensions.graphql"
 
 FieldsType = GraphQLObjectType | GraphQLInterfaceType | GraphQLInputObjectType
 

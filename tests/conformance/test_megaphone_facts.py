@@ -25,7 +25,7 @@ import httpx
 import pytest
 
 from functions.connectors.http import route_host
-from functions.settings import Settings
+from functions.settings import MegaphoneSettings
 from infra.flows import Secret
 from sandbox.simulators.megaphone import MegaphoneSimulator, ScriptedFaults
 from sandbox.world import SandboxWorld
@@ -171,11 +171,11 @@ def catalogue():  # noqa: ANN201 (a Catalogue)
 def run() -> Iterator[Run]:
     with open_world(catalogue()) as world:
         raw = RecordingTransport(world.megaphone)
-        route_host(urlsplit(Settings().megaphone_url).netloc, raw)  # before any connector is built
+        route_host(urlsplit(str(MegaphoneSettings.model_fields["megaphone_url"].default)).netloc, raw)  # before any connector is built
         world.megaphone.faults = ScriptedFaults("timeout-after-write")  # the first create loses its answer
         with recording_requests() as connector:
             world.runtime.run_until(datetime.combine(START, time(0, 45), tzinfo=timezone.utc))
-            drifted = target_entry(world, 101).target_ids["episode_id"]  # type: ignore[union-attr]
+            drifted = target_entry(world, 101).state.episode_id  # type: ignore[union-attr]
             world.megaphone.set_episode_fields(drifted, title="Edited in Megaphone")
             world.runtime.run_until(datetime.combine(START, time(1, 30), tzinfo=timezone.utc))  # daily sync at 01:00
         assert megaphone_episode(world, 101)["title"] == "The Harbour at Dusk"  # type: ignore[index]

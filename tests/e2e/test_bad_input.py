@@ -24,7 +24,7 @@ import pytest
 
 from functions.domain.events import EpisodeChanged
 from functions.domain.models import Credit, Episode, EpisodeKind, MasterAudio, RightGrant, Show, Territories
-from functions.settings import MappingConfig
+from functions.mapping_config import MappingConfig
 from sandbox.report import build_report
 from sandbox.world import SandboxWorld
 from tests.integration.harness import bus_envelope, megaphone_episode, open_world

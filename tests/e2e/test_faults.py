@@ -22,8 +22,9 @@ from typing import Any
 import pytest
 
 from functions.connectors.http import HttpExchange, observe_requests
-from functions.flows.ledger_keys import TARGET
-from functions.state.ledger import LedgerEntry, LedgerStatus
+from functions.state.targets import MEGAPHONE as TARGET
+from functions.state.ledger import LedgerEntry
+from functions.state.targets import LedgerStatus
 from sandbox.catalogue import Catalogue, load_catalogue
 from sandbox.http_log import read_request_log
 from sandbox.report import build_report

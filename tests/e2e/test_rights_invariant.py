@@ -16,7 +16,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from functions.domain.clearance import compute_clearance
-from functions.flows.ledger_keys import SOURCE, episode_key
+from functions.state.keys import episode_key
+from functions.state.targets import EPISODE_SOURCE as SOURCE
 from infra.flows import flow
 from sandbox.catalogue import (
     Catalogue,
@@ -143,8 +144,8 @@ def test_no_episode_is_live_outside_its_clearance(start: date, drawn: list[dict]
         policy = world.distribution.mapping.rights
         for product in catalogue.products:
             source = snapshots[product.id]
-            assert source is not None and source.episode() is not None, f"product {product.id} was never seen"
-            clearance = compute_clearance(source.episode(), policy)
+            assert source is not None and source.state.episode is not None, f"product {product.id} was never seen"
+            clearance = compute_clearance(source.state.episode, policy)
             for live_from, live_until in live_intervals(timeline, product.id, end):
                 day = live_from.date()
                 while datetime.combine(day, time(0), tzinfo=timezone.utc) < live_until:

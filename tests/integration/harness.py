@@ -20,7 +20,10 @@ import boto3
 
 from functions.connectors.http import HttpExchange, observe_requests
 from functions.domain.events import DomainEvent
-from functions.flows.ledger_keys import SOURCE, TARGET, episode_key
+from functions.state.keys import episode_key
+from functions.consonance_writes import SPOTIFY_LINK
+from functions.state.targets import CONSONANCE_WRITEBACK
+from functions.state.targets import EPISODE_SOURCE as SOURCE, MEGAPHONE as TARGET
 from functions.state.cursors import CursorStore
 from functions.state.ledger import LedgerEntry, SyncLedger
 from infra.flows import FLOWS, FlowDeclaration, Table
@@ -163,6 +166,13 @@ def source_entry(world: SandboxWorld, product_id: int) -> LedgerEntry | None:
 
 def target_entry(world: SandboxWorld, product_id: int) -> LedgerEntry | None:
     return ledger(world).get(episode_key(product_id), TARGET)
+
+
+def written_link(world: SandboxWorld, product_id: int) -> str | None:
+    """What the write-back service recorded for the product's Spotify link, as "<status>|<url>"."""
+    entry = ledger(world).get(episode_key(product_id), CONSONANCE_WRITEBACK)
+    link = entry.state.links.get(SPOTIFY_LINK) if entry is not None else None
+    return f"{link.status}|{link.url}" if link is not None else None
 
 
 def ledger_versions(world: SandboxWorld) -> dict[tuple[str, str], int]:

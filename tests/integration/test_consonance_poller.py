@@ -93,8 +93,8 @@ def test_first_poll_pages_with_after_and_announces_every_episode(world: SandboxW
 
 def test_records_are_normalised_into_domain_episodes(world: SandboxWorld) -> None:
     entry = source_entry(world, 103)
-    assert entry is not None and entry.snapshot is not None
-    episode = entry.episode()
+    assert entry is not None and entry.state.episode is not None
+    episode = entry.state.episode
     assert episode is not None
     assert (episode.title, episode.part_number, episode.kind.value) == ("Chapter 3", 3, "serialized_fiction")
     assert episode.show is not None and (episode.show.series_id, episode.show.name) == (SERIES, "The Salt Road")
@@ -109,7 +109,7 @@ def test_records_are_normalised_into_domain_episodes(world: SandboxWorld) -> Non
     # The ledger holds the hash the event carried: the next poll compares against it.
     assert entry.source_hash is not None and entry.series_key == f"series#{SERIES}"
     standalone = source_entry(world, STANDALONE)
-    assert standalone is not None and standalone.snapshot is None and standalone.findings == []
+    assert standalone is not None and standalone.state.episode is None and standalone.findings == []
 
 
 def test_cursor_is_the_date_of_the_last_successful_poll(world: SandboxWorld) -> None:

@@ -16,7 +16,7 @@ import pytest
 from functions.domain.events import EpisodeChanged
 from functions.flows.megaphone_projection import pubdate
 from functions.state.idempotency import IdempotencyStore
-from functions.state.ledger import LedgerStatus
+from functions.state.targets import LedgerStatus
 from infra.flows import Table
 from sandbox.simulators.megaphone import ScriptedFaults
 from sandbox.world import SandboxWorld
@@ -32,6 +32,7 @@ from tests.integration.harness import (
     source_entry,
     sqs_event,
     target_entry,
+    written_link,
     write_backs_for,
 )
 from tests.integration.small_catalogue import AUTHOR, NARRATOR, START, SmallCatalogue, artwork_url, audio_url
@@ -109,7 +110,7 @@ def test_approved_episode_is_created_with_its_fields_and_awaits_ingest(world: Sa
     entry = target_entry(world, LIVE)
     assert entry is not None
     assert entry.status is LedgerStatus.AWAITING_INGEST
-    assert entry.target_ids == {"podcast_id": f"mp-{SERIAL}", "episode_id": episode["id"]}
+    assert entry.state.ids == {"podcast_id": f"mp-{SERIAL}", "episode_id": episode["id"]}
     assert entry.pushed_hash and entry.pending_create is None
     assert [h.action for h in entry.history] == ["create_intent", "created", "status:awaiting_ingest"]
     assert world.consonance.write_backs == []  # nothing is delivered before the audio is in
@@ -136,14 +137,14 @@ def test_ingest_checker_marks_delivered_and_writes_the_link_back_once(world: San
         assert episode is not None and entry is not None
         assert episode["audioFileStatus"] == "success" and episode["spotifyIdentifier"]
         assert entry.status is LedgerStatus.DELIVERED
-        assert entry.target_ids["spotify_id"] == episode["spotifyIdentifier"]
+        assert entry.state.spotify_id == episode["spotifyIdentifier"]
         written = write_backs_for(world, product_id)
         assert [(w.operation, w.link) for w in written] == [
             ("createWebLink", f"https://open.spotify.com/episode/{episode['spotifyIdentifier']}")
         ]
         product = next(p for p in world.consonance.catalogue.products if p.id == product_id)
         assert written[0].link in [link.link for link in product.web_links]
-        assert target_entry(world, product_id).attributes["written_back"] == f"live|{written[0].link}"  # type: ignore[union-attr]
+        assert written_link(world, product_id) == f"live|{written[0].link}"
     assert target_entry(world, DRAFT).status is LedgerStatus.DRAFT  # type: ignore[union-attr]
     assert write_backs_for(world, DRAFT) == []
 
@@ -155,7 +156,7 @@ def test_ingest_checker_marks_delivered_and_writes_the_link_back_once(world: San
 def test_unchanged_redelivery_writes_nothing(world: SandboxWorld) -> None:
     source = source_entry(world, LIVE)
     assert source is not None and source.source_hash
-    announced = EpisodeChanged(episode=source.episode(), content_hash=source.source_hash).model_dump(mode="json")  # type: ignore[arg-type]
+    announced = EpisodeChanged(episode=source.state.episode, content_hash=source.source_hash).model_dump(mode="json")  # type: ignore[arg-type]
     versions, since = ledger_versions(world), world.clock.now()
 
     # a re-announced change (new EventBridge id: evaluated, hashes equal) and an exact duplicate delivery
@@ -172,7 +173,7 @@ def test_unchanged_redelivery_writes_nothing(world: SandboxWorld) -> None:
 
 def test_title_change_emits_one_event_and_one_put(world: SandboxWorld, tap: EventTap) -> None:
     tap.take()
-    episode_id = target_entry(world, SECOND).target_ids["episode_id"]  # type: ignore[union-attr]
+    episode_id = target_entry(world, SECOND).state.episode_id  # type: ignore[union-attr]
     since = world.clock.now()
     product = next(p for p in world.consonance.catalogue.products if p.id == SECOND)
     product.title = "Ropes & Reckonings"
@@ -209,7 +210,7 @@ def test_create_whose_answer_was_lost_is_not_duplicated(world: SandboxWorld, pro
     posts_sent = [w for w in megaphone_writes(world, since) if w[0] == "POST"]
     assert len(posts_sent) == posts
     entry = target_entry(world, product_id)
-    assert entry is not None and entry.target_ids["episode_id"] == episodes[0]["id"] and entry.pending_create is None
+    assert entry is not None and entry.state.episode_id == episodes[0]["id"] and entry.pending_create is None
     actions = [h.action for h in entry.history]
     assert actions.count("create_intent") == 1
     assert ("adopted" in actions) == (fault == "timeout-after-write")

@@ -16,7 +16,7 @@ from datetime import datetime, time, timedelta, timezone
 import pytest
 
 from functions.domain.events import SeriesChanged
-from functions.state.ledger import LedgerStatus
+from functions.state.targets import LedgerStatus
 from sandbox.report import build_report
 from sandbox.world import SandboxWorld
 from tests.integration.harness import megaphone_episode, open_world, put_event, scheduled_event, source_entry, target_entry
@@ -67,7 +67,7 @@ def sync_series(world: SandboxWorld) -> None:
 
 
 def puts_to(world: SandboxWorld, product_id: int, since: datetime) -> int:
-    episode_id = target_entry(world, product_id).target_ids["episode_id"]  # type: ignore[union-attr]
+    episode_id = target_entry(world, product_id).state.episode_id  # type: ignore[union-attr]
     return sum(1 for r in world.megaphone.received if r.method == "PUT" and r.path.endswith(episode_id) and r.at >= since)
 
 
@@ -115,7 +115,7 @@ def test_series_conflicts_are_findings_and_are_not_pushed(world: SandboxWorld) -
 
 
 def test_drift_edited_on_megaphone_is_corrected(world: SandboxWorld) -> None:
-    episode_id = target_entry(world, 301).target_ids["episode_id"]  # type: ignore[union-attr]
+    episode_id = target_entry(world, 301).state.episode_id  # type: ignore[union-attr]
     world.megaphone.set_episode_fields(episode_id, title="Stage One (edited by hand)", episodeNumber=9)
     since = world.clock.now()
 
@@ -131,7 +131,7 @@ def test_drift_edited_on_megaphone_is_corrected(world: SandboxWorld) -> None:
 
 
 def test_draft_flip_on_megaphone_is_not_reverted(world: SandboxWorld) -> None:
-    episode_id = target_entry(world, 302).target_ids["episode_id"]  # type: ignore[union-attr]
+    episode_id = target_entry(world, 302).state.episode_id  # type: ignore[union-attr]
     world.megaphone.set_episode_fields(episode_id, draft=True)  # someone unpublished it on the Spotify side
     since = world.clock.now()
 

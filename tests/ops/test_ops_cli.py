@@ -22,10 +22,12 @@ from moto import mock_aws
 from functions import dead_letters
 from functions.domain.models import Episode, EpisodeKind, Finding
 from functions.flows import planning
-from functions.flows.ledger_keys import SOURCE, TARGET, episode_key
+from functions.state.keys import episode_key
+from functions.state.targets import EPISODE_SOURCE as SOURCE, MEGAPHONE as TARGET
 from functions.state import dynamo
 from functions.state.availability import CHANNEL_WIDE, AvailabilityStore, transition
-from functions.state.ledger import HistoryEntry, LedgerEntry, LedgerStatus, SyncLedger
+from functions.state.ledger import HistoryEntry, LedgerEntry, SyncLedger, new_entry
+from functions.state.targets import LedgerStatus
 from infra.flows import FLOWS, Table
 from infra.naming import ResourceNames
 from infra.ops import dead_letter_queues
@@ -195,19 +197,16 @@ def sample_episode() -> Episode:
 def seed_ledger() -> None:
     ledger = SyncLedger(NAMES.table(Table.LEDGER))
     episode = sample_episode()
-    ledger.save(LedgerEntry(entity=episode_key(PRODUCT_ID), target=SOURCE, snapshot=episode.model_dump(mode="json"), source_hash=episode.content_hash()))
+    source = new_entry(episode_key(PRODUCT_ID), SOURCE)
+    source.state.episode, source.source_hash = episode, episode.content_hash()
+    ledger.save(source)
     history = [HistoryEntry(at=datetime(2025, 3, day, 9, tzinfo=timezone.utc), action=f"step-{day}", detail=f"detail {day}") for day in range(1, 9)]
-    ledger.save(
-        LedgerEntry(
-            entity=episode_key(PRODUCT_ID),
-            target=TARGET,
-            status=LedgerStatus.WITHDRAWN,
-            status_reason="narration licence expired 2025-03-01",
-            target_ids={"episode_id": "mp-1"},
-            findings=[Finding(code="rights_window_closed", entity=episode_key(PRODUCT_ID), message="narration licence expired", flow="rights-sync")],
-            history=history,
-        )
-    )
+    target = new_entry(episode_key(PRODUCT_ID), TARGET)
+    target.status, target.status_reason = LedgerStatus.WITHDRAWN, "narration licence expired 2025-03-01"
+    target.state.episode_id = "mp-1"
+    target.findings = [Finding(code="rights_window_closed", entity=episode_key(PRODUCT_ID), message="narration licence expired", flow="rights-sync")]
+    target.history = history
+    ledger.save(target)
 
 
 def seed_availability() -> None:
@@ -494,10 +493,10 @@ def test_plan_prints_what_the_planner_decides(aws: None, monkeypatch: pytest.Mon
     calls: list[dict[str, Any]] = []
 
     def plan_changes(
-        ledger: SyncLedger, settings: Any, today: date, product_ids: Any = None, rights_check: Any = None
+        ledger: SyncLedger, config: Any, today: date, rights_check: Any, product_ids: Any = None
     ) -> list[planning.PlannedChange]:
-        assert callable(rights_check)  # the publisher's clearance check, not planning's default
-        calls.append({"table": ledger.table_name, "today": today, "product_ids": product_ids, "network": settings.megaphone_network_id})
+        assert callable(rights_check)  # the publisher's clearance check
+        calls.append({"table": ledger.table_name, "today": today, "product_ids": product_ids, "podcasts": dict(config.podcasts)})
         return [
             planning.PlannedChange(
                 product_id=PRODUCT_ID,
@@ -511,10 +510,10 @@ def test_plan_prints_what_the_planner_decides(aws: None, monkeypatch: pytest.Mon
         ]
 
     monkeypatch.setattr(planning, "plan_changes", plan_changes)
-    monkeypatch.setenv("MEGAPHONE_NETWORK_ID", "network-from-env")
+    monkeypatch.setenv("MEGAPHONE_PODCASTS", '{"7": "podcast-from-env"}')
     result = run_cli("plan", "--today", "2025-03-03")
     assert result.code == EXIT_OK, result.err
-    assert calls == [{"table": NAMES.table(Table.LEDGER), "today": date(2025, 3, 3), "product_ids": None, "network": "network-from-env"}]
+    assert calls == [{"table": NAMES.table(Table.LEDGER), "today": date(2025, 3, 3), "product_ids": None, "podcasts": {"7": "podcast-from-env"}}]
     lines = result.out.splitlines()
     assert lines[0].split() == ["PRODUCT", "TITLE", "STATUS", "ACTION", "CHANGED", "FIELDS", "REASON"]
     assert "title, summary" in result.out and "release date 2025-04-01" in result.out

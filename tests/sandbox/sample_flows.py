@@ -15,14 +15,14 @@ from typing import Any, ClassVar
 
 import httpx
 
-from functions import dependencies
 from functions.clock import clock, utcnow
 from functions.connectors.http import HttpService
 from functions.domain.errors import InvalidRecord, TransientError
 from functions.domain.events import DomainEvent, register
 from functions.observability import logger, metrics
 from functions.secrets import secret_value
-from functions.settings import settings
+from functions.event_bus import EventBus
+from functions.settings import CoreSettings
 from functions.sqs_batch import consume_sqs_batch
 from infra.flows import EventTrigger, FlowDeclaration, ScheduleTrigger, Secret, Table
 
@@ -43,6 +43,12 @@ class SampleOrderPlaced(DomainEvent):
 
 
 register(SampleOrderPlaced)
+
+
+class SampleProbe(DomainEvent):
+    """Delivered to the raw probe handler, which reads the SQS event itself (never parsed here)."""
+
+    detail_type: ClassVar[str] = PROBE_DETAIL_TYPE
 
 
 class SampleUnavailable(TransientError):
@@ -93,7 +99,7 @@ def sample_api_transport() -> httpx.MockTransport:
 
 
 def _sample_api() -> HttpService:
-    secret_id = settings().megaphone_secret_id
+    secret_id = os.environ["MEGAPHONE_SECRET_ID"]  # the secret the declaration grants
     return HttpService(
         service="sample",
         base_url=f"https://{SAMPLE_API_HOST}/v1",
@@ -102,7 +108,7 @@ def _sample_api() -> HttpService:
 
 
 def _remember_dead_letter_url(flow: str) -> None:
-    WORLD.dead_letter_urls_seen.setdefault(flow, set()).add(settings().dead_letter_queue_url)
+    WORLD.dead_letter_urls_seen.setdefault(flow, set()).add(CoreSettings.from_environment().dead_letter_queue_url)
 
 
 # queue flow on the project's batch consumer ------------------------------------------------------
@@ -114,7 +120,12 @@ def orders_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         order_id = json.loads(record["body"])["detail"]["order_id"]
         WORLD.deliveries.append(Delivery(order_id, int(record["attributes"]["ApproximateReceiveCount"]), utcnow()))
     return consume_sqs_batch(
-        event, context, flow="sample-orders", accept=(SampleOrderPlaced,), handle=lambda e: _handle_order(e, context)
+        event,
+        context,
+        flow="sample-orders",
+        core=CoreSettings.from_environment(),
+        accept=(SampleOrderPlaced,),
+        handle=lambda e: _handle_order(e, context),
     )
 
 
@@ -132,7 +143,7 @@ def _handle_order(event: DomainEvent, context: Any) -> None:
     if behaviour == "call_api":
         _sample_api().request("POST", "/orders", idempotent=False, json_body={"order_id": event.order_id})
     if behaviour == "leaky_call_api":  # a connector bug: the credential in the query string
-        token = secret_value(settings().megaphone_secret_id)
+        token = secret_value(os.environ["MEGAPHONE_SECRET_ID"])
         _sample_api().request("GET", "/orders", idempotent=True, params={"order_id": event.order_id, "token": token})
     if behaviour == "slow" and attempt == 1:
         clock().sleep(45)
@@ -215,7 +226,8 @@ def flaky_ticker_handler(event: dict[str, Any], context: Any) -> None:
 def producer_handler(event: dict[str, Any], context: Any) -> None:
     WORLD.produced += 1
     WORLD.producer_environment = dict(os.environ)
-    dependencies.event_bus().publish([SampleOrderPlaced(order_id=f"produced-{WORLD.produced}")])
+    core = CoreSettings.from_environment()
+    EventBus(core.event_bus_name, core.event_source, allowed=PRODUCER.emits).publish([SampleOrderPlaced(order_id=f"produced-{WORLD.produced}")])
 
 
 # declarations ------------------------------------------------------------------------------------
@@ -223,7 +235,7 @@ ORDERS = FlowDeclaration(
     name="sample-orders",
     handler="tests.sandbox.sample_flows.orders_handler",
     description="sample queue flow on consume_sqs_batch",
-    trigger=EventTrigger(detail_types=(SampleOrderPlaced.detail_type,)),
+    trigger=EventTrigger(events=(SampleOrderPlaced,)),
     batch_size=5,
     max_receives=3,
     timeout_seconds=20,  # visibility timeout: 120 s
@@ -233,7 +245,7 @@ PROBE = FlowDeclaration(
     name="sample-probe",
     handler="tests.sandbox.sample_flows.probe_handler",
     description="raw queue handler recording its event, environment and context",
-    trigger=EventTrigger(detail_types=(PROBE_DETAIL_TYPE,)),
+    trigger=EventTrigger(events=(SampleProbe,)),
     batch_size=10,
     max_receives=2,
     timeout_seconds=30,  # visibility timeout: 180 s
@@ -270,5 +282,5 @@ PRODUCER = FlowDeclaration(
     handler="tests.sandbox.sample_flows.producer_handler",
     description="scheduled every 30 minutes, publishes one SampleOrderPlaced",
     trigger=ScheduleTrigger(every_minutes=30),
-    emits=(SampleOrderPlaced.detail_type,),
+    emits=(SampleOrderPlaced,),
 )

@@ -13,7 +13,8 @@ from datetime import date, datetime, timedelta, timezone
 import boto3
 import pytest
 
-from functions import dependencies
+from functions.dependencies import Dependencies
+from functions.settings import FlowSettings
 from functions.clock import SystemClock, use_clock
 from functions.connectors.http import HttpService, RetryPolicy, clear_routes, route_host
 from functions.connectors.megaphone import EpisodeFields, MegaphoneClient
@@ -22,10 +23,13 @@ from functions.domain.events import AvailabilityChanged, DomainEvent
 from functions.event_bus import EventBus
 from functions.flows.availability_monitor.handler import handler
 from functions.flows.availability_monitor.logic import CURSOR_NAME, MonitorDeps, MonitorOutcome, monitor_availability
-from functions.flows.ledger_keys import TARGET, episode_key
+from functions.state.keys import episode_key
+from functions.state.targets import MEGAPHONE as TARGET
+from functions.state.targets import MegaphoneState
 from functions.state.availability import CHANNEL_WIDE, AvailabilityStore, transition
 from functions.state.cursors import CursorStore
-from functions.state.ledger import LedgerEntry, LedgerStatus, SyncLedger
+from functions.state.ledger import LedgerEntry, SyncLedger, new_entry
+from functions.state.targets import LedgerStatus
 from infra.flows import Secret, Table, flow
 from sandbox.moto_server import reset_client_caches
 from sandbox.clock import VirtualClock
@@ -112,12 +116,8 @@ def deliver_episode(
     assert remote.spotify_identifier
     if on_spotify:
         spotify_sim.publish_episode(remote.spotify_identifier, SHOW, remote.title, set(MARKETS) | {"IE"}, date(2031, 2, 1))
-    entry = LedgerEntry(
-        entity=episode_key(product_id),
-        target=TARGET,
-        target_ids={"podcast_id": podcast_id, "episode_id": remote.id, "spotify_id": remote.spotify_identifier},
-        attributes={"draft": False},
-    )
+    entry = new_entry(episode_key(product_id), TARGET)
+    entry.state = MegaphoneState(podcast_id=podcast_id, episode_id=remote.id, spotify_id=remote.spotify_identifier, draft=False)
     entry.set_status(status, reason)
     return ledger.save(entry)
 
@@ -222,7 +222,7 @@ def test_calls_are_bounded_one_megaphone_list_per_podcast_and_one_spotify_call_p
 def test_spotify_stopping_a_market_is_a_takedown_and_is_reported_once(world: World):
     entry = world.deliver(41001)
     world.run()
-    world.spotify_sim.take_down(entry.target_ids["spotify_id"], ["US"])
+    world.spotify_sim.take_down(entry.state.spotify_id, ["US"])
 
     outcome, events = world.run()
 
@@ -240,7 +240,7 @@ def test_spotify_stopping_a_market_is_a_takedown_and_is_reported_once(world: Wor
 def test_megaphone_flipping_to_draft_is_a_takedown_and_closes_the_spotify_markets_without_asking(world: World):
     entry = world.deliver(41001)
     world.run()
-    world.megaphone_sim.set_episode_fields(entry.target_ids["episode_id"], draft=True)
+    world.megaphone_sim.set_episode_fields(entry.state.episode_id, draft=True)
     served = world.spotify_sim.requests_served
 
     outcome, events = world.run()
@@ -259,7 +259,7 @@ def test_megaphone_flipping_to_draft_is_a_takedown_and_closes_the_spotify_market
 def test_an_episode_removed_from_megaphone_is_a_takedown(world: World):
     entry = world.deliver(41001)
     world.run()
-    world.megaphone_sim.remove_episode(entry.target_ids["episode_id"])
+    world.megaphone_sim.remove_episode(entry.state.episode_id)
 
     _, events = world.run()
 
@@ -270,9 +270,9 @@ def test_an_episode_removed_from_megaphone_is_a_takedown(world: World):
 def test_a_withdrawal_the_integration_made_is_not_a_takedown(world: World):
     entry = world.deliver(41001)
     world.run()
-    world.megaphone_sim.set_episode_fields(entry.target_ids["episode_id"], draft=True)
+    world.megaphone_sim.set_episode_fields(entry.state.episode_id, draft=True)
     entry.set_status(LedgerStatus.WITHDRAWN, "audio adaptation right ended 2031-03-01")
-    entry.attributes["draft"] = True
+    entry.state.draft = True
     world.ledger.save(entry)
 
     outcome, events = world.run()
@@ -287,7 +287,7 @@ def test_a_withdrawal_the_integration_made_is_not_a_takedown(world: World):
 def test_availability_coming_back_is_reported_live(world: World):
     entry = world.deliver(41001)
     world.run()
-    spotify_id = entry.target_ids["spotify_id"]
+    spotify_id = entry.state.spotify_id
     world.spotify_sim.take_down(spotify_id, ["AU"])
     world.run()
     world.spotify_sim.publish_episode(spotify_id, SHOW, "Episode 41001", set(MARKETS), date(2031, 2, 1))
@@ -307,7 +307,7 @@ def test_a_market_never_seen_serving_the_episode_is_not_called_a_takedown(world:
 
     [spotify] = by_channel(events)["spotify"]
     assert (spotify.live, spotify.takedown) == (False, False)
-    world.spotify_sim.publish_episode(entry.target_ids["spotify_id"], SHOW, "Episode 41001", set(MARKETS), date(2031, 2, 1))
+    world.spotify_sim.publish_episode(entry.state.spotify_id, SHOW, "Episode 41001", set(MARKETS), date(2031, 2, 1))
     _, events = world.run()
     [spotify] = events
     assert spotify.live and spotify.territories == MARKETS
@@ -316,10 +316,9 @@ def test_a_market_never_seen_serving_the_episode_is_not_called_a_takedown(world:
 # ------------------------------------------------------------------------------------------ failures and budget
 def test_one_entry_failing_does_not_stop_the_others(world: World):
     world.deliver(41001)
-    broken = LedgerEntry(
-        entity=episode_key(41999), target=TARGET, status=LedgerStatus.DELIVERED,
-        target_ids={"podcast_id": "mp-deleted-podcast", "episode_id": "ep-gone"}, attributes={"draft": False},
-    )
+    broken = new_entry(episode_key(41999), TARGET)
+    broken.status = LedgerStatus.DELIVERED
+    broken.state = MegaphoneState(podcast_id="mp-deleted-podcast", episode_id="ep-gone", draft=False)
     world.ledger.save(broken)
 
     outcome, events = world.run()
@@ -345,7 +344,7 @@ def test_a_run_out_of_time_resumes_where_it_stopped(world: World):
 
 def test_scheduled_episodes_are_not_compared_yet(world: World):
     entry = world.deliver(41001)
-    world.megaphone_sim.set_episode_fields(entry.target_ids["episode_id"], pubdate=(world.clock.now() + timedelta(days=3)).isoformat())
+    world.megaphone_sim.set_episode_fields(entry.state.episode_id, pubdate=(world.clock.now() + timedelta(days=3)).isoformat())
 
     outcome, events = world.run()
 
@@ -378,7 +377,8 @@ def test_the_scheduled_handler_wires_the_connectors_and_emits_onto_the_bus(aws: 
     route_host("cms.megaphone.fm", megaphone_sim)
     route_host(ACCOUNTS_HOST, spotify_sim)
     route_host(API_HOST, spotify_sim)
-    deliver_episode(clock, dependencies.megaphone(), spotify_sim, dependencies.ledger(), 41001)
+    platform = Dependencies(FlowSettings(monitor))  # the monitor's own clients, built from its environment
+    deliver_episode(clock, platform.megaphone, spotify_sim, platform.ledger, 41001)
     context = LocalLambdaContext(
         function_name="availability-monitor", memory_limit_in_mb=256,
         invoked_function_arn="arn:aws:lambda:eu-west-1:123456789012:function:availability-monitor",
@@ -392,4 +392,4 @@ def test_the_scheduled_handler_wires_the_connectors_and_emits_onto_the_bus(aws: 
     messages = boto3.client("sqs").receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10)["Messages"]
     details = sorted((json.loads(m["Body"])["detail"] for m in messages), key=lambda d: d["channel"])
     assert [(d["channel"], d["territories"], d["live"]) for d in details] == [("megaphone", [], True), ("spotify", ["GB", "US"], True)]
-    assert (dependencies.cursors().get(CURSOR_NAME) or {})["checked"] == 1
+    assert (platform.cursors.get(CURSOR_NAME) or {})["checked"] == 1

@@ -18,7 +18,9 @@ from typing import Any
 import boto3
 import pytest
 
-from functions import dependencies
+from functions.consonance_writes import SPOTIFY_LINK
+from functions.dependencies import Dependencies
+from functions.settings import FlowSettings
 from functions.clock import SystemClock, use_clock
 from functions.connectors.consonance import SpotifyLinkWrite
 from functions.connectors.http import clear_routes, route_host
@@ -26,8 +28,11 @@ from functions.domain.events import AvailabilityChanged, DomainEvent, TakedownRe
 from functions.domain.models import Episode, EpisodeKind
 from functions.domain.notices import AvailabilityNotice, NoticeKind
 from functions.flows.availability_recorder.handler import handler
-from functions.flows.ledger_keys import SOURCE, TARGET, episode_key
-from functions.state.ledger import LedgerEntry, LedgerStatus, SyncLedger
+from functions.state.keys import episode_key
+from functions.state.targets import EPISODE_SOURCE as SOURCE, MEGAPHONE as TARGET
+from functions.state.targets import CONSONANCE_WRITEBACK, MegaphoneState, WrittenLink
+from functions.state.ledger import LedgerEntry, SyncLedger, new_entry
+from functions.state.targets import LedgerStatus
 from infra.flows import Secret, Table, flow
 from sandbox.moto_server import reset_client_caches
 from sandbox.catalogue import ApiKey, load_catalogue
@@ -53,6 +58,7 @@ class World:
     resources: SandboxResources
     ledger: SyncLedger
     alerts_queue_url: str
+    platform: Dependencies
 
     def deliver(self, *events: DomainEvent, event_ids: list[str] | None = None, receive_count: int = 1) -> dict[str, Any]:
         """Hand the recorder one SQS batch, as Lambda's event source mapping would."""
@@ -84,7 +90,12 @@ class World:
         return boto3.client("sqs").receive_message(QueueUrl=url, MaxNumberOfMessages=10, MessageAttributeNames=["All"]).get("Messages", [])
 
     def availability(self) -> dict[str, Any]:
-        return {record.sort_key: record for record in dependencies.availability().get_for(episode_key(PRODUCT))}
+        return {record.sort_key: record for record in self.platform.availability.get_for(episode_key(PRODUCT))}
+
+    def written_link(self) -> WrittenLink | None:
+        """The Spotify link as the write-back service last recorded it."""
+        entry = self.ledger.get(episode_key(PRODUCT), CONSONANCE_WRITEBACK)
+        return entry.state.links.get(SPOTIFY_LINK) if entry is not None else None
 
 
 def sqs_record(event: DomainEvent, event_id: str, receive_count: int) -> dict[str, Any]:
@@ -134,25 +145,26 @@ def world(aws: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
         clock, load_catalogue(), requests_per_minute=None, api_keys=[ApiKey(key=CONSONANCE_KEY, access="read_write")]
     )
     route_host("web.consonance.app", consonance)
-    ledger = dependencies.ledger()
-    seed_delivered_episode(ledger)
-    yield World(clock, consonance, resources, ledger, alerts_queue_url)
+    platform = Dependencies(FlowSettings(FLOW))
+    seed_delivered_episode(platform)
+    yield World(clock, consonance, resources, platform.ledger, alerts_queue_url, platform)
     clear_routes()
     reset_client_caches()
     use_clock(SystemClock())
 
 
-def seed_delivered_episode(ledger: SyncLedger) -> None:
+def seed_delivered_episode(platform: Dependencies) -> None:
     """What the publisher and the consonance-writeback flow leave behind for a live episode."""
-    snapshot = Episode(product_id=PRODUCT, kind=EpisodeKind.SERIALIZED_FICTION, title="The Lantern Keeper", isbn13=ISBN)
-    ledger.save(LedgerEntry(entity=episode_key(PRODUCT), target=SOURCE, snapshot=snapshot.model_dump(mode="json")))
-    [created] = dependencies.consonance().record_spotify_links([SpotifyLinkWrite(product_id=PRODUCT, url=SPOTIFY_URL, status="live")])
-    target = LedgerEntry(
-        entity=episode_key(PRODUCT),
-        target=TARGET,
-        target_ids={"podcast_id": "mp-salt-road", "episode_id": "ep-41003", "spotify_id": SPOTIFY_ID},
-        attributes={"draft": False, "consonance_link_id": created.link_id, "written_back": f"live|{SPOTIFY_URL}"},
-    )
+    ledger = platform.ledger
+    source = new_entry(episode_key(PRODUCT), SOURCE)
+    source.state.episode = Episode(product_id=PRODUCT, kind=EpisodeKind.SERIALIZED_FICTION, title="The Lantern Keeper", isbn13=ISBN)
+    ledger.save(source)
+    [created] = platform.consonance.record_spotify_links([SpotifyLinkWrite(product_id=PRODUCT, url=SPOTIFY_URL, status="live")])
+    written = new_entry(episode_key(PRODUCT), CONSONANCE_WRITEBACK)
+    written.state.links[SPOTIFY_LINK] = WrittenLink(link_id=created.link_id, url=SPOTIFY_URL, status="live")
+    ledger.save(written)
+    target = new_entry(episode_key(PRODUCT), TARGET)
+    target.state = MegaphoneState(podcast_id="mp-salt-road", episode_id="ep-41003", spotify_id=SPOTIFY_ID, draft=False)
     target.set_status(LedgerStatus.DELIVERED, "cleared and released")
     ledger.save(target)
 
@@ -201,7 +213,8 @@ def test_a_takedown_is_recorded_written_back_once_and_alerted_once(world: World)
     target = world.ledger.get(episode_key(PRODUCT), TARGET)
     assert target is not None
     assert {"takedown_alerted", "availability_written_back"} <= {h.action for h in target.history}
-    assert target.attributes["written_back"] == f"taken down in US|{SPOTIFY_URL}"
+    link = world.written_link()
+    assert link is not None and (link.status, link.url) == ("taken down in US", SPOTIFY_URL)
 
 
 def test_a_redelivered_or_repeated_takedown_writes_back_and_alerts_nothing_more(world: World):
@@ -239,7 +252,7 @@ def test_availability_coming_back_restores_the_link_status_without_an_alert(worl
     assert world.spotify_link_description() == "Spotify: live"
     assert world.alerts() == []
     target = world.ledger.get(episode_key(PRODUCT), TARGET)
-    assert target is not None and target.attributes["takedown_alerted"] == []
+    assert target is not None and target.state.takedown_places == []
 
 
 def test_a_withdrawal_by_the_integration_is_recorded_without_write_back_or_alert(world: World):
@@ -325,7 +338,7 @@ def test_a_worldwide_takedown_notice_covers_the_monitored_markets(world: World):
     world.deliver(notice(notice_id="takedown-ww", product_id=PRODUCT, territories=(), worldwide=True))
 
     taken_down = {key for key, record in world.availability().items() if record.taken_down}
-    assert taken_down == {f"spotify#{market}" for market in dependencies.settings().spotify_markets}
+    assert taken_down == {f"spotify#{market}" for market in world.platform.settings.core.spotify_markets}
     [alert] = world.alerts()
     assert "taken down worldwide" in alert["Message"]
 
@@ -334,7 +347,8 @@ def test_an_isbn_already_in_the_availability_table_is_resolved_through_its_index
     world.deliver(takedown(("GB",), live=True))
     source = world.ledger.get(episode_key(PRODUCT), SOURCE)
     assert source is not None
-    source.snapshot = {**(source.snapshot or {}), "isbn13": None}  # the ledger no longer helps
+    assert source.state.episode is not None
+    source.state.episode = source.state.episode.model_copy(update={"isbn13": None})  # the ledger no longer helps
     world.ledger.save(source)
 
     world.deliver(notice(isbn13=ISBN))
@@ -347,23 +361,29 @@ def test_a_takedown_creates_the_spotify_link_when_none_was_written_yet(world: Wo
     assert target is not None
     product = next(p for p in world.consonance.catalogue.products if p.id == PRODUCT)
     product.web_links = [link for link in product.web_links if link.link != SPOTIFY_URL]
-    target.attributes = {"draft": False}
-    world.ledger.save(target)
+    written = world.ledger.get(episode_key(PRODUCT), CONSONANCE_WRITEBACK)
+    assert written is not None
+    written.state.links = {}  # nothing written yet
+    world.ledger.save(written)
 
     world.deliver(takedown(("US",)))
 
     assert world.link_writes()[-1].operation == "createWebLink"
     assert world.spotify_link_description() == "Spotify: taken down in US"
-    saved = world.ledger.get(episode_key(PRODUCT), TARGET)
-    assert saved is not None and saved.attributes["consonance_link_id"] == world.link_writes()[-1].link_id
+    link = world.written_link()
+    assert link is not None and link.link_id == world.link_writes()[-1].link_id
 
 
 def test_a_takedown_reported_after_the_integration_withdrew_it_alerts_but_leaves_the_link_status(world: World):
     target = world.ledger.get(episode_key(PRODUCT), TARGET)
     assert target is not None
     target.set_status(LedgerStatus.WITHDRAWN, "licence window ended")
-    target.attributes.update(draft=True, written_back=f"withdrawn|{SPOTIFY_URL}")
+    target.state.draft = True
     world.ledger.save(target)
+    written = world.ledger.get(episode_key(PRODUCT), CONSONANCE_WRITEBACK)
+    assert written is not None
+    written.state.links[SPOTIFY_LINK] = written.state.links[SPOTIFY_LINK].model_copy(update={"status": "withdrawn"})
+    world.ledger.save(written)
     writes = len(world.link_writes())
 
     world.deliver(notice(product_id=PRODUCT))

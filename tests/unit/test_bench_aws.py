@@ -12,7 +12,10 @@ import pytest
 
 from bench.aws import InProcessAws, fast_body, fast_dynamodb_json, moto_sqs_and_events_speedups
 from functions.clock import clock, use_clock
-from functions.state.ledger import LedgerEntry, LedgerStatus, SyncLedger
+from functions.state.keys import episode_key, series_key
+from functions.state.ledger import LedgerEntry, SyncLedger, new_entry
+from functions.state.targets import MEGAPHONE
+from functions.state.targets import LedgerStatus
 from infra.tables import TABLES, TableSpec
 from sandbox.clock import VirtualClock
 from sandbox.resources import _create_table
@@ -68,16 +71,18 @@ def _ledger_traffic(table: str, compare) -> None:  # type: ignore[no-untyped-def
     with fast_dynamodb_json(compare):
         ledger = SyncLedger(table)
         for n in range(12):
-            entry = LedgerEntry(entity=f"episode#{n}", target="megaphone", series_key="series#1", attributes={"draft": False, "n": n, "x": None})
+            entry = new_entry(episode_key(n), MEGAPHONE)
+            entry.series_key = "series#1"
+            entry.state.draft, entry.state.episode_id, entry.state.spotify_id = False, f"ep-{n}", None
             entry.record("created", "detail")
             entry.set_status(LedgerStatus.DELIVERED if n % 2 else LedgerStatus.AWAITING_INGEST, "why")
             ledger.save(entry)
             ledger.save(entry)  # an update (conditional on its version)
-        assert ledger.get("episode#3", "megaphone") is not None
-        assert ledger.get("episode#404", "megaphone") is None
-        assert len(ledger.get_many([f"episode#{n}" for n in range(12)], "megaphone")) == 12
-        assert len(ledger.by_series("series#1", "megaphone")) == 12
-        assert len(ledger.by_status("megaphone", LedgerStatus.AWAITING_INGEST)) == 6
+        assert ledger.get(episode_key(3), MEGAPHONE) is not None
+        assert ledger.get(episode_key(404), MEGAPHONE) is None
+        assert len(ledger.get_many([episode_key(n) for n in range(12)], MEGAPHONE)) == 12
+        assert len(ledger.by_series(series_key(1), MEGAPHONE)) == 12
+        assert len(ledger.by_status(MEGAPHONE, LedgerStatus.AWAITING_INGEST)) == 6
         assert len(list(ledger.scan())) == 12
         boto3.client("dynamodb").update_item(
             TableName=table,

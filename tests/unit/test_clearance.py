@@ -20,7 +20,7 @@ from functions.domain.clearance import (
 from functions.domain.models import Episode, EpisodeKind, RightGrant, Territories
 from functions.domain.rights import AUDIO_ADAPTATION, MUSIC_USE, NARRATION, RightsPolicy
 from functions.domain.territories import ISO_3166_ALPHA2, KNOWN_TERRITORIES
-from functions.settings import MappingConfig
+from functions.mapping_config import MappingConfig
 
 POLICY = RightsPolicy()
 D = date(2031, 1, 1)

@@ -14,16 +14,12 @@ import pytest
 
 from functions.clock import clock as active_clock
 from functions.clock import use_clock
-from functions.connectors.consonance import (
-    ConsonanceClient,
-    GraphQLErrorEntry,
-    SpotifyLinkWrite,
-    typed_graphql_error,
-)
+from functions.connectors.consonance import ConsonanceClient, SpotifyLinkWrite, typed_graphql_error
+from functions.connectors.consonance.records import GraphQLErrorEntry
 from functions.connectors.errors import AmbiguousWrite, AuthenticationFailed, RateLimited, RequestRejected
 from functions.connectors.http import HttpExchange, HttpService, RetryPolicy, observe_requests, route_host
-from functions.domain.mapping import map_product
-from functions.settings import MappingConfig
+from functions.connectors.consonance.mapping import map_product
+from functions.mapping_config import MappingConfig
 from sandbox.catalogue import ApiKey, Catalogue, load_catalogue
 from sandbox.clock import VirtualClock
 from sandbox.simulators.base import FaultPlan

@@ -16,10 +16,10 @@ from functions.clock import use_clock
 from functions.connectors.consonance import ConsonanceClient, ProductRecord
 from functions.connectors.http import HttpService, route_host
 from functions.domain.approval import approval_blockers, is_approved
-from functions.domain.mapping import MappedProduct, map_product
+from functions.connectors.consonance.mapping import MappedProduct, map_product
 from functions.domain.models import EpisodeKind, RightGrant
 from functions.domain.series_rules import series_conflicts
-from functions.settings import MappingConfig
+from functions.mapping_config import MappingConfig
 from sandbox.catalogue import ApiKey, load_catalogue
 from sandbox.clock import VirtualClock
 from sandbox.simulators.consonance import ConsonanceSimulator

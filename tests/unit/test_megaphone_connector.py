@@ -12,14 +12,14 @@ import pytest
 from functions.clock import SystemClock, use_clock
 from functions.connectors.errors import AmbiguousWrite, AuthenticationFailed, NotFound, RequestRejected
 from functions.connectors.http import HttpService, RetryPolicy, route_host
+from functions.connectors.api_client import next_link as next_page_url
+from functions.connectors.errors import UnexpectedResponse
+from functions.connectors.link_header import parse_link_header
 from functions.connectors.megaphone import (
     DuplicateExternalId,
     EpisodeFields,
     MegaphoneClient,
     MegaphoneEpisode,
-    UnexpectedResponse,
-    next_page_url,
-    parse_link_header,
 )
 from functions.domain.errors import PermanentError
 from sandbox.clock import VirtualClock

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from functions.clock import SystemClock, use_clock
-from functions.connectors.megaphone import parse_link_header
+from functions.connectors.link_header import parse_link_header
 from sandbox.clock import VirtualClock
 from sandbox.simulators.base import FaultPlan
 from sandbox.simulators.megaphone import MegaphoneSimulator, ScriptedFaults

@@ -6,7 +6,7 @@ from datetime import date
 
 from functions.domain.models import Credit, Episode, EpisodeKind, Show
 from functions.domain.series_rules import series_conflicts
-from functions.settings import MappingConfig
+from functions.mapping_config import MappingConfig
 
 CONFIG = MappingConfig()
 SHOW = Show(series_id=7, name="The Salt Road")

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from functions.flow_names import FlowName
 from functions.domain.validation import (
-    FLOW,
     classify_territory_codes,
     is_valid_isbn13,
     isbn_findings,
@@ -58,7 +58,7 @@ def test_isbn_findings_block_only_a_present_invalid_isbn() -> None:
     assert isbn_findings("9780306406157", 1) == []
     [problem] = isbn_findings("9780306406158", 7)
     assert problem.code == "invalid_isbn" and problem.blocking
-    assert problem.entity == "episode#7" and problem.flow == FLOW == "consonance-poller"
+    assert problem.entity == "episode#7" and problem.flow == FlowName.CONSONANCE_POLLER == "consonance-poller"
 
 
 # ------------------------------------------------------------------------------------------- territories

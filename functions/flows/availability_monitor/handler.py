@@ -2,38 +2,36 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from functions import dependencies
-from functions.clock import utcnow
+from functions.dependencies import Dependencies
+from functions.flow_declarations import flow
+from functions.flow_names import FlowName
+from functions.flow_template import scheduled_flow
 from functions.flows.availability_monitor.logic import MonitorDeps, monitor_availability
-from functions.observability import logger, metrics, tracer
-
-FLOW = "availability-monitor"
+from functions.observability import logger, metrics
 
 
-def monitor_deps() -> MonitorDeps:
+def monitor_deps(platform: Dependencies) -> MonitorDeps:
+    spotify = platform.settings.spotify
     return MonitorDeps(
-        ledger=dependencies.ledger(),
-        availability=dependencies.availability(),
-        megaphone=dependencies.megaphone(),
-        spotify=dependencies.spotify_web(),
-        bus=dependencies.event_bus(),
-        cursors=dependencies.cursors(),
-        markets=dependencies.settings().spotify_markets,
-        spotify_check_every_runs=dependencies.settings().spotify_check_every_runs,
+        ledger=platform.ledger,
+        availability=platform.availability,
+        megaphone=platform.megaphone,
+        spotify=platform.spotify_web,
+        bus=platform.event_bus,
+        cursors=platform.cursors,
+        markets=platform.settings.core.spotify_markets,
+        spotify_check_every_runs=spotify.spotify_check_every_runs,
     )
 
 
-@logger.inject_lambda_context(clear_state=True)
-@metrics.log_metrics
-@tracer.capture_lambda_handler
-def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    remaining = getattr(context, "get_remaining_time_in_millis", None)
-    time_left = (lambda: remaining() / 1000.0) if callable(remaining) else None
-    outcome = monitor_availability(monitor_deps(), utcnow(), time_left)
+def run(deps: MonitorDeps, now: datetime, time_left: Callable[[], float] | None) -> dict[str, Any]:
+    outcome = monitor_availability(deps, now, time_left)
     metrics.add_metric(name="AvailabilityEpisodesChecked", unit=MetricUnit.Count, value=outcome.checked)
     metrics.add_metric(name="AvailabilityChangesEmitted", unit=MetricUnit.Count, value=outcome.emitted)
     metrics.add_metric(name="TakedownsObserved", unit=MetricUnit.Count, value=outcome.takedowns)
@@ -46,3 +44,6 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     if outcome.deferred:
         logger.info("time budget reached; the next run starts with the episodes left", extra={"deferred": outcome.deferred})
     return outcome.as_dict()
+
+
+handler = scheduled_flow(flow(FlowName.AVAILABILITY_MONITOR), build=monitor_deps, run=run)

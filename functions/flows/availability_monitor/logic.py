@@ -42,12 +42,13 @@ from functions.connectors.spotify_web import SpotifyQuotaExceeded, SpotifyWebCli
 from functions.domain.errors import IntegrationError
 from functions.domain.events import AvailabilityChanged
 from functions.event_bus import EventBus
-from functions.flows.ledger_keys import TARGET, product_id_of
+from functions.flow_names import FlowName
 from functions.state.availability import CHANNEL_WIDE, AvailabilityRecord, AvailabilityStore
 from functions.state.cursors import CursorStore
-from functions.state.ledger import LedgerEntry, LedgerStatus, SyncLedger
+from functions.state.ledger import LedgerEntry, SyncLedger
+from functions.state.targets import MEGAPHONE, LedgerStatus, MegaphoneState
 
-FLOW = "availability-monitor"
+FLOW = FlowName.AVAILABILITY_MONITOR
 CURSOR_NAME = "availability-monitor"
 # Statuses whose entries can have an episode on Megaphone worth watching. `awaiting_ingest` is left to
 # the ingest checker (the episode is mid-delivery), `seen`/`failed` were never delivered.
@@ -104,18 +105,18 @@ class Observation:
 class EntryBelief:
     """What the integration did with the episode, from the ledger entry."""
 
-    entry: LedgerEntry
+    entry: LedgerEntry[MegaphoneState]
 
     @property
     def believes_live(self) -> bool:
-        return self.entry.status is LedgerStatus.DELIVERED and self.entry.attributes.get("draft") is False
+        return self.entry.status == LedgerStatus.DELIVERED and self.entry.state.draft is False
 
     def not_live_reason(self) -> str:
         """Why the episode being dark is the integration's own doing (the entry is not believed live)."""
         status, reason = self.entry.status, self.entry.status_reason or "no reason recorded"
         if status in SELF_WITHDRAWN_STATUSES:
             return f"withdrawn by the integration: {reason}"
-        return f"not released by the integration ({status.value}): {reason}"
+        return f"not released by the integration ({status}): {reason}"
 
 
 def monitor_availability(deps: MonitorDeps, observed_at: datetime, time_left: Callable[[], float] | None = None,
@@ -154,14 +155,14 @@ def monitor_availability(deps: MonitorDeps, observed_at: datetime, time_left: Ca
     return outcome
 
 
-def _entries_in_run_order(deps: MonitorDeps) -> list[LedgerEntry]:
+def _entries_in_run_order(deps: MonitorDeps) -> list[LedgerEntry[MegaphoneState]]:
     """Watched entries by entity, starting after where the last run ran out of time."""
     entries = sorted(
         (
             entry
             for status in MONITORED_STATUSES
-            for entry in deps.ledger.by_status(TARGET, status)
-            if entry.target_ids.get("episode_id") and entry.target_ids.get("podcast_id")
+            for entry in deps.ledger.by_status(MEGAPHONE, status)
+            if entry.state.episode_id and entry.state.podcast_id
         ),
         key=lambda entry: entry.entity,
     )
@@ -174,14 +175,15 @@ def _entries_in_run_order(deps: MonitorDeps) -> list[LedgerEntry]:
 
 
 def _check_entry(
-    entry: LedgerEntry,
+    entry: LedgerEntry[MegaphoneState],
     deps: MonitorDeps,
     observed_at: datetime,
     listings: dict[str, dict[str, MegaphoneEpisode] | IntegrationError],
     outcome: MonitorOutcome,
 ) -> list[AvailabilityChanged]:
     belief = EntryBelief(entry)
-    podcast_id, episode_id = entry.target_ids["podcast_id"], entry.target_ids["episode_id"]
+    podcast_id, episode_id = entry.state.podcast_id, entry.state.episode_id
+    assert podcast_id is not None and episode_id is not None  # the run only watches entries on Megaphone
     listing = _podcast_listing(podcast_id, deps.megaphone, listings)
     remote = listing.get(episode_id)
     if remote is not None and remote.status == MEGAPHONE_NOT_YET_RELEASED and remote.draft is False:
@@ -192,7 +194,7 @@ def _check_entry(
     megaphone_live, megaphone_reason = _megaphone_state(remote)
     observations = [_megaphone_observation(belief, megaphone_live, megaphone_reason)]
 
-    spotify_id = entry.target_ids.get("spotify_id") or (remote.spotify_identifier if remote else None)
+    spotify_id = entry.state.spotify_id or (remote.spotify_identifier if remote else None)
     if megaphone_live and spotify_id and _spotify_due(entry.entity, table, deps, observed_at):
         observations += _spotify_observations(belief, spotify_id, deps, table, outcome)
     elif not megaphone_live:
@@ -204,7 +206,7 @@ def _check_entry(
             if channel == "spotify" and record.live
         ]
     changed = [o for o in observations if _differs(o, table.get((o.channel, o.territory)))]
-    return _as_events(product_id_of(entry.entity), changed, observed_at)
+    return _as_events(entry.key.number, changed, observed_at)
 
 
 def _podcast_listing(
@@ -235,7 +237,7 @@ def _megaphone_state(remote: MegaphoneEpisode | None) -> tuple[bool, str]:
 def _megaphone_observation(belief: EntryBelief, live: bool, reason: str) -> Observation:
     if live:
         if not belief.believes_live:
-            reason = f"published on Megaphone although the integration has it {belief.entry.status.value}"
+            reason = f"published on Megaphone although the integration has it {belief.entry.status}"
         return Observation("megaphone", CHANNEL_WIDE, True, reason)
     if belief.believes_live:
         return Observation("megaphone", CHANNEL_WIDE, False, f"{reason} although the integration published it", takedown=True)

@@ -12,21 +12,20 @@ Two inputs, one table:
 
 After the table is written, the episode's takedowns are settled from the table as a whole (not from
 the event), which makes every step safe to repeat:
-1. territories newly taken down (not yet alerted, per the ledger's `takedown_alerted`) raise ONE alert
+1. territories newly taken down (not yet alerted, per the ledger's `takedown_places`) raise ONE alert
    on the operations topic and one `TakedownsDetected` count;
 2. while the integration has the episode delivered, the Spotify web link's status becomes "taken down
    in <territories>" (or "taken down worldwide" when Megaphone itself no longer publishes it); once every
    takedown is lifted, or the integration withdrew the episode itself, it goes back to the integration's
-   own status ("live", "withdrawn", ...). It is written only when it differs from the
-   status the link shows (`written_back` in the ledger, shared with the consonance-writeback flow, so
-   that flow's next "live" is not mistaken for one already written);
+   own status ("live", "withdrawn", ...). It is written through the one write-back service
+   (`functions.consonance_writes`), which writes only what differs from what the link shows (its
+   ledger target is shared with the consonance-writeback flow, so that flow's next "live" is not
+   mistaken for one already written);
 3. both are recorded in the Megaphone ledger entry's history (the audit trail).
 A redelivered or repeated event finds the table unchanged and both markers equal: nothing is written,
 nothing is sent. An alert is at least once: it is sent before its marker is saved, so a crash between
 the two repeats it rather than losing it.
 
-The takedown summary goes on the web link only: an internal marketing text would need a
-`createMarketingText` mutation the project's SDL and Consonance simulator do not carry yet.
 """
 
 from __future__ import annotations
@@ -36,14 +35,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from functions.alerts import Alert, AlertPublisher
-from functions.connectors.consonance import ConsonanceClient, SpotifyLinkWrite
-from functions.connectors.errors import RequestRejected
+from functions.consonance_writes import ConsonanceWriteback, LinkStatus
 from functions.domain.errors import InvalidRecord
 from functions.domain.events import AvailabilityChanged, TakedownReported
 from functions.domain.notices import AvailabilityNotice, NoticeKind
-from functions.flows.consonance_writeback.logic import spotify_url
-from functions.flows.ledger_keys import SOURCE, TARGET, episode_key, product_id_of
-from functions.settings import Settings
+from functions.flow_names import FlowName
 from functions.state.availability import (
     CHANNEL_WIDE,
     AvailabilityRecord,
@@ -52,9 +48,11 @@ from functions.state.availability import (
     Source,
     transition,
 )
-from functions.state.ledger import LedgerEntry, LedgerStatus, SyncLedger
+from functions.state.keys import episode_key, parse_entity_key
+from functions.state.ledger import LedgerEntry, SyncLedger
+from functions.state.targets import EPISODE_SOURCE, MEGAPHONE, LedgerStatus, MegaphoneState
 
-FLOW = "availability-recorder"
+FLOW = FlowName.AVAILABILITY_RECORDER
 TAKEN_DOWN_PREFIX = "taken down"
 TERRITORIES_LISTED = 12  # more than this and the link status gives a count (Consonance shows it in a list)
 OPS_COMMAND = "python -m infra.ops availability {product_id}"
@@ -76,9 +74,10 @@ class ConflictingProduct(InvalidRecord):
 class RecorderDeps:
     ledger: SyncLedger
     availability: AvailabilityStore
-    consonance: ConsonanceClient
+    writeback: ConsonanceWriteback
     alerts: AlertPublisher
-    settings: Settings
+    markets: tuple[str, ...]  # the markets the monitor checks: "worldwide" in a notice means these and more
+    spotify_url_template: str
 
 
 @dataclass(frozen=True)
@@ -107,8 +106,7 @@ class RecordOutcome:
 
 # ------------------------------------------------------------------------------------------ inputs
 def record_availability_change(event: AvailabilityChanged, deps: RecorderDeps) -> RecordOutcome:
-    entity = episode_key(event.product_id)
-    target = deps.ledger.get(entity, TARGET)
+    target = deps.ledger.get(episode_key(event.product_id), MEGAPHONE)
     if target is None:
         raise UnknownProduct(f"product {event.product_id} has no Megaphone entry in the ledger; nothing to record")
     channel: Channel = "megaphone" if event.channel == "megaphone" else "spotify"
@@ -123,31 +121,31 @@ def record_notice(event: TakedownReported, deps: RecorderDeps) -> RecordOutcome:
     notice = event.notice
     product_id = resolve_product(notice, deps)
     entity = episode_key(product_id)
-    target = deps.ledger.get(entity, TARGET)
+    target = deps.ledger.get(entity, MEGAPHONE)
     if target is None:
         raise UnknownProduct(f"notice {notice.notice_id}: product {product_id} was never delivered to Megaphone; nothing is live to take down")
-    stored = {record.territory: record for record in deps.availability.get_for(entity) if record.channel == "spotify"}
-    changes = _notice_changes(notice, target, stored, deps.settings)
+    stored = {record.territory: record for record in deps.availability.get_for(str(entity)) if record.channel == "spotify"}
+    changes = _notice_changes(notice, target, stored, deps.markets)
     return _record(product_id, target, changes, deps, source_note=f"reported by notice {notice.notice_id} from {notice.source}")
 
 
 def resolve_product(notice: AvailabilityNotice, deps: RecorderDeps) -> int:
     """The product a notice is about: its id, or the one product carrying its ISBN."""
     if notice.product_id is not None:
-        source = deps.ledger.get(episode_key(notice.product_id), SOURCE)
-        known_isbn = source.snapshot.get("isbn13") if source is not None and source.snapshot else None
+        source = deps.ledger.get(episode_key(notice.product_id), EPISODE_SOURCE)
+        known_isbn = source.state.episode.isbn13 if source is not None and source.state.episode else None
         if notice.isbn13 and known_isbn and known_isbn != notice.isbn13:
             raise ConflictingProduct(
                 f"notice {notice.notice_id}: product {notice.product_id} has ISBN {known_isbn}, the notice says {notice.isbn13}"
             )
         return notice.product_id
     assert notice.isbn13 is not None  # the notice model requires an id or an ISBN
-    found = {product_id_of(record.entity) for record in deps.availability.by_isbn(notice.isbn13)}
+    found = {parse_entity_key(record.entity).number for record in deps.availability.by_isbn(notice.isbn13)}
     if not found:
         found = {
-            product_id_of(entry.entity)
-            for entry in deps.ledger.scan(SOURCE)
-            if entry.snapshot and entry.snapshot.get("isbn13") == notice.isbn13
+            entry.key.number
+            for entry in deps.ledger.scan(EPISODE_SOURCE)
+            if entry.state.episode and entry.state.episode.isbn13 == notice.isbn13
         }
     if not found:
         raise UnknownProduct(f"notice {notice.notice_id}: no product with ISBN {notice.isbn13} is known to the integration")
@@ -157,9 +155,9 @@ def resolve_product(notice: AvailabilityNotice, deps: RecorderDeps) -> int:
 
 
 def _notice_changes(
-    notice: AvailabilityNotice, target: LedgerEntry, stored: dict[str, AvailabilityRecord], settings: Settings
+    notice: AvailabilityNotice, target: LedgerEntry[MegaphoneState], stored: dict[str, AvailabilityRecord], markets: tuple[str, ...]
 ) -> list[Change]:
-    named = tuple(sorted(set(settings.spotify_markets) | set(stored))) if notice.worldwide else notice.territories
+    named = tuple(sorted(set(markets) | set(stored))) if notice.worldwide else notice.territories
     where = "worldwide" if notice.worldwide else "in " + ", ".join(named)
     said = f"{notice.reason} (notice {notice.notice_id} from {notice.source})"
     at = notice.reported_at
@@ -169,9 +167,9 @@ def _notice_changes(
     if notice.kind is NoticeKind.REINSTATED:
         return [Change("spotify", t, True, f"reinstated {where}: {said}", False, "webhook", at) for t in named]
     # A full statement: live exactly where named; any other market we know of is not.
-    believes_live = target.status is LedgerStatus.DELIVERED and target.attributes.get("draft") is False
+    believes_live = target.status == LedgerStatus.DELIVERED and target.state.draft is False
     changes = [Change("spotify", t, True, f"available per statement: {said}", False, "webhook", at) for t in named]
-    for territory in sorted((set(stored) | set(settings.spotify_markets)) - set(named)):
+    for territory in sorted((set(stored) | set(markets)) - set(named)):
         was_live = territory in stored and stored[territory].live
         changes.append(
             Change("spotify", territory, False, f"not in the availability statement: {said}", was_live and believes_live, "webhook", at)
@@ -180,7 +178,9 @@ def _notice_changes(
 
 
 # ------------------------------------------------------------------------------------------ table
-def _record(product_id: int, target: LedgerEntry, changes: list[Change], deps: RecorderDeps, source_note: str) -> RecordOutcome:
+def _record(
+    product_id: int, target: LedgerEntry[MegaphoneState], changes: list[Change], deps: RecorderDeps, source_note: str
+) -> RecordOutcome:
     outcome = RecordOutcome(product_id=product_id)
     entity = target.entity
     isbn13 = _isbn_of(entity, deps.ledger)
@@ -197,8 +197,8 @@ def _record(product_id: int, target: LedgerEntry, changes: list[Change], deps: R
             taken_down=change.taken_down,
             source=change.source,
             observed_at=change.observed_at,
-            spotify_id=target.target_ids.get("spotify_id"),
-            megaphone_episode_id=target.target_ids.get("episode_id"),
+            spotify_id=target.state.spotify_id,
+            megaphone_episode_id=target.state.episode_id,
             isbn13=isbn13,
         )
         if existing is not None and existing.observed_at > change.observed_at and not record.same_state_as(existing):
@@ -214,29 +214,31 @@ def _record(product_id: int, target: LedgerEntry, changes: list[Change], deps: R
 
 
 def _isbn_of(entity: str, ledger: SyncLedger) -> str | None:
-    source = ledger.get(entity, SOURCE)
-    isbn = source.snapshot.get("isbn13") if source is not None and source.snapshot else None
-    return isbn if isinstance(isbn, str) and isbn else None
+    source = ledger.get(parse_entity_key(entity), EPISODE_SOURCE)
+    return source.state.episode.isbn13 if source is not None and source.state.episode else None
 
 
 # ------------------------------------------------------------------------------------------ takedowns
-def _settle_takedowns(product_id: int, target: LedgerEntry, deps: RecorderDeps, outcome: RecordOutcome, source_note: str) -> None:
+def _settle_takedowns(
+    product_id: int, target: LedgerEntry[MegaphoneState], deps: RecorderDeps, outcome: RecordOutcome, source_note: str
+) -> None:
     records = deps.availability.get_for(target.entity)
     taken_down = [record for record in records if record.taken_down and not record.live]
     places = sorted({_place(record) for record in taken_down})
-    alerted = list(target.attributes.get("takedown_alerted") or [])
+    alerted = list(target.state.takedown_places)
     newly = [place for place in places if place not in alerted]
+    shown = deps.writeback.shown_link_status(product_id)
     if newly:
         outcome.newly_taken_down = tuple(newly)
-        alert = _takedown_alert(product_id, target, [r for r in taken_down if _place(r) in newly], places, deps, source_note)
+        alert = _takedown_alert(product_id, target, [r for r in taken_down if _place(r) in newly], places, shown, deps, source_note)
         outcome.alert_id = deps.alerts.publish(alert)
         target.record("takedown_alerted", f"{', '.join(newly)} ({source_note})")
     if newly or alerted != places:
-        target.attributes["takedown_alerted"] = places
+        target.state.takedown_places = places
         deps.ledger.save(target)
 
-    wanted = _link_status(places, target)
-    if wanted is None or wanted == _link_status_shown(target):
+    wanted = _link_status(places, target, shown)
+    if wanted is None or wanted == shown:
         return
     _write_link_status(product_id, target, wanted, deps, outcome)
 
@@ -246,20 +248,19 @@ def _place(record: AvailabilityRecord) -> str:
     return "worldwide" if record.territory == CHANNEL_WIDE else record.territory
 
 
-def _link_status(places: list[str], target: LedgerEntry) -> str | None:
+def _link_status(places: list[str], target: LedgerEntry[MegaphoneState], shown: str | None) -> str | None:
     """The status the Spotify link should show; None when there is nothing of ours to correct.
 
     A takedown is shown while the integration has the episode delivered. Once the integration itself
     withdrew it, its own status ("withdrawn", written by the write-back flow) is what the rights team
     needs to see, so a takedown status still on the link is replaced by it.
     """
-    if places and target.status is LedgerStatus.DELIVERED:
+    if places and target.status == LedgerStatus.DELIVERED:
         return takedown_status(places)
-    shown = _link_status_shown(target)
     if shown is None or not shown.startswith(TAKEN_DOWN_PREFIX):
         return None
     return {LedgerStatus.DELIVERED: "live", LedgerStatus.WITHDRAWN: "withdrawn", LedgerStatus.DRAFT: "draft"}.get(
-        target.status, target.status.value
+        LedgerStatus(target.status), target.status
     )
 
 
@@ -272,61 +273,40 @@ def takedown_status(places: Iterable[str]) -> str:
     return f"{TAKEN_DOWN_PREFIX} in {', '.join(ordered)}"
 
 
-def _link_status_shown(target: LedgerEntry) -> str | None:
-    """The status last written on the product's Spotify link (by this flow or the write-back flow)."""
-    written = target.attributes.get("written_back")
-    return written.split("|", 1)[0] if isinstance(written, str) and written else None
-
-
-def _write_link_status(product_id: int, target: LedgerEntry, status: str, deps: RecorderDeps, outcome: RecordOutcome) -> None:
-    spotify_id = target.target_ids.get("spotify_id")
+def _write_link_status(product_id: int, target: LedgerEntry[MegaphoneState], status: str, deps: RecorderDeps, outcome: RecordOutcome) -> None:
+    spotify_id = target.state.spotify_id
     if not spotify_id:
-        if target.attributes.get("takedown_unwritable") != status:
-            target.attributes["takedown_unwritable"] = status
+        recent = [h for h in target.history[-5:] if h.action == "takedown_not_written_back"]
+        if not recent or not recent[-1].detail.startswith(status):
             target.record("takedown_not_written_back", f"{status}: no Spotify id, so no Spotify link to put it on")
             deps.ledger.save(target)
         outcome.notes.append("no Spotify id: status not written back")
         return
-    url = spotify_url(spotify_id, deps.settings)
-    link_id = target.attributes.get("consonance_link_id")
-    if link_id is None and target.attributes.get("writeback_pending"):
-        link_id = _link_created_before(product_id, deps)  # a create whose answer was lost
-    if link_id is None and not target.attributes.get("writeback_pending"):
-        target.attributes["writeback_pending"] = True  # look before creating again, should this create be lost
-        deps.ledger.save(target)
-    [result] = deps.consonance.record_spotify_links(
-        [SpotifyLinkWrite(product_id=product_id, url=url, status=status, existing_link_id=link_id)]
-    )
-    if not result.ok:
-        raise RequestRejected("consonance", f"status write-back for product {product_id} rejected: {'; '.join(result.errors)}")
-    target.attributes.update(consonance_link_id=result.link_id, written_back=f"{status}|{url}", writeback_pending=False)
-    target.attributes.pop("takedown_unwritable", None)
+    url = deps.spotify_url_template.format(spotify_id=spotify_id)
+    [error] = deps.writeback.write_spotify_links([LinkStatus(product_id=product_id, url=url, status=status)])
+    if error is not None:
+        raise error
     target.record("availability_written_back", f"Spotify link status: {status}")
     deps.ledger.save(target)
     outcome.link_status_written = status
 
 
-def _link_created_before(product_id: int, deps: RecorderDeps) -> int | None:
-    product = deps.consonance.product(product_id)
-    link = product.spotify_link(deps.settings.mapping.spotify_link_role) if product is not None else None
-    return link.id if link is not None else None
-
-
 def _takedown_alert(
     product_id: int,
-    target: LedgerEntry,
+    target: LedgerEntry[MegaphoneState],
     newly: list[AvailabilityRecord],
     places: list[str],
+    shown: str | None,
     deps: RecorderDeps,
     source_note: str,
 ) -> Alert:
-    source = deps.ledger.get(target.entity, SOURCE)
-    snapshot = source.snapshot if source is not None and source.snapshot else {}
-    title = snapshot.get("title") or "(title unknown)"
-    isbn = snapshot.get("isbn13")
+    source = deps.ledger.get(target.key, EPISODE_SOURCE)
+    episode = source.state.episode if source is not None else None
+    title = episode.title if episode is not None else "(title unknown)"
+    isbn = episode.isbn13 if episode is not None else None
     new_places = sorted({_place(record) for record in newly})
     reasons = sorted({record.reason for record in newly if record.reason})
-    spotify_id = target.target_ids.get("spotify_id")
+    spotify_id = target.state.spotify_id
     lines = [
         f'Consonance product {product_id} "{title}"' + (f" (ISBN {isbn})" if isbn else "") + " was taken down.",
         "",
@@ -334,19 +314,19 @@ def _takedown_alert(
         f"Taken down now: {', '.join(places)}",
         f"How it was found: {source_note}",
         *(f"Reason: {reason}" for reason in reasons),
-        f"The integration's own status for it: {target.status.value}" + (f" ({target.status_reason})" if target.status_reason else ""),
+        f"The integration's own status for it: {target.status}" + (f" ({target.status_reason})" if target.status_reason else ""),
     ]
-    if target.target_ids.get("episode_id"):
-        lines.append(f"Megaphone episode: {target.target_ids['episode_id']} (podcast {target.target_ids.get('podcast_id', '?')})")
+    if target.state.episode_id:
+        lines.append(f"Megaphone episode: {target.state.episode_id} (podcast {target.state.podcast_id or '?'})")
     if spotify_id:
-        lines.append(f"Spotify episode: {spotify_url(spotify_id, deps.settings)}")
-    wanted = _link_status(places, target)
+        lines.append(f"Spotify episode: {deps.spotify_url_template.format(spotify_id=spotify_id)}")
+    wanted = _link_status(places, target, shown)
     if not spotify_id:
         lines.append("Consonance: not written back (no Spotify id yet, so no Spotify web link on the product).")
     elif wanted is not None and wanted.startswith(TAKEN_DOWN_PREFIX):
         lines.append(f'Consonance: the Spotify web link on the product will show "{wanted}".')
     else:
-        lines.append(f"Consonance: the Spotify web link keeps the integration's own status ({target.status.value}).")
+        lines.append(f"Consonance: the Spotify web link keeps the integration's own status ({target.status}).")
     lines += ["", f"Details: {OPS_COMMAND.format(product_id=product_id)}"]
     return Alert(
         subject=f"Takedown: {title} ({product_id}) - {', '.join(new_places)}",

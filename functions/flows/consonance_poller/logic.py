@@ -17,15 +17,17 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from functions.connectors.consonance import ConsonanceClient, ProductRecord
+from functions.connectors.consonance.client import ConsonanceClient
+from functions.connectors.consonance.mapping import map_product
+from functions.connectors.consonance.records import ProductRecord
 from functions.domain.events import DomainEvent, EpisodeChanged, RightsChanged, SeriesChanged
-from functions.domain.mapping import map_product
 from functions.domain.models import Episode, Finding
 from functions.event_bus import EventBus
-from functions.flows.ledger_keys import SOURCE, episode_key, series_key
-from functions.settings import Settings
+from functions.mapping_config import MappingConfig
 from functions.state.cursors import CursorStore
-from functions.state.ledger import LedgerEntry, SyncLedger
+from functions.state.keys import episode_key, series_key
+from functions.state.ledger import LedgerEntry, SyncLedger, new_entry
+from functions.state.targets import EPISODE_SOURCE, EpisodeSourceState
 
 CURSOR = "consonance-poller"
 FIRST_POLL_SINCE = date(1970, 1, 1)
@@ -38,7 +40,7 @@ class PollDeps:
     ledger: SyncLedger
     cursors: CursorStore
     bus: EventBus
-    settings: Settings
+    mapping: MappingConfig
 
 
 @dataclass
@@ -48,6 +50,7 @@ class PollOutcome:
     changed: int = 0
     unchanged: int = 0
     with_findings: int = 0
+    malformed: list[str] = field(default_factory=list)
     series_changed: list[int] = field(default_factory=list)
 
 
@@ -57,14 +60,18 @@ def poll(deps: PollDeps, started_at: datetime) -> PollOutcome:
     outcome = PollOutcome(changed_since=since)
     correlation_id = f"poll-{started_at.isoformat()}"
     events: list[DomainEvent] = []
-    entries: list[LedgerEntry] = []
+    entries: list[LedgerEntry[EpisodeSourceState]] = []
     series: set[int] = set()
     for chunk in _chunks(deps.consonance.iter_changed_products(since), PAGE_FLUSH):
-        known = deps.ledger.get_many([episode_key(record.id) for record in chunk], SOURCE)
+        keys = [episode_key(record.id) for record in chunk if record.id is not None]
+        known = deps.ledger.get_many(keys, EPISODE_SOURCE)
         for record in chunk:
             outcome.products_seen += 1
-            entity = episode_key(record.id)
-            change = _detect_change(record, known.get(entity) or LedgerEntry(entity=entity, target=SOURCE), deps, correlation_id)
+            if record.id is None:  # the schema says Int!: nothing to key a ledger entry by, so it is reported
+                outcome.malformed.append(f"a product without an id (title {record.title!r})")
+                continue
+            key = episode_key(record.id)
+            change = _detect_change(record, known.get(key) or new_entry(key, EPISODE_SOURCE), deps, correlation_id)
             if change is None:
                 outcome.unchanged += 1
                 continue
@@ -94,17 +101,17 @@ def _chunks(records: Iterator[ProductRecord], size: int) -> Iterator[list[Produc
 
 
 def _detect_change(
-    record: ProductRecord, entry: LedgerEntry, deps: PollDeps, correlation_id: str
-) -> tuple[LedgerEntry, list[DomainEvent]] | None:
-    mapped = map_product(record, deps.settings.mapping)
+    record: ProductRecord, entry: LedgerEntry[EpisodeSourceState], deps: PollDeps, correlation_id: str
+) -> tuple[LedgerEntry[EpisodeSourceState], list[DomainEvent]] | None:
+    mapped = map_product(record, deps.mapping)
     episode = mapped.episode
     new_hash = _source_hash(episode.content_hash() if episode else None, mapped.findings)
     if entry.source_hash == new_hash:
         return None  # the "changed" signal fired but nothing we use changed
     previous = entry.source_hash
     entry.source_hash = new_hash
-    entry.snapshot = episode.model_dump(mode="json") if episode else None
-    entry.series_key = series_key(episode.show.series_id) if episode and episode.show else None
+    entry.state.episode = episode
+    entry.series_key = str(series_key(episode.show.series_id)) if episode and episode.show else None
     entry.findings = list(mapped.findings)
     entry.record("source_changed", ", ".join(sorted({f.code for f in mapped.findings})) or "content changed")
     if episode is None:
@@ -113,9 +120,9 @@ def _detect_change(
         EpisodeChanged(episode=episode, content_hash=new_hash, previous_hash=previous, correlation_id=correlation_id)
     ]
     rights = rights_hash(episode)
-    if entry.attributes.get("rights_hash") not in (None, rights):
+    if entry.state.rights_hash not in (None, rights):
         events.append(RightsChanged(product_id=episode.product_id, rights_hash=rights, correlation_id=correlation_id))
-    entry.attributes["rights_hash"] = rights
+    entry.state.rights_hash = rights
     return entry, events
 
 
@@ -130,7 +137,7 @@ def _source_hash(episode_hash: str | None, findings: list[Finding]) -> str:
     return hashlib.sha256(f"{episode_hash}|{codes}".encode()).hexdigest()[:32]
 
 
-def _flush(events: list[DomainEvent], entries: list[LedgerEntry], deps: PollDeps) -> None:
+def _flush(events: list[DomainEvent], entries: list[LedgerEntry[EpisodeSourceState]], deps: PollDeps) -> None:
     if events:
         deps.bus.publish(events)
     for entry in entries:

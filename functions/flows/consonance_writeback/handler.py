@@ -2,24 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from functions import dependencies
+from functions.dependencies import Dependencies
 from functions.domain.events import DomainEvent, EpisodeDelivered
+from functions.flow_declarations import flow
+from functions.flow_names import FlowName
+from functions.flow_template import batch_queue_flow
 from functions.flows.consonance_writeback.logic import WritebackDeps, write_back
-from functions.observability import logger, metrics, tracer
-from functions.sqs_batch import consume_sqs_batch_together
-
-FLOW = "consonance-writeback"
 
 
-@logger.inject_lambda_context(clear_state=True)
-@metrics.log_metrics
-@tracer.capture_lambda_handler
-def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    deps = WritebackDeps(ledger=dependencies.ledger(), consonance=dependencies.consonance(), settings=dependencies.settings())
+def writeback_deps(platform: Dependencies) -> WritebackDeps:
+    return WritebackDeps(writeback=platform.consonance_writeback, spotify_url_template=platform.settings.consonance.spotify_show_url)
 
-    def handle_all(events: list[DomainEvent]) -> dict[int, Exception | None]:
-        return write_back([e for e in events if isinstance(e, EpisodeDelivered)], deps)
 
-    return consume_sqs_batch_together(event, context, flow=FLOW, accept=(EpisodeDelivered,), handle_all=handle_all)
+def write_all(events: list[DomainEvent], deps: WritebackDeps) -> dict[int, Exception | None]:
+    return write_back([e for e in events if isinstance(e, EpisodeDelivered)], deps)
+
+
+handler = batch_queue_flow(flow(FlowName.CONSONANCE_WRITEBACK), build=writeback_deps, handle_all=write_all)

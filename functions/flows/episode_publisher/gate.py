@@ -2,8 +2,8 @@
 
 Checks run in order and the first that objects decides. The rule (documented in the README):
 1. approval — publishing status forthcoming/active, ONIX exports allowed, master audio approved with
-   distribution allowed (`functions.domain.approval.is_approved`); otherwise not ready (and withdrawn
-   if it was live);
+   distribution allowed (`functions.domain.approval.is_approved`); otherwise not ready, with a
+   `not_approved` finding naming what is missing (and withdrawn if it was live);
 2. data quality — a blocking finding from the mapping (bad ISBN, over-long title, ...) holds it;
 3. series rules — a series conflict (duplicate part, dates out of order, missing narrator ...) holds it;
 4. show — its series must map to a Megaphone podcast;
@@ -21,11 +21,12 @@ from enum import StrEnum
 
 from pydantic import BaseModel, Field
 
-from functions.domain.approval import is_approved
+from functions.domain.approval import approval_blockers, is_approved
 from functions.domain.models import Episode, Finding
-from functions.settings import Settings
+from functions.state.keys import episode_key
+from functions.flow_names import FlowName
+from functions.flows.publishing_config import PublishingConfig
 
-FLOW = "episode-publisher"
 
 
 class Placement(StrEnum):
@@ -51,35 +52,25 @@ class RightsVerdict(BaseModel):
 RightsCheck = Callable[[Episode, date], RightsVerdict]
 
 
-def sales_territories_check(episode: Episode, on: date) -> RightsVerdict:
-    """Default rights check before the full rights model: the product must be for sale somewhere."""
-    territories = episode.territories
-    if territories.worldwide or territories.included:
-        return RightsVerdict(allowed=True, reason="for sale in at least one territory")
-    return RightsVerdict(
-        allowed=False,
-        reason="not for sale in any territory",
-        findings=[_finding(episode, "no_sales_territory", "the product is not for sale in any territory")],
-    )
-
-
 def decide(
     episode: Episode,
     *,
     today: date,
-    settings: Settings,
+    settings: PublishingConfig,
     source_findings: list[Finding],
     series_findings: list[Finding],
-    rights_check: RightsCheck = sales_territories_check,
+    rights_check: RightsCheck,
 ) -> GateDecision:
     if not is_approved(episode, settings.mapping):
-        return GateDecision(placement=Placement.NOT_READY, reason="not approved for distribution")
+        why = "; ".join(approval_blockers(episode, settings.mapping))
+        finding = _finding(episode, "not_approved", f"not approved for distribution: {why}", blocking=False)
+        return GateDecision(placement=Placement.NOT_READY, reason=f"not approved for distribution: {why}", findings=[finding])
     blocking = [f for f in source_findings if f.blocking]
     if blocking:  # the findings stay on the source entry where the poller recorded them
         return GateDecision(placement=Placement.HOLD, reason=_codes("data problems", blocking))
     if series_findings:
         return GateDecision(placement=Placement.HOLD, reason=_codes("series conflict", series_findings), findings=series_findings)
-    if episode.show is None or str(episode.show.series_id) not in settings.megaphone_podcasts:
+    if episode.show is None or settings.podcast_for(episode.show.series_id) is None:
         finding = _finding(
             episode,
             "no_megaphone_podcast",
@@ -103,8 +94,8 @@ def decide(
     )
 
 
-def _finding(episode: Episode, code: str, message: str) -> Finding:
-    return Finding(code=code, entity=f"episode#{episode.product_id}", message=message, flow=FLOW)
+def _finding(episode: Episode, code: str, message: str, *, blocking: bool = True) -> Finding:
+    return Finding(code=code, entity=str(episode_key(episode.product_id)), message=message, flow=FlowName.EPISODE_PUBLISHER, blocking=blocking)
 
 
 def _codes(label: str, findings: list[Finding]) -> str:

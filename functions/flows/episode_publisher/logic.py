@@ -1,20 +1,23 @@
 """Publishes one episode to Megaphone when the gate allows, exactly once in effect.
 
-- Reads the latest source snapshot from the ledger (falls back to the event's copy on first sight),
-  checks its series, and asks the gate where it belongs (live, draft, held, withdrawn).
-- Projects it onto Megaphone's fields; if their hash equals what was last pushed, nothing is written.
-- A create is preceded by an intent mark in the ledger; a retry after an ambiguous create (timeout,
-  5xx) finds the intent and looks the episode up by `externalId` before creating, so no episode is
-  ever doubled. Updates (PUT) are idempotent.
-- New or changed audio leaves the entry `awaiting_ingest`; the ingest checker finishes it without
-  holding this Lambda. An episode that becomes live with its audio already ingested is announced
-  (`EpisodeDelivered`) here.
+Three steps, so that the dry run (`infra.ops plan`) runs the very code the publisher runs:
+- `evaluate` (read only): the latest source snapshot from the ledger (the event's copy on first
+  sight), its series, and the gate's decision (live, draft, held, withdrawn);
+- `decide` (pure): from that and what the ledger says was pushed, the action — create, update,
+  publish, withdraw, hold or nothing — with the Megaphone fields it would push;
+- `apply`: carries the action out. Equal field hashes write nothing. A create is preceded by an
+  intent mark in the ledger; a retry after an ambiguous create (timeout, 5xx) finds the intent and
+  looks the episode up by `externalId` before creating, so no episode is ever doubled. Updates (PUT)
+  are idempotent. New or changed audio leaves the entry `awaiting_ingest`; the ingest checker
+  finishes it without holding this Lambda. An episode that becomes live with its audio already
+  ingested is announced (`EpisodeDelivered`) here.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
+from enum import StrEnum
 
 from functions.connectors.errors import NotFound
 from functions.connectors.megaphone import EpisodeFields, MegaphoneClient, MegaphoneEpisode
@@ -23,11 +26,14 @@ from functions.domain.events import EpisodeDelivered
 from functions.domain.models import Episode, Finding
 from functions.domain.series_rules import series_conflicts
 from functions.event_bus import EventBus
-from functions.flows.episode_publisher.gate import GateDecision, Placement, RightsCheck, decide, sales_territories_check
-from functions.flows.ledger_keys import SOURCE, TARGET, episode_key, series_key
+from functions.flows.episode_publisher.gate import GateDecision, Placement, RightsCheck, decide
 from functions.flows.megaphone_projection import desired_fields, fields_hash
-from functions.settings import Settings
-from functions.state.ledger import LedgerEntry, LedgerStatus, SyncLedger
+from functions.flows.publishing_config import PublishingConfig
+from functions.state.keys import episode_key, series_key
+from functions.state.ledger import LedgerEntry, SyncLedger
+from functions.state.targets import EPISODE_SOURCE, MEGAPHONE, LedgerStatus, MegaphoneState
+
+TAKEDOWN_EVERYWHERE = "worldwide"
 
 
 @dataclass
@@ -35,8 +41,26 @@ class PublisherDeps:
     ledger: SyncLedger
     megaphone: MegaphoneClient
     bus: EventBus
-    settings: Settings
-    rights_check: RightsCheck = sales_territories_check
+    config: PublishingConfig
+    rights_check: RightsCheck
+
+
+class ActionKind(StrEnum):
+    CREATE = "create"  # not on Megaphone yet
+    UPDATE = "update"  # on Megaphone; fields changed, stays as live/draft as it was
+    PUBLISH = "publish"  # on Megaphone as a draft (or withdrawn); goes live now
+    WITHDRAW = "withdraw"  # live; back to draft
+    HOLD = "hold"  # approved but held (gate), or must not be live but is not
+    NONE = "none"  # nothing to push
+
+
+@dataclass(frozen=True)
+class PublishAction:
+    kind: ActionKind
+    decision: GateDecision
+    fields: EpisodeFields | None = None  # what would be pushed (create/update/publish/withdraw)
+    status: LedgerStatus | None = None  # the status when nothing is pushed
+    changed_fields: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -54,48 +78,36 @@ class Evaluation:
 
     episode: Episode
     decision: GateDecision
-    target: LedgerEntry
+    target: LedgerEntry[MegaphoneState]
+    source_hash: str | None = None
+    findings: list[Finding] = field(default_factory=list)
 
 
-def evaluate(product_id: int, event_episode: Episode | None, ledger: SyncLedger, settings: Settings, today: date,
-             rights_check: RightsCheck = sales_territories_check) -> Evaluation:
+def evaluate(
+    product_id: int, event_episode: Episode | None, ledger: SyncLedger, config: PublishingConfig, today: date, rights_check: RightsCheck
+) -> Evaluation:
     """The read-only half of publishing: used by the publisher and by the ops CLI's dry run."""
-    entity = episode_key(product_id)
-    source = ledger.get(entity, SOURCE)
-    episode = source.episode() if source is not None and source.snapshot else event_episode
+    key = episode_key(product_id)
+    source = ledger.get(key, EPISODE_SOURCE)
+    episode = source.state.episode if source is not None and source.state.episode else event_episode
     if episode is None:
         raise InvalidRecord(f"product {product_id} has no source snapshot in the ledger and the event carries none")
     decision = decide(
         episode,
         today=today,
-        settings=settings,
+        settings=config,
         source_findings=list(source.findings) if source else [],
-        series_findings=_series_findings(episode, ledger, settings),
+        series_findings=_series_findings(episode, ledger, config),
         rights_check=rights_check,
     )
-    return Evaluation(episode=episode, decision=decision, target=ledger.get_or_new(entity, TARGET))
+    target = ledger.get_or_new(key, MEGAPHONE)
+    return Evaluation(episode=episode, decision=respect_takedown(decision, target), target=target, source_hash=source.source_hash if source else None)
 
 
-def publish_episode(product_id: int, event_episode: Episode | None, deps: PublisherDeps, today: date) -> PublishOutcome:
-    evaluation = evaluate(product_id, event_episode, deps.ledger, deps.settings, today, deps.rights_check)
-    episode, decision, target = evaluation.episode, evaluation.decision, evaluation.target
-    decision = respect_takedown(decision, target)
-    before = target.model_dump_json()
-    target.findings = list(decision.findings)
-    target.attributes["release_date"] = episode.release_date.isoformat() if episode.release_date else None
-    action = _apply(decision, episode, target, deps)
-    if target.model_dump_json() != before:
-        deps.ledger.save(target)
-    return PublishOutcome(
-        product_id=product_id, action=action, placement=decision.placement, reason=decision.reason, findings=tuple(decision.findings)
-    )
-
-
-def respect_takedown(decision: GateDecision, target: LedgerEntry) -> GateDecision:
+def respect_takedown(decision: GateDecision, target: LedgerEntry[MegaphoneState]) -> GateDecision:
     """An episode someone took down on the Megaphone/Spotify side (recorded by the availability
     recorder) is never put back live by this integration: it stays as it is until it is reinstated."""
-    places = target.attributes.get("takedown_alerted") or []
-    if "worldwide" in places and decision.placement in (Placement.LIVE, Placement.DRAFT):
+    if TAKEDOWN_EVERYWHERE in target.state.takedown_places and decision.placement in (Placement.LIVE, Placement.DRAFT):
         return GateDecision(
             placement=Placement.HOLD,
             reason="taken down on the Spotify side; not republished until reinstated",
@@ -104,92 +116,133 @@ def respect_takedown(decision: GateDecision, target: LedgerEntry) -> GateDecisio
     return decision
 
 
-def _series_findings(episode: Episode, ledger: SyncLedger, settings: Settings) -> list[Finding]:
+def decide_action(evaluation: Evaluation, config: PublishingConfig) -> PublishAction:
+    """What publishing would do now, from the gate's decision and what was last pushed. Pure."""
+    decision, state, target = evaluation.decision, evaluation.target.state, evaluation.target
+    placement = decision.placement
+    if placement in (Placement.NOT_READY, Placement.WITHDRAW):
+        if state.live:
+            return PublishAction(ActionKind.WITHDRAW, decision, fields=desired_fields(evaluation.episode, draft=True, settings=config))
+        status = LedgerStatus.SEEN if placement is Placement.NOT_READY else LedgerStatus.HELD
+        return PublishAction(ActionKind.HOLD if placement is Placement.WITHDRAW else ActionKind.NONE, decision, status=status)
+    if placement is Placement.HOLD:
+        return PublishAction(ActionKind.HOLD, decision, status=LedgerStatus.HELD)
+    fields = desired_fields(evaluation.episode, draft=placement is Placement.DRAFT, settings=config)
+    if not state.on_megaphone:
+        return PublishAction(ActionKind.CREATE, decision, fields=fields, changed_fields=tuple(sorted(fields.wire())))
+    if target.pushed_hash == fields_hash(fields):
+        status = None
+        if target.status in (LedgerStatus.HELD, LedgerStatus.SEEN, LedgerStatus.WITHDRAWN):
+            status = LedgerStatus.DRAFT if fields.draft else LedgerStatus.DELIVERED
+        return PublishAction(ActionKind.NONE, decision, status=status)
+    previous = state.pushed_fields or {}
+    changed = tuple(sorted(k for k, v in fields.wire().items() if previous.get(k) != v)) if previous else ("(unknown: pushed before field snapshots)",)
+    kind = ActionKind.PUBLISH if (not fields.draft and not state.live) else ActionKind.UPDATE
+    return PublishAction(kind, decision, fields=fields, changed_fields=changed)
+
+
+def publish_episode(product_id: int, event_episode: Episode | None, deps: PublisherDeps, today: date) -> PublishOutcome:
+    evaluation = evaluate(product_id, event_episode, deps.ledger, deps.config, today, deps.rights_check)
+    action = decide_action(evaluation, deps.config)
+    target = evaluation.target
+    before = target.model_dump_json()
+    target.findings = list(action.decision.findings)
+    target.state.release_date = evaluation.episode.release_date
+    target.state.evaluated_source_hash = evaluation.source_hash
+    done = _apply(action, evaluation.episode, target, deps)
+    if target.model_dump_json() != before:
+        deps.ledger.save(target)
+    decision = action.decision
+    return PublishOutcome(product_id=product_id, action=done, placement=decision.placement, reason=decision.reason, findings=tuple(decision.findings))
+
+
+def _series_findings(episode: Episode, ledger: SyncLedger, config: PublishingConfig) -> list[Finding]:
     if episode.show is None:
         return []
-    siblings = {e.entity: e.episode() for e in ledger.by_series(series_key(episode.show.series_id), SOURCE)}
-    siblings[episode_key(episode.product_id)] = episode
-    conflicts = series_conflicts([e for e in siblings.values() if e is not None], settings.mapping)
+    siblings = {e.entity: e.state.episode for e in ledger.by_series(series_key(episode.show.series_id), EPISODE_SOURCE)}
+    siblings[str(episode_key(episode.product_id))] = episode
+    conflicts = series_conflicts([e for e in siblings.values() if e is not None], config.mapping)
     return conflicts.get(episode.product_id, [])
 
 
-def _apply(decision: GateDecision, episode: Episode, target: LedgerEntry, deps: PublisherDeps) -> str:
-    on_megaphone = "episode_id" in target.target_ids
-    is_live = on_megaphone and target.attributes.get("draft") is False
-    placement = decision.placement
-    if placement in (Placement.NOT_READY, Placement.WITHDRAW):
-        if is_live:
-            _push(desired_fields(episode, draft=True, settings=deps.settings), episode, target, deps)
-            target.set_status(LedgerStatus.WITHDRAWN, decision.reason)
-            _announce(target, episode, deps, status="withdrawn")
-            return "withdrawn"
-        target.set_status(LedgerStatus.SEEN if placement is Placement.NOT_READY else LedgerStatus.HELD, decision.reason)
-        return "not_ready" if placement is Placement.NOT_READY else "held"
-    if placement is Placement.HOLD:
-        target.set_status(LedgerStatus.HELD, decision.reason)
-        return "held"
-    fields = desired_fields(episode, draft=placement is Placement.DRAFT, settings=deps.settings)
-    if on_megaphone and target.pushed_hash == fields_hash(fields):
-        if target.status in (LedgerStatus.HELD, LedgerStatus.SEEN, LedgerStatus.WITHDRAWN):
-            target.set_status(LedgerStatus.DRAFT if fields.draft else LedgerStatus.DELIVERED, decision.reason)
-        return "unchanged"
-    action, remote = _push(fields, episode, target, deps)
-    audio_pending = target.attributes.pop("audio_pending", False) or target.status is LedgerStatus.AWAITING_INGEST
+def _apply(action: PublishAction, episode: Episode, target: LedgerEntry[MegaphoneState], deps: PublisherDeps) -> str:
+    reason = action.decision.reason
+    if action.kind is ActionKind.WITHDRAW:
+        assert action.fields is not None
+        _push(action.fields, episode, target, deps)
+        target.set_status(LedgerStatus.WITHDRAWN, reason)
+        _announce(target, episode, deps, status="withdrawn")
+        return "withdrawn"
+    if action.fields is None:  # hold / none: nothing pushed
+        if action.status is not None:
+            target.set_status(action.status, reason)
+        if action.kind is ActionKind.NONE and action.decision.placement is Placement.NOT_READY:
+            return "not_ready"
+        return "held" if action.kind is ActionKind.HOLD else "unchanged"
+    done, remote = _push(action.fields, episode, target, deps)
+    audio_pending = target.state.audio_pending or target.status == LedgerStatus.AWAITING_INGEST
+    target.state.audio_pending = False  # consumed: the status says what the audio still needs
     if audio_pending and not remote.ingested:
         target.set_status(LedgerStatus.AWAITING_INGEST, "Megaphone is ingesting the audio")
-    elif fields.draft:
-        target.set_status(LedgerStatus.DRAFT, decision.reason)
+    elif action.fields.draft:
+        target.set_status(LedgerStatus.DRAFT, reason)
     else:
-        if target.status is not LedgerStatus.DELIVERED:
+        if target.status != LedgerStatus.DELIVERED:
             _announce(target, episode, deps, status="live", remote=remote)
-        target.set_status(LedgerStatus.DELIVERED, decision.reason)
-    return action
+        target.set_status(LedgerStatus.DELIVERED, reason)
+    return done
 
 
-def _push(fields: EpisodeFields, episode: Episode, target: LedgerEntry, deps: PublisherDeps) -> tuple[str, MegaphoneEpisode]:
-    podcast_id = deps.settings.megaphone_podcasts[str(episode.show.series_id)]  # the gate checked the mapping
-    megaphone = deps.megaphone
+def _push(fields: EpisodeFields, episode: Episode, target: LedgerEntry[MegaphoneState], deps: PublisherDeps) -> tuple[str, MegaphoneEpisode]:
+    assert episode.show is not None
+    podcast_id = deps.config.podcast_for(episode.show.series_id)
+    assert podcast_id is not None  # the gate checked the mapping
+    megaphone, state = deps.megaphone, target.state
     remote: MegaphoneEpisode | None = None
-    action = "updated"
-    if "episode_id" in target.target_ids:
+    done = "updated"
+    if state.on_megaphone:
+        assert state.podcast_id is not None and state.episode_id is not None
         try:
-            remote = megaphone.update_episode(target.target_ids["podcast_id"], target.target_ids["episode_id"], fields)
+            remote = megaphone.update_episode(state.podcast_id, state.episode_id, fields)
         except NotFound:
-            target.record("missing_on_megaphone", f"episode {target.target_ids['episode_id']} is gone; re-creating")
-            target.target_ids = {}
+            target.record("missing_on_megaphone", f"episode {state.episode_id} is gone; re-creating")
+            state.podcast_id = state.episode_id = state.spotify_id = None
     if remote is None and target.pending_create:
         found = megaphone.find_by_external_id(podcast_id, fields.external_id)
         if found is not None:
-            remote, action = megaphone.update_episode(podcast_id, found.id, fields), "adopted"
+            remote, done = megaphone.update_episode(podcast_id, found.id, fields), "adopted"
     if remote is None:
         if not target.pending_create:
             target.pending_create = fields_hash(fields)
             target.record("create_intent", f"podcast {podcast_id}")
             deps.ledger.save(target)
-        remote, action = megaphone.create_episode(podcast_id, fields), "created"
-    audio_changed = target.attributes.get("audio_url") != fields.background_audio_file_url
-    target.target_ids = {"podcast_id": podcast_id, "episode_id": remote.id}
+        remote, done = megaphone.create_episode(podcast_id, fields), "created"
+    audio_changed = state.audio_url != fields.background_audio_file_url
+    state.podcast_id, state.episode_id = podcast_id, remote.id
     if remote.spotify_identifier:
-        target.target_ids["spotify_id"] = remote.spotify_identifier
+        state.spotify_id = remote.spotify_identifier
     target.pending_create = None
     target.pushed_hash = fields_hash(fields)
-    target.attributes.update(draft=fields.draft, audio_url=fields.background_audio_file_url, pushed_fields=fields.wire())
-    target.attributes["audio_pending"] = bool(audio_changed and fields.background_audio_file_url)
-    target.record(action, f"draft={fields.draft} hash={target.pushed_hash}")
-    return action, remote
+    state.draft, state.audio_url, state.pushed_fields = fields.draft, fields.background_audio_file_url, fields.wire()
+    state.audio_pending = bool(audio_changed and fields.background_audio_file_url)
+    target.record(done, f"draft={fields.draft} hash={target.pushed_hash}")
+    return done, remote
 
 
-def _announce(target: LedgerEntry, episode: Episode, deps: PublisherDeps, *, status: str, remote: MegaphoneEpisode | None = None) -> None:
+def _announce(
+    target: LedgerEntry[MegaphoneState], episode: Episode, deps: PublisherDeps, *, status: str, remote: MegaphoneEpisode | None = None
+) -> None:
     """Tell the write-back flow; only once Spotify knows the episode (it has a Spotify id)."""
-    spotify_id = (remote.spotify_identifier if remote else None) or target.target_ids.get("spotify_id")
-    if not spotify_id:
+    state = target.state
+    spotify_id = (remote.spotify_identifier if remote else None) or state.spotify_id
+    if not spotify_id or state.episode_id is None or state.podcast_id is None:
         return
     deps.bus.publish(
         [
             EpisodeDelivered(
                 product_id=episode.product_id,
-                megaphone_episode_id=target.target_ids["episode_id"],
-                podcast_id=target.target_ids["podcast_id"],
+                megaphone_episode_id=state.episode_id,
+                podcast_id=state.podcast_id,
                 spotify_id=spotify_id,
                 status=status,
                 content_hash=target.pushed_hash or "",

@@ -17,10 +17,11 @@ from functions.domain.errors import PermanentError, TransientError
 from functions.domain.events import EpisodeDelivered
 from functions.domain.models import Finding
 from functions.event_bus import EventBus
-from functions.flows.ledger_keys import TARGET, product_id_of
-from functions.state.ledger import LedgerEntry, LedgerStatus, SyncLedger
+from functions.flow_names import FlowName
+from functions.state.ledger import LedgerEntry, SyncLedger
+from functions.state.targets import MEGAPHONE, LedgerStatus, MegaphoneState
 
-FLOW = "ingest-checker"
+FLOW = FlowName.INGEST_CHECKER
 
 
 @dataclass
@@ -37,9 +38,10 @@ def check_ingests(ledger: SyncLedger, megaphone: MegaphoneClient, bus: EventBus)
     """A podcast with several episodes waiting is read with one paged list instead of one GET each:
     after a backfill that is the difference between a few calls and thousands under a 60/min limit."""
     outcome = IngestCheckOutcome()
-    waiting: dict[str, list[LedgerEntry]] = defaultdict(list)
-    for entry in ledger.by_status(TARGET, LedgerStatus.AWAITING_INGEST):
-        waiting[entry.target_ids["podcast_id"]].append(entry)
+    waiting: dict[str, list[LedgerEntry[MegaphoneState]]] = defaultdict(list)
+    for entry in ledger.by_status(MEGAPHONE, LedgerStatus.AWAITING_INGEST):
+        if entry.state.podcast_id is not None:
+            waiting[entry.state.podcast_id].append(entry)
     for podcast_id, entries in sorted(waiting.items()):
         listing: dict[str, MegaphoneEpisode] | None = None
         if len(entries) > 1:
@@ -54,7 +56,7 @@ def check_ingests(ledger: SyncLedger, megaphone: MegaphoneClient, bus: EventBus)
 
 
 def _check_one(
-    entry: LedgerEntry,
+    entry: LedgerEntry[MegaphoneState],
     listing: dict[str, MegaphoneEpisode] | None,
     ledger: SyncLedger,
     megaphone: MegaphoneClient,
@@ -62,10 +64,11 @@ def _check_one(
     outcome: IngestCheckOutcome,
 ) -> None:
     outcome.checked += 1
-    ids = entry.target_ids
+    state = entry.state
+    assert state.podcast_id is not None and state.episode_id is not None  # awaiting ingest means pushed
     try:
-        known = listing.get(ids["episode_id"]) if listing is not None else None
-        remote = known or megaphone.get_episode(ids["podcast_id"], ids["episode_id"])
+        known = listing.get(state.episode_id) if listing is not None else None
+        remote = known or megaphone.get_episode(state.podcast_id, state.episode_id)
     except TransientError as exc:
         outcome.errors.append(f"{entry.entity}: {exc}")
         return
@@ -77,7 +80,7 @@ def _check_one(
         return
     if remote.audio_file_status == "failed":
         entry.findings = [
-            Finding(code="audio_ingest_failed", entity=entry.entity, message=f"Megaphone could not ingest {entry.attributes.get('audio_url')}", flow=FLOW)
+            Finding(code="audio_ingest_failed", entity=entry.entity, message=f"Megaphone could not ingest {state.audio_url}", flow=FLOW)
         ]
         entry.set_status(LedgerStatus.FAILED, "audio ingest failed on Megaphone")
         ledger.save(entry)
@@ -87,7 +90,7 @@ def _check_one(
         outcome.still_processing += 1
         return
     if remote.spotify_identifier:
-        entry.target_ids["spotify_id"] = remote.spotify_identifier
+        state.spotify_id = remote.spotify_identifier
     if remote.draft:
         entry.set_status(LedgerStatus.DRAFT, "audio ingested; draft until its release date")
         outcome.drafts += 1
@@ -96,9 +99,9 @@ def _check_one(
             bus.publish(
                 [
                     EpisodeDelivered(
-                        product_id=product_id_of(entry.entity),
+                        product_id=entry.key.number,
                         megaphone_episode_id=remote.id,
-                        podcast_id=ids["podcast_id"],
+                        podcast_id=state.podcast_id,
                         spotify_id=remote.spotify_identifier,
                         status="live",
                         content_hash=entry.pushed_hash or "",

@@ -2,32 +2,33 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from aws_lambda_powertools.metrics import MetricUnit
 
-from functions import dependencies
+from functions.dependencies import Dependencies
 from functions.domain.events import DomainEvent, SeriesChanged
+from functions.flow_declarations import flow
+from functions.flow_names import FlowName
+from functions.flow_template import queue_flow
 from functions.flows.metadata_sync.logic import MetadataSyncDeps, sync_series
-from functions.observability import logger, metrics, tracer
-from functions.sqs_batch import consume_sqs_batch
-
-FLOW = "metadata-sync"
+from functions.flows.publishing_config import PublishingConfig
+from functions.observability import logger, metrics
 
 
-@logger.inject_lambda_context(clear_state=True)
-@metrics.log_metrics
-@tracer.capture_lambda_handler
-def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    deps = MetadataSyncDeps(
-        ledger=dependencies.ledger(), megaphone=dependencies.megaphone(), bus=dependencies.event_bus(), settings=dependencies.settings()
+def metadata_sync_deps(platform: Dependencies) -> MetadataSyncDeps:
+    return MetadataSyncDeps(
+        ledger=platform.ledger,
+        megaphone=platform.megaphone,
+        bus=platform.event_bus,
+        config=PublishingConfig.from_settings(platform.settings),
     )
 
-    def handle(domain_event: DomainEvent) -> None:
-        assert isinstance(domain_event, SeriesChanged)
-        outcome = sync_series(domain_event.series_id, deps)
-        metrics.add_metric(name="SeriesConflicts", unit=MetricUnit.Count, value=len(outcome.conflicting))
-        metrics.add_metric(name="DriftCorrected", unit=MetricUnit.Count, value=len(outcome.drift_corrected))
-        logger.info("series checked", extra={"series_id": outcome.series_id, "conflicting": outcome.conflicting, "drift": outcome.drift_corrected})
 
-    return consume_sqs_batch(event, context, flow=FLOW, accept=(SeriesChanged,), handle=handle, idempotency=dependencies.idempotency())
+def sync(domain_event: DomainEvent, deps: MetadataSyncDeps) -> None:
+    assert isinstance(domain_event, SeriesChanged)
+    outcome = sync_series(domain_event.series_id, deps)
+    metrics.add_metric(name="SeriesConflicts", unit=MetricUnit.Count, value=len(outcome.conflicting))
+    metrics.add_metric(name="DriftCorrected", unit=MetricUnit.Count, value=len(outcome.drift_corrected))
+    logger.info("series checked", extra={"series_id": outcome.series_id, "conflicting": outcome.conflicting, "drift": outcome.drift_corrected})
+
+
+handler = queue_flow(flow(FlowName.METADATA_SYNC), build=metadata_sync_deps, handle=sync)

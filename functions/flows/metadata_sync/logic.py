@@ -16,11 +16,13 @@ from functions.domain.events import EpisodeReevaluationDue
 from functions.domain.series_rules import FLOW as SERIES_RULES_FLOW
 from functions.domain.series_rules import series_conflicts
 from functions.event_bus import EventBus
-from functions.flows.ledger_keys import SOURCE, TARGET, episode_key, series_key
-from functions.flows.megaphone_projection import desired_fields, drifted_fields, fields_hash
-from functions.settings import Settings
-from functions.state.ledger import LedgerStatus, SyncLedger
 from functions.clock import utcnow
+from functions.domain.models import Episode
+from functions.flows.megaphone_projection import desired_fields, drifted_fields, fields_hash
+from functions.flows.publishing_config import PublishingConfig
+from functions.state.keys import episode_key, series_key
+from functions.state.ledger import LedgerEntry, SyncLedger
+from functions.state.targets import EPISODE_SOURCE, MEGAPHONE, LedgerStatus, MegaphoneState
 
 
 @dataclass
@@ -28,7 +30,7 @@ class MetadataSyncDeps:
     ledger: SyncLedger
     megaphone: MegaphoneClient
     bus: EventBus
-    settings: Settings
+    config: PublishingConfig
 
 
 @dataclass
@@ -42,12 +44,12 @@ class SeriesSyncOutcome:
 
 def sync_series(series_id: int, deps: MetadataSyncDeps) -> SeriesSyncOutcome:
     outcome = SeriesSyncOutcome(series_id=series_id)
-    sources = [s for s in deps.ledger.by_series(series_key(series_id), SOURCE) if s.snapshot]
-    episodes = [s.episode() for s in sources]
+    episodes = [s.state.episode for s in deps.ledger.by_series(series_key(series_id), EPISODE_SOURCE) if s.state.episode]
     outcome.episodes = len(episodes)
-    conflicts = series_conflicts([e for e in episodes if e], deps.settings.mapping)
+    conflicts = series_conflicts([e for e in episodes if e], deps.config.mapping)
     outcome.conflicting = sorted(conflicts)
-    targets = {e.product_id: deps.ledger.get(episode_key(e.product_id), TARGET) for e in episodes if e}
+    found = deps.ledger.get_many([episode_key(e.product_id) for e in episodes if e], MEGAPHONE)
+    targets = {e.product_id: found.get(episode_key(e.product_id)) for e in episodes if e}
 
     reevaluate: list[EpisodeReevaluationDue] = []
     for product_id, target in targets.items():
@@ -63,7 +65,7 @@ def sync_series(series_id: int, deps: MetadataSyncDeps) -> SeriesSyncOutcome:
             outcome.released_from_hold.append(product_id)
             reevaluate.append(EpisodeReevaluationDue(product_id=product_id, reason="series conflict resolved", due_at=utcnow()))
 
-    podcast_id = deps.settings.megaphone_podcasts.get(str(series_id))
+    podcast_id = deps.config.podcast_for(series_id)
     if podcast_id is not None:
         _correct_drift(podcast_id, [e for e in episodes if e and e.product_id not in conflicts], targets, deps, outcome)
     if reevaluate:
@@ -71,13 +73,19 @@ def sync_series(series_id: int, deps: MetadataSyncDeps) -> SeriesSyncOutcome:
     return outcome
 
 
-def _correct_drift(podcast_id, episodes, targets, deps: MetadataSyncDeps, outcome: SeriesSyncOutcome) -> None:
+def _correct_drift(
+    podcast_id: str,
+    episodes: list[Episode],
+    targets: dict[int, LedgerEntry[MegaphoneState] | None],
+    deps: MetadataSyncDeps,
+    outcome: SeriesSyncOutcome,
+) -> None:
     remote_by_external_id = {r.external_id: r for r in deps.megaphone.list_episodes(podcast_id)}
     for episode in episodes:
         target = targets.get(episode.product_id)
-        if target is None or "episode_id" not in target.target_ids:
+        if target is None or not target.state.on_megaphone:
             continue
-        expected = desired_fields(episode, draft=bool(target.attributes.get("draft", True)), settings=deps.settings)
+        expected = desired_fields(episode, draft=target.state.draft is not False, settings=deps.config)
         if fields_hash(expected) != target.pushed_hash:
             continue  # Consonance changed since the last push: the publisher owns this update, not drift
         remote = remote_by_external_id.get(str(episode.product_id))

@@ -19,9 +19,10 @@ from functions.domain.events import DomainEvent, EpisodeReevaluationDue, RightsW
 from functions.domain.models import Episode
 from functions.domain.rights import RightsPolicy
 from functions.event_bus import EventBus
-from functions.flows.ledger_keys import SOURCE, TARGET, product_id_of
 from functions.state.cursors import CursorStore
-from functions.state.ledger import LedgerStatus, SyncLedger
+from functions.state.keys import parse_entity_key
+from functions.state.ledger import SyncLedger
+from functions.state.targets import EPISODE_SOURCE, MEGAPHONE, LedgerStatus
 
 CURSOR = "release-sweep"
 
@@ -37,22 +38,22 @@ def sweep(ledger: SyncLedger, cursors: CursorStore, bus: EventBus, now: datetime
     outcome = SweepOutcome()
     today = now.date()
     events: list[DomainEvent] = []
-    for entry in ledger.by_status(TARGET, LedgerStatus.DRAFT):
-        release = entry.attributes.get("release_date")
-        if release and date.fromisoformat(release) <= today:
-            product_id = product_id_of(entry.entity)
+    for entry in ledger.by_status(MEGAPHONE, LedgerStatus.DRAFT):
+        release = entry.state.release_date
+        if release and release <= today:
+            product_id = entry.key.number
             outcome.released.append(product_id)
             events.append(EpisodeReevaluationDue(product_id=product_id, reason=f"release date {release} reached", due_at=now))
     cursor = cursors.get(CURSOR) or {}
     if cursor.get("last_daily_check") != today.isoformat():
-        sources = [e for e in ledger.scan(SOURCE) if e.snapshot]
+        sources = [e for e in ledger.scan(EPISODE_SOURCE) if e.state.episode]
         checked_on = date.fromisoformat(cursor["last_daily_check"]) if "last_daily_check" in cursor else None
         for entry in sources:
-            edge = _clearance_edge(entry.episode(), checked_on, today, policy)
+            edge = _clearance_edge(entry.state.episode, checked_on, today, policy)
             if edge is not None:
-                outcome.rights_windows.append(product_id_of(entry.entity))
-                events.append(RightsWindowDue(product_id=product_id_of(entry.entity), due_at=now, reason=f"clearance changed on {edge}"))
-        outcome.drift_checks = sorted({int(e.series_key.split("#", 1)[1]) for e in sources if e.series_key})
+                outcome.rights_windows.append(entry.key.number)
+                events.append(RightsWindowDue(product_id=entry.key.number, due_at=now, reason=f"clearance changed on {edge}"))
+        outcome.drift_checks = sorted({parse_entity_key(e.series_key).number for e in sources if e.series_key})
         events.extend(SeriesChanged(series_id=s, reason=f"daily drift check {today}") for s in outcome.drift_checks)
     bus.publish(events)
     if cursor.get("last_daily_check") != today.isoformat():

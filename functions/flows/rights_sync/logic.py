@@ -8,14 +8,15 @@ from __future__ import annotations
 from datetime import date
 
 from functions.flows.episode_publisher.logic import PublisherDeps, PublishOutcome, publish_episode
-from functions.flows.ledger_keys import TARGET, episode_key
 from functions.flows.rights_gate import UNENFORCEABLE
+from functions.state.keys import episode_key
+from functions.state.targets import MEGAPHONE
 
 
 def apply_rights(product_id: int, trigger: str, deps: PublisherDeps, today: date) -> tuple[PublishOutcome, bool]:
     """Returns the outcome and whether an unenforceable territory restriction is now recorded."""
     outcome = publish_episode(product_id, None, deps, today)
-    target = deps.ledger.get(episode_key(product_id), TARGET)
+    target = deps.ledger.get(episode_key(product_id), MEGAPHONE)
     if target is None:
         return outcome, False
     target.record("rights_decision", f"{trigger}: {outcome.placement.value} ({outcome.action}) — {outcome.reason}")

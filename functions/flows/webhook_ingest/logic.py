@@ -45,7 +45,6 @@ from functions.state.dynamo import dynamodb_client, to_item
 from functions.state.idempotency import AlreadyInProgress, IdempotencyStore
 from functions.webhook.signature import DynamoReplayGuard, ReplayGuard, WebhookRejected, authenticate_delivery
 
-FLOW = "webhook-ingest"
 MAX_BODY_BYTES = 64 * 1024
 NOTICE_RETENTION_SECONDS = 7 * 24 * 3600
 NOTICE_KEY_PREFIX = "webhook-notice#"
@@ -225,3 +224,8 @@ def _unavailable(reason: str) -> WebhookResponse:
 def malformed_event() -> WebhookResponse:
     """What a caller gets when the invocation is not a function URL request at all."""
     return _rejected(400, "malformed_request", "not an HTTP request this endpoint understands")
+
+
+def misconfigured(problem: str) -> WebhookResponse:
+    """The endpoint's own deployment is broken (a setting is missing): the sender should retry later."""
+    return _unavailable(f"misconfigured: {problem}")

@@ -1,10 +1,10 @@
 """Every GraphQL document the Consonance connector sends, in one place.
 
 The conformance test validates each of `ALL_DOCUMENTS` against the project's SDL
-(`consonance_schema.graphql`) and against the shared, transcribed spec plus
-`consonance_extensions.graphql`, so a field the real API may not have cannot slip in unnoticed.
+(`schema.graphql`) and against the shared, transcribed spec plus
+`extensions.graphql`, so a field the real API may not have cannot slip in unnoticed.
 
-Fields marked "inferred" below are not in the transcribed spec (see consonance_extensions.graphql):
+Fields marked "inferred" below are not in the transcribed spec (see extensions.graphql):
 `productionFiles` (and `ProductionFile.url`), `WebLink.description`, `SupportingResource.resourceVariant`,
 `Work.contracts`, and the `createWebLink` / `updateWebLink` mutations.
 
@@ -73,16 +73,18 @@ query ChangedAudioProducts($since: ISO8601Date!, $after: Int, $productTypes: [Pr
     + EPISODE_PRODUCT_FRAGMENT
 )
 
-PRODUCT_BY_ID_QUERY = (
-    """
-query ProductById($id: Int!) {
-  product(productSearch: {idEq: $id}) {
-    ...EpisodeProduct
-  }
-}
-"""
-    + EPISODE_PRODUCT_FRAGMENT
-)
+def products_by_id_query(count: int) -> str:
+    """One query reading `count` products by id: an aliased `product` field per id (`p0`, `p1`, ...),
+    since the schema's product search has no id list."""
+    if count < 1:
+        raise ValueError("a products-by-id query needs at least one id")
+    variables = ", ".join(f"$id{i}: Int!" for i in range(count))
+    fields = "\n".join(f"  p{i}: product(productSearch: {{idEq: $id{i}}}) {{ ...EpisodeProduct }}" for i in range(count))
+    return f"query ProductsById({variables}) {{\n{fields}\n}}\n" + EPISODE_PRODUCT_FRAGMENT
+
+
+PRODUCT_BY_ID_QUERY = products_by_id_query(1)
+THREE_PRODUCTS_BY_ID_QUERY = products_by_id_query(3)
 
 WEB_LINK_PAYLOAD_SELECTION = "{ clientMutationId errors { field messages } webLink { id link role description } }"
 
@@ -120,6 +122,7 @@ MIXED_SPOTIFY_LINKS_MUTATION = spotify_links_mutation(("create", "update", "crea
 ALL_DOCUMENTS: tuple[str, ...] = (
     CHANGED_AUDIO_PRODUCTS_QUERY,
     PRODUCT_BY_ID_QUERY,
+    THREE_PRODUCTS_BY_ID_QUERY,
     CREATE_WEB_LINK_MUTATION,
     UPDATE_WEB_LINK_MUTATION,
     MIXED_SPOTIFY_LINKS_MUTATION,

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from functions.connectors.consonance import (
+from functions.connectors.consonance.records import (
     ProductRecord,
     ProductionFileRecord,
     SeriesMembershipRecord,
@@ -50,7 +50,7 @@ from functions.domain.validation import (
     territory_findings,
     title_findings,
 )
-from functions.settings import MappingConfig
+from functions.mapping_config import MappingConfig
 
 
 class MappedProduct(BaseModel):

@@ -1,0 +1,200 @@
+"""Consonance GraphQL client: changed audio products (the poller), products by id (look-ups before a
+write), and the write-backs (web links; internal marketing texts).
+
+Wire facts this client relies on:
+- one endpoint, `POST <consonance_url>` (the URL ends in `/graphql`), Bearer API key (the token source);
+- GraphQL answers HTTP 200 even when the request failed: `{"errors": [...]}` is turned into typed
+  errors here (authorisation → `AuthenticationFailed`, anything else → `RequestRejected`);
+- `products(productSearch: {changedSince, after})` has no page-size argument: the server returns one
+  page ordered by id, and the next page is asked for with `after` = the last id seen; the walk ends on
+  an EMPTY page (the kit's `GraphQLAfterPaging`; a short page proves nothing);
+- `changedSince` is a DATE and fires for sibling changes (work, contract, contributor), so callers
+  compare content before acting;
+- queries are idempotent (retried on 5xx/timeouts); mutations are not (`AmbiguousWrite` instead).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from datetime import date
+from typing import Any
+
+from pydantic import ValidationError
+
+from functions.connectors.api_client import ApiClient, GraphQLAfterPaging, PageRequest, TokenSource
+from functions.connectors.consonance.queries import (
+    CHANGED_AUDIO_PRODUCTS_QUERY,
+    LinkOperation,
+    link_alias,
+    products_by_id_query,
+    spotify_links_mutation,
+)
+from functions.connectors.consonance.records import (
+    DEFAULT_SPOTIFY_LINK_ROLE,
+    GraphQLErrorEntry,
+    GraphQLResponse,
+    MutationFieldError,
+    ProductRecord,
+    SpotifyLinkWrite,
+    WriteResult,
+)
+from functions.connectors.errors import AuthenticationFailed, RequestRejected, UnexpectedResponse
+from functions.connectors.http import HttpService
+
+SERVICE = "consonance"
+DEFAULT_PRODUCT_TYPES: tuple[str, ...] = ("ElectronicAudioProduct",)
+
+
+class ConsonanceClient:
+    """Talks to Consonance through an `HttpService` whose base URL is the GraphQL endpoint."""
+
+    def __init__(
+        self,
+        http: HttpService,
+        *,
+        tokens: TokenSource | None = None,
+        product_types: Sequence[str] = DEFAULT_PRODUCT_TYPES,
+        link_role: str = DEFAULT_SPOTIFY_LINK_ROLE,
+    ):
+        self.api = ApiClient(http, tokens)
+        self.product_types = tuple(product_types)
+        self.link_role = link_role
+
+    # reads -----------------------------------------------------------------------------------
+    def changed_products(self, changed_since: date, after: int | None) -> list[ProductRecord]:
+        """One page of audio products changed on or after the date, ids greater than `after`."""
+        page = next(self.api.pages(self._changed_since(changed_since, after), GraphQLAfterPaging("products")))
+        self._raise_errors("ChangedAudioProducts", page.body, page.response)
+        return [self._product(raw) for raw in page.items]
+
+    def iter_changed_products(self, changed_since: date, after: int | None = None) -> Iterator[ProductRecord]:
+        """Every audio product changed on or after the date with an id above `after`, page by page,
+        until Consonance returns an empty page."""
+        for page in self.api.pages(self._changed_since(changed_since, after), GraphQLAfterPaging("products")):
+            self._raise_errors("ChangedAudioProducts", page.body, page.response)
+            yield from (self._product(raw) for raw in page.items)
+
+    def _changed_since(self, changed_since: date, after: int | None) -> PageRequest:
+        return PageRequest(
+            method="POST",
+            path=self.api.http.base_url,  # the base URL is the GraphQL endpoint itself
+            json_body=_document(
+                CHANGED_AUDIO_PRODUCTS_QUERY,
+                "ChangedAudioProducts",
+                {"since": changed_since.isoformat(), "after": after, "productTypes": list(self.product_types)},
+            ),
+        )
+
+    def product(self, product_id: int) -> ProductRecord | None:
+        """One product by id (any type), or None when Consonance has no such product."""
+        return self.products([product_id]).get(product_id)
+
+    def products(self, product_ids: Sequence[int]) -> dict[int, ProductRecord]:
+        """Products by id, in ONE request (an aliased `product` field per id; the schema has no id list
+        search); ids Consonance does not know are left out."""
+        ids = list(dict.fromkeys(product_ids))
+        if not ids:
+            return {}
+        data = self._query(products_by_id_query(len(ids)), "ProductsById", {f"id{i}": pid for i, pid in enumerate(ids)})
+        found: dict[int, ProductRecord] = {}
+        for index in range(len(ids)):
+            raw = data.get(f"p{index}")
+            if raw is not None:
+                record = self._product(raw)
+                if record.id is not None:
+                    found[record.id] = record
+        return found
+
+    # writes ----------------------------------------------------------------------------------
+    def record_spotify_links(self, writes: list[SpotifyLinkWrite]) -> list[WriteResult]:
+        """Create or update the Spotify web link on each product, in ONE request (aliased mutations).
+
+        createWebLink / updateWebLink are inferred mutations (listed by the docs, not transcribed).
+        Not idempotent: a lost answer raises `AmbiguousWrite`, and the caller re-reads the product's
+        web links (`product(...).spotify_link()`) before creating again.
+        """
+        if not writes:
+            return []
+        operations: list[LinkOperation] = ["create" if w.existing_link_id is None else "update" for w in writes]
+        variables = {link_alias(i): self._link_input(w) for i, w in enumerate(writes)}
+        response = self._post(spotify_links_mutation(operations), "RecordSpotifyLinks", variables, idempotent=False)
+        by_alias: dict[str, list[GraphQLErrorEntry]] = {}
+        for error in response.errors:
+            if error.is_authorisation_failure():
+                raise AuthenticationFailed(SERVICE, f"write-back not authorised: {error.message}", 200)
+            alias = error.path[0] if error.path else None
+            if not isinstance(alias, str) or alias not in variables:
+                raise RequestRejected(SERVICE, f"write-back rejected: {_messages(response.errors)}", 200)
+            by_alias.setdefault(alias, []).append(error)
+        data = response.data or {}
+        return [self._write_result(i, w, data.get(link_alias(i)), by_alias.get(link_alias(i), [])) for i, w in enumerate(writes)]
+
+    def _link_input(self, write: SpotifyLinkWrite) -> dict[str, Any]:
+        if write.existing_link_id is None:
+            return {
+                "clientMutationId": str(write.product_id),
+                "productId": write.product_id,
+                "link": write.url,
+                "role": self.link_role,
+                "description": write.description,  # inferred field
+            }
+        return {
+            "clientMutationId": str(write.product_id),
+            "id": write.existing_link_id,
+            "link": write.url,
+            "role": self.link_role,
+            "description": write.description,  # inferred field
+        }
+
+    @staticmethod
+    def _write_result(
+        index: int, write: SpotifyLinkWrite, payload: dict[str, Any] | None, errors: list[GraphQLErrorEntry]
+    ) -> WriteResult:
+        field_errors = [MutationFieldError.model_validate(e) for e in (payload or {}).get("errors") or []]
+        messages = [e.text() for e in field_errors] + [f"{link_alias(index)}: {e.message}" for e in errors]
+        link = (payload or {}).get("webLink") or {}
+        if payload is None and not messages:
+            messages.append(f"{link_alias(index)}: no payload returned")
+        link_id = link.get("id") if not messages else write.existing_link_id
+        return WriteResult(product_id=write.product_id, link_id=link_id, errors=messages, field_errors=field_errors)
+
+    # transport -------------------------------------------------------------------------------
+    def _query(self, document: str, operation: str, variables: dict[str, Any]) -> dict[str, Any]:
+        response = self._post(document, operation, variables, idempotent=True)
+        if response.errors:
+            raise typed_graphql_error(operation, response.errors)
+        return response.data or {}
+
+    def _post(self, document: str, operation: str, variables: dict[str, Any], *, idempotent: bool) -> GraphQLResponse:
+        http_response = self.api.send(
+            "POST", self.api.http.base_url, idempotent=idempotent, json_body=_document(document, operation, variables)
+        )
+        return self.api.parse(http_response, GraphQLResponse)
+
+    def _raise_errors(self, operation: str, body: Any, response: Any) -> None:
+        parsed = self.api.parse(response, GraphQLResponse, body)
+        if parsed.errors:
+            raise typed_graphql_error(operation, parsed.errors)
+
+    @staticmethod
+    def _product(raw: Any) -> ProductRecord:
+        try:
+            return ProductRecord.model_validate(raw)
+        except ValidationError as exc:
+            product_id = raw.get("id") if isinstance(raw, dict) else None
+            raise UnexpectedResponse(SERVICE, f"product {product_id} does not match the queried shape: {exc.error_count()} errors") from exc
+
+
+def _document(document: str, operation: str, variables: dict[str, Any]) -> dict[str, Any]:
+    return {"query": document, "operationName": operation, "variables": variables}
+
+
+def _messages(errors: Sequence[GraphQLErrorEntry]) -> str:
+    return "; ".join(e.message for e in errors)[:500]
+
+
+def typed_graphql_error(operation: str, errors: Sequence[GraphQLErrorEntry]) -> AuthenticationFailed | RequestRejected:
+    """GraphQL errors in an HTTP 200: authorisation → AuthenticationFailed, the rest → RequestRejected."""
+    if any(e.is_authorisation_failure() for e in errors):
+        return AuthenticationFailed(SERVICE, f"{operation} not authorised: {_messages(errors)}", 200)
+    return RequestRejected(SERVICE, f"{operation} rejected: {_messages(errors)}", 200)

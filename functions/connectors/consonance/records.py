@@ -1,0 +1,202 @@
+"""Consonance records as the connector's GraphQL documents select them: camelCase on the wire,
+unknown fields ignored. The mapping (`mapping.py`) turns them into domain models; nothing outside the
+Consonance adapter reads these shapes.
+
+Fields marked "inferred" are not in the transcribed spec (see extensions.graphql)."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Any
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field
+
+DEFAULT_SPOTIFY_LINK_ROLE = "_26"
+LINK_DESCRIPTION_PREFIX = "Spotify: "
+
+# GraphQL-level authorisation failures: graphql-ruby apps report them with an extensions code or the
+# usual "not authorized" wording; both are checked because neither is documented for Consonance.
+_AUTH_ERROR_CODES = frozenset({"UNAUTHENTICATED", "UNAUTHORIZED", "UNAUTHORISED", "FORBIDDEN", "NOT_AUTHORIZED"})
+_AUTH_ERROR_WORDING = re.compile(r"not authori[sz]ed|unauthori[sz]ed|unauthenticated|invalid api key|access denied", re.I)
+
+
+class ConsonanceModel(BaseModel):
+    """A record as Consonance returns it: camelCase on the wire, unknown fields ignored."""
+
+    model_config = ConfigDict(populate_by_name=True, extra="ignore", frozen=True)
+
+
+class IsbnRecord(ConsonanceModel):
+    isbn13: str | None = None
+
+
+class ContributorRecord(ConsonanceModel):
+    id: int
+    name: str | None = None
+
+
+class ContributionRecord(ConsonanceModel):
+    id: int | None = None
+    sequence_number: int = Field(alias="sequenceNumber")
+    role_code: str = Field(alias="onixContributorRoleCode")
+    contributor: ContributorRecord
+
+
+class MarketingTextRecord(ConsonanceModel):
+    id: int | None = None
+    external_text: str = Field(default="", alias="externalText")
+
+
+class WebLinkRecord(ConsonanceModel):
+    id: int
+    link: str
+    role: str
+    description: str | None = None  # inferred field
+
+
+class ProductionFileRecord(ConsonanceModel):
+    """A production file; the master audio is the one whose variant the mapping config names."""
+
+    id: int | None = None
+    file_variant: str = Field(alias="fileVariant")
+    approval_status: str = Field(alias="approvalStatus")
+    allow_distribution: str = Field(alias="allowDistribution")
+    filename: str | None = None
+    url: str | None = None  # inferred field
+
+
+class SeriesRecord(ConsonanceModel):
+    id: int | None = None
+    name: str | None = None
+
+
+class SeriesMembershipRecord(ConsonanceModel):
+    id: int | None = None
+    part_number: str | None = Field(default=None, alias="partNumber")
+    series: SeriesRecord | None = None
+
+
+class SupportingResourceRecord(ConsonanceModel):
+    id: int
+    resource_variant: str | None = Field(default=None, alias="resourceVariant")  # inferred field
+    url: str | None = None
+    caption: str | None = None
+
+
+class LicensedRightRecord(ConsonanceModel):
+    id: int
+    right_type: str = Field(alias="rightType")
+
+
+class ContractRecord(ConsonanceModel):
+    id: int
+    contract_name: str = Field(default="", alias="contractName")
+    signed_date: date | None = Field(default=None, alias="signedDate")
+    terminated_date: date | None = Field(default=None, alias="terminatedDate")
+    licensed_rights: tuple[LicensedRightRecord, ...] = Field(default=(), alias="licensedRights")
+
+
+class WorkRecord(ConsonanceModel):
+    id: int
+    title: str | None = None
+    work_type: str | None = Field(default=None, alias="workType")
+    series_memberships: tuple[SeriesMembershipRecord, ...] = Field(default=(), alias="seriesMemberships")
+    supporting_resources: tuple[SupportingResourceRecord, ...] = Field(default=(), alias="supportingResources")
+    contracts: tuple[ContractRecord, ...] = ()  # inferred field
+
+
+class ProductRecord(ConsonanceModel):
+    """A product as the connector's `EpisodeProduct` fragment selects it.
+
+    `id` is optional only so that a malformed record reaches the mapping (which reports it) instead of
+    failing the whole page; the schema declares it `Int!`.
+    """
+
+    id: int | None = None
+    typename: str | None = Field(default=None, alias="__typename")
+    title: str | None = None
+    subtitle: str | None = None
+    full_title: str | None = Field(default=None, alias="fullTitle")
+    isbn: IsbnRecord | None = None
+    onix_publishing_status_code: str | None = Field(default=None, alias="onixPublishingStatusCode")
+    allow_onix_exports: bool = Field(default=False, alias="allowOnixExports")
+    publication_date: date | None = Field(default=None, alias="publicationDate")
+    planned_publication_date: date | None = Field(default=None, alias="plannedPublicationDate")
+    for_sale_country_codes: tuple[str, ...] = Field(default=(), alias="forSaleCountryCodes")
+    not_for_sale_country_codes: tuple[str, ...] = Field(default=(), alias="notForSaleCountryCodes")
+    is_for_sale_worldwide: bool | None = Field(default=None, alias="isForSaleWorldwide")
+    contributions: tuple[ContributionRecord, ...] = ()
+    marketing_texts: tuple[MarketingTextRecord, ...] = Field(default=(), alias="marketingTexts")
+    web_links: tuple[WebLinkRecord, ...] = Field(default=(), alias="webLinks")
+    production_files: tuple[ProductionFileRecord, ...] = Field(default=(), alias="productionFiles")  # inferred
+    work: WorkRecord | None = None
+
+    def spotify_link(self, role: str = DEFAULT_SPOTIFY_LINK_ROLE) -> WebLinkRecord | None:
+        """The product's web link to Spotify (the write-back's target), if one was written before."""
+        for link in self.web_links:
+            host = urlsplit(link.link).hostname or ""
+            if link.role == role and (host == "spotify.com" or host.endswith(".spotify.com")):
+                return link
+        return None
+
+
+class SpotifyLinkWrite(ConsonanceModel):
+    """One product's write-back: create the Spotify link, or update the one we created before."""
+
+    product_id: int
+    url: str
+    status: str  # e.g. "live", "draft", "withdrawn", "taken down"
+    existing_link_id: int | None = None
+
+    @property
+    def description(self) -> str:
+        """What people see on the product's web link in Consonance."""
+        return f"{LINK_DESCRIPTION_PREFIX}{self.status}"
+
+    @staticmethod
+    def status_in(description: str | None) -> str | None:
+        """The status a link description written by this integration shows (None for another text)."""
+        if description is None or not description.startswith(LINK_DESCRIPTION_PREFIX):
+            return None
+        return description.removeprefix(LINK_DESCRIPTION_PREFIX)
+
+
+class MutationFieldError(ConsonanceModel):
+    """One entry of a mutation payload's `errors { field messages }`."""
+
+    field: str | None = None
+    messages: tuple[str, ...] = ()
+
+    def text(self) -> str:
+        joined = "; ".join(self.messages) or "rejected"
+        return f"{self.field}: {joined}" if self.field else joined
+
+
+class WriteResult(ConsonanceModel):
+    """The outcome for one product. `errors` is empty when Consonance applied the write."""
+
+    product_id: int
+    link_id: int | None = None
+    errors: list[str] = Field(default_factory=list)
+    field_errors: list[MutationFieldError] = Field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+class GraphQLErrorEntry(ConsonanceModel):
+    message: str = ""
+    path: tuple[str | int, ...] | None = None
+    extensions: dict[str, Any] = Field(default_factory=dict)
+
+    def is_authorisation_failure(self) -> bool:
+        code = str(self.extensions.get("code", "")).upper()
+        return code in _AUTH_ERROR_CODES or bool(_AUTH_ERROR_WORDING.search(self.message))
+
+
+class GraphQLResponse(ConsonanceModel):
+    data: dict[str, Any] | None = None
+    errors: tuple[GraphQLErrorEntry, ...] = ()

@@ -1,0 +1,291 @@
+"""One declaration per flow: the single source of truth for the CDK stack, its IAM grants, the
+dashboard and alarms, the local sandbox's wiring — and for the handler itself, which takes its name,
+the events it accepts and the events it may emit from here (`functions/flow_template.py`).
+
+Plain Python (no CDK import), shipped with the functions, so the sandbox, the tests and a running
+Lambda read the same declarations without synthesizing anything. `infra/flows.py` re-exports it.
+
+Secrets are declared here too, each once with its purpose, the environment variable that carries its
+id and the shape of its value: the stack creates them, the sandbox fills them and the naming
+convention places them from these specs, so adding an API's secret is one entry here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from functions.domain.events import (
+    AvailabilityChanged,
+    DomainEvent,
+    EpisodeChanged,
+    EpisodeDelivered,
+    EpisodeReevaluationDue,
+    RightsChanged,
+    RightsWindowDue,
+    SeriesChanged,
+    TakedownReported,
+)
+from functions.flow_names import FlowName
+
+
+class Table(StrEnum):
+    LEDGER = "ledger"
+    CURSORS = "cursors"
+    IDEMPOTENCY = "idempotency"
+    AVAILABILITY = "availability"
+
+
+class Secret(StrEnum):
+    CONSONANCE = "consonance"
+    MEGAPHONE = "megaphone"
+    SPOTIFY = "spotify"  # Spotify app credentials (JSON: client_id, client_secret)
+    WEBHOOK = "webhook"  # HMAC signing key shared with senders of signed notices
+    SPOTIFY_ACCOUNTS = "spotify-accounts"  # one secret per authorised Spotify account (refresh token)
+
+
+class SecretShape(StrEnum):
+    TOKEN = "token"  # a bare API key or token
+    CLIENT_CREDENTIALS = "client credentials"  # JSON {"client_id": ..., "client_secret": ...}
+    SIGNING_KEYS = "signing keys"  # a key, or a JSON array of keys while rotating (new first)
+    ACCOUNT_AUTHORISATION = "account authorisation"  # JSON written by `infra.ops auth` (refresh token ...)
+
+
+@dataclass(frozen=True)
+class SecretSpec:
+    """`name` places the secret under the deployment's prefix (`<prefix>/<name>`); a family is a folder
+    holding one secret per configured member (`<prefix>/<name>/<member>`), created by the stack for
+    each member the deployment configures and written by the ops CLI."""
+
+    name: str
+    purpose: str
+    env_var: str  # carries the secret id (or, for a family, the folder prefix) into the function
+    shape: SecretShape
+    generated_is_usable: bool = False  # the stack's generated value is a real key (ours, not a vendor's)
+    family: bool = False
+    writable: bool = False  # functions may put a new value (a rotated refresh token)
+
+
+SECRET_SPECS: dict[Secret, SecretSpec] = {
+    Secret.CONSONANCE: SecretSpec("consonance-api-key", "Consonance GraphQL API key", "CONSONANCE_SECRET_ID", SecretShape.TOKEN),
+    Secret.MEGAPHONE: SecretSpec("megaphone-token", "Megaphone API token", "MEGAPHONE_SECRET_ID", SecretShape.TOKEN),
+    Secret.SPOTIFY: SecretSpec(
+        "spotify-client",
+        'Spotify app credentials, JSON {"client_id": ..., "client_secret": ...}',
+        "SPOTIFY_SECRET_ID",
+        SecretShape.CLIENT_CREDENTIALS,
+    ),
+    Secret.WEBHOOK: SecretSpec(
+        "webhook-signing-key",
+        "HMAC-SHA256 signing key shared with the senders of signed webhooks",
+        "WEBHOOK_SECRET_ID",
+        SecretShape.SIGNING_KEYS,
+        generated_is_usable=True,
+    ),
+    Secret.SPOTIFY_ACCOUNTS: SecretSpec(
+        "spotify-account",
+        "Spotify account authorisations (refresh token, scopes, expiry), written by `infra.ops auth spotify`",
+        "SPOTIFY_ACCOUNTS_SECRET_PREFIX",
+        SecretShape.ACCOUNT_AUTHORISATION,
+        family=True,
+        writable=True,
+    ),
+}
+
+
+@dataclass(frozen=True)
+class EventTrigger:
+    """Consume these domain events from the bus, through the flow's own SQS queue."""
+
+    events: tuple[type[DomainEvent], ...]
+
+    @property
+    def detail_types(self) -> tuple[str, ...]:
+        return tuple(event.detail_type for event in self.events)
+
+
+@dataclass(frozen=True)
+class ScheduleTrigger:
+    """Run on an EventBridge schedule (a producer or a sweep)."""
+
+    every_minutes: int
+
+
+@dataclass(frozen=True)
+class HttpTrigger:
+    """A public HTTPS endpoint (a Lambda function URL). It has no IAM auth on purpose: senders are
+    outside AWS, and every request is authenticated by its HMAC signature before anything happens."""
+
+    description: str = "signed webhook"
+
+
+@dataclass(frozen=True)
+class FlowDeclaration:
+    name: FlowName
+    handler: str  # dotted path "package.module.function"
+    description: str
+    trigger: EventTrigger | ScheduleTrigger | HttpTrigger
+    batch_size: int = 10
+    max_receives: int = 5
+    timeout_seconds: int = 60
+    memory_mb: int = 256
+    # Queue flows: the event source's maximum concurrency (AWS minimum 2). Scheduled flows: reserved
+    # concurrency. Either way it bounds how many invocations share one API credential's rate limit.
+    max_concurrency: int = 2
+    reads: tuple[Table, ...] = ()
+    writes: tuple[Table, ...] = ()
+    secrets: tuple[Secret, ...] = ()
+    emits: tuple[type[DomainEvent], ...] = ()
+    publishes_alerts: bool = False  # may publish to the operations alerts SNS topic (ALERTS_TOPIC_ARN)
+    spotify_scopes: tuple[str, ...] = ()  # OAuth scopes the flow needs on the Spotify accounts it uses
+    environment: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def consumes_queue(self) -> bool:
+        return isinstance(self.trigger, EventTrigger)
+
+    @property
+    def accepts(self) -> tuple[type[DomainEvent], ...]:
+        return self.trigger.events if isinstance(self.trigger, EventTrigger) else ()
+
+    @property
+    def emitted_detail_types(self) -> tuple[str, ...]:
+        return tuple(event.detail_type for event in self.emits)
+
+    @property
+    def tables(self) -> tuple[Table, ...]:
+        return tuple(dict.fromkeys(self.reads + self.writes))
+
+    @property
+    def visibility_timeout_seconds(self) -> int:
+        return 6 * self.timeout_seconds
+
+
+FLOWS: tuple[FlowDeclaration, ...] = (
+    FlowDeclaration(
+        name=FlowName.CONSONANCE_POLLER,
+        handler="functions.flows.consonance_poller.handler.handler",
+        description="Polls Consonance for changed audio products and emits events for real changes only",
+        trigger=ScheduleTrigger(every_minutes=15),
+        timeout_seconds=300,
+        memory_mb=512,
+        max_concurrency=1,
+        reads=(Table.LEDGER, Table.CURSORS),
+        writes=(Table.LEDGER, Table.CURSORS),
+        secrets=(Secret.CONSONANCE,),
+        emits=(EpisodeChanged, SeriesChanged, RightsChanged),
+    ),
+    FlowDeclaration(
+        name=FlowName.EPISODE_PUBLISHER,
+        handler="functions.flows.episode_publisher.handler.handler",
+        description="Creates or updates approved, releasable episodes on Megaphone",
+        trigger=EventTrigger(events=(EpisodeChanged, EpisodeReevaluationDue)),
+        batch_size=5,
+        timeout_seconds=120,
+        reads=(Table.LEDGER, Table.CURSORS, Table.IDEMPOTENCY),
+        writes=(Table.LEDGER, Table.CURSORS, Table.IDEMPOTENCY),
+        secrets=(Secret.MEGAPHONE,),
+        emits=(EpisodeDelivered,),
+    ),
+    FlowDeclaration(
+        name=FlowName.INGEST_CHECKER,
+        handler="functions.flows.ingest_checker.handler.handler",
+        description="Checks episodes whose audio Megaphone is ingesting; marks them delivered when processed",
+        trigger=ScheduleTrigger(every_minutes=5),
+        timeout_seconds=120,
+        max_concurrency=1,
+        reads=(Table.LEDGER, Table.CURSORS),
+        writes=(Table.LEDGER, Table.CURSORS),
+        secrets=(Secret.MEGAPHONE,),
+        emits=(EpisodeDelivered,),
+    ),
+    FlowDeclaration(
+        name=FlowName.CONSONANCE_WRITEBACK,
+        handler="functions.flows.consonance_writeback.handler.handler",
+        description="Writes the Spotify link and status back onto the Consonance product",
+        trigger=EventTrigger(events=(EpisodeDelivered,)),
+        batch_size=10,
+        timeout_seconds=60,
+        reads=(Table.LEDGER, Table.CURSORS, Table.IDEMPOTENCY),
+        writes=(Table.LEDGER, Table.CURSORS, Table.IDEMPOTENCY),
+        secrets=(Secret.CONSONANCE,),
+    ),
+    FlowDeclaration(
+        name=FlowName.METADATA_SYNC,
+        handler="functions.flows.metadata_sync.handler.handler",
+        description="Keeps series order, release sequencing, naming and credits identical on Megaphone",
+        trigger=EventTrigger(events=(SeriesChanged,)),
+        batch_size=1,
+        timeout_seconds=180,
+        reads=(Table.LEDGER, Table.CURSORS, Table.IDEMPOTENCY),
+        writes=(Table.LEDGER, Table.CURSORS, Table.IDEMPOTENCY),
+        secrets=(Secret.MEGAPHONE,),
+        emits=(EpisodeReevaluationDue,),
+    ),
+    FlowDeclaration(
+        name=FlowName.RELEASE_SWEEP,
+        handler="functions.flows.release_sweep.handler.handler",
+        description="Hourly: re-evaluates episodes whose release date arrived; daily drift check per series",
+        trigger=ScheduleTrigger(every_minutes=60),
+        timeout_seconds=120,
+        max_concurrency=1,
+        reads=(Table.LEDGER, Table.CURSORS),
+        writes=(Table.CURSORS,),
+        emits=(EpisodeReevaluationDue, SeriesChanged, RightsWindowDue),
+    ),
+    FlowDeclaration(
+        name=FlowName.RIGHTS_SYNC,
+        handler="functions.flows.rights_sync.handler.handler",
+        description="Recomputes clearance on rights changes and window edges; releases, holds or withdraws on Spotify",
+        trigger=EventTrigger(events=(RightsChanged, RightsWindowDue)),
+        batch_size=5,
+        timeout_seconds=120,
+        reads=(Table.LEDGER, Table.CURSORS, Table.IDEMPOTENCY),
+        writes=(Table.LEDGER, Table.CURSORS, Table.IDEMPOTENCY),
+        secrets=(Secret.MEGAPHONE,),
+        emits=(EpisodeDelivered,),
+    ),
+    FlowDeclaration(
+        name=FlowName.AVAILABILITY_MONITOR,
+        handler="functions.flows.availability_monitor.handler.handler",
+        description="Polls Megaphone and the Spotify Web API for takedowns and availability changes",
+        trigger=ScheduleTrigger(every_minutes=60),
+        timeout_seconds=300,
+        max_concurrency=1,
+        reads=(Table.LEDGER, Table.CURSORS, Table.AVAILABILITY),
+        writes=(Table.CURSORS,),
+        secrets=(Secret.MEGAPHONE, Secret.SPOTIFY),
+        emits=(AvailabilityChanged,),
+    ),
+    FlowDeclaration(
+        name=FlowName.AVAILABILITY_RECORDER,
+        handler="functions.flows.availability_recorder.handler.handler",
+        description="Records where each item is live; writes takedowns back to Consonance and raises an alert",
+        trigger=EventTrigger(events=(AvailabilityChanged, TakedownReported)),
+        batch_size=10,
+        timeout_seconds=60,
+        reads=(Table.LEDGER, Table.CURSORS, Table.AVAILABILITY, Table.IDEMPOTENCY),
+        writes=(Table.LEDGER, Table.CURSORS, Table.AVAILABILITY, Table.IDEMPOTENCY),
+        secrets=(Secret.CONSONANCE,),
+        publishes_alerts=True,
+    ),
+    FlowDeclaration(
+        name=FlowName.WEBHOOK_INGEST,
+        handler="functions.flows.webhook_ingest.handler.handler",
+        description="Signed webhook: verifies HMAC, timestamp and replay, then turns a valid notice into an event",
+        trigger=HttpTrigger(),
+        timeout_seconds=10,
+        max_concurrency=5,
+        reads=(Table.IDEMPOTENCY,),
+        writes=(Table.IDEMPOTENCY,),
+        secrets=(Secret.WEBHOOK,),
+        emits=(TakedownReported,),
+    ),
+)
+
+
+def flow(name: str) -> FlowDeclaration:
+    for declaration in FLOWS:
+        if declaration.name == name:
+            return declaration
+    raise KeyError(name)

@@ -1,0 +1,172 @@
+"""The one way a flow's Lambda handler is written.
+
+A handler module declares what its flow does and nothing about plumbing:
+
+    FLOW = flow(FlowName.EPISODE_PUBLISHER)
+    handler = queue_flow(FLOW, build=publisher_deps, handle=publish)
+
+- the declaration (`functions/flow_declarations.py`) supplies the flow's name and the events it
+  accepts; the events it may emit are enforced by its `EventBus`;
+- `build` is the flow's one dependency factory: from the platform `Dependencies` (settings, clients,
+  repositories) it makes what the flow's logic takes. It runs once per execution environment and
+  the result is reused by every warm invocation, as Lambda reuses an environment. Under SnapStart
+  (`AWS_LAMBDA_INITIALIZATION_TYPE=snap-start`) it runs during init, so the snapshot holds built
+  clients rather than building them on the first invocation after a restore;
+- the settings are loaded and validated when the environment is built, so a missing variable fails
+  the first invocation with its name, not a record halfway through.
+
+Powertools Logger (correlation id), Metrics (EMF) and Tracer wrap every handler the same way.
+`reset_environments` forgets every built environment (tests and the sandbox, after the environment
+variables changed).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+
+from functions.clock import utcnow
+from functions.dependencies import Dependencies
+from functions.domain.events import DomainEvent
+from functions.flow_declarations import FlowDeclaration
+from functions.observability import logger, metrics, tracer
+from functions.settings import ConfigurationError, FlowSettings
+from functions.sqs_batch import consume_sqs_batch, consume_sqs_batch_together
+
+FlowDeps = TypeVar("FlowDeps")
+LambdaHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
+
+_environments: list[ExecutionEnvironment[Any]] = []
+
+
+@dataclass
+class ExecutionEnvironment(Generic[FlowDeps]):
+    """What one flow keeps between invocations: its platform dependencies and its own deps."""
+
+    declaration: FlowDeclaration
+    build: Callable[[Dependencies], FlowDeps]
+    _platform: Dependencies | None = field(default=None, init=False)
+    _deps: FlowDeps | None = field(default=None, init=False)
+
+    def __post_init__(self) -> None:
+        _environments.append(self)
+        if os.environ.get("AWS_LAMBDA_INITIALIZATION_TYPE") == "snap-start":
+            self.deps()
+
+    def platform(self) -> Dependencies:
+        if self._platform is None:
+            self._platform = Dependencies(FlowSettings(self.declaration))
+        return self._platform
+
+    def deps(self) -> FlowDeps:
+        if self._deps is None:
+            self._deps = self.build(self.platform())
+        return self._deps
+
+    def forget(self) -> None:
+        self._platform = None
+        self._deps = None
+
+
+def reset_environments() -> None:
+    """Forget every flow's built dependencies (the environment variables changed)."""
+    for environment in _environments:
+        environment.forget()
+
+
+def _instrumented(handler: LambdaHandler) -> LambdaHandler:
+    return logger.inject_lambda_context(clear_state=True)(metrics.log_metrics(tracer.capture_lambda_handler(handler)))  # type: ignore[no-any-return]
+
+
+def queue_flow(
+    declaration: FlowDeclaration,
+    *,
+    build: Callable[[Dependencies], FlowDeps],
+    handle: Callable[[DomainEvent, FlowDeps], None],
+    idempotent: bool = True,
+) -> LambdaHandler:
+    """A queue-fed flow acting on each record on its own (partial batch failures). With `idempotent`,
+    a duplicate delivery of an event this flow already applied is recognised and skipped."""
+    environment = ExecutionEnvironment(declaration, build)
+
+    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        deps = environment.deps()
+        platform = environment.platform()
+        return consume_sqs_batch(
+            event,
+            context,
+            flow=declaration.name,
+            core=platform.settings.core,
+            accept=declaration.accepts,
+            handle=lambda domain_event: handle(domain_event, deps),
+            idempotency=platform.idempotency if idempotent else None,
+        )
+
+    return _instrumented(handler)
+
+
+def batch_queue_flow(
+    declaration: FlowDeclaration,
+    *,
+    build: Callable[[Dependencies], FlowDeps],
+    handle_all: Callable[[list[DomainEvent], FlowDeps], Mapping[int, Exception | None]],
+) -> LambdaHandler:
+    """A queue-fed flow acting on a whole batch at once (one request for ten records); the outcome per
+    event index decides each record."""
+    environment = ExecutionEnvironment(declaration, build)
+
+    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        deps = environment.deps()
+        return consume_sqs_batch_together(
+            event,
+            context,
+            flow=declaration.name,
+            core=environment.platform().settings.core,
+            accept=declaration.accepts,
+            handle_all=lambda events: dict(handle_all(events, deps)),
+        )
+
+    return _instrumented(handler)
+
+
+def scheduled_flow(
+    declaration: FlowDeclaration,
+    *,
+    build: Callable[[Dependencies], FlowDeps],
+    run: Callable[[FlowDeps, datetime, Callable[[], float] | None], Mapping[str, Any]],
+) -> LambdaHandler:
+    """A flow on an EventBridge schedule. `run` gets the deps, the time of the run and a function
+    telling how many seconds the invocation has left (None outside Lambda)."""
+    environment = ExecutionEnvironment(declaration, build)
+
+    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        remaining = getattr(context, "get_remaining_time_in_millis", None)
+        time_left = (lambda: remaining() / 1000.0) if callable(remaining) else None
+        return dict(run(environment.deps(), utcnow(), time_left))
+
+    return _instrumented(handler)
+
+
+def http_flow(
+    declaration: FlowDeclaration,
+    *,
+    build: Callable[[Dependencies], FlowDeps],
+    respond: Callable[[dict[str, Any], FlowDeps | ConfigurationError], dict[str, Any]],
+) -> LambdaHandler:
+    """A flow behind a function URL: `respond` turns the request event into the HTTP response. An
+    endpoint must answer even when its deployment is broken, so a configuration problem is handed to
+    `respond` (to answer 503) instead of failing the invocation with a 500."""
+    environment = ExecutionEnvironment(declaration, build)
+
+    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        try:
+            deps: FlowDeps | ConfigurationError = environment.deps()
+        except ConfigurationError as exc:
+            environment.forget()
+            deps = exc
+        return respond(event, deps)
+
+    return _instrumented(handler)
