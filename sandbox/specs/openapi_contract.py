@@ -16,18 +16,19 @@ costs ~0.2 s, validating one request or response about a millisecond.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import functools
 import json
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Hashable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
 import httpx
+import jsonschema
 import yaml
-from jsonschema_path import SchemaPath
 from openapi_core import Config, OpenAPI
 from openapi_core.datatypes import RequestParameters
 from openapi_core.security.exceptions import SecurityProviderError
@@ -59,6 +60,8 @@ class MatchedOperation:
     template: str
     path_params: Mapping[str, str]
     declared_statuses: frozenset[str]
+    query_parameters: frozenset[str]
+    body_properties: frozenset[str]
 
 
 @dataclass
@@ -143,6 +146,7 @@ class OpenApiContract:
         )
         self.undeclared_status_schema = undeclared_status_schema
         self.timings = ContractTimings()
+        self._operations = {(method, template): self._describe(method, template) for method, template, _ in self.operations()}
 
     # ---------------------------------------------------------------------------------- operations
     def operations(self) -> Iterator[tuple[str, str, str]]:
@@ -159,15 +163,44 @@ class OpenApiContract:
             raise UnknownPath(request.url.path) from missing
         except OperationNotFound as missing:
             raise MethodNotAllowed(f"{request.method} {request.url.path}") from missing
-        operation: SchemaPath = found.operation
-        with operation.open() as content:
-            operation_id = content["operationId"]
-            statuses = frozenset(str(status) for status in content.get("responses", {}))
-        template = found.path.parts[-1]
-        return MatchedOperation(operation_id, template, dict(found.path_result.variables), statuses)
+        described = self._operations[(request.method.lower(), found.path.parts[-1])]
+        return dataclasses.replace(described, path_params=dict(found.path_result.variables))
+
+    def _describe(self, method: str, template: str) -> MatchedOperation:
+        """What the document says about one operation, resolved once: its statuses, the query
+        parameters it declares and the properties of its JSON body (through `$ref` and `allOf`)."""
+        item = self.document["paths"][template]
+        operation = item[method]
+        parameters = [self._resolved(p) for p in [*item.get("parameters", []), *operation.get("parameters", [])]]
+        body = operation.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema")
+        return MatchedOperation(
+            operation_id=operation["operationId"],
+            template=template,
+            path_params={},
+            declared_statuses=frozenset(str(status) for status in operation.get("responses", {})),
+            query_parameters=frozenset(p["name"] for p in parameters if p.get("in") == "query"),
+            body_properties=frozenset(self._properties(body)) if body is not None else frozenset(),
+        )
+
+    def _resolved(self, node: Any) -> Any:
+        while isinstance(node, dict) and "$ref" in node:
+            target: Any = self.document
+            for part in node["$ref"].removeprefix("#/").split("/"):
+                target = target[part.replace("~1", "/").replace("~0", "~")]
+            node = target
+        return node
+
+    def _properties(self, schema: Any) -> set[str]:
+        schema = self._resolved(schema)
+        names = set(schema.get("properties", {}))
+        for part in schema.get("allOf", []):
+            names |= self._properties(part)
+        return names
 
     # ---------------------------------------------------------------------------------- requests
-    def check_request(self, request: httpx.Request) -> CheckedRequest:
+    def check_request(self, request: httpx.Request, operation: MatchedOperation) -> CheckedRequest:
+        """Validate and unmarshal `request`. Query parameters the operation does not declare are a
+        problem too: openapi-core ignores them, so a mistyped parameter would otherwise pass unseen."""
         started = time.perf_counter()
         try:
             result = self.api.unmarshal_request(HttpxOpenAPIRequest(request))
@@ -175,6 +208,8 @@ class OpenApiContract:
             self.timings.requests += 1
             self.timings.add("request", time.perf_counter() - started)
         problems = [message for error in result.errors for message in _messages(error)]
+        undeclared = sorted(set(request.url.params.keys()) - operation.query_parameters)
+        problems.extend(f"Unknown query parameter: {name}" for name in undeclared)
         return CheckedRequest(query=dict(result.parameters.query), body=result.body, problems=problems)
 
     # ---------------------------------------------------------------------------------- responses
@@ -205,13 +240,17 @@ class OpenApiContract:
             self._fallback.validate(json.loads(response.content))
         except InvalidSchemaValue as invalid:
             raise ContractViolation(
-                _violation(request, response, [f"not a {self.undeclared_status_schema}: {error.message}" for error in invalid.schema_errors])
+                _violation(
+                    request,
+                    response,
+                    [f"not a {self.undeclared_status_schema}: {_schema_error(error)}" for error in invalid.schema_errors],
+                )
             ) from invalid
         except ValueError as unreadable:
             raise ContractViolation(_violation(request, response, [f"body is not JSON: {unreadable}"])) from unreadable
 
 
-def _without_parameter_defaults(document: Mapping[str, Any]) -> dict[str, Any]:
+def _without_parameter_defaults(document: Mapping[str, Any]) -> dict[Hashable, Any]:
     """The document minus the `default` of each parameter's own schema, for validating requests.
 
     openapi-core fills an absent parameter with its default and then validates that value as if the
@@ -219,7 +258,7 @@ def _without_parameter_defaults(document: Mapping[str, Any]) -> dict[str, Any]:
     getAd/getAds/getCampaigns name ASSET_URI, DERIVED_STATUS, ...), which would turn every request
     without `fields` into a 400. A default is not client input, so it is not validated; callers apply
     defaults themselves."""
-    copied = copy.deepcopy(dict(document))
+    copied: dict[Hashable, Any] = {key: copy.deepcopy(value) for key, value in document.items()}
     parameters = list(copied.get("components", {}).get("parameters", {}).values())
     for item in copied.get("paths", {}).values():
         parameters.extend(item.get("parameters", []))
@@ -245,16 +284,21 @@ def _messages(error: BaseException) -> list[str]:
     """Readable lines for one openapi-core error: the schema errors behind it, with their JSON paths."""
     cause = error.__cause__
     where = str(error)
+    if cause is not None and str(cause) in where:
+        where = type(error).__name__  # openapi-core's own text already repeats the cause
     if isinstance(cause, InvalidSchemaValue):
-        return [f"{where}: {_json_path(schema_error.absolute_path)}{schema_error.message}" for schema_error in cause.schema_errors]
+        return [f"{where}: {_schema_error(schema_error)}" for schema_error in cause.schema_errors]
     if cause is not None:
         return [f"{where}: {cause}"]
     return [where]
 
 
-def _json_path(parts: Any) -> str:
-    path = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in parts)
-    return f"{path.lstrip('.')}: " if path else ""
+def _schema_error(error: Exception) -> str:
+    """A jsonschema error as `path.to[0].field: message`."""
+    if not isinstance(error, jsonschema.ValidationError):
+        return str(error)
+    path = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in error.absolute_path)
+    return f"{path.lstrip('.')}: {error.message}" if path else error.message
 
 
 def _violation(request: httpx.Request, response: httpx.Response, problems: list[str]) -> str:

@@ -22,7 +22,8 @@ SHARED_SPEC = REPO_ROOT.parent / "shared/specs/spotify/ads-api-v3.openapi.yml"
 PROJECT_COPY = REPO_ROOT / "sandbox/specs/spotify-ads-v3.subset.openapi.yml"
 needs_shared_spec = pytest.mark.skipif(
     not SHARED_SPEC.exists(),
-    reason=f"Spotify's Ads API OpenAPI document is not present at {SHARED_SPEC} (../shared/specs is outside the project; CI has it)",
+    reason=f"Spotify's Ads API OpenAPI document is not present at {SHARED_SPEC} "
+    "(../shared/specs is outside the project; CI has it)",
 )
 
 
