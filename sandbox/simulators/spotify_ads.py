@@ -560,7 +560,7 @@ class SpotifyAdsSimulator(Simulator):
             wait = self.report_rate_limit.admit(user)
             if wait is not None:
                 return self.rate_limited_response(wait)
-        call = _Call(request, user, operation, _plain(checked.query), self._body(request, operation, checked))
+        call = _Call(request, user, operation, _utc(checked.query), self._body(operation, checked))
         key = request.headers.get("Idempotency-Key")
         if key and operation.operation_id in IDEMPOTENT_CREATES:
             return self._idempotent(call, key)
@@ -575,15 +575,11 @@ class SpotifyAdsSimulator(Simulator):
             return refusal.response
 
     @staticmethod
-    def _body(request: httpx.Request, operation: MatchedOperation, checked: CheckedRequest) -> Any:
-        """JSON bodies as sent (openapi-core turns uuids and times into objects), keeping only the
-        properties the contract declares for the operation (others are ignored, as a lenient JSON
-        deserialiser does; inferred); multipart bodies as openapi-core parsed them."""
-        if request.headers.get("content-type", "").startswith("application/json") and request.content:
-            body = json.loads(request.content)
-            if isinstance(body, dict):
-                return {key: value for key, value in body.items() if key in operation.body_properties}
-            return body
+    def _body(operation: MatchedOperation, checked: CheckedRequest) -> Any:
+        """The parsed body, keeping of a JSON object only the properties the contract declares for the
+        operation (others are ignored, as a lenient JSON deserialiser does; inferred)."""
+        if isinstance(checked.body, dict) and operation.body_properties:
+            return {key: value for key, value in checked.body.items() if key in operation.body_properties}
         return checked.body
 
     # ------------------------------------------------------------------------ idempotency
@@ -1765,18 +1761,9 @@ def _midnight(day: date) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=timezone.utc)
 
 
-def _plain(query: Mapping[str, Any]) -> dict[str, Any]:
-    """Query values as plain data: uuids as strings; times stay datetimes, in UTC."""
-    plain: dict[str, Any] = {}
-    for name, value in query.items():
-        if isinstance(value, uuid.UUID):
-            value = str(value)
-        elif isinstance(value, list):
-            value = [str(item) if isinstance(item, uuid.UUID) else item for item in value]
-        elif isinstance(value, datetime):
-            value = value.astimezone(timezone.utc)
-        plain[name] = value
-    return plain
+def _utc(query: Mapping[str, Any]) -> dict[str, Any]:
+    """Query values with their times in UTC."""
+    return {name: value.astimezone(timezone.utc) if isinstance(value, datetime) else value for name, value in query.items()}
 
 
 def _filtered(items: list[dict[str, Any]], query: Mapping[str, Any], filters: Mapping[str, str]) -> list[dict[str, Any]]:

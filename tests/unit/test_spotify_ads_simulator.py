@@ -19,7 +19,7 @@ from sandbox.clock import VirtualClock
 from sandbox.simulators.base import FaultPlan
 from sandbox.simulators.megaphone import ScriptedFaults
 from sandbox.simulators.spotify_ads import BASE_URL, SimulatedAdAccount, SpotifyAdsSimulator, inspect_media
-from sandbox.specs.openapi_contract import ContractViolation
+from sandbox.specs.openapi_contract import ContractViolation, OpenApiContract
 
 ACCOUNT = "5f0c2d9e-3b1a-4c7e-9a21-6d8e4f3b2a10"
 OTHER_ACCOUNT = "8d1e6a55-0c4b-4f2e-b7a9-1e2d3c4b5a69"
@@ -1015,6 +1015,56 @@ def test_an_error_outside_the_error_shape_fails_loudly(sim, client, monkeypatch)
         client.get(f"/ad_accounts/{OTHER_ACCOUNT}/campaigns")  # 403, a status getCampaigns does not declare
     with pytest.raises(ContractViolation, match="Failed to cast value to array"):
         client.get(f"/ad_accounts/{OTHER_ACCOUNT}")  # 403, declared by getAdAccount with ErrorResponse
+
+
+def test_the_contract_keeps_recursive_schemas_as_references():
+    document = {
+        "openapi": "3.0.3",
+        "info": {"title": "tree", "version": "1"},
+        "servers": [{"url": "https://tree.example/v1"}],
+        "paths": {
+            "/nodes": {
+                "post": {
+                    "operationId": "createNode",
+                    "parameters": [{"name": "depth", "in": "query", "schema": {"type": "integer", "default": 1}}],
+                    "requestBody": {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Node"}}}},
+                    "responses": {
+                        "201": {
+                            "description": "made",
+                            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Node"}}},
+                        }
+                    },
+                }
+            }
+        },
+        "components": {
+            "schemas": {
+                "Error": {"type": "object", "required": ["message"], "properties": {"message": {"type": "string"}}},
+                "Node": {
+                    "type": "object",
+                    "required": ["name"],
+                    "properties": {
+                        "name": {"type": "string"},
+                        "children": {"type": "array", "items": {"$ref": "#/components/schemas/Node"}},
+                    },
+                },
+            }
+        },
+    }
+    contract = OpenApiContract(document, undeclared_status_schema="Error")
+    tree = {"name": "root", "children": [{"name": "leaf", "children": [{"name": "deeper"}]}]}
+    request = httpx.Request("POST", "https://tree.example/v1/nodes?depth=3", json=tree)
+    operation = contract.operation(request)
+    checked = contract.check_request(request, operation)
+    assert (checked.problems, checked.query, checked.body) == ([], {"depth": 3}, tree)
+    bad = httpx.Request("POST", "https://tree.example/v1/nodes", json={"name": "root", "children": [{"children": []}]})
+    assert contract.check_request(bad, contract.operation(bad)).problems == [
+        "Request body validation error: children[0]: 'name' is a required property"
+    ]
+    contract.check_response(request, httpx.Response(201, json=tree))
+    with pytest.raises(ContractViolation):
+        contract.check_response(request, httpx.Response(201, json={"children": [{"name": 3}]}))
+    contract.check_response(request, httpx.Response(418, json={"message": "teapot"}))  # undeclared: the fallback schema
 
 
 def test_media_inspection_reads_real_files():
