@@ -6,6 +6,9 @@ answered 400 in the API's `ErrorResponse` shape (`{sp_trace_id, messages, error_
 definition}]}`); a response of the simulator's own that the contract rejects raises `ContractViolation`
 (an `AssertionError`), so a test fails instead of passing on an answer the real API could not give.
 Statuses an operation does not declare (401, 403, 404, 405, 409, 429, 503) carry `ErrorResponse` too.
+Two readings of the contract are the simulator's (inferred): a query parameter the operation does not
+declare is a 400 (the facts report this for the targeting look-ups; applied everywhere so a mistyped
+parameter cannot pass unseen), and JSON body properties it does not declare are ignored.
 
 Rules, after `../shared/specs/spotify/ADS-API-FACTS.md` (facts marked there as verified unless noted):
 - Auth: `Authorization: Bearer <token>`; `token_verifier(token)` names the Spotify user or None → 401.
@@ -48,6 +51,11 @@ Rules, after `../shared/specs/spotify/ADS-API-FACTS.md` (facts marked there as v
   and has the same limit when bounded. HOUR is refused: the simulator keeps daily figures only.
 - Faults from `FaultPlan` (500/503/429/timeouts, a timeout possibly after the server acted) in the
   API's error shape.
+- Live statuses (inferred): campaigns as set; ad sets and ads PENDING_APPROVAL for `review_seconds`
+  after publishing, then ad sets READY before start_time, ACTIVE, COMPLETED after end_time; ads ACTIVE;
+  both ARCHIVED with their campaign. Draft defaults: campaign and ad set ACTIVE, ad PENDING (as in the
+  ads-agentic-tools fixtures). Live ads report `companion_asset_id`, which their schema requires, as the
+  creative's own id when a non-AUDIO ad has none.
 
 Validation rules (reason codes are the simulator's, in the dotted style of the recorded
 `INVALID.OBJECTIVE.UNSUPPORTED_OBJECTIVE`):
@@ -66,7 +74,8 @@ Validation rules (reason codes are the simulator's, in the dotted style of the r
 Live creates (`POST /campaigns|ad_sets|ads`) apply the same rules at once and answer 400 ErrorResponse.
 
 Sandbox controls: `add_geo`, `record_delivery`, `asset`, `state()` (campaigns, ad sets, ads and assets,
-drafts and live, in the API's field names). Ids come from the seed and a counter, so a run repeats.
+drafts and live, in the API's field names), `received` (every request that arrived) and
+`contract.timings`. Ids come from the seed and a counter, so a run repeats.
 """
 
 from __future__ import annotations
