@@ -4,7 +4,8 @@ Contract: every request and every response is held to the project's copy of Spot
 (`sandbox/specs/spotify-ads-v3.subset.openapi.yml`) with openapi-core. A request the contract rejects is
 answered 400 in the API's `ErrorResponse` shape (`{sp_trace_id, messages, error_codes: [{code,
 definition}]}`); a response of the simulator's own that the contract rejects raises `ContractViolation`
-(an `AssertionError`), so a test fails instead of passing on an answer the real API could not give.
+(a BaseException no `except Exception` catches), so a test or sandbox run stops instead of passing on an
+answer the real API could not give.
 Statuses an operation does not declare (401, 403, 404, 405, 409, 429, 503) carry `ErrorResponse` too.
 Two readings of the contract are the simulator's (inferred): a query parameter the operation does not
 declare is a 400 (the facts report this for the targeting look-ups; applied everywhere so a mistyped

@@ -3,8 +3,8 @@
 A simulator asks three things of it: which operation a request is (or that the path or the method is not
 in the contract), the request's parameters and body once they validate (or what is wrong with them), and
 whether its own response is one the contract allows. A response that is not is the simulator's bug, so
-`check_response` raises `ContractViolation` (an `AssertionError`): tests fail loudly instead of passing on
-an answer the real API could never give.
+`check_response` raises `ContractViolation`, which nothing catches by accident: tests and sandbox runs
+stop instead of passing on an answer the real API could never give.
 
 Responses with a status the operation does not declare (401, 403, 404, 405, 409, 429 and 503 are declared
 by few operations of Spotify's document) are held against a named fallback schema, the API's error body.
@@ -47,9 +47,11 @@ from openapi_core.validation.schemas.exceptions import InvalidSchemaValue
 from werkzeug.datastructures import Headers, ImmutableMultiDict
 
 
-class ContractViolation(AssertionError):
+class ContractViolation(BaseException):
     """A simulator answered something its contract does not allow: a bug in the simulator, never a
-    condition a client should handle."""
+    condition a client should handle. A BaseException (like the sandbox's SimulatedCrash) so that no
+    `except Exception` in a connector, flow or handler can turn it into a handled failure: it stops the
+    test or the sandbox run."""
 
 
 class UnknownPath(LookupError):

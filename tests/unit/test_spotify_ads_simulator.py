@@ -1005,6 +1005,11 @@ def test_a_response_outside_the_contract_fails_loudly(sim, client, monkeypatch):
     monkeypatch.setattr(sim, "_campaign_response", broken)
     with pytest.raises(ContractViolation, match="'LIVE' is not one of"):
         client.get(f"{LIVE}/campaigns/{campaign['id']}")
+    with pytest.raises(ContractViolation):
+        try:
+            client.get(f"{LIVE}/campaigns/{campaign['id']}")
+        except Exception:  # what a connector, flow or handler might do with an ordinary error
+            pytest.fail("a contract violation must not be catchable as an ordinary error")
 
 
 def test_an_error_outside_the_error_shape_fails_loudly(sim, client, monkeypatch):
