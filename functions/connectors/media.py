@@ -10,8 +10,8 @@ What a fetch promises:
   is not http(s), or redirects loop → `MediaUnreachable`, permanent (a finding, not a retry);
   timeouts, connection failures, 5xx and 429 → `ServiceUnavailable`/`RateLimited`, transient: retried
   here with the connector kit's backoff (429 honours `Retry-After`), then raised so the queue retries
-  the record. A fetch that did not complete never produces a `FetchedMedia`, so it can never become a
-  verdict;
+  the record. A fetch that did not complete (including a body shorter than its `Content-Length`)
+  never produces a `FetchedMedia`, so it can never become a verdict;
 - the body is spooled: in memory up to `spool_bytes`, then in a temporary file (Lambda's /tmp), so a
   master audio file does not have to fit in memory; its SHA-256 is computed while it streams.
 
@@ -145,12 +145,17 @@ class MediaFetcher:
             declared = _declared_length(response)
             if declared is not None and declared > max_bytes:
                 raise MediaTooLarge(SERVICE, f"GET {url}: {declared:,} bytes, more than {max_bytes:,}", limit=max_bytes)
-            return self._stream(response, url, max_bytes)
+            fetched = self._stream(response, url, max_bytes)
+            if declared is not None and fetched.size != declared:
+                fetched.close()
+                raise ServiceUnavailable(SERVICE, f"GET {url} ended after {fetched.size:,} of {declared:,} bytes")
+            return fetched
         finally:
             response.close()
 
     def _stream(self, response: httpx.Response, url: str, max_bytes: int) -> FetchedMedia:
-        body: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=self.spool_bytes)
+        # not a `with`: the spooled body outlives this call and is closed by `FetchedMedia.close`
+        body: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=self.spool_bytes)  # noqa: SIM115
         digest = hashlib.sha256()
         size = 0
         started = self.stopwatch()

@@ -21,7 +21,7 @@ mapping can find, or None; with None the duration is measured and recorded but n
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import BinaryIO
+from typing import IO
 
 import mutagen
 from mutagen.mp3 import MP3
@@ -70,7 +70,7 @@ class AudioVerdict(Frozen):
         return any(f.blocking for f in self.findings)
 
 
-def measure_audio(body: BinaryIO, *, size: int, sha256: str) -> AudioMeasurement:
+def measure_audio(body: IO[bytes], *, size: int, sha256: str) -> AudioMeasurement:
     """Read type and duration from a seekable file (`size` and `sha256` come from the fetch)."""
     body.seek(0)
     try:
@@ -149,7 +149,7 @@ def judge_audio(
 
 def clock_text(seconds: float) -> str:
     """A duration as a player shows it, with the exact seconds: "1:02:05 (3725 s)"."""
-    whole = int(round(seconds))
+    whole = round(seconds)
     hours, rest = divmod(whole, 3600)
     minutes, secs = divmod(rest, 60)
     shown = f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"

@@ -16,7 +16,7 @@ can correct them without a code change.
 | rendition_sides | 3000 … 1400 px | the sizes tried, largest first, when a rendition must shrink to fit |
 | rendition_min_quality / rendition_max_quality | 60 / 92 | inferred: below 60 JPEG artefacts show on covers |
 | rendition_background | white | what transparent pixels become (covers must not be transparent) |
-| audio_types | mp3, m4a (AAC), wav | issue: what Megaphone ingests |
+| audio_types | mp3, m4a (AAC), wav | issue; inferred (the Megaphone facts sheet names no audio types) |
 | audio_fetch_max_bytes | 1 GiB | inferred: a 90-minute 16-bit stereo WAV master is ~950 MB; the Lambda's ephemeral storage must exceed `audio_fetch_max_bytes` |
 | duration_tolerance_seconds / duration_tolerance_ratio | 5 s / 1 % | inferred: the larger of the two applies; Consonance may state whole minutes |
 | duration_mismatch_blocks | true | a master that disagrees with Consonance is usually the wrong file |

@@ -84,9 +84,10 @@ class RenditionStore:
         """The URL Megaphone should fetch the rendition from (see the module docstring)."""
         if self.public_base_url:
             return self.public_base_url + key
-        return self.client().generate_presigned_url(
+        url: str = self.client().generate_presigned_url(
             "get_object", Params={"Bucket": self.bucket, "Key": key}, ExpiresIn=self.url_expiry_seconds
         )
+        return url
 
     def _exists(self, key: str) -> bool:
         try:

@@ -16,7 +16,6 @@ from functions.domain.errors import PermanentError, TransientError
 from sandbox import media
 
 
-
 def fetcher(**options) -> MediaFetcher:
     options.setdefault("retry", RetryPolicy(max_attempts=4, backoff_initial_seconds=1, backoff_cap_seconds=8))
     return MediaFetcher(**options)
@@ -63,6 +62,15 @@ def test_a_streamed_body_is_cut_off_just_past_the_cap(virtual_clock, cleared_rou
     with pytest.raises(MediaTooLarge):
         fetcher(chunk_bytes=1000).fetch("https://stream.example/endless.mp3", max_bytes=5500)
     assert len(produced) == 6  # five chunks fit, the sixth passes the cap: nothing more is read
+
+
+def test_a_body_shorter_than_announced_is_a_transient_failure_not_a_file(virtual_clock, cleared_routes):
+    def cut_short(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, headers={"Content-Length": "1000"}, content=iter([bytes(400)]))
+
+    route_host("short.example", httpx.MockTransport(cut_short))
+    with pytest.raises(ServiceUnavailable, match="ended after 400 of 1,000 bytes"):
+        fetcher(retry=RetryPolicy(max_attempts=2)).fetch("https://short.example/cover.jpg", max_bytes=10_000)
 
 
 @pytest.mark.parametrize("status", ["404", "410", "403"])
