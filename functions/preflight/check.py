@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 from typing import Protocol
+from urllib.parse import urlsplit
 
 from functions.clock import utcnow
 from functions.connectors.media import FetchedMedia, MediaTooLarge, MediaUnreachable
@@ -193,12 +194,16 @@ def _fetch(
     unreachable: PreflightCode,
     too_large: PreflightCode,
 ) -> FetchedMedia | Finding:
-    """The file, or the blocking finding a permanent failure makes; transient errors propagate."""
+    """The file, or the blocking finding a permanent failure makes; transient errors propagate.
+
+    Messages name the URL without its query: a pre-signed URL's signature must not reach the ledger
+    or Consonance."""
+    shown = urlsplit(url)._replace(query="", fragment="").geturl()
     try:
         return media.fetch(url, max_bytes=max_bytes)
     except MediaUnreachable as exc:
-        answer = f"the host answered {exc.status}" if exc.status else str(exc)
-        return preflight_finding(unreachable, product_id, f"the {what} cannot be fetched from {url}: {answer}")
+        answer = f"the host answered {exc.status}" if exc.status else "it is not an http(s) URL or its redirects loop"
+        return preflight_finding(unreachable, product_id, f"the {what} cannot be fetched from {shown}: {answer}")
     except MediaTooLarge as exc:
-        message = f"the {what} at {url} is larger than {size_text(exc.limit)}, the most the pre-flight reads"
+        message = f"the {what} at {shown} is larger than {size_text(exc.limit)}, the most the pre-flight reads"
         return preflight_finding(too_large, product_id, message)

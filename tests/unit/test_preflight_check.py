@@ -147,6 +147,13 @@ def test_an_unreachable_audio_url_holds_and_is_tried_again_next_time(media_host,
     assert len(media_host.requests_for("masters/missing.mp3")) == 2
 
 
+def test_finding_messages_leave_a_presigned_url_s_signature_out(media_host, store):
+    signed = media_host.url("masters/private.mp3") + "?X-Amz-Signature=abc123&X-Amz-Expires=600"
+    result = run(store, request(audio=signed))
+    assert result.findings[0].message == f"the master audio cannot be fetched from {media_host.url('masters/private.mp3')}: the host answered 404"
+    assert "abc123" not in result.model_dump_json()
+
+
 def test_an_unsupported_master_and_an_over_long_title_are_reported_together(media_host, store):
     master = media_host.put("masters/broadcast.mp3", media.mp2(30))
     result = run(store, request(audio=master, stated=30, title="T" * 250))
