@@ -20,12 +20,24 @@ Choices where Megaphone is undocumented (each one a constructor knob where it ma
 - Lists are in creation order; `per_page` defaults to 20 and is capped at 500 (unverified).
 - Ids, uids and Spotify ids derive from the seed and a counter, so two runs with the same seed and
   the same requests produce the same ids.
+
+Audio ingest: Megaphone downloads `backgroundAudioFileUrl` itself. Given an `audio_fetch` callable
+(the sandbox passes the media host's `fetch`), the simulator does the same when the URL is set: it
+fails the ingest when the URL gives no file (404, timeout, ...) or the file is not audio Megaphone
+ingests (MP3, AAC in MP4/M4A, WAV — the type read from the bytes with mutagen, as a transcoder
+would, not from the name), and otherwise reports the file's real duration, size and bitrate. The
+facts sheet names only `success`; a failed ingest ends as `audioFileStatus: "failed"`
+(`failed_audio_status`), which the connector treats as any non-success status. Why it failed is not
+in the API (no documented field): the sandbox reads it from `ingest_failure(episode_id)`. Without
+`audio_fetch` the older stand-in applies: `audio_fails(url)` decides and the duration derives from the
+URL's hash.
 """
 
 from __future__ import annotations
 
 import copy
 import hashlib
+import io
 import json
 import math
 import uuid
@@ -35,6 +47,10 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import httpx
+import mutagen
+from mutagen.mp3 import MP3
+from mutagen.mp4 import MP4
+from mutagen.wave import WAVE
 
 from functions.clock import Clock
 from sandbox.simulators.base import FaultPlan, RollingWindowLimit, Simulator, json_response
@@ -81,6 +97,8 @@ class _Ingest:
     url: str
     ready_at: datetime
     fails: bool
+    reason: str | None = None
+    audio: dict[str, Any] | None = None  # duration, size, bitrate read from the fetched file
 
 
 class ScriptedFaults(FaultPlan):
@@ -119,6 +137,35 @@ def corrupt_audio(url: str) -> bool:
     return "corrupt" in url
 
 
+AudioFetch = Callable[[str], bytes | None]
+
+
+def ingest_audio(url: str, fetch: AudioFetch) -> tuple[str | None, dict[str, Any] | None]:
+    """What Megaphone's ingest makes of the file at `url`: (why it failed, None) or (None, its facts)."""
+    data = fetch(url)
+    if data is None:
+        return f"could not download {url}", None
+    try:
+        found = mutagen.File(io.BytesIO(data))
+    except mutagen.MutagenError:
+        found = None
+    if found is None or not getattr(found.info, "length", 0):
+        return "the file is not audio", None
+    if isinstance(found, MP3):
+        layer = getattr(found.info, "layer", 3)
+        kind, ingestable = f"MPEG audio layer {layer}", layer == 3
+    elif isinstance(found, MP4):
+        codec = str(getattr(found.info, "codec", ""))
+        kind, ingestable = f"MP4 audio ({codec or 'unknown codec'})", codec.startswith("mp4a")
+    else:
+        kind, ingestable = type(found).__name__, isinstance(found, WAVE)
+    if not ingestable:
+        return f"unsupported audio format: {kind}", None
+    bits_per_second = int(getattr(found.info, "bitrate", 0) or 0)
+    kilobits = max(1, round(bits_per_second / 1000)) if bits_per_second else None  # Megaphone answers kbit/s
+    return None, {"duration": round(float(found.info.length), 3), "size": len(data), "bitrate": kilobits}
+
+
 class MegaphoneSimulator(Simulator):
     service = "megaphone"
 
@@ -136,6 +183,8 @@ class MegaphoneSimulator(Simulator):
         rate_window_seconds: float = 60.0,
         ingest_delay_seconds: float = 120.0,
         audio_fails: Callable[[str], bool] = corrupt_audio,
+        audio_fetch: AudioFetch | None = None,
+        failed_audio_status: str = "failed",
         unique_external_ids: bool = True,
         require_external_id: bool = True,
         explicit_values: Iterable[str] | None = EXPLICIT_VALUES,
@@ -152,6 +201,8 @@ class MegaphoneSimulator(Simulator):
         self.seed = seed
         self.ingest_delay_seconds = ingest_delay_seconds
         self.audio_fails = audio_fails
+        self.audio_fetch = audio_fetch
+        self.failed_audio_status = failed_audio_status
         self.unique_external_ids = unique_external_ids
         self.require_external_id = require_external_id
         self.explicit_values = frozenset(explicit_values) if explicit_values is not None else None
@@ -165,6 +216,7 @@ class MegaphoneSimulator(Simulator):
         self._episodes: dict[str, dict[str, Any]] = {}
         self._ingests: dict[str, _Ingest] = {}
         self._pinned_status: dict[str, str] = {}
+        self._ingest_failures: dict[str, str] = {}
         self._created = 0
 
     # transport -------------------------------------------------------------------
@@ -334,11 +386,14 @@ class MegaphoneSimulator(Simulator):
             episode["pubdate"] = _rails_time(self.clock.now())
         audio = episode.get("backgroundAudioFileUrl")
         if audio and audio != old_audio:
-            self._ingests[episode_id] = _Ingest(
-                url=audio,
-                ready_at=self.clock.now() + timedelta(seconds=self.ingest_delay_seconds),
-                fails=self.audio_fails(audio),
-            )
+            ready_at = self.clock.now() + timedelta(seconds=self.ingest_delay_seconds)
+            if self.audio_fetch is not None:
+                reason, facts = ingest_audio(audio, self.audio_fetch)
+                self._ingests[episode_id] = _Ingest(url=audio, ready_at=ready_at, fails=reason is not None, reason=reason, audio=facts)
+            else:
+                fails = self.audio_fails(audio)
+                self._ingests[episode_id] = _Ingest(url=audio, ready_at=ready_at, fails=fails, reason="audio refused" if fails else None)
+            self._ingest_failures.pop(episode_id, None)
             episode["audioFileProcessing"] = True
             episode["audioFileStatus"] = "processing"
         elif not audio:
@@ -355,15 +410,15 @@ class MegaphoneSimulator(Simulator):
             episode["audioFileProcessing"] = False
             episode["audioFileUpdatedAt"] = _rails_time(ingest.ready_at)
             if ingest.fails:
-                episode["audioFileStatus"] = "failed"
+                episode["audioFileStatus"] = self.failed_audio_status
+                self._ingest_failures[episode_id] = ingest.reason or "audio refused"
             else:
                 seconds = 300 + int.from_bytes(hashlib.sha256(ingest.url.encode()).digest()[:4], "big") % 3300
+                facts = ingest.audio or {"duration": float(seconds), "bitrate": 128, "size": seconds * 128_000 // 8}
                 episode.update(
                     audioFileStatus="success",
-                    duration=float(seconds),
-                    bitrate=128,
-                    size=seconds * 128_000 // 8,
                     downloadUrl=f"https://traffic.megaphone.fm/{episode['uid']}.mp3",
+                    **facts,
                 )
         derived = self._derived_status(episode, now)
         episode["status"] = self._pinned_status.get(episode_id, derived)
@@ -435,10 +490,16 @@ class MegaphoneSimulator(Simulator):
         self._episodes[episode_id]["updatedAt"] = _rails_time(self.clock.now())
         return self.episode(episode_id)
 
+    def ingest_failure(self, episode_id: str) -> str | None:
+        """Why the episode's last audio ingest failed (the sandbox's view; the API does not say)."""
+        self._refresh(episode_id)
+        return self._ingest_failures.get(episode_id)
+
     def remove_episode(self, episode_id: str) -> None:
         """Someone deleted the episode in Megaphone's UI: later reads answer 404."""
         del self._episodes[episode_id]
         self._ingests.pop(episode_id, None)
+        self._ingest_failures.pop(episode_id, None)
         self._pinned_status.pop(episode_id, None)
 
     def requests_received(self, method: str | None = None) -> list[ReceivedRequest]:

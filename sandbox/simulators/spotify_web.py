@@ -21,7 +21,10 @@ What it models, after `../shared/specs/spotify/` and Spotify's documented behavi
 - Faults (500, 503, timeouts, 429) come from the base `FaultPlan`, with Spotify's error shape.
 
 The sandbox drives it with `publish_episode`, `take_down` and `add_show`, and reads `state()`, which uses
-the Web API's field names (`available_markets`, `release_date`, `show`).
+the Web API's field names (`available_markets`, `release_date`, `show`). `leave_unplayable` makes a delivered
+episode unplayable on request: answered with `is_playable: false` ("not_playable"), or not there at
+all ("missing": 404 in every market and absent from show lists) — the spec requires `is_playable`,
+so an episode is never answered without it.
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ import re
 import threading
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import parse_qs, urlencode
 
 import httpx
@@ -105,6 +108,7 @@ class SpotifyWebSimulator(Simulator):
         self._calls_per_day: dict[tuple[str, date], int] = {}
         self._rng = random.Random(seed)
         self._lock = threading.RLock()
+        self._unplayable: dict[str, Literal["not_playable", "missing"]] = {}
 
     # sandbox controls --------------------------------------------------------------------------------
     def add_show(self, show_id: str, name: str, publisher: str | None = None, markets: set[str] | None = None) -> None:
@@ -153,6 +157,19 @@ class SpotifyWebSimulator(Simulator):
             removed = set(episode.markets) if markets is None else set(markets) & episode.markets
             episode.markets -= removed
             episode.taken_down_markets |= removed
+
+    def leave_unplayable(self, spotify_id: str, how: Literal["not_playable", "missing"] | None = "not_playable") -> None:
+        """Answer the episode with `is_playable: false`, or as not found ("missing"); None undoes it."""
+        with self._lock:
+            if how is None:
+                self._unplayable.pop(spotify_id, None)
+            else:
+                self._unplayable[spotify_id] = how
+
+    def _with_playability(self, body: dict[str, Any]) -> dict[str, Any]:
+        if self._unplayable.get(body["id"]) == "not_playable":
+            body["is_playable"] = False
+        return body
 
     def state(self) -> dict[str, Any]:
         """What Spotify offers, in the Web API's field names (plus the sandbox's takedown record)."""
@@ -282,7 +299,8 @@ class SpotifyWebSimulator(Simulator):
         episode = self.episodes.get(episode_id)
         if episode is None or market is None or not self._offered(episode, market):
             return api_error(404, "Resource not found")
-        return json_response(200, {**self._episode_json(episode), "show": self._show_json(self.shows[episode.show_id], market)})
+        body = self._with_playability(self._episode_json(episode))
+        return json_response(200, {**body, "show": self._show_json(self.shows[episode.show_id], market)})
 
     def _get_show_episodes(self, request: httpx.Request, show_id: str, market: str | None) -> httpx.Response:
         if not SPOTIFY_ID.match(show_id):
@@ -313,7 +331,7 @@ class SpotifyWebSimulator(Simulator):
             200,
             {
                 "href": link(offset),
-                "items": [self._episode_json(e) for e in page],
+                "items": [self._with_playability(self._episode_json(e)) for e in page],
                 "limit": limit,
                 "next": link(offset + limit) if offset + limit < len(offered) else None,
                 "offset": offset,
@@ -327,6 +345,7 @@ class SpotifyWebSimulator(Simulator):
             market in episode.markets
             and market in self.shows[episode.show_id].markets
             and episode.release_date <= self._today()
+            and self._unplayable.get(episode.id) != "missing"
         )
 
     def _today(self) -> date:

@@ -1,16 +1,23 @@
 """Fixtures shared by the unit tests: one in-process moto per module for those that need AWS (starting
 it is most of a test's cost; each test deploys its own copy under its own prefix), the requests the
-connectors sent, and simulator routes cleared after each test of a connector module."""
+connectors sent, simulator routes cleared after each test of a connector module, a virtual clock
+installed as the process clock, and the media host simulator routed on it."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime, timezone
 
 import pytest
 from moto import mock_aws
 
-from functions.connectors.http import HttpExchange, clear_routes, observe_requests
+from functions.clock import SystemClock, use_clock
+from functions.connectors.http import HttpExchange, clear_routes, observe_requests, route_host
+from sandbox.clock import VirtualClock
 from sandbox.moto_server import reset_client_caches
+from sandbox.simulators.media_host import MediaHostSimulator
+
+VIRTUAL_START = datetime(2031, 6, 1, 8, 0, tzinfo=timezone.utc)
 
 
 @pytest.fixture(scope="module")
@@ -40,3 +47,20 @@ def cleared_routes() -> Iterator[None]:
     """Use with `pytestmark = pytest.mark.usefixtures("cleared_routes")`: no simulator route outlives its test."""
     yield
     clear_routes()
+
+
+@pytest.fixture
+def virtual_clock() -> Iterator[VirtualClock]:
+    """A virtual clock starting at `VIRTUAL_START`, installed as the process clock for the test."""
+    clock = VirtualClock(VIRTUAL_START)
+    use_clock(clock)
+    yield clock
+    use_clock(SystemClock())
+
+
+@pytest.fixture
+def media_host(virtual_clock: VirtualClock, cleared_routes: None) -> MediaHostSimulator:
+    """The media host simulator, routed for the connectors until the test ends."""
+    host = MediaHostSimulator(virtual_clock)
+    route_host(host.host, host)
+    return host
