@@ -251,15 +251,15 @@ class KeyRow(DimensionRow):
     series_id: str | None
 
 
-Grouping = Literal["episode", "title", "series", "author", "genre"]
-GROUPINGS: tuple[Grouping, ...] = ("episode", "title", "series", "author", "genre")
+GroupType = Literal["episode", "title", "series", "author", "genre"]
+GROUP_TYPES: tuple[GroupType, ...] = ("episode", "title", "series", "author", "genre")
 
 
 class GroupRow(DimensionRow):
     """`dim_group`: one row per (group, episode) — an episode counts towards its own episode group,
     its title, its series, each of its work's authors and its work's main subject."""
 
-    grouping: Grouping
+    group_type: GroupType
     group_key: str
     group_label: str
     product_id: str
@@ -326,13 +326,19 @@ class Dimensions(BaseModel):
             if c.role_code in author_role_codes:
                 authors.setdefault(c.work_id, []).append(c)
         rows: dict[tuple[str, str, str], GroupRow] = {}
-        for e in self.episodes:
+        labels: dict[tuple[str, str], str] = {}  # one label per group, so DISTINCT never splits a group
+        for e in sorted(self.episodes, key=lambda e: e.product_id):
             title = titles[e.work_id]
             series = e.series_id or title.series_id
 
-            def add(grouping: Grouping, key: str, label: str) -> None:
-                rows[(grouping, key, e.product_id)] = GroupRow(
-                    grouping=grouping, group_key=key, group_label=label, product_id=e.product_id, work_id=e.work_id, series_id=series
+            def add(group_type: GroupType, key: str, label: str) -> None:
+                rows[(group_type, key, e.product_id)] = GroupRow(
+                    group_type=group_type,
+                    group_key=key,
+                    group_label=labels.setdefault((group_type, key), label),
+                    product_id=e.product_id,
+                    work_id=e.work_id,
+                    series_id=series,
                 )
 
             add("episode", e.product_id, e.episode_title)
@@ -344,7 +350,7 @@ class Dimensions(BaseModel):
             if title.main_subject_scheme and title.main_subject_code:
                 label = title.main_subject_label or title.main_subject_code
                 add("genre", f"{title.main_subject_scheme}:{title.main_subject_code}", f"{label} ({title.main_subject_scheme} {title.main_subject_code})")
-        return sorted(rows.values(), key=lambda r: (r.grouping, r.group_key, r.product_id))
+        return sorted(rows.values(), key=lambda r: (r.group_type, r.group_key, r.product_id))
 
 
 def _unique(values: Iterable[str], what: str) -> set[str]:

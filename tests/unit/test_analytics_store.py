@@ -156,7 +156,7 @@ def test_dimensions_derive_the_key_and_group_bridges() -> None:
         ("spotify_creators", "show", "show1"): (None, None, "s1"),
         ("spotify_ads", "campaign", "camp-1"): (None, "w1", "s1"),
     }
-    groups = {(g.grouping, g.group_key, g.group_label) for g in dimensions.group_rows()}
+    groups = {(g.group_type, g.group_key, g.group_label) for g in dimensions.group_rows()}
     assert groups == {
         ("episode", "p1", "Part 1"),
         ("title", "w1", "The Tide"),
@@ -164,7 +164,7 @@ def test_dimensions_derive_the_key_and_group_bridges() -> None:
         ("author", "c1", "Ann Author"),
         ("genre", "THEMA:FBA", "Modern fiction (THEMA FBA)"),
     }
-    assert ("author", "c2", "Ned Narrator") in {(g.grouping, g.group_key, g.group_label) for g in dimensions.group_rows(("A01", "E07"))}
+    assert ("author", "c2", "Ned Narrator") in {(g.group_type, g.group_key, g.group_label) for g in dimensions.group_rows(("A01", "E07"))}
     tables = dimension_tables(dimensions)
     assert tables["dim_title"].schema.field("publication_date").type == "date32[day]"
     assert tables["dim_contributor"].schema.field("sequence_number").type == "int64"
