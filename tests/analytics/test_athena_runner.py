@@ -4,8 +4,7 @@ round trip seeds moto with DuckDB's own answer and checks the runner returns exa
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import date, datetime, timezone
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -22,20 +21,11 @@ from functions.analytics.athena_runner import (
 )
 from functions.analytics.duckdb_runner import DuckDBRunner
 from functions.analytics.rollups import load_rollup
-from functions.clock import SystemClock, use_clock
 from sandbox.clock import VirtualClock
 from tests.analytics import hand_dataset
 from tests.analytics.hand_dataset import FROM_DAY, TO_DAY
 
 LOCATION = AthenaLocation(database="consonance_spotify_analytics", workgroup="consonance-spotify-analytics", output_location="s3://results/athena/")
-
-
-@pytest.fixture
-def virtual_clock() -> Iterator[VirtualClock]:
-    clock = VirtualClock(datetime(2025, 3, 15, 6, 0, tzinfo=timezone.utc))
-    use_clock(clock)
-    yield clock
-    use_clock(SystemClock())
 
 
 def test_the_request_carries_the_composed_sql_location_and_literal_parameters() -> None:
