@@ -11,8 +11,8 @@ What becomes a fact (all `official = false`, source `spotify_creators`):
   share of starts reaching 25/50/75/100 % (snapshots; the rollups read the latest in a window).
 
 Storage batches: a show's own facts go to batch `show-<id>`; its episodes' facts to one of
-`EPISODE_BUCKETS` batches `show-<id>-b<k>` chosen by a stable hash of the episode id. A collection
-works bucket by bucket and stops between buckets when its deadline nears, returning the buckets
+`EPISODE_BUCKETS` batches `show-<id>-b<k>` chosen by a stable hash of the episode id. Only buckets holding at least one
+of the show's episodes are written. A collection works bucket by bucket and stops between buckets when its deadline nears, returning the buckets
 left, so a run cut short never replaces a bucket with part of its episodes, and a re-run of a day
 replaces exactly what it read (no double counting).
 """
@@ -175,6 +175,8 @@ def collect_show(
         if time_left is not None and time_left() < seconds_per_bucket:
             break
         bucket = todo.pop(0)
+        if bucket not in members:
+            continue  # no episode hashes here: nothing to read and nothing to replace
         for day in days:
             collection.add(day, batch_name(show_id, bucket), [])
         for episode_id in sorted(members.get(bucket, [])):
