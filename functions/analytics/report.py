@@ -147,45 +147,43 @@ def build_figures(data: ReportData, ranking: Sequence[RankedGroup]) -> dict[str,
 
 
 def _figure(height: float) -> Figure:
-    figure = Figure(figsize=(9, height), layout="constrained")
-    return figure
+    return Figure(figsize=(9, height), layout="constrained")
+
+
+def _group_bars(labels: list[str], noun: str, title: str, xlabel: str) -> tuple[Figure, Any, list[int]]:
+    """A horizontal bar chart's frame: one row per group (first on top), labelled axes and title."""
+    figure = _figure(max(3.0, 0.45 * len(labels) + 1.8))
+    axes = figure.add_subplot()
+    positions = list(range(len(labels)))
+    axes.set_yticks(positions, labels)
+    axes.invert_yaxis()
+    axes.set_xlabel(xlabel)
+    axes.set_ylabel(noun.capitalize())
+    axes.set_title(title)
+    _no_data_note(axes, not labels)
+    return figure, axes, positions
 
 
 def _engagement_figure(noun: str, order: list[str], labels: list[str], rows: dict[str, dict[str, Any]], period: str) -> Figure:
-    figure = _figure(max(3.0, 0.45 * len(order) + 1.8))
-    axes = figure.add_subplot()
-    positions = list(range(len(order)))
+    figure, axes, positions = _group_bars(labels, noun, f"Engagement by {noun}, {period}", "Plays in the period (count)")
     downloads = [float(rows[k]["downloads"]) for k in order]
     starts = [float(rows[k]["starts"]) for k in order]
     axes.barh(positions, downloads, color=DOWNLOADS_COLOUR, label="Downloads (Megaphone export, official)")
     axes.barh(positions, starts, left=downloads, color=STARTS_COLOUR, label="Spotify starts (Spotify for Creators, unofficial)")
-    axes.set_yticks(positions, labels)
-    axes.invert_yaxis()
-    axes.set_xlabel("Plays in the period (count)")
-    axes.set_ylabel(noun.capitalize())
-    axes.set_title(f"Engagement by {noun}, {period}")
     axes.legend(loc="lower right")
-    _no_data_note(axes, not order)
     return figure
 
 
 def _completion_figure(noun: str, order: list[str], labels: list[str], rows: dict[str, dict[str, Any]], period: str) -> Figure:
-    figure = _figure(max(3.0, 0.45 * len(order) + 1.8))
-    axes = figure.add_subplot()
+    xlabel = "Percent (%), Spotify starts-weighted; 0 where Spotify for Creators has no data"
+    figure, axes, positions = _group_bars(labels, noun, f"Completion by {noun}, {period}", xlabel)
     height = 0.38
-    positions = list(range(len(order)))
     median = [rows[k]["median_completion_pct"] or 0.0 for k in order]
     reached = [rows[k]["reached_75_pct"] or 0.0 for k in order]
     axes.barh([p - height / 2 for p in positions], median, height, color=MEDIAN_COLOUR, label="Median completion (% of the episode)")
     axes.barh([p + height / 2 for p in positions], reached, height, color=REACHED_COLOUR, label="Starts reaching 75 % (% of starts)")
-    axes.set_yticks(positions, labels)
-    axes.invert_yaxis()
     axes.set_xlim(0, 100)
-    axes.set_xlabel("Percent (%), Spotify starts-weighted; 0 where Spotify for Creators has no data")
-    axes.set_ylabel(noun.capitalize())
-    axes.set_title(f"Completion by {noun}, {period}")
     axes.legend(loc="lower right")
-    _no_data_note(axes, not order)
     return figure
 
 
