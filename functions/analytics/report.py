@@ -90,7 +90,7 @@ def gather(runner: RollupRunner, first_day: date, last_day: date, grouping: Repo
         engagement=mine(run_rollup(runner, "engagement", from_day=first_day, to_day=last_day)),
         growth=mine(run_rollup(runner, "growth", to_day=last_day)),
         launches=mine(run_rollup(runner, "launch_comparison", window_days=window_days, as_of=last_day)),
-        curves=mine(run_rollup(runner, "launch_curve", window_days=window_days)),
+        curves=run_rollup(runner, "launch_curve", window_days=window_days, group_type=grouping),
         campaign_windows=mine(run_rollup(runner, "campaign_windows")),
     )
 

@@ -25,7 +25,7 @@ from typing import Any, Literal, Protocol
 from functions.domain.errors import PermanentError
 
 SQL_DIRECTORY = Path(__file__).resolve().parent / "sql"
-VIEWS = ("group_facts", "group_daily", "group_anchor")  # each may read only the ones before it
+VIEWS = ("entity_daily", "entity_group", "group_entity_daily", "group_daily", "group_measure_daily", "group_label", "group_anchor")  # each reads only earlier ones
 TABLES = ("facts", "dim_title", "dim_episode", "dim_contributor", "dim_milestone", "dim_key", "dim_group")
 ParameterType = Literal["DATE", "INTEGER", "VARCHAR"]
 

@@ -75,11 +75,12 @@ EXPRESSION_TYPES = frozenset(
         "FUNCTION",
         "WINDOW_ROW_NUMBER",
         "TYPE",
+        "STAR",
     }
 )
 CAST_TYPES = frozenset({"DATE", "INTEGER", "BIGINT", "DOUBLE", "VARCHAR", "BOOLEAN"})
 CONSTANT_KINDS = frozenset({"INTEGER", "BIGINT", "DECIMAL", "DOUBLE", "STRING", "NULL_LITERAL", "BOOLEAN"})
-TABLE_REF_TYPES = frozenset({"BASE_TABLE", "SUBQUERY", "JOIN", "EMPTY"})
+TABLE_REF_TYPES = frozenset({"BASE_TABLE", "SUBQUERY", "JOIN", "EMPTY", "EXPRESSION_LIST"})  # EXPRESSION_LIST: (VALUES …) AS t (c)
 JOIN_KINDS = frozenset({("REGULAR", "INNER"), ("REGULAR", "LEFT"), ("CROSS", "INNER")})
 SET_OPERATIONS = frozenset({"UNION", "EXCEPT", "INTERSECT"})
 MODIFIERS = frozenset({"ORDER_MODIFIER", "DISTINCT_MODIFIER", "LIMIT_MODIFIER"})
@@ -272,6 +273,9 @@ def _expression(node: dict[str, Any], sql: str, report: Report) -> Iterator[str]
             yield f"{name}() with FILTER, ORDER BY or EXPORT_STATE is not on the allow-list"
         if node.get("schema") or node.get("catalog"):
             yield f"{name}() is qualified with a schema"
+    elif kind == "STAR":
+        if node.get("exclude_list") or node.get("replace_list") or node.get("rename_list") or node.get("qualified_exclude_list") or node.get("columns") or node.get("expr"):
+            yield "SELECT * with EXCLUDE/REPLACE/RENAME or COLUMNS(): DuckDB only"
     elif kind == "WINDOW_ROW_NUMBER":
         report.functions.add("row_number")
         if node.get("filter_expr") is not None or node.get("ignore_nulls"):

@@ -109,12 +109,13 @@ def test_launch_comparison_around_publication_and_milestones(runner: DuckDBRunne
 
 
 def test_launch_curve_is_aligned_on_publication_and_averaged_over_launches(runner: DuckDBRunner) -> None:
-    rows = run_rollup(runner, "launch_curve", window_days=28)
+    rows = run_rollup(runner, "launch_curve", window_days=28, group_type="title")
     tide = {r["offset_days"]: r["value_per_launch"] for r in rows if (r["group_type"], r["group_key"], r["metric"]) == ("title", "w1", "plays")}
-    assert tide == {-18: 100, -5: 14, 2: 26}
+    assert tide == {-18: 100, -6: 0, -5: 14, 2: 26}  # -6: the campaign's day (impressions, no plays)
     # Coast: launches 10 and 20 Mar; plays 100 (20 Feb), 14 (5 Mar), 41 (12 Mar: 20 + 6 + 5 + 10), halved
+    rows = run_rollup(runner, "launch_curve", window_days=28, group_type="series")
     coast = {r["offset_days"]: r["value_per_launch"] for r in rows if (r["group_type"], r["group_key"], r["metric"]) == ("series", "s1", "plays")}
-    assert coast == {-28: 50, -18: 50, -15: 7, -8: 20.5, -5: 7, 2: 20.5}
+    assert coast == {-28: 50, -18: 50, -16: 0, -15: 7, -8: 20.5, -6: 0, -5: 7, 2: 20.5}  # -16, -6: the campaign's day
 
 
 def test_campaign_windows_in_days_from_publication(runner: DuckDBRunner) -> None:

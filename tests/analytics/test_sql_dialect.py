@@ -62,6 +62,7 @@ def test_rollup_binds_and_runs_on_duckdb_over_an_empty_store(name: str, tmp_path
         ("SELECT a.entity_id FROM facts a ASOF JOIN facts b ON a.value >= b.value", "ASOF"),
         ("SELECT a.entity_id FROM facts a JOIN facts b USING (entity_id)", "USING"),
         ("SELECT DISTINCT ON (metric) metric FROM facts", "DISTINCT ON"),
+        ("SELECT COLUMNS('val.*') FROM facts", "COLUMNS"),
     ],
 )
 def test_the_checker_rejects_duckdb_only_constructs(sql: str, reason: str) -> None:

@@ -179,3 +179,13 @@ def test_dimensions_refuse_contradictions() -> None:
     )
     with pytest.raises(DimensionConflict, match="two different"):
         clash.key_rows()
+
+
+def test_every_column_is_documented() -> None:
+    from pathlib import Path
+
+    documented = (Path(__file__).parents[2] / "docs" / "analytics.md").read_text()
+    for column in (*COLUMNS,):
+        assert f"| `{column.name}`" in documented, column.name
+    for source in ("megaphone_export", "spotify_creators", "spotify_ads"):
+        assert f"`{source}`" in documented

@@ -11,58 +11,50 @@ groups AS (
     FROM dim_group
     GROUP BY group_type, group_key, group_label
 ),
-totals AS (
-    SELECT d.group_type, d.group_key, d.metric, SUM(d.value) AS total
-    FROM group_daily d
+entity_window AS (
+    SELECT e.*
+    FROM entity_daily e
     CROSS JOIN params p
-    WHERE d.day BETWEEN p.from_day AND p.to_day
-    GROUP BY d.group_type, d.group_key, d.metric
+    WHERE e.day BETWEEN p.from_day AND p.to_day
 ),
-measures AS (
+entity_totals AS (
     SELECT
-        group_type, group_key,
-        SUM(CASE WHEN metric = 'plays' THEN total ELSE 0 END) AS plays,
-        SUM(CASE WHEN metric = 'downloads' THEN total ELSE 0 END) AS downloads,
-        SUM(CASE WHEN metric = 'starts' THEN total ELSE 0 END) AS starts,
-        SUM(CASE WHEN metric = 'streams' THEN total ELSE 0 END) AS streams,
-        SUM(CASE WHEN metric = 'listeners' THEN total ELSE 0 END) AS listener_days,
-        SUM(CASE WHEN metric = 'followers_gained' THEN total ELSE 0 END) AS followers_gained,
-        SUM(CASE WHEN metric = 'ad_impressions' THEN total ELSE 0 END) AS ad_impressions,
-        SUM(CASE WHEN metric = 'ad_clicks' THEN total ELSE 0 END) AS ad_clicks,
-        SUM(CASE WHEN metric = 'ad_completes' THEN total ELSE 0 END) AS ad_completes
-    FROM totals
-    GROUP BY group_type, group_key
+        source, entity_type, entity_id,
+        SUM(downloads + starts) AS plays, SUM(downloads) AS downloads, SUM(starts) AS starts, SUM(streams) AS streams,
+        SUM(listeners) AS listener_days, SUM(followers_gained) AS followers_gained,
+        SUM(ad_impressions) AS ad_impressions, SUM(ad_clicks) AS ad_clicks, SUM(ad_completes) AS ad_completes
+    FROM entity_window
+    GROUP BY source, entity_type, entity_id
 ),
 snapshots AS (
     SELECT
-        c.group_type, c.group_key, c.entity_id, c.metric, c.value,
-        ROW_NUMBER() OVER (
-            PARTITION BY c.group_type, c.group_key, c.entity_id, c.metric ORDER BY c.day DESC NULLS LAST
-        ) AS recency
-    FROM group_facts c
-    CROSS JOIN params p
-    WHERE c.entity_type = 'episode'
-      AND c.metric IN ('median_completion_pct', 'reached_75_pct')
-      AND c.day BETWEEN p.from_day AND p.to_day
+        source, entity_type, entity_id, median_completion_pct, reached_75_pct,
+        ROW_NUMBER() OVER (PARTITION BY source, entity_type, entity_id ORDER BY day DESC NULLS LAST) AS recency
+    FROM entity_window
+    WHERE entity_type = 'episode' AND (median_completion_pct IS NOT NULL OR reached_75_pct IS NOT NULL)
 ),
-episode_starts AS (
-    SELECT s.group_type, s.group_key, s.entity_id, SUM(s.value) AS starts
-    FROM group_facts s
-    CROSS JOIN params p
-    WHERE s.entity_type = 'episode' AND s.metric = 'starts' AND s.day BETWEEN p.from_day AND p.to_day
-    GROUP BY s.group_type, s.group_key, s.entity_id
+measures AS (
+    SELECT
+        eg.group_type, eg.group_key,
+        SUM(t.plays) AS plays, SUM(t.downloads) AS downloads, SUM(t.starts) AS starts, SUM(t.streams) AS streams,
+        SUM(t.listener_days) AS listener_days, SUM(t.followers_gained) AS followers_gained,
+        SUM(t.ad_impressions) AS ad_impressions, SUM(t.ad_clicks) AS ad_clicks, SUM(t.ad_completes) AS ad_completes
+    FROM entity_totals t
+    JOIN entity_group eg ON eg.source = t.source AND eg.entity_type = t.entity_type AND eg.entity_id = t.entity_id
+    GROUP BY eg.group_type, eg.group_key
 ),
 completion AS (
     SELECT
-        n.group_type, n.group_key,
-        SUM(CASE WHEN n.metric = 'median_completion_pct' THEN n.value * w.starts ELSE 0 END)
-            / NULLIF(SUM(CASE WHEN n.metric = 'median_completion_pct' THEN w.starts ELSE 0 END), 0) AS median_completion_pct,
-        SUM(CASE WHEN n.metric = 'reached_75_pct' THEN n.value * w.starts ELSE 0 END)
-            / NULLIF(SUM(CASE WHEN n.metric = 'reached_75_pct' THEN w.starts ELSE 0 END), 0) AS reached_75_pct
+        eg.group_type, eg.group_key,
+        SUM(CASE WHEN n.median_completion_pct IS NOT NULL THEN n.median_completion_pct * t.starts ELSE 0 END)
+            / NULLIF(SUM(CASE WHEN n.median_completion_pct IS NOT NULL THEN t.starts ELSE 0 END), 0) AS median_completion_pct,
+        SUM(CASE WHEN n.reached_75_pct IS NOT NULL THEN n.reached_75_pct * t.starts ELSE 0 END)
+            / NULLIF(SUM(CASE WHEN n.reached_75_pct IS NOT NULL THEN t.starts ELSE 0 END), 0) AS reached_75_pct
     FROM snapshots n
-    JOIN episode_starts w ON w.group_type = n.group_type AND w.group_key = n.group_key AND w.entity_id = n.entity_id
+    JOIN entity_totals t ON t.source = n.source AND t.entity_type = n.entity_type AND t.entity_id = n.entity_id
+    JOIN entity_group eg ON eg.source = n.source AND eg.entity_type = n.entity_type AND eg.entity_id = n.entity_id
     WHERE n.recency = 1
-    GROUP BY n.group_type, n.group_key
+    GROUP BY eg.group_type, eg.group_key
 )
 SELECT
     g.group_type, g.group_key, g.group_label, g.episodes,

@@ -11,7 +11,7 @@ aligned AS (
         a.group_type, a.group_key, a.group_label, a.work_id, a.anchor_title, a.anchor_kind, a.anchor_date,
         d.metric, date_diff('day', a.anchor_date, d.day) AS offset_days, d.value
     FROM group_anchor a
-    JOIN group_daily d ON d.group_type = a.group_type AND d.group_key = a.group_key
+    JOIN group_measure_daily d ON d.group_type = a.group_type AND d.group_key = a.group_key
     CROSS JOIN params p
     WHERE date_diff('day', a.anchor_date, d.day) BETWEEN -p.window_days AND p.window_days - 1
 )

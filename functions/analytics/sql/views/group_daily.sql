@@ -1,16 +1,16 @@
--- view group_daily: each group's additive measures per day (snapshots such as completion and the
--- follower level are left out: they are read, not summed). 'plays' = Megaphone downloads (all apps
--- other than Spotify, which caches audio once) + Spotify starts: the audience across platforms.
-SELECT group_type, group_key, group_label, metric, day, SUM(value) AS value
-FROM group_facts
-WHERE metric IN (
-    'downloads', 'starts', 'streams', 'listeners', 'followers_gained',
-    'ad_impressions', 'ad_reach', 'ad_listeners', 'ad_new_listeners', 'ad_streams', 'ad_clicks',
-    'ad_completes', 'ad_first_quartiles', 'ad_midpoints', 'ad_third_quartiles'
-)
-GROUP BY group_type, group_key, group_label, metric, day
-UNION ALL
-SELECT group_type, group_key, group_label, 'plays' AS metric, day, SUM(value) AS value
-FROM group_facts
-WHERE metric IN ('downloads', 'starts')
-GROUP BY group_type, group_key, group_label, day
+-- view group_daily: each group's additive measures per day. plays = Megaphone downloads (apps other
+-- than Spotify, which caches audio once) + Spotify starts: the audience across platforms.
+SELECT
+    group_type, group_key, day,
+    SUM(downloads + starts) AS plays,
+    SUM(downloads) AS downloads,
+    SUM(starts) AS starts,
+    SUM(streams) AS streams,
+    SUM(listeners) AS listeners,
+    SUM(followers_gained) AS followers_gained,
+    SUM(ad_impressions) AS ad_impressions,
+    SUM(ad_reach) AS ad_reach,
+    SUM(ad_clicks) AS ad_clicks,
+    SUM(ad_completes) AS ad_completes
+FROM group_entity_daily
+GROUP BY group_type, group_key, day
