@@ -28,8 +28,16 @@ from pydantic import BaseModel, ConfigDict
 
 from functions.analytics.facts import DailyFact, Dimension, EntityType, Metric, fact
 from functions.analytics.store import FactStore, Partition
+from functions.alerts import Alert
 from functions.connectors.errors import ServiceUnavailable
-from functions.connectors.spotify_creators import Aggregate, DailyCounts, DetailedStreams, Performance, SpotifyCreatorsClient
+from functions.connectors.spotify_creators import (
+    Aggregate,
+    CreatorsLoginExpired,
+    DailyCounts,
+    DetailedStreams,
+    Performance,
+    SpotifyCreatorsClient,
+)
 from functions.domain.errors import PermanentError
 from functions.domain.models import Finding
 
@@ -240,3 +248,19 @@ def write_collection(store: FactStore, collection: CreatorsCollection) -> list[s
     for (day, batch), rows in sorted(collection.batches.items()):
         keys.append(store.replace_batch(Partition(SOURCE, day), batch, rows).key)
     return keys
+
+
+def login_expired_alert(error: CreatorsLoginExpired, shows: Sequence[str], secret_id: str) -> Alert:
+    """The operator alert for stale Creators cookies: what stopped, what still works, what to do."""
+    return Alert(
+        subject="Spotify for Creators login expired: unofficial Spotify figures paused",
+        message=(
+            f"{error}\n\n"
+            f"Shows whose Spotify starts, listeners, followers and completion are no longer collected: {', '.join(shows) or '-'}.\n"
+            "The Megaphone export and the Ads API reports are official and keep arriving; rollups and reports go on without "
+            "the unofficial figures.\n"
+            f"To resume: log in to Spotify for Creators in a browser with the publisher's account and store the new sp_dc and "
+            f"sp_key cookies as JSON in the secret {secret_id}."
+        ),
+        attributes={"kind": "creators_login_required"},
+    )

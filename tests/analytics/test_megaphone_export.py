@@ -171,3 +171,15 @@ def test_missing_export_days_are_found(tmp_path: Path) -> None:
     for day in (1, 3):
         ingest_day_file(gz([delivery(at=f"2025-07-0{day}T08:00:00Z")]), f"delivery-v2-day-2025-07-0{day}.json.gz", store, retrieved_at=RETRIEVED)
     assert missing_days(store, date(2025, 7, 1), date(2025, 7, 4)) == [date(2025, 7, 2), date(2025, 7, 4)]
+
+
+@pytest.mark.usefixtures("aws")
+def test_a_day_file_streams_straight_from_s3(tmp_path: Path) -> None:
+    import boto3
+
+    client = boto3.client("s3", region_name="eu-west-1")
+    client.create_bucket(Bucket="megaphone-export", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+    client.put_object(Bucket="megaphone-export", Key=KEY, Body=gz([delivery(ip=f"10.0.0.{i}") for i in range(5)]).getvalue())
+    body = client.get_object(Bucket="megaphone-export", Key=KEY)["Body"]  # botocore's StreamingBody, read as it arrives
+    result = ingest_day_file(body, KEY, local_store(tmp_path), retrieved_at=RETRIEVED)
+    assert (result.downloads, totals(result.facts)) == (5, {"ep-1": 5})

@@ -176,3 +176,15 @@ def test_a_collection_cut_short_leaves_whole_buckets_and_rewrites_replace(simula
     table = ds.dataset(tmp_path / "facts", format="parquet", partitioning="hive").to_table().to_pylist()
     starts = {r["entity_id"]: r["value"] for r in table if r["metric"] == "starts"}
     assert starts == {SHOW: 39, EPISODES[0]: 19, EPISODES[1]: 5}
+
+
+def test_an_expired_login_has_an_operator_alert_without_secrets(simulator: SpotifyCreatorsSimulator) -> None:
+    from functions.analytics.creators_facts import login_expired_alert
+
+    simulator.expire_login("dc-cookie-value")
+    with pytest.raises(CreatorsLoginExpired) as raised:
+        SpotifyCreatorsClient(COOKIES).show_metadata(SHOW)
+    alert = login_expired_alert(raised.value, [SHOW], "consonance-spotify/spotify-creators-cookies")
+    assert "login_required" in alert.message and SHOW in alert.message and "consonance-spotify/spotify-creators-cookies" in alert.message
+    assert "Megaphone export and the Ads API" in alert.message
+    assert "dc-cookie-value" not in alert.message and alert.attributes == {"kind": "creators_login_required"}
