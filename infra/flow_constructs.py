@@ -33,7 +33,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Annotations, Duration, RemovalPolicy
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
@@ -58,6 +58,7 @@ ARCHITECTURE = lambda_.Architecture.ARM_64
 METRICS_NAMESPACE = "ConsonanceSpotify"
 LOG_RETENTION = logs.RetentionDays.ONE_MONTH
 DEAD_LETTER_RETENTION = Duration.days(14)
+SNAP_START_PUBLISH_WARNING = "@aws-cdk/aws-lambda:snapStartRequirePublish"
 # AWS rejects an SQS event source maximum concurrency below 2.
 MINIMUM_EVENT_SOURCE_CONCURRENCY = 2
 
@@ -164,6 +165,10 @@ class FlowConstruct(Construct):
             **function_options,
         )
         if snap_start:
+            # CDK warns at construction that SnapStart needs a published version; the next lines publish it.
+            Annotations.of(function).acknowledge_warning(
+                SNAP_START_PUBLISH_WARNING, "the function's current version is published and the live alias points at it"
+            )
             self.alias = lambda_.Alias(
                 self,
                 "LiveAlias",

@@ -247,3 +247,9 @@ def test_snap_start_without_layer_aware_versions_is_refused(assets: Assets, tmp_
     app = App(outdir=str(tmp_path), context={SNAP_START_CONTEXT_KEY: True, LAYER_VERSION_FLAG: False})
     with pytest.raises(DeploymentContextError, match="recognizeLayerVersion"):
         ConsonanceSpotifyStack(app, STACK_NAME, layer_asset_path=assets.layer, function_asset_path=assets.functions)
+
+
+def test_on_synthesizes_without_warnings_about_unpublished_versions(synthesized_snap_start: SynthesizedStack) -> None:
+    warnings = [m for m in synthesized_snap_start.messages if m.level.name == "WARNING"]
+    assert not [m for m in warnings if "SnapStart" in str(m.entry.data)]
+    assert len(warnings) == len([m for m in warnings if "context" in str(m.entry.data)])  # only the missing-setting ones
