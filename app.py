@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """CDK app entry: `python app.py` (make synth) or `cdk synth` / `cdk deploy` (cdk.json runs this).
 
-Builds the dependency layer with pip (cached, no Docker), builds the ConsonanceSpotify stack, runs
-cdk-nag AwsSolutions over it and synthesizes into cdk.out (or $CDK_OUTDIR). Exits non-zero when any
+Builds the dependency layer with pip (cached, no Docker) and stages the functions' code, both with
+CPython 3.12 bytecode (infra/bytecode.py finds the interpreter; `LAMBDA_BYTECODE_PYTHON` overrides),
+builds the ConsonanceSpotify stack, runs cdk-nag AwsSolutions over it and synthesizes into cdk.out
+(or $CDK_OUTDIR). Exits non-zero when any
 error annotation remains, an unsuppressed nag finding in particular, because `python app.py` does
 not fail on its own the way the CDK CLI does.
 """
@@ -17,12 +19,15 @@ from pathlib import Path
 from aws_cdk import App, Aspects, Environment, cx_api
 from cdk_nag import AwsSolutionsChecks
 
+from infra.bytecode import BytecodeBuildError, find_interpreter
 from infra.deployment_context import DeploymentContextError, load_cdk_json_context
+from infra.function_code import stage_function_code
 from infra.layer import LayerBuildError, build_dependency_layer
 from infra.stack import STACK_NAME, ConsonanceSpotifyStack
 
 PROJECT_ROOT = Path(__file__).resolve().parent
 LAYER_ROOT = PROJECT_ROOT / "build" / "layer"
+FUNCTION_CODE_ROOT = PROJECT_ROOT / "build" / "functions"
 
 
 def deployment_environment() -> Environment | None:
@@ -35,17 +40,22 @@ def deployment_environment() -> Environment | None:
 def main() -> int:
     started = time.monotonic()
     try:
-        layer_root = build_dependency_layer(PROJECT_ROOT / "requirements.txt", LAYER_ROOT)
-    except LayerBuildError as exc:
+        interpreter = find_interpreter()
+        layer_root = build_dependency_layer(PROJECT_ROOT / "requirements.txt", LAYER_ROOT, interpreter=interpreter)
+        function_code = stage_function_code(PROJECT_ROOT, FUNCTION_CODE_ROOT, interpreter=interpreter)
+    except (LayerBuildError, BytecodeBuildError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    print(f"bytecode: {interpreter.fingerprint} ({interpreter.path})", file=sys.stderr)
 
     app = App(
         outdir=os.environ.get("CDK_OUTDIR", str(PROJECT_ROOT / "cdk.out")),
         context=load_cdk_json_context(PROJECT_ROOT),
     )
     try:
-        stack = ConsonanceSpotifyStack(app, STACK_NAME, layer_asset_path=layer_root, env=deployment_environment())
+        stack = ConsonanceSpotifyStack(
+            app, STACK_NAME, layer_asset_path=layer_root, function_asset_path=function_code, env=deployment_environment()
+        )
     except DeploymentContextError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -32,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
         "--cold-start-no-bytecode",
         action=argparse.BooleanOptionalAction,
         default=True,
-        help="also measure with no .pyc, as deployed (informational; default on)",
+        help="also measure with no .pyc, as deployed before bytecode shipped (informational; default on)",
     )
     parser.add_argument("--overhead-series", type=int, default=4, help="series × 50 parts for the handler-overhead run")
     parser.add_argument("--series", type=int, default=40, help="backfill: series")

@@ -1,31 +1,33 @@
-"""cold_start_ratio: importing each flow's handler module in a fresh interpreter, against `import boto3`
-plus creating one DynamoDB client in a fresh interpreter, measured in the same run.
+"""cold_start_ratio: a flow's cold start (import its handler module and build its clients) against
+`import boto3` plus one DynamoDB client, both on CPython 3.12 (Lambda's runtime) in fresh
+interpreters, with and without bytecode, measured in the same run.
 
-Each sample is a new `python -c` process with the environment a Lambda function would have (region,
-dummy credentials, `LAMBDA_TASK_ROOT`, `AWS_LAMBDA_FUNCTION_NAME`, the Powertools variables and the
-flow's table/secret/bus names) and nothing that points anywhere (no endpoint URL, instance metadata
-disabled): neither side touches the network. The child times only the import (or the boto3 import +
-client) with `time.perf_counter`, not interpreter start-up, and reports its CPU time too. Samples are
-interleaved (baseline, flow 1, flow 2, ..., repeat) after a warm-up round, so background load on
-the machine hits both sides alike; the figure is the ratio of medians.
+Equal work on both sides: the baseline builds a client, so a flow's figure includes building what
+its first invocation builds (bench/cold_start_child.py): the functions/dependencies.py factories its
+declaration implies (settings, repositories, connectors and the secrets they read), one boto3 client
+per AWS service it calls (DynamoDB for its tables, EventBridge if it emits, SQS for a queue flow's
+dead letters, SNS for alerts, Secrets Manager for its secrets) and one httpx client per HTTP API.
+Secrets Manager is answered in process by a botocore hook, so the request is built, signed and
+parsed, and no network is touched.
+
+What runs is what Lambda runs (infra/layer.py, infra/function_code.py): the layer built from
+requirements.txt for this machine's platform (same versions, Linux wheels for this CPU instead of
+arm64) and the staged function code, each in two copies, one with the checked-hash CPython 3.12
+bytecode the deployment ships and one with sources only (what shipped before; the standard library
+keeps its bytecode either way, as Lambda's runtime does). The child interpreter starts with `-S`
+and PYTHONPATH = staged code : layer, so only the layer's packages are importable, not the venv's
+development tools. Its environment is a Lambda function's (region, dummy credentials,
+LAMBDA_TASK_ROOT, the flow's table/secret/bus names, AWS_LAMBDA_INITIALIZATION_TYPE=on-demand) and
+points nowhere: no endpoint URL, instance metadata disabled.
 
 `LAMBDA_TASK_ROOT` matters: with it, the X-Ray SDK (imported by Powertools' Tracer even when tracing
 is disabled) uses Lambda's local sampler; without it, it builds a centralised sampler with two
 botocore X-Ray clients at import, which a Lambda function never pays for.
 
-Dependencies: the venv also holds the development tools (moto, pytest, CDK) and what they pull in
-(click, requests, pygments, rich, ...). Some runtime libraries import those opportunistically when
-present — httpx imports its CLI (click, pygments) if it can; the X-Ray SDK's `patch_all` (Powertools'
-Tracer) patches `requests` if it is importable — so measuring in the venv as is would charge the
-handlers for packages the Lambda layer does not carry. The child interpreter therefore hides every
-installed distribution outside the closure of requirements.txt (the layer's contents, worked out
-from the installed packages' metadata, no network) behind a `ModuleNotFoundError`, exactly what the
-layer would answer. Both the handlers and the baseline run that way.
-
-Bytecode: by default the venv's cached .pyc files are used (both sides alike). `bytecode=False`
-(`--cold-start-no-bytecode`) sends every import through a fresh, empty `PYTHONPYCACHEPREFIX`, so all
-sources are compiled on each import, as they are in the deployed functions, whose asset and layer
-ship no .pyc (see infra/stack.py FUNCTION_ASSET_EXCLUDES and infra/layer.py `--no-compile`).
+The child times only the work (not interpreter start-up) and reports CPU time (the figure: robust
+to other load on this 2-core machine) and wall time. Samples are interleaved (baseline, flow 1,
+flow 2, ..., repeat) after a warm-up round, so background load hits both sides alike; the figure is
+the ratio of medians.
 """
 
 from __future__ import annotations
@@ -33,51 +35,192 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import statistics
 import subprocess
-import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from infra.flows import FLOWS, FlowDeclaration
+from infra.bytecode import BytecodeInterpreter, find_interpreter
+from infra.flows import FLOWS, FlowDeclaration, Secret, Table
+from infra.function_code import stage_function_code
+from infra.layer import build_dependency_layer, host_platform
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+REQUIREMENTS = PROJECT_ROOT / "requirements.txt"
+RUNTIME_ROOT = PROJECT_ROOT / "build" / "bench-runtime"
+CHILD = Path(__file__).resolve().parent / "cold_start_child.py"
 REGION = "eu-west-1"
+ACCOUNT = "123456789012"
 BASELINE = "baseline: import boto3 + boto3.client('dynamodb')"
+CHILD_TIMEOUT_SECONDS = 120
 
-_HIDE_DEV_PACKAGES = """
-import sys as _sys
-class _NotInLayer:
-    hidden = frozenset({hidden!r})
-    def find_spec(self, name, path=None, target=None):
-        if name.partition(".")[0] in self.hidden:
-            raise ModuleNotFoundError(f"No module named {{name!r}}", name=name)
-        return None
-_sys.meta_path.insert(0, _NotInLayer())
-"""
+# What a flow's first invocation builds, by what its declaration names (see the module docstring).
+TABLE_FACTORIES: dict[Table, str] = {
+    Table.LEDGER: "ledger",
+    Table.CURSORS: "cursors",
+    Table.IDEMPOTENCY: "idempotency",
+    Table.AVAILABILITY: "availability",
+}
+SECRET_FACTORIES: dict[Secret, tuple[str, ...]] = {
+    Secret.CONSONANCE: ("consonance",),
+    Secret.MEGAPHONE: ("megaphone",),
+    Secret.SPOTIFY: ("spotify_web",),
+    Secret.WEBHOOK: ("webhook_secrets", "webhook_replay_guard"),
+}
+HTTP_CLIENTS_PER_SECRET: dict[Secret, int] = {Secret.CONSONANCE: 1, Secret.MEGAPHONE: 1, Secret.SPOTIFY: 2, Secret.WEBHOOK: 0}
+# Secret values with the shape each connector parses (Spotify's is JSON); never real credentials.
+SECRET_VALUES: dict[Secret, str] = {
+    Secret.CONSONANCE: "bench-consonance-token",
+    Secret.MEGAPHONE: "bench-megaphone-token",
+    Secret.SPOTIFY: json.dumps({"client_id": "bench-client", "client_secret": "bench-secret"}),
+    Secret.WEBHOOK: "bench-webhook-key",
+}
 
-_TIMED_IMPORT = """
-import json, time, importlib
-_wall, _cpu = time.perf_counter(), time.process_time()
-_error = None
-try:
-    importlib.import_module({module!r})
-except BaseException as exc:
-    _error = type(exc).__name__ + ": " + str(exc)
-print(json.dumps({{"wall_ms": (time.perf_counter() - _wall) * 1000, "cpu_ms": (time.process_time() - _cpu) * 1000, "error": _error}}))
-"""
 
-_TIMED_CODE = """
-import json, time
-_wall, _cpu = time.perf_counter(), time.process_time()
-{body}
-print(json.dumps({{"wall_ms": (time.perf_counter() - _wall) * 1000, "cpu_ms": (time.process_time() - _cpu) * 1000, "error": None}}))
-"""
+@dataclass(frozen=True)
+class ClientPlan:
+    factories: tuple[str, ...]
+    aws_services: tuple[str, ...]
+    http_clients: int
+    secrets: dict[str, str]  # secret id -> value Secrets Manager answers with
 
-# What the publisher's imports would cost without some of them: the libraries it needs at its core,
-# then with each of the two heaviest optional pieces. Measured like the handlers, against the baseline.
+    def as_json(self) -> dict[str, Any]:
+        return {"factories": list(self.factories), "aws_services": list(self.aws_services), "http_clients": self.http_clients, "secrets": self.secrets}
+
+
+def secret_id(secret: Secret) -> str:
+    return f"consonance-spotify/{secret.value}"
+
+
+def client_plan(flow: FlowDeclaration) -> ClientPlan:
+    """What `flow` builds before serving its first event, derived from its declaration."""
+    factories = ["settings", *(TABLE_FACTORIES[table] for table in flow.tables)]
+    if flow.emits:
+        factories.append("event_bus")
+    if flow.publishes_alerts:
+        factories.append("alerts")
+    for secret in flow.secrets:
+        factories.extend(SECRET_FACTORIES[secret])
+    services = [
+        service
+        for service, used in (
+            ("dynamodb", bool(flow.tables)),
+            ("events", bool(flow.emits)),
+            ("sqs", flow.consumes_queue),
+            ("sns", flow.publishes_alerts),
+        )
+        if used
+    ]
+    return ClientPlan(
+        factories=tuple(dict.fromkeys(factories)),
+        aws_services=tuple(services),
+        http_clients=sum(HTTP_CLIENTS_PER_SECRET[secret] for secret in flow.secrets),
+        secrets={secret_id(secret): SECRET_VALUES[secret] for secret in flow.secrets},
+    )
+
+
+# --- the Lambda-like runtime -------------------------------------------------------------------
+@dataclass(frozen=True)
+class CodeTree:
+    """What PYTHONPATH holds in the child: the staged function code (/var/task) and the layer (/opt/python)."""
+
+    functions: Path
+    layer_site_packages: Path
+
+    @property
+    def python_path(self) -> str:
+        return os.pathsep.join([str(self.functions), str(self.layer_site_packages)])
+
+
+@dataclass(frozen=True)
+class LambdaLikeRuntime:
+    interpreter: BytecodeInterpreter
+    compiled: CodeTree  # as deployed now: checked-hash CPython 3.12 bytecode
+    sources_only: CodeTree  # as deployed before: no .pyc
+
+
+def _without_bytecode(source: Path, destination: Path) -> Path:
+    shutil.rmtree(destination, ignore_errors=True)
+    shutil.copytree(source, destination, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    return destination
+
+
+def prepare_runtime(root: Path = RUNTIME_ROOT, interpreter: BytecodeInterpreter | None = None, progress: Any = None) -> LambdaLikeRuntime:
+    """Build (or reuse) the layer for this machine and stage the code, each with and without bytecode."""
+    say = progress or (lambda message: None)
+    interpreter = interpreter or find_interpreter()
+    say(f"  cold start: layer and code for CPython {interpreter.version} on {host_platform()} ...")
+    layer = build_dependency_layer(REQUIREMENTS, root / "layer", interpreter=interpreter, target_platform=host_platform())
+    stamp = layer.with_name(f"{layer.name}.requirements.sha256").read_text()
+    layer_sources = root / "layer-sources"
+    marker = root / "layer-sources.from"
+    if not (layer_sources.is_dir() and marker.is_file() and marker.read_text() == stamp):
+        _without_bytecode(layer, layer_sources)
+        marker.write_text(stamp)
+    functions = stage_function_code(PROJECT_ROOT, root / "functions", interpreter=interpreter)
+    functions_sources = _without_bytecode(functions, root / "functions-sources")
+    return LambdaLikeRuntime(
+        interpreter=interpreter,
+        compiled=CodeTree(functions=functions, layer_site_packages=layer / "python"),
+        sources_only=CodeTree(functions=functions_sources, layer_site_packages=layer_sources / "python"),
+    )
+
+
+def handler_module(flow: FlowDeclaration) -> str:
+    return flow.handler.rpartition(".")[0]
+
+
+def lambda_environment(flow: FlowDeclaration | None, tree: CodeTree | None = None) -> dict[str, str]:
+    """What a Lambda execution environment would give the function (values are placeholders)."""
+    name = flow.name if flow else "baseline"
+    function_name = f"consonance-spotify-{name}"
+    environment = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "LANG": "C.UTF-8",
+        "TZ": ":UTC",
+        "PYTHONDONTWRITEBYTECODE": "1",  # the sources-only copies must stay without bytecode
+        "AWS_EXECUTION_ENV": "AWS_Lambda_python3.12",
+        "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
+        "AWS_LAMBDA_FUNCTION_NAME": function_name,
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(flow.memory_mb if flow else 256),
+        "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+        "AWS_REGION": REGION,
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_ACCESS_KEY_ID": "bench-dummy",
+        "AWS_SECRET_ACCESS_KEY": "bench-dummy",
+        "AWS_SESSION_TOKEN": "bench-dummy",
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "AWS_XRAY_CONTEXT_MISSING": "IGNORE_ERROR",  # clients are built outside an invocation's trace segment
+        "POWERTOOLS_SERVICE_NAME": name,
+        "POWERTOOLS_METRICS_NAMESPACE": "ConsonanceSpotify",
+    }
+    if tree is not None:
+        environment["PYTHONPATH"] = tree.python_path  # Lambda: /var/task, then /opt/python
+        environment["LAMBDA_TASK_ROOT"] = str(tree.functions)
+    if flow is not None:
+        from infra.tables import TABLES
+
+        env_vars = {spec.table: spec.env_var for spec in TABLES}
+        environment["EVENT_BUS_NAME"] = "consonance-spotify"
+        environment["EVENT_SOURCE"] = "consonance-spotify"
+        for table in flow.tables:
+            if env_vars.get(table):
+                environment[env_vars[table]] = f"consonance-spotify-{table.value}"
+        for secret in flow.secrets:
+            environment[f"{secret.value}_secret_id".upper()] = secret_id(secret)
+        if flow.consumes_queue:
+            environment["DEAD_LETTER_QUEUE_URL"] = f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/{function_name}-dlq"
+            environment["MAX_RECEIVES"] = str(flow.max_receives)
+        if flow.publishes_alerts:
+            environment["ALERTS_TOPIC_ARN"] = f"arn:aws:sns:{REGION}:{ACCOUNT}:consonance-spotify-operations-alerts"
+        environment.update(flow.environment)
+    return environment
+
+
+# --- what-if: the publisher's imports without some of them ----------------------------------------
 _CORE = (
     "import boto3, pydantic, httpx, tenacity\n"
     "from aws_lambda_powertools import Logger, Metrics\n"
@@ -93,22 +236,17 @@ WHAT_IF: tuple[tuple[str, str], ...] = (
     ("core + Tracer + batch utility", _CORE + _TRACER + _BATCH),
 )
 
-_TIMED_BASELINE = """
-import json, time
-_wall, _cpu = time.perf_counter(), time.process_time()
-import boto3
-boto3.client("dynamodb", region_name={region!r})
-print(json.dumps({{"wall_ms": (time.perf_counter() - _wall) * 1000, "cpu_ms": (time.process_time() - _cpu) * 1000, "error": None}}))
-"""
 
-
+# --- measuring -----------------------------------------------------------------------------------
 @dataclass
 class Samples:
     name: str
     module: str | None
     wall_ms: list[float] = field(default_factory=list)
     cpu_ms: list[float] = field(default_factory=list)
+    import_cpu_ms: list[float] = field(default_factory=list)  # the part spent importing (the rest builds clients)
     error: str | None = None
+    built: dict[str, int] = field(default_factory=dict)
 
     @property
     def wall_median(self) -> float | None:
@@ -117,6 +255,10 @@ class Samples:
     @property
     def cpu_median(self) -> float | None:
         return statistics.median(self.cpu_ms) if self.cpu_ms else None
+
+    @property
+    def import_cpu_median(self) -> float | None:
+        return statistics.median(self.import_cpu_ms) if self.import_cpu_ms else None
 
 
 @dataclass
@@ -128,6 +270,7 @@ class ColdStartResult:
     heaviest_imports: list[dict[str, Any]]
     worst_flow: str | None
     what_if: list[Samples] = field(default_factory=list)
+    interpreter: str = ""
 
     def ratio(self, samples: Samples, metric: str = "wall") -> float | None:
         ours = samples.wall_median if metric == "wall" else samples.cpu_median
@@ -139,112 +282,28 @@ class ColdStartResult:
         return next((s for s in self.flows if s.name == self.worst_flow), None)
 
 
-def handler_module(flow: FlowDeclaration) -> str:
-    return flow.handler.rpartition(".")[0]
+def child_command(interpreter: BytecodeInterpreter, job: dict[str, Any], extra_args: tuple[str, ...] = ()) -> list[str]:
+    """`-S`: no site-packages (only PYTHONPATH's code and layer); `-P`: not the bench's own directory."""
+    return [str(interpreter.path), "-S", "-P", *extra_args, str(CHILD), json.dumps(job)]
 
 
-def lambda_environment(flow: FlowDeclaration | None) -> dict[str, str]:
-    """What a Lambda execution environment would give the function (values are placeholders)."""
-    name = flow.name if flow else "baseline"
-    environment = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "LANG": "C.UTF-8",
-        "TZ": ":UTC",
-        "PYTHONPATH": str(PROJECT_ROOT),  # Lambda puts the task root on sys.path
-        "LAMBDA_TASK_ROOT": str(PROJECT_ROOT),
-        "AWS_EXECUTION_ENV": f"AWS_Lambda_python{sys.version_info.major}.{sys.version_info.minor}",
-        "AWS_LAMBDA_FUNCTION_NAME": f"consonance-spotify-{name}",
-        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(flow.memory_mb if flow else 256),
-        "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
-        "AWS_REGION": REGION,
-        "AWS_DEFAULT_REGION": REGION,
-        "AWS_ACCESS_KEY_ID": "bench-dummy",
-        "AWS_SECRET_ACCESS_KEY": "bench-dummy",
-        "AWS_SESSION_TOKEN": "bench-dummy",
-        "AWS_EC2_METADATA_DISABLED": "true",
-        "POWERTOOLS_SERVICE_NAME": name,
-        "POWERTOOLS_METRICS_NAMESPACE": "ConsonanceSpotify",
-    }
-    if flow is not None:
-        from infra.tables import TABLES
-
-        env_vars = {spec.table: spec.env_var for spec in TABLES}
-        environment["EVENT_BUS_NAME"] = "consonance-spotify"
-        environment["EVENT_SOURCE"] = "consonance-spotify"
-        for table in flow.tables:
-            if env_vars.get(table):
-                environment[env_vars[table]] = f"consonance-spotify-{table.value}"
-        for secret in flow.secrets:
-            environment[f"{secret.value}_secret_id".upper()] = f"consonance-spotify/{secret.value}"
-        environment.update(flow.environment)
-    return environment
-
-
-REQUIREMENTS = PROJECT_ROOT / "requirements.txt"
-
-
-def _normalise(name: str) -> str:
-    return re.sub(r"[-_.]+", "-", name).lower()
-
-
-def runtime_distributions(requirements: Path = REQUIREMENTS) -> set[str]:
-    """The installed distributions the Lambda layer would hold: requirements.txt and, recursively,
-    what they require (with the extras asked for), as the installed metadata says."""
-    from importlib import metadata
-
-    from packaging.requirements import Requirement
-
-    wanted: list[tuple[str, frozenset[str]]] = []
-    for line in requirements.read_text(encoding="utf-8").splitlines():
-        line = line.split("#", 1)[0].strip()
-        if line and not line.startswith("-"):
-            requirement = Requirement(line)
-            wanted.append((requirement.name, frozenset(requirement.extras)))
-    seen: set[str] = set()
-    while wanted:
-        name, extras = wanted.pop()
-        key = _normalise(name)
-        try:
-            distribution = metadata.distribution(name)
-        except metadata.PackageNotFoundError:
-            continue
-        if key in seen and not extras:
-            continue
-        seen.add(key)
-        for raw in distribution.requires or []:
-            requirement = Requirement(raw)
-            environments = [{"extra": extra} for extra in extras] or [{"extra": ""}]
-            if requirement.marker is None or any(requirement.marker.evaluate(env) for env in environments):
-                if _normalise(requirement.name) not in seen or requirement.extras:
-                    wanted.append((requirement.name, frozenset(requirement.extras)))
-    return seen
-
-
-def hidden_top_level_names(requirements: Path = REQUIREMENTS) -> set[str]:
-    """Top-level module names provided only by installed distributions outside the runtime closure."""
-    from importlib import metadata
-
-    keep = runtime_distributions(requirements)
-    provided: dict[str, set[str]] = {}
-    for module, distributions in metadata.packages_distributions().items():
-        provided[module] = {_normalise(d) for d in distributions}
-    hidden = {module for module, owners in provided.items() if not owners & keep}
-    return {m for m in hidden if m.isidentifier() and m not in sys.stdlib_module_names and m != "functions"}
-
-
-def _run(code: str, environment: dict[str, str], extra_args: tuple[str, ...] = ()) -> dict[str, Any]:
+def _run(interpreter: BytecodeInterpreter, job: dict[str, Any], environment: dict[str, str], extra_args: tuple[str, ...] = ()) -> tuple[dict[str, Any], str]:
     completed = subprocess.run(
-        [sys.executable, *extra_args, "-c", code],
+        child_command(interpreter, job, extra_args),
         env=environment,
-        cwd=tempfile.gettempdir(),  # not the project root: only PYTHONPATH puts it on sys.path
+        cwd=tempfile.gettempdir(),  # not the project root: only PYTHONPATH puts code on sys.path
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=CHILD_TIMEOUT_SECONDS,
     )
     lines = [line for line in completed.stdout.splitlines() if line.startswith("{")]
     if completed.returncode != 0 or not lines:
-        return {"error": (completed.stderr.strip().splitlines() or ["no output"])[-1]}
-    return json.loads(lines[-1])
+        return {"error": (completed.stderr.strip().splitlines() or ["no output"])[-1]}, completed.stderr
+    return json.loads(lines[-1]), completed.stderr
+
+
+def flow_job(flow: FlowDeclaration) -> dict[str, Any]:
+    return {"kind": "flow", "module": handler_module(flow), "plan": client_plan(flow).as_json(), "region": REGION}
 
 
 def measure(
@@ -253,39 +312,44 @@ def measure(
     *,
     bytecode: bool = True,
     what_if: bool = True,
+    runtime: LambdaLikeRuntime | None = None,
     progress: Any = None,
 ) -> ColdStartResult:
     say = progress or (lambda message: None)
+    runtime = runtime or prepare_runtime(progress=say)
+    tree = runtime.compiled if bytecode else runtime.sources_only
     baseline = Samples(BASELINE, None)
     samples = [Samples(flow.name, handler_module(flow)) for flow in flows]
-    prelude = _HIDE_DEV_PACKAGES.format(hidden=sorted(hidden_top_level_names()))
-    jobs: list[tuple[Samples, str, dict[str, str]]] = [(baseline, prelude + _TIMED_BASELINE.format(region=REGION), lambda_environment(None))]
-    jobs += [(s, prelude + _TIMED_IMPORT.format(module=s.module), lambda_environment(f)) for s, f in zip(samples, flows)]
+    jobs: list[tuple[Samples, dict[str, Any], dict[str, str]]] = [(baseline, {"kind": "baseline", "region": REGION}, lambda_environment(None, tree))]
+    jobs += [(s, flow_job(f), lambda_environment(f, tree)) for s, f in zip(samples, flows)]
     variants = [Samples(name, None) for name, _ in WHAT_IF] if what_if else []
     publisher = next((f for f in flows if f.name == "episode-publisher"), flows[0] if flows else None)
-    jobs += [(v, prelude + _TIMED_CODE.format(body=body), lambda_environment(publisher)) for v, (_, body) in zip(variants, WHAT_IF)]
-    with tempfile.TemporaryDirectory(prefix="bench-pycache-") as scratch:
-        for round_number in range(repetitions + 1):  # round 0 warms the page cache and the .pyc files
-            for target, code, environment in jobs:
-                if target.error is not None:
-                    continue
-                env = dict(environment)
-                if not bytecode:
-                    env["PYTHONPYCACHEPREFIX"] = str(Path(scratch) / f"{round_number}-{target.name}")
-                    env["PYTHONDONTWRITEBYTECODE"] = "1"
-                result = _run(code, env)
-                if result.get("error"):
-                    target.error = result["error"]
-                    continue
-                if round_number > 0:
-                    target.wall_ms.append(result["wall_ms"])
-                    target.cpu_ms.append(result["cpu_ms"])
-            if round_number:
-                say(f"  cold start: round {round_number}/{repetitions}")
+    jobs += [(v, {"kind": "code", "code": body, "region": REGION}, lambda_environment(publisher, tree)) for v, (_, body) in zip(variants, WHAT_IF)]
+    for round_number in range(repetitions + 1):  # round 0 warms the page cache
+        for target, job, environment in jobs:
+            if target.error is not None:
+                continue
+            result, _ = _run(runtime.interpreter, job, environment)
+            if result.get("error"):
+                target.error = result["error"]
+                continue
+            target.built = result.get("built") or target.built
+            if round_number > 0:
+                target.wall_ms.append(result["wall_ms"])
+                target.cpu_ms.append(result["cpu_ms"])
+                if result.get("import_cpu_ms") is not None:
+                    target.import_cpu_ms.append(result["import_cpu_ms"])
+        if round_number:
+            say(f"  cold start ({'bytecode' if bytecode else 'sources only'}): round {round_number}/{repetitions}")
     measured = [s for s in samples if s.cpu_median is not None]
     worst = max(measured, key=lambda s: s.cpu_median or 0.0) if measured else None
-    heaviest = heaviest_imports(worst.module, lambda_environment(next(f for f in flows if f.name == worst.name)), prelude) if worst and worst.module else []
-    return ColdStartResult(baseline, samples, repetitions, bytecode, heaviest, worst.name if worst else None, variants)
+    heaviest: list[dict[str, Any]] = []
+    if worst is not None:
+        worst_flow = next(f for f in flows if f.name == worst.name)
+        heaviest = heaviest_imports(runtime.interpreter, flow_job(worst_flow), lambda_environment(worst_flow, tree))
+    return ColdStartResult(
+        baseline, samples, repetitions, bytecode, heaviest, worst.name if worst else None, variants, runtime.interpreter.fingerprint
+    )
 
 
 _IMPORTTIME = re.compile(r"^import time:\s+(\d+)\s+\|\s+(\d+)\s+\|(\s*)(\S+)\s*$")
@@ -393,23 +457,16 @@ def key_module_chains(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return found
 
 
-def heaviest_imports(module: str, environment: dict[str, str], prelude: str = "", runs: int = 3) -> list[dict[str, Any]]:
-    """`-X importtime` runs of `module` (median of `runs`): self time by group of packages, the group's
+def heaviest_imports(interpreter: BytecodeInterpreter, job: dict[str, Any], environment: dict[str, str], runs: int = 3) -> list[dict[str, Any]]:
+    """`-X importtime` runs of `job` (median of `runs`): self time by group of packages, the group's
     first importer among the project modules, and the project modules that cost most themselves."""
     groups: dict[str, list[int]] = {}
     project: dict[str, list[int]] = {}
     importers: dict[str, str] = {}
     keys: list[dict[str, Any]] = []
     for _ in range(runs):
-        completed = subprocess.run(
-            [sys.executable, "-X", "importtime", "-c", f"{prelude}\nimport {module}"],
-            env=environment,
-            cwd=tempfile.gettempdir(),
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        rows = parse_importtime(completed.stderr)
+        _, stderr = _run(interpreter, job, environment, ("-X", "importtime"))
+        rows = parse_importtime(stderr)
         totals: dict[str, int] = {}
         for row in rows:
             totals[import_group(row["module"])] = totals.get(import_group(row["module"]), 0) + row["self_us"]

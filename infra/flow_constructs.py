@@ -17,6 +17,14 @@ when the declaration says `publishes_alerts`, and what the trigger needs.
 
 Physical names (function, queues, rules) come from infra/naming.py, so the ops CLI and the sandbox
 find the same resources by name.
+
+SnapStart (context `snapStart`, infra/snap_start.py): for a flow it selects, the function gets
+`SnapStart: PublishedVersions`, a version published whenever its code or configuration changes (the
+previous one is deleted, so only one snapshot is cached and paid for) and the alias `live` pointing
+at it. The trigger then invokes the alias (`invocation_target`): the SQS event source mapping, the
+schedule rule's target and the function URL. A flow without SnapStart keeps invoking $LATEST, with
+no version or alias. Metrics and alarms stay on the function: Lambda's FunctionName dimension
+aggregates every version and alias.
 """
 
 from __future__ import annotations
@@ -25,7 +33,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from aws_cdk import Duration
+from aws_cdk import Annotations, Duration, RemovalPolicy
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
@@ -42,6 +50,7 @@ from constructs import Construct
 from infra.deployment_context import environment_for_flow
 from infra.flows import SECRET_SPECS, EventTrigger, FlowDeclaration, HttpTrigger, ScheduleTrigger, Secret, Table
 from infra.naming import ResourceNames
+from infra.snap_start import SNAP_START_ALIAS
 from infra.tables import table_spec
 
 RUNTIME = lambda_.Runtime.PYTHON_3_12
@@ -49,6 +58,7 @@ ARCHITECTURE = lambda_.Architecture.ARM_64
 METRICS_NAMESPACE = "ConsonanceSpotify"
 LOG_RETENTION = logs.RetentionDays.ONE_MONTH
 DEAD_LETTER_RETENTION = Duration.days(14)
+SNAP_START_PUBLISH_WARNING = "@aws-cdk/aws-lambda:snapStartRequirePublish"
 # AWS rejects an SQS event source maximum concurrency below 2.
 MINIMUM_EVENT_SOURCE_CONCURRENCY = 2
 
@@ -89,6 +99,7 @@ class SharedResources:
     code: lambda_.Code
     dependency_layer: lambda_.ILayerVersion
     deployment_environment: Mapping[str, str]
+    snap_start_flows: frozenset[str] = frozenset()  # flow names whose functions run with SnapStart
 
 
 class FlowConstruct(Construct):
@@ -99,6 +110,7 @@ class FlowConstruct(Construct):
     rule: events.Rule | None = None  # queue and scheduled flows
     function_url: lambda_.FunctionUrl | None = None  # only HTTP flows
     function: lambda_.Function
+    alias: lambda_.Alias | None = None  # only with SnapStart: `live`, on the latest published version
 
     def __init__(self, scope: Construct, declaration: FlowDeclaration, shared: SharedResources) -> None:
         super().__init__(scope, construct_id(declaration.name))
@@ -131,7 +143,12 @@ class FlowConstruct(Construct):
         **function_options: Any,
     ) -> lambda_.Function:
         declaration = self.declaration
-        return lambda_.Function(
+        snap_start = declaration.name in shared.snap_start_flows
+        if snap_start:
+            function_options["snap_start"] = lambda_.SnapStartConf.ON_PUBLISHED_VERSIONS
+            # Each change publishes a new version; the old one (and its cached snapshot) goes.
+            function_options["current_version_options"] = lambda_.VersionOptions(removal_policy=RemovalPolicy.DESTROY)
+        function = lambda_.Function(
             self,
             "Function",
             function_name=shared.names.function(declaration.name),
@@ -149,6 +166,25 @@ class FlowConstruct(Construct):
             environment=flow_environment(declaration, shared, trigger_environment),
             **function_options,
         )
+        if snap_start:
+            # CDK warns at construction that SnapStart needs a published version; the next lines publish it.
+            Annotations.of(function).acknowledge_warning(
+                SNAP_START_PUBLISH_WARNING, "the function's current version is published and the live alias points at it"
+            )
+            self.alias = lambda_.Alias(
+                self,
+                "LiveAlias",
+                alias_name=SNAP_START_ALIAS,
+                version=function.current_version,
+                description=f"{declaration.name}: the published SnapStart version its trigger invokes",
+            )
+        return function
+
+    @property
+    def invocation_target(self) -> lambda_.IFunction:
+        """What the trigger invokes: the `live` alias with SnapStart (which never applies to $LATEST),
+        else the function itself."""
+        return self.alias if self.alias is not None else self.function
 
     def _grant_declared_access(self, shared: SharedResources) -> None:
         declaration = self.declaration
@@ -221,7 +257,7 @@ class QueueFlow(FlowConstruct):
                 "MAX_RECEIVES": str(declaration.max_receives),
             },
         )
-        self.function.add_event_source(
+        self.invocation_target.add_event_source(
             event_sources.SqsEventSource(
                 self.queue,
                 batch_size=declaration.batch_size,
@@ -264,7 +300,7 @@ class ScheduledFlow(FlowConstruct):
             rule_name=shared.names.schedule_rule(declaration.name),
             description=f"{declaration.name}: every {trigger.every_minutes} min",
             schedule=events.Schedule.rate(Duration.minutes(trigger.every_minutes)),
-            targets=[targets.LambdaFunction(self.function)],
+            targets=[targets.LambdaFunction(self.invocation_target)],
         )
 
 
@@ -287,7 +323,7 @@ class HttpFlow(FlowConstruct):
             raise TypeError(f"{declaration.name} is not an HTTP-triggered flow")
         super().__init__(scope, declaration, shared)
         self.function = self._create_function(shared, {}, reserved_concurrent_executions=declaration.max_concurrency)
-        self.function_url = self.function.add_function_url(
+        self.function_url = self.invocation_target.add_function_url(
             auth_type=lambda_.FunctionUrlAuthType.NONE,  # HMAC in the handler, see the class docstring
             invoke_mode=lambda_.InvokeMode.BUFFERED,
         )

@@ -10,6 +10,14 @@ Everything an operator or the ops CLI looks up has a fixed physical name from in
 the `resourcePrefix` context key (default "consonance-spotify"): the bus, queues and DLQs, tables,
 functions, rules, secrets and the alerts topic. That means one stack per account/region per prefix.
 Functions still get every name through their environment, never by convention.
+
+Both code assets arrive built: the dependency layer from infra/layer.py and the functions' code from
+infra/function_code.py, each with CPython 3.12 bytecode (infra/bytecode.py). The stack refuses an
+asset without it, so nothing reaches Lambda that would compile every module on each cold start.
+
+SnapStart is a deployment setting (context `snapStart`, infra/snap_start.py): off by default; when
+on for a flow, its function gets a published version and the `live` alias, and its triggers invoke
+the alias (see infra/flow_constructs.py and docs/cold-start.md).
 """
 
 from __future__ import annotations
@@ -18,7 +26,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from aws_cdk import Annotations, CfnOutput, RemovalPolicy, Stack
+from aws_cdk import Annotations, CfnOutput, FeatureFlags, RemovalPolicy, Stack
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
 from aws_cdk import aws_lambda as lambda_
@@ -26,34 +34,20 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from functions.settings import CoreSettings
+from infra.bytecode import BytecodeBuildError, require_bytecode
 from infra.deployment_context import DeploymentContextError, missing_for_deployment, resolve_context, validate_flow_environments
 from infra.flow_constructs import ARCHITECTURE, RUNTIME, FlowConstruct, SharedResources, build_flow, construct_id
 from infra.flows import FLOWS, SECRET_SPECS, Secret, SecretShape, Table
 from infra.monitoring import FlowMonitoring, OperationsAlerts
 from infra.naming import RESOURCE_PREFIX_CONTEXT_KEY, ResourceNameError, ResourceNames, resource_prefix
 from infra.nag import apply_justified_suppressions
+from infra.snap_start import LAYER_VERSION_FLAG, SNAP_START_CONTEXT_KEY, require_layer_aware_versions, snap_start_flows
 from infra.tables import TABLES, TableSpec
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+LAYER_SITE_PACKAGES = "python"  # the layer asset's directory that Lambda mounts as /opt/python
 STACK_NAME = "ConsonanceSpotify"
 EVENT_SOURCE = str(CoreSettings.model_fields["event_source"].default)
-
-# The function asset is the project root filtered down to the `functions` package, so handlers keep
-# their import path `functions.flows.<flow>.handler.handler`. Later patterns win (gitignore style).
-FUNCTION_ASSET_EXCLUDES: tuple[str, ...] = (
-    "*",
-    ".*",
-    "!functions",
-    "!functions/**",
-    "**/__pycache__",
-    "**/*.pyc",
-    "**/.pytest_cache",
-    "**/.mypy_cache",
-    "**/tests",
-    "**/test_*.py",
-    "**/conftest.py",
-    "**/.DS_Store",
-)
 
 # The placeholder's shape: a JSON secret starts as the JSON object the functions parse, so an
 # operator replaces values rather than guessing keys. The webhook key is usable as generated.
@@ -64,7 +58,9 @@ WEBHOOK_KEY_LENGTH = 64
 
 class ConsonanceSpotifyStack(Stack):
     """`layer_asset_path` is the directory holding `python/` with the runtime dependencies: app.py
-    passes the pip-built layer, tests pass a tiny stand-in so they need no download."""
+    passes the pip-built layer, tests pass a tiny stand-in so they need no download.
+    `function_asset_path` holds the staged `functions/` package (infra/function_code.py). Both must
+    carry CPython 3.12 checked-hash bytecode for every module (BytecodeBuildError otherwise)."""
 
     def __init__(
         self,
@@ -72,12 +68,19 @@ class ConsonanceSpotifyStack(Stack):
         construct_name: str,
         *,
         layer_asset_path: Path,
-        project_root: Path = PROJECT_ROOT,
+        function_asset_path: Path,
         **stack_options: Any,
     ) -> None:
         super().__init__(scope, construct_name, description="Consonance -> Spotify integration: flows, state, alarms", **stack_options)
+        self.layer_asset_path = layer_asset_path
+        self.function_asset_path = function_asset_path
+        require_bytecode(layer_asset_path / LAYER_SITE_PACKAGES)
+        if not require_bytecode(function_asset_path):
+            raise BytecodeBuildError(f"{function_asset_path} holds no Python modules; stage it with infra.function_code")
         self.deployment_environment = resolve_context(self.node.try_get_context)
         validate_flow_environments(self.deployment_environment, FLOWS)
+        self.snap_start_flows = snap_start_flows(self.node.try_get_context(SNAP_START_CONTEXT_KEY), [d.name for d in FLOWS])
+        require_layer_aware_versions(self.snap_start_flows, FeatureFlags.of(self).is_enabled(LAYER_VERSION_FLAG) is True)
         try:
             self.names = ResourceNames(resource_prefix(self.node.try_get_context(RESOURCE_PREFIX_CONTEXT_KEY)))
         except ResourceNameError as exc:
@@ -118,9 +121,10 @@ class ConsonanceSpotifyStack(Stack):
             account_secrets=self.account_secrets,
             alerts_topic=self.operations_topic,
             alerts_key=self.operations_alerts.key,
-            code=lambda_.Code.from_asset(str(project_root), exclude=list(FUNCTION_ASSET_EXCLUDES)),
+            code=lambda_.Code.from_asset(str(function_asset_path)),
             dependency_layer=self.dependency_layer,
             deployment_environment=self.deployment_environment,
+            snap_start_flows=self.snap_start_flows,
         )
         self.flows: dict[str, FlowConstruct] = {declaration.name: build_flow(self, declaration, shared) for declaration in FLOWS}
         self.monitoring = FlowMonitoring(self, "Monitoring", list(self.flows.values()), self.operations_topic)

@@ -1,7 +1,9 @@
 """One synthesis of the stack for the whole test session (synthesis plus cdk-nag costs several seconds).
 
 The layer asset is a tiny stand-in directory, so these tests never depend on pip downloads; the
-real layer is built by `make synth` (app.py). The context is cdk.json's, with the settings a real
+real layer is built by `make synth` (app.py). The stand-in and the functions' code are compiled by
+CPython 3.12 exactly as app.py compiles the real ones (a second or two), because the stack refuses
+assets without bytecode. The context is cdk.json's, with the settings a real
 deployment must provide filled in, except `megaphonePodcasts`, left unset on purpose so the
 missing-setting warning can be checked.
 """
@@ -17,7 +19,10 @@ from aws_cdk import App, Aspects, Stack, cx_api
 from aws_cdk.assertions import Template
 from cdk_nag import AwsSolutionsChecks
 
+from infra.bytecode import BytecodeInterpreter, compile_tree
 from infra.deployment_context import load_cdk_json_context
+from infra.function_code import stage_function_code
+from infra.layer import LAYER_RUNTIME_PATH
 from infra.stack import PROJECT_ROOT, STACK_NAME, ConsonanceSpotifyStack
 
 TEST_CONTEXT_OVERRIDES: dict[str, Any] = {
@@ -28,6 +33,20 @@ TEST_CONTEXT_OVERRIDES: dict[str, Any] = {
     "spotifyRatePerMinute": 90,
     "webhookToleranceSeconds": 120,
 }
+
+
+@dataclass(frozen=True)
+class Assets:
+    layer: Path  # holds python/layer_stand_in.py and its bytecode
+    functions: Path  # holds the staged functions/ package
+
+
+def build_assets(directory: Path, interpreter: BytecodeInterpreter) -> Assets:
+    layer = directory / "layer"
+    (layer / "python").mkdir(parents=True)
+    (layer / "python" / "layer_stand_in.py").write_text('"""Stands in for the pip-built layer."""\n')
+    compile_tree(interpreter, layer / "python", LAYER_RUNTIME_PATH)
+    return Assets(layer=layer, functions=stage_function_code(PROJECT_ROOT, directory / "functions", interpreter=interpreter))
 
 
 @dataclass(frozen=True)
@@ -49,12 +68,13 @@ class SynthesizedStack:
         return self.resource(construct)["Properties"]
 
 
-def synthesize(layer_stand_in: Path, outdir: Path) -> SynthesizedStack:
-    """`layer_stand_in` must hold a `python/` directory; it replaces the pip-built layer."""
-    context = {**load_cdk_json_context(PROJECT_ROOT), **TEST_CONTEXT_OVERRIDES}
+def synthesize(assets: Assets, outdir: Path, context_overrides: dict[str, Any] | None = None, nag: bool = True) -> SynthesizedStack:
+    """The stack over `assets` with cdk.json's context, TEST_CONTEXT_OVERRIDES and `context_overrides`."""
+    context = {**load_cdk_json_context(PROJECT_ROOT), **TEST_CONTEXT_OVERRIDES, **(context_overrides or {})}
     app = App(outdir=str(outdir), context=context)
-    stack = ConsonanceSpotifyStack(app, STACK_NAME, layer_asset_path=layer_stand_in)
-    Aspects.of(app).add(AwsSolutionsChecks())
+    stack = ConsonanceSpotifyStack(app, STACK_NAME, layer_asset_path=assets.layer, function_asset_path=assets.functions)
+    if nag:
+        Aspects.of(app).add(AwsSolutionsChecks())
     assembly = app.synth()
 
     artifact = assembly.get_stack_artifact(stack.artifact_id)
@@ -66,3 +86,16 @@ def synthesize(layer_stand_in: Path, outdir: Path) -> SynthesizedStack:
         messages=list(artifact.messages),
         assembly_directory=Path(assembly.directory),
     )
+
+
+def referenced_logical_ids(value: Any) -> set[str]:
+    """Every resource a CloudFormation expression points at (Ref / Fn::GetAtt), at any depth."""
+    if isinstance(value, dict):
+        if "Ref" in value:
+            return {value["Ref"]}
+        if "Fn::GetAtt" in value:
+            return {value["Fn::GetAtt"][0]}
+        return set().union(*(referenced_logical_ids(v) for v in value.values()))
+    if isinstance(value, list):
+        return set().union(*(referenced_logical_ids(v) for v in value))
+    return set()

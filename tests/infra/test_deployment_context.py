@@ -23,6 +23,7 @@ from infra.deployment_context import (
 from infra.flow_constructs import flow_environment, validate_queue_flow
 from infra.flows import FLOWS, Secret, Table, flow
 from infra.naming import RESOURCE_PREFIX_CONTEXT_KEY, ResourceNames
+from infra.snap_start import LAYER_VERSION_FLAG, SNAP_START_CONTEXT_KEY
 from infra.stack import PROJECT_ROOT
 
 
@@ -36,7 +37,7 @@ def test_every_setting_maps_to_a_settings_field_and_is_documented_for_operators(
 
 def test_cdk_json_sets_only_known_context_keys() -> None:
     """A misspelt key in cdk.json would silently leave the Settings default in place."""
-    known = {s.context_key for s in CONTEXT_SETTINGS} | {RESOURCE_PREFIX_CONTEXT_KEY}
+    known = {s.context_key for s in CONTEXT_SETTINGS} | {RESOURCE_PREFIX_CONTEXT_KEY, SNAP_START_CONTEXT_KEY, LAYER_VERSION_FLAG}
     assert set(load_cdk_json_context(PROJECT_ROOT)) <= known
 
 

@@ -22,6 +22,7 @@ from infra.naming import (
 )
 from infra.stack import STACK_NAME, ConsonanceSpotifyStack
 from sandbox import resources as sandbox_resources
+from tests.infra.synthesis import Assets
 
 
 def test_default_names() -> None:
@@ -78,15 +79,9 @@ def test_context_value_must_be_a_string() -> None:
 # --- the stack --------------------------------------------------------------------------------
 
 
-def layer_stand_in(tmp_path: Path) -> Path:
-    layer = tmp_path / "layer"
-    (layer / "python").mkdir(parents=True)
-    return layer
-
-
-def test_stack_names_resources_under_the_context_prefix(tmp_path: Path) -> None:
+def test_stack_names_resources_under_the_context_prefix(tmp_path: Path, assets: Assets) -> None:
     app = App(outdir=str(tmp_path / "out"), context={RESOURCE_PREFIX_CONTEXT_KEY: "acme-audio"})
-    stack = ConsonanceSpotifyStack(app, STACK_NAME, layer_asset_path=layer_stand_in(tmp_path))
+    stack = ConsonanceSpotifyStack(app, STACK_NAME, layer_asset_path=assets.layer, function_asset_path=assets.functions)
     template = Template.from_stack(stack)
     names = ResourceNames("acme-audio")
     template.has_resource_properties("AWS::Events::EventBus", {"Name": names.event_bus})
@@ -96,10 +91,10 @@ def test_stack_names_resources_under_the_context_prefix(tmp_path: Path) -> None:
     template.has_resource_properties("AWS::Lambda::Function", {"FunctionName": names.function("webhook-ingest")})
 
 
-def test_stack_refuses_an_invalid_prefix(tmp_path: Path) -> None:
+def test_stack_refuses_an_invalid_prefix(tmp_path: Path, assets: Assets) -> None:
     app = App(outdir=str(tmp_path / "out"), context={RESOURCE_PREFIX_CONTEXT_KEY: "Not_Valid"})
     with pytest.raises(DeploymentContextError, match="Not_Valid"):
-        ConsonanceSpotifyStack(app, STACK_NAME, layer_asset_path=layer_stand_in(tmp_path))
+        ConsonanceSpotifyStack(app, STACK_NAME, layer_asset_path=assets.layer, function_asset_path=assets.functions)
 
 
 # --- the sandbox agrees -------------------------------------------------------------------------

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
-from aws_cdk import Duration
+from aws_cdk import App, Duration
 from aws_cdk import aws_events as events
 from aws_cdk.assertions import Annotations, Match
 
 from functions.settings import TABLE_VARIABLES, CoreSettings, known_variables
+from infra.bytecode import CHECKED_HASH_FLAGS, BytecodeBuildError, compiled_path, pyc_flags
 from infra.flow_constructs import REDRIVE_MARGIN
 from infra.deployment_context import CONTEXT_SETTINGS
 from infra.flow_constructs import ALERT_PUBLISH_KEY_ACTIONS, METRICS_NAMESPACE, construct_id, secret_env_var
@@ -20,9 +22,9 @@ from infra.flows import SECRET_SPECS
 from infra.flows import FLOWS, EventTrigger, FlowDeclaration, HttpTrigger, ScheduleTrigger, Secret, Table
 from infra.monitoring import HEARTBEATS, SIGNAL_ALARMS, THRESHOLDS, oldest_message_age_threshold
 from infra.naming import ResourceNames
-from infra.stack import EVENT_SOURCE
+from infra.stack import EVENT_SOURCE, ConsonanceSpotifyStack
 from infra.tables import TABLES, TableSpec, table_spec
-from tests.infra.synthesis import TEST_CONTEXT_OVERRIDES, SynthesizedStack
+from tests.infra.synthesis import TEST_CONTEXT_OVERRIDES, SynthesizedStack, referenced_logical_ids
 
 QUEUE_FLOWS = [d for d in FLOWS if isinstance(d.trigger, EventTrigger)]
 SCHEDULED_FLOWS = [d for d in FLOWS if isinstance(d.trigger, ScheduleTrigger)]
@@ -36,19 +38,6 @@ SECONDS_PER_DAY = 86_400
 
 def ids(declarations: Sequence[FlowDeclaration]) -> list[str]:
     return [d.name for d in declarations]
-
-
-def referenced_logical_ids(value: Any) -> set[str]:
-    """Every resource a CloudFormation expression points at (Ref / Fn::GetAtt), at any depth."""
-    if isinstance(value, dict):
-        if "Ref" in value:
-            return {value["Ref"]}
-        if "Fn::GetAtt" in value:
-            return {value["Fn::GetAtt"][0]}
-        return set().union(*(referenced_logical_ids(v) for v in value.values()))
-    if isinstance(value, list):
-        return set().union(*(referenced_logical_ids(v) for v in value))
-    return set()
 
 
 def as_list(value: Any) -> list[Any]:
@@ -247,12 +236,14 @@ def test_layer_targets_arm64_python_312(synthesized: SynthesizedStack) -> None:
     assert layer["CompatibleRuntimes"] == ["python3.12"]
 
 
+def _asset_directory(synthesized: SynthesizedStack, code: dict[str, Any]) -> Path:
+    return synthesized.assembly_directory / f"asset.{code['S3Key'].removesuffix('.zip')}"
+
+
 def test_function_asset_is_the_functions_package_only(synthesized: SynthesizedStack) -> None:
-    code = synthesized.properties(synthesized.stack.flows[FLOWS[0].name].function)["Code"]
-    asset_hash = code["S3Key"].removesuffix(".zip")
-    asset = synthesized.assembly_directory / f"asset.{asset_hash}"
+    asset = _asset_directory(synthesized, synthesized.properties(synthesized.stack.flows[FLOWS[0].name].function)["Code"])
     assert sorted(p.name for p in asset.iterdir()) == ["functions"]
-    unwanted = [p for p in asset.rglob("*") if p.name in {"__pycache__", "tests", "conftest.py"} or p.suffix == ".pyc"]
+    unwanted = [p for p in asset.rglob("*") if p.name in {"tests", "conftest.py"} or p.name.startswith("test_")]
     assert unwanted == []
     for declaration in FLOWS:
         module_path, _, function_name = declaration.handler.rpartition(".")
@@ -260,6 +251,32 @@ def test_function_asset_is_the_functions_package_only(synthesized: SynthesizedSt
         assert module_file.is_file(), f"{declaration.name}: {module_file} not in the asset"
         text = module_file.read_text()
         assert f"def {function_name}(" in text or f"\n{function_name} = " in text  # a function, or the flow template's
+
+
+def test_every_function_shares_one_code_asset(synthesized: SynthesizedStack) -> None:
+    codes = {json.dumps(synthesized.properties(flow.function)["Code"], sort_keys=True) for flow in synthesized.stack.flows.values()}
+    assert len(codes) == 1
+
+
+@pytest.mark.parametrize("asset_of", ["function", "layer"])
+def test_assets_ship_checked_hash_bytecode_of_python_312_only(synthesized: SynthesizedStack, asset_of: str) -> None:
+    if asset_of == "function":
+        asset = _asset_directory(synthesized, synthesized.properties(synthesized.stack.flows[FLOWS[0].name].function)["Code"])
+    else:
+        asset = _asset_directory(synthesized, synthesized.properties(synthesized.stack.dependency_layer)["Content"]) / "python"
+    sources = sorted(p for p in asset.rglob("*.py"))
+    compiled = sorted(asset.rglob("*.pyc"))
+    assert sources
+    assert {p.name.split(".")[1] for p in compiled} == {"cpython-312"}  # no 3.11 .pyc from the checkout
+    assert sorted(compiled_path(source, "cpython-312") for source in sources) == compiled
+    assert {pyc_flags(pyc) for pyc in compiled} == {CHECKED_HASH_FLAGS}
+
+
+def test_stack_refuses_assets_without_bytecode(tmp_path: Path, synthesized: SynthesizedStack) -> None:
+    uncompiled = tmp_path / "functions-without-bytecode"
+    shutil.copytree(synthesized.stack.function_asset_path, uncompiled, ignore=shutil.ignore_patterns("__pycache__"))
+    with pytest.raises(BytecodeBuildError, match="have no cpython-312 .pyc"):
+        ConsonanceSpotifyStack(App(), "Uncompiled", layer_asset_path=synthesized.stack.layer_asset_path, function_asset_path=uncompiled)
 
 
 # --- environment -------------------------------------------------------------------------------

@@ -1,9 +1,32 @@
-"""The cold-start bench's parsing and set-up (not its timings)."""
+"""The cold-start bench's parsing and set-up (not its timings): what each flow builds, that the child
+builds it without the network, and the environment it runs in."""
 
 from __future__ import annotations
 
-from bench.cold_start import ColdStartResult, Samples, handler_module, lambda_environment, parse_importtime, top_level_packages
-from infra.flows import FLOWS, flow
+import sys
+import sysconfig
+from pathlib import Path
+
+import pytest
+
+from bench.cold_start import (
+    HTTP_CLIENTS_PER_SECRET,
+    PROJECT_ROOT,
+    SECRET_FACTORIES,
+    TABLE_FACTORIES,
+    CodeTree,
+    ColdStartResult,
+    Samples,
+    _run,
+    client_plan,
+    flow_job,
+    handler_module,
+    lambda_environment,
+    parse_importtime,
+    top_level_packages,
+)
+from infra.bytecode import BytecodeInterpreter, probe_interpreter
+from infra.flows import FLOWS, Secret, flow
 
 IMPORTTIME = """\
 import time: self [us] | cumulative | imported package
@@ -34,9 +57,13 @@ def test_handler_module_of_each_declaration() -> None:
     assert all(not handler_module(f).endswith(".handler.handler") for f in FLOWS)
 
 
-def test_lambda_environment_looks_like_lambda_and_points_nowhere() -> None:
-    environment = lambda_environment(flow("episode-publisher"))
-    assert environment["LAMBDA_TASK_ROOT"] and environment["AWS_LAMBDA_FUNCTION_NAME"].endswith("episode-publisher")
+def test_lambda_environment_looks_like_lambda_and_points_nowhere(tmp_path: Path) -> None:
+    tree = CodeTree(functions=tmp_path / "functions", layer_site_packages=tmp_path / "layer" / "python")
+    environment = lambda_environment(flow("episode-publisher"), tree)
+    assert environment["LAMBDA_TASK_ROOT"] == str(tree.functions) and environment["AWS_LAMBDA_FUNCTION_NAME"].endswith("episode-publisher")
+    assert environment["PYTHONPATH"].split(":") == [str(tree.functions), str(tree.layer_site_packages)]  # /var/task first, as in Lambda
+    assert environment["AWS_EXECUTION_ENV"] == "AWS_Lambda_python3.12" and environment["AWS_LAMBDA_INITIALIZATION_TYPE"] == "on-demand"
+    assert environment["DEAD_LETTER_QUEUE_URL"] and environment["PYTHONDONTWRITEBYTECODE"] == "1"
     assert environment["AWS_DEFAULT_REGION"] == environment["AWS_REGION"]
     assert environment["POWERTOOLS_SERVICE_NAME"] == "episode-publisher"
     assert environment["LEDGER_TABLE"] and environment["MEGAPHONE_SECRET_ID"]
@@ -69,3 +96,120 @@ import time:         5 |       1515 | functions.flows.x.handler
 """
     )
     assert first_importers(rows) == {"powertools": "functions.observability", "boto3/botocore": "functions.state.dynamo"}
+
+
+# --- equal work: what a flow builds, and building it offline ---------------------------------------
+# Any real request would go to this closed port and fail: the child must need none.
+NO_NETWORK = {"HTTPS_PROXY": "http://127.0.0.1:9", "HTTP_PROXY": "http://127.0.0.1:9", "AWS_MAX_ATTEMPTS": "1"}
+
+
+def test_client_plan_builds_what_the_declaration_names() -> None:
+    publisher = client_plan(flow("episode-publisher"))
+    assert publisher.factories == ("settings", "ledger", "cursors", "idempotency", "event_bus", "megaphone")
+    assert publisher.aws_services == ("dynamodb", "events", "sqs")  # tables, emits, its queue's dead letters
+    assert publisher.http_clients == 1
+    assert list(publisher.secrets) == ["consonance-spotify/megaphone"]
+
+    monitor = client_plan(flow("availability-monitor"))
+    assert monitor.http_clients == 3  # Megaphone, Spotify accounts, Spotify Web API
+    assert "spotify_web" in monitor.factories and "sqs" not in monitor.aws_services  # scheduled: no queue
+
+    recorder = client_plan(flow("availability-recorder"))
+    assert "alerts" in recorder.factories and "sns" in recorder.aws_services
+
+    webhook = client_plan(flow("webhook-ingest"))
+    assert {"webhook_secrets", "webhook_replay_guard"} <= set(webhook.factories) and webhook.http_clients == 0
+
+
+def test_every_planned_factory_exists_in_functions_dependencies() -> None:
+    """A renamed factory must fail here, not make the bench silently build less."""
+    from functions import dependencies
+
+    named = {"settings", "event_bus", "alerts", *TABLE_FACTORIES.values(), *(f for fs in SECRET_FACTORIES.values() for f in fs)}
+    assert all(callable(getattr(dependencies, name, None)) for name in named), sorted(n for n in named if not hasattr(dependencies, n))
+    assert set(SECRET_FACTORIES) == set(HTTP_CLIENTS_PER_SECRET) == set(Secret)
+
+
+@pytest.fixture(scope="module")
+def this_interpreter() -> BytecodeInterpreter:
+    found = probe_interpreter(Path(sys.executable))
+    assert found is not None
+    return found
+
+
+def venv_tree() -> CodeTree:
+    """The checkout and this venv's packages: the child's logic without building the 3.12 layer."""
+    return CodeTree(functions=PROJECT_ROOT, layer_site_packages=Path(sysconfig.get_paths()["purelib"]))
+
+
+@pytest.mark.parametrize("name", ["episode-publisher", "availability-monitor", "webhook-ingest"])
+def test_child_imports_and_builds_a_flows_clients_without_the_network(this_interpreter: BytecodeInterpreter, name: str) -> None:
+    declaration = flow(name)
+    plan = client_plan(declaration)
+    result, stderr = _run(this_interpreter, flow_job(declaration), {**lambda_environment(declaration, venv_tree()), **NO_NETWORK})
+    assert result["error"] is None, stderr[-2000:]
+    assert result["built"] == {
+        "factories": len(plan.factories),
+        "aws_clients": len(plan.aws_services) + 1,  # + Secrets Manager's, answered in process
+        "http_clients": plan.http_clients,
+    }
+    assert 0 < result["import_cpu_ms"] <= result["cpu_ms"]
+
+
+def test_the_no_network_trap_catches_a_real_request(this_interpreter: BytecodeInterpreter) -> None:
+    job = {"kind": "code", "code": "import boto3\nboto3.client('secretsmanager').get_secret_value(SecretId='x')\n", "region": "eu-west-1"}
+    result, _ = _run(this_interpreter, job, {**lambda_environment(None, venv_tree()), **NO_NETWORK})
+    assert result["error"] and "Connect" in result["error"]
+
+
+def test_baseline_job_times_import_then_one_client(this_interpreter: BytecodeInterpreter) -> None:
+    result, stderr = _run(this_interpreter, {"kind": "baseline", "region": "eu-west-1"}, {**lambda_environment(None, venv_tree()), **NO_NETWORK})
+    assert result["error"] is None, stderr[-2000:]
+    assert 0 < result["import_cpu_ms"] < result["cpu_ms"]
+
+
+def test_sources_only_copy_has_no_bytecode(tmp_path: Path) -> None:
+    from bench.cold_start import _without_bytecode
+
+    (tmp_path / "src" / "pkg" / "__pycache__").mkdir(parents=True)
+    (tmp_path / "src" / "pkg" / "mod.py").write_text("X = 1\n")
+    (tmp_path / "src" / "pkg" / "__pycache__" / "mod.cpython-312.pyc").write_bytes(b"\x00")
+    copy = _without_bytecode(tmp_path / "src", tmp_path / "copy")
+    assert [p.relative_to(copy).as_posix() for p in copy.rglob("*") if p.is_file()] == ["pkg/mod.py"]
+
+
+# --- figures ---------------------------------------------------------------------------------------
+def result_of(bytecode: bool, baseline_ms: float, flow_ms: float) -> ColdStartResult:
+    baseline = Samples("baseline", None, wall_ms=[baseline_ms], cpu_ms=[baseline_ms], import_cpu_ms=[baseline_ms * 0.8])
+    flows = [
+        Samples("episode-publisher", "m", wall_ms=[flow_ms], cpu_ms=[flow_ms], import_cpu_ms=[flow_ms * 0.6], built={"factories": 6, "aws_clients": 4, "http_clients": 1}),
+        Samples("release-sweep", "n", wall_ms=[flow_ms / 2], cpu_ms=[flow_ms / 2], import_cpu_ms=[flow_ms / 4]),
+    ]
+    return ColdStartResult(baseline, flows, 1, bytecode, [], "episode-publisher", [], "cpython 3.12.1 cpython-312 magic cb0d0d0a")
+
+
+def test_ratio_figure_compares_equal_work_and_explains_a_miss() -> None:
+    from bench.figures import COLD_START_TARGET, _cold_start_ratio_figure
+
+    figure = _cold_start_ratio_figure(result_of(True, 150.0, 390.0))
+    assert figure.name == "cold_start_ratio" and figure.target == COLD_START_TARGET
+    assert figure.value == 2.6 and figure.status == "miss"
+    assert "import 234 ms + init 156 ms" in figure.note and "import 120 ms + init 30 ms" in figure.note
+    assert "6 dependency factories, 4 boto3 clients, 1 httpx clients" in figure.note
+    assert "MISSED" in figure.note and "cpython 3.12.1" in figure.note
+    assert figure.details["flows"]["episode-publisher"]["import_cpu_ms_median"] == 234.0
+
+    passing = _cold_start_ratio_figure(result_of(True, 150.0, 180.0))
+    assert passing.status == "pass" and "MISSED" not in passing.note
+
+
+def test_millisecond_figures_report_both_modes_and_the_speed_up() -> None:
+    from bench.figures import _cold_start_ms_figure
+
+    compiled, sources = result_of(True, 150.0, 390.0), result_of(False, 340.0, 840.0)
+    with_bytecode = _cold_start_ms_figure(compiled, sources, "cold_start_ms_with_bytecode")
+    without = _cold_start_ms_figure(sources, compiled, "cold_start_ms_without_bytecode")
+    assert (with_bytecode.value, without.value) == (390.0, 840.0)
+    assert with_bytecode.status == without.status == "info" and with_bytecode.unit == "ms"
+    for figure in (with_bytecode, without):
+        assert "390 ms with bytecode vs 840 ms without, 2.2x" in figure.note
