@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import Any
 
 from infra.bytecode import BytecodeInterpreter, find_interpreter
+from infra.flows import SECRET_SPECS
 from infra.flows import FLOWS, FlowDeclaration, Secret, Table
 from infra.function_code import stage_function_code
 from infra.layer import build_dependency_layer, host_platform
@@ -69,14 +70,22 @@ SECRET_FACTORIES: dict[Secret, tuple[str, ...]] = {
     Secret.MEGAPHONE: ("megaphone",),
     Secret.SPOTIFY: ("spotify_web",),
     Secret.WEBHOOK: ("webhook_secrets", "webhook_replay_guard"),
+    Secret.SPOTIFY_ACCOUNTS: ("spotify_authorisations",),
 }
-HTTP_CLIENTS_PER_SECRET: dict[Secret, int] = {Secret.CONSONANCE: 1, Secret.MEGAPHONE: 1, Secret.SPOTIFY: 2, Secret.WEBHOOK: 0}
+HTTP_CLIENTS_PER_SECRET: dict[Secret, int] = {
+    Secret.CONSONANCE: 1,
+    Secret.MEGAPHONE: 1,
+    Secret.SPOTIFY: 2,
+    Secret.WEBHOOK: 0,
+    Secret.SPOTIFY_ACCOUNTS: 1,
+}
 # Secret values with the shape each connector parses (Spotify's is JSON); never real credentials.
 SECRET_VALUES: dict[Secret, str] = {
     Secret.CONSONANCE: "bench-consonance-token",
     Secret.MEGAPHONE: "bench-megaphone-token",
     Secret.SPOTIFY: json.dumps({"client_id": "bench-client", "client_secret": "bench-secret"}),
     Secret.WEBHOOK: "bench-webhook-key",
+    Secret.SPOTIFY_ACCOUNTS: "{}",
 }
 
 
@@ -92,12 +101,12 @@ class ClientPlan:
 
 
 def secret_id(secret: Secret) -> str:
-    return f"consonance-spotify/{secret.value}"
+    return f"consonance-spotify/{SECRET_SPECS[secret].name}"
 
 
 def client_plan(flow: FlowDeclaration) -> ClientPlan:
     """What `flow` builds before serving its first event, derived from its declaration."""
-    factories = ["settings", *(TABLE_FACTORIES[table] for table in flow.tables)]
+    factories = [*(TABLE_FACTORIES[table] for table in flow.tables)]
     if flow.emits:
         factories.append("event_bus")
     if flow.publishes_alerts:
@@ -210,7 +219,9 @@ def lambda_environment(flow: FlowDeclaration | None, tree: CodeTree | None = Non
             if env_vars.get(table):
                 environment[env_vars[table]] = f"consonance-spotify-{table.value}"
         for secret in flow.secrets:
-            environment[f"{secret.value}_secret_id".upper()] = secret_id(secret)
+            environment[SECRET_SPECS[secret].env_var] = secret_id(secret)
+        if Secret.MEGAPHONE in flow.secrets:
+            environment["MEGAPHONE_NETWORK_ID"] = "bench-network"  # required: no sandbox default in a function
         if flow.consumes_queue:
             environment["DEAD_LETTER_QUEUE_URL"] = f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/{function_name}-dlq"
             environment["MAX_RECEIVES"] = str(flow.max_receives)
@@ -303,7 +314,7 @@ def _run(interpreter: BytecodeInterpreter, job: dict[str, Any], environment: dic
 
 
 def flow_job(flow: FlowDeclaration) -> dict[str, Any]:
-    return {"kind": "flow", "module": handler_module(flow), "plan": client_plan(flow).as_json(), "region": REGION}
+    return {"kind": "flow", "flow": flow.name, "module": handler_module(flow), "plan": client_plan(flow).as_json(), "region": REGION}
 
 
 def measure(

@@ -6,7 +6,7 @@ before its handler can serve the first event, and prints one JSON line:
 
 - "baseline": `import boto3` and one DynamoDB client.
 - "flow": import the handler's module, then build what the flow uses, as its first invocation does:
-  the factories of functions/dependencies.py its declaration implies (settings, repositories,
+  the parts of functions/dependencies.Dependencies its declaration implies (repositories,
   connectors, which read their secrets), one boto3 client per AWS service it calls and one httpx
   client per HTTP API. Secrets Manager answers in process (a botocore `before-send` hook returns the
   GetSecretValue response), so the request is built, signed and its answer parsed, but no byte
@@ -63,9 +63,14 @@ def _build_flow_clients(job: dict[str, Any]) -> dict[str, int]:
     plan = job["plan"]
     if plan["secrets"]:
         _answer_secrets_in_process(plan["secrets"], job["region"])
-    dependencies = importlib.import_module("functions.dependencies")
+    # the flow's platform dependencies as its execution environment builds them (functions/flow_template.py)
+    platform = importlib.import_module("functions.dependencies").Dependencies(
+        importlib.import_module("functions.settings").FlowSettings(importlib.import_module("functions.flow_declarations").flow(job["flow"]))
+    )
     for factory in plan["factories"]:
-        getattr(dependencies, factory)()
+        part = getattr(platform, factory)
+        if callable(part):
+            part()
     for service in plan["aws_services"]:
         boto3.client(service)
     if plan["http_clients"]:

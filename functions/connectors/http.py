@@ -149,14 +149,15 @@ class HttpService:
         retrying = Retrying(
             stop=stop_after_attempt(self.retry.max_attempts),
             retry=retry_if_exception(should_retry),
-            wait=self._wait,
+            wait=self.backoff,
             sleep=clock().sleep,
             reraise=True,
         )
         body = _Body(json_body=json_body, form_body=form_body, content=content, files=files)
         return retrying(self._send_once, method, path, params, body, headers or {}, idempotent)
 
-    def _wait(self, state: RetryCallState) -> float:
+    def backoff(self, state: RetryCallState) -> float:
+        """How long to wait before the next attempt: Retry-After for 429, capped jitter otherwise."""
         exc = state.outcome.exception() if state.outcome else None
         if isinstance(exc, RateLimited) and exc.retry_after is not None:
             return min(exc.retry_after, self.retry.backoff_cap_seconds * 3)
@@ -181,14 +182,14 @@ class HttpService:
         try:
             response = self.client().send(request)
         except httpx.TimeoutException as exc:
-            self._notify(request, None, observed_body, f"timeout: {exc.__class__.__name__}")
+            self.notify(request, None, observed_body, f"timeout: {exc.__class__.__name__}")
             if not idempotent:
                 raise AmbiguousWrite(self.service, f"{method} {request.url.path} timed out; outcome unknown") from exc
             raise ServiceUnavailable(self.service, f"{method} {request.url.path} timed out") from exc
         except httpx.TransportError as exc:
-            self._notify(request, None, observed_body, f"transport: {exc.__class__.__name__}")
+            self.notify(request, None, observed_body, f"transport: {exc.__class__.__name__}")
             raise ServiceUnavailable(self.service, f"{method} {request.url.path} failed: {exc}") from exc
-        self._notify(request, response.status_code, observed_body, None)
+        self.notify(request, response.status_code, observed_body, None)
         try:
             raise_for_status(self.service, request, response, idempotent=idempotent)
         except ApiError as exc:
@@ -198,7 +199,7 @@ class HttpService:
             raise translated from exc
         return response
 
-    def _notify(self, request: httpx.Request, status: int | None, body: Any, error: str | None) -> None:
+    def notify(self, request: httpx.Request, status: int | None, body: Any, error: str | None) -> None:
         if not _observers:
             return
         exchange = HttpExchange(

@@ -111,7 +111,7 @@ class MediaFetcher:
         retrying = Retrying(
             stop=stop_after_attempt(service.retry.max_attempts),
             retry=retry_if_exception_type((ServiceUnavailable, RateLimited)),
-            wait=service._wait,  # the connector kit's backoff: Retry-After for 429, capped jitter otherwise
+            wait=service.backoff,  # the connector kit's backoff: Retry-After for 429, capped jitter otherwise
             sleep=clock().sleep,
             reraise=True,
         )
@@ -131,16 +131,16 @@ class MediaFetcher:
         try:
             response = client.send(request, stream=True, follow_redirects=True)
         except httpx.TooManyRedirects as exc:
-            service._notify(request, None, None, "too many redirects")
+            service.notify(request, None, None, "too many redirects")
             raise MediaUnreachable(SERVICE, f"GET {url} redirects in a loop") from exc
         except httpx.TimeoutException as exc:
-            service._notify(request, None, None, f"timeout: {exc.__class__.__name__}")
+            service.notify(request, None, None, f"timeout: {exc.__class__.__name__}")
             raise ServiceUnavailable(SERVICE, f"GET {url} timed out") from exc
         except httpx.TransportError as exc:
-            service._notify(request, None, None, f"transport: {exc.__class__.__name__}")
+            service.notify(request, None, None, f"transport: {exc.__class__.__name__}")
             raise ServiceUnavailable(SERVICE, f"GET {url} failed: {exc}") from exc
         try:
-            service._notify(request, response.status_code, None, None)
+            service.notify(request, response.status_code, None, None)
             _raise_for_answer(request, response, url)
             declared = _declared_length(response)
             if declared is not None and declared > max_bytes:

@@ -39,8 +39,9 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
 from functions.clock import clock, epoch_seconds
-from functions.connectors.errors import ApiError, AuthenticationFailed
-from functions.connectors.http import HttpService, RetryPolicy, json_or_error
+from functions.connectors.api_client import ApiClient
+from functions.connectors.errors import ApiError, UnexpectedResponse
+from functions.connectors.http import HttpService, RetryPolicy
 from functions.domain.errors import PermanentError
 
 ACCOUNTS_URL = "https://accounts.spotify.com"
@@ -65,7 +66,7 @@ class CreatorsLoginExpired(ApiError, PermanentError):
     code = "creators_login_required"
 
 
-class CreatorsResponseInvalid(ApiError, PermanentError):
+class CreatorsResponseInvalid(UnexpectedResponse):
     """The unofficial API answered in a shape this connector does not know (it changed)."""
 
     code = "creators_response_invalid"
@@ -252,22 +253,32 @@ class SpotifyCreatorsClient:
         self.logins = 0
         self._token: str | None = None
         self._token_valid_until = 0.0
-        self.accounts = HttpService(
-            service="spotify-creators-accounts",
-            base_url=accounts_url,
-            auth_headers=dict,
-            limiter=self.pacing,
-            retry=retry or RetryPolicy(),
-            timeout_seconds=timeout_seconds,
+        self.accounts = ApiClient(
+            HttpService(
+                service="spotify-creators-accounts",
+                base_url=accounts_url,
+                limiter=self.pacing,
+                retry=retry or RetryPolicy(),
+                timeout_seconds=timeout_seconds,
+            )
         )
-        self.api = HttpService(
-            service="spotify-creators",
-            base_url=api_url,
-            auth_headers=lambda: {"Authorization": f"Bearer {self.access_token()}"},
-            limiter=self.pacing,
-            retry=retry or RetryPolicy(),
-            timeout_seconds=timeout_seconds,
+        self.api = ApiClient(
+            HttpService(
+                service="spotify-creators",
+                base_url=api_url,
+                limiter=self.pacing,
+                retry=retry or RetryPolicy(),
+                timeout_seconds=timeout_seconds,
+            ),
+            tokens=self,  # a token source: `headers` logs in when needed, `renew` drops the token
         )
+
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.access_token()}"}
+
+    def renew(self) -> bool:
+        self.forget_token()
+        return True
 
     # login -----------------------------------------------------------------------------------------
     def access_token(self) -> str:
@@ -286,7 +297,7 @@ class SpotifyCreatorsClient:
         verifier = secrets.token_urlsafe(48)
         challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).decode().rstrip("=")
         state = secrets.token_urlsafe(24)
-        page = self.accounts.request(
+        page = self.accounts.send(
             "GET",
             "/oauth2/v2/auth",
             idempotent=True,
@@ -304,7 +315,7 @@ class SpotifyCreatorsClient:
             headers={"Cookie": self._credentials().cookie_header(), "Accept": "text/html"},
         )
         code = self._authorization_code(page.text, state)
-        response = self.accounts.request(
+        response = self.accounts.send(
             "POST",
             "/api/token",
             idempotent=True,  # a failed exchange changes nothing; the code is single-use either way
@@ -316,7 +327,7 @@ class SpotifyCreatorsClient:
                 "code_verifier": verifier,
             },
         )
-        token = self._validated(_Token, json_or_error(self.accounts.service, response), self.accounts.service, "/api/token")
+        token = self._validated(_Token, self.accounts.json(response), self.accounts.service, "/api/token")
         margin = min(TOKEN_REFRESH_MARGIN_SECONDS, token.expires_in / 2)
         self._token = token.access_token.get_secret_value()
         self._token_valid_until = epoch_seconds() + token.expires_in - margin
@@ -343,15 +354,8 @@ class SpotifyCreatorsClient:
     # requests --------------------------------------------------------------------------------------
     def _get(self, path: str, model: type[_Model], params: dict[str, Any] | None = None) -> _Model:
         self.access_token()  # the login's own requests never nest inside the API request's retries
-        try:
-            response = self.api.request("GET", path, idempotent=True, params=params)
-        except AuthenticationFailed as exc:
-            if exc.status != 401:
-                raise
-            self.forget_token()
-            self.access_token()
-            response = self.api.request("GET", path, idempotent=True, params=params)
-        return self._validated(model, json_or_error(self.api.service, response), self.api.service, path)
+        response = self.api.send("GET", path, idempotent=True, params=params)  # a 401 logs in again once
+        return self._validated(model, self.api.json(response), self.api.service, path)
 
     @staticmethod
     def _validated(model: type[_Model], body: Any, service: str, path: str) -> _Model:
