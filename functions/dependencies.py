@@ -14,7 +14,7 @@ import json
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-from functions.flow_declarations import Table
+from functions.flow_declarations import Bucket, Table
 from functions.secrets import secret_value
 from functions.settings import FlowSettings
 
@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from functions.secrets import AccountAuthorisations
     from functions.state.availability import AvailabilityStore
     from functions.state.cursors import CursorStore
+    from functions.state.documents import DocumentStore
     from functions.state.idempotency import IdempotencyStore
     from functions.state.ledger import SyncLedger
     from functions.webhook.signature import DynamoReplayGuard
@@ -64,6 +65,12 @@ class Dependencies:
         from functions.state.availability import AvailabilityStore
 
         return AvailabilityStore(self.settings.table(Table.AVAILABILITY))
+
+    @cached_property
+    def documents(self) -> DocumentStore:
+        from functions.state.documents import DocumentStore
+
+        return DocumentStore(self.settings.bucket(Bucket.DOCUMENTS), base_url=self.settings.core.documents_base_url)
 
     @cached_property
     def event_bus(self) -> EventBus:

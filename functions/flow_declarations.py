@@ -36,6 +36,12 @@ class Table(StrEnum):
     AVAILABILITY = "availability"
 
 
+class Bucket(StrEnum):
+    """S3 buckets the flows share (created by the stack, named by `infra/naming.py`)."""
+
+    DOCUMENTS = "documents"  # what people read: campaign and promo briefs, reports, delivery packages
+
+
 class Secret(StrEnum):
     CONSONANCE = "consonance"
     MEGAPHONE = "megaphone"
@@ -134,6 +140,8 @@ class FlowDeclaration:
     max_concurrency: int = 2
     reads: tuple[Table, ...] = ()
     writes: tuple[Table, ...] = ()
+    bucket_reads: tuple[Bucket, ...] = ()
+    bucket_writes: tuple[Bucket, ...] = ()
     secrets: tuple[Secret, ...] = ()
     emits: tuple[type[DomainEvent], ...] = ()
     publishes_alerts: bool = False  # may publish to the operations alerts SNS topic (ALERTS_TOPIC_ARN)
@@ -155,6 +163,10 @@ class FlowDeclaration:
     @property
     def tables(self) -> tuple[Table, ...]:
         return tuple(dict.fromkeys(self.reads + self.writes))
+
+    @property
+    def buckets(self) -> tuple[Bucket, ...]:
+        return tuple(dict.fromkeys(self.bucket_reads + self.bucket_writes))
 
     @property
     def visibility_timeout_seconds(self) -> int:

@@ -22,7 +22,7 @@ from typing import Any, ClassVar, Self
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from functions.mapping_config import MappingConfig
-from functions.flow_declarations import FlowDeclaration, Secret, Table, flow
+from functions.flow_declarations import Bucket, FlowDeclaration, Secret, Table, flow
 
 
 class ConfigurationError(RuntimeError):
@@ -95,7 +95,15 @@ class CoreSettings(EnvironmentSettings):
     # them, the recorder reads "worldwide" in a notice as them (and any market already recorded).
     spotify_markets: tuple[str, ...] = Field(default=("GB", "US", "IE", "AU", "CA", "DE"), description="markets watched")
 
-    context_keys: ClassVar[dict[str, str]] = {"mapping": "consonanceMapping", "spotify_markets": "spotifyMarkets"}
+    # Where people open the documents the flows write (briefs, reports): a base URL in front of the
+    # documents bucket (e.g. an authenticated CloudFront); unset, links open the object in the S3 console.
+    documents_base_url: str | None = Field(default=None, description="base URL for links to documents")
+
+    context_keys: ClassVar[dict[str, str]] = {
+        "mapping": "consonanceMapping",
+        "spotify_markets": "spotifyMarkets",
+        "documents_base_url": "documentsBaseUrl",
+    }
 
     @field_validator("spotify_markets", mode="before")
     @classmethod
@@ -197,6 +205,7 @@ CONNECTOR_SETTINGS: dict[Secret, type[EnvironmentSettings]] = {
     Secret.SPOTIFY_ACCOUNTS: SpotifyAccountSettings,
     Secret.WEBHOOK: WebhookSettings,
 }
+BUCKET_VARIABLES: dict[Bucket, str] = {Bucket.DOCUMENTS: "DOCUMENTS_BUCKET"}
 TABLE_VARIABLES: dict[Table, str] = {
     Table.LEDGER: "LEDGER_TABLE",
     Table.CURSORS: "CURSORS_TABLE",
@@ -210,7 +219,7 @@ SETTINGS_MODELS: tuple[type[EnvironmentSettings], ...] = (CoreSettings, HttpSett
 
 def known_variables() -> set[str]:
     """Every environment variable some settings model reads, and the tables' names."""
-    return set().union(*(model.variables() for model in SETTINGS_MODELS), TABLE_VARIABLES.values())
+    return set().union(*(model.variables() for model in SETTINGS_MODELS), TABLE_VARIABLES.values(), BUCKET_VARIABLES.values())
 
 
 class FlowSettings:
@@ -228,9 +237,11 @@ class FlowSettings:
             secret: CONNECTOR_SETTINGS[secret].from_environment(env) for secret in declaration.secrets if secret in CONNECTOR_SETTINGS
         }
         missing = [TABLE_VARIABLES[t] for t in declaration.tables if not env.get(TABLE_VARIABLES[t])]
+        missing += [BUCKET_VARIABLES[b] for b in declaration.buckets if not env.get(BUCKET_VARIABLES[b])]
         if missing:
-            raise ConfigurationError(f"{declaration.name}: table variable(s) not set: {', '.join(missing)}")
+            raise ConfigurationError(f"{declaration.name}: table/bucket variable(s) not set: {', '.join(missing)}")
         self._tables = {table: env[TABLE_VARIABLES[table]] for table in declaration.tables}
+        self._buckets = {bucket: env[BUCKET_VARIABLES[bucket]] for bucket in declaration.buckets}
 
     @property
     def mapping(self) -> MappingConfig:
@@ -241,6 +252,12 @@ class FlowSettings:
             return self._tables[table]
         except KeyError:
             raise ConfigurationError(f"{self.declaration.name} does not declare table {table.value}") from None
+
+    def bucket(self, bucket: Bucket) -> str:
+        try:
+            return self._buckets[bucket]
+        except KeyError:
+            raise ConfigurationError(f"{self.declaration.name} does not declare bucket {bucket.value}") from None
 
     def _connector(self, secret: Secret, model: type[Any]) -> Any:
         settings = self._connectors.get(secret)

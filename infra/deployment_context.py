@@ -19,6 +19,7 @@ so a function never carries configuration for a system it cannot call.
 | spotifyRatePerMinute    | SPOTIFY_RATE_PER_MINUTE     | flows declaring Secret.SPOTIFY    |
 | webhookToleranceSeconds | WEBHOOK_TOLERANCE_SECONDS   | flows declaring Secret.WEBHOOK    |
 | consonanceMapping       | MAPPING (JSON)              | every flow                        |
+| documentsBaseUrl        | DOCUMENTS_BASE_URL          | every flow                        |
 | spotifyAccounts         | SPOTIFY_ACCOUNTS (a,b)      | flows declaring Secret.SPOTIFY_ACCOUNTS (and the stack: a secret each) |
 
 A key that is absent, null, an empty string or an empty object is not passed at all, so the default
@@ -105,6 +106,7 @@ CONTEXT_SETTINGS: tuple[ContextSetting, ...] = (
         Secret.WEBHOOK,
     ),
     ContextSetting("consonanceMapping", "MAPPING", ValueKind.JSON_OBJECT, "overrides of the Consonance -> domain mapping"),
+    ContextSetting("documentsBaseUrl", "DOCUMENTS_BASE_URL", ValueKind.TEXT, "base URL people open documents (briefs, reports) at"),
     ContextSetting(
         "spotifyAccounts",
         "SPOTIFY_ACCOUNTS",

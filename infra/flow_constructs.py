@@ -42,13 +42,15 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as event_sources
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra.deployment_context import environment_for_flow
-from infra.flows import SECRET_SPECS, EventTrigger, FlowDeclaration, HttpTrigger, ScheduleTrigger, Secret, Table
+from infra.buckets import bucket_spec
+from infra.flows import SECRET_SPECS, Bucket, EventTrigger, FlowDeclaration, HttpTrigger, ScheduleTrigger, Secret, Table
 from infra.naming import ResourceNames
 from infra.snap_start import SNAP_START_ALIAS
 from infra.tables import table_spec
@@ -92,6 +94,7 @@ class SharedResources:
     event_bus: events.IEventBus
     event_source: str
     tables: Mapping[Table, dynamodb.Table]
+    buckets: Mapping[Bucket, s3.IBucket]
     secrets: Mapping[Secret, secretsmanager.ISecret]
     account_secrets: Mapping[str, secretsmanager.ISecret]
     alerts_topic: sns.ITopic
@@ -193,6 +196,11 @@ class FlowConstruct(Construct):
                 shared.tables[table].grant_read_write_data(self.role)
             else:
                 shared.tables[table].grant_read_data(self.role)
+        for bucket in declaration.buckets:
+            if bucket in declaration.bucket_writes:
+                shared.buckets[bucket].grant_read_write(self.role)
+            else:
+                shared.buckets[bucket].grant_read(self.role)
         for secret in declaration.secrets:
             if SECRET_SPECS[secret].family:
                 for account_secret in shared.account_secrets.values():
@@ -338,6 +346,7 @@ def flow_environment(declaration: FlowDeclaration, shared: SharedResources, trig
         "EVENT_BUS_NAME": shared.event_bus.event_bus_name,
         "EVENT_SOURCE": shared.event_source,
         **{table_spec(table).env_var: shared.tables[table].table_name for table in declaration.tables},
+        **{bucket_spec(bucket).env_var: shared.buckets[bucket].bucket_name for bucket in declaration.buckets},
         **{secret_env_var(secret): shared.names.secret(secret) for secret in declaration.secrets},
 
         **({"ALERTS_TOPIC_ARN": shared.alerts_topic.topic_arn} if declaration.publishes_alerts else {}),

@@ -7,6 +7,7 @@ from __future__ import annotations
 from functions.flow_declarations import (
     FLOWS,
     SECRET_SPECS,
+    Bucket,
     EventTrigger,
     FlowDeclaration,
     HttpTrigger,
@@ -22,6 +23,7 @@ from functions.flow_names import FlowName
 __all__ = [
     "FLOWS",
     "SECRET_SPECS",
+    "Bucket",
     "EventTrigger",
     "FlowDeclaration",
     "FlowName",

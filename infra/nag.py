@@ -53,6 +53,13 @@ ACCOUNT_AUTHORISATION_REASON = (
 )
 
 
+BUCKET_ACCESS_LOG_REASON = (
+    "The bucket holds documents the functions generate (briefs, reports, manifests); every writer is a role "
+    "of this stack with a declared grant, and who read what is answered by CloudTrail data events, which "
+    "the account can enable for the bucket. Server access logs would need a log bucket of their own."
+)
+
+
 def secret_rotation_reason(secret: Secret) -> str:
     spec = SECRET_SPECS[secret]
     if spec.shape is SecretShape.SIGNING_KEYS:
@@ -103,6 +110,8 @@ def apply_justified_suppressions(stack: ConsonanceSpotifyStack) -> None:
             resource,
             [NagPackSuppression(id="AwsSolutions-SMG4", reason=secret_rotation_reason(secret))],
         )
+    for bucket in stack.buckets.values():
+        NagSuppressions.add_resource_suppressions(bucket, [NagPackSuppression(id="AwsSolutions-S1", reason=BUCKET_ACCESS_LOG_REASON)])
     for resource in stack.account_secrets.values():
         NagSuppressions.add_resource_suppressions(
             resource,

@@ -13,6 +13,7 @@ default prefix `consonance-spotify`:
 | schedule rule (scheduled flows)  | consonance-spotify-<flow>-schedule         |
 | Lambda function                  | consonance-spotify-<flow>                  |
 | DynamoDB table                   | consonance-spotify-<table>  (e.g. -ledger) |
+| S3 bucket                        | consonance-spotify-<bucket>-<account>-<region> |
 | secret                           | consonance-spotify/<name> (the secret spec's name, e.g. spotify-client) |
 | Spotify account secret           | consonance-spotify/spotify-account/<account> |
 | operations alerts topic          | consonance-spotify-alerts                  |
@@ -28,7 +29,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from infra.flows import SECRET_SPECS, Secret, Table
+from infra.flows import SECRET_SPECS, Bucket, Secret, Table
 
 DEFAULT_RESOURCE_PREFIX = "consonance-spotify"
 RESOURCE_PREFIX_CONTEXT_KEY = "resourcePrefix"
@@ -39,6 +40,9 @@ PREFIX_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$")
 MAX_FUNCTION_NAME = 64
 MAX_RULE_NAME = 64
 MAX_QUEUE_NAME = 80
+MAX_BUCKET_NAME = 63
+ACCOUNT_ID_LENGTH = 12
+LONGEST_REGION_NAME = 14  # e.g. ap-southeast-3
 DEAD_LETTER_SUFFIX = "-dlq"
 SCHEDULE_SUFFIX = "-schedule"
 
@@ -85,6 +89,14 @@ class ResourceNames:
 
     def table(self, table: Table) -> str:
         return f"{self.prefix}-{table.value}"
+
+    def bucket(self, bucket: Bucket, account: str, region: str) -> str:
+        """Bucket names are global: the account and region keep two deployments' apart. Synthesis passes
+        CloudFormation tokens for them, so the length is checked with the longest real values."""
+        name = f"{self.prefix}-{bucket.value}-{account}-{region}"
+        longest = f"{self.prefix}-{bucket.value}-{'0' * ACCOUNT_ID_LENGTH}-{'x' * LONGEST_REGION_NAME}"
+        self._checked(longest if "${Token" in name else name, MAX_BUCKET_NAME, "bucket")
+        return name
 
     def secret(self, secret: Secret) -> str:
         """`<prefix>/<spec name>`, e.g. `consonance-spotify/spotify-client`; for a family of secrets

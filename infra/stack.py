@@ -26,10 +26,11 @@ import json
 from pathlib import Path
 from typing import Any
 
-from aws_cdk import Annotations, CfnOutput, FeatureFlags, RemovalPolicy, Stack
+from aws_cdk import Annotations, Aws, CfnOutput, Duration, FeatureFlags, RemovalPolicy, Stack
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
@@ -37,7 +38,8 @@ from functions.settings import CoreSettings
 from infra.bytecode import BytecodeBuildError, require_bytecode
 from infra.deployment_context import DeploymentContextError, missing_for_deployment, resolve_context, validate_flow_environments
 from infra.flow_constructs import ARCHITECTURE, RUNTIME, FlowConstruct, SharedResources, build_flow, construct_id
-from infra.flows import FLOWS, SECRET_SPECS, Secret, SecretShape, Table
+from infra.buckets import BUCKETS, BucketSpec
+from infra.flows import FLOWS, SECRET_SPECS, Bucket, Secret, SecretShape, Table
 from infra.monitoring import FlowMonitoring, OperationsAlerts
 from infra.naming import RESOURCE_PREFIX_CONTEXT_KEY, ResourceNameError, ResourceNames, resource_prefix
 from infra.nag import apply_justified_suppressions
@@ -94,6 +96,7 @@ class ConsonanceSpotifyStack(Stack):
 
         self.event_bus = events.EventBus(self, "EventBus", event_bus_name=self.names.event_bus)
         self.tables: dict[Table, dynamodb.Table] = {spec.table: self._table(spec) for spec in TABLES}
+        self.buckets: dict[Bucket, s3.Bucket] = {spec.bucket: self._bucket(spec) for spec in BUCKETS}
         declared = dict.fromkeys(secret for flow in FLOWS for secret in flow.secrets)
         self.secrets: dict[Secret, secretsmanager.Secret] = {
             secret: self._secret(secret) for secret in declared if not SECRET_SPECS[secret].family
@@ -117,6 +120,7 @@ class ConsonanceSpotifyStack(Stack):
             event_bus=self.event_bus,
             event_source=EVENT_SOURCE,
             tables=self.tables,
+            buckets=self.buckets,
             secrets=self.secrets,
             account_secrets=self.account_secrets,
             alerts_topic=self.operations_topic,
@@ -154,6 +158,20 @@ class ConsonanceSpotifyStack(Stack):
             )
         return table
 
+    def _bucket(self, spec: BucketSpec) -> s3.Bucket:
+        """Private, encrypted, TLS only, versioned; earlier versions expire. Retained on stack deletion."""
+        return s3.Bucket(
+            self,
+            f"{construct_id(spec.bucket.value)}Bucket",
+            bucket_name=self.names.bucket(spec.bucket, Aws.ACCOUNT_ID, Aws.REGION),
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            enforce_ssl=True,
+            versioned=spec.versioned,
+            lifecycle_rules=[s3.LifecycleRule(noncurrent_version_expiration=Duration.days(spec.noncurrent_days))],
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+
     def _account_secret(self, account: str) -> secretsmanager.Secret:
         """A Spotify account's authorisation; a placeholder until `infra.ops auth spotify --account` runs."""
         spec = SECRET_SPECS[Secret.SPOTIFY_ACCOUNTS]
@@ -182,6 +200,8 @@ class ConsonanceSpotifyStack(Stack):
     def _outputs(self) -> None:
         CfnOutput(self, "EventBusName", value=self.event_bus.event_bus_name)
         CfnOutput(self, "OperationsTopicArn", value=self.operations_topic.topic_arn)
+        for bucket, resource in self.buckets.items():
+            CfnOutput(self, f"{construct_id(bucket.value)}BucketName", value=resource.bucket_name)
         for table, resource in self.tables.items():
             CfnOutput(self, f"{construct_id(table.value)}TableName", value=resource.table_name)
         for name, flow in self.flows.items():

@@ -8,6 +8,7 @@ applies mutations and timeline edits to its own deep copy.
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
@@ -240,4 +241,27 @@ class Catalogue(CatalogueModel):
 
 
 def load_catalogue(path: Path | str = SAMPLE_CATALOGUE_PATH) -> Catalogue:
-    return Catalogue.model_validate_json(Path(path).read_text(encoding="utf-8"))
+    """The catalogue in `path`, with every part in the folder `<path stem>.d/` beside it merged in (sorted
+    by file name): each part adds records to the lists and keys to the objects of the main file, so
+    each capability's sample data (marketing titles, contributors, licences ...) lives in its own file."""
+    main = Path(path)
+    document = json.loads(main.read_text(encoding="utf-8"))
+    parts = main.with_name(f"{main.stem}.d")
+    if parts.is_dir():
+        for part in sorted(parts.glob("*.json")):
+            document = merge_catalogue_part(document, json.loads(part.read_text(encoding="utf-8")), part.name)
+    return Catalogue.model_validate(document)
+
+
+def merge_catalogue_part(base: Any, part: Any, where: str) -> Any:
+    """Lists are extended, objects merged key by key; a part may not change a value the base sets."""
+    if isinstance(base, dict) and isinstance(part, dict):
+        merged = dict(base)
+        for key, value in part.items():
+            merged[key] = merge_catalogue_part(base[key], value, f"{where}: {key}") if key in base else value
+        return merged
+    if isinstance(base, list) and isinstance(part, list):
+        return base + part
+    if base != part:
+        raise ValueError(f"catalogue part {where} changes a value the catalogue already sets ({base!r} -> {part!r})")
+    return base

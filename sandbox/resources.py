@@ -25,7 +25,8 @@ from typing import Any
 
 import boto3
 
-from infra.flows import SECRET_SPECS, EventTrigger, FlowDeclaration, ScheduleTrigger, Secret, Table
+from infra.buckets import BUCKETS, bucket_spec
+from infra.flows import SECRET_SPECS, Bucket, EventTrigger, FlowDeclaration, ScheduleTrigger, Secret, Table
 from infra.naming import DEFAULT_RESOURCE_PREFIX, ResourceNames
 from infra.tables import TABLES, TableSpec
 
@@ -82,6 +83,7 @@ class SandboxResources:
     queues: dict[str, QueueWiring]
     schedules: dict[str, ScheduleWiring]
     tables: dict[Table, str]
+    buckets: dict[Bucket, str]
     secret_ids: dict[Secret, str]
     environments: dict[str, dict[str, str]]
 
@@ -126,6 +128,7 @@ def create_resources(
     bus_arn = events.create_event_bus(Name=names.event_bus)["EventBusArn"]
     account = bus_arn.split(":")[4]
     table_names = {spec.table: _create_table(spec, names.table(spec.table)) for spec in tables}
+    bucket_names = {spec.bucket: _create_bucket(names.bucket(spec.bucket, account, region)) for spec in BUCKETS}
     secret_ids = _create_secrets(secret_values, prefix)
 
     queues: dict[str, QueueWiring] = {}
@@ -147,6 +150,7 @@ def create_resources(
             queues.get(flow.name),
             table_names,
             table_env_vars,
+            bucket_names,
             secret_ids,
             _extras_for(flow, extra_environment),
         )
@@ -162,6 +166,7 @@ def create_resources(
         queues=queues,
         schedules=schedules,
         tables=table_names,
+        buckets=bucket_names,
         secret_ids=secret_ids,
         environments=environments,
     )
@@ -275,6 +280,17 @@ def _create_table(spec: TableSpec, name: str) -> str:
     return name
 
 
+def _create_bucket(name: str) -> str:
+    s3 = boto3.client("s3")
+    region = s3.meta.region_name
+    arguments: dict[str, Any] = {"Bucket": name}
+    if region != "us-east-1":
+        arguments["CreateBucketConfiguration"] = {"LocationConstraint": region}
+    s3.create_bucket(**arguments)
+    s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
+    return name
+
+
 def _key_schema(partition_key: str, sort_key: str | None) -> list[dict[str, str]]:
     schema = [{"AttributeName": partition_key, "KeyType": "HASH"}]
     if sort_key:
@@ -301,6 +317,7 @@ def _flow_environment(
     queue: QueueWiring | None,
     table_names: Mapping[Table, str],
     table_env_vars: Mapping[Table, str],
+    bucket_names: Mapping[Bucket, str],
     secret_ids: Mapping[Secret, str],
     extra_environment: Mapping[str, str],
 ) -> dict[str, str]:
@@ -314,6 +331,8 @@ def _flow_environment(
         if table not in table_names or not table_env_vars.get(table):
             raise ValueError(f"{flow.name} declares table {table.value}, which has no table spec with an env var")
         wiring[table_env_vars[table]] = table_names[table]
+    for bucket in flow.buckets:
+        wiring[bucket_spec(bucket).env_var] = bucket_names[bucket]
     for secret in flow.secrets:
         if SECRET_SPECS[secret].family:  # the folder; the accounts' secrets are created when authorised
             wiring[secret_environment_variable(secret)] = ResourceNames(prefix).secret(secret)

@@ -1,0 +1,30 @@
+"""S3 bucket shapes, declared once: the CDK stack builds them and the sandbox creates the same buckets
+in moto, with the environment variable that carries each one's name into the flows that declare it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from functions.settings import BUCKET_VARIABLES
+from infra.flows import Bucket
+
+
+@dataclass(frozen=True)
+class BucketSpec:
+    bucket: Bucket
+    purpose: str
+    versioned: bool = True  # a rewritten brief keeps its earlier versions (noncurrent ones expire)
+    noncurrent_days: int = 90
+
+    @property
+    def env_var(self) -> str:
+        return BUCKET_VARIABLES[self.bucket]
+
+
+BUCKETS: tuple[BucketSpec, ...] = (
+    BucketSpec(Bucket.DOCUMENTS, "documents people read: campaign and promo briefs, reports, delivery packages"),
+)
+
+
+def bucket_spec(bucket: Bucket) -> BucketSpec:
+    return next(spec for spec in BUCKETS if spec.bucket == bucket)
