@@ -129,7 +129,7 @@ class Dependencies:
     def consonance_writeback(self) -> ConsonanceWriteback:
         from functions.consonance_writes import ConsonanceWriteback
 
-        return ConsonanceWriteback(self.consonance, self.ledger)
+        return ConsonanceWriteback(self.consonance, self.ledger, note_updates=self.settings.mapping.internal_note_updates)
 
     @cached_property
     def megaphone(self) -> MegaphoneClient:

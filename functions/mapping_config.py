@@ -46,5 +46,8 @@ class MappingConfig(BaseModel):
     # Megaphone cannot restrict territories: publish and report (a finding), or hold until cleared everywhere.
     unenforceable_territories: Literal["publish_and_report", "hold"] = "publish_and_report"
     spotify_link_role: str = "_26"  # inferred: ONIX website role of the Spotify link (exact code per publisher)
+    # Internal notes (briefs, summaries, findings) are marketing texts updated in place with the
+    # inferred `updateMarketingText`; "recreate" writes a new text instead where Consonance lacks it.
+    internal_note_updates: Literal["update", "recreate"] = "update"
     # Which right types each kind of content requires, and Consonance's names for them (rights model).
     rights: RightsPolicy = Field(default_factory=RightsPolicy)

@@ -101,6 +101,17 @@ class ProductionFileEntry(CatalogueModel):
     url: str | None = None
 
 
+class MarketingTextEntry(CatalogueModel):
+    """A marketing text on a work (and some of its products); the integration's internal notes are these."""
+
+    id: int
+    work_id: int | None = None
+    product_ids: list[int] = Field(default_factory=list)
+    external_markdown: str
+    internal_markdown: str = ""
+    variant: str | None = None
+
+
 class WebLinkEntry(CatalogueModel):
     id: int
     link: str
@@ -195,6 +206,7 @@ class Catalogue(CatalogueModel):
     works: list[WorkEntry] = Field(default_factory=list)
     contracts: list[ContractEntry] = Field(default_factory=list)
     products: list[ProductEntry] = Field(default_factory=list)
+    marketing_texts: list[MarketingTextEntry] = Field(default_factory=list)
     megaphone: MegaphoneSettings
     timeline: list[TimelineEdit] = Field(default_factory=list)
     spotify_takedowns: list[SpotifyTakedown] = Field(default_factory=list)

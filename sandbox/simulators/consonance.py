@@ -46,6 +46,7 @@ from sandbox.catalogue import (
     ApiKey,
     Catalogue,
     ContractEntry,
+    MarketingTextEntry,
     ContributorEntry,
     ProductEntry,
     ProductionFileEntry,
@@ -73,6 +74,18 @@ class WriteBack:
     link_id: int
     link: str
     description: str | None
+
+
+@dataclass(frozen=True)
+class NoteWritten:
+    """One marketing-text mutation the simulator applied (for the sandbox report)."""
+
+    at: datetime
+    operation: str  # "createMarketingText" | "updateMarketingText"
+    text_id: int
+    work_id: int | None
+    product_ids: tuple[int, ...]
+    internal_markdown: str
 
 
 @dataclass(frozen=True)
@@ -134,6 +147,8 @@ class ConsonanceSimulator(Simulator):
         self.keys = {k.key: k for k in (api_keys if api_keys is not None else self.catalogue.api_keys)}
         self.schema = build_executable_schema(sdl_path)
         self.write_backs: list[WriteBack] = []
+        self.notes_written: list[NoteWritten] = []
+        self._next_text_id = max((t.id for t in self.catalogue.marketing_texts), default=0) + 900_001
         self._prepared: dict[str, tuple[DocumentNode, list[Any]]] = {}
         self.applied_edits: list[AppliedEdit] = []
         self._pending_edits = sorted(self.catalogue.timeline, key=self.catalogue.due_at)
@@ -231,9 +246,17 @@ class ConsonanceSimulator(Simulator):
         return {
             "products": self._resolve_products,
             "product": self._resolve_product,
+            "work": self._resolve_work,
             "createWebLink": lambda info, input: self._create_web_link(key, input),
             "updateWebLink": lambda info, input: self._update_web_link(key, input),
+            "createMarketingText": lambda info, input: self._create_marketing_text(key, input),
+            "updateMarketingText": lambda info, input: self._update_marketing_text(key, input),
         }
+
+    def _resolve_work(self, info: GraphQLResolveInfo, workSearch: dict[str, Any] | None = None) -> GraphQLView | None:  # noqa: N803
+        work_id = (workSearch or {}).get("idEq")
+        work = self._work(work_id) if work_id is not None else None
+        return self._work_view(work) if work is not None else None
 
     def _matching(self, search: dict[str, Any]) -> list[ProductEntry]:
         products = sorted(self.catalogue.products, key=lambda p: p.id)
@@ -302,19 +325,35 @@ class ConsonanceSimulator(Simulator):
             )
         return views
 
-    @staticmethod
-    def _marketing_text_views(product: ProductEntry, variant_in: list[str] | None) -> list[GraphQLView]:
-        # The catalogue's description is the product's one SHORT_DESCRIPTION marketing text.
-        if product.description is None or (variant_in is not None and "SHORT_DESCRIPTION" not in variant_in):
-            return []
-        description = product.description
-        return [
-            {
-                "id": product.id,
-                "externalText": lambda info, stripHtml=False: plain_text(description) if stripHtml else description,  # noqa: N803
-                "externalTextMarkdown": description,
-            }
+    def _marketing_text_views(self, product: ProductEntry, variant_in: list[str] | None) -> list[GraphQLView]:
+        # The catalogue's description is the product's one SHORT_DESCRIPTION marketing text; the
+        # catalogue's marketing texts linked to the product follow (variant-less: internal notes).
+        views: list[GraphQLView] = []
+        if product.description is not None and (variant_in is None or "SHORT_DESCRIPTION" in variant_in):
+            description = product.description
+            views.append(
+                {
+                    "id": product.id,
+                    "externalText": lambda info, stripHtml=False: plain_text(description) if stripHtml else description,  # noqa: N803
+                    "externalTextMarkdown": description,
+                    "internalTextMarkdown": "",
+                }
+            )
+        views += [
+            self._note_view(text)
+            for text in self.catalogue.marketing_texts
+            if product.id in text.product_ids and (variant_in is None or text.variant in variant_in)
         ]
+        return views
+
+    @staticmethod
+    def _note_view(text: MarketingTextEntry) -> GraphQLView:
+        return {
+            "id": text.id,
+            "externalText": lambda info, stripHtml=False: plain_text(text.external_markdown) if stripHtml else text.external_markdown,  # noqa: N803
+            "externalTextMarkdown": text.external_markdown,
+            "internalTextMarkdown": text.internal_markdown,
+        }
 
     @staticmethod
     def _web_link_view(link: WebLinkEntry) -> GraphQLView:
@@ -343,6 +382,7 @@ class ConsonanceSimulator(Simulator):
             "title": work.title,
             "workType": work.work_type,
             "seriesMemberships": memberships,
+            "marketingTexts": lambda info: [self._note_view(t) for t in self.catalogue.marketing_texts if t.work_id == work.id],
             "supportingResources": [
                 {"id": r.id, "resourceVariant": r.variant, "url": r.url, "caption": r.caption} for r in work.supporting_resources
             ],
@@ -394,6 +434,55 @@ class ConsonanceSimulator(Simulator):
                 setattr(link, field, data[field])
         self._record_write_back("updateWebLink", owner, link)
         return {"clientMutationId": data.get("clientMutationId"), "errors": [], "webLink": self._web_link_view(link)}
+
+    def _create_marketing_text(self, key: ApiKey, data: dict[str, Any]) -> GraphQLView:
+        self._require_write_access(key, "createMarketingText")
+        work_id, product_ids = data.get("workId"), list(data.get("productIds") or [])
+        errors: list[dict[str, Any]] = []
+        if work_id is not None and self._work(work_id) is None:
+            errors.append({"field": "workId", "messages": ["not found"]})
+        if missing := [pid for pid in product_ids if self._product(pid) is None]:
+            errors.append({"field": "productIds", "messages": [f"not found: {missing}"]})
+        if work_id is None and not product_ids:
+            errors.append({"field": "workId", "messages": ["a marketing text needs a work or products"]})
+        if not (data.get("externalTextMarkdown") or "").strip():
+            errors.append({"field": "externalTextMarkdown", "messages": ["can't be blank"]})
+        if errors:
+            return {"clientMutationId": data.get("clientMutationId"), "errors": errors, "marketingText": None}
+        text = MarketingTextEntry(
+            id=self._next_text_id,
+            work_id=work_id,
+            product_ids=product_ids,
+            external_markdown=data["externalTextMarkdown"],
+            internal_markdown=data.get("internalTextMarkdown") or "",
+            variant=data.get("variant"),
+        )
+        self._next_text_id += 1
+        self.catalogue.marketing_texts.append(text)
+        self._record_note("createMarketingText", text)
+        return {"clientMutationId": data.get("clientMutationId"), "errors": [], "marketingText": self._note_view(text)}
+
+    def _update_marketing_text(self, key: ApiKey, data: dict[str, Any]) -> GraphQLView:
+        self._require_write_access(key, "updateMarketingText")
+        text = next((t for t in self.catalogue.marketing_texts if t.id == data["id"]), None)
+        if text is None:
+            return {"clientMutationId": data.get("clientMutationId"), "errors": [{"field": "id", "messages": ["marketing text not found"]}], "marketingText": None}
+        if data.get("externalTextMarkdown") is not None:
+            text.external_markdown = data["externalTextMarkdown"]
+        if data.get("internalTextMarkdown") is not None:
+            text.internal_markdown = data["internalTextMarkdown"]
+        self._record_note("updateMarketingText", text)
+        return {"clientMutationId": data.get("clientMutationId"), "errors": [], "marketingText": self._note_view(text)}
+
+    def _record_note(self, operation: str, text: MarketingTextEntry) -> None:
+        now = self.clock.now()
+        for product_id in text.product_ids:
+            product = self._product(product_id)
+            if product is not None:
+                product.changed_on = now.date()
+        self.notes_written.append(
+            NoteWritten(now, operation, text.id, text.work_id, tuple(text.product_ids), text.internal_markdown)
+        )
 
     @staticmethod
     def _link_errors(data: dict[str, Any]) -> list[dict[str, Any]]:

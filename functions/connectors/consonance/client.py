@@ -24,16 +24,22 @@ from pydantic import ValidationError
 from functions.connectors.api_client import ApiClient, GraphQLAfterPaging, PageRequest, TokenSource
 from functions.connectors.consonance.queries import (
     CHANGED_AUDIO_PRODUCTS_QUERY,
-    LinkOperation,
+    INTERNAL_NOTES,
+    SPOTIFY_LINKS,
+    BatchMutation,
+    WriteOperation,
     link_alias,
+    notes_of_works_query,
     products_by_id_query,
-    spotify_links_mutation,
 )
 from functions.connectors.consonance.records import (
     DEFAULT_SPOTIFY_LINK_ROLE,
     GraphQLErrorEntry,
     GraphQLResponse,
+    InternalNoteWrite,
+    MarketingTextRecord,
     MutationFieldError,
+    NoteWriteResult,
     ProductRecord,
     SpotifyLinkWrite,
     WriteResult,
@@ -113,11 +119,47 @@ class ConsonanceClient:
         Not idempotent: a lost answer raises `AmbiguousWrite`, and the caller re-reads the product's
         web links (`product(...).spotify_link()`) before creating again.
         """
-        if not writes:
+        operations: list[WriteOperation] = ["create" if w.existing_link_id is None else "update" for w in writes]
+        answers = self._write_batch(SPOTIFY_LINKS, operations, [self._link_input(w) for w in writes])
+        results: list[WriteResult] = []
+        for write, (record_id, messages, field_errors) in zip(writes, answers, strict=True):
+            link_id = record_id if not messages else write.existing_link_id
+            results.append(WriteResult(product_id=write.product_id, link_id=link_id, errors=messages, field_errors=field_errors))
+        return results
+
+    def record_internal_notes(self, writes: list[InternalNoteWrite]) -> list[NoteWriteResult]:
+        """Create or update internal marketing texts, in ONE request. `updateMarketingText` is inferred;
+        a create is not idempotent (a lost answer raises `AmbiguousWrite`: look the note up by its
+        marker with `notes_of_works` before creating again)."""
+        operations: list[WriteOperation] = ["create" if w.existing_text_id is None else "update" for w in writes]
+        answers = self._write_batch(INTERNAL_NOTES, operations, [w.mutation_input() for w in writes])
+        return [
+            NoteWriteResult(text_id=record_id if not messages else write.existing_text_id, errors=messages, field_errors=field_errors)
+            for write, (record_id, messages, field_errors) in zip(writes, answers, strict=True)
+        ]
+
+    def notes_of_works(self, work_ids: Sequence[int]) -> dict[int, list[MarketingTextRecord]]:
+        """The marketing texts of each work (with their internal text), in one request."""
+        ids = list(dict.fromkeys(work_ids))
+        if not ids:
+            return {}
+        data = self._query(notes_of_works_query(len(ids)), "NotesOfWorks", {f"id{i}": wid for i, wid in enumerate(ids)})
+        found: dict[int, list[MarketingTextRecord]] = {}
+        for index, work_id in enumerate(ids):
+            raw = data.get(f"n{index}")
+            if isinstance(raw, dict):
+                found[work_id] = [MarketingTextRecord.model_validate(text) for text in raw.get("marketingTexts") or []]
+        return found
+
+    def _write_batch(
+        self, batch: BatchMutation, operations: list[WriteOperation], inputs: list[dict[str, Any]]
+    ) -> list[tuple[int | None, list[str], list[MutationFieldError]]]:
+        """Send one aliased mutation per input; per item: (the written record's id, error messages,
+        field errors). GraphQL errors without an item's path fail the whole batch."""
+        if not inputs:
             return []
-        operations: list[LinkOperation] = ["create" if w.existing_link_id is None else "update" for w in writes]
-        variables = {link_alias(i): self._link_input(w) for i, w in enumerate(writes)}
-        response = self._post(spotify_links_mutation(operations), "RecordSpotifyLinks", variables, idempotent=False)
+        variables = {link_alias(i): value for i, value in enumerate(inputs)}
+        response = self._post(batch.document(operations), batch.operation_name, variables, idempotent=False)
         by_alias: dict[str, list[GraphQLErrorEntry]] = {}
         for error in response.errors:
             if error.is_authorisation_failure():
@@ -127,36 +169,27 @@ class ConsonanceClient:
                 raise RequestRejected(SERVICE, f"write-back rejected: {_messages(response.errors)}", 200)
             by_alias.setdefault(alias, []).append(error)
         data = response.data or {}
-        return [self._write_result(i, w, data.get(link_alias(i)), by_alias.get(link_alias(i), [])) for i, w in enumerate(writes)]
+        answers: list[tuple[int | None, list[str], list[MutationFieldError]]] = []
+        for index in range(len(inputs)):
+            alias = link_alias(index)
+            payload = data.get(alias)
+            field_errors = [MutationFieldError.model_validate(e) for e in (payload or {}).get("errors") or []]
+            messages = [e.text() for e in field_errors] + [f"{alias}: {e.message}" for e in by_alias.get(alias, [])]
+            if payload is None and not messages:
+                messages.append(f"{alias}: no payload returned")
+            record = (payload or {}).get(batch.result_key) or {}
+            answers.append((record.get("id") if not messages else None, messages, field_errors))
+        return answers
 
     def _link_input(self, write: SpotifyLinkWrite) -> dict[str, Any]:
-        if write.existing_link_id is None:
-            return {
-                "clientMutationId": str(write.product_id),
-                "productId": write.product_id,
-                "link": write.url,
-                "role": self.link_role,
-                "description": write.description,  # inferred field
-            }
+        target = {"productId": write.product_id} if write.existing_link_id is None else {"id": write.existing_link_id}
         return {
             "clientMutationId": str(write.product_id),
-            "id": write.existing_link_id,
+            **target,
             "link": write.url,
             "role": self.link_role,
             "description": write.description,  # inferred field
         }
-
-    @staticmethod
-    def _write_result(
-        index: int, write: SpotifyLinkWrite, payload: dict[str, Any] | None, errors: list[GraphQLErrorEntry]
-    ) -> WriteResult:
-        field_errors = [MutationFieldError.model_validate(e) for e in (payload or {}).get("errors") or []]
-        messages = [e.text() for e in field_errors] + [f"{link_alias(index)}: {e.message}" for e in errors]
-        link = (payload or {}).get("webLink") or {}
-        if payload is None and not messages:
-            messages.append(f"{link_alias(index)}: no payload returned")
-        link_id = link.get("id") if not messages else write.existing_link_id
-        return WriteResult(product_id=write.product_id, link_id=link_id, errors=messages, field_errors=field_errors)
 
     # transport -------------------------------------------------------------------------------
     def _query(self, document: str, operation: str, variables: dict[str, Any]) -> dict[str, Any]:

@@ -6,7 +6,7 @@ The conformance test validates each of `ALL_DOCUMENTS` against the project's SDL
 
 Fields marked "inferred" below are not in the transcribed spec (see extensions.graphql):
 `productionFiles` (and `ProductionFile.url`), `WebLink.description`, `SupportingResource.resourceVariant`,
-`Work.contracts`, and the `createWebLink` / `updateWebLink` mutations.
+`Work.contracts`, the `createWebLink` / `updateWebLink` mutations, and `updateMarketingText`.
 
 The write-back is ONE request per batch with aliased mutations (`w0`, `w1`, ...), so its document
 depends on the batch's mix of creates and updates; `spotify_links_mutation` builds it from the fixed
@@ -16,6 +16,7 @@ per-alias pieces below, and `ALL_DOCUMENTS` carries a mixed example built the sa
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Literal
 
 # Everything the mapping (functions.domain.mapping) reads from an audio product.
@@ -87,13 +88,46 @@ PRODUCT_BY_ID_QUERY = products_by_id_query(1)
 THREE_PRODUCTS_BY_ID_QUERY = products_by_id_query(3)
 
 WEB_LINK_PAYLOAD_SELECTION = "{ clientMutationId errors { field messages } webLink { id link role description } }"
+NOTE_PAYLOAD_SELECTION = "{ clientMutationId errors { field messages } marketingText { id } }"
 
-LinkOperation = Literal["create", "update"]
+WriteOperation = Literal["create", "update"]
+LinkOperation = WriteOperation
 
-_MUTATION_FIELD: dict[str, tuple[str, str]] = {
-    "create": ("createWebLink", "CreateWebLinkInput"),  # inferred mutation
-    "update": ("updateWebLink", "UpdateWebLinkInput"),  # inferred mutation
-}
+
+@dataclass(frozen=True)
+class BatchMutation:
+    """One kind of write, done for a whole batch in one document: an aliased mutation per item."""
+
+    operation_name: str
+    fields: dict[str, tuple[str, str]]  # operation -> (mutation field, input type)
+    payload_selection: str
+    result_key: str  # the payload field holding the written record
+
+    def document(self, operations: Sequence[WriteOperation]) -> str:
+        if not operations:
+            raise ValueError("a write-back batch needs at least one operation")
+        variables: list[str] = []
+        selections: list[str] = []
+        for index, operation in enumerate(operations):
+            field, input_type = self.fields[operation]
+            alias = link_alias(index)
+            variables.append(f"${alias}: {input_type}!")
+            selections.append(f"  {alias}: {field}(input: ${alias}) {self.payload_selection}")
+        return f"mutation {self.operation_name}(" + ", ".join(variables) + ") {\n" + "\n".join(selections) + "\n}\n"
+
+
+SPOTIFY_LINKS = BatchMutation(
+    "RecordSpotifyLinks",
+    {"create": ("createWebLink", "CreateWebLinkInput"), "update": ("updateWebLink", "UpdateWebLinkInput")},  # inferred mutations
+    WEB_LINK_PAYLOAD_SELECTION,
+    "webLink",
+)
+INTERNAL_NOTES = BatchMutation(
+    "RecordInternalNotes",
+    {"create": ("createMarketingText", "CreateMarketingTextInput"), "update": ("updateMarketingText", "UpdateMarketingTextInput")},
+    NOTE_PAYLOAD_SELECTION,  # updateMarketingText is inferred
+    "marketingText",
+)
 
 
 def link_alias(index: int) -> str:
@@ -103,21 +137,24 @@ def link_alias(index: int) -> str:
 
 def spotify_links_mutation(operations: Sequence[LinkOperation]) -> str:
     """One mutation document with an aliased createWebLink/updateWebLink per write, in order."""
-    if not operations:
-        raise ValueError("a write-back batch needs at least one operation")
-    variables: list[str] = []
-    fields: list[str] = []
-    for index, operation in enumerate(operations):
-        field, input_type = _MUTATION_FIELD[operation]
-        alias = link_alias(index)
-        variables.append(f"${alias}: {input_type}!")
-        fields.append(f"  {alias}: {field}(input: ${alias}) {WEB_LINK_PAYLOAD_SELECTION}")
-    return "mutation RecordSpotifyLinks(" + ", ".join(variables) + ") {\n" + "\n".join(fields) + "\n}\n"
+    return SPOTIFY_LINKS.document(operations)
+
+
+def notes_of_works_query(count: int) -> str:
+    """The marketing texts of `count` works, one aliased `work` field per id (`n0`, `n1`, ...): where an
+    internal note whose create answer was lost is found again."""
+    if count < 1:
+        raise ValueError("a notes query needs at least one work")
+    variables = ", ".join(f"$id{i}: Int!" for i in range(count))
+    fields = "\n".join(f"  n{i}: work(workSearch: {{idEq: $id{i}}}) {{ id marketingTexts {{ id internalTextMarkdown }} }}" for i in range(count))
+    return f"query NotesOfWorks({variables}) {{\n{fields}\n}}\n"
 
 
 CREATE_WEB_LINK_MUTATION = spotify_links_mutation(("create",))
 UPDATE_WEB_LINK_MUTATION = spotify_links_mutation(("update",))
 MIXED_SPOTIFY_LINKS_MUTATION = spotify_links_mutation(("create", "update", "create"))
+MIXED_INTERNAL_NOTES_MUTATION = INTERNAL_NOTES.document(("create", "update"))
+NOTES_OF_TWO_WORKS_QUERY = notes_of_works_query(2)
 
 ALL_DOCUMENTS: tuple[str, ...] = (
     CHANGED_AUDIO_PRODUCTS_QUERY,
@@ -126,4 +163,6 @@ ALL_DOCUMENTS: tuple[str, ...] = (
     CREATE_WEB_LINK_MUTATION,
     UPDATE_WEB_LINK_MUTATION,
     MIXED_SPOTIFY_LINKS_MUTATION,
+    MIXED_INTERNAL_NOTES_MUTATION,
+    NOTES_OF_TWO_WORKS_QUERY,
 )

@@ -47,6 +47,7 @@ class ContributionRecord(ConsonanceModel):
 class MarketingTextRecord(ConsonanceModel):
     id: int | None = None
     external_text: str = Field(default="", alias="externalText")
+    internal_text_markdown: str = Field(default="", alias="internalTextMarkdown")
 
 
 class WebLinkRecord(ConsonanceModel):
@@ -161,6 +162,49 @@ class SpotifyLinkWrite(ConsonanceModel):
         if description is None or not description.startswith(LINK_DESCRIPTION_PREFIX):
             return None
         return description.removeprefix(LINK_DESCRIPTION_PREFIX)
+
+
+class InternalNoteWrite(ConsonanceModel):
+    """One internal marketing text: created on a work (and its products), or updated in place.
+
+    Only the internal text carries the note; the required external text is a fixed line that says it
+    is not for publication, and no ONIX variant is set (see functions/consonance_writes.py)."""
+
+    work_id: int | None = None
+    product_ids: tuple[int, ...] = ()
+    internal_markdown: str
+    external_markdown: str
+    existing_text_id: int | None = None
+    client_reference: str = ""
+
+    def mutation_input(self) -> dict[str, Any]:
+        if self.existing_text_id is not None:
+            return {
+                "clientMutationId": self.client_reference,
+                "id": self.existing_text_id,
+                "internalTextMarkdown": self.internal_markdown,
+                "externalTextMarkdown": self.external_markdown,
+            }
+        created: dict[str, Any] = {
+            "clientMutationId": self.client_reference,
+            "internalTextMarkdown": self.internal_markdown,
+            "externalTextMarkdown": self.external_markdown,
+        }
+        if self.work_id is not None:
+            created["workId"] = self.work_id
+        if self.product_ids:
+            created["productIds"] = list(self.product_ids)
+        return created
+
+
+class NoteWriteResult(ConsonanceModel):
+    text_id: int | None = None
+    errors: list[str] = Field(default_factory=list)
+    field_errors: list["MutationFieldError"] = Field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
 
 
 class MutationFieldError(ConsonanceModel):
