@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from types import ModuleType
 from datetime import date, datetime, timezone
 from typing import Any, TextIO
 
@@ -16,18 +17,13 @@ from functions.domain.models import Finding
 from functions.state.availability import CHANNEL_WIDE
 from infra.flows import FLOWS, ScheduleTrigger, flow
 from infra.naming import DEFAULT_RESOURCE_PREFIX, ResourceNameError, ResourceNames
-from infra.ops import availability, dead_letter_queues, plan
+from infra.ops import auth_command, availability, dead_letter_queues, plan
+from infra.ops.command import EXIT_AWS_FAILED, EXIT_NOT_FOUND, EXIT_OK, EXIT_USAGE, UsageError
 from infra.ops.output import print_json, render_table
 
-EXIT_OK = 0
-EXIT_NOT_FOUND = 1
-EXIT_USAGE = 2
-EXIT_AWS_FAILED = 3
 HISTORY_SHOWN = availability.RECENT_HISTORY
-
-
-class UsageError(Exception):
-    """Arguments that parse but make no sense (a flow without a DLQ, a malformed id)."""
+# Commands in modules of their own (infra/ops/command.py): adding one is a module and a line here.
+COMMAND_MODULES: tuple[ModuleType, ...] = (auth_command,)
 
 
 def positive_int(text: str) -> int:
@@ -71,6 +67,8 @@ def build_parser() -> argparse.ArgumentParser:
     dry_run.add_argument("--product", type=int, action="append", dest="products", metavar="ID", help="only this product (repeatable)")
     dry_run.add_argument("--today", type=iso_date, help="plan as of this date (default: today, UTC)")
     dry_run.add_argument("--json", action="store_true", help="machine-readable output")
+    for module in COMMAND_MODULES:
+        module.add_to(commands)
     return parser
 
 
@@ -111,6 +109,9 @@ def run(arguments: argparse.Namespace, names: ResourceNames, out: TextIO, err: T
         return show_availability(names, arguments.product, arguments.json, out, err)
     if arguments.command == "plan":
         return show_plan(names, arguments.products, arguments.today or clock_today(), arguments.json, out, err)
+    for module in COMMAND_MODULES:
+        if arguments.command == module.NAME:
+            return int(module.run(arguments, names, out, err))
     raise UsageError(f"unknown command {arguments.command!r}")
 
 

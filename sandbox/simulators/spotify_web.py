@@ -44,9 +44,9 @@ import httpx
 
 from functions.clock import Clock
 from functions.domain.territories import KNOWN_TERRITORIES
+from sandbox.simulators.spotify_accounts import ACCOUNTS_HOST, IssuedToken, RegisteredApp, SpotifyAccounts
 from sandbox.simulators.base import FaultPlan, RollingWindowLimit, Simulator, json_response
 
-ACCOUNTS_HOST = "accounts.spotify.com"
 API_HOST = "api.spotify.com"
 API_BASE = f"https://{API_HOST}/v1"
 SPOTIFY_ID = re.compile(r"^[0-9A-Za-z]{22}$")
@@ -74,12 +74,6 @@ class SimulatedEpisode:
     taken_down_markets: set[str] = field(default_factory=set)
 
 
-@dataclass
-class IssuedToken:
-    client_id: str
-    expires_at: datetime
-
-
 class SpotifyWebSimulator(Simulator):
     service = "spotify-web"
 
@@ -89,6 +83,7 @@ class SpotifyWebSimulator(Simulator):
         apps: dict[str, str] | None = None,
         *,
         token_lifetime_seconds: int = 3600,
+        accounts: SpotifyAccounts | None = None,
         requests_per_window: int = 100,
         window_seconds: float = 30.0,
         daily_quota: int | None = None,
@@ -96,19 +91,35 @@ class SpotifyWebSimulator(Simulator):
         seed: int = 0,
     ):
         super().__init__(clock, faults=faults, rate_limit=None)  # the API host applies its own limit
-        self.apps = dict(apps or {"sandbox-client": "sandbox-secret"})
-        self.token_lifetime_seconds = token_lifetime_seconds
+        registered = dict(apps or {"sandbox-client": "sandbox-secret"})
+        self.accounts = accounts or SpotifyAccounts(
+            clock,
+            {cid: RegisteredApp(cid, secret) for cid, secret in registered.items()},
+            token_lifetime_seconds=token_lifetime_seconds,
+            seed=seed,
+        )
         self.api_rate_limit = RollingWindowLimit(clock, requests_per_window, window_seconds)
         self.daily_quota = daily_quota
         self.shows: dict[str, SimulatedShow] = {}
         self.episodes: dict[str, SimulatedEpisode] = {}
-        self.tokens: dict[str, IssuedToken] = {}
-        self.tokens_issued = 0
         self.quota_rejected = 0
         self._calls_per_day: dict[tuple[str, date], int] = {}
         self._rng = random.Random(seed)
         self._lock = threading.RLock()
         self._unplayable: dict[str, Literal["not_playable", "missing"]] = {}
+
+    @property
+    def tokens(self) -> dict[str, IssuedToken]:
+        """The access tokens the accounts service issued (tests revoke them by clearing this)."""
+        return self.accounts.tokens
+
+    @tokens.setter
+    def tokens(self, store: dict[str, IssuedToken]) -> None:
+        self.accounts.tokens = store
+
+    @property
+    def tokens_issued(self) -> int:
+        return self.accounts.tokens_issued
 
     # sandbox controls --------------------------------------------------------------------------------
     def add_show(self, show_id: str, name: str, publisher: str | None = None, markets: set[str] | None = None) -> None:
@@ -214,12 +225,12 @@ class SpotifyWebSimulator(Simulator):
             return api_error(401, "Invalid access token")
         if self.clock.now() >= issued.expires_at:
             return api_error(401, "The access token expired")
-        return issued.client_id
+        return issued.client_id  # the rate limit and quota are per app
 
     def route(self, request: httpx.Request, credential: str) -> httpx.Response:
         with self._lock:
             if request.url.host == ACCOUNTS_HOST:
-                return self._token_endpoint(request)
+                return self.accounts.handle(request)
             limited = self._limit(credential)
             if limited is not None:
                 return limited
@@ -233,32 +244,6 @@ class SpotifyWebSimulator(Simulator):
             return self.rate_limited_response(self.faults.retry_after_seconds)
         messages = {"500": "Server error.", "502": "Bad gateway.", "503": "Service unavailable"}
         return api_error(int(kind), messages.get(kind, "Server error."))
-
-    # accounts ----------------------------------------------------------------------------------------
-    def _token_endpoint(self, request: httpx.Request) -> httpx.Response:
-        if request.url.path != "/api/token":
-            return json_response(404, {"error": "not_found", "error_description": "Not found"})
-        if request.method != "POST":
-            return json_response(405, {"error": "invalid_request", "error_description": "Method not allowed"})
-        if not request.headers.get("Content-Type", "").startswith("application/x-www-form-urlencoded"):
-            return oauth_error("invalid_request", "Content-Type must be application/x-www-form-urlencoded")
-        form = {k: v[0] for k, v in parse_qs(request.content.decode(errors="replace")).items()}
-        client_id, client_secret = _basic_credentials(request) or (form.get("client_id"), form.get("client_secret"))
-        if client_id is None or client_secret is None:
-            return oauth_error("invalid_client", "Invalid client")
-        if client_id not in self.apps:
-            return oauth_error("invalid_client", "Invalid client")
-        if self.apps[client_id] != client_secret:
-            return oauth_error("invalid_client", "Invalid client secret")
-        grant_type = form.get("grant_type")
-        if grant_type is None:
-            return oauth_error("unsupported_grant_type", "grant_type parameter is missing")
-        if grant_type != "client_credentials":
-            return oauth_error("unsupported_grant_type", "grant_type must be client_credentials, authorization_code or refresh_token")
-        token = "BQ" + "".join(self._rng.choices("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ", k=40))
-        self.tokens[token] = IssuedToken(client_id, self.clock.now() + timedelta(seconds=self.token_lifetime_seconds))
-        self.tokens_issued += 1
-        return json_response(200, {"access_token": token, "token_type": "Bearer", "expires_in": self.token_lifetime_seconds})
 
     # api ---------------------------------------------------------------------------------------------
     def _limit(self, client_id: str) -> httpx.Response | None:
@@ -403,23 +388,6 @@ def api_error(status: int, message: str, *, reason: str | None = None, headers: 
     if reason is not None:
         error["reason"] = reason
     return json_response(status, {"error": error}, headers=headers)
-
-
-def oauth_error(code: str, description: str, status: int = 400) -> httpx.Response:
-    """The accounts service's error shape: `{"error": code, "error_description": text}`."""
-    return json_response(status, {"error": code, "error_description": description})
-
-
-def _basic_credentials(request: httpx.Request) -> tuple[str, str] | None:
-    header = request.headers.get("Authorization", "")
-    if not header.startswith("Basic "):
-        return None
-    try:
-        decoded = base64.b64decode(header.removeprefix("Basic ").strip(), validate=True).decode()
-    except (binascii.Error, UnicodeDecodeError):
-        return None
-    client_id, separator, client_secret = decoded.partition(":")
-    return (client_id, client_secret) if separator else None
 
 
 def _require_spotify_id(value: str) -> None:

@@ -1,4 +1,4 @@
-"""Fixtures shared by the unit tests: one in-process moto per module for those that need AWS (starting
+"""Fixtures shared by every test package: one in-process moto per module for those that need AWS (starting
 it is most of a test's cost; each test deploys its own copy under its own prefix), the requests the
 connectors sent, simulator routes cleared after each test of a connector module, a virtual clock
 installed as the process clock, and the media host simulator routed on it."""
