@@ -282,6 +282,18 @@ FLOWS: tuple[FlowDeclaration, ...] = (
         publishes_alerts=True,
     ),
     FlowDeclaration(
+        name=FlowName.SPOTIFY_AUTHORISATION_CHECK,
+        handler="functions.flows.spotify_authorisation_check.handler.handler",
+        description="Daily: days left on each Spotify account's authorisation; alerts before it expires",
+        trigger=ScheduleTrigger(every_minutes=24 * 60),
+        timeout_seconds=60,
+        max_concurrency=1,
+        reads=(Table.CURSORS,),
+        writes=(Table.CURSORS,),
+        secrets=(Secret.SPOTIFY_ACCOUNTS,),
+        publishes_alerts=True,
+    ),
+    FlowDeclaration(
         name=FlowName.WEBHOOK_INGEST,
         handler="functions.flows.webhook_ingest.handler.handler",
         description="Signed webhook: verifies HMAC, timestamp and replay, then turns a valid notice into an event",

@@ -58,6 +58,8 @@ class AlarmThresholds:
     # unenforceable restriction within an hour is worth a look; webhook rejections are tolerated up to
     # a handful per period (a sender's clock skew or a retried delivery), more means a wrong key or abuse.
     signal_period: Duration = Duration.hours(1)
+    # Spotify refresh tokens: alarm this many days before the recorded expiry.
+    authorisation_warning_days: int = 14
     episodes_withdrawn: int = 0
     takedowns_detected: int = 0
     unenforceable_restrictions: int = 0
@@ -70,6 +72,8 @@ THRESHOLDS = AlarmThresholds()
 # Flow name -> the metric its handler puts once per successful run (namespace METRICS_NAMESPACE,
 # dimension service=<flow name>, the Powertools Metrics default dimension).
 HEARTBEATS: dict[str, str] = {"consonance-poller": "PollSucceeded"}
+AUTHORISATION_CHECK_FLOW = "spotify-authorisation-check"
+AUTHORISATION_DAYS_METRIC = "SpotifyAuthorisationDaysLeft"
 
 
 @dataclass(frozen=True)
@@ -187,7 +191,14 @@ def heartbeat_period(flow: FlowConstruct) -> Duration:
 class FlowMonitoring(Construct):
     """Alarms per flow, the heartbeat alarms, and one dashboard showing them."""
 
-    def __init__(self, scope: Construct, construct_name: str, flows: Sequence[FlowConstruct], topic: sns.ITopic) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        construct_name: str,
+        flows: Sequence[FlowConstruct],
+        topic: sns.ITopic,
+        spotify_accounts: Sequence[str] = (),
+    ) -> None:
         super().__init__(scope, construct_name)
         self._topic = topic
         self._stack_name = Stack.of(self).stack_name
@@ -209,6 +220,10 @@ class FlowMonitoring(Construct):
         self.signal_alarms: dict[tuple[str, str], cloudwatch.Alarm] = {
             (signal.kind, flow_name): self._signal_alarm(by_name[flow_name], signal) for signal in SIGNAL_ALARMS for flow_name in signal.flows
         }
+        checker = by_name.get(AUTHORISATION_CHECK_FLOW)
+        self.authorisation_alarms: dict[str, cloudwatch.Alarm] = (
+            {account: self._authorisation_alarm(checker, account) for account in spotify_accounts} if checker is not None else {}
+        )
         self.dashboard = self._dashboard(flows)
 
     @property
@@ -217,7 +232,35 @@ class FlowMonitoring(Construct):
             [alarm for alarms in self.alarms.values() for alarm in alarms]
             + list(self.heartbeat_alarms.values())
             + list(self.signal_alarms.values())
+            + list(self.authorisation_alarms.values())
         )
+
+    def _authorisation_alarm(self, checker: FlowConstruct, account: str) -> cloudwatch.Alarm:
+        """14 days (the threshold) before a Spotify account's refresh token expires, or when the daily
+        check stops reporting it (missing data breaches)."""
+        alarm = cloudwatch.Alarm(
+            self,
+            f"SpotifyAuthorisation{construct_id(account)}",
+            alarm_name=f"{self._stack_name}-spotify-authorisation-{account}",
+            alarm_description=(
+                f"Spotify account {account}: its refresh token expires within {THRESHOLDS.authorisation_warning_days} days "
+                f"(or the daily check stopped reporting); run python -m infra.ops auth spotify --account {account}"
+            ),
+            metric=cloudwatch.Metric(
+                namespace=METRICS_NAMESPACE,
+                metric_name=AUTHORISATION_DAYS_METRIC,
+                dimensions_map={"account": account},
+                statistic="Minimum",
+                period=Duration.days(1),
+            ),
+            threshold=THRESHOLDS.authorisation_warning_days,
+            comparison_operator=cloudwatch.ComparisonOperator.LESS_THAN_OR_EQUAL_TO_THRESHOLD,
+            evaluation_periods=1,
+            treat_missing_data=cloudwatch.TreatMissingData.BREACHING,
+        )
+        alarm.add_alarm_action(cloudwatch_actions.SnsAction(self._topic))
+        alarm.add_ok_action(cloudwatch_actions.SnsAction(self._topic))
+        return alarm
 
     def _alarm(self, flow: FlowConstruct, kind: str, description: str, **options: Any) -> cloudwatch.Alarm:
         name = flow.declaration.name

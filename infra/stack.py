@@ -131,7 +131,9 @@ class ConsonanceSpotifyStack(Stack):
             snap_start_flows=self.snap_start_flows,
         )
         self.flows: dict[str, FlowConstruct] = {declaration.name: build_flow(self, declaration, shared) for declaration in FLOWS}
-        self.monitoring = FlowMonitoring(self, "Monitoring", list(self.flows.values()), self.operations_topic)
+        self.monitoring = FlowMonitoring(
+            self, "Monitoring", list(self.flows.values()), self.operations_topic, spotify_accounts=list(self.account_secrets)
+        )
 
         apply_justified_suppressions(self)
         self._outputs()

@@ -50,9 +50,15 @@ def cleared_routes() -> Iterator[None]:
 
 
 @pytest.fixture
-def virtual_clock() -> Iterator[VirtualClock]:
-    """A virtual clock starting at `VIRTUAL_START`, installed as the process clock for the test."""
-    clock = VirtualClock(VIRTUAL_START)
+def clock_start() -> datetime:
+    """Where `virtual_clock` starts; a test package or module overrides this fixture to start elsewhere."""
+    return VIRTUAL_START
+
+
+@pytest.fixture
+def virtual_clock(clock_start: datetime) -> Iterator[VirtualClock]:
+    """A virtual clock starting at `clock_start`, installed as the process clock for the test."""
+    clock = VirtualClock(clock_start)
     use_clock(clock)
     yield clock
     use_clock(SystemClock())

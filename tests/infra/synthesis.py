@@ -32,6 +32,7 @@ TEST_CONTEXT_OVERRIDES: dict[str, Any] = {
     "spotifyMarkets": ["gb", "US", "ie"],
     "spotifyRatePerMinute": 90,
     "webhookToleranceSeconds": 120,
+    "spotifyAccounts": ["publisher", "northwind-brand"],
 }
 
 

@@ -390,7 +390,7 @@ def test_role_grants_exactly_what_the_declaration_names(synthesized: Synthesized
 
     secret_ids = {synthesized.logical_id(resource): s for s, resource in stack.secrets.items()}
     granted_secrets = {secret_ids[i]: actions for i, actions in grants.items() if i in secret_ids}
-    assert set(granted_secrets) == set(declaration.secrets)
+    assert set(granted_secrets) == {s for s in declaration.secrets if s in stack.secrets}  # a family: see the account test
     for actions in granted_secrets.values():
         assert actions == {"secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"}
 
@@ -423,7 +423,13 @@ def test_role_grants_exactly_what_the_declaration_names(synthesized: Synthesized
         {"*", synthesized.logical_id(flow.log_group)}
         | dead_letter_ids
         | set(synthesized.logical_id(stack.tables[t]) for t in declaration.tables)
-        | {synthesized.logical_id(stack.secrets[s]) for s in declaration.secrets}
+        | {synthesized.logical_id(stack.secrets[s]) for s in declaration.secrets if s in stack.secrets}
+        | (
+            {synthesized.logical_id(secret) for secret in stack.account_secrets.values()}
+            if Secret.SPOTIFY_ACCOUNTS in declaration.secrets
+            else set()
+        )
+        | {synthesized.logical_id(stack.buckets[b]) for b in declaration.buckets}
     )
     if declaration.emits:
         expected.add(bus_id)
@@ -682,7 +688,7 @@ def test_every_http_flow_alarms_on_rejected_requests() -> None:
 def test_every_alarm_notifies_the_operations_topic(synthesized: SynthesizedStack) -> None:
     topic_ref = {"Ref": synthesized.logical_id(synthesized.stack.operations_topic)}
     alarms = synthesized.template.find_resources("AWS::CloudWatch::Alarm")
-    expected_count = sum(len(expected_alarm_kinds(d)) for d in FLOWS)
+    expected_count = sum(len(expected_alarm_kinds(d)) for d in FLOWS) + len(synthesized.stack.account_secrets)  # + expiry alarms
     assert len(alarms) == expected_count
     for alarm in alarms.values():
         assert alarm["Properties"]["AlarmActions"] == [topic_ref]
@@ -748,3 +754,33 @@ def test_nag_suppressions_are_scoped_and_explained(synthesized: SynthesizedStack
     }
     template_metadata = synthesized.template.to_json().get("Metadata", {})
     assert "cdk_nag" not in template_metadata  # no stack-wide suppressions
+
+
+# --- Spotify account authorisations --------------------------------------------------------------
+
+
+def test_each_configured_spotify_account_has_a_secret_and_an_expiry_alarm(synthesized: SynthesizedStack) -> None:
+    stack = synthesized.stack
+    assert set(stack.account_secrets) == {"publisher", "northwind-brand"}
+    for account, secret in stack.account_secrets.items():
+        assert synthesized.properties(secret)["Name"] == f"consonance-spotify/spotify-account/{account}"
+        alarm = synthesized.properties(stack.monitoring.authorisation_alarms[account])
+        assert alarm["MetricName"] == "SpotifyAuthorisationDaysLeft" and alarm["Threshold"] == 14
+        assert alarm["ComparisonOperator"] == "LessThanOrEqualToThreshold" and alarm["TreatMissingData"] == "breaching"
+        assert alarm["Dimensions"] == [{"Name": "account", "Value": account}]
+
+
+def test_flows_using_spotify_accounts_may_read_and_rotate_only_those_secrets(synthesized: SynthesizedStack) -> None:
+    stack = synthesized.stack
+    account_ids = {synthesized.logical_id(secret) for secret in stack.account_secrets.values()}
+    for declaration in FLOWS:
+        grants = grants_by_resource(synthesized, declaration.name)
+        granted = {i: actions for i, actions in grants.items() if i in account_ids}
+        if Secret.SPOTIFY_ACCOUNTS in declaration.secrets:
+            assert set(granted) == account_ids, declaration.name
+            assert all({"secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue"} <= actions for actions in granted.values())
+            variables = environment(synthesized, declaration.name)
+            assert variables["SPOTIFY_ACCOUNTS"] == "publisher,northwind-brand"
+            assert variables["SPOTIFY_ACCOUNTS_SECRET_PREFIX"] == "consonance-spotify/spotify-account"
+        else:
+            assert granted == {}, declaration.name
