@@ -9,10 +9,9 @@ the clients that flow really uses, not for all of them (`make bench`, cold_start
 from __future__ import annotations
 
 import json
-from functools import lru_cache
-
 from typing import TYPE_CHECKING
 
+from functions.execution_environment import built_once
 from functions.secrets import fingerprint, secret_value
 from functions.settings import Settings
 from functions.settings import settings as _settings
@@ -36,25 +35,25 @@ def settings() -> Settings:
     return _settings()
 
 
-@lru_cache(maxsize=1)
+@built_once
 def ledger() -> SyncLedger:
     from functions.state.ledger import SyncLedger
     return SyncLedger(_settings().ledger_table)
 
 
-@lru_cache(maxsize=1)
+@built_once
 def cursors() -> CursorStore:
     from functions.state.cursors import CursorStore
     return CursorStore(_settings().cursors_table)
 
 
-@lru_cache(maxsize=1)
+@built_once
 def idempotency() -> IdempotencyStore:
     from functions.state.idempotency import IdempotencyStore
     return IdempotencyStore(_settings().idempotency_table)
 
 
-@lru_cache(maxsize=1)
+@built_once
 def event_bus() -> EventBus:
     from functions.event_bus import EventBus
     return EventBus(_settings().event_bus_name, _settings().event_source)
@@ -86,7 +85,7 @@ def _token_service(service: str, base_url: str, secret_id: str, header: str, per
     )
 
 
-@lru_cache(maxsize=1)
+@built_once
 def consonance() -> ConsonanceClient:
     from functions.connectors.consonance import ConsonanceClient
     config = _settings()
@@ -96,7 +95,7 @@ def consonance() -> ConsonanceClient:
     return ConsonanceClient(http, product_types=config.mapping.audio_product_types, link_role=config.mapping.spotify_link_role)
 
 
-@lru_cache(maxsize=1)
+@built_once
 def megaphone() -> MegaphoneClient:
     from functions.connectors.megaphone import MegaphoneClient
     config = _settings()
@@ -106,13 +105,13 @@ def megaphone() -> MegaphoneClient:
     return MegaphoneClient(http, network_id=config.megaphone_network_id)
 
 
-@lru_cache(maxsize=1)
+@built_once
 def availability() -> AvailabilityStore:
     from functions.state.availability import AvailabilityStore
     return AvailabilityStore(_settings().availability_table)
 
 
-@lru_cache(maxsize=1)
+@built_once
 def alerts() -> AlertPublisher:
     from functions.alerts import AlertPublisher
     return AlertPublisher(_settings().alerts_topic_arn)
@@ -125,7 +124,7 @@ def spotify_credentials() -> SpotifyCredentials:
     return SpotifyCredentials.model_validate_json(secret_value(_settings().spotify_secret_id))
 
 
-@lru_cache(maxsize=1)
+@built_once
 def spotify_web() -> SpotifyWebClient:
     from functions.connectors.spotify_web import SpotifyWebClient
     config = _settings()
@@ -154,7 +153,7 @@ def webhook_secrets() -> list[str]:
     return [raw]
 
 
-@lru_cache(maxsize=1)
+@built_once
 def webhook_replay_guard() -> DynamoReplayGuard:
     """Signatures already received, remembered in the idempotency table until they go stale."""
     from functions.webhook.signature import DynamoReplayGuard

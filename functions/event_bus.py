@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from functools import lru_cache
 from typing import Any
 
 import boto3
@@ -12,6 +11,7 @@ import boto3
 from functions.clock import utcnow
 from functions.domain.errors import TransientError
 from functions.domain.events import DomainEvent
+from functions.execution_environment import built_once
 
 MAX_ENTRIES_PER_CALL = 10
 ATTEMPTS = 3
@@ -21,7 +21,7 @@ class EventPublishFailed(TransientError):
     code = "event_publish_failed"
 
 
-@lru_cache(maxsize=None)
+@built_once
 def events_client() -> Any:
     return boto3.client("events")
 

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import json
 import os
-from functools import lru_cache
 from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator
 
 from functions.domain.rights import RightsPolicy
+from functions.execution_environment import built_once
 
 
 class MappingConfig(BaseModel):
@@ -113,6 +113,6 @@ class Settings(BaseModel):
         return cls.model_validate(values)
 
 
-@lru_cache(maxsize=1)
+@built_once
 def settings() -> Settings:
     return Settings.from_environment()

@@ -29,6 +29,7 @@ import boto3
 from functions.connectors.http import clear_routes, route_host
 from functions.settings import Settings
 from functions.state.ledger import SyncLedger
+from infra.deployment_context import CONTEXT_SETTINGS, environment_for_flow
 from infra.flows import FLOWS, FlowDeclaration, Secret, Table
 from sandbox.catalogue import ApiKey, Catalogue
 from sandbox.clock import VirtualClock
@@ -58,6 +59,14 @@ class WorldOptions:
     flows: tuple[FlowDeclaration, ...] = FLOWS
     resource_prefix: str = "consonance-spotify"
     extra_environment: dict[str, str] = field(default_factory=dict)
+
+
+def deployment_environment(flow: FlowDeclaration, settings: dict[str, str]) -> dict[str, str]:
+    """The deployment settings `flow` is given, as the stack gives them: a connector's settings only
+    to flows that declare its secret (`infra.deployment_context`); anything else to every flow."""
+    context_variables = {setting.env_var for setting in CONTEXT_SETTINGS}
+    shared = {name: value for name, value in settings.items() if name not in context_variables}
+    return {**shared, **environment_for_flow(flow, settings)}
 
 
 class EmfCapture(io.TextIOBase):
@@ -179,8 +188,7 @@ class SandboxWorld:
         route_host(urlsplit(defaults.spotify_api_url).netloc, self.spotify)
         self.distribution = SpotifyDistribution(self.catalogue, self.megaphone, self.spotify, defaults.mapping)
         self.alerts = OperationsAlerts.create(f"{self.options.resource_prefix}-alerts")
-        environment = {
-            "ALERTS_TOPIC_ARN": self.alerts.topic_arn,
+        deployment = {
             "MEGAPHONE_NETWORK_ID": self.catalogue.megaphone.network_id,
             "MEGAPHONE_PODCASTS": json.dumps(self.catalogue.megaphone.podcast_by_series()),
             "MEGAPHONE_RATE_PER_MINUTE": str(options.megaphone_rate_per_minute),
@@ -188,7 +196,12 @@ class SandboxWorld:
             "POWERTOOLS_TRACE_DISABLED": "true",
             **options.extra_environment,
         }
-        self.resources = create_resources(options.flows, secret_values=self.secret_values, extra_environment=environment)
+        self.resources = create_resources(
+            options.flows,
+            secret_values=self.secret_values,
+            extra_environment=lambda flow: deployment_environment(flow, deployment),
+            alerts_topic_arn=self.alerts.topic_arn,
+        )
         self.runtime = LocalRuntime(
             options.flows,
             self.resources,

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, ClassVar
 
+import boto3
 import httpx
+from botocore.exceptions import ClientError
 
 from functions import dependencies
 from functions.clock import clock, utcnow
@@ -24,6 +26,7 @@ from functions.observability import logger, metrics
 from functions.secrets import secret_value
 from functions.settings import settings
 from functions.sqs_batch import consume_sqs_batch
+from functions.state.dynamo import dynamodb_client
 from infra.flows import EventTrigger, FlowDeclaration, ScheduleTrigger, Secret, Table
 
 SAMPLE_API_HOST = "sample-api.invalid"
@@ -218,6 +221,49 @@ def producer_handler(event: dict[str, Any], context: Any) -> None:
     dependencies.event_bus().publish([SampleOrderPlaced(order_id=f"produced-{WORLD.produced}")])
 
 
+# flows that reach for AWS: what their grants let through --------------------------------------------
+def aws_caller_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Makes the one call `event` names (`service`, `operation`, `params`) and says how AWS answered."""
+    client = boto3.client(event["service"])
+    try:
+        response = getattr(client, event["operation"])(**event.get("params", {}))
+    except ClientError as error:
+        return {
+            "allowed": False,
+            "code": error.response["Error"]["Code"],
+            "status": error.response["ResponseMetadata"]["HTTPStatusCode"],
+            "message": error.response["Error"]["Message"],
+            "exception": type(error).__name__,
+        }
+    return {"allowed": True, "response": response}
+
+
+def remembered_orders_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """A queue flow that remembers applied events in the idempotency table, as the real ones do."""
+    return consume_sqs_batch(
+        event, context, flow="sample-remembered", accept=(SampleOrderPlaced,), handle=lambda e: None, idempotency=dependencies.idempotency()
+    )
+
+
+def warm_state_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """What this execution environment built: the same objects on a warm start, new ones after a cold one."""
+    from aws_lambda_powertools.utilities.parameters.constants import DEFAULT_PROVIDERS
+
+    secret_value(settings().megaphone_secret_id)  # fills the Powertools secrets cache
+    if event.get("crash"):
+        from sandbox.runtime import SimulatedCrash
+
+        raise SimulatedCrash("the environment dies")
+    return {  # the objects themselves: a test holding them keeps their identities unique
+        "settings": settings(),
+        "dynamodb": dynamodb_client(),
+        "event_bus": dependencies.event_bus(),
+        "secrets_provider": DEFAULT_PROVIDERS["secrets"],
+        "boto3_session": boto3.DEFAULT_SESSION,
+        "service": os.environ["POWERTOOLS_SERVICE_NAME"],
+    }
+
+
 # declarations ------------------------------------------------------------------------------------
 ORDERS = FlowDeclaration(
     name="sample-orders",
@@ -272,3 +318,36 @@ PRODUCER = FlowDeclaration(
     trigger=ScheduleTrigger(every_minutes=30),
     emits=(SampleOrderPlaced.detail_type,),
 )
+CALLER = FlowDeclaration(
+    name="sample-caller",
+    handler="tests.sandbox.sample_flows.aws_caller_handler",
+    description="makes the AWS call it is asked to make",
+    trigger=EventTrigger(detail_types=("SampleCallRequested",)),
+    reads=(Table.LEDGER,),
+    writes=(Table.CURSORS,),
+    secrets=(Secret.MEGAPHONE,),
+    emits=(SampleOrderPlaced.detail_type,),
+)
+ALERTER = FlowDeclaration(
+    name="sample-alerter",
+    handler="tests.sandbox.sample_flows.aws_caller_handler",
+    description="makes the AWS call it is asked to make; may publish alerts",
+    trigger=ScheduleTrigger(every_minutes=60),
+    publishes_alerts=True,
+)
+REMEMBERED_UNGRANTED = FlowDeclaration(
+    name="sample-remembered",
+    handler="tests.sandbox.sample_flows.remembered_orders_handler",
+    description="uses the idempotency table without declaring it (the metadata-sync bug)",
+    trigger=EventTrigger(detail_types=(SampleOrderPlaced.detail_type,)),
+    max_receives=2,
+)
+REMEMBERED = replace(REMEMBERED_UNGRANTED, reads=(Table.IDEMPOTENCY,), writes=(Table.IDEMPOTENCY,), description="declares what it uses")
+WARM_A = FlowDeclaration(
+    name="sample-warm-a",
+    handler="tests.sandbox.sample_flows.warm_state_handler",
+    description="reports the objects its execution environment built",
+    trigger=ScheduleTrigger(every_minutes=60),
+    secrets=(Secret.MEGAPHONE,),
+)
+WARM_B = replace(WARM_A, name="sample-warm-b")
