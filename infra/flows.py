@@ -90,7 +90,7 @@ FLOWS: tuple[FlowDeclaration, ...] = (
         reads=(Table.LEDGER, Table.CURSORS),
         writes=(Table.LEDGER, Table.CURSORS),
         secrets=(Secret.CONSONANCE,),
-        emits=("EpisodeChanged", "SeriesChanged"),
+        emits=("EpisodeChanged", "SeriesChanged", "RightsChanged"),
     ),
     FlowDeclaration(
         name="episode-publisher",
@@ -134,8 +134,9 @@ FLOWS: tuple[FlowDeclaration, ...] = (
         trigger=EventTrigger(detail_types=("SeriesChanged",)),
         batch_size=1,
         timeout_seconds=180,
-        reads=(Table.LEDGER, Table.CURSORS),
-        writes=(Table.LEDGER, Table.CURSORS),
+        # IDEMPOTENCY: its consumer remembers applied SeriesChanged deliveries (sqs_batch idempotency)
+        reads=(Table.LEDGER, Table.CURSORS, Table.IDEMPOTENCY),
+        writes=(Table.LEDGER, Table.CURSORS, Table.IDEMPOTENCY),
         secrets=(Secret.MEGAPHONE,),
         emits=("EpisodeReevaluationDue",),
     ),
