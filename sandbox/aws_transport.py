@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import io
 import sys
+import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -76,6 +77,7 @@ class InProcessTransport:
         self._server_name = parts.hostname
         self._server_port = str(parts.port)
         self.requests = 0
+        self.seconds_in_application = 0.0  # wall time inside moto's application (the emulator's own work)
 
     def handles(self, url: str) -> bool:
         return url == self.endpoint_url or url.startswith(self._prefix)
@@ -99,6 +101,7 @@ class InProcessTransport:
             captured["headers"] = response_headers
             return _refuse_write
 
+        started = time.perf_counter()
         result = self.app(environ, start_response)
         try:
             content = b"".join(result)
@@ -106,6 +109,7 @@ class InProcessTransport:
             close = getattr(result, "close", None)
             if close is not None:
                 close()
+            self.seconds_in_application += time.perf_counter() - started
         return int(captured["status"].split(" ", 1)[0]), _joined_headers(captured["headers"]), content
 
     def _environ(self, method: str, url: str, headers: Iterable[tuple[str, str | bytes]], body: bytes) -> dict[str, Any]:

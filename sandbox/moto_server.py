@@ -8,7 +8,8 @@ per-service endpoint overrides) is taken out of the environment and put back whe
 
 Clients in this process skip the socket (`in_process=True`, the default): their requests, prepared
 by botocore for the loopback URL, are handed to the same WSGI application the server thread serves
-(`sandbox.aws_transport`). Other processes keep using the socket.
+(`sandbox.aws_transport`). Other processes keep using the socket. While it runs, moto's slow paths
+are short-cut with the same answers (`speedups=True`, the default; `sandbox.moto_speedups`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import logging
 import os
 import threading
 import urllib.request
+from contextlib import ExitStack
 from types import TracebackType
 from typing import Any
 
@@ -25,6 +27,7 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_ba
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from sandbox.aws_transport import InProcessTransport, install_botocore_handler
+from sandbox.moto_speedups import moto_speedups
 
 SANDBOX_REGION = "eu-west-1"
 SANDBOX_ACCOUNT = "123456789012"  # moto's default account
@@ -78,9 +81,13 @@ def reset_client_caches() -> None:
 class MotoServer:
     """Start with `with MotoServer() as server:`; the environment points at it until the block ends."""
 
-    def __init__(self, region: str = SANDBOX_REGION, host: str = "127.0.0.1", port: int = 0, *, in_process: bool = True):
+    def __init__(
+        self, region: str = SANDBOX_REGION, host: str = "127.0.0.1", port: int = 0, *, in_process: bool = True, speedups: bool = True
+    ):
         self.region = region
         self.in_process = in_process
+        self.speedups = speedups
+        self._patches = ExitStack()
         self._host = host
         self._port = port
         self._server: BaseWSGIServer | None = None
@@ -112,6 +119,8 @@ class MotoServer:
         werkzeug = logging.getLogger("werkzeug")
         self._werkzeug_level = werkzeug.level
         werkzeug.setLevel(logging.ERROR)  # one access-log line per AWS call drowns everything else
+        if self.speedups:
+            self._patches.enter_context(moto_speedups())
         application = RememberingDispatcher()
         server = make_server(self._host, self._port, application, threaded=True)
         self._thread = threading.Thread(target=server.serve_forever, name="moto-server", daemon=True)
@@ -130,15 +139,15 @@ class MotoServer:
         if self._server is None:
             return
         if self._remove_transport is not None:
-            self._remove_transport()
+            self._remove_transport()  # the transport object stays readable (its counters) until the next start
             self._remove_transport = None
-        self.transport = None
         self._server.shutdown()
         self._server.server_close()
         if self._thread is not None:
             self._thread.join()
             self._thread = None
         self._server = None
+        self._patches.close()
         self._restore_environment()
         reset_client_caches()
         if self._werkzeug_level is not None:

@@ -300,12 +300,13 @@ class LocalRuntime:
         self._queues_to_poll = {flow.name for flow in self._queue_flows}
 
     def _poll_subscribers_of(self, detail_types: set[str]) -> None:
-        emitted = detail_types
-        self._queues_to_poll.update(
-            queue_flow.name
-            for queue_flow in self._queue_flows
-            if emitted & set(self.resources.queues[queue_flow.name].detail_types)
-        )
+        """Poll the queues whose rules take any of `detail_types` (put on the bus, seen at the transport)."""
+        if detail_types:
+            self._queues_to_poll.update(
+                queue_flow.name
+                for queue_flow in self._queue_flows
+                if detail_types & set(self.resources.queues[queue_flow.name].detail_types)
+            )
 
     # running -------------------------------------------------------------------------------------
     def run_for(self, days: float = 0, *, hours: float = 0, minutes: float = 0) -> None:
@@ -584,8 +585,7 @@ class LocalRuntime:
                 except ClientError as error:
                     if error.response["Error"]["Code"] not in ("AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist"):
                         raise
-        # moto compares its wall clock in milliseconds, strictly: let one pass so "visible now" holds.
-        time.sleep(0.002)
+        _after_moto_released(time.time())
         urls = {message.queue_url for message in due}
         self._queues_to_poll.update(name for name, wiring in self.resources.queues.items() if wiring.queue_url in urls)
         return True
@@ -726,6 +726,15 @@ class LocalRuntime:
             original_message_id=message["MessageId"],
             dead_lettered_by="sqs-redrive",
         )
+
+
+def _after_moto_released(released_at: float) -> None:
+    """moto makes a message visible again when its wall clock (float milliseconds, from a datetime:
+    microsecond steps) is strictly past the moment of ChangeMessageVisibility(0). Wait until the
+    clock has moved past the moment the release returned — a few microseconds, not a fixed 2 ms —
+    so the next receive sees the message."""
+    while time.time() <= released_at + 0.000_002:
+        time.sleep(0)
 
 
 def _trigger_kind(flow: FlowDeclaration) -> Literal["queue", "schedule", "direct"]:

@@ -253,6 +253,12 @@ class SandboxWorld:
             handler.setFormatter(formatter)
         inner.addHandler(handler)
 
+    @property
+    def moto_transport_seconds(self) -> float:
+        """Wall time spent inside moto answering this process's AWS calls (0 without the in-process transport)."""
+        transport = getattr(self._moto, "transport", None)
+        return transport.seconds_in_application if transport is not None else 0.0
+
     # running ---------------------------------------------------------------------------------
     def run_for(self, days: float) -> None:
         self.runtime.run_for(days=days)

@@ -1,7 +1,8 @@
 """The in-process transport answers exactly what the loopback socket answers: the same scenario of
 DynamoDB, SQS, EventBridge, SNS and Secrets Manager calls — errors included — is run once over the
 socket and once in process, against the same moto server emptied in between, and every answer
-(parsed by botocore, volatile ids and timestamps masked) is compared."""
+(parsed by botocore, volatile ids and timestamps masked) is compared. The same scenario holds moto's
+speed-ups (`sandbox.moto_speedups`, on by default in the sandbox) to moto's own answers."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from sandbox.moto_server import MotoServer
+from sandbox.moto_speedups import moto_speedups
 
 Clients = Callable[[str], Any]
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
@@ -38,7 +40,7 @@ VOLATILE_KEYS = {
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[MotoServer]:
-    with MotoServer() as running:
+    with MotoServer(speedups=False) as running:  # moto as it is; the speed-ups are compared below
         yield running
 
 
@@ -252,6 +254,17 @@ def test_every_answer_is_the_same_over_the_socket_and_in_process(server: MotoSer
     }
     routed = next(result for name, result in in_process if name == "routed messages")["ok"]["Messages"]
     assert [m["Body"]["json"]["detail"]["n"] for m in routed] == [0, 2], "EventBridge routed only the matching detail-type"
+
+
+def test_moto_speedups_answer_what_moto_answers(server: MotoServer) -> None:
+    server.reset_state()
+    plain = scenario(in_process_clients())
+    server.reset_state()
+    with moto_speedups():
+        fast = scenario(in_process_clients())
+
+    for (name, expected), (_, actual) in zip(plain, fast, strict=True):
+        assert actual == expected, name
 
 
 def test_message_digests_match_their_bodies_in_process(server: MotoServer) -> None:
