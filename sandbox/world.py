@@ -33,7 +33,7 @@ from infra.deployment_context import CONTEXT_SETTINGS, environment_for_flow
 from infra.flows import FLOWS, FlowDeclaration, Secret, Table
 from sandbox.catalogue import ApiKey, Catalogue
 from sandbox.clock import VirtualClock
-from sandbox.distribution import SpotifyDistribution
+from sandbox.distribution import DEFAULT_DISTRIBUTION_DELAY, SpotifyDistribution
 from sandbox.http_log import RequestLog
 from sandbox.moto_server import MotoServer
 from sandbox.resources import SandboxResources, create_resources
@@ -56,6 +56,8 @@ class WorldOptions:
     megaphone_rate_per_minute: int = 60
     consonance_rate_per_minute: int = 120
     ingest_delay_seconds: float = 120.0
+    # How long Spotify takes to show metadata Megaphone changed (inferred; sandbox.distribution).
+    distribution_delay: timedelta = DEFAULT_DISTRIBUTION_DELAY
     flows: tuple[FlowDeclaration, ...] = FLOWS
     resource_prefix: str = "consonance-spotify"
     extra_environment: dict[str, str] = field(default_factory=dict)
@@ -186,7 +188,9 @@ class SandboxWorld:
         route_host(urlsplit(defaults.megaphone_url).netloc, self.megaphone)
         route_host(urlsplit(defaults.spotify_accounts_url).netloc, self.spotify)
         route_host(urlsplit(defaults.spotify_api_url).netloc, self.spotify)
-        self.distribution = SpotifyDistribution(self.catalogue, self.megaphone, self.spotify, defaults.mapping)
+        self.distribution = SpotifyDistribution(
+            self.catalogue, self.megaphone, self.spotify, defaults.mapping, delay=options.distribution_delay
+        )
         self.alerts = OperationsAlerts.create(f"{self.options.resource_prefix}-alerts")
         deployment = {
             "MEGAPHONE_NETWORK_ID": self.catalogue.megaphone.network_id,
