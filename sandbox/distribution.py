@@ -13,6 +13,12 @@ after it changed); each further change on Megaphone restarts that wait, a change
 arrives never arrives. Availability itself (appearing, disappearing) still follows at the next tick:
 the rights timeline measures how promptly the integration acts, not how fast Spotify re-reads.
 
+Reading Megaphone's whole state (a deep copy of every episode) every virtual minute was a tenth of a
+demo's wall time, so the bridge reads it only when it may have changed: after Megaphone received a
+request, at the moment a scheduled episode's pubdate arrives, at every tick while an audio ingest
+runs (that is when a Spotify identifier appears), and at least every `resync_interval` for edits
+made on the simulator directly, outside its API (tests, scripts).
+
 It also keeps the rights timeline: every change of an episode's state on the simulated Spotify side
 (live / draft / taken down), with the virtual time and the clearance that held at that moment.
 """
@@ -39,6 +45,10 @@ from sandbox.simulators.spotify_web import SpotifyWebSimulator
 BASE62 = string.digits + string.ascii_letters
 DEFAULT_DISTRIBUTION_DELAY = timedelta(minutes=10)  # inferred (no published figure): WorldOptions sets it
 _TAGS = re.compile(r"<[^>]+>")
+
+
+def _rails_moment(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
 
 
 def spotify_show_id(podcast_id: str) -> str:
@@ -90,6 +100,7 @@ class SpotifyDistribution:
     mapping: MappingConfig
     ledger: SyncLedger | None = None
     delay: timedelta = DEFAULT_DISTRIBUTION_DELAY
+    resync_interval: timedelta = timedelta(minutes=5)
     timeline: list[TimelineEntry] = field(default_factory=list)
     takedowns_applied: list[dict[str, Any]] = field(default_factory=list)
     _withdrawn_by_megaphone: set[str] = field(default_factory=set)
@@ -98,6 +109,10 @@ class SpotifyDistribution:
     _pending_takedowns: list[SpotifyTakedown] = field(default_factory=list)
     _on_spotify: dict[str, DistributedMetadata] = field(default_factory=dict)  # by Spotify id
     _in_transit: dict[str, tuple[datetime, DistributedMetadata]] = field(default_factory=dict)  # due, metadata
+    _episodes: list[dict[str, Any]] = field(default_factory=list)  # Megaphone's episodes when last read
+    _read_at: datetime | None = None
+    _requests_seen: int = -1
+    _reread_at: datetime | None = None  # the next moment time alone changes what Megaphone answers
 
     def __post_init__(self) -> None:
         podcasts = {p.id: p.title for p in self.catalogue.megaphone.podcasts}
@@ -106,12 +121,32 @@ class SpotifyDistribution:
         self._pending_takedowns = sorted(self.catalogue.spotify_takedowns, key=self.catalogue.due_at)
 
     def tick(self, now: datetime) -> None:
-        episodes = self.megaphone.state()["episodes"]
-        for episode in episodes:
-            self._distribute(episode, now)
+        if self._megaphone_may_have_changed(now):
+            self._read_megaphone(now)
+            for episode in self._episodes:
+                self._distribute(episode, now)
         self._deliver_metadata(now)
-        self._apply_takedowns(now, episodes)
-        self._record_states(now, episodes)
+        self._apply_takedowns(now, self._episodes)
+        self._record_states(now, self._episodes)
+
+    def _megaphone_may_have_changed(self, now: datetime) -> bool:
+        return (
+            self._read_at is None
+            or len(self.megaphone.received) != self._requests_seen
+            or (self._reread_at is not None and now >= self._reread_at)
+            or now - self._read_at >= self.resync_interval
+        )
+
+    def _read_megaphone(self, now: datetime) -> None:
+        self._requests_seen = len(self.megaphone.received)
+        self._episodes = self.megaphone.state()["episodes"]
+        self._read_at = now
+        moments = [
+            now if episode.get("audioFileProcessing") else _rails_moment(episode.get("pubdate"))
+            for episode in self._episodes
+            if episode.get("audioFileProcessing") or (not episode.get("draft") and episode.get("status") == "scheduled")
+        ]
+        self._reread_at = min((moment for moment in moments if moment is not None), default=None)
 
     def _distribute(self, episode: dict[str, Any], now: datetime) -> None:
         spotify_id = episode.get("spotifyIdentifier")
