@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+from datetime import timedelta
 from typing import Any
 
 import boto3
@@ -211,3 +212,20 @@ def test_an_environment_that_crashed_is_replaced_by_a_cold_start(build_runtime: 
 
     assert all(after[name] is not before[name] for name in before if name != "service")
     assert runtime.environments.cold_starts[WARM_A.name] == 2
+
+
+# polling -----------------------------------------------------------------------------------------
+def test_queues_are_polled_after_an_invocation_only_for_the_detail_types_it_put(build_runtime: BuildRuntime) -> None:
+    from sandbox.aws_grants import OUTSIDE_INVOCATIONS
+    from tests.sandbox.sample_flows import HOURLY, ORDERS
+
+    quiet = build_runtime((HOURLY, ORDERS), idle_poll_interval=timedelta(days=1))
+    quiet.run_for(hours=5)  # five hourly runs that put nothing on the bus
+    # the queue's visibility read at start-up and run_until's one poll of every queue; nothing after
+    assert quiet.access.requests_by_flow[OUTSIDE_INVOCATIONS] == 2
+    assert quiet.stats()["sample-hourly"].succeeded == 5
+    quiet.close()
+
+    producing = build_runtime((PRODUCER, ORDERS), idle_poll_interval=timedelta(days=1))
+    producing.run_for(hours=2)
+    assert [delivery.receive_count for delivery in sample_flows.WORLD.deliveries] == [1, 1, 1, 1]
