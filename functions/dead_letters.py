@@ -8,15 +8,16 @@ invocations that crash outright (those arrive with no reason attribute).
 
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import Any
 
 import boto3
 
+from functions.execution_environment import built_once
+
 REASON_LIMIT = 1000
 
 
-@lru_cache(maxsize=None)
+@built_once
 def sqs_client() -> Any:
     return boto3.client("sqs")
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from functools import lru_cache
 from typing import Any
 
 import boto3
@@ -16,6 +15,7 @@ import boto3
 from functions.clock import utcnow
 from functions.domain.errors import TransientError
 from functions.domain.events import DomainEvent
+from functions.execution_environment import built_once
 
 MAX_ENTRIES_PER_CALL = 10
 ATTEMPTS = 3
@@ -29,7 +29,7 @@ class UndeclaredEvent(RuntimeError):
     """A flow tried to publish an event its declaration does not list in `emits`."""
 
 
-@lru_cache(maxsize=None)
+@built_once
 def events_client() -> Any:
     return boto3.client("events")
 

@@ -24,12 +24,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 from functions.clock import utcnow
 from functions.dependencies import Dependencies
+from functions.execution_environment import current_cache
 from functions.domain.events import DomainEvent
 from functions.flow_declarations import FlowDeclaration
 from functions.observability import logger, metrics, tracer
@@ -42,14 +43,14 @@ LambdaHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
 _environments: list[ExecutionEnvironment[Any]] = []
 
 
-@dataclass
+@dataclass(eq=False)
 class ExecutionEnvironment(Generic[FlowDeps]):
-    """What one flow keeps between invocations: its platform dependencies and its own deps."""
+    """What one flow keeps between invocations: its platform dependencies and its own deps, held in
+    the current execution environment's cache (`functions.execution_environment`): in Lambda that is
+    the process; the sandbox gives each flow its own, and a new one after a crash."""
 
     declaration: FlowDeclaration
     build: Callable[[Dependencies], FlowDeps]
-    _platform: Dependencies | None = field(default=None, init=False)
-    _deps: FlowDeps | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
         _environments.append(self)
@@ -57,22 +58,30 @@ class ExecutionEnvironment(Generic[FlowDeps]):
             self.deps()
 
     def platform(self) -> Dependencies:
-        if self._platform is None:
-            self._platform = Dependencies(FlowSettings(self.declaration))
-        return self._platform
+        values = current_cache().values
+        key = (self, "platform")
+        if key not in values:
+            values[key] = Dependencies(FlowSettings(self.declaration))
+        platform: Dependencies = values[key]  # type: ignore[assignment]
+        return platform
 
     def deps(self) -> FlowDeps:
-        if self._deps is None:
-            self._deps = self.build(self.platform())
-        return self._deps
+        values = current_cache().values
+        key = (self, "deps")
+        if key not in values:
+            values[key] = self.build(self.platform())
+        deps: FlowDeps = values[key]  # type: ignore[assignment]
+        return deps
 
     def forget(self) -> None:
-        self._platform = None
-        self._deps = None
+        values = current_cache().values
+        values.pop((self, "platform"), None)
+        values.pop((self, "deps"), None)
 
 
 def reset_environments() -> None:
-    """Forget every flow's built dependencies (the environment variables changed)."""
+    """Forget every flow's built dependencies in the current execution environment (the environment
+    variables changed: tests, a new sandbox deployment)."""
     for environment in _environments:
         environment.forget()
 

@@ -6,6 +6,19 @@ podcast; an episode Megaphone unpublishes (back to draft) disappears from Spotif
 (`Catalogue.spotify_takedowns`) are made on the Spotify side only, at their moment, and stay: the
 bridge never republishes what Spotify itself took down.
 
+Metadata Megaphone distributes — title, summary (as Spotify's plain-text description), publication
+date, duration — is carried to an episode Spotify already has after `delay` of virtual time
+(`DEFAULT_DISTRIBUTION_DELAY`, inferred, configurable: Spotify re-reads a Megaphone feed some minutes
+after it changed); each further change on Megaphone restarts that wait, a change reverted before it
+arrives never arrives. Availability itself (appearing, disappearing) still follows at the next tick:
+the rights timeline measures how promptly the integration acts, not how fast Spotify re-reads.
+
+Reading Megaphone's whole state (a deep copy of every episode) every virtual minute was a tenth of a
+demo's wall time, so the bridge reads it only when it may have changed: after Megaphone received a
+request, at the moment a scheduled episode's pubdate arrives, at every tick while an audio ingest
+runs (that is when a Spotify identifier appears), and at least every `resync_interval` for edits
+made on the simulator directly, outside its API (tests, scripts).
+
 It also keeps the rights timeline: every change of an episode's state on the simulated Spotify side
 (live / draft / taken down), with the virtual time and the clearance that held at that moment.
 """
@@ -13,9 +26,11 @@ It also keeps the rights timeline: every change of an episode's state on the sim
 from __future__ import annotations
 
 import hashlib
+import html
+import re
 import string
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from functions.domain.clearance import compute_clearance
@@ -29,6 +44,12 @@ from sandbox.simulators.megaphone import MegaphoneSimulator
 from sandbox.simulators.spotify_web import SpotifyWebSimulator
 
 BASE62 = string.digits + string.ascii_letters
+DEFAULT_DISTRIBUTION_DELAY = timedelta(minutes=10)  # inferred (no published figure): WorldOptions sets it
+_TAGS = re.compile(r"<[^>]+>")
+
+
+def _rails_moment(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
 
 
 def spotify_show_id(podcast_id: str) -> str:
@@ -39,6 +60,26 @@ def spotify_show_id(podcast_id: str) -> str:
         number, remainder = divmod(number, 62)
         chars.append(BASE62[remainder])
     return "".join(chars)
+
+
+@dataclass(frozen=True)
+class DistributedMetadata:
+    """What Spotify shows of a Megaphone episode, in the Web API's terms."""
+
+    name: str
+    description: str
+    release_date: date
+    duration_ms: int
+
+    @classmethod
+    def of(cls, episode: dict[str, Any]) -> DistributedMetadata:
+        summary = episode.get("summary") or ""
+        return cls(
+            name=episode["title"],
+            description=html.unescape(_TAGS.sub("", summary)).strip(),
+            release_date=date.fromisoformat(episode["pubdate"][:10]),
+            duration_ms=int(round(float(episode.get("duration") or 0) * 1000)),
+        )
 
 
 @dataclass
@@ -59,12 +100,20 @@ class SpotifyDistribution:
     spotify: SpotifyWebSimulator
     mapping: MappingConfig
     ledger: SyncLedger | None = None
+    delay: timedelta = DEFAULT_DISTRIBUTION_DELAY
+    resync_interval: timedelta = timedelta(minutes=5)
     timeline: list[TimelineEntry] = field(default_factory=list)
     takedowns_applied: list[dict[str, Any]] = field(default_factory=list)
     _withdrawn_by_megaphone: set[str] = field(default_factory=set)
     _taken_down_by_spotify: dict[str, set[str]] = field(default_factory=dict)
     _last_state: dict[int, str] = field(default_factory=dict)
     _pending_takedowns: list[SpotifyTakedown] = field(default_factory=list)
+    _on_spotify: dict[str, DistributedMetadata] = field(default_factory=dict)  # by Spotify id
+    _in_transit: dict[str, tuple[datetime, DistributedMetadata]] = field(default_factory=dict)  # due, metadata
+    _episodes: list[dict[str, Any]] = field(default_factory=list)  # Megaphone's episodes when last read
+    _read_at: datetime | None = None
+    _requests_seen: int = -1
+    _reread_at: datetime | None = None  # the next moment time alone changes what Megaphone answers
 
     def __post_init__(self) -> None:
         podcasts = {p.id: p.title for p in self.catalogue.megaphone.podcasts}
@@ -73,30 +122,81 @@ class SpotifyDistribution:
         self._pending_takedowns = sorted(self.catalogue.spotify_takedowns, key=self.catalogue.due_at)
 
     def tick(self, now: datetime) -> None:
-        episodes = self.megaphone.state()["episodes"]
-        for episode in episodes:
-            self._distribute(episode)
-        self._apply_takedowns(now, episodes)
-        self._record_states(now, episodes)
+        if self._megaphone_may_have_changed(now):
+            self._read_megaphone(now)
+            for episode in self._episodes:
+                self._distribute(episode, now)
+        self._deliver_metadata(now)
+        self._apply_takedowns(now, self._episodes)
+        self._record_states(now, self._episodes)
 
-    def _distribute(self, episode: dict[str, Any]) -> None:
+    def _megaphone_may_have_changed(self, now: datetime) -> bool:
+        return (
+            self._read_at is None
+            or len(self.megaphone.received) != self._requests_seen
+            or (self._reread_at is not None and now >= self._reread_at)
+            or now - self._read_at >= self.resync_interval
+        )
+
+    def _read_megaphone(self, now: datetime) -> None:
+        self._requests_seen = len(self.megaphone.received)
+        self._episodes = self.megaphone.state()["episodes"]
+        self._read_at = now
+        moments = [
+            now if episode.get("audioFileProcessing") else _rails_moment(episode.get("pubdate"))
+            for episode in self._episodes
+            if episode.get("audioFileProcessing") or (not episode.get("draft") and episode.get("status") == "scheduled")
+        ]
+        self._reread_at = min((moment for moment in moments if moment is not None), default=None)
+
+    def _distribute(self, episode: dict[str, Any], now: datetime) -> None:
         spotify_id = episode.get("spotifyIdentifier")
         if not spotify_id:
             return
         published = not episode.get("draft") and episode.get("status") == "published"
         known = self.spotify.episodes.get(spotify_id)
         if published and (known is None or spotify_id in self._withdrawn_by_megaphone):
+            metadata = DistributedMetadata.of(episode)
             self.spotify.publish_episode(
                 spotify_id,
                 spotify_show_id(episode["podcastId"]),
-                episode["title"],
+                metadata.name,
                 KNOWN_TERRITORIES - self._taken_down_by_spotify.get(spotify_id, set()),
-                date.fromisoformat(episode["pubdate"][:10]),
+                metadata.release_date,
+                description=metadata.description,
+                duration_ms=metadata.duration_ms,
             )
+            self._on_spotify[spotify_id] = metadata
+            self._in_transit.pop(spotify_id, None)
             self._withdrawn_by_megaphone.discard(spotify_id)
+        elif published and known is not None:
+            self._follow_metadata(spotify_id, DistributedMetadata.of(episode), now)
         elif not published and known is not None and spotify_id not in self._withdrawn_by_megaphone:
             self.spotify.take_down(spotify_id)
             self._withdrawn_by_megaphone.add(spotify_id)
+
+    def _follow_metadata(self, spotify_id: str, metadata: DistributedMetadata, now: datetime) -> None:
+        """Megaphone's current metadata sets off (or restarts) its way to Spotify when it differs
+        from what is there or on its way."""
+        on_spotify = self._on_spotify.get(spotify_id)
+        in_transit = self._in_transit.get(spotify_id)
+        if metadata == on_spotify:
+            self._in_transit.pop(spotify_id, None)  # changed back before it arrived
+        elif in_transit is None or in_transit[1] != metadata:
+            self._in_transit[spotify_id] = (now + self.delay, metadata)
+
+    def _deliver_metadata(self, now: datetime) -> None:
+        for spotify_id, (due, metadata) in list(self._in_transit.items()):
+            if due <= now and spotify_id in self.spotify.episodes:
+                self.spotify.update_episode(
+                    spotify_id,
+                    name=metadata.name,
+                    description=metadata.description,
+                    release_date=metadata.release_date,
+                    duration_ms=metadata.duration_ms,
+                )
+                self._on_spotify[spotify_id] = metadata
+                del self._in_transit[spotify_id]
 
     def _apply_takedowns(self, now: datetime, episodes: list[dict[str, Any]]) -> None:
         while self._pending_takedowns and self.catalogue.due_at(self._pending_takedowns[0]) <= now:

@@ -5,17 +5,29 @@ handlers', the runtime's, an ops CLI in another process — talks to the sandbox
 talk to AWS, with no patching. The server holds dummy credentials only; while it runs, anything
 that could send real credentials or redirect a service elsewhere (a session token, a profile,
 per-service endpoint overrides) is taken out of the environment and put back when it stops.
+
+Clients in this process skip the socket (`in_process=True`, the default): their requests, prepared
+by botocore for the loopback URL, are handed to the same WSGI application the server thread serves
+(`sandbox.aws_transport`). Other processes keep using the socket. While it runs, moto's slow paths
+are short-cut with the same answers (`speedups=True`, the default; `sandbox.moto_speedups`).
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import threading
 import urllib.request
+from contextlib import ExitStack
 from types import TracebackType
+from typing import Any
 
 import boto3
-from moto.server import ThreadedMotoServer
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+from werkzeug.serving import BaseWSGIServer, make_server
+
+from sandbox.aws_transport import InProcessTransport, install_botocore_handler
+from sandbox.moto_speedups import moto_speedups
 
 SANDBOX_REGION = "eu-west-1"
 SANDBOX_ACCOUNT = "123456789012"  # moto's default account
@@ -31,6 +43,23 @@ _SHADOWING_VARIABLES = (
     "AWS_USE_FIPS_ENDPOINT",
     "AWS_USE_DUALSTACK_ENDPOINT",
 )
+
+
+class RememberingDispatcher(DomainDispatcherApplication):
+    """moto's server application, remembering which backend serves a host name. moto answers that
+    on every request by listing and stat-ing its own package directory (about 250 entries) before
+    matching its URL patterns; the answer depends only on the host and the installed moto, so the
+    first answer per host is kept. Everything else — host inference from the signature, routing,
+    the backends — is moto's own."""
+
+    def __init__(self) -> None:
+        super().__init__(create_backend_app)
+        self._backend_by_host: dict[str | None, Any] = {}
+
+    def get_backend_for_host(self, host: str | None) -> Any:
+        if host not in self._backend_by_host:
+            self._backend_by_host[host] = super().get_backend_for_host(host)
+        return self._backend_by_host[host]
 
 
 def reset_client_caches() -> None:
@@ -53,14 +82,22 @@ def reset_client_caches() -> None:
 class MotoServer:
     """Start with `with MotoServer() as server:`; the environment points at it until the block ends."""
 
-    def __init__(self, region: str = SANDBOX_REGION, host: str = "127.0.0.1", port: int = 0):
+    def __init__(
+        self, region: str = SANDBOX_REGION, host: str = "127.0.0.1", port: int = 0, *, in_process: bool = True, speedups: bool = True
+    ):
         self.region = region
+        self.in_process = in_process
+        self.speedups = speedups
+        self._patches = ExitStack()
         self._host = host
         self._port = port
-        self._server: ThreadedMotoServer | None = None
+        self._server: BaseWSGIServer | None = None
+        self._thread: threading.Thread | None = None
+        self._remove_transport: Any = None
         self._saved_environment: dict[str, str | None] = {}
         self._werkzeug_level: int | None = None
         self.endpoint_url = ""
+        self.transport: InProcessTransport | None = None
 
     @property
     def running(self) -> bool:
@@ -83,11 +120,18 @@ class MotoServer:
         werkzeug = logging.getLogger("werkzeug")
         self._werkzeug_level = werkzeug.level
         werkzeug.setLevel(logging.ERROR)  # one access-log line per AWS call drowns everything else
-        server = ThreadedMotoServer(ip_address=self._host, port=self._port, verbose=False)
-        server.start()
-        host, port = server.get_host_and_port()
+        if self.speedups:
+            self._patches.enter_context(moto_speedups())
+        application = RememberingDispatcher()
+        server = make_server(self._host, self._port, application, threaded=True)
+        self._thread = threading.Thread(target=server.serve_forever, name="moto-server", daemon=True)
+        self._thread.start()
+        host, port = server.server_address[:2]
         self._server = server
         self.endpoint_url = f"http://{host}:{port}"
+        if self.in_process:
+            self.transport = InProcessTransport(application, self.endpoint_url)
+            self._remove_transport = install_botocore_handler("before-send", self.transport)
         self._point_environment_here()
         reset_client_caches()
         return self
@@ -95,8 +139,16 @@ class MotoServer:
     def stop(self) -> None:
         if self._server is None:
             return
-        self._server.stop()
+        if self._remove_transport is not None:
+            self._remove_transport()  # the transport object stays readable (its counters) until the next start
+            self._remove_transport = None
+        self._server.shutdown()
+        self._server.server_close()
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
         self._server = None
+        self._patches.close()
         self._restore_environment()
         reset_client_caches()
         if self._werkzeug_level is not None:

@@ -10,8 +10,9 @@ schedule rule (the local runtime plays its Lambda target); the DynamoDB tables w
 Each flow's environment is built as `infra.flow_constructs.flow_environment` builds it (that module
 imports CDK, so it is mirrored here, not imported): the caller's settings (simulator URLs and the
 like), then the declaration's own `environment`, then the wiring, which nothing overrides. The wiring
-names only the tables and secrets the flow declares — the sandbox's stand-in for the stack's IAM
-grants: a flow reaching for an undeclared table finds no name for it. Every physical name comes from
+names only the tables and secrets the flow declares, and the operations alerts topic only for a flow
+that `publishes_alerts`, as the stack does; `sandbox.aws_grants` then holds every call of an
+invocation to the same grants IAM would. Every physical name comes from
 `infra.naming.ResourceNames`, the convention the stack and the ops CLI use, under `prefix` (tests use
 one moto server for many isolated deployments).
 """
@@ -86,6 +87,7 @@ class SandboxResources:
     buckets: dict[Bucket, str]
     secret_ids: dict[Secret, str]
     environments: dict[str, dict[str, str]]
+    alerts_topic_arn: str | None = None
 
     def function_name(self, flow: str) -> str:
         return ResourceNames(self.prefix).function(flow)
@@ -111,9 +113,11 @@ def create_resources(
     prefix: str = DEFAULT_PREFIX,
     event_source: str = DEFAULT_EVENT_SOURCE,
     tables: Iterable[TableSpec] = TABLES,
+    alerts_topic_arn: str | None = None,
 ) -> SandboxResources:
     """Create everything `flows` need. `extra_environment` holds deployment settings (simulator URLs,
-    Megaphone network and podcasts, log level): one mapping for every flow, or a function of the flow."""
+    Megaphone network and podcasts, log level): one mapping for every flow, or a function of the flow.
+    `alerts_topic_arn` is the operations alerts topic (created by the caller with its subscribers)."""
     _check_unique_names(flows)
     needed = {secret for flow in flows for secret in flow.secrets if not SECRET_SPECS[secret].family}
     missing = sorted(secret.value for secret in needed - set(secret_values))
@@ -153,6 +157,7 @@ def create_resources(
             bucket_names,
             secret_ids,
             _extras_for(flow, extra_environment),
+            alerts_topic_arn,
         )
         for flow in flows
     }
@@ -169,6 +174,7 @@ def create_resources(
         buckets=bucket_names,
         secret_ids=secret_ids,
         environments=environments,
+        alerts_topic_arn=alerts_topic_arn,
     )
 
 
@@ -320,6 +326,7 @@ def _flow_environment(
     bucket_names: Mapping[Bucket, str],
     secret_ids: Mapping[Secret, str],
     extra_environment: Mapping[str, str],
+    alerts_topic_arn: str | None,
 ) -> dict[str, str]:
     wiring = {
         "POWERTOOLS_SERVICE_NAME": flow.name,
@@ -338,6 +345,8 @@ def _flow_environment(
             wiring[secret_environment_variable(secret)] = ResourceNames(prefix).secret(secret)
         else:
             wiring[secret_environment_variable(secret)] = secret_ids[secret]
+    if flow.publishes_alerts and alerts_topic_arn:
+        wiring["ALERTS_TOPIC_ARN"] = alerts_topic_arn
     if queue is not None:
         wiring["DEAD_LETTER_QUEUE_URL"] = queue.dead_letter_queue_url
         wiring["MAX_RECEIVES"] = str(queue.max_receives)

@@ -28,11 +28,19 @@ invocation: two more attempts, one minute and then two minutes after the failure
 Time: `run_until` advances the clock in ticks; at each tick it calls the `before_tick` hooks, makes
 due messages visible, fires due schedules and drains every queue (round-robin in declaration order,
 one batch per flow per round) until no queue has a visible message. Handlers' own sleeps (rate-limit
-waits, backoff) advance the same clock. Polling every queue at every tick would cost one HTTP call
+waits, backoff) advance the same clock. Polling every queue at every tick would cost one AWS call
 per queue per virtual minute, so queues are polled when something could have put a message there —
-an invocation, a message made visible again, a call to `run_until`/`run_due` — and otherwise every
+an invocation that put events on the bus (the queues whose rules take the detail-types it put, as
+seen at the transport), a message made visible again, a call to `run_until` — and otherwise every
 `idle_poll_interval` of virtual time. Code that sends messages from outside the runtime between
 ticks (a hook) should call `expect_messages()`.
+
+Each flow as it deploys (`sandbox.execution_environments`, `sandbox.aws_grants`): an invocation
+runs with exactly its flow's environment variables, in the flow's own execution environment (its
+settings, clients and secrets cache survive between its invocations, never shared with another
+flow; a crash or timeout discards them, so the next invocation is a cold start), and every AWS call
+it makes is held to its declaration's grants — a call outside them fails with the AccessDenied
+error AWS answers, and is recorded in `access.denials`.
 
 Faults: with `crash_probability` p, after each HTTP exchange a connector completes inside an
 invocation, the invocation dies with probability p (seeded): `SimulatedCrash` is a BaseException,
@@ -49,7 +57,6 @@ from __future__ import annotations
 
 import base64
 import importlib
-import os
 import random
 import time
 import uuid
@@ -67,7 +74,9 @@ import functions.clock
 from functions.connectors.http import HttpExchange, observe_requests
 from functions.flow_template import reset_environments
 from infra.flows import FlowDeclaration, ScheduleTrigger
+from sandbox.aws_grants import AwsAccess, FlowGrants
 from sandbox.clock import VirtualClock
+from sandbox.execution_environments import ExecutionEnvironments
 from sandbox.resources import QueueWiring, SandboxResources
 
 SQS_MAX_BATCH = 10
@@ -185,8 +194,9 @@ class _InvocationResult:
 class LocalRuntime:
     """Runs `flows` against `resources` (see `sandbox.resources.create_resources`) on `clock`.
 
-    Use as a context manager: it installs the clock for `functions.clock` and sets flow environment
-    variables while it runs, and restores both on exit.
+    Use as a context manager: it installs the clock for `functions.clock`, sets each flow's
+    environment variables around its invocations and checks their AWS calls, and on exit restores
+    the clock and the variables and removes the checks.
     """
 
     def __init__(
@@ -229,15 +239,16 @@ class LocalRuntime:
         self._crash_rng = random.Random(f"{seed}:crashes")
         self._stats = {flow.name: FlowStats(flow=flow.name, trigger=_trigger_kind(flow)) for flow in self.flows}
         self._handlers: dict[str, Callable[[Any, Any], Any]] = {}
-        self._saved_environment: dict[str, str | None] = {}
-        self._applied_environment: set[str] = set()
+        self.environments = ExecutionEnvironments({flow.name: resources.environments[flow.name] for flow in self.flows})
+        self.access = AwsAccess(resources.region, resources.account).open()
+        self._grants = {flow.name: FlowGrants.of(flow, resources) for flow in self.flows}
         self._in_flight: list[_InFlight] = []
         self._pending_retries: list[_PendingRetry] = []
         self._last_receive_count: dict[str, int] = {}
         self._acknowledged_ids: dict[str, set[str]] = {}
-        # Queue flows that may have visible messages. An invocation can only put the detail-types its
-        # declaration `emits` (IAM allows no more), so after it only the queues subscribed to those
-        # are polled; `expect_messages`, `run_until` and the idle poll poll every queue.
+        # Queue flows that may have visible messages. After an invocation only the queues subscribed
+        # to the detail-types it put are polled; `expect_messages`, `run_until` and the idle poll
+        # poll every queue.
         self._queues_to_poll: set[str] = {flow.name for flow in self._queue_flows}
         self._hooks_ran_at: datetime | None = None
         self._closed = False
@@ -245,7 +256,7 @@ class LocalRuntime:
         self._previous_clock = functions.clock.clock()
         functions.clock.use_clock(clock)
         reset_environments()  # a new deployment: nothing built for another environment survives
-        self._sqs = boto3.client("sqs")
+        self._sqs = boto3.session.Session().client("sqs")  # a session made after the checks: its calls are counted
         self._visibility = {flow.name: self._queue_visibility(resources.queues[flow.name]) for flow in self._queue_flows}
         started = clock.now()
         self._last_poll_at = started
@@ -269,14 +280,8 @@ class LocalRuntime:
         if self._closed:
             return
         self._closed = True
-        for name, value in self._saved_environment.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-        self._saved_environment.clear()
-        self._applied_environment.clear()
-        reset_environments()
+        self.environments.close()
+        self.access.close()
         functions.clock.use_clock(self._previous_clock)
 
     # hooks ---------------------------------------------------------------------------------------
@@ -292,13 +297,14 @@ class LocalRuntime:
     def _poll_every_queue(self) -> None:
         self._queues_to_poll = {flow.name for flow in self._queue_flows}
 
-    def _poll_subscribers_of(self, flow: FlowDeclaration) -> None:
-        emitted = set(flow.emitted_detail_types)
-        self._queues_to_poll.update(
-            queue_flow.name
-            for queue_flow in self._queue_flows
-            if emitted & set(self.resources.queues[queue_flow.name].detail_types)
-        )
+    def _poll_subscribers_of(self, detail_types: set[str]) -> None:
+        """Poll the queues whose rules take any of `detail_types` (put on the bus, seen at the transport)."""
+        if detail_types:
+            self._queues_to_poll.update(
+                queue_flow.name
+                for queue_flow in self._queue_flows
+                if detail_types & set(self.resources.queues[queue_flow.name].detail_types)
+            )
 
     # running -------------------------------------------------------------------------------------
     def run_for(self, days: float = 0, *, hours: float = 0, minutes: float = 0) -> None:
@@ -377,25 +383,27 @@ class LocalRuntime:
     ) -> _InvocationResult:
         stats = self._stats[flow.name]
         stats.invocations += 1
-        self._poll_subscribers_of(flow)  # whatever the handler sent is now in those queues
-        self._apply_environment(flow)
         started = self.clock.now()
         context = self._context(flow, started)
         stop_crashing = observe_requests(self._crash_point(flow)) if self.crash_probability > 0 else None
         response: Any = None
         exception: BaseException | None = None
-        try:
-            response = self._handler(flow)(event, context)  # an import error fails the invocation, as in Lambda
-        except SimulatedCrash as crash:
-            exception = crash
-        except Exception as error:
-            exception = error
-        finally:
-            if stop_crashing is not None:
-                stop_crashing()
+        with self.environments.entered(flow.name), self.access.invocation(self._grants[flow.name]) as access:
+            try:
+                response = self._handler(flow)(event, context)  # an import error fails the invocation, as in Lambda
+            except SimulatedCrash as crash:
+                exception = crash
+            except Exception as error:
+                exception = error
+            finally:
+                if stop_crashing is not None:
+                    stop_crashing()
+        self._poll_subscribers_of(access.detail_types_put)  # whatever the handler put is now in those queues
         elapsed = (self.clock.now() - started).total_seconds()
         if self.enforce_timeouts and elapsed > flow.timeout_seconds and not isinstance(exception, SimulatedCrash):
             exception = InvocationTimedOut(f"{flow.name} ran {elapsed:.0f} s of virtual time; its timeout is {flow.timeout_seconds} s")
+        if isinstance(exception, (SimulatedCrash, InvocationTimedOut)):
+            self.environments.discard(flow.name)  # Lambda replaces an environment that crashed or timed out
         outcome: Outcome = "succeeded"
         if isinstance(exception, SimulatedCrash):
             stats.crashes += 1
@@ -447,20 +455,6 @@ class LocalRuntime:
             log_group_name=f"/aws/lambda/{function_name}",
             log_stream_name=f"{started:%Y/%m/%d}/[$LATEST]{self._new_id().replace('-', '')}",
         )
-
-    def _apply_environment(self, flow: FlowDeclaration) -> None:
-        wanted = self.resources.environments[flow.name]
-        for name in self._applied_environment - wanted.keys():
-            original = self._saved_environment.get(name)
-            if original is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = original
-        for name, value in wanted.items():
-            if name not in self._saved_environment:
-                self._saved_environment[name] = os.environ.get(name)
-            os.environ[name] = value
-        self._applied_environment = set(wanted)
 
     def _flow(self, declaration: FlowDeclaration | str) -> FlowDeclaration:
         name = declaration if isinstance(declaration, str) else declaration.name
@@ -589,8 +583,7 @@ class LocalRuntime:
                 except ClientError as error:
                     if error.response["Error"]["Code"] not in ("AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist"):
                         raise
-        # moto compares its wall clock in milliseconds, strictly: let one pass so "visible now" holds.
-        time.sleep(0.002)
+        _after_moto_released(time.time())
         urls = {message.queue_url for message in due}
         self._queues_to_poll.update(name for name, wiring in self.resources.queues.items() if wiring.queue_url in urls)
         return True
@@ -731,6 +724,15 @@ class LocalRuntime:
             original_message_id=message["MessageId"],
             dead_lettered_by="sqs-redrive",
         )
+
+
+def _after_moto_released(released_at: float) -> None:
+    """moto makes a message visible again when its wall clock (float milliseconds, from a datetime:
+    microsecond steps) is strictly past the moment of ChangeMessageVisibility(0). Wait until the
+    clock has moved past the moment the release returned — a few microseconds, not a fixed 2 ms —
+    so the next receive sees the message."""
+    while time.time() <= released_at + 0.000_002:
+        time.sleep(0)
 
 
 def _trigger_kind(flow: FlowDeclaration) -> Literal["queue", "schedule", "direct"]:

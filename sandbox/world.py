@@ -30,10 +30,11 @@ from functions.connectors.http import clear_routes, route_host
 from functions.mapping_config import MappingConfig
 from functions.settings import ConsonanceSettings, MegaphoneSettings, SpotifySettings
 from functions.state.ledger import SyncLedger
+from infra.deployment_context import CONTEXT_SETTINGS, environment_for_flow
 from infra.flows import FLOWS, FlowDeclaration, Secret, Table
 from sandbox.catalogue import ApiKey, Catalogue
 from sandbox.clock import VirtualClock
-from sandbox.distribution import SpotifyDistribution
+from sandbox.distribution import DEFAULT_DISTRIBUTION_DELAY, SpotifyDistribution
 from sandbox.http_log import RequestLog
 from sandbox.moto_server import MotoServer
 from sandbox.resources import SandboxResources, create_resources
@@ -56,9 +57,19 @@ class WorldOptions:
     megaphone_rate_per_minute: int = 60
     consonance_rate_per_minute: int = 120
     ingest_delay_seconds: float = 120.0
+    # How long Spotify takes to show metadata Megaphone changed (inferred; sandbox.distribution).
+    distribution_delay: timedelta = DEFAULT_DISTRIBUTION_DELAY
     flows: tuple[FlowDeclaration, ...] = FLOWS
     resource_prefix: str = "consonance-spotify"
     extra_environment: dict[str, str] = field(default_factory=dict)
+
+
+def deployment_environment(flow: FlowDeclaration, settings: dict[str, str]) -> dict[str, str]:
+    """The deployment settings `flow` is given, as the stack gives them: a connector's settings only
+    to flows that declare its secret (`infra.deployment_context`); anything else to every flow."""
+    context_variables = {setting.env_var for setting in CONTEXT_SETTINGS}
+    shared = {name: value for name, value in settings.items() if name not in context_variables}
+    return {**shared, **environment_for_flow(flow, settings)}
 
 
 class EmfCapture(io.TextIOBase):
@@ -178,10 +189,11 @@ class SandboxWorld:
         route_host(_default_host(MegaphoneSettings, "megaphone_url"), self.megaphone)
         route_host(_default_host(SpotifySettings, "spotify_accounts_url"), self.spotify)
         route_host(_default_host(SpotifySettings, "spotify_api_url"), self.spotify)
-        self.distribution = SpotifyDistribution(self.catalogue, self.megaphone, self.spotify, MappingConfig())
+        self.distribution = SpotifyDistribution(
+            self.catalogue, self.megaphone, self.spotify, MappingConfig(), delay=options.distribution_delay
+        )
         self.alerts = OperationsAlerts.create(f"{self.options.resource_prefix}-alerts")
-        environment = {
-            "ALERTS_TOPIC_ARN": self.alerts.topic_arn,
+        deployment = {
             "MEGAPHONE_NETWORK_ID": self.catalogue.megaphone.network_id,
             "MEGAPHONE_PODCASTS": json.dumps(self.catalogue.megaphone.podcast_by_series()),
             "MEGAPHONE_RATE_PER_MINUTE": str(options.megaphone_rate_per_minute),
@@ -189,7 +201,12 @@ class SandboxWorld:
             "POWERTOOLS_TRACE_DISABLED": "true",
             **options.extra_environment,
         }
-        self.resources = create_resources(options.flows, secret_values=self.secret_values, extra_environment=environment)
+        self.resources = create_resources(
+            options.flows,
+            secret_values=self.secret_values,
+            extra_environment=lambda flow: deployment_environment(flow, deployment),
+            alerts_topic_arn=self.alerts.topic_arn,
+        )
         self.runtime = LocalRuntime(
             options.flows,
             self.resources,
@@ -240,6 +257,12 @@ class SandboxWorld:
             inner.removeHandler(existing)
             handler.setFormatter(formatter)
         inner.addHandler(handler)
+
+    @property
+    def moto_transport_seconds(self) -> float:
+        """Wall time spent inside moto answering this process's AWS calls (0 without the in-process transport)."""
+        transport = getattr(self._moto, "transport", None)
+        return transport.seconds_in_application if transport is not None else 0.0
 
     # running ---------------------------------------------------------------------------------
     def run_for(self, days: float) -> None:

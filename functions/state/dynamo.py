@@ -6,17 +6,18 @@ sandbox can point `AWS_ENDPOINT_URL` at moto before anything connects.
 
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import Any
 
 import boto3
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
+from functions.execution_environment import built_once
+
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
 
 
-@lru_cache(maxsize=None)
+@built_once
 def dynamodb_client() -> Any:
     return boto3.client("dynamodb")
 

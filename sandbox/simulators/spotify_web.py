@@ -161,6 +161,14 @@ class SpotifyWebSimulator(Simulator):
                 duration_ms=duration_ms,
             )
 
+    def update_episode(self, spotify_id: str, *, name: str, description: str, release_date: date, duration_ms: int) -> None:
+        """New metadata for an episode Spotify already has (a distributed update): where it is
+        available, and where it was taken down, stay as they are."""
+        with self._lock:
+            episode = self.episodes[spotify_id]
+            episode.name, episode.description = name, description
+            episode.release_date, episode.duration_ms = release_date, duration_ms
+
     def take_down(self, spotify_id: str, markets: set[str] | list[str] | None = None) -> None:
         """Withdraw the episode from `markets` (all markets when None), as a takedown on Spotify does."""
         with self._lock:

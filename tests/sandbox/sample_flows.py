@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, ClassVar
 
+import boto3
 import httpx
+from botocore.exceptions import ClientError
 
 from functions.clock import clock, utcnow
 from functions.connectors.http import HttpService
@@ -24,6 +26,11 @@ from functions.secrets import secret_value
 from functions.event_bus import EventBus
 from functions.settings import CoreSettings
 from functions.sqs_batch import consume_sqs_batch
+from functions.dependencies import Dependencies
+from functions.execution_environment import built_once
+from functions.settings import FlowSettings
+from functions.state.dynamo import dynamodb_client
+from functions.state.idempotency import IdempotencyStore
 from infra.flows import EventTrigger, FlowDeclaration, ScheduleTrigger, Secret, Table
 
 SAMPLE_API_HOST = "sample-api.invalid"
@@ -49,6 +56,12 @@ class SampleProbe(DomainEvent):
     """Delivered to the raw probe handler, which reads the SQS event itself (never parsed here)."""
 
     detail_type: ClassVar[str] = PROBE_DETAIL_TYPE
+
+
+class SampleCallRequested(DomainEvent):
+    """Routed to the caller flow (its handler reads the SQS event itself)."""
+
+    detail_type: ClassVar[str] = "SampleCallRequested"
 
 
 class SampleUnavailable(TransientError):
@@ -230,6 +243,66 @@ def producer_handler(event: dict[str, Any], context: Any) -> None:
     EventBus(core.event_bus_name, core.event_source, allowed=PRODUCER.emits).publish([SampleOrderPlaced(order_id=f"produced-{WORLD.produced}")])
 
 
+# flows that reach for AWS: what their grants let through --------------------------------------------
+def aws_caller_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Makes the one call `event` names (`service`, `operation`, `params`) and says how AWS answered."""
+    client = boto3.client(event["service"])
+    try:
+        response = getattr(client, event["operation"])(**event.get("params", {}))
+    except ClientError as error:
+        return {
+            "allowed": False,
+            "code": error.response["Error"]["Code"],
+            "status": error.response["ResponseMetadata"]["HTTPStatusCode"],
+            "message": error.response["Error"]["Message"],
+            "exception": type(error).__name__,
+        }
+    return {"allowed": True, "response": response}
+
+
+def remembered_orders_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """A queue flow that remembers applied events in the idempotency table, as the real ones do."""
+    # like code that finds the table by convention (the deployment's prefix) rather than through its
+    # declaration: the grant check, not the missing variable, is what must stop it
+    table = os.environ.get("IDEMPOTENCY_TABLE") or f"{os.environ['EVENT_BUS_NAME']}-idempotency"
+    return consume_sqs_batch(
+        event,
+        context,
+        flow="sample-remembered",
+        core=CoreSettings.from_environment(),
+        accept=(SampleOrderPlaced,),
+        handle=lambda e: None,
+        idempotency=IdempotencyStore(table),
+    )
+
+
+@built_once
+def _warm_platform() -> Dependencies:
+    """The warm-state flows' platform dependencies, built once per execution environment."""
+    declaration = WARM_A if os.environ["POWERTOOLS_SERVICE_NAME"] == WARM_A.name else WARM_B
+    return Dependencies(FlowSettings(declaration, {**os.environ, "MEGAPHONE_NETWORK_ID": "sample-network"}))
+
+
+def warm_state_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """What this execution environment built: the same objects on a warm start, new ones after a cold one."""
+    from aws_lambda_powertools.utilities.parameters.constants import DEFAULT_PROVIDERS
+
+    platform = _warm_platform()
+    secret_value(os.environ["MEGAPHONE_SECRET_ID"])  # fills the Powertools secrets cache
+    if event.get("crash"):
+        from sandbox.runtime import SimulatedCrash
+
+        raise SimulatedCrash("the environment dies")
+    return {  # the objects themselves: a test holding them keeps their identities unique
+        "settings": platform.settings,
+        "dynamodb": dynamodb_client(),
+        "event_bus": platform.event_bus,
+        "secrets_provider": DEFAULT_PROVIDERS["secrets"],
+        "boto3_session": boto3.DEFAULT_SESSION,
+        "service": os.environ["POWERTOOLS_SERVICE_NAME"],
+    }
+
+
 # declarations ------------------------------------------------------------------------------------
 ORDERS = FlowDeclaration(
     name="sample-orders",
@@ -284,3 +357,36 @@ PRODUCER = FlowDeclaration(
     trigger=ScheduleTrigger(every_minutes=30),
     emits=(SampleOrderPlaced,),
 )
+CALLER = FlowDeclaration(
+    name="sample-caller",
+    handler="tests.sandbox.sample_flows.aws_caller_handler",
+    description="makes the AWS call it is asked to make",
+    trigger=EventTrigger(events=(SampleCallRequested,)),
+    reads=(Table.LEDGER,),
+    writes=(Table.CURSORS,),
+    secrets=(Secret.MEGAPHONE,),
+    emits=(SampleOrderPlaced,),
+)
+ALERTER = FlowDeclaration(
+    name="sample-alerter",
+    handler="tests.sandbox.sample_flows.aws_caller_handler",
+    description="makes the AWS call it is asked to make; may publish alerts",
+    trigger=ScheduleTrigger(every_minutes=60),
+    publishes_alerts=True,
+)
+REMEMBERED_UNGRANTED = FlowDeclaration(
+    name="sample-remembered",
+    handler="tests.sandbox.sample_flows.remembered_orders_handler",
+    description="uses the idempotency table without declaring it (the metadata-sync bug)",
+    trigger=EventTrigger(events=(SampleOrderPlaced,)),
+    max_receives=2,
+)
+REMEMBERED = replace(REMEMBERED_UNGRANTED, reads=(Table.IDEMPOTENCY,), writes=(Table.IDEMPOTENCY,), description="declares what it uses")
+WARM_A = FlowDeclaration(
+    name="sample-warm-a",
+    handler="tests.sandbox.sample_flows.warm_state_handler",
+    description="reports the objects its execution environment built",
+    trigger=ScheduleTrigger(every_minutes=60),
+    secrets=(Secret.MEGAPHONE,),
+)
+WARM_B = replace(WARM_A, name="sample-warm-b")

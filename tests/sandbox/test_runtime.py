@@ -5,12 +5,10 @@ reason (or by SQS's redrive), crashes, timeouts, and schedules on the virtual cl
 from __future__ import annotations
 
 import hashlib
-import itertools
 import json
 import os
 import time
-from collections.abc import Callable, Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,15 +16,14 @@ import boto3
 import pytest
 from aws_lambda_powertools.utilities.data_classes import SQSEvent
 
-from functions.connectors.http import clear_routes, route_host
 from functions.event_bus import EventBus
-from infra.flows import FlowDeclaration, Secret, Table
-from sandbox.clock import VirtualClock
+from infra.flows import Secret, Table
 from sandbox.http_log import RequestLog, read_request_log
 from sandbox.moto_server import MotoServer
-from sandbox.resources import SandboxResources, create_resources
+from sandbox.resources import create_resources
 from sandbox.runtime import FlowStats, LocalRuntime, SimulatedCrash
 from tests.sandbox import sample_flows
+from tests.sandbox.deployments import START, BuildRuntime, deploy
 from tests.sandbox.sample_flows import (
     FLAKY,
     HOURLY,
@@ -40,43 +37,6 @@ from tests.sandbox.sample_flows import (
     SAMPLE_SECRET,
     SampleOrderPlaced,
 )
-
-START = datetime(2025, 3, 3, 9, 0, tzinfo=timezone.utc)
-_deployments = itertools.count(1)
-
-BuildRuntime = Callable[..., LocalRuntime]
-
-
-@pytest.fixture(scope="module")
-def moto_server() -> Iterator[MotoServer]:
-    with MotoServer() as server:
-        yield server
-
-
-@pytest.fixture
-def build_runtime(moto_server: MotoServer) -> Iterator[BuildRuntime]:
-    """Each runtime gets its own deployment (prefix) on the shared moto server."""
-    sample_flows.reset_world()
-    route_host(SAMPLE_API_HOST, sample_flows.sample_api_transport())
-    runtimes: list[LocalRuntime] = []
-
-    def build(flows: tuple[FlowDeclaration, ...], **options: Any) -> LocalRuntime:
-        resources = deploy(flows)
-        runtime = LocalRuntime(flows, resources, VirtualClock(START), **options)
-        runtimes.append(runtime)
-        return runtime
-
-    yield build
-    for runtime in runtimes:
-        runtime.close()
-    clear_routes()
-
-
-def deploy(flows: tuple[FlowDeclaration, ...], **options: Any) -> SandboxResources:
-    prefix = f"rt{next(_deployments)}"
-    return create_resources(
-        flows, secret_values={Secret.MEGAPHONE: SAMPLE_SECRET}, prefix=prefix, event_source=f"{prefix}.sample", **options
-    )
 
 
 def publish(runtime: LocalRuntime, *orders: tuple[str, str]) -> None:

@@ -1,0 +1,192 @@
+"""boto3 clients in the sandbox process reach moto without a socket.
+
+The moto server stays on loopback (other processes, the ops CLI, reach it through
+`AWS_ENDPOINT_URL`), but a client in this process does not need a TCP round trip, a werkzeug request
+thread and the GIL hand-over between them for every call. `InProcessTransport` is a botocore
+`before-send` handler: it takes the request botocore has fully prepared (serialized, signed, with the
+loopback endpoint in its URL), builds the WSGI environ werkzeug's server would build from the same
+bytes, calls the server's own WSGI application (moto's `DomainDispatcherApplication`, the object the
+socket server serves) and hands botocore an `AWSResponse` with the status, headers and body the
+application produced. Request serialization, moto's server-mode dispatch (host inference from the
+signature, Flask routing, the backends) and response parsing are therefore exactly those of the
+socket path; only the bytes do not cross a socket. tests/sandbox/test_aws_transport.py compares the
+answers of both paths call by call.
+
+Handlers are installed process-wide through `botocore.handlers.BUILTIN_HANDLERS` (as moto's own
+`mock_aws` does), so every botocore session created while they are installed has them — the
+project's cached clients, Powertools' parameter providers, the runtime's own clients. A request for
+any other URL is left alone (the handler returns None and botocore sends it).
+"""
+
+from __future__ import annotations
+
+import io
+import sys
+import time
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from botocore import handlers as botocore_handlers
+from botocore.awsrequest import AWSPreparedRequest, AWSResponse
+
+WsgiApplication = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+def install_botocore_handler(event_name: str, handler: Callable[..., Any]) -> Callable[[], None]:
+    """Register `handler` for `event_name` in every botocore session created from now on; returns
+    its remover. Sessions (and their clients) created before keep their own handlers."""
+    spec = (event_name, handler)
+    botocore_handlers.BUILTIN_HANDLERS.append(spec)
+
+    def remove() -> None:
+        if spec in botocore_handlers.BUILTIN_HANDLERS:
+            botocore_handlers.BUILTIN_HANDLERS.remove(spec)
+
+    return remove
+
+
+class BufferedBody:
+    """What botocore reads a response body from (`stream()` for the whole content, `read()` for
+    streaming outputs), over bytes already in memory."""
+
+    def __init__(self, content: bytes):
+        self._buffer = io.BytesIO(content)
+
+    def stream(self, amt: int | None = None, decode_content: bool = False) -> Iterator[bytes]:
+        while chunk := self._buffer.read(amt or 65536):
+            yield chunk
+
+    def read(self, amt: int | None = None, decode_content: bool = False) -> bytes:
+        return self._buffer.read(amt if amt is not None else -1)
+
+    def close(self) -> None:
+        self._buffer.close()
+
+
+class InProcessTransport:
+    """Answers botocore requests for `endpoint_url` by calling `app` in this thread."""
+
+    def __init__(self, app: WsgiApplication, endpoint_url: str):
+        parts = urlsplit(endpoint_url)
+        if not parts.hostname or not parts.port:
+            raise ValueError(f"not a loopback server URL with a port: {endpoint_url!r}")
+        self.app = app
+        self.endpoint_url = endpoint_url.rstrip("/")
+        self._prefix = self.endpoint_url + "/"
+        self._server_name = parts.hostname
+        self._server_port = str(parts.port)
+        self.requests = 0
+        self.seconds_in_application = 0.0  # wall time inside moto's application (the emulator's own work)
+
+    def handles(self, url: str) -> bool:
+        return url == self.endpoint_url or url.startswith(self._prefix)
+
+    def __call__(self, request: AWSPreparedRequest, **_: Any) -> AWSResponse | None:
+        if not self.handles(request.url):
+            return None
+        self.requests += 1
+        status, headers, body = self.exchange(request.method, request.url, request.headers.items(), _body_bytes(request.body))
+        return AWSResponse(request.url, status, headers, BufferedBody(body))
+
+    def exchange(
+        self, method: str, url: str, headers: Iterable[tuple[str, str | bytes]], body: bytes
+    ) -> tuple[int, list[tuple[str, str]], bytes]:
+        """One request through the WSGI application: (status code, headers, body)."""
+        environ = self._environ(method, url, headers, body)
+        captured: dict[str, Any] = {}
+
+        def start_response(status: str, response_headers: list[tuple[str, str]], exc_info: Any = None) -> Callable[[bytes], None]:
+            captured["status"] = status
+            captured["headers"] = response_headers
+            return _refuse_write
+
+        started = time.perf_counter()
+        result = self.app(environ, start_response)
+        try:
+            content = b"".join(result)
+        finally:
+            close = getattr(result, "close", None)
+            if close is not None:
+                close()
+            self.seconds_in_application += time.perf_counter() - started
+        return int(captured["status"].split(" ", 1)[0]), _joined_headers(captured["headers"]), content
+
+    def _environ(self, method: str, url: str, headers: Iterable[tuple[str, str | bytes]], body: bytes) -> dict[str, Any]:
+        """The environ werkzeug's `WSGIRequestHandler.make_environ` builds for the same request as
+        urllib3 would send it (`Host` from the URL, `Accept-Encoding: identity` unless given)."""
+        parts = urlsplit(url)
+        target = parts.path + (f"?{parts.query}" if parts.query else "")
+        environ: dict[str, Any] = {
+            "wsgi.version": (1, 0),
+            "wsgi.url_scheme": parts.scheme or "http",
+            "wsgi.input": io.BytesIO(body),
+            "wsgi.errors": sys.stderr,
+            "wsgi.multithread": True,
+            "wsgi.multiprocess": False,
+            "wsgi.run_once": False,
+            "SERVER_SOFTWARE": "sandbox-in-process",
+            "REQUEST_METHOD": method,
+            "SCRIPT_NAME": "",
+            "PATH_INFO": _wsgi_string(unquote(parts.path)),
+            "QUERY_STRING": _wsgi_string(parts.query),
+            "REQUEST_URI": _wsgi_string(target),
+            "RAW_URI": _wsgi_string(target),
+            "REMOTE_ADDR": "127.0.0.1",
+            "REMOTE_PORT": 0,
+            "SERVER_NAME": self._server_name,
+            "SERVER_PORT": self._server_port,
+            "SERVER_PROTOCOL": "HTTP/1.1",
+            "HTTP_HOST": parts.netloc,
+        }
+        sent: set[str] = set()
+        for name, raw in headers:
+            value = raw.decode("latin-1") if isinstance(raw, bytes) else str(raw)
+            if "_" in name:
+                continue  # werkzeug drops these (they could shadow other headers)
+            key = name.upper().replace("-", "_")
+            value = value.replace("\r\n", "")
+            sent.add(key)
+            if key not in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+                key = f"HTTP_{key}"
+                if key in environ and key != "HTTP_HOST":
+                    value = f"{environ[key]},{value}"
+            environ[key] = value
+        if "ACCEPT_ENCODING" not in sent:
+            environ["HTTP_ACCEPT_ENCODING"] = "identity"
+        if body and "CONTENT_LENGTH" not in sent:
+            environ["CONTENT_LENGTH"] = str(len(body))
+        return environ
+
+
+def _body_bytes(body: Any) -> bytes:
+    if body is None:
+        return b""
+    if isinstance(body, bytes):
+        return body
+    if isinstance(body, bytearray):
+        return bytes(body)
+    if isinstance(body, str):
+        return body.encode("utf-8")
+    if hasattr(body, "read"):
+        content = body.read()
+        return content.encode("utf-8") if isinstance(content, str) else bytes(content)
+    raise TypeError(f"cannot send a request body of type {type(body).__name__} in process")
+
+
+def _wsgi_string(text: str) -> str:
+    """PEP 3333: environ strings carry bytes as latin-1 code points."""
+    return text.encode("utf-8").decode("latin-1")
+
+
+def _joined_headers(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Repeated headers joined with ", ", as urllib3's header dict presents them to botocore."""
+    joined: dict[str, tuple[str, str]] = {}
+    for name, value in headers:
+        key = name.lower()
+        joined[key] = (joined[key][0], f"{joined[key][1]}, {value}") if key in joined else (name, value)
+    return list(joined.values())
+
+
+def _refuse_write(data: bytes) -> None:
+    raise RuntimeError("moto's application wrote through the legacy WSGI write(); not supported in process")

@@ -1,0 +1,101 @@
+"""One Lambda execution environment per flow, inside one process.
+
+A deployed flow runs in its own execution environments: its own process, with exactly the variables
+its function is configured with, and whatever its cold start built (settings, boto3 clients, the
+Powertools secrets cache) kept for the invocations that environment serves next. The sandbox runs
+every flow in one process, so around each invocation it swaps in that flow's own:
+
+- environment variables: the flow's configured variables; every variable another flow is given, or
+  that a `functions.settings` model reads, is absent unless this flow is given it (no leaking);
+- `functions.execution_environment` cache: the settings and clients `functions/` builds once;
+- Powertools' parameter providers (the secrets cache and its client);
+- boto3's default session (the credentials it resolved).
+
+Outside invocations the process's own cache, providers and session are current again (the world's
+hooks and the runtime use those). A crashed or timed-out invocation discards its environment, so
+the flow's next invocation is a cold start, as in Lambda. The variables stay applied after an
+invocation (what a test reads afterwards is what the flow saw) and are restored by `close()`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+from aws_lambda_powertools.utilities.parameters.constants import DEFAULT_PROVIDERS
+
+from functions.execution_environment import EnvironmentCache, use_cache
+from functions.settings import known_variables
+
+
+@dataclass
+class ExecutionEnvironment:
+    """What one flow's warm environment keeps between its invocations."""
+
+    flow: str
+    cache: EnvironmentCache = field(default_factory=EnvironmentCache)
+    parameter_providers: dict[str, Any] = field(default_factory=dict)
+    boto3_session: boto3.session.Session | None = None
+    invocations: int = 0
+
+
+class ExecutionEnvironments:
+    """Per-flow environments for the variables in `variables` (flow name -> its configured variables)."""
+
+    def __init__(self, variables: Mapping[str, Mapping[str, str]]):
+        self._variables = {flow: dict(values) for flow, values in variables.items()}
+        managed = {name for values in self._variables.values() for name in values}
+        managed |= known_variables()
+        self._managed = frozenset(managed)
+        self._saved = {name: os.environ.get(name) for name in self._managed}
+        self._environments: dict[str, ExecutionEnvironment] = {}
+        self.cold_starts: dict[str, int] = {flow: 0 for flow in self._variables}
+
+    @contextmanager
+    def entered(self, flow: str) -> Iterator[ExecutionEnvironment]:
+        """Run the block as `flow`'s invocation, in its (warm or new) execution environment."""
+        environment = self._environments.get(flow)
+        if environment is None:
+            environment = self._environments[flow] = ExecutionEnvironment(flow)
+            self.cold_starts[flow] += 1
+        self._apply_variables(flow)
+        outer_cache = use_cache(environment.cache)
+        outer_providers = dict(DEFAULT_PROVIDERS)
+        DEFAULT_PROVIDERS.clear()
+        DEFAULT_PROVIDERS.update(environment.parameter_providers)
+        outer_session, boto3.DEFAULT_SESSION = boto3.DEFAULT_SESSION, environment.boto3_session
+        environment.invocations += 1
+        try:
+            yield environment
+        finally:
+            environment.parameter_providers = dict(DEFAULT_PROVIDERS)
+            DEFAULT_PROVIDERS.clear()
+            DEFAULT_PROVIDERS.update(outer_providers)
+            environment.boto3_session, boto3.DEFAULT_SESSION = boto3.DEFAULT_SESSION, outer_session
+            use_cache(outer_cache)
+
+    def discard(self, flow: str) -> None:
+        """The environment died (a crash, a timeout): the flow's next invocation starts cold."""
+        self._environments.pop(flow, None)
+
+    def close(self) -> None:
+        """Put back every variable as it was before the first invocation."""
+        for name, value in self._saved.items():
+            _set_variable(name, value)
+        self._environments.clear()
+
+    def _apply_variables(self, flow: str) -> None:
+        wanted = self._variables[flow]
+        for name in self._managed:
+            _set_variable(name, wanted.get(name))
+
+
+def _set_variable(name: str, value: str | None) -> None:
+    if value is None:
+        os.environ.pop(name, None)
+    elif os.environ.get(name) != value:
+        os.environ[name] = value

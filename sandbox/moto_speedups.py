@@ -1,0 +1,121 @@
+"""Moto's slow paths, short-cut with the same answers: wall time only.
+
+Moto's DynamoDB responses go through its generic, shape-driven serializer, which tries several key
+spellings for every member of every attribute value: a Query returning 50 ledger items costs tens of
+milliseconds of moto time, and the serializer is about a third of all of moto's time in a sandbox
+run. Its DynamoDB results are already in wire form (DynamoDB JSON), so `fast_dynamodb_json()`
+answers the data-plane operations with `json.dumps` of that result instead, falling back to the
+serializer whenever the result holds anything JSON cannot carry as is (binary, timestamps).
+`moto_sqs_and_events_speedups()` makes SQS and EventBridge work that grows with queue length
+constant; `remembered_action_names()` keeps the list of a response class's methods moto's dispatch
+builds on every request. Both patch moto's classes for the whole process while active, so the moto server's socket
+and in-process paths (and `mock_aws`) answer alike.
+
+tests/sandbox/test_aws_transport.py holds every answer of a broad DynamoDB / SQS / EventBridge / SNS
+/ Secrets Manager scenario equal with and without them; tests/unit/test_bench_aws.py compares the
+fast body with the serializer's call by call for the ledger's traffic.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+from unittest import mock
+
+
+FAST_OPERATIONS = frozenset(
+    {"GetItem", "PutItem", "UpdateItem", "DeleteItem", "Query", "Scan", "BatchGetItem", "BatchWriteItem"}
+)
+
+
+def fast_body(result: object) -> str | None:
+    """The JSON body for a DynamoDB result already in wire form; None when JSON cannot carry it as is."""
+    try:
+        return json.dumps(result)
+    except (TypeError, ValueError):
+        return None
+
+
+@contextmanager
+def fast_dynamodb_json(on_compare: Callable[[str, str, str], None] | None = None) -> Iterator[None]:
+    """While active, moto answers DynamoDB data-plane calls with `fast_body`. With `on_compare`, the
+    serializer runs too and `on_compare(operation, fast, serialized)` sees both bodies (for tests)."""
+    from moto.core.responses import ActionResult
+    from moto.dynamodb.responses import DynamoResult
+
+    original = ActionResult.execute_result
+
+    def execute_result(self: ActionResult, context: Any) -> Any:
+        operation = context.operation_model.name
+        if isinstance(self, DynamoResult) and operation in FAST_OPERATIONS:
+            body = fast_body(self.result)
+            if body is not None:
+                status, headers, _ = original(DynamoResult({}), context)  # status and headers, cheaply
+                if on_compare is not None:
+                    on_compare(operation, body, original(self, context)[2])
+                return status, headers, body
+        return original(self, context)
+
+    with mock.patch.object(ActionResult, "execute_result", execute_result):
+        yield
+
+
+def _fast_unix_time(original: Callable[..., float], scale: float) -> Callable[..., float]:
+    """moto's `unix_time(dt=None)` reads the wall clock through two datetime constructions; for "now"
+    `time.time()` is the same number, a few times cheaper. Other arguments go to moto's own."""
+    import time
+
+    def unix_time(dt: Any = None) -> float:
+        return time.time() * scale if dt is None else original(dt)
+
+    return unix_time
+
+
+@contextmanager
+def moto_sqs_and_events_speedups() -> Iterator[None]:
+    """Moto work that grows with queue length, made constant; same answers:
+    - SQS checks each message's retention by computing *all* queue attributes, three of which count
+      the queue's messages (reading the clock per message): with 2,000 messages queued, sending or
+      receiving one message costs ~10,000 clock reads. The retention period is read directly.
+    - SQS reads "now" per message through datetime constructions: `time.time()` instead.
+    - EventBridge builds a JSONPath parser (ply yacc) for every target input path of every event:
+      the parsed paths are cached (they are immutable).
+    """
+    import jsonpath_ng.ext
+    from moto.sqs import models as sqs_models
+
+    def is_message_valid_based_on_retention_period(self: Any, queue_name: str, message: Any) -> bool:
+        retention_period = self.get_queue(queue_name).message_retention_period
+        return not retention_period + message.sent_timestamp / 1000 <= sqs_models.unix_time()
+
+    import functools
+
+    cached_parse = functools.lru_cache(maxsize=1024)(jsonpath_ng.ext.parse)
+    with (
+        mock.patch.object(sqs_models, "unix_time", _fast_unix_time(sqs_models.unix_time, 1.0)),
+        mock.patch.object(sqs_models, "unix_time_millis", _fast_unix_time(sqs_models.unix_time_millis, 1000.0)),
+        mock.patch.object(sqs_models.SQSBackend, "is_message_valid_based_on_retention_period", is_message_valid_based_on_retention_period),
+        mock.patch.object(jsonpath_ng.ext, "parse", cached_parse),
+    ):
+        yield
+
+
+@contextmanager
+def remembered_action_names() -> Iterator[None]:
+    """moto's dispatch lists a response class's methods with `inspect.getmembers` on every request to
+    see whether the action is one of them; a class's methods do not change, so the list is kept."""
+    import functools
+
+    from moto.core import responses
+
+    with mock.patch.object(responses, "method_names_from_class", functools.lru_cache(maxsize=None)(responses.method_names_from_class)):
+        yield
+
+
+@contextmanager
+def moto_speedups() -> Iterator[None]:
+    """Every moto speed-up above (wall time only; moto answers the same)."""
+    with fast_dynamodb_json(), moto_sqs_and_events_speedups(), remembered_action_names():
+        yield
