@@ -84,6 +84,7 @@ class MegaphoneState(TargetState):
     pushed_fields: dict[str, Any] | None = None  # the wire fields last pushed (the dry run diffs them)
     release_date: date | None = None
     evaluated_source_hash: str | None = None  # the source hash the last decision was made on
+    withdraw_pending: bool = False  # a withdrawal was decided and is being pushed: not believed live any more
     takedown_places: list[str] = Field(default_factory=list)  # takedowns already alerted ("worldwide" or markets)
 
     @property
@@ -97,8 +98,14 @@ class MegaphoneState(TargetState):
         return self.episode_id is not None
 
     @property
+    def pushed_live(self) -> bool:
+        """Published by the integration and not being withdrawn: what a takedown is measured against."""
+        return self.on_megaphone and self.draft is False and not self.withdraw_pending
+
+    @property
     def live(self) -> bool:
-        return self.on_megaphone and self.draft is False
+        """Live as far as the integration pushed it (a pending withdrawal still counts: it must be pushed)."""
+        return self.on_megaphone and (self.draft is False or self.withdraw_pending)
 
     @classmethod
     def from_legacy(cls, values: dict[str, Any]) -> MegaphoneState:

@@ -289,6 +289,21 @@ def test_a_withdrawal_the_integration_made_is_not_a_takedown(world: World):
     assert megaphone is not None and not megaphone.live and not megaphone.taken_down
 
 
+def test_a_withdrawal_the_publisher_died_pushing_is_not_a_takedown(world: World):
+    """The publisher records its intent, pushes draft, and dies before marking the entry withdrawn."""
+    entry = world.deliver(41001)
+    world.run()
+    entry.state.withdraw_pending = True
+    entry.record("withdraw_intent", "audio adaptation right ended 2031-03-01")
+    world.ledger.save(entry)  # still DELIVERED: the status write never happened
+    world.megaphone_sim.set_episode_fields(entry.state.episode_id, draft=True)
+
+    outcome, events = world.run()
+
+    assert events and outcome.takedowns == 0 and not any(event.takedown for event in events)
+    assert all(event.reason.startswith("withdrawn by the integration") for event in events)
+
+
 def test_availability_coming_back_is_reported_live(world: World):
     entry = world.deliver(41001)
     world.run()

@@ -107,12 +107,12 @@ class EntryBelief:
 
     @property
     def believes_live(self) -> bool:
-        return self.entry.status == LedgerStatus.DELIVERED and self.entry.state.draft is False
+        return self.entry.status == LedgerStatus.DELIVERED and self.entry.state.pushed_live
 
     def not_live_reason(self) -> str:
         """Why the episode being dark is the integration's own doing (the entry is not believed live)."""
         status, reason = self.entry.status, self.entry.status_reason or "no reason recorded"
-        if status in SELF_WITHDRAWN_STATUSES:
+        if status in SELF_WITHDRAWN_STATUSES or self.entry.state.withdraw_pending:
             return f"withdrawn by the integration: {reason}"
         return f"not released by the integration ({status}): {reason}"
 

@@ -167,7 +167,7 @@ def _notice_changes(
     if notice.kind is NoticeKind.REINSTATED:
         return [Change("spotify", t, True, f"reinstated {where}: {said}", False, "webhook", at) for t in named]
     # A full statement: live exactly where named; any other market we know of is not.
-    believes_live = target.status == LedgerStatus.DELIVERED and target.state.draft is False
+    believes_live = target.status == LedgerStatus.DELIVERED and target.state.pushed_live
     changes = [Change("spotify", t, True, f"available per statement: {said}", False, "webhook", at) for t in named]
     for territory in sorted((set(stored) | set(markets)) - set(named)):
         was_live = territory in stored and stored[territory].live
@@ -255,7 +255,7 @@ def _link_status(places: list[str], target: LedgerEntry[MegaphoneState], shown: 
     withdrew it, its own status ("withdrawn", written by the write-back flow) is what the rights team
     needs to see, so a takedown status still on the link is replaced by it.
     """
-    if places and target.status == LedgerStatus.DELIVERED:
+    if places and target.status == LedgerStatus.DELIVERED and not target.state.withdraw_pending:
         return takedown_status(places)
     if shown is None or not shown.startswith(TAKEN_DOWN_PREFIX):
         return None

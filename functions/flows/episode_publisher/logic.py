@@ -169,7 +169,12 @@ def _apply(action: PublishAction, episode: Episode, target: LedgerEntry[Megaphon
     reason = action.decision.reason
     if action.kind is ActionKind.WITHDRAW:
         assert action.fields is not None
+        if not target.state.withdraw_pending:  # recorded first: the monitor must not take our own
+            target.state.withdraw_pending = True  # withdrawal for a takedown should we die mid-way
+            target.record("withdraw_intent", reason)
+            deps.ledger.save(target)
         _push(action.fields, episode, target, deps)
+        target.state.withdraw_pending = False
         target.set_status(LedgerStatus.WITHDRAWN, reason)
         _announce(target, episode, deps, status="withdrawn")
         return "withdrawn"
