@@ -55,10 +55,18 @@ class PollOutcome:
 
 
 def poll(deps: PollDeps, started_at: datetime) -> PollOutcome:
+    """Products changed since the last successful poll's date; moves the cursor after a full run."""
     cursor = deps.cursors.get(CURSOR) or {}
     since = date.fromisoformat(cursor["changed_since"]) if "changed_since" in cursor else FIRST_POLL_SINCE
+    outcome = detect_changes(deps, since, correlation_id=f"poll-{started_at.isoformat()}")
+    deps.cursors.put(CURSOR, {"changed_since": started_at.date().isoformat(), "last_success_at": started_at.isoformat()})
+    return outcome
+
+
+def detect_changes(deps: PollDeps, since: date, correlation_id: str) -> PollOutcome:
+    """Every product changed since `since`, compared with the ledger; events for real changes only.
+    The reconciler runs it from the beginning of time (every product) without touching the cursor."""
     outcome = PollOutcome(changed_since=since)
-    correlation_id = f"poll-{started_at.isoformat()}"
     events: list[DomainEvent] = []
     entries: list[LedgerEntry[EpisodeSourceState]] = []
     series: set[int] = set()
@@ -85,7 +93,6 @@ def poll(deps: PollDeps, started_at: datetime) -> PollOutcome:
     events.extend(SeriesChanged(series_id=s, correlation_id=correlation_id) for s in sorted(series))
     _flush(events, entries, deps)
     outcome.series_changed = sorted(series)
-    deps.cursors.put(CURSOR, {"changed_since": started_at.date().isoformat(), "last_success_at": started_at.isoformat()})
     return outcome
 
 
