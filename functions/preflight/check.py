@@ -14,20 +14,20 @@ Failures:
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
 from typing import Protocol
 from urllib.parse import urlsplit
 
 from functions.clock import utcnow
 from functions.connectors.media import FetchedMedia, MediaTooLarge, MediaUnreachable
-from functions.domain.models import Finding, Frozen
-from functions.preflight.artwork import ArtworkStatus, ArtworkVerdict, inspect_artwork
-from functions.preflight.audio import AudioMeasurement, AudioVerdict, judge_audio, measure_audio
+from functions.domain.models import Finding
+from functions.preflight.artwork import inspect_artwork
+from functions.preflight.audio import judge_audio, measure_audio
 from functions.preflight.findings import PreflightCode, preflight_finding, size_text
 from functions.preflight.identity import MediaIdentity, media_cache_key
+from functions.preflight.results import ArtworkCheck, AudioCheck, AudioVerdict, PreflightRequest, PreflightResult
 from functions.preflight.settings import PreflightSettings
-from functions.preflight.text import EpisodeText, TextVerdict, check_text
+from functions.preflight.text import check_text
 
 
 class MediaSource(Protocol):
@@ -38,66 +38,6 @@ class RenditionSink(Protocol):
     def put(self, content: bytes, *, content_type: str, extension: str) -> str:
         """Store the rendition; return its key (stable: the same bytes give the same key)."""
         ...
-
-
-class PreflightRequest(Frozen):
-    """What the gate knows about the episode it is about to push."""
-
-    product_id: int
-    text: EpisodeText
-    artwork: MediaIdentity | None = None
-    audio: MediaIdentity | None = None
-    stated_duration_seconds: float | None = None  # Consonance's duration, when the mapping has one
-
-
-class ArtworkCheck(Frozen):
-    """A completed artwork check, cached under `cache_key`."""
-
-    cache_key: str
-    source: MediaIdentity
-    checked_at: datetime
-    verdict: ArtworkVerdict
-    rendition_key: str | None = None  # where the rendition is stored, when one is pushed instead
-
-
-class AudioCheck(Frozen):
-    """A completed audio measurement, cached under `cache_key` (the verdict is judged on each check)."""
-
-    cache_key: str
-    source: MediaIdentity
-    checked_at: datetime
-    measured: AudioMeasurement
-
-
-class PreflightResult(Frozen):
-    """Everything the pre-flight concluded for one episode; stored in the ledger as it is (JSON)."""
-
-    product_id: int
-    checked_at: datetime
-    text: TextVerdict
-    artwork: ArtworkCheck | None = None
-    audio: AudioCheck | None = None
-    audio_verdict: AudioVerdict | None = None
-    findings: tuple[Finding, ...] = ()
-
-    @property
-    def blocking_findings(self) -> tuple[Finding, ...]:
-        return tuple(f for f in self.findings if f.blocking)
-
-    @property
-    def held(self) -> bool:
-        return bool(self.blocking_findings)
-
-    def artwork_url(self, rendition_url: Callable[[str], str]) -> str | None:
-        """The cover URL to push: the source, or the rendition's URL (`rendition_url(key)`, minted at
-        push time); None when there is no cover or it is held."""
-        if self.artwork is None:
-            return None
-        if self.artwork.verdict.status is ArtworkStatus.ACCEPTED:
-            return self.artwork.source.url
-        if self.artwork.verdict.status is ArtworkStatus.RENDITION and self.artwork.rendition_key:
-            return rendition_url(self.artwork.rendition_key)
-        return None
 
 
 def check_episode(
