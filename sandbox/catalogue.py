@@ -57,6 +57,9 @@ class SupportingResourceEntry(CatalogueModel):
     variant: str
     url: str
     caption: str | None = None
+    file_size: int | None = None
+    filename: str | None = None
+    created_at: datetime | None = None  # served as createdAt (non-null): records_changed_on when not given
 
 
 class WorkEntry(CatalogueModel):
@@ -99,6 +102,16 @@ class ProductionFileEntry(CatalogueModel):
     allow_distribution: str
     filename: str | None = None
     url: str | None = None
+    file_size: int | None = None
+    created_at: datetime | None = None
+
+
+class ExtentEntry(CatalogueModel):
+    """An ONIX extent of a product: list 23 type (09: duration), value, list 24 unit (06: seconds)."""
+
+    type: str = "09"
+    value: str
+    unit: str = "06"
 
 
 class MarketingTextEntry(CatalogueModel):
@@ -136,6 +149,7 @@ class ProductEntry(CatalogueModel):
     contributions: list[ContributionEntry] = Field(default_factory=list)
     description: str | None = None
     production_files: list[ProductionFileEntry] = Field(default_factory=list)
+    extents: list[ExtentEntry] = Field(default_factory=list)
     web_links: list[WebLinkEntry] = Field(default_factory=list)
     changed_on: date | None = None
     notes: str | None = None
