@@ -195,7 +195,7 @@ FLOWS: tuple[FlowDeclaration, ...] = (
         description="Creates or updates approved, releasable episodes on Megaphone",
         trigger=EventTrigger(events=(EpisodeChanged, EpisodeReevaluationDue)),
         batch_size=5,
-        timeout_seconds=300,  # the pre-flight may fetch a master (MegaphoneSettings.media_fetch_deadline_seconds)
+        timeout_seconds=120,
         reads=(Table.LEDGER, Table.CURSORS, Table.IDEMPOTENCY),
         writes=(Table.LEDGER, Table.CURSORS, Table.IDEMPOTENCY),
         bucket_writes=(Bucket.RENDITIONS,),
@@ -255,7 +255,7 @@ FLOWS: tuple[FlowDeclaration, ...] = (
         description="Recomputes clearance on rights changes and window edges; releases, holds or withdraws on Spotify",
         trigger=EventTrigger(events=(RightsChanged, RightsWindowDue)),
         batch_size=5,
-        timeout_seconds=300,  # publishes through the publisher's code, pre-flight included
+        timeout_seconds=120,
         reads=(Table.LEDGER, Table.CURSORS, Table.IDEMPOTENCY),
         writes=(Table.LEDGER, Table.CURSORS, Table.IDEMPOTENCY),
         bucket_writes=(Bucket.RENDITIONS,),

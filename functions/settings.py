@@ -160,7 +160,9 @@ class MegaphoneSettings(EnvironmentSettings):
     )
     renditions_url_expiry_seconds: int = Field(default=7 * 24 * 3600, ge=60, le=7 * 24 * 3600, description="life of a pre-signed rendition URL")
     media_fetch_timeout_seconds: float = Field(default=30.0, gt=0, description="per network operation of a media fetch")
-    media_fetch_deadline_seconds: float = Field(default=90.0, gt=0, description="longest a whole media download may take")
+    # below the publisher's Lambda timeout: a download that takes longer is retried by the queue, and
+    # the checks finished before it are kept in the ledger, so the retry does not fetch them again
+    media_fetch_deadline_seconds: float = Field(default=60.0, gt=0, description="longest a whole media download may take")
 
     context_keys: ClassVar[dict[str, str]] = {
         "megaphone_url": "megaphoneUrl",
@@ -179,16 +181,25 @@ class MegaphoneSettings(EnvironmentSettings):
     @field_validator("preflight", mode="before")
     @classmethod
     def _parse_preflight(cls, value: object) -> object:
-        parsed = _json_object(value)
-        return {**DEPLOYED_PREFLIGHT_DEFAULTS, **parsed} if isinstance(parsed, dict) else parsed
+        return deployed_preflight(value)
 
     def preflight_rules(self) -> PreflightSettings:
-        """The pre-flight's limits; Megaphone's value for a clean episode is `megaphone_explicit_value`
-        unless the pre-flight settings name one themselves (one setting, not two that can disagree)."""
-        if "megaphone_explicit_values" in self.preflight.model_fields_set:
-            return self.preflight
-        values = {True: self.preflight.megaphone_explicit_values[True], False: self.megaphone_explicit_value}
-        return self.preflight.model_copy(update={"megaphone_explicit_values": values})
+        return preflight_rules(self.preflight, self.megaphone_explicit_value)
+
+
+def deployed_preflight(value: object) -> object:
+    """The PREFLIGHT setting (JSON text or an object) over the deployed defaults."""
+    parsed = _json_object(value)
+    return {**DEPLOYED_PREFLIGHT_DEFAULTS, **parsed} if isinstance(parsed, dict) else parsed
+
+
+def preflight_rules(preflight: PreflightSettings, clean_value: str) -> PreflightSettings:
+    """The pre-flight's limits; Megaphone's value for a clean episode is `megaphone_explicit_value`
+    unless the pre-flight settings name one themselves (one setting, not two that can disagree)."""
+    if "megaphone_explicit_values" in preflight.model_fields_set:
+        return preflight
+    values = {True: preflight.megaphone_explicit_values[True], False: clean_value}
+    return preflight.model_copy(update={"megaphone_explicit_values": values})
 
 
 class SpotifySettings(EnvironmentSettings):

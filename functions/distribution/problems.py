@@ -4,7 +4,7 @@
 | --- | --- | --- | --- |
 | preflight | the publishing gate holds the episode on a blocking pre-flight finding | the Megaphone entry's findings (`flow="preflight"`) | nobody: production teams see it in Consonance |
 | ingest_failed | Megaphone could not ingest the audio URL the integration last pushed | `MegaphoneState.ingest_failed_url` (the ingest checker) | this flow |
-| not_playable | Megaphone published it, and Spotify has served it in none of the watched markets `spotify_playable_within_hours` later | the availability table (`megaphone#*` live since; no Spotify record ever live) | this flow |
+| not_playable | delivered (audio ingested, live) and Megaphone published it, and Spotify has served it in none of the watched markets `spotify_playable_within_hours` later | the availability table (`megaphone#*` live since; no Spotify record ever live) | this flow |
 | taken_down | a takedown the integration did not make, while it has the episode delivered | the availability table (`taken_down`) | the availability recorder (already) |
 
 Each problem carries a reason with the facts (measured values, URLs without their query, times) and
@@ -81,19 +81,41 @@ def ingest_failed(state: MegaphoneState) -> bool:
     return state.ingest_failed_url is not None and state.ingest_failed_url == state.audio_url
 
 
+def ingest_failure_reason(state: MegaphoneState) -> str:
+    """Why an ingest failed, as far as anyone can tell: Megaphone's API says only "failed", so the
+    reason adds what the pre-flight read from the same URL (a file that was fine when checked points
+    at the URL: Megaphone could not fetch it)."""
+    url = shown_url(state.audio_url or "")
+    reason = f"Megaphone could not ingest the master audio at {url} (audioFileStatus: failed)"
+    checked = state.preflight.audio if state.preflight is not None else None
+    if checked is not None and checked.source.url == state.audio_url and checked.measured.type is not None:
+        return (
+            f"{reason}; the pre-flight read the same URL as {checked.measured.describe()}"
+            + (f", {checked.measured.duration_seconds:g} s" if checked.measured.duration_seconds else "")
+            + f" on {checked.checked_at:%Y-%m-%d}, "
+            "so the file was fine when checked: Megaphone could not fetch it, or it changed since"
+        )
+    return reason
+
+
 def delivery_signature(entry: LedgerEntry[MegaphoneState]) -> str:
     """The parts of a Megaphone entry that decide its pre-flight and ingest problems, as a hash."""
     parts = {
         "preflight": sorted([f.code, f.message, f.blocking] for f in entry.findings if f.flow == PREFLIGHT_FLOW),
         "held": entry.status == LedgerStatus.HELD,
-        "ingest_failed": [entry.state.ingest_failed_url, entry.status_reason] if ingest_failed(entry.state) else None,
+        "ingest_failed": entry.state.ingest_failed_url if ingest_failed(entry.state) else None,
     }
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:32]
 
 
-def playability_overdue(records: Sequence[AvailabilityRecord], now: datetime, within: timedelta) -> datetime | None:
+def playability_overdue(
+    entry: LedgerEntry[MegaphoneState], records: Sequence[AvailabilityRecord], now: datetime, within: timedelta
+) -> datetime | None:
     """When Spotify should have made the episode playable, if that moment has passed without Spotify
-    ever serving it in a watched market while Megaphone publishes it; None otherwise."""
+    ever serving it in a watched market while Megaphone publishes it; None otherwise. Only for an
+    episode the integration has delivered (audio ingested, live): before that, its own problem says why."""
+    if entry.status != LedgerStatus.DELIVERED or entry.state.draft is not False:
+        return None
     megaphone = next((r for r in records if r.channel == "megaphone" and r.territory == CHANNEL_WIDE), None)
     if megaphone is None or not megaphone.live or megaphone.since is None:
         return None
@@ -135,12 +157,12 @@ def problems_of(
             DistributionProblem(
                 kind=ProblemKind.INGEST_FAILED,
                 code="megaphone_ingest_failed",
-                reason=entry.status_reason or f"Megaphone could not ingest {shown_url(state.ingest_failed_url or '')}",
+                reason=ingest_failure_reason(state),
                 action=INGEST_FAILED_ACTION,
                 key=_key("ingest_failed", state.ingest_failed_url or ""),
             )
         )
-    deadline = playability_overdue(records, now, playable_within)
+    deadline = playability_overdue(entry, records, now, playable_within)
     if deadline is not None:
         since = deadline - playable_within
         problems.append(

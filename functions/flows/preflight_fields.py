@@ -10,6 +10,8 @@ publisher, rights sync, metadata sync and the dry run share (no media library, n
 - `sendable_fields(fields, links)`: at the moment of a push, a rendition reference becomes the URL
   Megaphone fetches (a pre-signed URL is minted then, never stored).
 - `same_verdict`: a new result that concludes what the stored one did is not written again.
+- `PreflightProjection`: both, for a flow that compares and corrects what is on Megaphone (metadata
+  sync) without running the pre-flight itself: the result it uses is the one the ledger keeps.
 
 Consonance has no explicit-content field (see `functions.preflight.text`): the request says so
 (`explicit=None`) and `PreflightSettings.explicit_when_unstated` decides, mapped to Megaphone's
@@ -19,6 +21,7 @@ vocabulary by `megaphone_explicit_values` (its value for a clean episode is the 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Protocol
 
 from functions.connectors.megaphone import EpisodeFields
@@ -37,6 +40,22 @@ class SendableLinks(Protocol):
     def sendable(self, url: str) -> str:
         """The URL to send for a field value (a rendition reference becomes a fetchable URL)."""
         ...
+
+
+class RenditionNames(RenditionLinks, SendableLinks, Protocol):
+    """How renditions are named and fetched (`functions.state.renditions.RenditionStore`)."""
+
+
+@dataclass(frozen=True)
+class PreflightProjection:
+    renditions: RenditionNames
+    settings: PreflightSettings
+
+    def checked(self, fields: EpisodeFields, result: PreflightResult | None) -> EpisodeFields:
+        return checked_fields(fields, result, self.renditions, self.settings)
+
+    def sendable(self, fields: EpisodeFields) -> EpisodeFields:
+        return sendable_fields(fields, self.renditions)
 
 
 def same_verdict(result: PreflightResult, previous: PreflightResult) -> bool:

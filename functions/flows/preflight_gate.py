@@ -27,7 +27,7 @@ from functions.domain.errors import TransientError
 from functions.domain.models import Episode
 from functions.flows.megaphone_projection import desired_fields
 from functions.flows.publishing_config import PublishingConfig
-from functions.flows.preflight_fields import RenditionLinks, SendableLinks, episode_text, same_verdict
+from functions.flows.preflight_fields import PreflightProjection, RenditionLinks, SendableLinks, episode_text, same_verdict
 from functions.preflight.check import MediaSource, RenditionSink, check_episode
 from functions.preflight.identity import MediaIdentity
 from functions.preflight.results import ArtworkCheck, PreflightRequest, PreflightResult
@@ -62,6 +62,11 @@ class PreflightGate:
     settings: PreflightSettings
     config: PublishingConfig
     remembered: RememberedArtwork = field(default_factory=RememberedArtwork)
+
+    @property
+    def projection(self) -> PreflightProjection:
+        """How its results change the fields pushed (`functions.flows.preflight_fields`)."""
+        return PreflightProjection(self.renditions, self.settings)
 
     def check(self, episode: Episode, previous: PreflightResult | None) -> PreflightResult:
         """The episode's pre-flight; transient fetch failures propagate (the queue retries the record)."""

@@ -186,6 +186,7 @@ def derived_sample(sample: Catalogue, keep: set[int], *, before_day: int) -> Cat
             "products": products,
             "timeline": [e for e in sample.timeline if touches_kept(e)],
             "spotify_takedowns": [t for t in sample.spotify_takedowns if t.product_id in keep and t.day < before_day],
+            "spotify_unplayable": [u for u in sample.spotify_unplayable if u.product_id in keep],
         },
         deep=True,
     )

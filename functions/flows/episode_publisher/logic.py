@@ -37,7 +37,6 @@ from functions.domain.series_rules import series_conflicts
 from functions.event_bus import EventBus
 from functions.flows.episode_publisher.gate import GateDecision, Placement, PreflightCheck, RightsCheck, decide
 from functions.flows.megaphone_projection import desired_fields, fields_hash
-from functions.flows.preflight_fields import checked_fields, sendable_fields
 from functions.flows.publishing_config import PublishingConfig
 from functions.state.keys import episode_key, series_key
 from functions.state.ledger import LedgerEntry, SyncLedger
@@ -291,13 +290,12 @@ def _fields(evaluation: Evaluation, draft: bool, config: PublishingConfig, prefl
     fields = desired_fields(evaluation.episode, draft=draft, settings=config)
     if preflight is None:
         return fields
-    result = evaluation.decision.preflight or evaluation.target.state.preflight
-    return checked_fields(fields, result, preflight.renditions, preflight.settings)
+    return preflight.projection.checked(fields, evaluation.decision.preflight or evaluation.target.state.preflight)
 
 
 def _sendable(fields: EpisodeFields, deps: PublisherDeps) -> EpisodeFields:
     """The fields as sent: a rendition's reference becomes the URL Megaphone fetches (minted now)."""
-    return sendable_fields(fields, deps.preflight.renditions) if deps.preflight is not None else fields
+    return deps.preflight.projection.sendable(fields) if deps.preflight is not None else fields
 
 
 def _keep_preflight(target: LedgerEntry[MegaphoneState], decision: GateDecision) -> None:
