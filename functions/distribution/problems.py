@@ -100,9 +100,10 @@ def ingest_failure_reason(state: MegaphoneState) -> str:
 
 def delivery_signature(entry: LedgerEntry[MegaphoneState]) -> str:
     """The parts of a Megaphone entry that decide its pre-flight and ingest problems, as a hash."""
+    preflight = [f for f in entry.findings if f.flow == PREFLIGHT_FLOW]
     parts = {
-        "preflight": sorted([f.code, f.message, f.blocking] for f in entry.findings if f.flow == PREFLIGHT_FLOW),
-        "held": entry.status == LedgerStatus.HELD,
+        "preflight": sorted([f.code, f.message, f.blocking] for f in preflight),
+        "held": entry.status == LedgerStatus.HELD and any(f.blocking for f in preflight),
         "ingest_failed": entry.state.ingest_failed_url if ingest_failed(entry.state) else None,
     }
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:32]
