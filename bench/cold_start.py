@@ -220,6 +220,10 @@ def lambda_environment(flow: FlowDeclaration | None, tree: CodeTree | None = Non
                 environment[env_vars[table]] = f"consonance-spotify-{table.value}"
         for secret in flow.secrets:
             environment[SECRET_SPECS[secret].env_var] = secret_id(secret)
+        from functions.settings import BUCKET_VARIABLES
+
+        for bucket in flow.buckets:
+            environment[BUCKET_VARIABLES[bucket]] = f"consonance-spotify-{bucket.value}"
         if Secret.MEGAPHONE in flow.secrets:
             environment["MEGAPHONE_NETWORK_ID"] = "bench-network"  # required: no sandbox default in a function
         if flow.consumes_queue:

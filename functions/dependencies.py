@@ -35,6 +35,8 @@ if TYPE_CHECKING:
     from functions.state.idempotency import IdempotencyStore
     from functions.state.ledger import SyncLedger
     from functions.webhook.signature import DynamoReplayGuard
+    from functions.connectors.media import MediaFetcher
+    from functions.state.renditions import RenditionStore
 
 
 class Dependencies:
@@ -215,3 +217,29 @@ class Dependencies:
         from functions.webhook.signature import DynamoReplayGuard
 
         return DynamoReplayGuard(self.settings.table(Table.IDEMPOTENCY))
+
+    # distribution pre-flight ---------------------------------------------------------------------------
+    @cached_property
+    def media_fetcher(self) -> MediaFetcher:
+        """Fetches covers and masters for the pre-flight (public or pre-signed URLs: no credentials)."""
+        from functions.connectors.media import MediaFetcher
+
+        config = self.settings.megaphone
+        return MediaFetcher(
+            timeout_seconds=config.media_fetch_timeout_seconds,
+            deadline_seconds=config.media_fetch_deadline_seconds,
+            retry=self._retry_policy(),
+        )
+
+    @cached_property
+    def renditions(self) -> RenditionStore:
+        """Artwork renditions in the renditions bucket, and the URLs Megaphone fetches them from."""
+        from functions.state.renditions import RenditionStore
+
+        config = self.settings.megaphone
+        return RenditionStore(
+            self.settings.bucket(Bucket.RENDITIONS),
+            public_base_url=config.renditions_base_url,
+            url_expiry_seconds=config.renditions_url_expiry_seconds,
+        )
+

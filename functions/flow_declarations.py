@@ -17,6 +17,7 @@ from enum import StrEnum
 
 from functions.domain.events import (
     AvailabilityChanged,
+    DistributionChanged,
     DomainEvent,
     EpisodeChanged,
     EpisodeDelivered,
@@ -40,6 +41,7 @@ class Bucket(StrEnum):
     """S3 buckets the flows share (created by the stack, named by `infra/naming.py`)."""
 
     DOCUMENTS = "documents"  # what people read: campaign and promo briefs, reports, delivery packages
+    RENDITIONS = "renditions"  # compliant artwork renditions Megaphone fetches instead of the source
 
 
 class Secret(StrEnum):
@@ -196,8 +198,9 @@ FLOWS: tuple[FlowDeclaration, ...] = (
         timeout_seconds=120,
         reads=(Table.LEDGER, Table.CURSORS, Table.IDEMPOTENCY),
         writes=(Table.LEDGER, Table.CURSORS, Table.IDEMPOTENCY),
+        bucket_writes=(Bucket.RENDITIONS,),
         secrets=(Secret.MEGAPHONE,),
-        emits=(EpisodeDelivered,),
+        emits=(EpisodeDelivered, DistributionChanged),
     ),
     FlowDeclaration(
         name=FlowName.INGEST_CHECKER,
@@ -209,7 +212,7 @@ FLOWS: tuple[FlowDeclaration, ...] = (
         reads=(Table.LEDGER, Table.CURSORS),
         writes=(Table.LEDGER, Table.CURSORS),
         secrets=(Secret.MEGAPHONE,),
-        emits=(EpisodeDelivered,),
+        emits=(EpisodeDelivered, DistributionChanged),
     ),
     FlowDeclaration(
         name=FlowName.CONSONANCE_WRITEBACK,
@@ -231,6 +234,7 @@ FLOWS: tuple[FlowDeclaration, ...] = (
         timeout_seconds=180,
         reads=(Table.LEDGER, Table.CURSORS, Table.IDEMPOTENCY),
         writes=(Table.LEDGER, Table.CURSORS, Table.IDEMPOTENCY),
+        bucket_reads=(Bucket.RENDITIONS,),
         secrets=(Secret.MEGAPHONE,),
         emits=(EpisodeReevaluationDue,),
     ),
@@ -254,8 +258,9 @@ FLOWS: tuple[FlowDeclaration, ...] = (
         timeout_seconds=120,
         reads=(Table.LEDGER, Table.CURSORS, Table.IDEMPOTENCY),
         writes=(Table.LEDGER, Table.CURSORS, Table.IDEMPOTENCY),
+        bucket_writes=(Bucket.RENDITIONS,),
         secrets=(Secret.MEGAPHONE,),
-        emits=(EpisodeDelivered,),
+        emits=(EpisodeDelivered, DistributionChanged),
     ),
     FlowDeclaration(
         name=FlowName.AVAILABILITY_MONITOR,
@@ -267,7 +272,7 @@ FLOWS: tuple[FlowDeclaration, ...] = (
         reads=(Table.LEDGER, Table.CURSORS, Table.AVAILABILITY),
         writes=(Table.CURSORS,),
         secrets=(Secret.MEGAPHONE, Secret.SPOTIFY),
-        emits=(AvailabilityChanged,),
+        emits=(AvailabilityChanged, DistributionChanged),
     ),
     FlowDeclaration(
         name=FlowName.AVAILABILITY_RECORDER,
@@ -279,6 +284,7 @@ FLOWS: tuple[FlowDeclaration, ...] = (
         reads=(Table.LEDGER, Table.CURSORS, Table.AVAILABILITY, Table.IDEMPOTENCY),
         writes=(Table.LEDGER, Table.CURSORS, Table.AVAILABILITY, Table.IDEMPOTENCY),
         secrets=(Secret.CONSONANCE,),
+        emits=(DistributionChanged,),
         publishes_alerts=True,
     ),
     FlowDeclaration(
@@ -304,6 +310,18 @@ FLOWS: tuple[FlowDeclaration, ...] = (
         writes=(Table.IDEMPOTENCY,),
         secrets=(Secret.WEBHOOK,),
         emits=(TakedownReported,),
+    ),
+    FlowDeclaration(
+        name=FlowName.DISTRIBUTION_FEEDBACK,
+        handler="functions.flows.distribution_feedback.handler.handler",
+        description="Brings Spotify's distribution problems back to Consonance (link status, internal note) and alerts once",
+        trigger=EventTrigger(events=(DistributionChanged,)),
+        batch_size=10,
+        timeout_seconds=60,
+        reads=(Table.LEDGER, Table.CURSORS, Table.AVAILABILITY),
+        writes=(Table.LEDGER, Table.CURSORS),
+        secrets=(Secret.CONSONANCE,),
+        publishes_alerts=True,
     ),
 )
 

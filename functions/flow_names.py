@@ -19,3 +19,4 @@ class FlowName(StrEnum):
     WEBHOOK_INGEST = "webhook-ingest"
     RECONCILER = "reconciler"
     SPOTIFY_AUTHORISATION_CHECK = "spotify-authorisation-check"
+    DISTRIBUTION_FEEDBACK = "distribution-feedback"

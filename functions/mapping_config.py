@@ -26,6 +26,9 @@ class MappingConfig(BaseModel):
     approved_file_status: str = "approved"  # inferred
     distribution_allowed_values: frozenset[str] = frozenset({"allowed", "yes", "true"})  # inferred
     artwork_resource_variant: str = "cover_image"  # inferred: supporting resource variant of the cover
+    # Which ONIX extent types (list 23) state an audio product's running time, first found wins: 09 is
+    # "duration" (total running time). The field holding extents is inferred (Product.extents).
+    duration_extent_types: tuple[str, ...] = ("09",)
     narrator_role_codes: frozenset[str] = frozenset({"E07", "E03"})
     author_role_codes: frozenset[str] = frozenset({"A01"})
     credited_role_codes: tuple[str, ...] = ("A01", "E07", "E03", "E10", "E09", "A12", "B06")

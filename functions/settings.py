@@ -22,6 +22,7 @@ from typing import Any, ClassVar, Self
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from functions.mapping_config import MappingConfig
+from functions.preflight.settings import MIB, PreflightSettings
 from functions.flow_declarations import Bucket, FlowDeclaration, Secret, Table, flow
 
 
@@ -99,10 +100,15 @@ class CoreSettings(EnvironmentSettings):
     # documents bucket (e.g. an authenticated CloudFront); unset, links open the object in the S3 console.
     documents_base_url: str | None = Field(default=None, description="base URL for links to documents")
 
+    # Distribution feedback: an episode Megaphone published that Spotify has not served in any watched
+    # market this long after is a problem (inferred: Spotify shows new Megaphone episodes within hours).
+    spotify_playable_within_hours: int = Field(default=24, gt=0, description="hours Spotify may take to make an episode playable")
+
     context_keys: ClassVar[dict[str, str]] = {
         "mapping": "consonanceMapping",
         "spotify_markets": "spotifyMarkets",
         "documents_base_url": "documentsBaseUrl",
+        "spotify_playable_within_hours": "spotifyPlayableWithinHours",
     }
 
     @field_validator("spotify_markets", mode="before")
@@ -132,6 +138,11 @@ class ConsonanceSettings(EnvironmentSettings):
     context_keys: ClassVar[dict[str, str]] = {"consonance_url": "consonanceUrl", "consonance_rate_per_minute": "consonanceRatePerMinute"}
 
 
+# The deployed pre-flight's defaults where they differ from PreflightSettings' own: a master is spooled
+# to /tmp, which is 512 MB under SnapStart, so the read cap stays below it.
+DEPLOYED_PREFLIGHT_DEFAULTS: dict[str, Any] = {"audio_fetch_max_bytes": 480 * MIB}
+
+
 class MegaphoneSettings(EnvironmentSettings):
     megaphone_url: str = Field(default="https://cms.megaphone.fm/api", description="Megaphone CMS API base URL")
     megaphone_secret_id: str = Field(description="the Secrets Manager id of the Megaphone token")
@@ -140,18 +151,55 @@ class MegaphoneSettings(EnvironmentSettings):
     megaphone_rate_per_minute: int = Field(default=60, gt=0, description="requests per minute per token")
     megaphone_podcasts: dict[str, str] = Field(default_factory=dict, description="Consonance series id -> Megaphone podcast id (JSON)")
     megaphone_explicit_value: str = Field(default="clean", description="Megaphone's `explicit` value for clean episodes")
+    # Distribution pre-flight (functions/preflight/settings.py lists every limit and its source).
+    preflight: PreflightSettings = Field(
+        default_factory=lambda: PreflightSettings(**DEPLOYED_PREFLIGHT_DEFAULTS), description="pre-flight limits (JSON)"
+    )
+    renditions_base_url: str | None = Field(
+        default=None, description="public base URL in front of the renditions bucket (CloudFront); unset: pre-signed URLs"
+    )
+    renditions_url_expiry_seconds: int = Field(default=7 * 24 * 3600, ge=60, le=7 * 24 * 3600, description="life of a pre-signed rendition URL")
+    media_fetch_timeout_seconds: float = Field(default=30.0, gt=0, description="per network operation of a media fetch")
+    # below the publisher's Lambda timeout: a download that takes longer is retried by the queue, and
+    # the checks finished before it are kept in the ledger, so the retry does not fetch them again
+    media_fetch_deadline_seconds: float = Field(default=60.0, gt=0, description="longest a whole media download may take")
 
     context_keys: ClassVar[dict[str, str]] = {
         "megaphone_url": "megaphoneUrl",
         "megaphone_network_id": "megaphoneNetworkId",
         "megaphone_rate_per_minute": "megaphoneRatePerMinute",
         "megaphone_podcasts": "megaphonePodcasts",
+        "preflight": "distributionPreflight",
+        "renditions_base_url": "renditionsBaseUrl",
     }
 
     @field_validator("megaphone_podcasts", mode="before")
     @classmethod
     def _parse_podcasts(cls, value: object) -> object:
         return _json_object(value)
+
+    @field_validator("preflight", mode="before")
+    @classmethod
+    def _parse_preflight(cls, value: object) -> object:
+        return deployed_preflight(value)
+
+    def preflight_rules(self) -> PreflightSettings:
+        return preflight_rules(self.preflight, self.megaphone_explicit_value)
+
+
+def deployed_preflight(value: object) -> object:
+    """The PREFLIGHT setting (JSON text or an object) over the deployed defaults."""
+    parsed = _json_object(value)
+    return {**DEPLOYED_PREFLIGHT_DEFAULTS, **parsed} if isinstance(parsed, dict) else parsed
+
+
+def preflight_rules(preflight: PreflightSettings, clean_value: str) -> PreflightSettings:
+    """The pre-flight's limits; Megaphone's value for a clean episode is `megaphone_explicit_value`
+    unless the pre-flight settings name one themselves (one setting, not two that can disagree)."""
+    if "megaphone_explicit_values" in preflight.model_fields_set:
+        return preflight
+    values = {True: preflight.megaphone_explicit_values[True], False: clean_value}
+    return preflight.model_copy(update={"megaphone_explicit_values": values})
 
 
 class SpotifySettings(EnvironmentSettings):
@@ -203,7 +251,7 @@ CONNECTOR_SETTINGS: dict[Secret, type[EnvironmentSettings]] = {
     Secret.SPOTIFY_ACCOUNTS: SpotifyAccountSettings,
     Secret.WEBHOOK: WebhookSettings,
 }
-BUCKET_VARIABLES: dict[Bucket, str] = {Bucket.DOCUMENTS: "DOCUMENTS_BUCKET"}
+BUCKET_VARIABLES: dict[Bucket, str] = {Bucket.DOCUMENTS: "DOCUMENTS_BUCKET", Bucket.RENDITIONS: "RENDITIONS_BUCKET"}
 TABLE_VARIABLES: dict[Table, str] = {
     Table.LEDGER: "LEDGER_TABLE",
     Table.CURSORS: "CURSORS_TABLE",

@@ -23,6 +23,7 @@ class BucketSpec:
 
 BUCKETS: tuple[BucketSpec, ...] = (
     BucketSpec(Bucket.DOCUMENTS, "documents people read: campaign and promo briefs, reports, delivery packages"),
+    BucketSpec(Bucket.RENDITIONS, "artwork renditions Megaphone fetches instead of a non-compliant cover (content-addressed)"),
 )
 
 

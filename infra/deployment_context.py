@@ -21,6 +21,9 @@ so a function never carries configuration for a system it cannot call.
 | consonanceMapping       | MAPPING (JSON)              | every flow                        |
 | documentsBaseUrl        | DOCUMENTS_BASE_URL          | every flow                        |
 | spotifyAccounts         | SPOTIFY_ACCOUNTS (a,b)      | flows declaring Secret.SPOTIFY_ACCOUNTS (and the stack: a secret each) |
+| distributionPreflight   | PREFLIGHT (JSON)            | flows declaring Secret.MEGAPHONE  |
+| renditionsBaseUrl       | RENDITIONS_BASE_URL         | flows declaring Secret.MEGAPHONE  |
+| spotifyPlayableWithinHours | SPOTIFY_PLAYABLE_WITHIN_HOURS | every flow                     |
 
 A key that is absent, null, an empty string or an empty object is not passed at all, so the default
 in `functions/settings.py` applies; a blank string (only spaces) is refused. Every value is then
@@ -113,6 +116,26 @@ CONTEXT_SETTINGS: tuple[ContextSetting, ...] = (
         ValueKind.NAMES,
         "the Spotify accounts authorised with `infra.ops auth spotify` (a secret each)",
         Secret.SPOTIFY_ACCOUNTS,
+    ),
+    ContextSetting(
+        "distributionPreflight",
+        "PREFLIGHT",
+        ValueKind.JSON_OBJECT,
+        "overrides of the distribution pre-flight's limits (functions/preflight/settings.py)",
+        Secret.MEGAPHONE,
+    ),
+    ContextSetting(
+        "renditionsBaseUrl",
+        "RENDITIONS_BASE_URL",
+        ValueKind.TEXT,
+        "public base URL (CloudFront) Megaphone fetches artwork renditions from; unset: pre-signed URLs",
+        Secret.MEGAPHONE,
+    ),
+    ContextSetting(
+        "spotifyPlayableWithinHours",
+        "SPOTIFY_PLAYABLE_WITHIN_HOURS",
+        ValueKind.INTEGER,
+        "hours after going live by which Spotify must play an episode before it is a distribution problem",
     ),
 )
 

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from aws_cdk import Stack
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_s3 as s3
 from cdk_nag import NagPackSuppression, NagSuppressions
 
 from infra.flows import SECRET_SPECS, Secret, SecretShape
@@ -69,6 +70,18 @@ def secret_rotation_reason(secret: Secret) -> str:
     return SECRET_ROTATION_REASON.format(provider=f"the vendor ({spec.purpose})")
 
 
+# The wildcard actions of CDK's Bucket.grant_read / grant_read_write, as cdk-nag reports them.
+BUCKET_READ_WILDCARDS = ("Action::s3:GetObject*", "Action::s3:GetBucket*", "Action::s3:List*")
+BUCKET_WRITE_WILDCARDS = ("Action::s3:DeleteObject*", "Action::s3:Abort*")
+
+
+def objects_wildcard(bucket: s3.IBucket) -> str:
+    """The IAM5 finding text for `<bucket arn>/*`, exactly as cdk-nag reports it."""
+    stack = Stack.of(bucket)
+    logical_id = stack.get_logical_id(bucket.node.default_child)  # type: ignore[arg-type]
+    return f"Resource::<{logical_id}.Arn>/*"
+
+
 def index_wildcard(table: dynamodb.Table) -> str:
     """The IAM5 finding text for `<table arn>/index/*`, exactly as cdk-nag reports it."""
     stack = Stack.of(table)
@@ -97,6 +110,20 @@ def suppress_flow_findings(flow: FlowConstruct, stack: ConsonanceSpotifyStack) -
                     "wildcard is limited to this one table's indexes, which flows.py declares it may use."
                 ),
                 applies_to=[index_wildcard(stack.tables[table])],
+            )
+        )
+    for bucket in flow.declaration.buckets:
+        writes = bucket in flow.declaration.bucket_writes
+        suppressions.append(
+            NagPackSuppression(
+                id="AwsSolutions-IAM5",
+                reason=(
+                    f"CDK's bucket grant_read{'_write' if writes else ''} for the {bucket.value} bucket, which flows.py declares "
+                    f"{flow.declaration.name} may {'read and write' if writes else 'read'}: the object wildcard (<bucket arn>/*) "
+                    "is limited to this one bucket, and the action wildcards are CDK's standard object read"
+                    f"{'/write' if writes else ''} set (GetObject*, GetBucket*, List*{', DeleteObject*, Abort*' if writes else ''})."
+                ),
+                applies_to=[objects_wildcard(stack.buckets[bucket]), *BUCKET_READ_WILDCARDS, *(BUCKET_WRITE_WILDCARDS if writes else ())],
             )
         )
     NagSuppressions.add_resource_suppressions(policy, suppressions, apply_to_children=True)

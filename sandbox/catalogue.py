@@ -57,6 +57,9 @@ class SupportingResourceEntry(CatalogueModel):
     variant: str
     url: str
     caption: str | None = None
+    file_size: int | None = None
+    filename: str | None = None
+    created_at: datetime | None = None  # served as createdAt (non-null): records_changed_on when not given
 
 
 class WorkEntry(CatalogueModel):
@@ -99,6 +102,16 @@ class ProductionFileEntry(CatalogueModel):
     allow_distribution: str
     filename: str | None = None
     url: str | None = None
+    file_size: int | None = None
+    created_at: datetime | None = None
+
+
+class ExtentEntry(CatalogueModel):
+    """An ONIX extent of a product: list 23 type (09: duration), value, list 24 unit (06: seconds)."""
+
+    type: str = "09"
+    value: str
+    unit: str = "06"
 
 
 class MarketingTextEntry(CatalogueModel):
@@ -136,6 +149,7 @@ class ProductEntry(CatalogueModel):
     contributions: list[ContributionEntry] = Field(default_factory=list)
     description: str | None = None
     production_files: list[ProductionFileEntry] = Field(default_factory=list)
+    extents: list[ExtentEntry] = Field(default_factory=list)
     web_links: list[WebLinkEntry] = Field(default_factory=list)
     changed_on: date | None = None
     notes: str | None = None
@@ -194,6 +208,39 @@ class SpotifyTakedown(CatalogueModel):
     reason: str = "takedown on Spotify"
 
 
+class MediaFileEntry(CatalogueModel):
+    """What the file at a media URL of the catalogue is (the sandbox makes it, `sandbox.media_library`).
+
+    A URL not described here gets a compliant file made from its name: a cover (JPEG/PNG, the size in
+    a "-3000" suffix, else 1400 px) or a master (WAV/MP3/M4A of the product's stated running time)."""
+
+    url: str
+    # a cover: made by `sandbox.media.cover`
+    width: int | None = None
+    height: int | None = None
+    image_format: Literal["JPEG", "PNG", "GIF", "WEBP"] | None = None
+    mode: str = "RGB"
+    grain: int = Field(default=0, ge=0, le=255)
+    quality: int = Field(default=85, ge=1, le=95)
+    # a master: made by `sandbox.media.wav` / `mp3` / `m4a` / `mp2`
+    audio_format: Literal["wav", "mp3", "m4a", "mp2"] | None = None
+    seconds: float | None = Field(default=None, gt=0)
+    truncate_to: int | None = None  # a damaged upload: the file cut after this many bytes
+    # the URL gives nothing (this status, for ever), or gives nothing to Megaphone only
+    unreachable: Literal["404", "410", "403"] | None = None
+    megaphone_refused: Literal["404", "410", "403"] | None = None
+    note: str = ""
+
+
+class SpotifyUnplayable(CatalogueModel):
+    """An episode Spotify never makes playable (scripted on the Spotify side): answered with
+    `is_playable: false`, or not found at all ("missing"), from the moment it reaches Spotify."""
+
+    product_id: int
+    how: Literal["not_playable", "missing"] = "not_playable"
+    note: str = ""
+
+
 class Catalogue(CatalogueModel):
     publisher: Publisher
     start_date: date
@@ -210,6 +257,8 @@ class Catalogue(CatalogueModel):
     megaphone: MegaphoneSettings
     timeline: list[TimelineEdit] = Field(default_factory=list)
     spotify_takedowns: list[SpotifyTakedown] = Field(default_factory=list)
+    media: list[MediaFileEntry] = Field(default_factory=list)
+    spotify_unplayable: list[SpotifyUnplayable] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _references_resolve(self) -> Catalogue:

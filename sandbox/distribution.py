@@ -4,7 +4,9 @@ Each tick, episodes Megaphone has published (not draft, with a Spotify identifie
 simulated Spotify Web API in every market (Megaphone has no territories), under one Spotify show per
 podcast; an episode Megaphone unpublishes (back to draft) disappears from Spotify. Scripted takedowns
 (`Catalogue.spotify_takedowns`) are made on the Spotify side only, at their moment, and stay: the
-bridge never republishes what Spotify itself took down.
+bridge never republishes what Spotify itself took down. An episode the catalogue says Spotify never
+makes playable (`Catalogue.spotify_unplayable`) reaches Spotify and stays unplayable there
+(`SpotifyWebSimulator.leave_unplayable`).
 
 Metadata Megaphone distributes — title, summary (as Spotify's plain-text description), publication
 date, duration — is carried to an episode Spotify already has after `delay` of virtual time
@@ -31,7 +33,7 @@ import re
 import string
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from functions.domain.clearance import compute_clearance
 from functions.domain.territories import KNOWN_TERRITORIES
@@ -114,12 +116,14 @@ class SpotifyDistribution:
     _read_at: datetime | None = None
     _requests_seen: int = -1
     _reread_at: datetime | None = None  # the next moment time alone changes what Megaphone answers
+    _unplayable: dict[str, Literal["not_playable", "missing"]] = field(default_factory=dict)  # by external id
 
     def __post_init__(self) -> None:
         podcasts = {p.id: p.title for p in self.catalogue.megaphone.podcasts}
         for podcast_id, title in podcasts.items():
             self.spotify.add_show(spotify_show_id(podcast_id), title, publisher=self.catalogue.publisher.name)
         self._pending_takedowns = sorted(self.catalogue.spotify_takedowns, key=self.catalogue.due_at)
+        self._unplayable = {str(u.product_id): u.how for u in self.catalogue.spotify_unplayable}
 
     def tick(self, now: datetime) -> None:
         if self._megaphone_may_have_changed(now):
@@ -169,6 +173,9 @@ class SpotifyDistribution:
             self._on_spotify[spotify_id] = metadata
             self._in_transit.pop(spotify_id, None)
             self._withdrawn_by_megaphone.discard(spotify_id)
+            unplayable = self._unplayable.get(str(episode.get("externalId")))
+            if unplayable is not None:
+                self.spotify.leave_unplayable(spotify_id, unplayable)
         elif published and known is not None:
             self._follow_metadata(spotify_id, DistributedMetadata.of(episode), now)
         elif not published and known is not None and spotify_id not in self._withdrawn_by_megaphone:

@@ -55,8 +55,34 @@ def build_report(world: SandboxWorld, *, run: dict[str, Any]) -> dict[str, Any]:
         "faults_injected": {
             "consonance": dict(world.consonance.faults.injected),
             "megaphone": dict(world.megaphone.faults.injected),
+            "media": world.media.injected(),
             "handler_crashes": sum(s.crashes for s in world.runtime.stats().values()),
         },
+        "distribution": _distribution(ledger, world),
+    }
+
+
+def _distribution(ledger: SyncLedger, world: SandboxWorld) -> dict[str, Any]:
+    """Spotify's distribution requirements both ways: every product's pre-flight and delivery (the rows
+    `infra.ops distribution` lists), the renditions made, and what was written back to Consonance."""
+    from functions.distribution.consonance_view import NOTE_PURPOSE
+    from functions.distribution.overview import distribution_rows
+
+    rows = [row for row in distribution_rows(ledger) if row.preflight.verdict != "not run" or row.problems]
+    verdicts = Counter(row.preflight.verdict for row in rows)
+    problems = Counter(problem.code for row in rows for problem in row.problems)
+    return {
+        "preflight": dict(sorted(verdicts.items())),
+        "renditions": sum(1 for row in rows if (row.preflight.artwork or "").startswith("rendition")),
+        "problems": dict(sorted(problems.items())),
+        "notes_written": sorted(
+            {
+                note.product_ids[0]
+                for note in world.consonance.notes_written
+                if note.product_ids and note.internal_markdown.split("\n", 1)[0].endswith(f" {NOTE_PURPOSE} -->")
+            }
+        ),
+        "products": [row.model_dump(mode="json") | {"failing": row.failing} for row in rows],
     }
 
 
@@ -143,7 +169,23 @@ def summary_text(report: dict[str, Any], mapping: MappingConfig | None = None) -
     for entry in withdrawals:
         if entry["spotify_id"]:
             lines.append(f"  {entry['virtual_time'][:16]}  episode#{entry['product_id']:<6} -> {entry['state']:<11} ({entry['clearance_note']})")
+    lines += ["", *distribution_lines(report.get("distribution"))]
     faults = report["faults_injected"]
     lines.append("")
     lines.append(f"Faults injected: consonance {faults['consonance']}, megaphone {faults['megaphone']}, handler crashes {faults['handler_crashes']}")
     return "\n".join(lines)
+
+
+def distribution_lines(distribution: dict[str, Any] | None) -> list[str]:
+    """The distribution section of the summary: pre-flight verdicts, open problems, notes written."""
+    if not distribution:
+        return ["Distribution: nothing checked"]
+    verdicts = ", ".join(f"{count} {verdict}" for verdict, count in distribution["preflight"].items()) or "none"
+    lines = [f"Distribution pre-flight: {verdicts}; renditions pushed instead of the cover: {distribution['renditions']}"]
+    failing = [row for row in distribution["products"] if row["failing"]]
+    lines.append(f"Distribution problems open: {len(failing)} product(s); notes written to Consonance: {len(distribution['notes_written'])}")
+    for row in failing:
+        codes = [problem["code"] for problem in row["problems"]] or [f.split(":", 1)[0] for f in row["preflight"]["findings"]]
+        lines.append(f"  episode#{row['product_id']:<6} {row['delivery']:<16} {', '.join(codes)[:90]}")
+    return lines
+

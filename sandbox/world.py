@@ -31,7 +31,7 @@ from functions.mapping_config import MappingConfig
 from functions.settings import ConsonanceSettings, MegaphoneSettings, SpotifySettings
 from functions.state.ledger import SyncLedger
 from infra.deployment_context import CONTEXT_SETTINGS, environment_for_flow
-from infra.flows import FLOWS, FlowDeclaration, Secret, Table
+from infra.flows import FLOWS, Bucket, FlowDeclaration, Secret, Table
 from sandbox.catalogue import ApiKey, Catalogue
 from sandbox.clock import VirtualClock
 from sandbox.distribution import DEFAULT_DISTRIBUTION_DELAY, SpotifyDistribution
@@ -43,9 +43,12 @@ from sandbox.simulators.base import FaultPlan
 from sandbox.simulators.consonance import ConsonanceSimulator
 from sandbox.simulators.megaphone import MegaphoneSimulator
 from sandbox.simulators.spotify_web import SpotifyWebSimulator
+from sandbox.media_library import SandboxMedia
+from sandbox.simulators.renditions_cdn import RenditionsCdnSimulator
 
 # A fifth of faults at the API level come with this much risk of a handler dying after any call.
 CRASHES_PER_FAULT = 0.15
+RENDITIONS_HOST = "renditions.sandbox.example"
 
 
 @dataclass
@@ -168,6 +171,11 @@ class SandboxWorld:
             faults=FaultPlan(rate=options.faults, seed=options.seed * 31 + 1),
             api_keys=[ApiKey(key=self.secret_values[Secret.CONSONANCE], access="read_write")],
         )
+        # The catalogue's covers and masters, real files on their own hosts; Megaphone's ingest fetches
+        # the masters from there too (and fails as it would: nothing at the URL, not audio it takes).
+        self.media = SandboxMedia(
+            self.catalogue, self.clock, faults=lambda host: FaultPlan(rate=options.faults, seed=options.seed * 31 + 5 + len(host))
+        )
         self.megaphone = MegaphoneSimulator(
             self.clock,
             network_id=self.catalogue.megaphone.network_id,
@@ -176,6 +184,7 @@ class SandboxWorld:
             seed=options.seed,
             faults=FaultPlan(rate=options.faults, seed=options.seed * 31 + 2),
             ingest_delay_seconds=options.ingest_delay_seconds,
+            audio_fetch=self.media.fetch_for_megaphone,
         )
         spotify_app = json.loads(self.secret_values[Secret.SPOTIFY])
         self.spotify = SpotifyWebSimulator(
@@ -189,6 +198,7 @@ class SandboxWorld:
         route_host(_default_host(MegaphoneSettings, "megaphone_url"), self.megaphone)
         route_host(_default_host(SpotifySettings, "spotify_accounts_url"), self.spotify)
         route_host(_default_host(SpotifySettings, "spotify_api_url"), self.spotify)
+        self.media.route()
         self.distribution = SpotifyDistribution(
             self.catalogue, self.megaphone, self.spotify, MappingConfig(), delay=options.distribution_delay
         )
@@ -198,6 +208,8 @@ class SandboxWorld:
             "MEGAPHONE_PODCASTS": json.dumps(self.catalogue.megaphone.podcast_by_series()),
             "MEGAPHONE_RATE_PER_MINUTE": str(options.megaphone_rate_per_minute),
             "CONSONANCE_RATE_PER_MINUTE": str(options.consonance_rate_per_minute),
+            # renditions go out through the CDN in front of their bucket (the recommended setup)
+            "RENDITIONS_BASE_URL": RenditionsCdnSimulator.base_url_for(RENDITIONS_HOST),
             "POWERTOOLS_TRACE_DISABLED": "true",
             **options.extra_environment,
         }
@@ -207,6 +219,8 @@ class SandboxWorld:
             extra_environment=lambda flow: deployment_environment(flow, deployment),
             alerts_topic_arn=self.alerts.topic_arn,
         )
+        self.renditions_cdn = RenditionsCdnSimulator(self.clock, self.resources.buckets[Bucket.RENDITIONS], host=RENDITIONS_HOST)
+        route_host(RENDITIONS_HOST, self.renditions_cdn)
         self.runtime = LocalRuntime(
             options.flows,
             self.resources,

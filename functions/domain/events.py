@@ -132,6 +132,23 @@ class TakedownReported(DomainEvent):
         return self.notice.entity_key()
 
 
+class DistributionChanged(DomainEvent):
+    """Something that decides what Spotify's requirements say about an episode may have changed (a
+    pre-flight verdict, a Megaphone ingest, Spotify's availability): the distribution feedback flow
+    recomputes the episode's problems and brings Consonance and the operators up to date."""
+
+    detail_type: ClassVar[str] = "DistributionChanged"
+    product_id: int
+    reason: str
+    # The version the episode's Megaphone ledger entry has once the sender's write is done: the
+    # sender announces before it writes (so a crash in between repeats the announcement rather than
+    # losing it) and the consumer waits until the ledger has caught up. None: nothing to wait for.
+    ledger_version: int | None = None
+
+    def entity_key(self) -> str:
+        return str(episode_key(self.product_id))
+
+
 EVENT_TYPES: dict[str, type[DomainEvent]] = {}
 KNOWN_VERSIONS: dict[str, frozenset[int]] = {}
 
@@ -153,6 +170,7 @@ for _event_type in (
     RightsWindowDue,
     AvailabilityChanged,
     TakedownReported,
+    DistributionChanged,
 ):
     register(_event_type)
 

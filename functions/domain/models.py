@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import date
+from datetime import date, datetime
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -38,11 +38,22 @@ class Territories(Frozen):
     excluded: tuple[str, ...] = ()
 
 
+class FileFacts(Frozen):
+    """What Consonance says about a media file besides where it is: a replaced file changes them, so
+    the pre-flight knows without fetching whether the file it checked is still the one."""
+
+    size: int | None = None  # bytes (Consonance fileSize)
+    created_at: datetime | None = None  # Consonance createdAt of the file record
+    filename: str | None = None
+
+
 class MasterAudio(Frozen):
     url: str
     approved: bool
     distribution_allowed: bool
     filename: str | None = None
+    size: int | None = None  # bytes (Consonance fileSize)
+    created_at: datetime | None = None  # Consonance createdAt of the production file
 
 
 class RightGrant(Frozen):
@@ -82,6 +93,8 @@ class Episode(Frozen):
     allow_onix_exports: bool = False
     master_audio: MasterAudio | None = None
     artwork_url: str | None = None
+    artwork_file: FileFacts | None = None  # what Consonance says about the cover file at artwork_url
+    stated_duration_seconds: float | None = None  # the running time Consonance states (an ONIX extent)
     release_date: date | None = None
     credits: tuple[Credit, ...] = ()
     territories: Territories = Field(default_factory=Territories)

@@ -29,66 +29,21 @@ import hashlib
 import io
 import warnings
 from dataclasses import dataclass
-from enum import StrEnum
 
 from PIL import Image, ImageCms, UnidentifiedImageError
 
-from functions.domain.models import Finding, Frozen
+from functions.domain.models import Finding
 from functions.preflight.findings import PreflightCode, preflight_finding, size_text
+from functions.preflight.results import (
+    RENDITION_FORMAT,
+    ArtworkMeasurement,
+    ArtworkStatus,
+    ArtworkVerdict,
+    RenditionFacts,
+)
 from functions.preflight.settings import PreflightSettings
 
-RENDITION_FORMAT = "JPEG"
-RENDITION_CONTENT_TYPE = "image/jpeg"
-RENDITION_EXTENSION = "jpg"
 TRANSPARENT_MODES = frozenset({"RGBA", "LA", "PA"})
-
-
-class ArtworkStatus(StrEnum):
-    ACCEPTED = "accepted"  # the source goes to Megaphone as it is
-    RENDITION = "rendition"  # a compliant rendition goes instead
-    HELD = "held"  # cannot be fixed here: the episode waits for a new cover
-
-
-class ArtworkMeasurement(Frozen):
-    """What the bytes are, as Pillow reads them (format, mode and size None when unreadable)."""
-
-    bytes: int
-    sha256: str
-    format: str | None = None
-    mode: str | None = None
-    width: int | None = None
-    height: int | None = None
-    has_icc_profile: bool = False
-
-    def describe(self) -> str:
-        shape = f"{self.width}×{self.height} px " if self.width is not None else ""
-        kind = f"{self.format} {self.mode}, " if self.format else ""
-        return f"{shape}{kind}{size_text(self.bytes)}".strip()
-
-
-class RenditionFacts(Frozen):
-    """The rendition made for Megaphone: what it is and why it exists (its bytes travel separately)."""
-
-    width: int
-    height: int
-    bytes: int
-    quality: int
-    sha256: str
-    reasons: tuple[str, ...]
-    format: str = RENDITION_FORMAT
-    content_type: str = RENDITION_CONTENT_TYPE
-    extension: str = RENDITION_EXTENSION
-
-
-class ArtworkVerdict(Frozen):
-    status: ArtworkStatus
-    measured: ArtworkMeasurement
-    rendition: RenditionFacts | None = None
-    findings: tuple[Finding, ...] = ()
-
-    @property
-    def blocking(self) -> bool:
-        return any(f.blocking for f in self.findings)
 
 
 @dataclass(frozen=True)

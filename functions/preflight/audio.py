@@ -20,7 +20,6 @@ mapping can find, or None; with None the duration is measured and recorded but n
 
 from __future__ import annotations
 
-from enum import StrEnum
 from typing import IO
 
 import mutagen
@@ -28,47 +27,10 @@ from mutagen.mp3 import MP3
 from mutagen.mp4 import MP4
 from mutagen.wave import WAVE
 
-from functions.domain.models import Finding, Frozen
+from functions.domain.models import Finding
 from functions.preflight.findings import PreflightCode, preflight_finding, size_text
+from functions.preflight.results import TYPE_LABELS, AudioMeasurement, AudioStatus, AudioVerdict
 from functions.preflight.settings import PreflightSettings
-
-TYPE_LABELS = {"mp3": "MP3", "m4a": "M4A (AAC)", "wav": "WAV"}
-
-
-class AudioStatus(StrEnum):
-    ACCEPTED = "accepted"
-    HELD = "held"
-
-
-class AudioMeasurement(Frozen):
-    """What the master audio file is, read from its bytes (type None: nothing mutagen can read)."""
-
-    bytes: int
-    sha256: str
-    type: str | None = None
-    codec: str | None = None
-    duration_seconds: float | None = None
-    bitrate: int | None = None
-    sample_rate: int | None = None
-    channels: int | None = None
-    unreadable_reason: str | None = None
-
-    def describe(self) -> str:
-        codec = f" ({self.codec})" if self.codec and self.type == "m4a" else ""
-        return f"{(self.type or 'unknown').upper()}{codec}, {size_text(self.bytes)}"
-
-
-class AudioVerdict(Frozen):
-    status: AudioStatus
-    measured: AudioMeasurement
-    stated_duration_seconds: float | None = None
-    duration_difference_seconds: float | None = None
-    findings: tuple[Finding, ...] = ()
-
-    @property
-    def blocking(self) -> bool:
-        return any(f.blocking for f in self.findings)
-
 
 def measure_audio(body: IO[bytes], *, size: int, sha256: str) -> AudioMeasurement:
     """Read type and duration from a seekable file (`size` and `sha256` come from the fetch)."""

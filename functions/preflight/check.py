@@ -14,20 +14,22 @@ Failures:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import MutableMapping
 from datetime import datetime
 from typing import Protocol
 from urllib.parse import urlsplit
 
 from functions.clock import utcnow
 from functions.connectors.media import FetchedMedia, MediaTooLarge, MediaUnreachable
-from functions.domain.models import Finding, Frozen
-from functions.preflight.artwork import ArtworkStatus, ArtworkVerdict, inspect_artwork
-from functions.preflight.audio import AudioMeasurement, AudioVerdict, judge_audio, measure_audio
+from functions.domain.models import Finding
+from functions.domain.validation import product_entity
+from functions.preflight.artwork import inspect_artwork
+from functions.preflight.audio import judge_audio, measure_audio
 from functions.preflight.findings import PreflightCode, preflight_finding, size_text
 from functions.preflight.identity import MediaIdentity, media_cache_key
+from functions.preflight.results import ArtworkCheck, AudioCheck, AudioVerdict, PreflightRequest, PreflightResult
 from functions.preflight.settings import PreflightSettings
-from functions.preflight.text import EpisodeText, TextVerdict, check_text
+from functions.preflight.text import check_text
 
 
 class MediaSource(Protocol):
@@ -40,66 +42,6 @@ class RenditionSink(Protocol):
         ...
 
 
-class PreflightRequest(Frozen):
-    """What the gate knows about the episode it is about to push."""
-
-    product_id: int
-    text: EpisodeText
-    artwork: MediaIdentity | None = None
-    audio: MediaIdentity | None = None
-    stated_duration_seconds: float | None = None  # Consonance's duration, when the mapping has one
-
-
-class ArtworkCheck(Frozen):
-    """A completed artwork check, cached under `cache_key`."""
-
-    cache_key: str
-    source: MediaIdentity
-    checked_at: datetime
-    verdict: ArtworkVerdict
-    rendition_key: str | None = None  # where the rendition is stored, when one is pushed instead
-
-
-class AudioCheck(Frozen):
-    """A completed audio measurement, cached under `cache_key` (the verdict is judged on each check)."""
-
-    cache_key: str
-    source: MediaIdentity
-    checked_at: datetime
-    measured: AudioMeasurement
-
-
-class PreflightResult(Frozen):
-    """Everything the pre-flight concluded for one episode; stored in the ledger as it is (JSON)."""
-
-    product_id: int
-    checked_at: datetime
-    text: TextVerdict
-    artwork: ArtworkCheck | None = None
-    audio: AudioCheck | None = None
-    audio_verdict: AudioVerdict | None = None
-    findings: tuple[Finding, ...] = ()
-
-    @property
-    def blocking_findings(self) -> tuple[Finding, ...]:
-        return tuple(f for f in self.findings if f.blocking)
-
-    @property
-    def held(self) -> bool:
-        return bool(self.blocking_findings)
-
-    def artwork_url(self, rendition_url: Callable[[str], str]) -> str | None:
-        """The cover URL to push: the source, or the rendition's URL (`rendition_url(key)`, minted at
-        push time); None when there is no cover or it is held."""
-        if self.artwork is None:
-            return None
-        if self.artwork.verdict.status is ArtworkStatus.ACCEPTED:
-            return self.artwork.source.url
-        if self.artwork.verdict.status is ArtworkStatus.RENDITION and self.artwork.rendition_key:
-            return rendition_url(self.artwork.rendition_key)
-        return None
-
-
 def check_episode(
     request: PreflightRequest,
     *,
@@ -107,13 +49,16 @@ def check_episode(
     renditions: RenditionSink,
     settings: PreflightSettings,
     previous: PreflightResult | None = None,
+    known_artwork: MutableMapping[str, ArtworkCheck] | None = None,
 ) -> PreflightResult:
-    """Artwork, audio and text of one episode (see the module docstring)."""
+    """Artwork, audio and text of one episode (see the module docstring). `known_artwork` holds
+    artwork checks made for other episodes, by cache key (the episodes of a series share a cover):
+    a cover found there is not fetched again, and a new check is added to it."""
     now = utcnow()
     findings: list[Finding] = []
     artwork: ArtworkCheck | None = None
     if request.artwork is not None:
-        artwork, found = _artwork(request.product_id, request.artwork, media, renditions, settings, previous, now)
+        artwork, found = _artwork(request.product_id, request.artwork, media, renditions, settings, previous, known_artwork, now)
         findings += found
     audio: AudioCheck | None = None
     audio_verdict: AudioVerdict | None = None
@@ -148,11 +93,15 @@ def _artwork(
     renditions: RenditionSink,
     settings: PreflightSettings,
     previous: PreflightResult | None,
+    known_artwork: MutableMapping[str, ArtworkCheck] | None,
     now: datetime,
 ) -> tuple[ArtworkCheck | None, list[Finding]]:
     key = media_cache_key("artwork", identity, settings.artwork_fingerprint())
     if previous is not None and previous.artwork is not None and previous.artwork.cache_key == key:
         return previous.artwork, list(previous.artwork.verdict.findings)
+    if known_artwork is not None and key in known_artwork:
+        reused = _for_product(known_artwork[key], product_id)
+        return reused, list(reused.verdict.findings)
     fetched = _fetch(product_id, "cover", identity.url, media, settings.artwork_fetch_max_bytes, PreflightCode.ARTWORK_UNREACHABLE, PreflightCode.ARTWORK_FETCH_TOO_LARGE)
     if isinstance(fetched, Finding):
         return None, [fetched]
@@ -163,7 +112,16 @@ def _artwork(
         facts = inspection.verdict.rendition
         rendition_key = renditions.put(inspection.rendition, content_type=facts.content_type, extension=facts.extension)
     check = ArtworkCheck(cache_key=key, source=identity, checked_at=now, verdict=inspection.verdict, rendition_key=rendition_key)
+    if known_artwork is not None:
+        known_artwork[key] = check
     return check, list(inspection.verdict.findings)
+
+
+def _for_product(check: ArtworkCheck, product_id: int) -> ArtworkCheck:
+    """Another episode's artwork check, its findings about this episode (the verdict is the file's)."""
+    entity = product_entity(product_id)
+    findings = tuple(f.model_copy(update={"entity": entity}) for f in check.verdict.findings)
+    return check.model_copy(update={"verdict": check.verdict.model_copy(update={"findings": findings})})
 
 
 def _audio(

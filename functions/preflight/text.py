@@ -17,37 +17,11 @@ from `megaphone_explicit_values`, because the facts sheet leaves its vocabulary 
 
 from __future__ import annotations
 
-from typing import Literal
-
-from functions.domain.models import Finding, Frozen
+from functions.domain.models import Finding
 from functions.domain.validation import plain_text, summary_with_findings, title_findings, truncate_at_word
 from functions.preflight.findings import PreflightCode, as_preflight, preflight_finding
+from functions.preflight.results import EpisodeText, TextVerdict
 from functions.preflight.settings import PreflightSettings
-
-
-class EpisodeText(Frozen):
-    """The texts as the projection would push them, and Consonance's explicit flag if it has one."""
-
-    title: str
-    subtitle: str | None = None
-    description: str = ""
-    explicit: bool | None = None
-
-
-class TextVerdict(Frozen):
-    """What to push (sanitised, within limits) and why anything changed or holds."""
-
-    title: str
-    subtitle: str | None
-    description: str
-    explicit: bool
-    explicit_source: Literal["consonance", "setting"]
-    megaphone_explicit: str
-    findings: tuple[Finding, ...] = ()
-
-    @property
-    def blocking(self) -> bool:
-        return any(f.blocking for f in self.findings)
 
 
 def check_text(text: EpisodeText, *, product_id: int, settings: PreflightSettings) -> TextVerdict:

@@ -13,6 +13,10 @@ The URL Megaphone gets — the choice, in order:
    only as long-lived as the credentials that signed it — a Lambda role's session lasts hours, not
    days — and it changes on every mint, so ledger entries and content hashes must hold the key, not
    the URL. Megaphone fetches the image when the episode is created or updated, well inside that.
+
+`rendition_reference(key, public_base_url)` is the stable name of a rendition that ledger entries and
+field hashes hold: the public URL when there is one, else `rendition:<key>`; `sendable(url)` turns such
+a reference into the URL to send at the moment of a push (anything else is returned as it is).
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from functions.domain.errors import PermanentError, TransientError
 
 MAX_PRESIGNED_SECONDS = 7 * 24 * 3600
+REFERENCE_SCHEME = "rendition:"  # a rendition served by pre-signed URLs, named by its key
 IMMUTABLE = "public, max-age=31536000, immutable"
 THROTTLING = frozenset({"SlowDown", "Throttling", "ThrottlingException", "RequestTimeout", "RequestTimeTooSkewed"})
 
@@ -89,6 +94,15 @@ class RenditionStore:
         )
         return url
 
+    def reference(self, key: str) -> str:
+        """The rendition's stable name (see the module docstring): never a pre-signed URL."""
+        return rendition_reference(key, self.public_base_url)
+
+    def sendable(self, url: str) -> str:
+        """The URL Megaphone can fetch for a field value: a `rendition:` reference becomes a pre-signed
+        URL minted now; any other URL (a source, a public rendition URL) is sent as it is."""
+        return self.url(url.removeprefix(REFERENCE_SCHEME)) if url.startswith(REFERENCE_SCHEME) else url
+
     def _exists(self, key: str) -> bool:
         try:
             self.client().head_object(Bucket=self.bucket, Key=key)
@@ -99,6 +113,11 @@ class RenditionStore:
         except BotoCoreError as exc:
             raise _typed(exc, f"looking up {key}") from exc
         return True
+
+
+def rendition_reference(key: str, public_base_url: str | None) -> str:
+    """The public URL of the rendition when the bucket has one in front of it, else `rendition:<key>`."""
+    return public_base_url.rstrip("/") + "/" + key if public_base_url else REFERENCE_SCHEME + key
 
 
 def _typed(exc: ClientError | BotoCoreError, doing: str) -> TransientError | PermanentError:

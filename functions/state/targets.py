@@ -13,13 +13,15 @@ it) are read through each state model's `from_legacy`, and written back in the n
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any, ClassVar, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from functions.distribution.models import DistributionNotice, DistributionProblem
 from functions.domain.models import Episode
+from functions.preflight.results import PreflightResult
 from functions.state.keys import EntityKind
 
 
@@ -86,6 +88,11 @@ class MegaphoneState(TargetState):
     evaluated_source_hash: str | None = None  # the source hash the last decision was made on
     withdraw_pending: bool = False  # a withdrawal was decided and is being pushed: not believed live any more
     takedown_places: list[str] = Field(default_factory=list)  # takedowns already alerted ("worldwide" or markets)
+    # Distribution requirements (issue 11): the last completed pre-flight (its media checks are reused
+    # while the files are unchanged), and the audio URL Megaphone last failed to ingest (cleared by a
+    # successful ingest or when another URL is pushed).
+    preflight: PreflightResult | None = None
+    ingest_failed_url: str | None = None
 
     @property
     def ids(self) -> dict[str, str]:
@@ -123,6 +130,22 @@ class MegaphoneState(TargetState):
             release_date=date.fromisoformat(release) if release else None,
             takedown_places=list(attributes.get("takedown_alerted") or []),
         )
+
+
+class DistributionStatus(StrEnum):
+    CLEAR = "clear"  # nothing keeps the episode from Spotify (what Consonance shows says so)
+    PROBLEMS = "problems"  # at least one distribution problem is open
+
+
+class DistributionState(TargetState):
+    """What the distribution feedback flow last concluded and told about one episode."""
+
+    problems: list[DistributionProblem] = Field(default_factory=list)
+    notices: list[DistributionNotice] = Field(default_factory=list)
+    alerted: list[str] = Field(default_factory=list)  # problem keys already alerted (while they stay open)
+    link_status: str | None = None  # the Spotify link status this flow wrote; restored once the problems clear
+    note_written: bool = False  # a distribution note exists in Consonance (kept up to date from then on)
+    checked_at: datetime | None = None
 
 
 class WrittenLink(BaseModel):
@@ -196,4 +219,7 @@ CONSONANCE_WRITEBACK: TargetSpec[WritebackState] = TargetSpec(
     WritebackStatus,
     frozenset(EntityKind),
     WritebackStatus.CURRENT,
+)
+DISTRIBUTION: TargetSpec[DistributionState] = TargetSpec(
+    "distribution", DistributionState, DistributionStatus, frozenset({EntityKind.EPISODE}), DistributionStatus.CLEAR
 )

@@ -15,9 +15,12 @@ from datetime import date
 from pathlib import Path
 
 from functions.flows import planning
+from functions.flows.preflight_gate import PreflightGate, StoredChecksOnly
 from functions.flows.publishing_config import PublishingConfig
 from functions.flows.rights_gate import clearance_check
 from functions.mapping_config import MappingConfig
+from functions.preflight.settings import PreflightSettings
+from functions.settings import deployed_preflight, preflight_rules
 from functions.state.keys import episode_key
 from functions.state.ledger import SyncLedger
 from functions.state.targets import EPISODE_SOURCE
@@ -29,17 +32,33 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 PLANNING_FLOW = FlowName.EPISODE_PUBLISHER
 
 
+def deployed_environment(project_root: Path = PROJECT_ROOT, environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The publisher's settings as deployed: cdk.json context for its flow, overridden by the environment."""
+    context = load_cdk_json_context(project_root) if (project_root / "cdk.json").is_file() else {}
+    deployed = environment_for_flow(flow(PLANNING_FLOW), resolve_context(context.get))
+    return {**deployed, **(os.environ if environ is None else environ)}
+
+
 def deployed_settings(project_root: Path = PROJECT_ROOT, environ: Mapping[str, str] | None = None) -> PublishingConfig:
     """The publisher's publishing configuration: cdk.json context for its flow, overridden by the
     environment (same variable names: MAPPING, MEGAPHONE_PODCASTS, MEGAPHONE_EXPLICIT_VALUE)."""
-    context = load_cdk_json_context(project_root) if (project_root / "cdk.json").is_file() else {}
-    deployed = environment_for_flow(flow(PLANNING_FLOW), resolve_context(context.get))
-    env = {**deployed, **(os.environ if environ is None else environ)}
+    env = deployed_environment(project_root, environ)
     return PublishingConfig(
         mapping=MappingConfig.model_validate(json.loads(env["MAPPING"])) if env.get("MAPPING") else MappingConfig(),
         podcasts=json.loads(env["MEGAPHONE_PODCASTS"]) if env.get("MEGAPHONE_PODCASTS") else {},
         explicit_value=env.get("MEGAPHONE_EXPLICIT_VALUE") or "clean",
     )
+
+
+def dry_run_preflight(config: PublishingConfig, environ: Mapping[str, str] | None = None) -> PreflightGate:
+    """The publisher's pre-flight as deployed (PREFLIGHT, MEGAPHONE_EXPLICIT_VALUE, RENDITIONS_BASE_URL),
+    reading only what the ledger keeps: the plan fetches no media and stores no rendition."""
+    env = deployed_environment(environ=environ)
+    rules = preflight_rules(
+        PreflightSettings.model_validate(deployed_preflight(env.get("PREFLIGHT") or {})), env.get("MEGAPHONE_EXPLICIT_VALUE") or "clean"
+    )
+    stored = StoredChecksOnly(env.get("RENDITIONS_BASE_URL") or None)
+    return PreflightGate(media=stored, renditions=stored, settings=rules, config=config)
 
 
 def unknown_products(ledger: SyncLedger, product_ids: Sequence[int]) -> list[int]:
@@ -57,4 +76,5 @@ def plan(
     if product_ids and not wanted:
         return [], missing
     # The rights check the publisher is built with (episode_publisher/deps.py).
-    return planning.plan_changes(ledger, config, today, clearance_check(config.mapping), product_ids=wanted), missing
+    preflight = dry_run_preflight(config)
+    return planning.plan_changes(ledger, config, today, clearance_check(config.mapping), product_ids=wanted, preflight=preflight), missing

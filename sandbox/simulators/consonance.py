@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time, timezone
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -111,9 +111,20 @@ def _serialize_iso_date(value: Any) -> str:
     return value.isoformat() if isinstance(value, date) else str(value)
 
 
+def _serialize_iso_moment(value: Any) -> str:
+    """A moment as graphql-ruby's ISO8601DateTime answers it (seconds, offset)."""
+    if isinstance(value, datetime):
+        moment = value if value.tzinfo is not None else value.replace(tzinfo=timezone.utc)
+        return moment.isoformat(timespec="seconds")
+    return str(value)
+
+
 def build_executable_schema(sdl_path: Path = PROJECT_SDL_PATH) -> GraphQLSchema:
     """The project SDL with real date coercion (the spec declares ISO8601Date as a scalar)."""
     schema = build_schema(sdl_path.read_text(encoding="utf-8"))
+    moment = schema.type_map.get("ISO8601DateTime")
+    if isinstance(moment, GraphQLScalarType):
+        moment.serialize = _serialize_iso_moment  # type: ignore[method-assign]
     iso_date = schema.type_map["ISO8601Date"]
     assert isinstance(iso_date, GraphQLScalarType)
     iso_date.serialize = _serialize_iso_date  # type: ignore[method-assign]
@@ -153,6 +164,11 @@ class ConsonanceSimulator(Simulator):
         self.applied_edits: list[AppliedEdit] = []
         self._pending_edits = sorted(self.catalogue.timeline, key=self.catalogue.due_at)
         self._next_link_id = 1 + max((link.id for p in self.catalogue.products for link in p.web_links), default=900_000)
+
+    @property
+    def _records_created_at(self) -> datetime:
+        """When a file record without its own time was made: the catalogue's records_changed_on."""
+        return datetime.combine(self.catalogue.records_changed_on, time(0, 0), tzinfo=timezone.utc)
 
     # ---------------------------------------------------------------------------------- transport
     def authenticate(self, request: httpx.Request) -> str | httpx.Response:
@@ -302,6 +318,9 @@ class ConsonanceSimulator(Simulator):
             "marketingTexts": lambda info, variantIn=None: self._marketing_text_views(product, variantIn),
             "webLinks": [self._web_link_view(link) for link in product.web_links],
             "productionFiles": [self._production_file_view(f) for f in product.production_files],
+            "extents": [
+                {"onixExtentTypeCode": e.type, "extentValue": e.value, "onixExtentUnitCode": e.unit} for e in product.extents
+            ],
             "work": (lambda info: self._work_view(work)) if work is not None else None,
         }
 
@@ -368,6 +387,8 @@ class ConsonanceSimulator(Simulator):
             "allowDistribution": file.allow_distribution,
             "filename": file.filename,
             "url": file.url,
+            "fileSize": file.file_size,
+            "createdAt": file.created_at,
         }
 
     def _work_view(self, work: WorkEntry) -> GraphQLView:
@@ -384,7 +405,16 @@ class ConsonanceSimulator(Simulator):
             "seriesMemberships": memberships,
             "marketingTexts": lambda info: [self._note_view(t) for t in self.catalogue.marketing_texts if t.work_id == work.id],
             "supportingResources": [
-                {"id": r.id, "resourceVariant": r.variant, "url": r.url, "caption": r.caption} for r in work.supporting_resources
+                {
+                    "id": r.id,
+                    "resourceVariant": r.variant,
+                    "url": r.url,
+                    "caption": r.caption,
+                    "fileSize": r.file_size,
+                    "filename": r.filename,
+                    "createdAt": r.created_at or self._records_created_at,
+                }
+                for r in work.supporting_resources
             ],
             "contracts": lambda info: [self._contract_view(c) for c in self._contracts_of(work.id)],
         }

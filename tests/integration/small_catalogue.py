@@ -157,8 +157,9 @@ class SmallCatalogue:
 
 
 def derived_sample(sample: Catalogue, keep: set[int], *, before_day: int) -> Catalogue:
-    """The sample catalogue cut down to the products in `keep` (and what they reference), with the
-    timeline edits and Spotify-side takedowns due before `before_day` that touch what is kept."""
+    """The sample catalogue cut down to the products in `keep` (and what they reference, and the
+    Megaphone podcasts of their series), with the timeline edits and Spotify-side takedowns due before
+    `before_day` that touch what is kept."""
     products = [p for p in sample.products if p.id in keep]
     missing = keep - {p.id for p in products}
     if missing:
@@ -186,6 +187,10 @@ def derived_sample(sample: Catalogue, keep: set[int], *, before_day: int) -> Cat
             "products": products,
             "timeline": [e for e in sample.timeline if touches_kept(e)],
             "spotify_takedowns": [t for t in sample.spotify_takedowns if t.product_id in keep and t.day < before_day],
+            "spotify_unplayable": [u for u in sample.spotify_unplayable if u.product_id in keep],
+            "megaphone": sample.megaphone.model_copy(
+                update={"podcasts": [p for p in sample.megaphone.podcasts if p.series_id in {w.series_id for w in sample.works if w.id in work_ids}]}
+            ),
         },
         deep=True,
     )

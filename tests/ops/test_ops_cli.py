@@ -493,9 +493,10 @@ def test_plan_prints_what_the_planner_decides(aws: None, monkeypatch: pytest.Mon
     calls: list[dict[str, Any]] = []
 
     def plan_changes(
-        ledger: SyncLedger, config: Any, today: date, rights_check: Any, product_ids: Any = None
+        ledger: SyncLedger, config: Any, today: date, rights_check: Any, product_ids: Any = None, preflight: Any = None
     ) -> list[planning.PlannedChange]:
         assert callable(rights_check)  # the publisher's clearance check
+        assert preflight is not None and preflight.settings.artwork_min_side == 1400  # the deployed pre-flight, dry run
         calls.append({"table": ledger.table_name, "today": today, "product_ids": product_ids, "podcasts": dict(config.podcasts)})
         return [
             planning.PlannedChange(

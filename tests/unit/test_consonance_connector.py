@@ -27,7 +27,7 @@ from sandbox.simulators.consonance import PROJECT_SDL_PATH, ConsonanceSimulator
 
 KEY = secrets.token_urlsafe(16)  # generated: no credential lives in a fixture
 READ_ONLY_KEY = secrets.token_urlsafe(16)
-AUDIO_IDS_IN_SAMPLE = 43  # 42 episodes and one stand-alone audiobook
+AUDIO_IDS_IN_SAMPLE = 51  # 50 episodes (8 of them Larkspur Shorts, sample.d/distribution.json) and one stand-alone audiobook
 _hosts = itertools.count()
 
 
@@ -84,9 +84,9 @@ def test_paging_follows_after_ids_and_stops_on_an_empty_page(
     assert len(ids) == AUDIO_IDS_IN_SAMPLE
     assert ids == sorted(ids) and len(set(ids)) == len(ids)
     afters = [exchange.request_body["variables"]["after"] for exchange in sent]
-    assert len(sent) == 6  # five pages of at most 10, then the empty page that ends the walk
+    assert len(sent) == 7  # six pages of at most 10, then the empty page that ends the walk
     assert afters[0] is None
-    assert afters[1:] == [ids[9], ids[19], ids[29], ids[39], ids[42]]
+    assert afters[1:] == [ids[9], ids[19], ids[29], ids[39], ids[49], ids[50]]
 
 
 def test_one_page_is_returned_by_changed_products(virtual_clock: VirtualClock, catalogue: Catalogue) -> None:
@@ -104,7 +104,7 @@ def test_a_short_page_does_not_end_the_walk(virtual_clock: VirtualClock, catalog
     ids = [record.id for record in client.iter_changed_products(date(2026, 1, 1))]
 
     assert len(ids) == AUDIO_IDS_IN_SAMPLE
-    assert len(sent) == 3
+    assert len(sent) == 4
 
 
 def test_records_are_typed_models(virtual_clock: VirtualClock, catalogue: Catalogue) -> None:

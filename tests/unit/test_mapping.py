@@ -361,13 +361,13 @@ def sample(simulator: ConsonanceSimulator) -> dict[int, MappedProduct]:
     return read_all(simulator)
 
 
-def test_the_sample_has_three_shows_and_42_episodes(sample: dict[int, MappedProduct]) -> None:
+def test_the_sample_has_four_shows_and_50_episodes(sample: dict[int, MappedProduct]) -> None:
     episodes = [m.episode for m in sample.values() if m.episode is not None]
     by_show: dict[str, int] = {}
     for episode in episodes:
         assert episode.show is not None
         by_show[episode.show.name] = by_show.get(episode.show.name, 0) + 1
-    assert by_show == {"The Salt Road": 20, "Inside the Ember Court": 12, "Larkspur Conversations": 10}
+    assert by_show == {"The Salt Road": 20, "Inside the Ember Court": 12, "Larkspur Conversations": 10, "Larkspur Shorts": 8}
     assert sample[43001].episode is None and sample[43001].findings == []  # the stand-alone audiobook
 
 

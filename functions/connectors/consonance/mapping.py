@@ -11,7 +11,9 @@ onto the flows"), driven by `MappingConfig` so a publisher's conventions are con
 | summary | the first SHORT_DESCRIPTION marketing text (`externalText`), sanitised (see `validation`) |
 | publishing_status_code, allow_onix_exports | `onixPublishingStatusCode` (ONIX list 64), `allowOnixExports` |
 | master_audio | the production file whose `fileVariant` is `config.master_audio_variant`: its `url`, `approvalStatus` = `config.approved_file_status`, `allowDistribution` in `config.distribution_allowed_values` |
-| artwork_url | the work's supporting resource whose `resourceVariant` is `config.artwork_resource_variant` |
+| artwork_url, artwork_file | the work's supporting resource whose `resourceVariant` is `config.artwork_resource_variant`: its `url`, and `fileSize`, `createdAt`, `filename` |
+| master_audio size, created_at | the master production file's `fileSize` and `createdAt` (with `filename`: the pre-flight's file identity) |
+| stated_duration_seconds | the first of the product's ONIX extents (inferred `Product.extents`) whose type is in `config.duration_extent_types` (09 "duration"), in seconds from its list 24 unit (hours, minutes, seconds, HHH, HHHMM, HHHMMSS) |
 | release_date | `publicationDate`, else `plannedPublicationDate` |
 | credits | contributions whose ONIX role is in `config.credited_role_codes`, in `sequenceNumber` order |
 | territories | `isForSaleWorldwide` (or `WORLD` in the for-sale list), `forSaleCountryCodes`, `notForSaleCountryCodes` |
@@ -32,12 +34,14 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
 
 from functions.connectors.consonance.records import (
+    ExtentRecord,
     ProductRecord,
     ProductionFileRecord,
     SeriesMembershipRecord,
+    SupportingResourceRecord,
     WorkRecord,
 )
-from functions.domain.models import Credit, Episode, EpisodeKind, Finding, MasterAudio, RightGrant, Show, Territories
+from functions.domain.models import Credit, Episode, EpisodeKind, FileFacts, Finding, MasterAudio, RightGrant, Show, Territories
 from functions.domain.validation import (
     classify_territory_codes,
     finding,
@@ -122,6 +126,9 @@ def map_product(record: ProductRecord, config: MappingConfig) -> MappedProduct:
     findings += credit_findings
     territories, place_findings = _territories(record)
     findings += place_findings
+    stated_duration, duration_findings = _stated_duration(record, config)
+    findings += duration_findings
+    artwork = _artwork(work, config)
 
     episode = Episode(
         product_id=product_id,
@@ -136,7 +143,9 @@ def map_product(record: ProductRecord, config: MappingConfig) -> MappedProduct:
         publishing_status_code=(record.onix_publishing_status_code or "").strip() or None,
         allow_onix_exports=record.allow_onix_exports,
         master_audio=master_audio,
-        artwork_url=_artwork_url(work, config),
+        artwork_url=artwork.url if artwork else None,
+        artwork_file=FileFacts(size=artwork.file_size, created_at=artwork.created_at, filename=artwork.filename) if artwork else None,
+        stated_duration_seconds=stated_duration,
         release_date=record.publication_date or record.planned_publication_date,
         credits=credits,
         territories=territories,
@@ -169,7 +178,17 @@ def _master_audio(record: ProductRecord, config: MappingConfig) -> tuple[MasterA
     if not file.url:  # ProductionFile.url is an inferred field
         message = "the master audio production file has no URL; Megaphone has nothing to fetch"
         return None, [finding("master_audio_without_url", record.id, message, blocking=False)]
-    return MasterAudio(url=file.url, approved=approved, distribution_allowed=distribution_allowed, filename=file.filename), []
+    return (
+        MasterAudio(
+            url=file.url,
+            approved=approved,
+            distribution_allowed=distribution_allowed,
+            filename=file.filename,
+            size=file.file_size,
+            created_at=file.created_at,
+        ),
+        [],
+    )
 
 
 def _credits(record: ProductRecord, config: MappingConfig) -> tuple[tuple[Credit, ...], list[Finding]]:
@@ -208,12 +227,62 @@ def _territories(record: ProductRecord) -> tuple[Territories, list[Finding]]:
     return territories, territory_findings(included, excluded, record.id)
 
 
-def _artwork_url(work: WorkRecord, config: MappingConfig) -> str | None:
+def _artwork(work: WorkRecord, config: MappingConfig) -> SupportingResourceRecord | None:
     wanted = config.artwork_resource_variant.casefold()
     for resource in work.supporting_resources:
         if resource.url and (resource.resource_variant or "").casefold() == wanted:
-            return resource.url
+            return resource
     return None
+
+
+# ONIX list 24 units of time, as seconds per unit; the fixed-width forms are parsed separately.
+_SECONDS_PER_UNIT = {"04": 3600.0, "05": 60.0, "06": 1.0}
+_FIXED_WIDTH_UNITS = {"14": (3,), "15": (3, 2), "16": (3, 2, 2)}  # HHH, HHHMM, HHHMMSS (field widths)
+
+
+def _stated_duration(record: ProductRecord, config: MappingConfig) -> tuple[float | None, list[Finding]]:
+    """The running time Consonance states, in seconds (None when it states none)."""
+    wanted = {code.strip() for code in config.duration_extent_types}
+    extent = next((e for e in record.extents if e.type_code.strip() in wanted), None)
+    if extent is None:
+        return None, []
+    seconds = onix_duration_seconds(extent)
+    if seconds is None:
+        message = (
+            f"the running time extent ({extent.type_code}) says {extent.value!r} in ONIX unit {extent.unit_code!r}, "
+            "which is not a duration the integration can read; the master's duration is not compared"
+        )
+        return None, [finding("unreadable_duration", record.id, message, blocking=False)]
+    return seconds, []
+
+
+def onix_duration_seconds(extent: ExtentRecord) -> float | None:
+    """An ONIX extent value in seconds, for the list 24 units of time; None for anything else."""
+    value, unit = extent.value.strip(), extent.unit_code.strip()
+    if unit in _SECONDS_PER_UNIT:
+        try:
+            number = float(value)
+        except ValueError:
+            return None
+        return round(number * _SECONDS_PER_UNIT[unit], 3) if number >= 0 else None
+    widths = _FIXED_WIDTH_UNITS.get(unit)
+    if widths is None or not value.isdigit():
+        return None
+    digits = value.zfill(sum(widths))
+    if unit == "16" and len(digits) == sum(widths) + 2:  # HHHMMSScc: centiseconds after the seconds
+        digits, centiseconds = digits[:-2], int(digits[-2:])
+    else:
+        centiseconds = 0
+    if len(digits) != sum(widths):
+        return None
+    parts, position = [], 0
+    for width in widths:
+        parts.append(int(digits[position : position + width]))
+        position += width
+    hours, minutes, seconds = (parts + [0, 0])[:3]
+    if minutes >= 60 or seconds >= 60:
+        return None
+    return hours * 3600 + minutes * 60 + seconds + centiseconds / 100
 
 
 def _rights(work: WorkRecord) -> tuple[RightGrant, ...]:

@@ -6,7 +6,7 @@ The conformance test validates each of `ALL_DOCUMENTS` against the project's SDL
 
 Fields marked "inferred" below are not in the transcribed spec (see extensions.graphql):
 `productionFiles` (and `ProductionFile.url`), `WebLink.description`, `SupportingResource.resourceVariant`,
-`Work.contracts`, the `createWebLink` / `updateWebLink` mutations, and `updateMarketingText`.
+`Work.contracts`, `Product.extents`, the `createWebLink` / `updateWebLink` mutations, and `updateMarketingText`.
 
 The write-back is ONE request per batch with aliased mutations (`w0`, `w1`, ...), so its document
 depends on the batch's mix of creates and updates; `spotify_links_mutation` builds it from the fixed
@@ -43,13 +43,14 @@ fragment EpisodeProduct on Product {
   }
   marketingTexts(variantIn: [SHORT_DESCRIPTION]) { id externalText }
   webLinks { id link role description }
-  productionFiles { id fileVariant approvalStatus allowDistribution filename url }
+  productionFiles { id fileVariant approvalStatus allowDistribution filename url fileSize createdAt }
+  extents { onixExtentTypeCode extentValue onixExtentUnitCode }
   work {
     id
     title
     workType
     seriesMemberships { id partNumber series { id name } }
-    supportingResources { id resourceVariant url caption }
+    supportingResources { id resourceVariant url caption fileSize filename createdAt }
     contracts {
       id
       contractName
@@ -61,7 +62,7 @@ fragment EpisodeProduct on Product {
 }
 """
 # inferred fields in the fragment: webLinks.description, productionFiles{...url}, supportingResources.resourceVariant,
-# work.contracts
+# work.contracts, extents
 
 CHANGED_AUDIO_PRODUCTS_QUERY = (
     """

@@ -7,7 +7,7 @@ Fields marked "inferred" are not in the transcribed spec (see extensions.graphql
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -66,6 +66,16 @@ class ProductionFileRecord(ConsonanceModel):
     allow_distribution: str = Field(alias="allowDistribution")
     filename: str | None = None
     url: str | None = None  # inferred field
+    file_size: int | None = Field(default=None, alias="fileSize")  # a BigInt: JSON number or string
+    created_at: datetime | None = Field(default=None, alias="createdAt")
+
+
+class ExtentRecord(ConsonanceModel):
+    """One ONIX extent of a product (inferred field `Product.extents`): list 23 type, value, list 24 unit."""
+
+    type_code: str = Field(alias="onixExtentTypeCode")
+    value: str = Field(alias="extentValue")
+    unit_code: str = Field(alias="onixExtentUnitCode")
 
 
 class SeriesRecord(ConsonanceModel):
@@ -84,6 +94,9 @@ class SupportingResourceRecord(ConsonanceModel):
     resource_variant: str | None = Field(default=None, alias="resourceVariant")  # inferred field
     url: str | None = None
     caption: str | None = None
+    file_size: int | None = Field(default=None, alias="fileSize")
+    filename: str | None = None
+    created_at: datetime | None = Field(default=None, alias="createdAt")
 
 
 class LicensedRightRecord(ConsonanceModel):
@@ -132,6 +145,7 @@ class ProductRecord(ConsonanceModel):
     marketing_texts: tuple[MarketingTextRecord, ...] = Field(default=(), alias="marketingTexts")
     web_links: tuple[WebLinkRecord, ...] = Field(default=(), alias="webLinks")
     production_files: tuple[ProductionFileRecord, ...] = Field(default=(), alias="productionFiles")  # inferred
+    extents: tuple[ExtentRecord, ...] = ()  # inferred
     work: WorkRecord | None = None
 
     def spotify_link(self, role: str = DEFAULT_SPOTIFY_LINK_ROLE) -> WebLinkRecord | None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -25,6 +25,7 @@ def monitor_deps(platform: Dependencies) -> MonitorDeps:
         bus=platform.event_bus,
         cursors=platform.cursors,
         markets=platform.settings.core.spotify_markets,
+        playable_within=timedelta(hours=platform.settings.core.spotify_playable_within_hours),
     )
 
 
@@ -35,6 +36,7 @@ def run(deps: MonitorDeps, now: datetime, time_left: Callable[[], float] | None)
     metrics.add_metric(name="TakedownsObserved", unit=MetricUnit.Count, value=outcome.takedowns)
     metrics.add_metric(name="AvailabilityCheckErrors", unit=MetricUnit.Count, value=len(outcome.errors))
     metrics.add_metric(name="SpotifyAvailabilityRequests", unit=MetricUnit.Count, value=outcome.spotify_requests)
+    metrics.add_metric(name="EpisodesNotPlayableOnSpotify", unit=MetricUnit.Count, value=outcome.not_playable)
     if outcome.errors:
         logger.warning("some availability checks failed; the next run retries them", extra={"errors": outcome.errors[:20]})
     if outcome.spotify_stopped:

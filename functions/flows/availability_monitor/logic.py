@@ -25,6 +25,14 @@ The monitor only reads the table; the availability recorder writes it from these
 comes before the recorder caught up, an event is emitted twice, and the recorder's "write only what
 changed" makes the repeat a no-op.
 
+Never playable: an episode Megaphone publishes that Spotify has served in none of the watched markets
+`playable_within` after it went live (`functions.distribution.problems.playability_overdue`, on the
+table as this run leaves it) is a distribution problem. The monitor compares that with what the
+distribution feedback flow reports (one query: the `distribution` entries with problems) and announces
+each difference (`DistributionChanged`), both ways: the problem appears, or Spotify played it at last.
+It repeats the announcement on every run until the report agrees, so none is lost.
+
+
 Progress is checkpointed after each podcast (the cursor names the last podcast done), and the next
 run starts after it: a run that crashes, times out or runs out of budget loses at most the podcast it
 was on, and successive runs always get further. One podcast's failure (an API error) is counted and
@@ -36,19 +44,21 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from functions.connectors.errors import AuthenticationFailed
 from functions.connectors.megaphone import MegaphoneClient, MegaphoneEpisode
 from functions.connectors.spotify_web import SpotifyQuotaExceeded, SpotifyWebClient
 from functions.domain.errors import IntegrationError
-from functions.domain.events import AvailabilityChanged
+from functions.distribution.models import ProblemKind
+from functions.distribution.problems import playability_overdue
+from functions.domain.events import AvailabilityChanged, DistributionChanged
 from functions.event_bus import EventBus
 from functions.flow_names import FlowName
-from functions.state.availability import CHANNEL_WIDE, AvailabilityRecord, AvailabilityStore
+from functions.state.availability import CHANNEL_WIDE, AvailabilityRecord, AvailabilityStore, transition
 from functions.state.cursors import CursorStore
 from functions.state.ledger import LedgerEntry, SyncLedger
-from functions.state.targets import MEGAPHONE, LedgerStatus, MegaphoneState
+from functions.state.targets import DISTRIBUTION, MEGAPHONE, DistributionStatus, LedgerStatus, MegaphoneState
 
 FLOW = FlowName.AVAILABILITY_MONITOR
 CURSOR_NAME = "availability-monitor"
@@ -70,6 +80,8 @@ class MonitorDeps:
     bus: EventBus
     cursors: CursorStore
     markets: tuple[str, ...]
+    # Spotify must play an episode this long after Megaphone published it (CoreSettings.spotify_playable_within_hours).
+    playable_within: timedelta = timedelta(hours=24)
 
 
 @dataclass
@@ -83,6 +95,8 @@ class MonitorOutcome:
     deferred: int = 0  # left for the next run (time budget)
     errors: list[str] = field(default_factory=list)
     spotify_stopped: str | None = None  # why Spotify was not asked for the rest of the run
+    not_playable: int = 0  # published, never served by Spotify in time
+    playability_announced: int = 0  # differences from the distribution report announced
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -125,16 +139,18 @@ def monitor_availability(deps: MonitorDeps, observed_at: datetime, time_left: Ca
     watched = _watched_by_podcast(deps)
     order = _rotated(sorted(watched), cursor.get("resume_after_podcast"))
     requests_before = deps.spotify.api.sent
+    overdue: dict[int, bool] = {}  # product id -> never played by Spotify in time
     for position, podcast_id in enumerate(order):
         if time_left is not None and time_left() < reserve_seconds:
             outcome.deferred = sum(len(watched[p]) for p in order[position:])
             break
-        _check_podcast(podcast_id, watched[podcast_id], shows, deps, observed_at, outcome)
+        _check_podcast(podcast_id, watched[podcast_id], shows, deps, observed_at, outcome, overdue)
         outcome.spotify_requests = deps.spotify.api.sent - requests_before
         finished = position == len(order) - 1
         deps.cursors.put(CURSOR_NAME, _checkpoint(None if finished else podcast_id, shows, observed_at, outcome))
     if not order:
         deps.cursors.put(CURSOR_NAME, _checkpoint(None, shows, observed_at, outcome))
+    _announce_playability(deps, overdue, outcome)
     return outcome
 
 
@@ -177,6 +193,7 @@ def _check_podcast(
     deps: MonitorDeps,
     observed_at: datetime,
     outcome: MonitorOutcome,
+    overdue: dict[int, bool],
 ) -> None:
     try:
         listing = {episode.id: episode for episode in deps.megaphone.list_episodes(podcast_id)}
@@ -186,7 +203,7 @@ def _check_podcast(
     offer = _spotify_offer(podcast_id, entries, listing, shows, deps, outcome)
     for entry in entries:
         try:
-            events = _check_entry(entry, listing, offer, deps, observed_at, outcome)
+            events = _check_entry(entry, listing, offer, deps, observed_at, outcome, overdue)
             if events:
                 deps.bus.publish(events)
         except (IntegrationError, ValueError) as exc:
@@ -252,6 +269,7 @@ def _check_entry(
     deps: MonitorDeps,
     observed_at: datetime,
     outcome: MonitorOutcome,
+    overdue: dict[int, bool],
 ) -> list[AvailabilityChanged]:
     belief = EntryBelief(entry)
     remote = listing.get(entry.state.episode_id or "")
@@ -278,7 +296,40 @@ def _check_entry(
             if channel == "spotify" and record.live
         ]
     changed = [o for o in observations if _differs(o, table.get((o.channel, o.territory)))]
+    after = _table_after(entry, table, observations, observed_at)
+    overdue[entry.key.number] = playability_overdue(entry, after, observed_at, deps.playable_within) is not None
     return _as_events(entry.key.number, changed, observed_at)
+
+
+def _table_after(
+    entry: LedgerEntry[MegaphoneState], table: dict[tuple[str, str], AvailabilityRecord], observations: list[Observation], at: datetime
+) -> list[AvailabilityRecord]:
+    """The episode's records as the recorder will leave them once it has this run's observations."""
+    after = dict(table)
+    for o in observations:
+        channel = "megaphone" if o.channel == "megaphone" else "spotify"
+        existing = table.get((o.channel, o.territory))
+        after[(o.channel, o.territory)] = transition(
+            existing, entity=entry.entity, channel=channel, territory=o.territory, live=o.live, reason=o.reason,
+            taken_down=o.takedown, source="monitor", observed_at=at,
+        )  # fmt: skip
+    return list(after.values())
+
+
+def _announce_playability(deps: MonitorDeps, overdue: dict[int, bool], outcome: MonitorOutcome) -> None:
+    """Announce every episode whose never-playable state differs from what the distribution report says."""
+    outcome.not_playable = sum(overdue.values())
+    reported = {
+        entry.key.number
+        for entry in deps.ledger.by_status(DISTRIBUTION, DistributionStatus.PROBLEMS)
+        if any(problem.kind is ProblemKind.NOT_PLAYABLE for problem in entry.state.problems)
+    }
+    due = sorted(product_id for product_id, late in overdue.items() if late != (product_id in reported))
+    if due:
+        deps.bus.publish(
+            [DistributionChanged(product_id=product_id, reason="Spotify playability checked by the availability monitor") for product_id in due]
+        )
+    outcome.playability_announced = len(due)
 
 
 def _megaphone_state(remote: MegaphoneEpisode | None) -> tuple[bool, str]:

@@ -21,6 +21,7 @@ def recorder_deps(platform: Dependencies) -> RecorderDeps:
         alerts=platform.alerts,
         markets=platform.settings.core.spotify_markets,
         spotify_url_template=platform.settings.consonance.spotify_show_url,
+        bus=platform.event_bus,
     )
 
 

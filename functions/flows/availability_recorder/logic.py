@@ -21,7 +21,9 @@ the event), which makes every step safe to repeat:
    (`functions.consonance_writes`), which writes only what differs from what the link shows (its
    ledger target is shared with the consonance-writeback flow, so that flow's next "live" is not
    mistaken for one already written);
-3. both are recorded in the Megaphone ledger entry's history (the audit trail).
+3. both are recorded in the Megaphone ledger entry's history (the audit trail);
+4. a change in the takedowns is announced (`DistributionChanged`, before the marker is saved) for the
+   distribution feedback flow, which tells it in the product's distribution note in Consonance.
 A redelivered or repeated event finds the table unchanged and both markers equal: nothing is written,
 nothing is sent. An alert is at least once: it is sent before its marker is saved, so a crash between
 the two repeats it rather than losing it.
@@ -30,14 +32,15 @@ the two repeats it rather than losing it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from functions.alerts import Alert, AlertPublisher
 from functions.consonance_writes import ConsonanceWriteback, LinkStatus
+from functions.distribution.consonance_view import TAKEN_DOWN_PREFIX, takedown_status
 from functions.domain.errors import InvalidRecord
-from functions.domain.events import AvailabilityChanged, TakedownReported
+from functions.domain.events import AvailabilityChanged, DistributionChanged, TakedownReported
+from functions.event_bus import EventBus
 from functions.domain.notices import AvailabilityNotice, NoticeKind
 from functions.flow_names import FlowName
 from functions.state.availability import (
@@ -53,8 +56,6 @@ from functions.state.ledger import LedgerEntry, SyncLedger
 from functions.state.targets import EPISODE_SOURCE, MEGAPHONE, LedgerStatus, MegaphoneState
 
 FLOW = FlowName.AVAILABILITY_RECORDER
-TAKEN_DOWN_PREFIX = "taken down"
-TERRITORIES_LISTED = 12  # more than this and the link status gives a count (Consonance shows it in a list)
 OPS_COMMAND = "python -m infra.ops availability {product_id}"
 
 
@@ -78,6 +79,7 @@ class RecorderDeps:
     alerts: AlertPublisher
     markets: tuple[str, ...]  # the markets the monitor checks: "worldwide" in a notice means these and more
     spotify_url_template: str
+    bus: EventBus | None = None  # announces takedown changes to the distribution feedback flow (the deployed recorder has it)
 
 
 @dataclass(frozen=True)
@@ -235,6 +237,9 @@ def _settle_takedowns(
         target.record("takedown_alerted", f"{', '.join(newly)} ({source_note})")
     if newly or alerted != places:
         target.state.takedown_places = places
+        if deps.bus is not None:
+            reason = f"takedowns now: {', '.join(places) or 'none'} ({source_note})"
+            deps.bus.publish([DistributionChanged(product_id=product_id, reason=reason, ledger_version=target.version + 1)])
         deps.ledger.save(target)
 
     wanted = _link_status(places, target, shown)
@@ -262,15 +267,6 @@ def _link_status(places: list[str], target: LedgerEntry[MegaphoneState], shown: 
     return {LedgerStatus.DELIVERED: "live", LedgerStatus.WITHDRAWN: "withdrawn", LedgerStatus.DRAFT: "draft"}.get(
         LedgerStatus(target.status), target.status
     )
-
-
-def takedown_status(places: Iterable[str]) -> str:
-    ordered = sorted(set(places))
-    if "worldwide" in ordered:
-        return f"{TAKEN_DOWN_PREFIX} worldwide"
-    if len(ordered) > TERRITORIES_LISTED:
-        return f"{TAKEN_DOWN_PREFIX} in {len(ordered)} markets ({', '.join(ordered[:TERRITORIES_LISTED])}, ...)"
-    return f"{TAKEN_DOWN_PREFIX} in {', '.join(ordered)}"
 
 
 def _write_link_status(product_id: int, target: LedgerEntry[MegaphoneState], status: str, deps: RecorderDeps, outcome: RecordOutcome) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from functions.dependencies import Dependencies
 from functions.flows.episode_publisher.logic import PublisherDeps
+from functions.flows.preflight_gate import PreflightGate
 from functions.flows.publishing_config import PublishingConfig
 from functions.flows.rights_gate import clearance_check
 
@@ -17,4 +18,10 @@ def publisher_deps(platform: Dependencies) -> PublisherDeps:
         bus=platform.event_bus,
         config=config,
         rights_check=clearance_check(config.mapping),
+        preflight=PreflightGate(
+            media=platform.media_fetcher,
+            renditions=platform.renditions,
+            settings=platform.settings.megaphone.preflight_rules(),
+            config=config,
+        ),
     )

@@ -8,9 +8,12 @@ Checks run in order and the first that objects decides. The rule (documented in 
 3. series rules — a series conflict (duplicate part, dates out of order, missing narrator ...) holds it;
 4. show — its series must map to a Megaphone podcast;
 5. rights — a pluggable `RightsCheck` (the rights model plugs in here) may hold or withdraw it;
-6. release — no release date holds it; a future date makes it a draft until that date; otherwise live.
-A hold for data or series problems keeps what is already on Spotify untouched (nothing wrong is
-pushed, nothing right is pulled); a rights hold withdraws it, because it may no longer be live.
+6. pre-flight — Spotify's distribution requirements (`functions.flows.preflight_gate`): artwork,
+   master audio and texts as they would be pushed; a blocking finding holds it. It runs after rights,
+   so a withdrawal wins and nothing is fetched for an episode that is not going out;
+7. release — no release date holds it; a future date makes it a draft until that date; otherwise live.
+A hold for data, series or pre-flight problems keeps what is already on Spotify untouched (nothing
+wrong is pushed, nothing right is pulled); a rights hold withdraws it, because it may no longer be live.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from pydantic import BaseModel, Field
 
 from functions.domain.approval import approval_blockers, is_approved
 from functions.domain.models import Episode, Finding
+from functions.preflight.results import PreflightResult
 from functions.state.keys import episode_key
 from functions.flow_names import FlowName
 from functions.flows.publishing_config import PublishingConfig
@@ -41,6 +45,7 @@ class GateDecision(BaseModel):
     placement: Placement
     reason: str
     findings: list[Finding] = Field(default_factory=list)
+    preflight: PreflightResult | None = None  # the pre-flight's result, when the gate got that far
 
 
 class RightsVerdict(BaseModel):
@@ -50,6 +55,7 @@ class RightsVerdict(BaseModel):
 
 
 RightsCheck = Callable[[Episode, date], RightsVerdict]
+PreflightCheck = Callable[[Episode], PreflightResult]
 
 
 def decide(
@@ -60,6 +66,7 @@ def decide(
     source_findings: list[Finding],
     series_findings: list[Finding],
     rights_check: RightsCheck,
+    preflight: PreflightCheck | None = None,
 ) -> GateDecision:
     if not is_approved(episode, settings.mapping):
         why = "; ".join(approval_blockers(episode, settings.mapping))
@@ -82,15 +89,20 @@ def decide(
     rights = rights_check(episode, max(today, episode.release_date) if episode.release_date else today)
     if not rights.allowed:
         return GateDecision(placement=Placement.WITHDRAW, reason=f"rights: {rights.reason}", findings=rights.findings)
+    checked = preflight(episode) if preflight is not None else None
+    findings = [*rights.findings, *(checked.findings if checked is not None else ())]
+    if checked is not None and checked.held:
+        reason = _codes("pre-flight", list(checked.blocking_findings))
+        return GateDecision(placement=Placement.HOLD, reason=reason, findings=findings, preflight=checked)
     if episode.release_date is None:
         finding = _finding(episode, "missing_release_date", "approved but has no publication date")
-        return GateDecision(placement=Placement.HOLD, reason=finding.message, findings=[finding])
+        return GateDecision(placement=Placement.HOLD, reason=finding.message, findings=[finding], preflight=checked)
     if episode.release_date > today:
         return GateDecision(
-            placement=Placement.DRAFT, reason=f"draft until its release date {episode.release_date}", findings=rights.findings
+            placement=Placement.DRAFT, reason=f"draft until its release date {episode.release_date}", findings=findings, preflight=checked
         )
     return GateDecision(
-        placement=Placement.LIVE, reason=f"approved, released {episode.release_date}, {rights.reason}", findings=rights.findings
+        placement=Placement.LIVE, reason=f"approved, released {episode.release_date}, {rights.reason}", findings=findings, preflight=checked
     )
 
 

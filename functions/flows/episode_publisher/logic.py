@@ -11,6 +11,13 @@ Three steps, so that the dry run (`infra.ops plan`) runs the very code the publi
   are idempotent. New or changed audio leaves the entry `awaiting_ingest`; the ingest checker
   finishes it without holding this Lambda. An episode that becomes live with its audio already
   ingested is announced (`EpisodeDelivered`) here.
+
+The distribution pre-flight (`deps.preflight`, `functions.flows.preflight_gate`) runs inside the gate;
+the parts that touch this module are kept apart below ("distribution pre-flight"): its result is kept
+on the entry (`state.preflight`, passed back so unchanged files are not fetched again), the fields
+pushed are the ones it lets go (`checked_fields`: a rendition's stable reference is hashed, the URL
+Megaphone fetches is made at the push), and a change in what the pre-flight or an ingest says about
+the episode is announced (`DistributionChanged`) for the distribution feedback flow.
 """
 
 from __future__ import annotations
@@ -18,20 +25,25 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from functions.connectors.errors import NotFound
 from functions.connectors.megaphone import EpisodeFields, MegaphoneClient, MegaphoneEpisode
 from functions.domain.errors import InvalidRecord
-from functions.domain.events import EpisodeDelivered
+from functions.distribution.problems import delivery_signature
+from functions.domain.events import DistributionChanged, EpisodeDelivered
 from functions.domain.models import Episode, Finding
 from functions.domain.series_rules import series_conflicts
 from functions.event_bus import EventBus
-from functions.flows.episode_publisher.gate import GateDecision, Placement, RightsCheck, decide
+from functions.flows.episode_publisher.gate import GateDecision, Placement, PreflightCheck, RightsCheck, decide
 from functions.flows.megaphone_projection import desired_fields, fields_hash
 from functions.flows.publishing_config import PublishingConfig
 from functions.state.keys import episode_key, series_key
 from functions.state.ledger import LedgerEntry, SyncLedger
 from functions.state.targets import EPISODE_SOURCE, MEGAPHONE, LedgerStatus, MegaphoneState
+
+if TYPE_CHECKING:
+    from functions.flows.preflight_gate import PreflightGate
 
 TAKEDOWN_EVERYWHERE = "worldwide"
 
@@ -43,6 +55,7 @@ class PublisherDeps:
     bus: EventBus
     config: PublishingConfig
     rights_check: RightsCheck
+    preflight: PreflightGate | None = None  # the distribution pre-flight (the deployed publisher always has it)
 
 
 class ActionKind(StrEnum):
@@ -84,7 +97,13 @@ class Evaluation:
 
 
 def evaluate(
-    product_id: int, event_episode: Episode | None, ledger: SyncLedger, config: PublishingConfig, today: date, rights_check: RightsCheck
+    product_id: int,
+    event_episode: Episode | None,
+    ledger: SyncLedger,
+    config: PublishingConfig,
+    today: date,
+    rights_check: RightsCheck,
+    preflight: PreflightGate | None = None,
 ) -> Evaluation:
     """The read-only half of publishing: used by the publisher and by the ops CLI's dry run."""
     key = episode_key(product_id)
@@ -92,6 +111,7 @@ def evaluate(
     episode = source.state.episode if source is not None and source.state.episode else event_episode
     if episode is None:
         raise InvalidRecord(f"product {product_id} has no source snapshot in the ledger and the event carries none")
+    target = ledger.get_or_new(key, MEGAPHONE)
     decision = decide(
         episode,
         today=today,
@@ -99,8 +119,8 @@ def evaluate(
         source_findings=list(source.findings) if source else [],
         series_findings=_series_findings(episode, ledger, config),
         rights_check=rights_check,
+        preflight=_preflight_check(preflight, target),
     )
-    target = ledger.get_or_new(key, MEGAPHONE)
     return Evaluation(episode=episode, decision=respect_takedown(decision, target), target=target, source_hash=source.source_hash if source else None)
 
 
@@ -116,18 +136,18 @@ def respect_takedown(decision: GateDecision, target: LedgerEntry[MegaphoneState]
     return decision
 
 
-def decide_action(evaluation: Evaluation, config: PublishingConfig) -> PublishAction:
+def decide_action(evaluation: Evaluation, config: PublishingConfig, preflight: PreflightGate | None = None) -> PublishAction:
     """What publishing would do now, from the gate's decision and what was last pushed. Pure."""
     decision, state, target = evaluation.decision, evaluation.target.state, evaluation.target
     placement = decision.placement
     if placement in (Placement.NOT_READY, Placement.WITHDRAW):
         if state.live:
-            return PublishAction(ActionKind.WITHDRAW, decision, fields=desired_fields(evaluation.episode, draft=True, settings=config))
+            return PublishAction(ActionKind.WITHDRAW, decision, fields=_fields(evaluation, True, config, preflight))
         status = LedgerStatus.SEEN if placement is Placement.NOT_READY else LedgerStatus.HELD
         return PublishAction(ActionKind.HOLD if placement is Placement.WITHDRAW else ActionKind.NONE, decision, status=status)
     if placement is Placement.HOLD:
         return PublishAction(ActionKind.HOLD, decision, status=LedgerStatus.HELD)
-    fields = desired_fields(evaluation.episode, draft=placement is Placement.DRAFT, settings=config)
+    fields = _fields(evaluation, placement is Placement.DRAFT, config, preflight)
     if not state.on_megaphone:
         return PublishAction(ActionKind.CREATE, decision, fields=fields, changed_fields=tuple(sorted(fields.wire())))
     if target.pushed_hash == fields_hash(fields):
@@ -142,15 +162,18 @@ def decide_action(evaluation: Evaluation, config: PublishingConfig) -> PublishAc
 
 
 def publish_episode(product_id: int, event_episode: Episode | None, deps: PublisherDeps, today: date) -> PublishOutcome:
-    evaluation = evaluate(product_id, event_episode, deps.ledger, deps.config, today, deps.rights_check)
-    action = decide_action(evaluation, deps.config)
+    evaluation = evaluate(product_id, event_episode, deps.ledger, deps.config, today, deps.rights_check, deps.preflight)
+    action = decide_action(evaluation, deps.config, deps.preflight)
     target = evaluation.target
     before = target.model_dump_json()
+    signature = delivery_signature(target)
     target.findings = list(action.decision.findings)
     target.state.release_date = evaluation.episode.release_date
     target.state.evaluated_source_hash = evaluation.source_hash
+    _keep_preflight(target, action.decision)
     done = _apply(action, evaluation.episode, target, deps)
     if target.model_dump_json() != before:
+        _announce_distribution(target, signature, deps)
         deps.ledger.save(target)
     decision = action.decision
     return PublishOutcome(product_id=product_id, action=done, placement=decision.placement, reason=decision.reason, findings=tuple(decision.findings))
@@ -185,7 +208,8 @@ def _apply(action: PublishAction, episode: Episode, target: LedgerEntry[Megaphon
             return "not_ready"
         return "held" if action.kind is ActionKind.HOLD else "unchanged"
     done, remote = _push(action.fields, episode, target, deps)
-    audio_pending = target.state.audio_pending or target.status == LedgerStatus.AWAITING_INGEST
+    # a failed ingest is not delivered by an update that leaves the audio alone: Megaphone is asked again
+    audio_pending = target.state.audio_pending or target.status in (LedgerStatus.AWAITING_INGEST, LedgerStatus.FAILED)
     target.state.audio_pending = False  # consumed: the status says what the audio still needs
     if audio_pending and not remote.ingested:
         target.set_status(LedgerStatus.AWAITING_INGEST, "Megaphone is ingesting the audio")
@@ -203,25 +227,26 @@ def _push(fields: EpisodeFields, episode: Episode, target: LedgerEntry[Megaphone
     podcast_id = deps.config.podcast_for(episode.show.series_id)
     assert podcast_id is not None  # the gate checked the mapping
     megaphone, state = deps.megaphone, target.state
+    wire = _sendable(fields, deps)
     remote: MegaphoneEpisode | None = None
     done = "updated"
     if state.on_megaphone:
         assert state.podcast_id is not None and state.episode_id is not None
         try:
-            remote = megaphone.update_episode(state.podcast_id, state.episode_id, fields)
+            remote = megaphone.update_episode(state.podcast_id, state.episode_id, wire)
         except NotFound:
             target.record("missing_on_megaphone", f"episode {state.episode_id} is gone; re-creating")
             state.podcast_id = state.episode_id = state.spotify_id = None
     if remote is None and target.pending_create:
         found = megaphone.find_by_external_id(podcast_id, fields.external_id)
         if found is not None:
-            remote, done = megaphone.update_episode(podcast_id, found.id, fields), "adopted"
+            remote, done = megaphone.update_episode(podcast_id, found.id, wire), "adopted"
     if remote is None:
         if not target.pending_create:
             target.pending_create = fields_hash(fields)
             target.record("create_intent", f"podcast {podcast_id}")
             deps.ledger.save(target)
-        remote, done = megaphone.create_episode(podcast_id, fields), "created"
+        remote, done = megaphone.create_episode(podcast_id, wire), "created"
     audio_changed = state.audio_url != fields.background_audio_file_url
     state.podcast_id, state.episode_id = podcast_id, remote.id
     if remote.spotify_identifier:
@@ -253,4 +278,43 @@ def _announce(
                 content_hash=target.pushed_hash or "",
             )
         ]
+    )
+
+
+# ------------------------------------------------------------------------------- distribution pre-flight
+def _preflight_check(preflight: PreflightGate | None, target: LedgerEntry[MegaphoneState]) -> PreflightCheck | None:
+    """The gate's pre-flight step, given the result the ledger keeps (unchanged files are not fetched)."""
+    if preflight is None:
+        return None
+    return lambda episode: preflight.check(episode, target.state.preflight)
+
+
+def _fields(evaluation: Evaluation, draft: bool, config: PublishingConfig, preflight: PreflightGate | None) -> EpisodeFields:
+    """The fields to push: the projection, as the pre-flight lets it go (this decision's result, else
+    the one last kept, e.g. for a withdrawal the gate decided before the pre-flight ran)."""
+    fields = desired_fields(evaluation.episode, draft=draft, settings=config)
+    if preflight is None:
+        return fields
+    return preflight.projection.checked(fields, evaluation.decision.preflight or evaluation.target.state.preflight)
+
+
+def _sendable(fields: EpisodeFields, deps: PublisherDeps) -> EpisodeFields:
+    """The fields as sent: a rendition's reference becomes the URL Megaphone fetches (minted now)."""
+    return deps.preflight.projection.sendable(fields) if deps.preflight is not None else fields
+
+
+def _keep_preflight(target: LedgerEntry[MegaphoneState], decision: GateDecision) -> None:
+    """The decision's pre-flight result replaces the kept one (a decision that did not get that far
+    keeps the last one: its media checks stay reusable)."""
+    if decision.preflight is not None:
+        target.state.preflight = decision.preflight
+
+
+def _announce_distribution(target: LedgerEntry[MegaphoneState], before: str, deps: PublisherDeps) -> None:
+    """Tell the distribution feedback flow when what the pre-flight or an ingest says about the episode
+    changed; sent before the ledger write it announces (`ledger_version`), so a crash repeats it."""
+    if delivery_signature(target) == before:
+        return
+    deps.bus.publish(
+        [DistributionChanged(product_id=target.key.number, reason="pre-flight or ingest state changed", ledger_version=target.version + 1)]
     )

@@ -2,9 +2,12 @@
 
 Runs on a schedule over the ledger's `awaiting_ingest` index (one paged list per podcast when
 several of its episodes wait): processed audio makes the entry
-`delivered` (or `draft` when it is not released yet) and announces it for write-back; failed ingest
-becomes a finding; still-processing entries are left alone (no write). One entry's failure never
-stops the others: it is counted and retried on the next run.
+`delivered` (or `draft` when it is not released yet) and announces it for write-back; a failed ingest
+makes it `failed`, with a reason a person can act on, and records the audio URL Megaphone could not
+ingest (`MegaphoneState.ingest_failed_url`) for the distribution feedback flow, which writes it back
+to Consonance and alerts once (`DistributionChanged`, announced before the ledger write); still-
+processing entries are left alone (no write). One entry's failure never stops the others: it is
+counted and retried on the next run.
 """
 
 from __future__ import annotations
@@ -14,7 +17,8 @@ from dataclasses import dataclass, field
 
 from functions.connectors.megaphone import MegaphoneClient, MegaphoneEpisode
 from functions.domain.errors import PermanentError, TransientError
-from functions.domain.events import EpisodeDelivered
+from functions.distribution.problems import delivery_signature, ingest_failure_reason
+from functions.domain.events import DistributionChanged, EpisodeDelivered
 from functions.domain.models import Finding
 from functions.event_bus import EventBus
 from functions.flow_names import FlowName
@@ -78,17 +82,18 @@ def _check_one(
         ledger.save(entry)
         outcome.failed += 1
         return
+    signature = delivery_signature(entry)
     if remote.audio_file_status == "failed":
-        entry.findings = [
-            Finding(code="audio_ingest_failed", entity=entry.entity, message=f"Megaphone could not ingest {state.audio_url}", flow=FLOW)
-        ]
-        entry.set_status(LedgerStatus.FAILED, "audio ingest failed on Megaphone")
+        state.ingest_failed_url = state.audio_url
+        entry.set_status(LedgerStatus.FAILED, ingest_failure_reason(state))
+        _announce_distribution(entry, signature, bus)
         ledger.save(entry)
         outcome.failed += 1
         return
     if not remote.ingested:
         outcome.still_processing += 1
         return
+    state.ingest_failed_url = None
     if remote.spotify_identifier:
         state.spotify_id = remote.spotify_identifier
     if remote.draft:
@@ -110,4 +115,13 @@ def _check_one(
             )
         entry.set_status(LedgerStatus.DELIVERED, "audio ingested; live on Spotify")
         outcome.delivered += 1
+    _announce_distribution(entry, signature, bus)
     ledger.save(entry)
+
+
+def _announce_distribution(entry: LedgerEntry[MegaphoneState], before: str, bus: EventBus) -> None:
+    """Tell the distribution feedback flow when the ingest changed what is wrong with the episode."""
+    if delivery_signature(entry) != before:
+        bus.publish(
+            [DistributionChanged(product_id=entry.key.number, reason="Megaphone ingest finished", ledger_version=entry.version + 1)]
+        )

@@ -10,6 +10,7 @@ from functions.flow_declarations import flow
 from functions.flow_names import FlowName
 from functions.flow_template import queue_flow
 from functions.flows.metadata_sync.logic import MetadataSyncDeps, sync_series
+from functions.flows.preflight_fields import PreflightProjection
 from functions.flows.publishing_config import PublishingConfig
 from functions.observability import logger, metrics
 
@@ -20,6 +21,7 @@ def metadata_sync_deps(platform: Dependencies) -> MetadataSyncDeps:
         megaphone=platform.megaphone,
         bus=platform.event_bus,
         config=PublishingConfig.from_settings(platform.settings),
+        preflight=PreflightProjection(platform.renditions, platform.settings.megaphone.preflight_rules()),
     )
 
 

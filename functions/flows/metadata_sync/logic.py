@@ -19,6 +19,7 @@ from functions.event_bus import EventBus
 from functions.clock import utcnow
 from functions.domain.models import Episode
 from functions.flows.megaphone_projection import desired_fields, drifted_fields, fields_hash
+from functions.flows.preflight_fields import PreflightProjection
 from functions.flows.publishing_config import PublishingConfig
 from functions.state.keys import episode_key, series_key
 from functions.state.ledger import LedgerEntry, SyncLedger
@@ -31,6 +32,9 @@ class MetadataSyncDeps:
     megaphone: MegaphoneClient
     bus: EventBus
     config: PublishingConfig
+    # What the publisher pushes is the projection as the distribution pre-flight lets it go (texts,
+    # explicit value, a rendition's URL): drift is measured against that, and corrected with it.
+    preflight: PreflightProjection | None = None
 
 
 @dataclass
@@ -86,6 +90,8 @@ def _correct_drift(
         if target is None or not target.state.on_megaphone:
             continue
         expected = desired_fields(episode, draft=target.state.draft is not False, settings=deps.config)
+        if deps.preflight is not None:
+            expected = deps.preflight.checked(expected, target.state.preflight)
         if fields_hash(expected) != target.pushed_hash:
             continue  # Consonance changed since the last push: the publisher owns this update, not drift
         remote = remote_by_external_id.get(str(episode.product_id))
@@ -95,7 +101,7 @@ def _correct_drift(
         if not drift:
             continue
         correction = expected.model_copy(update={"draft": remote.draft})
-        deps.megaphone.update_episode(podcast_id, remote.id, correction)
+        deps.megaphone.update_episode(podcast_id, remote.id, deps.preflight.sendable(correction) if deps.preflight else correction)
         names = sorted(drift)
         target.record("drift_corrected", ", ".join(f"{n}: {drift[n][1]!r} -> {drift[n][0]!r}" for n in names))
         deps.ledger.save(target)
