@@ -16,11 +16,14 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from functions.domain.events import (
+    AuthorPlaylistChanged,
     AvailabilityChanged,
+    ContributorChanged,
     DomainEvent,
     EpisodeChanged,
     EpisodeDelivered,
     EpisodeReevaluationDue,
+    PromoBriefRequested,
     RightsChanged,
     RightsWindowDue,
     SeriesChanged,
@@ -304,6 +307,20 @@ FLOWS: tuple[FlowDeclaration, ...] = (
         writes=(Table.IDEMPOTENCY,),
         secrets=(Secret.WEBHOOK,),
         emits=(TakedownReported,),
+    ),
+    # contributor promotion ------------------------------------------------------------------------
+    FlowDeclaration(
+        name=FlowName.CONTRIBUTOR_POLLER,
+        handler="functions.flows.contributor_poller.handler.handler",
+        description="Polls Consonance for contributors and their works; announces real changes to promotable ones",
+        trigger=ScheduleTrigger(every_minutes=60),
+        timeout_seconds=300,
+        memory_mb=512,
+        max_concurrency=1,
+        reads=(Table.LEDGER, Table.CURSORS),
+        writes=(Table.LEDGER, Table.CURSORS),
+        secrets=(Secret.CONSONANCE,),
+        emits=(ContributorChanged,),
     ),
 )
 

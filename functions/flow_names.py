@@ -19,3 +19,7 @@ class FlowName(StrEnum):
     WEBHOOK_INGEST = "webhook-ingest"
     RECONCILER = "reconciler"
     SPOTIFY_AUTHORISATION_CHECK = "spotify-authorisation-check"
+    # contributor promotion
+    CONTRIBUTOR_POLLER = "contributor-poller"
+    AUTHOR_PLAYLISTS = "author-playlists"
+    PROMO_BRIEFS = "promo-briefs"

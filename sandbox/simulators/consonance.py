@@ -320,6 +320,8 @@ class ConsonanceSimulator(Simulator):
                         "__typename": "Organisation" if contributor.kind == "organisation" else "Person",
                         "id": contributor.id,
                         "name": contributor.name,
+                        "contactTags": list(contributor.contact_tags),
+                        "biographicalNote": contributor.biographical_note,
                     },
                 }
             )
@@ -384,7 +386,13 @@ class ConsonanceSimulator(Simulator):
             "seriesMemberships": memberships,
             "marketingTexts": lambda info: [self._note_view(t) for t in self.catalogue.marketing_texts if t.work_id == work.id],
             "supportingResources": [
-                {"id": r.id, "resourceVariant": r.variant, "url": r.url, "caption": r.caption} for r in work.supporting_resources
+                {"id": r.id, "resourceVariant": r.variant, "url": r.url, "caption": r.caption, "status": r.status, "copyright": r.copyright}
+                for r in work.supporting_resources
+            ],
+            "bics": list(work.bics),
+            "bisacs": list(work.bisacs),
+            "products": lambda info, productSearch=None: [  # noqa: N803 (GraphQL argument name)
+                self._product_view(p) for p in self._matching(productSearch or {}) if p.work_id == work.id
             ],
             "contracts": lambda info: [self._contract_view(c) for c in self._contracts_of(work.id)],
         }

@@ -35,6 +35,10 @@ class IsbnRecord(ConsonanceModel):
 class ContributorRecord(ConsonanceModel):
     id: int
     name: str | None = None
+    # contributor promotion (selected by the promotion query only)
+    typename: str | None = Field(default=None, alias="__typename")
+    contact_tags: tuple[str, ...] = Field(default=(), alias="contactTags")
+    biographical_note: str | None = Field(default=None, alias="biographicalNote")
 
 
 class ContributionRecord(ConsonanceModel):
@@ -84,6 +88,8 @@ class SupportingResourceRecord(ConsonanceModel):
     resource_variant: str | None = Field(default=None, alias="resourceVariant")  # inferred field
     url: str | None = None
     caption: str | None = None
+    status: str | None = None  # inferred field (contributor promotion)
+    copyright: str | None = None
 
 
 class LicensedRightRecord(ConsonanceModel):
@@ -106,6 +112,10 @@ class WorkRecord(ConsonanceModel):
     series_memberships: tuple[SeriesMembershipRecord, ...] = Field(default=(), alias="seriesMemberships")
     supporting_resources: tuple[SupportingResourceRecord, ...] = Field(default=(), alias="supportingResources")
     contracts: tuple[ContractRecord, ...] = ()  # inferred field
+    # contributor promotion (selected by the promotion query only)
+    bics: tuple[str, ...] | None = None
+    bisacs: tuple[str, ...] | None = None
+    products: tuple["ProductRecord", ...] = ()
 
 
 class ProductRecord(ConsonanceModel):
@@ -141,6 +151,9 @@ class ProductRecord(ConsonanceModel):
             if link.role == role and (host == "spotify.com" or host.endswith(".spotify.com")):
                 return link
         return None
+
+
+WorkRecord.model_rebuild()
 
 
 class SpotifyLinkWrite(ConsonanceModel):
