@@ -322,6 +322,34 @@ FLOWS: tuple[FlowDeclaration, ...] = (
         secrets=(Secret.CONSONANCE,),
         emits=(ContributorChanged,),
     ),
+    FlowDeclaration(
+        name=FlowName.AUTHOR_PLAYLISTS,
+        handler="functions.flows.author_playlists.handler.handler",
+        description="One playlist per promotable author on the publisher's Spotify account: their episodes, bio and headshot",
+        trigger=ScheduleTrigger(every_minutes=60),
+        timeout_seconds=300,
+        memory_mb=1024,  # a headshot is decoded in memory (a 3000 px PNG is 27 MB as pixels)
+        max_concurrency=1,
+        reads=(Table.LEDGER, Table.CURSORS, Table.AVAILABILITY),
+        writes=(Table.LEDGER, Table.CURSORS),
+        secrets=(Secret.SPOTIFY, Secret.SPOTIFY_ACCOUNTS),
+        emits=(AuthorPlaylistChanged,),
+        publishes_alerts=True,
+        spotify_scopes=("playlist-modify-public", "playlist-modify-private", "playlist-read-private", "ugc-image-upload"),
+    ),
+    FlowDeclaration(
+        name=FlowName.PROMO_BRIEFS,
+        handler="functions.flows.promo_briefs.handler.handler",
+        description="Promo briefs per contributor and campaign (Markdown + JSON in S3, a note in Consonance), when an input changes",
+        trigger=EventTrigger(events=(ContributorChanged, AuthorPlaylistChanged, PromoBriefRequested)),
+        batch_size=5,
+        timeout_seconds=120,
+        reads=(Table.LEDGER, Table.CURSORS, Table.IDEMPOTENCY),
+        writes=(Table.LEDGER, Table.CURSORS, Table.IDEMPOTENCY),
+        bucket_reads=(Bucket.DOCUMENTS,),
+        bucket_writes=(Bucket.DOCUMENTS,),
+        secrets=(Secret.CONSONANCE, Secret.SPOTIFY),
+    ),
 )
 
 

@@ -5,6 +5,7 @@ connectors like any simulator. Nothing else is served: a URL the catalogue does 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 from functions.clock import Clock
@@ -26,5 +27,11 @@ def host_media_files(clock: Clock, files: Sequence[MediaFileEntry], *, faults: F
         if host is None:
             host = hosts[parts.hostname] = MediaHostSimulator(clock, host=parts.hostname, faults=faults)
             route_host(parts.hostname, host)
-        host.put(parts.path, media.cover(entry.width, entry.height, entry.format, grain=entry.grain, seed=entry.seed))
+        host.put(parts.path, _image(entry.width, entry.height, entry.format, entry.grain, entry.seed))
     return hosts
+
+
+@lru_cache(maxsize=32)
+def _image(width: int, height: int, image_format: str, grain: int, seed: int) -> bytes:
+    """Made once per process (a 4 MB noisy PNG takes seconds): the same arguments give the same bytes."""
+    return media.cover(width, height, image_format, grain=grain, seed=seed)

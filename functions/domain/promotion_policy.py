@@ -49,9 +49,10 @@ class PromotionPolicy(BaseModel):
 
     # author playlists on the publisher's own Spotify account
     playlist_account: str = "publisher"  # the spotifyAccounts name of the publisher's account
-    playlist_name_template: str = "{name}: on Spotify with {publisher}"
+    # templates: `{name}` (the contributor's), `{bio}` (plain text), `{publisher}` (publisher_name)
+    playlist_name_template: str = "{name}: interviews, readings and series"
     playlist_description_template: str = "{bio}"
-    publisher_name: str = "our podcasts"  # `{publisher}` in the templates
+    publisher_name: str = ""
     playlist_description_limit: int = Field(default=300, gt=0, le=300)  # Spotify: 300 characters
     playlist_public: bool = True
     playlist_min_episodes: int = Field(default=1, ge=1)  # no playlist for fewer (nothing to listen to)
