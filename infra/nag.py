@@ -11,7 +11,7 @@ LambdaFunctionUrlAuth rule belongs to no rule pack applied here. Why it is publi
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from aws_cdk import Stack
 from aws_cdk import aws_dynamodb as dynamodb
@@ -99,7 +99,31 @@ def suppress_flow_findings(flow: FlowConstruct, stack: ConsonanceSpotifyStack) -
                 applies_to=[index_wildcard(stack.tables[table])],
             )
         )
+    for bucket in flow.declaration.buckets:
+        writes = bucket in flow.declaration.bucket_writes
+        suppressions.append(
+            NagPackSuppression(
+                id="AwsSolutions-IAM5",
+                reason=(
+                    f"CDK's {'grant_read_write' if writes else 'grant_read'} on the {bucket.value} bucket: the object actions "
+                    f"({'read and write' if writes else 'read'}) on every object of this one bucket (<bucket arn>/*), which "
+                    f"{flow.declaration.name} is declared to use for the documents it keeps under its own keys; no other bucket."
+                ),
+                applies_to=[*(BUCKET_WRITE_WILDCARDS if writes else BUCKET_READ_WILDCARDS), object_wildcard(stack.buckets[bucket])],
+            )
+        )
     NagSuppressions.add_resource_suppressions(policy, suppressions, apply_to_children=True)
+
+
+BUCKET_READ_WILDCARDS = ("Action::s3:GetObject*", "Action::s3:GetBucket*", "Action::s3:List*")
+BUCKET_WRITE_WILDCARDS = (*BUCKET_READ_WILDCARDS, "Action::s3:DeleteObject*", "Action::s3:Abort*")
+
+
+def object_wildcard(bucket: Any) -> str:
+    """The IAM5 finding text for `<bucket arn>/*`, exactly as cdk-nag reports it."""
+    stack = Stack.of(bucket)
+    logical_id = stack.get_logical_id(bucket.node.default_child)
+    return f"Resource::<{logical_id}.Arn>/*"
 
 
 def apply_justified_suppressions(stack: ConsonanceSpotifyStack) -> None:
