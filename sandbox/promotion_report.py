@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from functions.flows.promo_briefs.listing import brief_listing, contributor_names
 from functions.state.ledger import SyncLedger
-from functions.state.targets import AUTHOR_PLAYLIST, CONTRIBUTOR_SOURCE, PROMO_BRIEFS
+from functions.state.targets import AUTHOR_PLAYLIST, CONTRIBUTOR_SOURCE
 from sandbox.world import SandboxWorld
 
 
 def promotion_section(world: SandboxWorld, ledger: SyncLedger) -> dict[str, Any]:
-    names = {e.key.number: e.state.contributor.name for e in ledger.scan(CONTRIBUTOR_SOURCE) if e.state.contributor is not None}
+    names = contributor_names(ledger)
     promotable = sorted(e.key.number for e in ledger.scan(CONTRIBUTOR_SOURCE) if e.state.contributor and e.state.contributor.promotable)
     titles = {episode.id: episode.name for episode in world.spotify.episodes.values()}
     on_spotify = {p["id"]: p for p in world.spotify.playlists.state()}
@@ -39,18 +40,7 @@ def promotion_section(world: SandboxWorld, ledger: SyncLedger) -> dict[str, Any]
                 },
             }
         )
-    briefs = [
-        {
-            "contributor_id": entry.key.number,
-            "contributor": names.get(entry.key.number),
-            "campaign": record.campaign.label,
-            "starts_on": record.campaign.starts_on.isoformat(),
-            "ends_on": record.campaign.ends_on.isoformat(),
-            "document": record.document_key,
-        }
-        for entry in sorted(ledger.scan(PROMO_BRIEFS), key=lambda e: e.key.number)
-        for record in sorted(entry.state.briefs.values(), key=lambda r: r.campaign.campaign_id)
-    ]
+    briefs = [{k: v for k, v in row.items() if k != "link"} for row in brief_listing(ledger)]
     notes = [n for n in world.consonance.notes_written if "promo-briefs-contributor-" in n.internal_markdown.split("\n", 1)[0]]
     return {
         "promotable_contributors": [{"id": c, "name": names.get(c)} for c in promotable],

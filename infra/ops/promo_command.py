@@ -12,14 +12,15 @@ from __future__ import annotations
 
 import argparse
 from datetime import date
-from typing import Any, TextIO
+from typing import TextIO
 
 from functions.domain.events import PromoBriefRequested
 from functions.event_bus import EventBus
+from functions.flows.promo_briefs.listing import brief_listing, contributor_names
 from functions.settings import CoreSettings
 from functions.state.keys import contributor_key
 from functions.state.ledger import SyncLedger
-from functions.state.targets import AUTHOR_PLAYLIST, CONTRIBUTOR_SOURCE, PROMO_BRIEFS, PromotionSourceStatus
+from functions.state.targets import AUTHOR_PLAYLIST, CONTRIBUTOR_SOURCE, PromotionSourceStatus
 from infra.flows import Table
 from infra.naming import ResourceNames
 from infra.ops.command import EXIT_FAILED, EXIT_NOT_FOUND, EXIT_OK, UsageError
@@ -53,29 +54,8 @@ def run(arguments: argparse.Namespace, names: ResourceNames, out: TextIO, err: T
     return _playlists(ledger, arguments, out)
 
 
-def _names(ledger: SyncLedger) -> dict[int, str]:
-    return {e.key.number: e.state.contributor.name for e in ledger.scan(CONTRIBUTOR_SOURCE) if e.state.contributor is not None}
-
-
 def _briefs(ledger: SyncLedger, arguments: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    names = _names(ledger)
-    rows: list[dict[str, Any]] = []
-    for entry in ledger.scan(PROMO_BRIEFS):
-        if arguments.contributor is not None and entry.key.number != arguments.contributor:
-            continue
-        for record in sorted(entry.state.briefs.values(), key=lambda r: (r.campaign.starts_on, r.campaign.campaign_id)):
-            rows.append(
-                {
-                    "contributor_id": entry.key.number,
-                    "contributor": names.get(entry.key.number),
-                    "campaign": record.campaign.label,
-                    "starts_on": record.campaign.starts_on.isoformat(),
-                    "ends_on": record.campaign.ends_on.isoformat(),
-                    "document": record.document_key,
-                    "link": record.link,
-                }
-            )
-    rows.sort(key=lambda r: (r["contributor_id"], r["starts_on"]))
+    rows = brief_listing(ledger, arguments.contributor)
     if arguments.json:
         print_json(rows, out)
     elif rows:
@@ -113,7 +93,7 @@ def _request(ledger: SyncLedger, names: ResourceNames, arguments: argparse.Names
 
 
 def _playlists(ledger: SyncLedger, arguments: argparse.Namespace, out: TextIO) -> int:
-    names = _names(ledger)
+    names = contributor_names(ledger)
     rows = [
         {
             "contributor_id": entry.key.number,
