@@ -251,3 +251,17 @@ def test_an_operator_asks_for_a_brief_over_their_dates_and_lists_every_brief(wor
         (NARRATOR.id, "Audio festival"),
     }
     assert ops_main(["--prefix", world.resources.prefix, "promo", "brief", "--contributor", str(GUEST.id), "--from", "2027-05-01", "--to", "2027-05-31"]) != 0
+
+
+def test_a_contributor_no_longer_approved_keeps_the_playlist_but_private(world: SandboxWorld) -> None:
+    narrator = next(c for c in world.consonance.catalogue.contributors if c.id == NARRATOR.id)
+    narrator.contact_tags, narrator.changed_on = ["narrator"], world.clock.now().date()
+    assert poll_contributors(world)["announced"] == [NARRATOR.id]  # announced: they were promotable until now
+    outcome, log = run_playlists(world)
+    assert outcome["archived"] == [NARRATOR.id]
+    playlist = playlist_of(world, NARRATOR.id)
+    assert playlist["public"] is False and playlist["in_owner_library"] and playlist["items"]  # kept, not emptied, not deleted
+    assert [call for call in spotify_calls(log) if call.startswith("PUT")] == [f"PUT /playlists/{playlist['id']}"]
+    entry = ledger(world).get(contributor_key(NARRATOR.id), AUTHOR_PLAYLIST)
+    assert entry is not None and entry.status is PlaylistStatus.ARCHIVED
+    assert run_playlists(world)[0]["archived"] == []  # once
