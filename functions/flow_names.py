@@ -20,3 +20,7 @@ class FlowName(StrEnum):
     RECONCILER = "reconciler"
     SPOTIFY_AUTHORISATION_CHECK = "spotify-authorisation-check"
     DISTRIBUTION_FEEDBACK = "distribution-feedback"
+    # contributor promotion
+    CONTRIBUTOR_POLLER = "contributor-poller"
+    AUTHOR_PLAYLISTS = "author-playlists"
+    PROMO_BRIEFS = "promo-briefs"

@@ -14,6 +14,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from functions.domain.promotion_policy import PromotionPolicy
 from functions.domain.rights import RightsPolicy
 
 
@@ -54,3 +55,5 @@ class MappingConfig(BaseModel):
     internal_note_updates: Literal["update", "recreate"] = "update"
     # Which right types each kind of content requires, and Consonance's names for them (rights model).
     rights: RightsPolicy = Field(default_factory=RightsPolicy)
+    # Contributor promotion: approval, headshots, author playlists and promo briefs (promotion_policy.py).
+    promotion: PromotionPolicy = Field(default_factory=PromotionPolicy)

@@ -11,7 +11,7 @@ LambdaFunctionUrlAuth rule belongs to no rule pack applied here. Why it is publi
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from aws_cdk import Stack
 from aws_cdk import aws_dynamodb as dynamodb

@@ -44,6 +44,9 @@ class ContributorEntry(CatalogueModel):
     name: str | None
     kind: Literal["person", "organisation"] = "person"
     changed_on: date | None = None
+    # contributor promotion: the verified bio (HTML allowed) and the contact's tags
+    biographical_note: str | None = None
+    contact_tags: list[str] = Field(default_factory=list)
 
 
 class SeriesEntry(CatalogueModel):
@@ -60,6 +63,9 @@ class SupportingResourceEntry(CatalogueModel):
     file_size: int | None = None
     filename: str | None = None
     created_at: datetime | None = None  # served as createdAt (non-null): records_changed_on when not given
+    # contributor promotion: the resource's lifecycle status (inferred field) and its copyright line
+    status: str | None = None
+    copyright: str | None = None
 
 
 class WorkEntry(CatalogueModel):
@@ -70,6 +76,9 @@ class WorkEntry(CatalogueModel):
     part_number: str | None = None
     supporting_resources: list[SupportingResourceEntry] = Field(default_factory=list)
     changed_on: date | None = None
+    # contributor promotion: subject codes (interview topics in promo briefs)
+    bics: list[str] = Field(default_factory=list)
+    bisacs: list[str] = Field(default_factory=list)
 
 
 class LicensedRightEntry(CatalogueModel):
@@ -232,6 +241,16 @@ class MediaFileEntry(CatalogueModel):
     note: str = ""
 
 
+class SpotifyAccountEntry(CatalogueModel):
+    """A Spotify user of the sandbox whose account the deployment authorises at the start of a run (a
+    publisher's or brand's own account), under the deployment's name for it (`spotifyAccounts`)."""
+
+    account: str
+    user_id: str
+    display_name: str
+    allow_listed: bool = True  # development mode: listed in the app's dashboard (at most five users)
+
+
 class SpotifyUnplayable(CatalogueModel):
     """An episode Spotify never makes playable (scripted on the Spotify side): answered with
     `is_playable: false`, or not found at all ("missing"), from the moment it reaches Spotify."""
@@ -257,7 +276,8 @@ class Catalogue(CatalogueModel):
     megaphone: MegaphoneSettings
     timeline: list[TimelineEdit] = Field(default_factory=list)
     spotify_takedowns: list[SpotifyTakedown] = Field(default_factory=list)
-    media: list[MediaFileEntry] = Field(default_factory=list)
+    media: list[MediaFileEntry] = Field(default_factory=list)  # covers, masters and headshots (sandbox.media_library)
+    spotify_accounts: list[SpotifyAccountEntry] = Field(default_factory=list)  # authorised at the start of a run
     spotify_unplayable: list[SpotifyUnplayable] = Field(default_factory=list)
 
     @model_validator(mode="after")
@@ -314,15 +334,36 @@ def load_catalogue(path: Path | str = SAMPLE_CATALOGUE_PATH) -> Catalogue:
     return Catalogue.model_validate(document)
 
 
+# Top-level lists of records with their own ids: a part's record whose id is already there adds fields
+# to that record (a contributor's bio, say) instead of being a second record with the same id.
+RECORD_LISTS = frozenset({"contributors", "series", "works", "contracts", "products", "marketing_texts"})
+
+
 def merge_catalogue_part(base: Any, part: Any, where: str) -> Any:
-    """Lists are extended, objects merged key by key; a part may not change a value the base sets."""
+    """Lists are extended, objects merged key by key; a part may not change a value the base sets. In
+    the record lists (`RECORD_LISTS`), a part's record with an id the base has merges into that record."""
     if isinstance(base, dict) and isinstance(part, dict):
         merged = dict(base)
         for key, value in part.items():
-            merged[key] = merge_catalogue_part(base[key], value, f"{where}: {key}") if key in base else value
+            if key in RECORD_LISTS and key in base and isinstance(value, list):
+                merged[key] = _merge_records(base[key], value, f"{where}: {key}")
+            else:
+                merged[key] = merge_catalogue_part(base[key], value, f"{where}: {key}") if key in base else value
         return merged
     if isinstance(base, list) and isinstance(part, list):
         return base + part
     if base != part:
         raise ValueError(f"catalogue part {where} changes a value the catalogue already sets ({base!r} -> {part!r})")
     return base
+
+
+def _merge_records(base: list[Any], part: list[Any], where: str) -> list[Any]:
+    merged = list(base)
+    at = {record.get("id"): index for index, record in enumerate(base) if isinstance(record, dict)}
+    for record in part:
+        index = at.get(record.get("id")) if isinstance(record, dict) else None
+        if index is None:
+            merged.append(record)
+        else:
+            merged[index] = merge_catalogue_part(base[index], record, f"{where} #{record['id']}")
+    return merged

@@ -11,6 +11,7 @@ from typing import Any
 from functions.mapping_config import MappingConfig
 from functions.state.ledger import SyncLedger
 from functions.state.targets import EPISODE_SOURCE, MEGAPHONE
+from sandbox.promotion_report import promotion_section, promotion_summary
 from sandbox.world import SandboxWorld
 
 
@@ -52,6 +53,8 @@ def build_report(world: SandboxWorld, *, run: dict[str, Any]) -> dict[str, Any]:
             }
             for d in world.runtime.dead_letters()
         ],
+        # contributor promotion: author playlists (with their episodes) and promo briefs
+        "promotion": promotion_section(world, ledger),
         "faults_injected": {
             "consonance": dict(world.consonance.faults.injected),
             "megaphone": dict(world.megaphone.faults.injected),
@@ -170,6 +173,9 @@ def summary_text(report: dict[str, Any], mapping: MappingConfig | None = None) -
         if entry["spotify_id"]:
             lines.append(f"  {entry['virtual_time'][:16]}  episode#{entry['product_id']:<6} -> {entry['state']:<11} ({entry['clearance_note']})")
     lines += ["", *distribution_lines(report.get("distribution"))]
+    if "promotion" in report:
+        lines.append("")
+        lines += promotion_summary(report["promotion"])
     faults = report["faults_injected"]
     lines.append("")
     lines.append(f"Faults injected: consonance {faults['consonance']}, megaphone {faults['megaphone']}, handler crashes {faults['handler_crashes']}")

@@ -45,6 +45,8 @@ from sandbox.simulators.megaphone import MegaphoneSimulator
 from sandbox.simulators.spotify_web import SpotifyWebSimulator
 from sandbox.media_library import SandboxMedia
 from sandbox.simulators.renditions_cdn import RenditionsCdnSimulator
+from sandbox.spotify_consent import authorise_accounts
+from functions.connectors.spotify_auth import SpotifyCredentials
 
 # A fifth of faults at the API level come with this much risk of a handler dying after any call.
 CRASHES_PER_FAULT = 0.15
@@ -213,6 +215,9 @@ class SandboxWorld:
             "POWERTOOLS_TRACE_DISABLED": "true",
             **options.extra_environment,
         }
+        # the Spotify accounts the flows act on (authorised below, as an operator would)
+        if self.catalogue.spotify_accounts:
+            deployment["SPOTIFY_ACCOUNTS"] = ",".join(entry.account for entry in self.catalogue.spotify_accounts)
         self.resources = create_resources(
             options.flows,
             secret_values=self.secret_values,
@@ -221,6 +226,14 @@ class SandboxWorld:
         )
         self.renditions_cdn = RenditionsCdnSimulator(self.clock, self.resources.buckets[Bucket.RENDITIONS], host=RENDITIONS_HOST)
         route_host(RENDITIONS_HOST, self.renditions_cdn)
+        # the accounts are authorised as an operator does it (`infra.ops auth spotify`), before the run
+        self.spotify_authorisations = authorise_accounts(
+            self.spotify,
+            self.catalogue.spotify_accounts,
+            app=SpotifyCredentials.model_validate_json(self.secret_values[Secret.SPOTIFY]),
+            flows=options.flows,
+            prefix=self.resources.prefix,
+        )
         self.runtime = LocalRuntime(
             options.flows,
             self.resources,

@@ -33,6 +33,9 @@ from functions.connectors.errors import (
 from functions.connectors.rate_limit import RateLimiter, UnlimitedRate
 
 SECRET_HEADERS = frozenset({"authorization", "x-api-key", "cookie", "x-signature", "proxy-authorization"})
+# OAuth token requests carry their secrets in the form (a refresh token, an authorization code and its
+# PKCE verifier); the app's client id is part of a stored secret here too. Observers see them redacted.
+SECRET_FORM_FIELDS = frozenset({"refresh_token", "code", "code_verifier", "client_secret", "client_id", "password"})
 
 _transports: dict[str, httpx.BaseTransport] = {}
 _observers: list[Callable[["HttpExchange"], None]] = []
@@ -81,9 +84,10 @@ class _Body:
         """What observers (the request log) see: JSON or form fields; binary payloads by size only."""
         if self.content is not None:
             return {"bytes": len(self.content)}
+        form = {k: ("[redacted]" if k in SECRET_FORM_FIELDS else v) for k, v in (self.form_body or {}).items()}
         if self.files is not None:
-            return {**(self.form_body or {}), "files": sorted(self.files)}
-        return self.json_body if self.form_body is None else self.form_body
+            return {**form, "files": sorted(self.files)}
+        return self.json_body if self.form_body is None else form
 
 
 @dataclass

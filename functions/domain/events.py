@@ -7,16 +7,17 @@ dead-letter queue with that reason) instead of guessing at a shape it was not wr
 
 from __future__ import annotations
 
-from functions.state.keys import episode_key, series_key
+from functions.state.keys import contributor_key, episode_key, series_key
 
 import json
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from functions.domain.errors import MalformedEvent, UnknownEventType, UnknownEventVersion
+from functions.domain.contributors import Contributor
 from functions.domain.models import Episode
 from functions.domain.notices import AvailabilityNotice
 
@@ -174,6 +175,52 @@ for _event_type in (
 ):
     register(_event_type)
 
+
+
+# ------------------------------------------------------------------------------ contributor promotion
+class ContributorChanged(DomainEvent):
+    """The promotion poller saw a real change in what promotion uses of a contributor (their contact
+    details or any work that credits them), for one who is promotable or was until now."""
+
+    detail_type: ClassVar[str] = "ContributorChanged"
+    contributor: Contributor
+    content_hash: str
+    previous_hash: str | None = None
+    was_promotable: bool = False
+
+    def entity_key(self) -> str:
+        return str(contributor_key(self.contributor.contributor_id))
+
+
+class AuthorPlaylistChanged(DomainEvent):
+    """A contributor's author playlist was made, made again, or now holds other episodes."""
+
+    detail_type: ClassVar[str] = "AuthorPlaylistChanged"
+    contributor_id: int
+    playlist_id: str
+    playlist_url: str
+    episode_count: int
+    state_hash: str  # of what a promo brief reads from the playlist (its link and episodes)
+
+    def entity_key(self) -> str:
+        return str(contributor_key(self.contributor_id))
+
+
+class PromoBriefRequested(DomainEvent):
+    """An operator asked for a promo brief for a contributor over dates they chose (`infra.ops promo brief`)."""
+
+    detail_type: ClassVar[str] = "PromoBriefRequested"
+    contributor_id: int
+    starts_on: date
+    ends_on: date
+    label: str = ""
+
+    def entity_key(self) -> str:
+        return str(contributor_key(self.contributor_id))
+
+
+for _event_type in (ContributorChanged, AuthorPlaylistChanged, PromoBriefRequested):
+    register(_event_type)
 
 class BusEvent(BaseModel):
     """The EventBridge envelope as it arrives in an SQS message body."""

@@ -191,7 +191,12 @@ def _render(
 
 
 def _as_rgb(image: Image.Image, settings: PreflightSettings) -> tuple[Image.Image, str | None]:
-    """The image in RGB, and a caveat when the colours may not be what the designer meant."""
+    return rgb_image(image, settings.rendition_background)
+
+
+def rgb_image(image: Image.Image, background: tuple[int, int, int]) -> tuple[Image.Image, str | None]:
+    """The image in RGB (transparent pixels laid on `background`), and a caveat when the colours may not
+    be what the designer meant. Shared with the playlist covers (functions/flows/author_playlists)."""
     if image.mode == "RGB":
         return image, None
     if image.mode == "CMYK":
@@ -208,27 +213,31 @@ def _as_rgb(image: Image.Image, settings: PreflightSettings) -> tuple[Image.Imag
         return converted, None
     if image.mode in TRANSPARENT_MODES or (image.mode == "P" and "transparency" in image.info):
         rgba = image.convert("RGBA")
-        canvas = Image.new("RGB", rgba.size, settings.rendition_background)
+        canvas = Image.new("RGB", rgba.size, background)
         canvas.paste(rgba, mask=rgba.getchannel("A"))
         return canvas, None
     return image.convert("RGB"), None
 
 
 def _best_jpeg(image: Image.Image, settings: PreflightSettings) -> tuple[int, bytes] | None:
-    """The highest quality whose JPEG fits `artwork_max_bytes`, with its bytes; None if even the
-    lowest does not fit. Sizes grow with quality, so a binary search needs a handful of encodes."""
+    return jpeg_within(image, settings.artwork_max_bytes, settings.rendition_min_quality, settings.rendition_max_quality)
+
+
+def jpeg_within(image: Image.Image, max_bytes: int, min_quality: int, max_quality: int) -> tuple[int, bytes] | None:
+    """The highest quality in [min_quality, max_quality] whose JPEG fits `max_bytes`, with its bytes; None
+    if even the lowest does not fit. Sizes grow with quality, so a binary search needs a handful of encodes."""
     def encode(quality: int) -> bytes:
         return _jpeg(image, quality)
 
-    low, high = settings.rendition_min_quality, settings.rendition_max_quality
+    low, high = min_quality, max_quality
     best = encode(low)
-    if len(best) > settings.artwork_max_bytes:
+    if len(best) > max_bytes:
         return None
     best_quality = low
     while low < high:
         middle = (low + high + 1) // 2
         candidate = encode(middle)
-        if len(candidate) <= settings.artwork_max_bytes:
+        if len(candidate) <= max_bytes:
             low, best_quality, best = middle, middle, candidate
         else:
             high = middle - 1

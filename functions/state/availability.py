@@ -169,6 +169,22 @@ class AvailabilityStore:
             raise
         return True
 
+    def taken_down(self) -> set[str]:
+        """The entities taken down somewhere (a stop the integration did not make, not live again): one
+        filtered scan, for a flow that must leave out everything taken down (author playlists)."""
+        found: set[str] = set()
+        paginator = dynamodb_client().get_paginator("scan")
+        pages = paginator.paginate(
+            TableName=self.table_name,
+            FilterExpression="taken_down = :yes AND live = :no",
+            ExpressionAttributeValues=to_item({":yes": True, ":no": False}),
+            ProjectionExpression="pk",
+            ConsistentRead=True,
+        )
+        for page in pages:
+            found.update(str(from_item(item)["pk"]) for item in page.get("Items", []))
+        return found
+
     def _query(self, **arguments: Any) -> Iterator[AvailabilityRecord]:
         paginator = dynamodb_client().get_paginator("query")
         for page in paginator.paginate(TableName=self.table_name, **arguments):

@@ -20,6 +20,7 @@ from typing import Any, ClassVar, Generic, TypeVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from functions.distribution.models import DistributionNotice, DistributionProblem
+from functions.domain.contributors import ContactDetails, Contributor, PromotedWork
 from functions.domain.models import Episode
 from functions.preflight.results import PreflightResult
 from functions.state.keys import EntityKind
@@ -222,4 +223,115 @@ CONSONANCE_WRITEBACK: TargetSpec[WritebackState] = TargetSpec(
 )
 DISTRIBUTION: TargetSpec[DistributionState] = TargetSpec(
     "distribution", DistributionState, DistributionStatus, frozenset({EntityKind.EPISODE}), DistributionStatus.CLEAR
+)
+
+
+# ------------------------------------------------------------------------------ contributor promotion
+class PromotionSourceStatus(StrEnum):
+    """Whether a contributor, as last read from Consonance, may be promoted (the approval signal)."""
+
+    PROMOTABLE = "promotable"
+    NOT_PROMOTABLE = "not_promotable"
+
+
+class WorkPromotionState(TargetState):
+    """A work as the promotion poller last read it."""
+
+    work: PromotedWork | None = None
+
+
+class ContributorSourceState(TargetState):
+    """A contributor as the promotion poller last assembled them, and the works that credit them."""
+
+    contributor: Contributor | None = None
+    contact: ContactDetails | None = None
+    work_ids: list[int] = Field(default_factory=list)
+
+
+class PlaylistStatus(StrEnum):
+    NOT_CREATED = "not_created"  # promotable, but nothing on Spotify to hold yet (or not promotable)
+    CURRENT = "current"  # the playlist on Spotify is what the integration last wanted
+    FAILED = "failed"  # the last attempt failed; the next run tries again (see status_reason)
+    ARCHIVED = "archived"  # no longer promotable: made private, kept (never deleted)
+
+
+class PlaylistEpisode(BaseModel):
+    """An episode on Spotify that an author playlist holds."""
+
+    product_id: int
+    spotify_id: str
+    title: str
+    series_id: int | None = None
+    show: str | None = None
+    release_date: date | None = None
+    roles: list[str] = Field(default_factory=list)  # the contributor's credited roles on it
+
+
+class AuthorPlaylistState(TargetState):
+    """A promotable contributor's playlist on the publisher's Spotify account."""
+
+    account: str | None = None
+    playlist_id: str | None = None
+    url: str | None = None
+    name: str | None = None
+    details_hash: str | None = None  # name, description and visibility as last set
+    uris: list[str] = Field(default_factory=list)  # the items as last set
+    snapshot_id: str | None = None  # the snapshot those items made
+    cover_resource: str | None = None  # the headshot (resource id and URL) the cover was made from
+    cover_sha256: str | None = None  # of the JPEG last uploaded
+    episodes: list[PlaylistEpisode] = Field(default_factory=list)
+    recreated: int = 0  # times the playlist was found deleted on Spotify and made again
+    public: bool | None = None
+
+
+class BriefStatus(StrEnum):
+    CURRENT = "current"
+    FAILED = "failed"
+
+
+class BriefCampaign(BaseModel):
+    """What a promo brief is for: a title's publication, or dates an operator gave."""
+
+    campaign_id: str  # "publication-<work id>" or "operator-<starts>-<ends>"
+    label: str
+    starts_on: date
+    ends_on: date
+    work_id: int | None = None  # the title the campaign is about (None: the operator's range)
+
+
+class BriefRecord(BaseModel):
+    campaign: BriefCampaign
+    inputs_hash: str
+    document_key: str
+    link: str
+
+
+class PromoBriefsState(TargetState):
+    """A contributor's promo briefs: one per campaign, each regenerated only when its inputs change."""
+
+    briefs: dict[str, BriefRecord] = Field(default_factory=dict)
+    requested: dict[str, BriefCampaign] = Field(default_factory=dict)  # operator campaigns, kept
+
+
+class SpotifyShowState(TargetState):
+    """The Spotify show a Consonance series is published as (found through one of its episodes)."""
+
+    show_id: str | None = None
+    url: str | None = None
+
+
+CONTRIBUTOR_SOURCE: TargetSpec[ContributorSourceState] = TargetSpec(
+    "promotion-contributor", ContributorSourceState, PromotionSourceStatus, frozenset({EntityKind.CONTRIBUTOR}), PromotionSourceStatus.NOT_PROMOTABLE
+)
+WORK_PROMOTION_SOURCE: TargetSpec[WorkPromotionState] = TargetSpec(
+    "promotion-work", WorkPromotionState, SourceStatus, frozenset({EntityKind.WORK}), SourceStatus.SEEN
+)
+AUTHOR_PLAYLIST: TargetSpec[AuthorPlaylistState] = TargetSpec(
+    "author-playlist", AuthorPlaylistState, PlaylistStatus, frozenset({EntityKind.CONTRIBUTOR}), PlaylistStatus.NOT_CREATED
+)
+PROMO_BRIEFS: TargetSpec[PromoBriefsState] = TargetSpec(
+    "promo-briefs", PromoBriefsState, BriefStatus, frozenset({EntityKind.CONTRIBUTOR}), BriefStatus.CURRENT
+)
+SPOTIFY_SHOW: TargetSpec[SpotifyShowState] = TargetSpec(
+    "spotify-show", SpotifyShowState, SourceStatus, frozenset({EntityKind.SERIES}), SourceStatus.SEEN
 )

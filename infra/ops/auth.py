@@ -83,7 +83,7 @@ class LoopbackReceiver:
 
         self._server = HTTPServer(("127.0.0.1", port), Handler)
         self.redirect_uri = f"http://127.0.0.1:{self._server.server_address[1]}{CALLBACK_PATH}"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)  # stops within 50 ms
 
     def __enter__(self) -> LoopbackReceiver:
         self._thread.start()

@@ -339,6 +339,8 @@ class ConsonanceSimulator(Simulator):
                         "__typename": "Organisation" if contributor.kind == "organisation" else "Person",
                         "id": contributor.id,
                         "name": contributor.name,
+                        "contactTags": list(contributor.contact_tags),
+                        "biographicalNote": contributor.biographical_note,
                     },
                 }
             )
@@ -413,8 +415,15 @@ class ConsonanceSimulator(Simulator):
                     "fileSize": r.file_size,
                     "filename": r.filename,
                     "createdAt": r.created_at or self._records_created_at,
+                    "status": r.status,
+                    "copyright": r.copyright,
                 }
                 for r in work.supporting_resources
+            ],
+            "bics": list(work.bics),
+            "bisacs": list(work.bisacs),
+            "products": lambda info, productSearch=None: [  # noqa: N803 (GraphQL argument name)
+                self._product_view(p) for p in self._matching(productSearch or {}) if p.work_id == work.id
             ],
             "contracts": lambda info: [self._contract_view(c) for c in self._contracts_of(work.id)],
         }

@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import quote, quote_plus
 
 from infra.flows import FLOWS
+from sandbox.catalogue import load_catalogue
 from sandbox.http_log import read_request_log
 from tests.e2e.conftest import SAMPLE_DAYS, SAMPLE_PRODUCTS, CliRun
 
@@ -60,7 +61,9 @@ def test_spotify_state_is_megaphones_own_fields(sample_run: CliRun) -> None:
     megaphone = sample_run.report["spotify"]["megaphone"]
     episodes = megaphone["episodes"]
     assert megaphone["networkId"] == "larkspur-vine-audio"
-    assert {p["id"] for p in megaphone["podcasts"]} == {"mp-salt-road", "mp-inside-ember-court", "mp-larkspur-conversations"}
+    # the catalogue's podcasts: the sample's three, and those its parts in sample.d/ add
+    assert {p["id"] for p in megaphone["podcasts"]} == {p.id for p in load_catalogue(sample_run.catalogue_path).megaphone.podcasts}
+    assert {"mp-salt-road", "mp-inside-ember-court", "mp-larkspur-conversations"} <= {p["id"] for p in megaphone["podcasts"]}
     # live: part 9, the interview with an unknown territory code, the episode whose script was removed;
     # drafts until their release dates: parts 10 and 11, Ember Court 10. Everything else is held.
     assert {e["externalId"]: e["draft"] for e in episodes} == {
@@ -101,8 +104,10 @@ def test_findings_and_dead_letters_carry_their_reasons(sample_run: CliRun) -> No
     findings = sample_run.report["findings"]
     for finding in findings:
         assert {"code", "entity", "message", "flow", "blocking"} <= finding.keys()
-        assert finding["message"].strip() and re.fullmatch(r"episode#\d+", finding["entity"])
-    assert {int(f["entity"].split("#")[1]) for f in findings} <= SAMPLE_PRODUCTS
+        assert finding["message"].strip() and re.fullmatch(r"(episode|contributor)#\d+", finding["entity"])
+    assert {int(f["entity"].split("#")[1]) for f in findings if f["entity"].startswith("episode#")} <= SAMPLE_PRODUCTS
+    # contributor promotion reports what a promotable contributor lacks (here: every headshot's work is cut out)
+    assert {f["code"] for f in findings if f["entity"].startswith("contributor#")} <= {"promotion_without_headshot", "unsafe_bio"}
     codes = {(f["entity"], f["code"]) for f in findings}
     assert {
         ("episode#41105", "unsafe_description"),
@@ -128,15 +133,18 @@ def test_http_log_has_one_redacted_line_per_request(sample_run: CliRun) -> None:
     ended = datetime.fromisoformat(sample_run.report["run"]["ended_at"])
     for line in lines:
         assert LOG_FIELDS <= line.keys()
-        assert line["method"] in ("GET", "POST", "PUT")
+        assert line["method"] in ("GET", "POST", "PUT", "DELETE")
         assert line["url"].startswith("https://")
         assert line["status"] is None or 100 <= line["status"] < 600
         assert started <= datetime.fromisoformat(line["virtual_time"]) <= ended
         headers = line["request_headers"]
-        if line["service"] == "media":  # public (or pre-signed) media URLs: no credential is sent
+        if line["service"] == "media":  # public (or pre-signed) media URLs, headshots: no credential at all
             assert "authorization" not in headers
+        elif line["service"] == "spotify-accounts" and line["request_body"].get("grant_type") == "refresh_token":
+            # a PKCE refresh authenticates with the form, whose secrets are never in clear
+            assert line["request_body"]["refresh_token"] == line["request_body"]["client_id"] == "[redacted]"
         else:
-            assert headers["authorization"] == "[redacted]"  # every API request is authenticated, never in clear
+            assert headers["authorization"] == "[redacted]"  # every request is authenticated, never in clear
     megaphone_writes = [line for line in lines if line["service"] == "megaphone" and line["method"] in ("POST", "PUT")]
     assert megaphone_writes and all(isinstance(line["request_body"], dict) and line["request_body"]["externalId"] for line in megaphone_writes)
     assert all(line["request_body"]["query"] for line in lines if line["service"] == "consonance")

@@ -27,7 +27,9 @@ from sandbox.simulators.consonance import PROJECT_SDL_PATH, ConsonanceSimulator
 
 KEY = secrets.token_urlsafe(16)  # generated: no credential lives in a fixture
 READ_ONLY_KEY = secrets.token_urlsafe(16)
-AUDIO_IDS_IN_SAMPLE = 51  # 50 episodes (8 of them Larkspur Shorts, sample.d/distribution.json) and one stand-alone audiobook
+# 42 episodes and one stand-alone audiobook (sample.json), 8 episodes of Larkspur Shorts
+# (sample.d/distribution.json), two episodes and an audiobook edition (sample.d/promotion.json)
+AUDIO_IDS_IN_SAMPLE = 54
 _hosts = itertools.count()
 
 
@@ -86,7 +88,7 @@ def test_paging_follows_after_ids_and_stops_on_an_empty_page(
     afters = [exchange.request_body["variables"]["after"] for exchange in sent]
     assert len(sent) == 7  # six pages of at most 10, then the empty page that ends the walk
     assert afters[0] is None
-    assert afters[1:] == [ids[9], ids[19], ids[29], ids[39], ids[49], ids[50]]
+    assert afters[1:] == [ids[9], ids[19], ids[29], ids[39], ids[49], ids[-1]]
 
 
 def test_one_page_is_returned_by_changed_products(virtual_clock: VirtualClock, catalogue: Catalogue) -> None:
@@ -149,7 +151,7 @@ def test_product_types_filter_selects_by_graphql_type(virtual_clock: VirtualCloc
 
     ids = [record.id for record in books.iter_changed_products(date(2026, 1, 1))]
 
-    assert ids == [42001, 42003]
+    assert ids == [42001, 42003, 44001]  # 44001: the ebook of sample.d/promotion.json
 
 
 def test_a_write_back_is_a_change_whose_content_is_unchanged(virtual_clock: VirtualClock, catalogue: Catalogue) -> None:

@@ -142,3 +142,18 @@ def test_observers_never_see_the_token(clock, exchanges):
         seen = repr(dataclasses.asdict(exchange))
         assert TOKEN not in seen and wrong not in seen
     assert wrong not in str(refused.value) and wrong not in (refused.value.body or "")
+
+
+def test_observers_never_see_the_secrets_an_oauth_form_carries(exchanges, cleared_routes):
+    import httpx
+
+    route_host("accounts.example", httpx.MockTransport(lambda request: httpx.Response(200, json={})))
+    service = HttpService(service="accounts", base_url="https://accounts.example")
+    form = {"grant_type": "refresh_token", "refresh_token": "rt-secret", "client_id": "app-id", "code_verifier": "v"}
+    service.request("POST", "/api/token", idempotent=True, form_body=form)
+    assert exchanges[-1].request_body == {
+        "grant_type": "refresh_token",
+        "refresh_token": "[redacted]",
+        "client_id": "[redacted]",
+        "code_verifier": "[redacted]",
+    }

@@ -24,6 +24,7 @@ from pydantic import ValidationError
 from functions.connectors.api_client import ApiClient, GraphQLAfterPaging, PageRequest, TokenSource
 from functions.connectors.consonance.queries import (
     CHANGED_AUDIO_PRODUCTS_QUERY,
+    CHANGED_PROMOTED_WORKS_QUERY,
     INTERNAL_NOTES,
     SPOTIFY_LINKS,
     BatchMutation,
@@ -42,6 +43,7 @@ from functions.connectors.consonance.records import (
     NoteWriteResult,
     ProductRecord,
     SpotifyLinkWrite,
+    WorkRecord,
     WriteResult,
 )
 from functions.connectors.errors import AuthenticationFailed, RequestRejected, UnexpectedResponse
@@ -90,6 +92,27 @@ class ConsonanceClient:
                 {"since": changed_since.isoformat(), "after": after, "productTypes": list(self.product_types)},
             ),
         )
+
+    def iter_changed_works(self, changed_since: date) -> Iterator[WorkRecord]:
+        """Every work with a product changed on or after the date (contributor promotion), each once, with
+        all its products, contributions and supporting resources; page by page with `after`."""
+        first = PageRequest(
+            method="POST",
+            path=self.api.http.base_url,
+            json_body=_document(CHANGED_PROMOTED_WORKS_QUERY, "ChangedPromotedWorks", {"since": changed_since.isoformat(), "after": None}),
+        )
+        seen: set[int] = set()
+        for page in self.api.pages(first, GraphQLAfterPaging("products")):
+            self._raise_errors("ChangedPromotedWorks", page.body, page.response)
+            for raw in page.items:
+                work = raw.get("work") if isinstance(raw, dict) else None
+                if not isinstance(work, dict) or work.get("id") in seen:
+                    continue
+                seen.add(work["id"])
+                try:
+                    yield WorkRecord.model_validate(work)
+                except ValidationError as exc:
+                    raise UnexpectedResponse(SERVICE, f"work {work.get('id')} does not match the queried shape: {exc.error_count()} errors") from exc
 
     def product(self, product_id: int) -> ProductRecord | None:
         """One product by id (any type), or None when Consonance has no such product."""

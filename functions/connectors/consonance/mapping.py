@@ -93,7 +93,7 @@ def map_product(record: ProductRecord, config: MappingConfig) -> MappedProduct:
             findings=[finding("missing_work", product_id, "the product belongs to no work: no show, kind or rights")],
         )
     membership = _series_membership(work)
-    if membership is None and (work.work_type or "") not in config.episode_kinds:
+    if not is_podcast_content(record.typename, work, config):
         return MappedProduct(product_id=product_id, episode=None)
 
     findings: list[Finding] = []
@@ -152,6 +152,14 @@ def map_product(record: ProductRecord, config: MappingConfig) -> MappedProduct:
         rights=_rights(work),
     )
     return MappedProduct(product_id=product_id, episode=episode, findings=findings)
+
+
+def is_podcast_content(typename: str | None, work: WorkRecord, config: MappingConfig) -> bool:
+    """Whether a product of this type on this work is an episode (see the module docstring): an audio
+    product of a work in a series, or of a work whose type is an episode kind."""
+    if typename is not None and typename not in config.audio_product_types:
+        return False
+    return _series_membership(work) is not None or (work.work_type or "") in config.episode_kinds
 
 
 # ---------------------------------------------------------------------------------------------- parts

@@ -5,7 +5,8 @@ The conformance test validates each of `ALL_DOCUMENTS` against the project's SDL
 `extensions.graphql`, so a field the real API may not have cannot slip in unnoticed.
 
 Fields marked "inferred" below are not in the transcribed spec (see extensions.graphql):
-`productionFiles` (and `ProductionFile.url`), `WebLink.description`, `SupportingResource.resourceVariant`,
+`productionFiles` (and `ProductionFile.url`), `WebLink.description`, `SupportingResource.resourceVariant`
+and `.status`,
 `Work.contracts`, `Product.extents`, the `createWebLink` / `updateWebLink` mutations, and `updateMarketingText`.
 
 The write-back is ONE request per batch with aliased mutations (`w0`, `w1`, ...), so its document
@@ -74,6 +75,59 @@ query ChangedAudioProducts($since: ISO8601Date!, $after: Int, $productTypes: [Pr
 """
     + EPISODE_PRODUCT_FRAGMENT
 )
+
+# Contributor promotion: a changed product leads to its whole work — every product (descriptions,
+# publication dates, contributions with the contributors' bios and tags), subjects and supporting
+# resources (headshots). Products are searched because their `changedSince` fires for sibling changes
+# (a contributor's bio, a work's resources); a work with several products comes back once per product.
+PROMOTED_WORK_FRAGMENT = """
+fragment PromotedWork on Work {
+  id
+  title
+  workType
+  bics
+  bisacs
+  seriesMemberships { id partNumber series { id name } }
+  supportingResources { id resourceVariant url caption status copyright }
+  products {
+    __typename
+    id
+    title
+    fullTitle
+    publicationDate
+    plannedPublicationDate
+    onixPublishingStatusCode
+    contributions {
+      id
+      sequenceNumber
+      onixContributorRoleCode
+      contributor {
+        __typename
+        id
+        name
+        contactTags
+        ... on Person { biographicalNote }
+        ... on Organisation { biographicalNote }
+      }
+    }
+    marketingTexts(variantIn: [SHORT_DESCRIPTION]) { id externalText }
+  }
+}
+"""
+# inferred fields in the fragment: supportingResources.resourceVariant, supportingResources.status
+
+CHANGED_PROMOTED_WORKS_QUERY = (
+    """
+query ChangedPromotedWorks($since: ISO8601Date!, $after: Int) {
+  products(productSearch: {changedSince: $since, after: $after}) {
+    id
+    work { ...PromotedWork }
+  }
+}
+"""
+    + PROMOTED_WORK_FRAGMENT
+)
+
 
 def products_by_id_query(count: int) -> str:
     """One query reading `count` products by id: an aliased `product` field per id (`p0`, `p1`, ...),
@@ -166,4 +220,5 @@ ALL_DOCUMENTS: tuple[str, ...] = (
     MIXED_SPOTIFY_LINKS_MUTATION,
     MIXED_INTERNAL_NOTES_MUTATION,
     NOTES_OF_TWO_WORKS_QUERY,
+    CHANGED_PROMOTED_WORKS_QUERY,
 )

@@ -35,6 +35,10 @@ class IsbnRecord(ConsonanceModel):
 class ContributorRecord(ConsonanceModel):
     id: int
     name: str | None = None
+    # contributor promotion (selected by the promotion query only)
+    typename: str | None = Field(default=None, alias="__typename")
+    contact_tags: tuple[str, ...] = Field(default=(), alias="contactTags")
+    biographical_note: str | None = Field(default=None, alias="biographicalNote")
 
 
 class ContributionRecord(ConsonanceModel):
@@ -97,6 +101,8 @@ class SupportingResourceRecord(ConsonanceModel):
     file_size: int | None = Field(default=None, alias="fileSize")
     filename: str | None = None
     created_at: datetime | None = Field(default=None, alias="createdAt")
+    status: str | None = None  # inferred field (contributor promotion)
+    copyright: str | None = None
 
 
 class LicensedRightRecord(ConsonanceModel):
@@ -119,6 +125,10 @@ class WorkRecord(ConsonanceModel):
     series_memberships: tuple[SeriesMembershipRecord, ...] = Field(default=(), alias="seriesMemberships")
     supporting_resources: tuple[SupportingResourceRecord, ...] = Field(default=(), alias="supportingResources")
     contracts: tuple[ContractRecord, ...] = ()  # inferred field
+    # contributor promotion (selected by the promotion query only)
+    bics: tuple[str, ...] | None = None
+    bisacs: tuple[str, ...] | None = None
+    products: tuple["ProductRecord", ...] = ()
 
 
 class ProductRecord(ConsonanceModel):
@@ -155,6 +165,9 @@ class ProductRecord(ConsonanceModel):
             if link.role == role and (host == "spotify.com" or host.endswith(".spotify.com")):
                 return link
         return None
+
+
+WorkRecord.model_rebuild()
 
 
 class SpotifyLinkWrite(ConsonanceModel):

@@ -1,0 +1,1 @@
+"""Contributor promotion: polls Consonance for changed contributors and their works."""

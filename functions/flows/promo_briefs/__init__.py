@@ -1,0 +1,1 @@
+"""Contributor promotion: promo briefs per contributor and campaign."""
