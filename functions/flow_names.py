@@ -19,3 +19,8 @@ class FlowName(StrEnum):
     WEBHOOK_INGEST = "webhook-ingest"
     RECONCILER = "reconciler"
     SPOTIFY_AUTHORISATION_CHECK = "spotify-authorisation-check"
+    # branded audio for business (functions/domain/licence.py)
+    LICENCE_SWEEP = "licence-sweep"
+    BRAND_SHOW = "brand-show"
+    VENUE_DELIVERY = "venue-delivery"
+    LICENCE_STATUS = "licence-status"

@@ -14,6 +14,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from functions.domain.licence import BrandedConfig
 from functions.domain.rights import RightsPolicy
 
 
@@ -51,3 +52,6 @@ class MappingConfig(BaseModel):
     internal_note_updates: Literal["update", "recreate"] = "update"
     # Which right types each kind of content requires, and Consonance's names for them (rights model).
     rights: RightsPolicy = Field(default_factory=RightsPolicy)
+    # Branded audio for business: which products are licensed assets, where a licence's approval
+    # comes from, when it is "expiring", and the brands' Spotify accounts (functions.domain.licence).
+    branded: BrandedConfig = Field(default_factory=BrandedConfig)

@@ -25,6 +25,7 @@ from functions.connectors.api_client import ApiClient, GraphQLAfterPaging, PageR
 from functions.connectors.consonance.queries import (
     CHANGED_AUDIO_PRODUCTS_QUERY,
     INTERNAL_NOTES,
+    branded_products_query,
     SPOTIFY_LINKS,
     BatchMutation,
     WriteOperation,
@@ -80,13 +81,23 @@ class ConsonanceClient:
             self._raise_errors("ChangedAudioProducts", page.body, page.response)
             yield from (self._product(raw) for raw in page.items)
 
-    def _changed_since(self, changed_since: date, after: int | None) -> PageRequest:
+    def iter_branded_products(self, changed_since: date, *, contract_status: bool = True) -> Iterator[ProductRecord]:
+        """Like `iter_changed_products`, with each contract's party, termination reason and (unless the
+        deployment works around the inferred field) approval status: what the licence sweep maps."""
+        request = self._changed_since(changed_since, None, branded_products_query(contract_status), "BrandedProducts")
+        for page in self.api.pages(request, GraphQLAfterPaging("products")):
+            self._raise_errors("BrandedProducts", page.body, page.response)
+            yield from (self._product(raw) for raw in page.items)
+
+    def _changed_since(
+        self, changed_since: date, after: int | None, document: str = CHANGED_AUDIO_PRODUCTS_QUERY, operation: str = "ChangedAudioProducts"
+    ) -> PageRequest:
         return PageRequest(
             method="POST",
             path=self.api.http.base_url,  # the base URL is the GraphQL endpoint itself
             json_body=_document(
-                CHANGED_AUDIO_PRODUCTS_QUERY,
-                "ChangedAudioProducts",
+                document,
+                operation,
                 {"since": changed_since.isoformat(), "after": after, "productTypes": list(self.product_types)},
             ),
         )
@@ -187,7 +198,7 @@ class ConsonanceClient:
             "clientMutationId": str(write.product_id),
             **target,
             "link": write.url,
-            "role": self.link_role,
+            "role": write.role or self.link_role,
             "description": write.description,  # inferred field
         }
 

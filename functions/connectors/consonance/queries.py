@@ -6,7 +6,8 @@ The conformance test validates each of `ALL_DOCUMENTS` against the project's SDL
 
 Fields marked "inferred" below are not in the transcribed spec (see extensions.graphql):
 `productionFiles` (and `ProductionFile.url`), `WebLink.description`, `SupportingResource.resourceVariant`,
-`Work.contracts`, the `createWebLink` / `updateWebLink` mutations, and `updateMarketingText`.
+`Work.contracts`, `Contract.approvalStatus` (the licence sweep's; a setting avoids it), the
+`createWebLink` / `updateWebLink` mutations, and `updateMarketingText`.
 
 The write-back is ONE request per batch with aliased mutations (`w0`, `w1`, ...), so its document
 depends on the batch's mix of creates and updates; `spotify_links_mutation` builds it from the fixed
@@ -73,6 +74,41 @@ query ChangedAudioProducts($since: ISO8601Date!, $after: Int, $productTypes: [Pr
 """
     + EPISODE_PRODUCT_FRAGMENT
 )
+
+def branded_licence_fragment(contract_status: bool) -> str:
+    """What the licence sweep reads beyond `EpisodeProduct`: each contract's party, termination reason
+    and — unless the deployment works around its absence (`branded.licence_approval = "signed"`) — the
+    inferred `Contract.approvalStatus`."""
+    status = " approvalStatus" if contract_status else ""
+    return f"""
+fragment BrandedLicence on Product {{
+  work {{
+    id
+    contracts {{ id client {{ name }} terminationReason{status} }}
+  }}
+}}
+"""
+
+
+def branded_products_query(contract_status: bool) -> str:
+    """Changed audio products with their licence contracts (the licence sweep's query)."""
+    return (
+        """
+query BrandedProducts($since: ISO8601Date!, $after: Int, $productTypes: [ProductTypename!]) {
+  products(productSearch: {changedSince: $since, after: $after, productTypes: $productTypes}) {
+    ...EpisodeProduct
+    ...BrandedLicence
+  }
+}
+"""
+        + EPISODE_PRODUCT_FRAGMENT
+        + branded_licence_fragment(contract_status)
+    )
+
+
+BRANDED_PRODUCTS_QUERY = branded_products_query(contract_status=True)
+BRANDED_PRODUCTS_SIGNED_QUERY = branded_products_query(contract_status=False)  # the workaround: no inferred field
+
 
 def products_by_id_query(count: int) -> str:
     """One query reading `count` products by id: an aliased `product` field per id (`p0`, `p1`, ...),
@@ -165,4 +201,6 @@ ALL_DOCUMENTS: tuple[str, ...] = (
     MIXED_SPOTIFY_LINKS_MUTATION,
     MIXED_INTERNAL_NOTES_MUTATION,
     NOTES_OF_TWO_WORKS_QUERY,
+    BRANDED_PRODUCTS_QUERY,
+    BRANDED_PRODUCTS_SIGNED_QUERY,
 )
