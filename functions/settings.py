@@ -205,7 +205,7 @@ CONNECTOR_SETTINGS: dict[Secret, type[EnvironmentSettings]] = {
     Secret.SPOTIFY_ACCOUNTS: SpotifyAccountSettings,
     Secret.WEBHOOK: WebhookSettings,
 }
-BUCKET_VARIABLES: dict[Bucket, str] = {Bucket.DOCUMENTS: "DOCUMENTS_BUCKET"}
+BUCKET_VARIABLES: dict[Bucket, str] = {Bucket.DOCUMENTS: "DOCUMENTS_BUCKET", Bucket.VENUE_DELIVERY: "VENUE_DELIVERY_BUCKET"}
 TABLE_VARIABLES: dict[Table, str] = {
     Table.LEDGER: "LEDGER_TABLE",
     Table.CURSORS: "CURSORS_TABLE",

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from functions.flows import planning
 from functions.flows.publishing_config import PublishingConfig
-from functions.flows.rights_gate import clearance_check
+from functions.flows.licence_gate import publishing_rights_check
 from functions.mapping_config import MappingConfig
 from functions.state.keys import episode_key
 from functions.state.ledger import SyncLedger
@@ -57,4 +57,4 @@ def plan(
     if product_ids and not wanted:
         return [], missing
     # The rights check the publisher is built with (episode_publisher/deps.py).
-    return planning.plan_changes(ledger, config, today, clearance_check(config.mapping), product_ids=wanted), missing
+    return planning.plan_changes(ledger, config, today, publishing_rights_check(config.mapping, ledger), product_ids=wanted), missing
