@@ -42,6 +42,8 @@ from sandbox.runtime import LocalRuntime
 from sandbox.simulators.base import FaultPlan
 from sandbox.simulators.consonance import ConsonanceSimulator
 from sandbox.simulators.megaphone import MegaphoneSimulator
+from sandbox.simulators.media_host import MediaHostSimulator
+from sandbox.catalogue_media import serve_catalogue_media
 from sandbox.simulators.spotify_web import SpotifyWebSimulator
 
 # A fifth of faults at the API level come with this much risk of a handler dying after any call.
@@ -189,6 +191,11 @@ class SandboxWorld:
         route_host(_default_host(MegaphoneSettings, "megaphone_url"), self.megaphone)
         route_host(_default_host(SpotifySettings, "spotify_accounts_url"), self.spotify)
         route_host(_default_host(SpotifySettings, "spotify_api_url"), self.spotify)
+        # The sandbox media host serves the catalogue's files on its host (branded masters), so flows
+        # that copy a master (venue delivery) fetch real bytes; it takes faults like every simulator.
+        self.media = MediaHostSimulator(self.clock, faults=FaultPlan(rate=options.faults, seed=options.seed * 31 + 5))
+        serve_catalogue_media(self.media, self.catalogue)
+        route_host(self.media.host, self.media)
         self.distribution = SpotifyDistribution(
             self.catalogue, self.megaphone, self.spotify, MappingConfig(), delay=options.distribution_delay
         )
