@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from functions.connectors.megaphone import MegaphoneClient
     from functions.connectors.rate_limit import WindowRateLimiter
     from functions.connectors.spotify_auth import AuthorizationCodeTokens, SpotifyCredentials
+    from functions.connectors.spotify_playlists import SpotifyPlaylistsClient
     from functions.connectors.spotify_web import SpotifyWebClient
     from functions.consonance_writes import ConsonanceWriteback
     from functions.event_bus import EventBus
@@ -182,6 +183,24 @@ class Dependencies:
             )
         tokens: AuthorizationCodeTokens = cache[account]
         return tokens
+
+    def spotify_playlists(self, account: str) -> SpotifyPlaylistsClient:
+        """Playlists of one authorised account (its user token); the app's rate limit is shared with the
+        catalogue client, as Spotify counts it per app."""
+        from functions.connectors.spotify_playlists import SpotifyPlaylistsClient, playlists_service
+
+        cache = self.__dict__.setdefault("_playlist_clients", {})
+        if account not in cache:
+            config = self.settings.spotify
+            http = playlists_service(
+                api_url=config.spotify_api_url,
+                limiter=self._shared_limiter("spotify", self.spotify_credentials().client_id, config.spotify_rate_per_minute),
+                retry=self._retry_policy(),
+                timeout_seconds=self.settings.http.http_timeout_seconds,
+            )
+            cache[account] = SpotifyPlaylistsClient(http, self.spotify_account_tokens(account))
+        client: SpotifyPlaylistsClient = cache[account]
+        return client
 
     def _authorisation_lost(self, account: str, why: str) -> None:
         from functions.alerts import Alert

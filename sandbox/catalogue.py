@@ -44,6 +44,9 @@ class ContributorEntry(CatalogueModel):
     name: str | None
     kind: Literal["person", "organisation"] = "person"
     changed_on: date | None = None
+    # contributor promotion: the verified bio (HTML allowed) and the contact's tags
+    biographical_note: str | None = None
+    contact_tags: list[str] = Field(default_factory=list)
 
 
 class SeriesEntry(CatalogueModel):
@@ -57,6 +60,9 @@ class SupportingResourceEntry(CatalogueModel):
     variant: str
     url: str
     caption: str | None = None
+    # contributor promotion: the resource's lifecycle status (inferred field) and its copyright line
+    status: str | None = None
+    copyright: str | None = None
 
 
 class WorkEntry(CatalogueModel):
@@ -67,6 +73,9 @@ class WorkEntry(CatalogueModel):
     part_number: str | None = None
     supporting_resources: list[SupportingResourceEntry] = Field(default_factory=list)
     changed_on: date | None = None
+    # contributor promotion: subject codes (interview topics in promo briefs)
+    bics: list[str] = Field(default_factory=list)
+    bisacs: list[str] = Field(default_factory=list)
 
 
 class LicensedRightEntry(CatalogueModel):
@@ -200,6 +209,27 @@ class SpotifyTakedown(CatalogueModel):
     reason: str = "takedown on Spotify"
 
 
+class SpotifyAccountEntry(CatalogueModel):
+    """A Spotify user of the sandbox whose account the deployment authorises at the start of a run (a
+    publisher's or brand's own account), under the deployment's name for it (`spotifyAccounts`)."""
+
+    account: str
+    user_id: str
+    display_name: str
+    allow_listed: bool = True  # development mode: listed in the app's dashboard (at most five users)
+
+
+class MediaFileEntry(CatalogueModel):
+    """An image the sandbox's media host serves at `url`, made by `sandbox.media.cover` (a real file)."""
+
+    url: str
+    format: Literal["JPEG", "PNG"] = "JPEG"
+    width: int = Field(gt=0)
+    height: int = Field(gt=0)
+    grain: int = Field(default=0, ge=0, le=255)  # seeded noise: what makes a PNG large
+    seed: int = 0
+
+
 class Catalogue(CatalogueModel):
     publisher: Publisher
     start_date: date
@@ -216,6 +246,9 @@ class Catalogue(CatalogueModel):
     megaphone: MegaphoneSettings
     timeline: list[TimelineEdit] = Field(default_factory=list)
     spotify_takedowns: list[SpotifyTakedown] = Field(default_factory=list)
+    # contributor promotion: the Spotify accounts authorised at the start, and images the media host serves
+    spotify_accounts: list[SpotifyAccountEntry] = Field(default_factory=list)
+    media_files: list[MediaFileEntry] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _references_resolve(self) -> Catalogue:
@@ -271,15 +304,36 @@ def load_catalogue(path: Path | str = SAMPLE_CATALOGUE_PATH) -> Catalogue:
     return Catalogue.model_validate(document)
 
 
+# Top-level lists of records with their own ids: a part's record whose id is already there adds fields
+# to that record (a contributor's bio, say) instead of being a second record with the same id.
+RECORD_LISTS = frozenset({"contributors", "series", "works", "contracts", "products", "marketing_texts"})
+
+
 def merge_catalogue_part(base: Any, part: Any, where: str) -> Any:
-    """Lists are extended, objects merged key by key; a part may not change a value the base sets."""
+    """Lists are extended, objects merged key by key; a part may not change a value the base sets. In
+    the record lists (`RECORD_LISTS`), a part's record with an id the base has merges into that record."""
     if isinstance(base, dict) and isinstance(part, dict):
         merged = dict(base)
         for key, value in part.items():
-            merged[key] = merge_catalogue_part(base[key], value, f"{where}: {key}") if key in base else value
+            if key in RECORD_LISTS and key in base and isinstance(value, list):
+                merged[key] = _merge_records(base[key], value, f"{where}: {key}")
+            else:
+                merged[key] = merge_catalogue_part(base[key], value, f"{where}: {key}") if key in base else value
         return merged
     if isinstance(base, list) and isinstance(part, list):
         return base + part
     if base != part:
         raise ValueError(f"catalogue part {where} changes a value the catalogue already sets ({base!r} -> {part!r})")
     return base
+
+
+def _merge_records(base: list[Any], part: list[Any], where: str) -> list[Any]:
+    merged = list(base)
+    at = {record.get("id"): index for index, record in enumerate(base) if isinstance(record, dict)}
+    for record in part:
+        index = at.get(record.get("id")) if isinstance(record, dict) else None
+        if index is None:
+            merged.append(record)
+        else:
+            merged[index] = merge_catalogue_part(base[index], record, f"{where} #{record['id']}")
+    return merged

@@ -45,6 +45,9 @@ from sandbox.simulators.megaphone import MegaphoneSimulator
 from sandbox.simulators.media_host import MediaHostSimulator
 from sandbox.catalogue_media import serve_catalogue_media
 from sandbox.simulators.spotify_web import SpotifyWebSimulator
+from sandbox.media_hosting import host_media_files
+from sandbox.spotify_consent import authorise_accounts
+from functions.connectors.spotify_auth import SpotifyCredentials
 
 # A fifth of faults at the API level come with this much risk of a handler dying after any call.
 CRASHES_PER_FAULT = 0.15
@@ -208,11 +211,23 @@ class SandboxWorld:
             "POWERTOOLS_TRACE_DISABLED": "true",
             **options.extra_environment,
         }
+        # contributor promotion: the Spotify accounts the flows act on, and the publisher's image host
+        if self.catalogue.spotify_accounts:
+            deployment["SPOTIFY_ACCOUNTS"] = ",".join(entry.account for entry in self.catalogue.spotify_accounts)
+        self.media_hosts = host_media_files(self.clock, self.catalogue.media_files, faults=FaultPlan(rate=options.faults, seed=options.seed * 31 + 5))
         self.resources = create_resources(
             options.flows,
             secret_values=self.secret_values,
             extra_environment=lambda flow: deployment_environment(flow, deployment),
             alerts_topic_arn=self.alerts.topic_arn,
+        )
+        # the accounts are authorised as an operator does it (`infra.ops auth spotify`), before the run
+        self.spotify_authorisations = authorise_accounts(
+            self.spotify,
+            self.catalogue.spotify_accounts,
+            app=SpotifyCredentials.model_validate_json(self.secret_values[Secret.SPOTIFY]),
+            flows=options.flows,
+            prefix=self.resources.prefix,
         )
         self.runtime = LocalRuntime(
             options.flows,

@@ -43,6 +43,7 @@ from functions.connectors.errors import (
     UnexpectedResponse,
 )
 from functions.connectors.http import HttpService, RetryPolicy
+from functions.connectors.rate_limit import RateLimiter, UnlimitedRate
 from functions.domain.errors import PermanentError
 
 TOKEN_PATH = "/api/token"
@@ -207,6 +208,26 @@ def accounts_service(base_url: str, retry: RetryPolicy | None = None, timeout_se
     return HttpService(
         service="spotify-accounts",
         base_url=base_url,
+        retry=retry or RetryPolicy(),
+        timeout_seconds=timeout_seconds,
+        translate_error=spotify_error,
+    )
+
+
+def web_api_service(
+    base_url: str,
+    *,
+    limiter: RateLimiter | None = None,
+    retry: RetryPolicy | None = None,
+    timeout_seconds: float = 10.0,
+) -> HttpService:
+    """The Web API host (catalogue reads with an app token, playlists with a user's), Spotify's error
+    bodies parsed into the typed errors above. The rate limit is per app: give every client of one app
+    the same limiter."""
+    return HttpService(
+        service="spotify-web",
+        base_url=base_url,
+        limiter=limiter or UnlimitedRate(),
         retry=retry or RetryPolicy(),
         timeout_seconds=timeout_seconds,
         translate_error=spotify_error,

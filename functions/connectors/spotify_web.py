@@ -30,8 +30,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from functions.connectors.api_client import ApiClient, NextUrlPaging, PageRequest
 from functions.connectors.errors import NotFound
-from functions.connectors.http import HttpService, RetryPolicy
-from functions.connectors.rate_limit import RateLimiter, UnlimitedRate
+from functions.connectors.http import RetryPolicy
+from functions.connectors.rate_limit import RateLimiter
 from functions.connectors.spotify_auth import (
     ClientCredentialsTokens,
     SpotifyAuthenticationFailed,
@@ -43,7 +43,7 @@ from functions.connectors.spotify_auth import (
     SpotifyRequestRejected,
     SpotifyUnavailable,
     accounts_service,
-    spotify_error,
+    web_api_service,
 )
 from functions.domain.territories import KNOWN_TERRITORIES
 
@@ -135,17 +135,7 @@ class SpotifyWebClient:
     ):
         read_credentials = credentials if callable(credentials) else (lambda: credentials)
         self.tokens = ClientCredentialsTokens(accounts_service(accounts_url, retry, timeout_seconds), read_credentials)
-        self.api = ApiClient(
-            HttpService(
-                service="spotify-web",
-                base_url=api_url,
-                limiter=limiter or UnlimitedRate(),
-                retry=retry or RetryPolicy(),
-                timeout_seconds=timeout_seconds,
-                translate_error=spotify_error,
-            ),
-            self.tokens,
-        )
+        self.api = ApiClient(web_api_service(api_url, limiter=limiter, retry=retry, timeout_seconds=timeout_seconds), self.tokens)
 
     @property
     def token_requests(self) -> int:

@@ -1,5 +1,6 @@
 """Spotify Web API simulator: the accounts host (client-credentials tokens) and the API host (episodes,
-show episodes), as one httpx transport that dispatches on `request.url.host`.
+show episodes; `/me` and playlists for users' tokens), as one httpx transport that dispatches on
+`request.url.host`.
 
 What it models, after `../shared/specs/spotify/` and Spotify's documented behaviour:
 - Token endpoint `POST /api/token` (accounts.spotify.com): form-encoded `grant_type=client_credentials`,
@@ -19,6 +20,9 @@ What it models, after `../shared/specs/spotify/` and Spotify's documented behavi
   operations; the body still has the spec's `NotFound` shape. Show episode lists likewise contain only
   episodes available in the market, newest release first, paged with `offset`/`limit`/`next`/`total`.
 - Faults (500, 503, timeouts, 429) come from the base `FaultPlan`, with Spotify's error shape.
+- `/me`, `/me/playlists`, `/playlists/{id}` (+ `/items`, `/images`, the deprecated `/tracks`) and
+  `POST /users/{id}/playlists` are answered by `PlaylistService` (spotify_playlists.py) with the user and
+  scopes of the token, in development mode (default) or extended quota mode (`quota_mode`).
 
 The sandbox drives it with `publish_episode`, `take_down` and `add_show`, and reads `state()`, which uses
 the Web API's field names (`available_markets`, `release_date`, `show`). `leave_unplayable` makes a delivered
@@ -46,6 +50,8 @@ from functions.clock import Clock
 from functions.domain.territories import KNOWN_TERRITORIES
 from sandbox.simulators.spotify_accounts import ACCOUNTS_HOST, IssuedToken, RegisteredApp, SpotifyAccounts
 from sandbox.simulators.base import FaultPlan, RollingWindowLimit, Simulator, json_response
+from sandbox.simulators.spotify_errors import api_error
+from sandbox.simulators.spotify_playlists import PlaylistService, QuotaMode
 
 API_HOST = "api.spotify.com"
 API_BASE = f"https://{API_HOST}/v1"
@@ -89,6 +95,7 @@ class SpotifyWebSimulator(Simulator):
         daily_quota: int | None = None,
         faults: FaultPlan | None = None,
         seed: int = 0,
+        quota_mode: QuotaMode = "development",
     ):
         super().__init__(clock, faults=faults, rate_limit=None)  # the API host applies its own limit
         registered = dict(apps or {"sandbox-client": "sandbox-secret"})
@@ -107,6 +114,10 @@ class SpotifyWebSimulator(Simulator):
         self._rng = random.Random(seed)
         self._lock = threading.RLock()
         self._unplayable: dict[str, Literal["not_playable", "missing"]] = {}
+        # /me and the playlists of users' tokens (sandbox/simulators/spotify_playlists.py)
+        self.playlists = PlaylistService(
+            clock, self.accounts, self._playlist_episode, lambda episode_id: episode_id in self.episodes, quota_mode=quota_mode, seed=seed
+        )
 
     @property
     def tokens(self) -> dict[str, IssuedToken]:
@@ -272,6 +283,11 @@ class SpotifyWebSimulator(Simulator):
 
     def _api(self, request: httpx.Request) -> httpx.Response:
         path = request.url.path
+        if PlaylistService.serves(path):
+            issued = self.accounts.verify(request.headers.get("Authorization", "").removeprefix("Bearer ").strip())
+            if issued is None:  # authenticate() let it through a moment ago; the clock cannot move in between
+                return api_error(401, "Invalid access token")
+            return self.playlists.handle(request, issued)
         episode_match = _EPISODE_PATH.match(path)
         show_match = _SHOW_EPISODES_PATH.match(path)
         if not (episode_match or show_match):
@@ -333,6 +349,17 @@ class SpotifyWebSimulator(Simulator):
             },
         )
 
+    def _playlist_episode(self, episode_id: str, market: str) -> dict[str, Any] | None:
+        """An episode as a playlist's items show it to a listener in `market` (not playable where it is
+        not offered); None when Spotify has no such episode."""
+        episode = self.episodes.get(episode_id)
+        if episode is None or self._unplayable.get(episode_id) == "missing":
+            return None
+        body = self._with_playability(self._episode_json(episode))
+        if not self._offered(episode, market):
+            body["is_playable"] = False
+        return {**body, "show": self._show_json(self.shows[episode.show_id], market)}
+
     def _offered(self, episode: SimulatedEpisode, market: str) -> bool:
         return (
             market in episode.markets
@@ -388,14 +415,6 @@ class SpotifyWebSimulator(Simulator):
             "type": "show",
             "uri": f"spotify:show:{show.id}",
         }
-
-
-def api_error(status: int, message: str, *, reason: str | None = None, headers: dict[str, str] | None = None) -> httpx.Response:
-    """The Web API's error shape: `{"error": {"status", "message", "reason"?}}`."""
-    error: dict[str, Any] = {"status": status, "message": message}
-    if reason is not None:
-        error["reason"] = reason
-    return json_response(status, {"error": error}, headers=headers)
 
 
 def _require_spotify_id(value: str) -> None:
