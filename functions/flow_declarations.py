@@ -360,6 +360,20 @@ FLOWS: tuple[FlowDeclaration, ...] = (
         writes=(Table.LEDGER, Table.CURSORS),
         secrets=(Secret.CONSONANCE,),
     ),
+    FlowDeclaration(
+        name=FlowName.BRAND_PLAYLISTS,
+        handler="functions.flows.brand_playlists.handler.handler",
+        description="Brand playlists: each licensee's live branded episodes on the brand's own Spotify account; removed when a licence ends",
+        trigger=EventTrigger(events=(LicenceChanged, LicenceChannelChanged)),
+        batch_size=5,
+        timeout_seconds=120,
+        reads=(Table.LEDGER, Table.CURSORS, Table.IDEMPOTENCY),
+        writes=(Table.LEDGER, Table.CURSORS, Table.IDEMPOTENCY),
+        secrets=(Secret.SPOTIFY, Secret.SPOTIFY_ACCOUNTS),
+        emits=(LicenceChannelChanged,),
+        publishes_alerts=True,  # a brand account's lost authorisation is an operator alert
+        spotify_scopes=("playlist-modify-public", "playlist-read-private"),
+    ),
 )
 
 

@@ -24,3 +24,4 @@ class FlowName(StrEnum):
     BRAND_SHOW = "brand-show"
     VENUE_DELIVERY = "venue-delivery"
     LICENCE_STATUS = "licence-status"
+    BRAND_PLAYLISTS = "brand-playlists"
