@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from aws_cdk import Stack
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_s3 as s3
 from cdk_nag import NagPackSuppression, NagSuppressions
 
 from infra.flows import SECRET_SPECS, Secret, SecretShape
@@ -99,7 +100,33 @@ def suppress_flow_findings(flow: FlowConstruct, stack: ConsonanceSpotifyStack) -
                 applies_to=[index_wildcard(stack.tables[table])],
             )
         )
+    for bucket in flow.declaration.buckets:
+        writes = bucket in flow.declaration.bucket_writes
+        suppressions.append(
+            NagPackSuppression(
+                id="AwsSolutions-IAM5",
+                reason=(
+                    f"The {bucket.value} bucket's read{'/write' if writes else ''} grant (CDK grant_read{'_write' if writes else ''}): "
+                    f"{flow.declaration.name} reads{' and writes' if writes else ''} objects under keys it makes at run time, so the "
+                    "object ARN ends in /*; the action wildcards are CDK's grant families (GetObject*, List* ...), all on this one bucket."
+                ),
+                applies_to=[*bucket_grant_wildcards(writes), object_wildcard(stack.buckets[bucket])],
+            )
+        )
     NagSuppressions.add_resource_suppressions(policy, suppressions, apply_to_children=True)
+
+
+def bucket_grant_wildcards(writes: bool) -> list[str]:
+    """The action wildcards CDK's bucket grants use, as cdk-nag reports them."""
+    reads = ["Action::s3:GetObject*", "Action::s3:GetBucket*", "Action::s3:List*"]
+    return reads + (["Action::s3:DeleteObject*", "Action::s3:Abort*"] if writes else [])
+
+
+def object_wildcard(bucket: s3.IBucket) -> str:
+    """The IAM5 finding text for `<bucket arn>/*`, exactly as cdk-nag reports it."""
+    stack = Stack.of(bucket)
+    logical_id = stack.get_logical_id(bucket.node.default_child)  # type: ignore[arg-type]
+    return f"Resource::<{logical_id}.Arn>/*"
 
 
 def apply_justified_suppressions(stack: ConsonanceSpotifyStack) -> None:
