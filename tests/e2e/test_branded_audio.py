@@ -9,20 +9,13 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta, timezone
 
-import pytest
-
 from functions.domain.licence import VENUE_LICENCE_NOTICE
 from infra.flows import flow
-from tests.e2e.branded_runs import BrandedRun, run_branded
+from tests.e2e.branded_runs import BrandedRun
 
 SWEEP = timedelta(minutes=flow("licence-sweep").trigger.every_minutes)  # type: ignore[union-attr]
 DELIVERY_SLACK = timedelta(minutes=5)  # the sweep's event still has to reach the channel flows
 REVOKED_AT = datetime(2026, 12, 3, 14, 0, tzinfo=timezone.utc)  # the sample's timeline, day 2 14:00
-
-
-@pytest.fixture(scope="session")
-def branded() -> BrandedRun:
-    return run_branded()
 
 
 def at(text: str) -> datetime:
