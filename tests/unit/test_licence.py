@@ -3,9 +3,17 @@ licences are contradictory or incomplete, and where a licence stands in its life
 
 from __future__ import annotations
 
+import json
+import secrets
 from datetime import date
 
 import pytest
+
+from functions.connectors.consonance.client import ConsonanceClient
+from functions.connectors.http import HttpExchange, HttpService, route_host
+from sandbox.catalogue import ApiKey, load_catalogue
+from sandbox.clock import VirtualClock
+from sandbox.simulators.consonance import ConsonanceSimulator
 
 from functions.connectors.consonance.licence_mapping import licence_term, map_branded_asset
 from functions.connectors.consonance.records import ContractRecord, ProductRecord
@@ -221,3 +229,25 @@ def test_a_product_of_the_licensed_kind_is_a_branded_asset_with_its_licence() ->
 def test_a_brand_account_is_found_for_the_licensee_however_its_name_is_written() -> None:
     config = BrandedConfig(brand_accounts={"COPPERLEAF  coffee": "copper"})
     assert config.account_for(COPPER) == "copper" and config.account_for(HARBOUR) is None
+
+
+# ------------------------------------------------------------------ the sweep's reads, on the simulator
+def test_the_sweep_looks_at_work_kinds_lightly_then_reads_branded_products_in_full(
+    virtual_clock: VirtualClock, exchanges: list[HttpExchange], cleared_routes: None
+) -> None:
+    key = secrets.token_urlsafe(16)
+    simulator = ConsonanceSimulator(virtual_clock, load_catalogue(), requests_per_minute=None, api_keys=[ApiKey(key=key)])
+    route_host("branded.consonance.test", simulator)
+    client = ConsonanceClient(HttpService("consonance", "https://branded.consonance.test/graphql", lambda: {"Authorization": f"Bearer {key}"}))
+
+    kinds = dict(client.iter_changed_product_kinds(date(2020, 1, 1)))
+    assert kinds[44901] == "branded_podcast" and kinds[41001] == "serialized_fiction" and 42001 not in kinds  # audio only
+    read = client.branded_products([44901, 44904])
+    contracts = {c.id: c for c in read[44901].work.contracts}  # type: ignore[union-attr]
+    assert contracts[7901].client is not None and contracts[7901].client.name == "Harbourline Hotels"
+    assert contracts[7901].approval_status == "pending" and contracts[7900].client is None
+    assert "approvalStatus" in json.dumps(exchanges[-1].request_body)
+
+    signed = client.branded_products([44901], contract_status=False)  # the workaround asks nothing inferred
+    assert "approvalStatus" not in json.dumps(exchanges[-1].request_body)
+    assert {c.approval_status for c in signed[44901].work.contracts} == {None}  # type: ignore[union-attr]

@@ -25,7 +25,8 @@ from functions.connectors.api_client import ApiClient, GraphQLAfterPaging, PageR
 from functions.connectors.consonance.queries import (
     CHANGED_AUDIO_PRODUCTS_QUERY,
     INTERNAL_NOTES,
-    branded_products_query,
+    CHANGED_PRODUCT_KINDS_QUERY,
+    branded_products_by_id_query,
     SPOTIFY_LINKS,
     BatchMutation,
     WriteOperation,
@@ -81,13 +82,33 @@ class ConsonanceClient:
             self._raise_errors("ChangedAudioProducts", page.body, page.response)
             yield from (self._product(raw) for raw in page.items)
 
-    def iter_branded_products(self, changed_since: date, *, contract_status: bool = True) -> Iterator[ProductRecord]:
-        """Like `iter_changed_products`, with each contract's party, termination reason and (unless the
-        deployment works around the inferred field) approval status: what the licence sweep maps."""
-        request = self._changed_since(changed_since, None, branded_products_query(contract_status), "BrandedProducts")
+    def iter_changed_product_kinds(self, changed_since: date) -> Iterator[tuple[int, str | None]]:
+        """(product id, its work's type) of every audio product changed on or after the date: the light
+        look the licence sweep takes before reading the branded ones in full."""
+        request = self._changed_since(changed_since, None, CHANGED_PRODUCT_KINDS_QUERY, "ChangedProductKinds")
         for page in self.api.pages(request, GraphQLAfterPaging("products")):
-            self._raise_errors("BrandedProducts", page.body, page.response)
-            yield from (self._product(raw) for raw in page.items)
+            self._raise_errors("ChangedProductKinds", page.body, page.response)
+            for raw in page.items:
+                if isinstance(raw, dict) and isinstance(raw.get("id"), int):
+                    work = raw.get("work") if isinstance(raw.get("work"), dict) else {}
+                    yield raw["id"], work.get("workType")
+
+    def branded_products(self, product_ids: Sequence[int], *, contract_status: bool = True) -> dict[int, ProductRecord]:
+        """Products by id with each contract's party, termination reason and (unless the deployment
+        works around the inferred field) approval status, in ONE request: what the licence sweep maps."""
+        ids = list(dict.fromkeys(product_ids))
+        if not ids:
+            return {}
+        document = branded_products_by_id_query(len(ids), contract_status)
+        data = self._query(document, "BrandedProductsById", {f"id{i}": pid for i, pid in enumerate(ids)})
+        found: dict[int, ProductRecord] = {}
+        for index in range(len(ids)):
+            raw = data.get(f"p{index}")
+            if raw is not None:
+                record = self._product(raw)
+                if record.id is not None:
+                    found[record.id] = record
+        return found
 
     def _changed_since(
         self, changed_since: date, after: int | None, document: str = CHANGED_AUDIO_PRODUCTS_QUERY, operation: str = "ChangedAudioProducts"

@@ -90,24 +90,28 @@ fragment BrandedLicence on Product {{
 """
 
 
-def branded_products_query(contract_status: bool) -> str:
-    """Changed audio products with their licence contracts (the licence sweep's query)."""
-    return (
-        """
-query BrandedProducts($since: ISO8601Date!, $after: Int, $productTypes: [ProductTypename!]) {
+# The licence sweep's light first look: which changed audio products are of which kind of work.
+CHANGED_PRODUCT_KINDS_QUERY = """
+query ChangedProductKinds($since: ISO8601Date!, $after: Int, $productTypes: [ProductTypename!]) {
   products(productSearch: {changedSince: $since, after: $after, productTypes: $productTypes}) {
-    ...EpisodeProduct
-    ...BrandedLicence
+    id
+    work { id workType }
   }
 }
 """
-        + EPISODE_PRODUCT_FRAGMENT
-        + branded_licence_fragment(contract_status)
-    )
 
 
-BRANDED_PRODUCTS_QUERY = branded_products_query(contract_status=True)
-BRANDED_PRODUCTS_SIGNED_QUERY = branded_products_query(contract_status=False)  # the workaround: no inferred field
+def branded_products_by_id_query(count: int, contract_status: bool) -> str:
+    """Branded products by id with their licence contracts, one aliased `product` field per id."""
+    if count < 1:
+        raise ValueError("a branded products query needs at least one id")
+    variables = ", ".join(f"$id{i}: Int!" for i in range(count))
+    fields = "\n".join(f"  p{i}: product(productSearch: {{idEq: $id{i}}}) {{ ...EpisodeProduct ...BrandedLicence }}" for i in range(count))
+    return f"query BrandedProductsById({variables}) {{\n{fields}\n}}\n" + EPISODE_PRODUCT_FRAGMENT + branded_licence_fragment(contract_status)
+
+
+BRANDED_PRODUCTS_QUERY = branded_products_by_id_query(2, contract_status=True)
+BRANDED_PRODUCTS_SIGNED_QUERY = branded_products_by_id_query(2, contract_status=False)  # the workaround: no inferred field
 
 
 def products_by_id_query(count: int) -> str:
@@ -201,6 +205,7 @@ ALL_DOCUMENTS: tuple[str, ...] = (
     MIXED_SPOTIFY_LINKS_MUTATION,
     MIXED_INTERNAL_NOTES_MUTATION,
     NOTES_OF_TWO_WORKS_QUERY,
+    CHANGED_PRODUCT_KINDS_QUERY,
     BRANDED_PRODUCTS_QUERY,
     BRANDED_PRODUCTS_SIGNED_QUERY,
 )

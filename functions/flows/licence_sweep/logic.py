@@ -2,10 +2,13 @@
 lifecycle with time, and tells the channels — level-triggered, every sweep interval.
 
 One run:
-1. Consonance: audio products changed since the last run's date (inclusive; `changedSince` is a
-   date), with their contracts' parties, termination reasons and approval states. Each branded asset
-   (`licence_mapping`) whose content changed is stored on its `licence#<product>` entry with its
-   blocking findings (`licence_findings`). A revocation in Consonance is seen by the next run.
+1. Consonance: a light look at the audio products changed since the last run's date (inclusive;
+   `changedSince` is a date) — their ids and work types — then the branded ones (a work type that
+   maps to a licensed kind) in full, 25 to a request, with their contracts' parties, termination
+   reasons and approval states. Each branded asset (`licence_mapping`) whose content changed is
+   stored on its `licence#<product>` entry with its blocking findings (`licence_findings`). A
+   revocation in Consonance is seen by the next run. The cursor keeps the ids of every licence read,
+   so the run reads their entries by key instead of querying an index.
 2. Every licence entry: its lifecycle state today (`lifecycle`). A new state is recorded with its
    reason and time (the entry's status, its history and `transitions`). Entering `expiring` for a
    window end sends ONE alert to the operations topic (the ends already alerted are kept, so a retry
@@ -60,6 +63,7 @@ from functions.state.targets import (
 )
 
 CURSOR = "licence-sweep"
+READ_BATCH = 25  # branded products read in full per request (aliased fields, one GraphQL request)
 FIRST_SWEEP_SINCE = date(1970, 1, 1)
 CHANNEL_TARGETS: dict[LicenceChannel, TargetSpec[Any]] = {
     LicenceChannel.BRAND_SHOW: BRAND_SHOW,
@@ -99,7 +103,7 @@ def sweep(deps: LicenceSweepDeps, now: datetime) -> SweepOutcome:
     cursor = deps.cursors.get(CURSOR) or {}
     since = date.fromisoformat(cursor["changed_since"]) if "changed_since" in cursor else FIRST_SWEEP_SINCE
     outcome = SweepOutcome(changed_since=since)
-    entries = _known_entries(deps.ledger)
+    entries = deps.ledger.get_many([licence_key(int(pid)) for pid in cursor.get("licences", [])], LICENCE)
     changed = _read_changes(deps, since, entries, outcome)
     today = now.date()
     channels = _channel_entries(deps.ledger, entries)
@@ -135,32 +139,37 @@ def sweep(deps: LicenceSweepDeps, now: datetime) -> SweepOutcome:
     if events:
         deps.bus.publish(events)
         outcome.announced = len(events)
-    deps.cursors.put(CURSOR, {"changed_since": today.isoformat(), "last_success_at": now.isoformat()})
+    licences = sorted(key.number for key in entries)
+    deps.cursors.put(CURSOR, {"changed_since": today.isoformat(), "last_success_at": now.isoformat(), "licences": licences})
     return outcome
 
 
 # ------------------------------------------------------------------------------------- reading
-def _known_entries(ledger: SyncLedger) -> dict[EntityKey, LedgerEntry[LicenceState]]:
-    """Every licence entry, through the status index (one query per lifecycle state), not a table scan."""
-    return {entry.key: entry for state in LifecycleState for entry in ledger.by_status(LICENCE, state)}
-
-
 def _read_changes(
     deps: LicenceSweepDeps, since: date, entries: dict[EntityKey, LedgerEntry[LicenceState]], outcome: SweepOutcome
 ) -> set[EntityKey]:
+    mapping = deps.mapping
+    licensed = mapping.branded.licensed_kinds
+    wanted = [
+        product_id
+        for product_id, work_type in deps.consonance.iter_changed_product_kinds(since)
+        if mapping.episode_kinds.get(work_type or "", mapping.default_episode_kind) in licensed
+    ]
     changed: set[EntityKey] = set()
-    contract_status = deps.mapping.branded.licence_approval == "contract_status"
-    for record in deps.consonance.iter_branded_products(since, contract_status=contract_status):
-        outcome.products_read += 1
-        mapped = map_branded_asset(record, deps.mapping) if record.id is not None else None
-        if mapped is None:
-            continue
-        key = licence_key(mapped.asset.product_id)
-        entry = entries.get(key) or new_entry(key, LICENCE)
-        if _apply_source(entry, mapped):
-            entries[key] = entry
-            changed.add(key)
-            outcome.licences_changed += 1
+    contract_status = mapping.branded.licence_approval == "contract_status"
+    for start in range(0, len(wanted), READ_BATCH):
+        records = deps.consonance.branded_products(wanted[start : start + READ_BATCH], contract_status=contract_status)
+        for record in records.values():
+            outcome.products_read += 1
+            mapped = map_branded_asset(record, mapping)
+            if mapped is None:
+                continue
+            key = licence_key(mapped.asset.product_id)
+            entry = entries.get(key) or new_entry(key, LICENCE)
+            if _apply_source(entry, mapped):
+                entries[key] = entry
+                changed.add(key)
+                outcome.licences_changed += 1
     return changed
 
 
