@@ -1,4 +1,4 @@
-"""`python -m bench [--only demo,cold_start,overhead,backfill] [--series 40 --parts 50 --changed 100] ...`
+"""`python -m bench [--only demo,cold_start,overhead,backfill,branded] [--series 40 --parts 50 --changed 100] ...`
 
 Measures the issue's figures, prints a table (figure, value, target, status, notes) and writes
 bench/results.json with each figure, its target, pass/miss and a note. Exit status 0 whether targets
@@ -20,7 +20,7 @@ from typing import Any
 from bench.results import Figure, table, write_results
 
 DEFAULT_OUTPUT = Path(__file__).resolve().parent / "results.json"
-PARTS = ("demo", "cold_start", "overhead", "backfill")
+PARTS = ("demo", "cold_start", "overhead", "backfill", "branded")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -119,7 +119,13 @@ def _backfill(args: argparse.Namespace, say: Any) -> list[Figure]:
     return backfill_figures(args.series, args.parts, args.changed, say)
 
 
-RUNNERS = {"demo": _demo, "cold_start": _cold_start, "overhead": _overhead, "backfill": _backfill}
+def _branded(args: argparse.Namespace, say: Any) -> list[Figure]:
+    from bench.branded import branded_figures
+
+    return branded_figures(say)
+
+
+RUNNERS = {"demo": _demo, "cold_start": _cold_start, "overhead": _overhead, "backfill": _backfill, "branded": _branded}
 EXPECTED: dict[str, list[tuple[str, float]]] = {
     "demo": [("demo_wall_seconds", 60.0), ("demo_runtime_calls_per_invocation", 1.0)],
     "cold_start": [("cold_start_ratio", 1.25)],
@@ -130,6 +136,7 @@ EXPECTED: dict[str, list[tuple[str, float]]] = {
         ("calls_per_changed_episode", 2.0),
         ("writes_on_unchanged_resync", 0.0),
     ],
+    "branded": [("branded_withdrawal_minutes_max", 15.0), ("branded_go_live_minutes_max", 15.0)],
 }
 
 if __name__ == "__main__":
