@@ -13,13 +13,7 @@ from pydantic import BaseModel
 from functions.domain.licence import LicenceChannel, LifecycleState
 from functions.state.keys import EntityKey
 from functions.state.ledger import LedgerEntry, SyncLedger
-from functions.state.targets import BRAND_PLAYLIST, BRAND_SHOW, LICENCE, VENUE_DELIVERY, LicenceState, TargetSpec
-
-CHANNEL_TARGETS: dict[LicenceChannel, TargetSpec[Any]] = {
-    LicenceChannel.BRAND_SHOW: BRAND_SHOW,
-    LicenceChannel.BRAND_PLAYLIST: BRAND_PLAYLIST,
-    LicenceChannel.VENUE: VENUE_DELIVERY,
-}
+from functions.state.targets import CHANNEL_TARGETS, LICENCE, LicenceState
 
 
 class StateStep(BaseModel):

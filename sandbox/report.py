@@ -64,8 +64,8 @@ def build_report(world: SandboxWorld, *, run: dict[str, Any]) -> dict[str, Any]:
 def branded_section(entries: list[Any]) -> list[dict[str, Any]]:
     """Per branded asset: its licence's lifecycle states with their times and reasons, and where it
     stands on each channel (`functions.licence_overview`)."""
-    from functions.licence_overview import CHANNEL_TARGETS, licence_view
-    from functions.state.targets import LICENCE
+    from functions.licence_overview import licence_view
+    from functions.state.targets import CHANNEL_TARGETS, LICENCE
 
     channel_targets = {spec.name for spec in CHANNEL_TARGETS.values()}
     licences = [e for e in entries if e.target == LICENCE.name and e.state.asset is not None]

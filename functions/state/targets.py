@@ -19,7 +19,7 @@ from typing import Any, ClassVar, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from functions.domain.licence import BrandedAsset, LifecycleState
+from functions.domain.licence import BrandedAsset, LicenceChannel, LifecycleState
 from functions.domain.models import Episode
 from functions.state.keys import EntityKind
 
@@ -279,3 +279,9 @@ BRAND_PLAYLIST: TargetSpec[BrandPlaylistState] = TargetSpec(
 VENUE_DELIVERY: TargetSpec[VenueDeliveryState] = TargetSpec(
     "venue-delivery", VenueDeliveryState, ChannelStatus, frozenset({EntityKind.LICENCE}), ChannelStatus.NOT_DELIVERED
 )
+# Each channel's target, in one place (the sweep, the status write-back and the overview read them all).
+CHANNEL_TARGETS: dict[LicenceChannel, TargetSpec[Any]] = {
+    LicenceChannel.BRAND_SHOW: BRAND_SHOW,
+    LicenceChannel.BRAND_PLAYLIST: BRAND_PLAYLIST,
+    LicenceChannel.VENUE: VENUE_DELIVERY,
+}

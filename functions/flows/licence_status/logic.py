@@ -21,16 +21,7 @@ from functions.domain.events import DomainEvent, LicenceChanged, LicenceChannelC
 from functions.domain.licence import VENUE_LICENCE_NOTICE, LicenceChannel, licence_territories
 from functions.state.keys import licence_key
 from functions.state.ledger import LedgerEntry, SyncLedger
-from functions.state.targets import (
-    BRAND_PLAYLIST,
-    BRAND_SHOW,
-    LICENCE,
-    VENUE_DELIVERY,
-    ChannelState,
-    ChannelStatus,
-    LicenceState,
-    TargetSpec,
-)
+from functions.state.targets import CHANNEL_TARGETS, LICENCE, ChannelState, ChannelStatus, LicenceState
 
 NOTE_PURPOSE = "branded-licence"
 DESCRIPTION_LIMIT = 255  # what a web link description may hold (a plausible column; the simulator's rule)
@@ -39,11 +30,6 @@ CHANNEL_LABELS: dict[LicenceChannel, str] = {
     LicenceChannel.BRAND_SHOW: "Brand show on Spotify",
     LicenceChannel.BRAND_PLAYLIST: "Brand playlist on Spotify (not for in-store play)",
     LicenceChannel.VENUE: "Venue delivery (provider's public-performance licence required)",
-}
-CHANNEL_TARGETS: dict[LicenceChannel, TargetSpec[Any]] = {
-    LicenceChannel.BRAND_SHOW: BRAND_SHOW,
-    LicenceChannel.BRAND_PLAYLIST: BRAND_PLAYLIST,
-    LicenceChannel.VENUE: VENUE_DELIVERY,
 }
 SPOTIFY_FACTS = (
     "Spotify's consumer service is licensed for personal, non-commercial use only, and its developer platform "

@@ -25,8 +25,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections import Counter
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -36,7 +34,6 @@ from functions.connectors.consonance.client import ConsonanceClient
 from functions.connectors.consonance.licence_mapping import MappedAsset, map_branded_asset
 from functions.domain.events import LicenceChanged
 from functions.domain.licence import (
-    LIVE_STATES,
     LicenceChannel,
     LifecycleDecision,
     LifecycleState,
@@ -50,26 +47,11 @@ from functions.mapping_config import MappingConfig
 from functions.state.cursors import CursorStore
 from functions.state.keys import EntityKey, licence_key
 from functions.state.ledger import LedgerEntry, SyncLedger, new_entry
-from functions.state.targets import (
-    BRAND_PLAYLIST,
-    BRAND_SHOW,
-    LICENCE,
-    LICENCE_TRANSITIONS_KEPT,
-    VENUE_DELIVERY,
-    ChannelStatus,
-    LicenceState,
-    LicenceTransition,
-    TargetSpec,
-)
+from functions.state.targets import CHANNEL_TARGETS, LICENCE, LICENCE_TRANSITIONS_KEPT, ChannelStatus, LicenceState, LicenceTransition
 
 CURSOR = "licence-sweep"
 READ_BATCH = 25  # branded products read in full per request (aliased fields, one GraphQL request)
 FIRST_SWEEP_SINCE = date(1970, 1, 1)
-CHANNEL_TARGETS: dict[LicenceChannel, TargetSpec[Any]] = {
-    LicenceChannel.BRAND_SHOW: BRAND_SHOW,
-    LicenceChannel.BRAND_PLAYLIST: BRAND_PLAYLIST,
-    LicenceChannel.VENUE: VENUE_DELIVERY,
-}
 # A channel still live this long after its licence stopped allowing it counts as "live past window"
 # (the sweep interval and the channels' own delivery time).
 LIVE_PAST_WINDOW_GRACE = timedelta(minutes=30)
@@ -286,8 +268,3 @@ def _live_past_window(entry: LedgerEntry[LicenceState], channels: dict[LicenceCh
         for channel, target in channels.items()
         if target.status == ChannelStatus.LIVE and not channel_allowed(asset, entry.findings, now.date(), channel)[0]
     )
-
-
-def live_licensees(entries: Iterable[LedgerEntry[LicenceState]]) -> Counter[str]:
-    """Live (or expiring) licences per licensee, from ledger entries (the ops table's summary)."""
-    return Counter(entry.state.licensee or UNKNOWN_LICENSEE for entry in entries if entry.status in LIVE_STATES)
