@@ -160,8 +160,6 @@ class SpotifySettings(EnvironmentSettings):
     spotify_api_url: str = Field(default="https://api.spotify.com/v1", description="Spotify Web API base URL")
     # the Web API counts a rolling 30 s window; stay well inside it
     spotify_rate_per_minute: int = Field(default=120, gt=0, description="Web API requests per minute per app")
-    # The availability monitor asks Spotify about each episode every Nth hourly run (Megaphone every run).
-    spotify_check_every_runs: int = Field(default=3, ge=1, description="Spotify checks every Nth monitor run")
 
     context_keys: ClassVar[dict[str, str]] = {
         "spotify_accounts_url": "spotifyAccountsUrl",

@@ -190,6 +190,7 @@ class ApiClient:
     http: HttpService
     tokens: TokenSource | None = None
     renewals: int = field(default=0, init=False)
+    sent: int = field(default=0, init=False)  # logical requests sent (a figure for callers' budgets)
 
     @property
     def service(self) -> str:
@@ -213,6 +214,7 @@ class ApiClient:
         arguments: dict[str, Any] = dict(
             idempotent=idempotent, params=params, json_body=json_body, form_body=form_body, content=content, files=files
         )
+        self.sent += 1
         try:
             return self.http.request(method, path, headers=self._headers(headers), **arguments)
         except AuthenticationFailed as exc:

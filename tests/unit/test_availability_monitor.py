@@ -204,9 +204,9 @@ def test_first_run_records_where_it_is_live_and_an_unchanged_second_run_emits_no
     assert again == [] and second.checked == 1 and second.emitted == 0
 
 
-def test_calls_are_bounded_one_megaphone_list_per_podcast_and_one_spotify_call_per_market(world: World):
-    world.deliver(41001)
-    world.deliver(41002)
+def test_calls_are_bounded_one_megaphone_list_per_podcast_and_one_show_page_per_market(world: World):
+    for product_id in range(41001, 41061):  # 60 episodes: two pages of 50 per market
+        world.deliver(product_id)
     world.megaphone_sim.received.clear()
     requests_before = world.spotify_sim.requests_served
 
@@ -214,8 +214,13 @@ def test_calls_are_bounded_one_megaphone_list_per_podcast_and_one_spotify_call_p
 
     lists = [r for r in world.megaphone_sim.requests_received("GET") if r.path.endswith(f"/podcasts/{PODCAST}/episodes")]
     assert len(world.megaphone_sim.requests_received()) == len(lists) == 1
-    assert world.spotify_sim.requests_served - requests_before == 2 * len(MARKETS) + 1  # + one app token
-    assert outcome.spotify_requests == 2 * len(MARKETS)
+    # the show learnt once from one episode, then ⌈60 ÷ 50⌉ = 2 pages per market (+ one app token)
+    assert outcome.spotify_requests == 1 + 2 * len(MARKETS)
+    assert world.spotify_sim.requests_served - requests_before == 1 + 2 * len(MARKETS) + 1
+    assert outcome.checked == 60
+
+    again, _ = world.run()  # the show's id is kept: only the pages
+    assert again.spotify_requests == 2 * len(MARKETS)
 
 
 # ------------------------------------------------------------------------------------------ takedowns
@@ -328,18 +333,48 @@ def test_one_entry_failing_does_not_stop_the_others(world: World):
     assert (world.cursors.get(CURSOR_NAME) or {})["errors"] == 1
 
 
-def test_a_run_out_of_time_resumes_where_it_stopped(world: World):
+def test_a_run_out_of_time_resumes_after_the_last_podcast_it_finished(world: World):
     world.deliver(41001)
-    world.deliver(41002)
+    world.deliver(41002, OTHER_PODCAST)
     budget = iter([100.0, 0.0])
 
     first, events = world.run(time_left=lambda: next(budget, 0.0))
 
-    assert (first.checked, first.deferred) == (1, 1) and {e.product_id for e in events} == {41001}
-    assert (world.cursors.get(CURSOR_NAME) or {})["resume_after"] == episode_key(41001)
+    first_podcast, second_podcast = sorted([PODCAST, OTHER_PODCAST])
+    done = 41001 if first_podcast == PODCAST else 41002
+    assert (first.checked, first.deferred) == (1, 1) and {e.product_id for e in events} == {done}
+    assert (world.cursors.get(CURSOR_NAME) or {})["resume_after_podcast"] == first_podcast  # checkpointed as it went
     second, events = world.run()
-    assert {e.product_id for e in events} == {41002} and second.deferred == 0
-    assert (world.cursors.get(CURSOR_NAME) or {}).get("resume_after") is None
+    assert {e.product_id for e in events} == {41001, 41002} - {done} and second.deferred == 0
+    assert (world.cursors.get(CURSOR_NAME) or {}).get("resume_after_podcast") is None
+
+
+def test_a_run_that_dies_keeps_the_podcasts_it_finished(world: World):
+    world.deliver(41001)
+    world.deliver(41002, OTHER_PODCAST)
+    first_podcast = sorted([PODCAST, OTHER_PODCAST])[0]
+    lists = 0
+
+    class Dying(Exception):
+        pass
+
+    original = world.megaphone.list_episodes
+
+    def list_then_die(podcast_id):  # type: ignore[no-untyped-def]
+        nonlocal lists
+        lists += 1
+        if lists == 2:
+            raise Dying("the invocation died on its second podcast")
+        return original(podcast_id)
+
+    world.megaphone.list_episodes = list_then_die  # type: ignore[method-assign]
+    with pytest.raises(Dying):
+        world.run()
+    world.megaphone.list_episodes = original  # type: ignore[method-assign]
+    assert (world.cursors.get(CURSOR_NAME) or {})["resume_after_podcast"] == first_podcast
+
+    second, _ = world.run()  # starts with the podcast it died on
+    assert second.checked == 2
 
 
 def test_scheduled_episodes_are_not_compared_yet(world: World):

@@ -17,7 +17,6 @@ from functions.observability import logger, metrics
 
 
 def monitor_deps(platform: Dependencies) -> MonitorDeps:
-    spotify = platform.settings.spotify
     return MonitorDeps(
         ledger=platform.ledger,
         availability=platform.availability,
@@ -26,7 +25,6 @@ def monitor_deps(platform: Dependencies) -> MonitorDeps:
         bus=platform.event_bus,
         cursors=platform.cursors,
         markets=platform.settings.core.spotify_markets,
-        spotify_check_every_runs=spotify.spotify_check_every_runs,
     )
 
 

@@ -2,14 +2,17 @@
 what differs from the availability table — nothing when nothing changed.
 
 Spotify pushes nothing, so this runs on a schedule over the ledger's Megaphone entries that have an
-episode there (delivered, withdrawn, draft or held):
-- Megaphone: ONE paged list per podcast (not one GET per episode). An episode that is draft, has a
-  status other than published, or is missing from its podcast is not live there; a `scheduled` one
-  is not released yet, so there is nothing to compare (Spotify would not show it either).
-- Spotify Web API: one request per (episode, configured market), only while Megaphone has the episode
-  live; a 404 or a market restriction means not available there. While Megaphone does not have it
-  live, the Spotify markets the table still shows as live are marked not live without asking Spotify
-  (it cannot serve what Megaphone withdrew).
+episode there (delivered, withdrawn, draft or held), podcast by podcast:
+- Megaphone: ONE paged list per podcast. An episode that is draft, has a status other than
+  published, or is missing from its podcast is not live there; a `scheduled` one is not released
+  yet, so there is nothing to compare (Spotify would not show it either).
+- Spotify Web API: per configured market, the podcast's show's episode list (`/shows/{id}/episodes`,
+  50 a page) — which episodes Spotify offers there and whether each is playable — so a sweep costs
+  about ⌈episodes ÷ 50⌉ × markets requests, not episodes × markets (the several-episodes endpoint is
+  gone for development-mode apps since February 2026). The show's id is learnt once from one of its
+  live episodes (`GET /episodes/{id}`) and kept in the cursor. Spotify is asked only for podcasts with
+  an episode Megaphone has live; the markets of an episode Megaphone does not publish are marked not
+  live without asking (Spotify cannot serve what Megaphone withdrew).
 
 What counts as a takedown: the integration believes the episode live (ledger `delivered`, pushed with
 `draft: false`) and it went dark on Megaphone, or a Spotify market that was serving it stopped. A
@@ -22,15 +25,14 @@ The monitor only reads the table; the availability recorder writes it from these
 comes before the recorder caught up, an event is emitted twice, and the recorder's "write only what
 changed" makes the repeat a no-op.
 
-One entry's failure (an API error) is counted and logged and the entry is checked again next run; a
-Spotify quota or credential failure stops asking Spotify for the rest of the run (every call would fail
-alike) while the Megaphone checks go on. Runs are bounded by the invocation's remaining time: entries
-left over are checked first by the next run (a cursor in the cursors table).
+Progress is checkpointed after each podcast (the cursor names the last podcast done), and the next
+run starts after it: a run that crashes, times out or runs out of budget loses at most the podcast it
+was on, and successive runs always get further. One podcast's failure (an API error) is counted and
+logged and the others go on; a Spotify quota or credential failure stops asking Spotify for the rest
+of the run (every call would fail alike) while the Megaphone checks go on.
 """
 
 from __future__ import annotations
-
-import zlib
 
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
@@ -68,10 +70,6 @@ class MonitorDeps:
     bus: EventBus
     cursors: CursorStore
     markets: tuple[str, ...]
-    # Spotify is asked about each episode on one run in this many (spread evenly by entity), and on
-    # every run while it has no Spotify record yet: markets × episodes per hour would otherwise eat
-    # the app's rate limit as the catalogue grows. Megaphone (one list per podcast) is read every run.
-    spotify_check_every_runs: int = 1
 
 
 @dataclass
@@ -122,16 +120,73 @@ class EntryBelief:
 def monitor_availability(deps: MonitorDeps, observed_at: datetime, time_left: Callable[[], float] | None = None,
                          reserve_seconds: float = DEFAULT_RESERVE_SECONDS) -> MonitorOutcome:
     outcome = MonitorOutcome()
-    entries = _entries_in_run_order(deps)
-    listings: dict[str, dict[str, MegaphoneEpisode] | IntegrationError] = {}
-    resume_after: str | None = None
-    for position, entry in enumerate(entries):
+    cursor = deps.cursors.get(CURSOR_NAME) or {}
+    shows: dict[str, str] = dict(cursor.get("spotify_shows") or {})
+    watched = _watched_by_podcast(deps)
+    order = _rotated(sorted(watched), cursor.get("resume_after_podcast"))
+    requests_before = deps.spotify.api.sent
+    for position, podcast_id in enumerate(order):
         if time_left is not None and time_left() < reserve_seconds:
-            outcome.deferred = len(entries) - position
-            resume_after = entries[position - 1].entity if position else None
+            outcome.deferred = sum(len(watched[p]) for p in order[position:])
             break
+        _check_podcast(podcast_id, watched[podcast_id], shows, deps, observed_at, outcome)
+        outcome.spotify_requests = deps.spotify.api.sent - requests_before
+        finished = position == len(order) - 1
+        deps.cursors.put(CURSOR_NAME, _checkpoint(None if finished else podcast_id, shows, observed_at, outcome))
+    if not order:
+        deps.cursors.put(CURSOR_NAME, _checkpoint(None, shows, observed_at, outcome))
+    return outcome
+
+
+def _checkpoint(resume_after: str | None, shows: dict[str, str], observed_at: datetime, outcome: MonitorOutcome) -> dict[str, object]:
+    return {
+        "resume_after_podcast": resume_after,
+        "spotify_shows": shows,
+        "last_run_at": observed_at.isoformat(),
+        "checked": outcome.checked,
+        "emitted": outcome.emitted,
+        "errors": len(outcome.errors),
+        "deferred": outcome.deferred,
+    }
+
+
+def _watched_by_podcast(deps: MonitorDeps) -> dict[str, list[LedgerEntry[MegaphoneState]]]:
+    watched: dict[str, list[LedgerEntry[MegaphoneState]]] = {}
+    for status in MONITORED_STATUSES:
+        for entry in deps.ledger.by_status(MEGAPHONE, status):
+            if entry.state.episode_id and entry.state.podcast_id:
+                watched.setdefault(entry.state.podcast_id, []).append(entry)
+    return {podcast: sorted(entries, key=lambda e: e.entity) for podcast, entries in watched.items()}
+
+
+def _rotated(podcasts: list[str], resume_after: str | None) -> list[str]:
+    """Start after the podcast the last run finished with (it crashed or ran out of time after it)."""
+    if not resume_after:
+        return podcasts
+    split = next((i for i, podcast in enumerate(podcasts) if podcast > resume_after), len(podcasts))
+    return podcasts[split:] + podcasts[:split]
+
+
+SpotifyOffer = dict[str, set[str]] | IntegrationError | None  # market -> playable episode ids; an error; None: not asked
+
+
+def _check_podcast(
+    podcast_id: str,
+    entries: list[LedgerEntry[MegaphoneState]],
+    shows: dict[str, str],
+    deps: MonitorDeps,
+    observed_at: datetime,
+    outcome: MonitorOutcome,
+) -> None:
+    try:
+        listing = {episode.id: episode for episode in deps.megaphone.list_episodes(podcast_id)}
+    except IntegrationError as exc:
+        outcome.errors.extend(f"{entry.entity}: {exc.__class__.__name__}: {exc}" for entry in entries)
+        return
+    offer = _spotify_offer(podcast_id, entries, listing, shows, deps, outcome)
+    for entry in entries:
         try:
-            events = _check_entry(entry, deps, observed_at, listings, outcome)
+            events = _check_entry(entry, listing, offer, deps, observed_at, outcome)
             if events:
                 deps.bus.publish(events)
         except (IntegrationError, ValueError) as exc:
@@ -141,51 +196,65 @@ def monitor_availability(deps: MonitorDeps, observed_at: datetime, time_left: Ca
         outcome.emitted += len(events)
         outcome.takedowns += sum(1 for event in events if event.takedown)
         outcome.went_live += sum(1 for event in events if event.live)
-    deps.cursors.put(
-        CURSOR_NAME,
-        {
-            "resume_after": resume_after,
-            "last_run_at": observed_at.isoformat(),
-            "checked": outcome.checked,
-            "emitted": outcome.emitted,
-            "errors": len(outcome.errors),
-            "deferred": outcome.deferred,
-        },
-    )
-    return outcome
 
 
-def _entries_in_run_order(deps: MonitorDeps) -> list[LedgerEntry[MegaphoneState]]:
-    """Watched entries by entity, starting after where the last run ran out of time."""
-    entries = sorted(
-        (
-            entry
-            for status in MONITORED_STATUSES
-            for entry in deps.ledger.by_status(MEGAPHONE, status)
-            if entry.state.episode_id and entry.state.podcast_id
-        ),
-        key=lambda entry: entry.entity,
-    )
-    cursor = deps.cursors.get(CURSOR_NAME) or {}
-    resume_after = cursor.get("resume_after")
-    if not resume_after:
-        return entries
-    split = next((i for i, entry in enumerate(entries) if entry.entity > resume_after), len(entries))
-    return entries[split:] + entries[:split]
+def _spotify_offer(
+    podcast_id: str,
+    entries: list[LedgerEntry[MegaphoneState]],
+    listing: dict[str, MegaphoneEpisode],
+    shows: dict[str, str],
+    deps: MonitorDeps,
+    outcome: MonitorOutcome,
+) -> SpotifyOffer:
+    """Which episodes Spotify offers (playable) in each market, from the show's episode lists; None
+    when no watched episode is live on Megaphone (nothing Spotify could serve)."""
+    spotify_ids = [
+        entry.state.spotify_id or remote.spotify_identifier or ""
+        for entry in entries
+        if (remote := listing.get(entry.state.episode_id or "")) is not None and _megaphone_state(remote)[0]
+    ]
+    spotify_ids = [spotify_id for spotify_id in spotify_ids if spotify_id]
+    if not spotify_ids:
+        return None
+    if outcome.spotify_stopped is not None:
+        return _spotify_stopped_error(outcome.spotify_stopped)
+    try:
+        show_id = shows.get(podcast_id) or _learn_show(spotify_ids, deps)
+        if show_id is None:  # none of its live episodes is on Spotify in any market yet
+            return {market: set() for market in deps.markets}
+        shows[podcast_id] = show_id
+        return {
+            market: {episode.id for episode in deps.spotify.show_episodes(show_id, market) if episode.playable}
+            for market in deps.markets
+        }
+    except (SpotifyQuotaExceeded, AuthenticationFailed) as exc:
+        outcome.spotify_stopped = f"{exc.__class__.__name__}: {exc}"
+        return _spotify_stopped_error(outcome.spotify_stopped)
+    except IntegrationError as exc:
+        return exc
+
+
+def _learn_show(spotify_ids: list[str], deps: MonitorDeps) -> str | None:
+    """The Spotify show of a podcast: asked once, of one of its live episodes, in the first market
+    that offers it."""
+    for spotify_id in spotify_ids[:3]:
+        for market in deps.markets:
+            found = deps.spotify.episode(spotify_id, market)
+            if found is not None:
+                return found.show.id
+    return None
 
 
 def _check_entry(
     entry: LedgerEntry[MegaphoneState],
+    listing: dict[str, MegaphoneEpisode],
+    offer: SpotifyOffer,
     deps: MonitorDeps,
     observed_at: datetime,
-    listings: dict[str, dict[str, MegaphoneEpisode] | IntegrationError],
     outcome: MonitorOutcome,
 ) -> list[AvailabilityChanged]:
     belief = EntryBelief(entry)
-    podcast_id, episode_id = entry.state.podcast_id, entry.state.episode_id
-    assert podcast_id is not None and episode_id is not None  # the run only watches entries on Megaphone
-    listing = _podcast_listing(podcast_id, deps.megaphone, listings)
-    remote = listing.get(episode_id)
+    remote = listing.get(entry.state.episode_id or "")
     if remote is not None and remote.status == MEGAPHONE_NOT_YET_RELEASED and remote.draft is False:
         outcome.not_yet_released += 1
         return []
@@ -195,8 +264,11 @@ def _check_entry(
     observations = [_megaphone_observation(belief, megaphone_live, megaphone_reason)]
 
     spotify_id = entry.state.spotify_id or (remote.spotify_identifier if remote else None)
-    if megaphone_live and spotify_id and _spotify_due(entry.entity, table, deps, observed_at):
-        observations += _spotify_observations(belief, spotify_id, deps, table, outcome)
+    if megaphone_live and spotify_id:
+        if isinstance(offer, IntegrationError):
+            raise offer
+        if offer is not None:
+            observations += _spotify_observations(belief, spotify_id, offer, deps, table)
     elif not megaphone_live:
         # Spotify cannot serve what Megaphone does not publish: close the markets still shown as live.
         reason = f"not on Megaphone ({megaphone_reason})" if belief.believes_live else belief.not_live_reason()
@@ -207,21 +279,6 @@ def _check_entry(
         ]
     changed = [o for o in observations if _differs(o, table.get((o.channel, o.territory)))]
     return _as_events(entry.key.number, changed, observed_at)
-
-
-def _podcast_listing(
-    podcast_id: str, megaphone: MegaphoneClient, listings: dict[str, dict[str, MegaphoneEpisode] | IntegrationError]
-) -> dict[str, MegaphoneEpisode]:
-    """A podcast's episodes by id, listed once per run; a failed listing fails each of its entries."""
-    if podcast_id not in listings:
-        try:
-            listings[podcast_id] = {episode.id: episode for episode in megaphone.list_episodes(podcast_id)}
-        except IntegrationError as exc:
-            listings[podcast_id] = exc
-    listing = listings[podcast_id]
-    if isinstance(listing, IntegrationError):
-        raise listing
-    return listing
 
 
 def _megaphone_state(remote: MegaphoneEpisode | None) -> tuple[bool, str]:
@@ -244,35 +301,18 @@ def _megaphone_observation(belief: EntryBelief, live: bool, reason: str) -> Obse
     return Observation("megaphone", CHANNEL_WIDE, False, belief.not_live_reason())
 
 
-def _spotify_due(entity: str, table: dict[tuple[str, str], AvailabilityRecord], deps: MonitorDeps, observed_at: datetime) -> bool:
-    every = max(1, deps.spotify_check_every_runs)
-    if every == 1 or not any(channel == "spotify" for channel, _ in table):
-        return True
-    run = int(observed_at.timestamp() // 3600)  # the monitor runs hourly: one slot per hour
-    return run % every == zlib.crc32(entity.encode()) % every
-
-
 def _spotify_observations(
-    belief: EntryBelief, spotify_id: str, deps: MonitorDeps, table: dict[tuple[str, str], AvailabilityRecord], outcome: MonitorOutcome
+    belief: EntryBelief, spotify_id: str, offer: dict[str, set[str]], deps: MonitorDeps, table: dict[tuple[str, str], AvailabilityRecord]
 ) -> list[Observation]:
-    if outcome.spotify_stopped is not None:
-        raise _spotify_stopped_error(outcome.spotify_stopped)
-    try:
-        playable = deps.spotify.episode_markets(spotify_id, deps.markets)
-    except (SpotifyQuotaExceeded, AuthenticationFailed) as exc:
-        outcome.spotify_stopped = f"{exc.__class__.__name__}: {exc}"
-        raise _spotify_stopped_error(outcome.spotify_stopped) from exc
-    finally:
-        outcome.spotify_requests += len(deps.markets)
     observations: list[Observation] = []
-    for market, available in playable.items():
+    for market in deps.markets:
         stored = table.get(("spotify", market))
-        if available:
+        if spotify_id in offer.get(market, set()):
             observations.append(Observation("spotify", market, True, "available on Spotify"))
         elif stored is None or not stored.live:
             observations.append(Observation("spotify", market, False, "not available on Spotify (never seen serving it there)"))
         elif belief.believes_live:
-            observations.append(Observation("spotify", market, False, "Spotify stopped serving it (404 or not playable)", takedown=True))
+            observations.append(Observation("spotify", market, False, "Spotify stopped serving it (not offered or not playable)", takedown=True))
         else:
             observations.append(Observation("spotify", market, False, belief.not_live_reason()))
     return observations
