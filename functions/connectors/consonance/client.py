@@ -15,7 +15,7 @@ Wire facts this client relies on:
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import date
 from typing import Any
 
@@ -96,19 +96,7 @@ class ConsonanceClient:
     def branded_products(self, product_ids: Sequence[int], *, contract_status: bool = True) -> dict[int, ProductRecord]:
         """Products by id with each contract's party, termination reason and (unless the deployment
         works around the inferred field) approval status, in ONE request: what the licence sweep maps."""
-        ids = list(dict.fromkeys(product_ids))
-        if not ids:
-            return {}
-        document = branded_products_by_id_query(len(ids), contract_status)
-        data = self._query(document, "BrandedProductsById", {f"id{i}": pid for i, pid in enumerate(ids)})
-        found: dict[int, ProductRecord] = {}
-        for index in range(len(ids)):
-            raw = data.get(f"p{index}")
-            if raw is not None:
-                record = self._product(raw)
-                if record.id is not None:
-                    found[record.id] = record
-        return found
+        return self._products_by_id(product_ids, lambda count: branded_products_by_id_query(count, contract_status), "BrandedProductsById")
 
     def _changed_since(
         self, changed_since: date, after: int | None, document: str = CHANGED_AUDIO_PRODUCTS_QUERY, operation: str = "ChangedAudioProducts"
@@ -130,10 +118,13 @@ class ConsonanceClient:
     def products(self, product_ids: Sequence[int]) -> dict[int, ProductRecord]:
         """Products by id, in ONE request (an aliased `product` field per id; the schema has no id list
         search); ids Consonance does not know are left out."""
+        return self._products_by_id(product_ids, products_by_id_query, "ProductsById")
+
+    def _products_by_id(self, product_ids: Sequence[int], document: Callable[[int], str], operation: str) -> dict[int, ProductRecord]:
         ids = list(dict.fromkeys(product_ids))
         if not ids:
             return {}
-        data = self._query(products_by_id_query(len(ids)), "ProductsById", {f"id{i}": pid for i, pid in enumerate(ids)})
+        data = self._query(document(len(ids)), operation, {f"id{i}": pid for i, pid in enumerate(ids)})
         found: dict[int, ProductRecord] = {}
         for index in range(len(ids)):
             raw = data.get(f"p{index}")
