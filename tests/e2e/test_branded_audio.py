@@ -1,5 +1,5 @@
-"""Branded audio for business on the sandbox world: the sample's two licensees over five virtual days,
-every flow deployed as it deploys. Each licence moves through its lifecycle on time (recorded with
+"""Branded audio for business on the sandbox world: the sample's two licensees over four virtual days,
+the flows deployed as they deploy (tests/e2e/branded_runs.py says which). Each licence moves through its lifecycle on time (recorded with
 reason and time), each channel follows it, an expiry is alerted once, a revocation withdraws
 everywhere within one sweep, Consonance shows per product where the asset is live and until when, and
 the ops CLI and the report show the lifecycle table."""

@@ -23,10 +23,10 @@ def test_faults_were_really_injected(faulted: BrandedRun) -> None:
     injected = faulted.report["faults_injected"]
     assert sum(injected["consonance"].values()) > 0 and sum(injected["megaphone"].values()) > 0
     assert injected["handler_crashes"] > 0
-    assert sum(stats["retried"] for name, stats in faulted.report["flows"].items() if name in BRANDED_FLOWS) > 0
+    assert sum(stats["retried"] for name, stats in faulted.report["flows"].items() if name in LICENCE_FLOWS) > 0
 
 
-BRANDED_FLOWS = ("licence-sweep", "brand-show", "brand-playlists", "venue-delivery", "licence-status")
+LICENCE_FLOWS = ("licence-sweep", "brand-show", "brand-playlists", "venue-delivery", "licence-status")
 
 
 def test_every_channel_ends_in_the_same_state(branded: BrandedRun, faulted: BrandedRun) -> None:
@@ -58,4 +58,4 @@ def test_every_expiry_alert_was_sent_once(branded: BrandedRun, faulted: BrandedR
 def test_every_dead_letter_has_its_reason(faulted: BrandedRun) -> None:
     for letter in faulted.dead_letters:
         assert letter.reason.strip()
-        assert letter.flow not in BRANDED_FLOWS or letter.error_code, letter
+        assert letter.flow not in LICENCE_FLOWS or letter.error_code, letter
