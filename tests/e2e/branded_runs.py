@@ -3,7 +3,7 @@ leaves behind on every channel, shared by the branded end-to-end test and its fa
 catalogue and seed with a fifth of the API calls failing and handlers crashing now and then).
 
 The run covers the sample's whole story in a little over four virtual days (2026-12-01 to 12-05
-02:24): 'Harbour Lights' is approved on day 1 and goes live on 12-03; 'Roast Notes' is revoked on
+02:24): 'Lantern Quay' is approved on day 1 and goes live on 12-03; 'Roast Notes' is revoked on
 12-03 at 14:00; 'Morning Grind', expiring, is renewed on 12-04; 'Tide Table' ends on 12-05; 'Fireside
 Hour' is for GB only; 'Last Orders' has no end date (a blocking finding).
 

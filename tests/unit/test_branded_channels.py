@@ -33,7 +33,7 @@ from sandbox.simulators.media_host import MediaHostSimulator
 
 _names = itertools.count()
 START = datetime(2027, 1, 10, 9, tzinfo=timezone.utc)
-MASTER = "branded/masters/harbour-lights.mp3"
+MASTER = "branded/masters/lantern-quay.mp3"
 
 
 @pytest.fixture
@@ -46,7 +46,7 @@ def episode(territories: Territories = Territories(worldwide=True), kind: Episod
         product_id=44901,
         work_id=3901,
         kind=kind,
-        title="Harbour Lights",
+        title="Lantern Quay",
         show=Show(series_id=9501, name="Harbourline Stories"),
         part_number=1,
         publishing_status_code="04",
@@ -59,7 +59,7 @@ def episode(territories: Territories = Territories(worldwide=True), kind: Episod
 
 
 def asset(*terms: LicenceTerm, territories: Territories = Territories(worldwide=True)) -> BrandedAsset:
-    return BrandedAsset(product_id=44901, work_id=3901, title="Harbour Lights", territories=territories, terms=terms)
+    return BrandedAsset(product_id=44901, work_id=3901, title="Lantern Quay", territories=territories, terms=terms)
 
 
 def licence_term(starts: date, ends: date, licensee: str = "Harbourline Hotels", approval: LicenceApproval = LicenceApproval.APPROVED) -> LicenceTerm:

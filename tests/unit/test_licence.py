@@ -53,7 +53,7 @@ def term(
 
 
 def asset(*terms: LicenceTerm, territories: Territories = Territories(worldwide=True)) -> BrandedAsset:
-    return BrandedAsset(product_id=44901, work_id=3901, title="Harbour Lights", territories=territories, terms=terms)
+    return BrandedAsset(product_id=44901, work_id=3901, title="Lantern Quay", territories=territories, terms=terms)
 
 
 def state_on(item: BrandedAsset, day: date, previous: LifecycleState | None = None, expiring_days: int = 14) -> LifecycleState:
@@ -204,7 +204,7 @@ def product(work_type: str, contracts: list[ContractRecord]) -> ProductRecord:
         {
             "__typename": "ElectronicAudioProduct",
             "id": 44901,
-            "title": "Harbour Lights",
+            "title": "Lantern Quay",
             "isForSaleWorldwide": True,
             "work": {
                 "id": 3901,
