@@ -11,12 +11,11 @@ LambdaFunctionUrlAuth rule belongs to no rule pack applied here. Why it is publi
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from aws_cdk import Stack
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_s3 as s3
 from cdk_nag import NagPackSuppression, NagSuppressions
 
 from infra.flows import SECRET_SPECS, Secret, SecretShape
@@ -106,26 +105,24 @@ def suppress_flow_findings(flow: FlowConstruct, stack: ConsonanceSpotifyStack) -
             NagPackSuppression(
                 id="AwsSolutions-IAM5",
                 reason=(
-                    f"The {bucket.value} bucket's read{'/write' if writes else ''} grant (CDK grant_read{'_write' if writes else ''}): "
-                    f"{flow.declaration.name} reads{' and writes' if writes else ''} objects under keys it makes at run time, so the "
-                    "object ARN ends in /*; the action wildcards are CDK's grant families (GetObject*, List* ...), all on this one bucket."
+                    f"CDK's {'grant_read_write' if writes else 'grant_read'} on the {bucket.value} bucket: the object actions "
+                    f"({'read and write' if writes else 'read'}) on every object of this one bucket (<bucket arn>/*), which "
+                    f"{flow.declaration.name} is declared to use for the documents it keeps under its own keys; no other bucket."
                 ),
-                applies_to=[*bucket_grant_wildcards(writes), object_wildcard(stack.buckets[bucket])],
+                applies_to=[*(BUCKET_WRITE_WILDCARDS if writes else BUCKET_READ_WILDCARDS), object_wildcard(stack.buckets[bucket])],
             )
         )
     NagSuppressions.add_resource_suppressions(policy, suppressions, apply_to_children=True)
 
 
-def bucket_grant_wildcards(writes: bool) -> list[str]:
-    """The action wildcards CDK's bucket grants use, as cdk-nag reports them."""
-    reads = ["Action::s3:GetObject*", "Action::s3:GetBucket*", "Action::s3:List*"]
-    return reads + (["Action::s3:DeleteObject*", "Action::s3:Abort*"] if writes else [])
+BUCKET_READ_WILDCARDS = ("Action::s3:GetObject*", "Action::s3:GetBucket*", "Action::s3:List*")
+BUCKET_WRITE_WILDCARDS = (*BUCKET_READ_WILDCARDS, "Action::s3:DeleteObject*", "Action::s3:Abort*")
 
 
-def object_wildcard(bucket: s3.IBucket) -> str:
+def object_wildcard(bucket: Any) -> str:
     """The IAM5 finding text for `<bucket arn>/*`, exactly as cdk-nag reports it."""
     stack = Stack.of(bucket)
-    logical_id = stack.get_logical_id(bucket.node.default_child)  # type: ignore[arg-type]
+    logical_id = stack.get_logical_id(bucket.node.default_child)
     return f"Resource::<{logical_id}.Arn>/*"
 
 
