@@ -1,4 +1,4 @@
-"""`python -m bench [--only demo,cold_start,overhead,backfill,preflight,promotion] [--series 40 --parts 50 --changed 100] ...`
+"""`python -m bench [--only demo,cold_start,overhead,backfill,preflight,promotion,branded] [--series 40 --parts 50 --changed 100] ...`
 
 Measures the issue's figures, prints a table (figure, value, target, status, notes) and writes
 bench/results.json with each figure, its target, pass/miss and a note. Exit status 0 whether targets
@@ -20,7 +20,7 @@ from typing import Any
 from bench.results import Figure, table, write_results
 
 DEFAULT_OUTPUT = Path(__file__).resolve().parent / "results.json"
-PARTS = ("demo", "cold_start", "overhead", "backfill", "preflight", "promotion")
+PARTS = ("demo", "cold_start", "overhead", "backfill", "preflight", "promotion", "branded")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -131,7 +131,13 @@ def _promotion(args: argparse.Namespace, say: Any) -> list[Figure]:
     return promotion_figures(say)
 
 
-RUNNERS = {"demo": _demo, "cold_start": _cold_start, "overhead": _overhead, "backfill": _backfill, "preflight": _preflight, "promotion": _promotion}
+def _branded(args: argparse.Namespace, say: Any) -> list[Figure]:
+    from bench.branded import branded_figures
+
+    return branded_figures(say)
+
+
+RUNNERS = {"demo": _demo, "cold_start": _cold_start, "overhead": _overhead, "backfill": _backfill, "preflight": _preflight, "promotion": _promotion, "branded": _branded}
 EXPECTED: dict[str, list[tuple[str, float]]] = {
     "demo": [("demo_wall_seconds", 60.0), ("demo_runtime_calls_per_invocation", 1.0)],
     "cold_start": [("cold_start_ratio", 1.25)],
@@ -144,6 +150,7 @@ EXPECTED: dict[str, list[tuple[str, float]]] = {
     ],
     "preflight": [("preflight_compliant_ms", 1000.0), ("preflight_rendition_ms", 5000.0), ("preflight_cached_ms", 5.0)],
     "promotion": [("promotion_calls_per_contributor_change", 4.0), ("promotion_calls_on_unchanged_run", 0.0)],
+    "branded": [("branded_withdrawal_minutes_max", 15.0), ("branded_go_live_minutes_max", 15.0)],
 }
 
 if __name__ == "__main__":

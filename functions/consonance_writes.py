@@ -30,7 +30,7 @@ import hashlib
 from typing import Literal
 
 from functions.connectors.consonance.client import ConsonanceClient
-from functions.connectors.consonance.records import InternalNoteWrite, SpotifyLinkWrite
+from functions.connectors.consonance.records import InternalNoteWrite, ProductRecord, SpotifyLinkWrite, WebLinkRecord
 from functions.connectors.errors import RequestRejected
 from functions.state.keys import EntityKey, episode_key
 from functions.state.ledger import LedgerEntry, SyncLedger, new_entry
@@ -65,6 +65,50 @@ class InternalNote:
 
 
 @dataclass(frozen=True)
+class LinkPurpose:
+    """A kind of web link the integration keeps on products. Its description reads
+    "<label>: <status>"; `role` is its ONIX website role (None: the deployment's Spotify link role).
+    `find` is how a link of this purpose whose id the ledger does not know is recognised on the
+    product (the recovery rule): its role, and its description's label."""
+
+    name: str  # the key in the write-back entry's `links`
+    label: str
+    role: str | None = None
+
+    def find(self, product: ProductRecord, default_role: str) -> WebLinkRecord | None:
+        role = self.role or default_role
+        prefix = f"{self.label}: "
+        return next((link for link in product.web_links if link.role == role and (link.description or "").startswith(prefix)), None)
+
+    def status_in(self, description: str | None) -> str | None:
+        prefix = f"{self.label}: "
+        return description.removeprefix(prefix) if description is not None and description.startswith(prefix) else None
+
+
+@dataclass(frozen=True)
+class SpotifyLinkPurpose(LinkPurpose):
+    """The Spotify episode link: recognised by its role and a Spotify host, whoever wrote it."""
+
+    def find(self, product: ProductRecord, default_role: str) -> WebLinkRecord | None:
+        return product.spotify_link(self.role or default_role)
+
+
+SPOTIFY_LINK_PURPOSE = SpotifyLinkPurpose(SPOTIFY_LINK, "Spotify")
+
+
+@dataclass(frozen=True)
+class WebLinkStatus:
+    """What one web link of one purpose on a product should show; `key` is the ledger entity whose
+    write-back entry remembers it (the episode for the Spotify link, the licence for status links)."""
+
+    key: EntityKey
+    product_id: int
+    purpose: LinkPurpose
+    url: str
+    status: str
+
+
+@dataclass(frozen=True)
 class LinkStatus:
     """What a product's Spotify link should show."""
 
@@ -88,70 +132,84 @@ class ConsonanceWriteback:
     def write_spotify_links(self, wanted: Sequence[LinkStatus]) -> list[Exception | None]:
         """Outcome per item of `wanted`: None when Consonance shows it (now or already), else the error.
         The same product twice: the later item wins and the earlier one counts as done."""
+        return self.write_web_links(
+            [WebLinkStatus(episode_key(item.product_id), item.product_id, SPOTIFY_LINK_PURPOSE, item.url, item.status) for item in wanted]
+        )
+
+    def write_web_links(self, wanted: Sequence[WebLinkStatus]) -> list[Exception | None]:
+        """Any web link the integration keeps on products (the Spotify link, a branded asset's status
+        links), by purpose, in ONE request. Outcome per item: None when Consonance shows it (now or
+        already), else the error; the same (entity, purpose) twice: the later one wins."""
         outcomes: list[Exception | None] = [None] * len(wanted)
-        latest = {item.product_id: index for index, item in enumerate(wanted)}
-        entries = self.ledger.get_many([episode_key(pid) for pid in latest], CONSONANCE_WRITEBACK)
-        pending: dict[int, LedgerEntry[WritebackState]] = {}
-        for product_id, index in latest.items():
+        latest = {(item.key, item.purpose.name): index for index, item in enumerate(wanted)}
+        entries = self.ledger.get_many(list(dict.fromkeys(item.key for item in wanted)), CONSONANCE_WRITEBACK)
+        due: list[int] = []
+        for (key, purpose), index in latest.items():
             item = wanted[index]
-            entry = entries.get(episode_key(product_id)) or new_entry(episode_key(product_id), CONSONANCE_WRITEBACK)
-            current = entry.state.links.get(SPOTIFY_LINK)
+            entry = entries.setdefault(key, new_entry(key, CONSONANCE_WRITEBACK))
+            current = entry.state.links.get(purpose)
             if current is not None and not current.pending and (current.url, current.status) == (item.url, item.status):
                 continue
-            pending[product_id] = entry
-        if not pending:
+            due.append(index)
+        if not due:
             return outcomes
-        self._adopt_existing_links(pending, {pid: wanted[latest[pid]] for pid in pending})
-        writes: list[tuple[int, LedgerEntry[WritebackState]]] = []
-        for product_id, entry in pending.items():
-            item, link = wanted[latest[product_id]], entry.state.links.get(SPOTIFY_LINK)
+        self._adopt_existing_links([wanted[i] for i in due], entries)
+        writes: list[int] = []
+        for index in due:
+            item, entry = wanted[index], entries[wanted[index].key]
+            link = entry.state.links.get(item.purpose.name)
             if link is not None and not link.pending and (link.url, link.status) == (item.url, item.status):
                 self.ledger.save(entry)  # Consonance already shows it: adopted, nothing to write
                 continue
             if link is None or link.link_id is None:  # a create: mark it before sending it
-                entry.state.links[SPOTIFY_LINK] = WrittenLink(url=item.url, status=item.status, pending=True)
-                entry.set_status(WritebackStatus.PENDING, f"creating the Spotify link ({item.status})")
+                entry.state.links[item.purpose.name] = WrittenLink(url=item.url, status=item.status, pending=True)
+                entry.set_status(WritebackStatus.PENDING, f"creating the {item.purpose.label} link ({item.status})")
                 self.ledger.save(entry)
-            writes.append((product_id, entry))
+            writes.append(index)
         if not writes:
             return outcomes
-        requests = [
-            SpotifyLinkWrite(
-                product_id=product_id,
-                url=wanted[latest[product_id]].url,
-                status=wanted[latest[product_id]].status,
-                existing_link_id=entry.state.links[SPOTIFY_LINK].link_id if SPOTIFY_LINK in entry.state.links else None,
-            )
-            for product_id, entry in writes
-        ]
-        results = {result.product_id: result for result in self.consonance.record_spotify_links(requests)}
-        for (product_id, entry), request in zip(writes, requests, strict=True):
-            result = results.get(product_id)
-            if result is None or result.errors:
-                reason = "; ".join(result.errors) if result else "no result returned"
-                outcomes[latest[product_id]] = RequestRejected("consonance", f"write-back for product {product_id} rejected: {reason}")
+        requests = [self._link_write(wanted[index], entries[wanted[index].key]) for index in writes]
+        results = self.consonance.record_spotify_links(requests)
+        for index, request, result in zip(writes, requests, results, strict=True):
+            item, entry = wanted[index], entries[wanted[index].key]
+            if result.errors:
+                reason = "; ".join(result.errors)
+                outcomes[index] = RequestRejected("consonance", f"{item.purpose.label} link on product {item.product_id} rejected: {reason}")
                 continue
-            entry.state.links[SPOTIFY_LINK] = WrittenLink(link_id=result.link_id, url=request.url, status=request.status)
-            entry.set_status(WritebackStatus.CURRENT, f"Spotify link: {request.status}")
-            entry.record("written_back", f"{request.status} {request.url}")
+            entry.state.links[item.purpose.name] = WrittenLink(link_id=result.link_id, url=request.url, status=request.status)
+            entry.set_status(WritebackStatus.CURRENT, f"{item.purpose.label} link: {request.status}")
+            entry.record("written_back", f"{item.purpose.name}: {request.status} {request.url}")
             self.ledger.save(entry)
         return outcomes
 
-    def _adopt_existing_links(self, entries: dict[int, LedgerEntry[WritebackState]], wanted: dict[int, LinkStatus]) -> None:
-        """The recovery rule: products whose link id we do not know are read (one request), and the
-        Spotify link Consonance already has is adopted, with what it shows now."""
-        unknown = [pid for pid, entry in entries.items() if (link := entry.state.links.get(SPOTIFY_LINK)) is None or link.link_id is None]
+    @staticmethod
+    def _link_write(item: WebLinkStatus, entry: LedgerEntry[WritebackState]) -> SpotifyLinkWrite:
+        link = entry.state.links.get(item.purpose.name)
+        return SpotifyLinkWrite(
+            product_id=item.product_id,
+            url=item.url,
+            status=item.status,
+            existing_link_id=link.link_id if link is not None else None,
+            label=item.purpose.label,
+            role=item.purpose.role,
+        )
+
+    def _adopt_existing_links(self, items: list[WebLinkStatus], entries: dict[EntityKey, LedgerEntry[WritebackState]]) -> None:
+        """The recovery rule: products holding links whose id we do not know are read (one request),
+        and the link Consonance already has for that purpose is adopted, with what it shows now."""
+        unknown = [
+            item for item in items if (link := entries[item.key].state.links.get(item.purpose.name)) is None or link.link_id is None
+        ]
         if not unknown:
             return
-        products = self.consonance.products(unknown)
-        for product_id in unknown:
-            record = products.get(product_id)
-            link = record.spotify_link(self.consonance.link_role) if record is not None else None
+        products = self.consonance.products(list(dict.fromkeys(item.product_id for item in unknown)))
+        for item in unknown:
+            record = products.get(item.product_id)
+            link = item.purpose.find(record, self.consonance.link_role) if record is not None else None
             if link is None:
                 continue
-            status = SpotifyLinkWrite.status_in(link.description) or ""
-            entry = entries[product_id]
-            entry.state.links[SPOTIFY_LINK] = WrittenLink(link_id=link.id, url=link.link, status=status)
+            entry = entries[item.key]
+            entry.state.links[item.purpose.name] = WrittenLink(link_id=link.id, url=link.link, status=item.purpose.status_in(link.description) or "")
             entry.record("link_adopted", f"Consonance already has link {link.id} ({link.description or 'no description'})")
 
     # notes -----------------------------------------------------------------------------------------

@@ -25,6 +25,8 @@ from functions.domain.events import (
     EpisodeDelivered,
     EpisodeReevaluationDue,
     PromoBriefRequested,
+    LicenceChanged,
+    LicenceChannelChanged,
     RightsChanged,
     RightsWindowDue,
     SeriesChanged,
@@ -45,6 +47,7 @@ class Bucket(StrEnum):
 
     DOCUMENTS = "documents"  # what people read: campaign and promo briefs, reports, delivery packages
     RENDITIONS = "renditions"  # compliant artwork renditions Megaphone fetches instead of the source
+    VENUE_DELIVERY = "venue-delivery"  # branded audio export packages for business-music providers
 
 
 class Secret(StrEnum):
@@ -367,6 +370,73 @@ FLOWS: tuple[FlowDeclaration, ...] = (
         bucket_reads=(Bucket.DOCUMENTS,),
         bucket_writes=(Bucket.DOCUMENTS,),
         secrets=(Secret.CONSONANCE, Secret.SPOTIFY),
+    ),
+    # -------------------------------------------- branded audio for business (functions/domain/licence.py)
+    FlowDeclaration(
+        name=FlowName.LICENCE_SWEEP,
+        handler="functions.flows.licence_sweep.handler.handler",
+        description="Reads branded licences from Consonance and moves each through its lifecycle; alerts each expiry once",
+        trigger=ScheduleTrigger(every_minutes=15),
+        timeout_seconds=300,
+        memory_mb=512,
+        max_concurrency=1,
+        reads=(Table.LEDGER, Table.CURSORS),
+        writes=(Table.LEDGER, Table.CURSORS),
+        secrets=(Secret.CONSONANCE,),
+        emits=(LicenceChanged,),
+        publishes_alerts=True,
+    ),
+    FlowDeclaration(
+        name=FlowName.BRAND_SHOW,
+        handler="functions.flows.brand_show.handler.handler",
+        description="Brand show: a branded episode is live on Spotify (via Megaphone) only inside its licence window",
+        trigger=EventTrigger(events=(LicenceChanged, EpisodeDelivered)),
+        batch_size=5,
+        timeout_seconds=120,
+        reads=(Table.LEDGER, Table.CURSORS, Table.IDEMPOTENCY),
+        writes=(Table.LEDGER, Table.CURSORS, Table.IDEMPOTENCY),
+        bucket_writes=(Bucket.RENDITIONS,),  # the publisher's pre-flight, as the episode publisher's
+        secrets=(Secret.MEGAPHONE,),
+        emits=(EpisodeDelivered, DistributionChanged, LicenceChannelChanged),
+    ),
+    FlowDeclaration(
+        name=FlowName.VENUE_DELIVERY,
+        handler="functions.flows.venue_delivery.handler.handler",
+        description="Venue delivery: publishes a branded asset's export package (audio, metadata, licence terms) and revokes it at the end",
+        trigger=EventTrigger(events=(LicenceChanged,)),
+        batch_size=2,
+        timeout_seconds=300,
+        memory_mb=1024,
+        reads=(Table.LEDGER, Table.IDEMPOTENCY),
+        writes=(Table.LEDGER, Table.IDEMPOTENCY),
+        bucket_reads=(Bucket.VENUE_DELIVERY,),
+        bucket_writes=(Bucket.VENUE_DELIVERY,),
+        emits=(LicenceChannelChanged,),
+    ),
+    FlowDeclaration(
+        name=FlowName.LICENCE_STATUS,
+        handler="functions.flows.licence_status.handler.handler",
+        description="Shows in Consonance, per branded product, where it is live and until when (status links and a note)",
+        trigger=EventTrigger(events=(LicenceChanged, LicenceChannelChanged)),
+        batch_size=10,
+        timeout_seconds=60,
+        reads=(Table.LEDGER, Table.CURSORS),
+        writes=(Table.LEDGER, Table.CURSORS),
+        secrets=(Secret.CONSONANCE,),
+    ),
+    FlowDeclaration(
+        name=FlowName.BRAND_PLAYLISTS,
+        handler="functions.flows.brand_playlists.handler.handler",
+        description="Brand playlists: each licensee's live branded episodes on the brand's own Spotify account; removed when a licence ends",
+        trigger=EventTrigger(events=(LicenceChanged, LicenceChannelChanged)),
+        batch_size=5,
+        timeout_seconds=120,
+        reads=(Table.LEDGER, Table.CURSORS, Table.IDEMPOTENCY),
+        writes=(Table.LEDGER, Table.CURSORS, Table.IDEMPOTENCY),
+        secrets=(Secret.SPOTIFY, Secret.SPOTIFY_ACCOUNTS),
+        emits=(LicenceChannelChanged,),
+        publishes_alerts=True,  # a brand account's lost authorisation is an operator alert
+        spotify_scopes=("playlist-modify-public", "playlist-read-private"),
     ),
 )
 

@@ -24,3 +24,9 @@ class FlowName(StrEnum):
     CONTRIBUTOR_POLLER = "contributor-poller"
     AUTHOR_PLAYLISTS = "author-playlists"
     PROMO_BRIEFS = "promo-briefs"
+    # branded audio for business (functions/domain/licence.py)
+    LICENCE_SWEEP = "licence-sweep"
+    BRAND_SHOW = "brand-show"
+    VENUE_DELIVERY = "venue-delivery"
+    LICENCE_STATUS = "licence-status"
+    BRAND_PLAYLISTS = "brand-playlists"

@@ -15,6 +15,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from functions.domain.promotion_policy import PromotionPolicy
+from functions.domain.licence import BrandedConfig
 from functions.domain.rights import RightsPolicy
 
 
@@ -57,3 +58,6 @@ class MappingConfig(BaseModel):
     rights: RightsPolicy = Field(default_factory=RightsPolicy)
     # Contributor promotion: approval, headshots, author playlists and promo briefs (promotion_policy.py).
     promotion: PromotionPolicy = Field(default_factory=PromotionPolicy)
+    # Branded audio for business: which products are licensed assets, where a licence's approval
+    # comes from, when it is "expiring", and the brands' Spotify accounts (functions.domain.licence).
+    branded: BrandedConfig = Field(default_factory=BrandedConfig)

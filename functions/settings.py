@@ -251,7 +251,7 @@ CONNECTOR_SETTINGS: dict[Secret, type[EnvironmentSettings]] = {
     Secret.SPOTIFY_ACCOUNTS: SpotifyAccountSettings,
     Secret.WEBHOOK: WebhookSettings,
 }
-BUCKET_VARIABLES: dict[Bucket, str] = {Bucket.DOCUMENTS: "DOCUMENTS_BUCKET", Bucket.RENDITIONS: "RENDITIONS_BUCKET"}
+BUCKET_VARIABLES: dict[Bucket, str] = {bucket: f"{bucket.name}_BUCKET" for bucket in Bucket}  # DOCUMENTS_BUCKET ...
 TABLE_VARIABLES: dict[Table, str] = {
     Table.LEDGER: "LEDGER_TABLE",
     Table.CURSORS: "CURSORS_TABLE",

@@ -24,6 +24,9 @@ class BucketSpec:
 BUCKETS: tuple[BucketSpec, ...] = (
     BucketSpec(Bucket.DOCUMENTS, "documents people read: campaign and promo briefs, reports, delivery packages"),
     BucketSpec(Bucket.RENDITIONS, "artwork renditions Megaphone fetches instead of a non-compliant cover (content-addressed)"),
+    # Branded audio for business-music providers: a package's objects are expired (deleted) when its
+    # licence ends, and their earlier versions go a day later.
+    BucketSpec(Bucket.VENUE_DELIVERY, "venue delivery packages of branded audio (manifest, audio, licence terms)", noncurrent_days=1),
 )
 
 

@@ -65,13 +65,17 @@ class AlarmThresholds:
     unenforceable_restrictions: int = 0
     webhook_rejections_period: Duration = Duration.minutes(5)
     webhook_rejections: int = 5
+    # Branded audio: any asset still live on a channel after its licence stopped allowing it (the
+    # sweep counts it only once the sweep interval and the channels' own time have passed).
+    licences_live_past_window: int = 0
+    licences_live_past_window_period: Duration = Duration.minutes(30)
 
 
 THRESHOLDS = AlarmThresholds()
 
 # Flow name -> the metric its handler puts once per successful run (namespace METRICS_NAMESPACE,
 # dimension service=<flow name>, the Powertools Metrics default dimension).
-HEARTBEATS: dict[str, str] = {"consonance-poller": "PollSucceeded"}
+HEARTBEATS: dict[str, str] = {"consonance-poller": "PollSucceeded", "licence-sweep": "LicenceSweepSucceeded"}
 AUTHORISATION_CHECK_FLOW = "spotify-authorisation-check"
 AUTHORISATION_DAYS_METRIC = "SpotifyAuthorisationDaysLeft"
 
@@ -125,7 +129,20 @@ SIGNAL_ALARMS: tuple[SignalAlarm, ...] = (
         period=THRESHOLDS.webhook_rejections_period,
         description="signed requests were rejected (bad or missing signature, stale or replayed); a sender's key or clock is wrong, or the endpoint is probed",
     ),
+    SignalAlarm(
+        kind="live-past-window",
+        metric_name="LicencesLivePastWindow",
+        flows=("licence-sweep",),
+        threshold=THRESHOLDS.licences_live_past_window,
+        period=THRESHOLDS.licences_live_past_window_period,
+        description="a branded asset is still live on a channel after its licence ended or was revoked; see python -m infra.ops licences and the channel flows' DLQs",
+    ),
 )
+
+# Branded audio: the licence sweep puts these per licensee (dimension `licensee`) every run; the
+# dashboard graphs them for every licensee with a metric search.
+LICENCE_STATE_METRICS: tuple[str, ...] = ("LicencesLive", "LicencesExpiring", "LicencesWithdrawn")
+LICENCE_SWEEP_FLOW = "licence-sweep"
 
 
 class OperationsAlerts(Construct):
@@ -429,6 +446,8 @@ class FlowMonitoring(Construct):
                     )
                 )
             dashboard.add_widgets(*row)
+        if any(flow.declaration.name == LICENCE_SWEEP_FLOW for flow in flows):
+            dashboard.add_widgets(*licence_widgets())
         return dashboard
 
 
@@ -450,3 +469,23 @@ def heartbeat_metric(flow: FlowConstruct, metric_name: str, period: Duration) ->
         statistic="Sum",
         period=period,
     )
+
+
+def licence_widgets() -> list[cloudwatch.IWidget]:
+    """Live, expiring and withdrawn branded licences per licensee (one line per licensee)."""
+    period = Duration.minutes(15)
+    return [
+        cloudwatch.GraphWidget(
+            title=f"{metric_name} per licensee",
+            left=[
+                cloudwatch.MathExpression(
+                    expression=f"SEARCH('{{{METRICS_NAMESPACE},licensee}} MetricName=\"{metric_name}\"', 'Maximum', {int(period.to_seconds())})",
+                    using_metrics={},
+                    label=metric_name,
+                    period=period,
+                )
+            ],
+            width=24 // len(LICENCE_STATE_METRICS),
+        )
+        for metric_name in LICENCE_STATE_METRICS
+    ]

@@ -129,6 +129,17 @@ def suppress_flow_findings(flow: FlowConstruct, stack: ConsonanceSpotifyStack) -
     NagSuppressions.add_resource_suppressions(policy, suppressions, apply_to_children=True)
 
 
+BUCKET_READ_WILDCARDS = ("Action::s3:GetObject*", "Action::s3:GetBucket*", "Action::s3:List*")
+BUCKET_WRITE_WILDCARDS = (*BUCKET_READ_WILDCARDS, "Action::s3:DeleteObject*", "Action::s3:Abort*")
+
+
+def object_wildcard(bucket: Any) -> str:
+    """The IAM5 finding text for `<bucket arn>/*`, exactly as cdk-nag reports it."""
+    stack = Stack.of(bucket)
+    logical_id = stack.get_logical_id(bucket.node.default_child)
+    return f"Resource::<{logical_id}.Arn>/*"
+
+
 def apply_justified_suppressions(stack: ConsonanceSpotifyStack) -> None:
     for flow in stack.flows.values():
         suppress_flow_findings(flow, stack)

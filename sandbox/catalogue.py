@@ -96,6 +96,12 @@ class ContractEntry(CatalogueModel):
     licensed_rights: list[LicensedRightEntry] = Field(default_factory=list)
     changed_on: date | None = None
     notes: str | None = None
+    # Branded-audio licences (docs/catalogue-format.md): the contract's party (Consonance's
+    # `Contract.client`), why it was terminated early (a revocation), and its approval state (the
+    # inferred `Contract.approvalStatus`).
+    client: str | None = None
+    termination_reason: str | None = None
+    approval_status: str | None = None
 
 
 class ContributionEntry(CatalogueModel):

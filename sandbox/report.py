@@ -62,6 +62,7 @@ def build_report(world: SandboxWorld, *, run: dict[str, Any]) -> dict[str, Any]:
             "handler_crashes": sum(s.crashes for s in world.runtime.stats().values()),
         },
         "distribution": _distribution(ledger, world),
+        "branded": branded_section(entries),
     }
 
 
@@ -87,6 +88,21 @@ def _distribution(ledger: SyncLedger, world: SandboxWorld) -> dict[str, Any]:
         ),
         "products": [row.model_dump(mode="json") | {"failing": row.failing} for row in rows],
     }
+
+
+def branded_section(entries: list[Any]) -> list[dict[str, Any]]:
+    """Per branded asset: its licence's lifecycle states with their times and reasons, and where it
+    stands on each channel (`functions.licence_overview`)."""
+    from functions.licence_overview import licence_view
+    from functions.state.targets import CHANNEL_TARGETS, LICENCE
+
+    channel_targets = {spec.name for spec in CHANNEL_TARGETS.values()}
+    licences = [e for e in entries if e.target == LICENCE.name and e.state.asset is not None]
+    channels = [e for e in entries if e.target in channel_targets]
+    return [
+        licence_view(licence, [c for c in channels if c.entity == licence.entity]).model_dump(mode="json")
+        for licence in sorted(licences, key=lambda e: e.key.number)
+    ]
 
 
 def _availability(world: SandboxWorld) -> list[dict[str, Any]]:
@@ -179,6 +195,7 @@ def summary_text(report: dict[str, Any], mapping: MappingConfig | None = None) -
     faults = report["faults_injected"]
     lines.append("")
     lines.append(f"Faults injected: consonance {faults['consonance']}, megaphone {faults['megaphone']}, handler crashes {faults['handler_crashes']}")
+    lines += branded_lines(report.get("branded", []))
     return "\n".join(lines)
 
 
@@ -195,3 +212,19 @@ def distribution_lines(distribution: dict[str, Any] | None) -> list[str]:
         lines.append(f"  episode#{row['product_id']:<6} {row['delivery']:<16} {', '.join(codes)[:90]}")
     return lines
 
+
+def branded_lines(assets: list[dict[str, Any]]) -> list[str]:
+    if not assets:
+        return []
+    lines = ["", f"Branded audio ({len(assets)} licensed assets): lifecycle and channels"]
+    for asset in assets:
+        lines.append(f"  licence#{asset['product_id']:<6} {asset['title'][:28]:<28} {asset.get('licensee') or '-':<20} {asset['state']:<10} until {asset.get('until') or '-'}")
+        if asset["findings"]:
+            lines.append(f"      findings: {', '.join(asset['findings'])}")
+        for step in asset["states"]:
+            lines.append(f"      {step['at'][:16]}  {step['state']:<10} {step['reason'][:80]}")
+        for channel, where in sorted(asset["channels"].items()):
+            since = f" since {where['live_since'][:16]}" if where["status"] == "live" and where["live_since"] else ""
+            gone = f" at {where['withdrawn_at'][:16]}" if where["status"] == "withdrawn" and where["withdrawn_at"] else ""
+            lines.append(f"      {channel:<15} {where['status']:<14}{since}{gone}  {where['reason'][:70]}")
+    return lines

@@ -7,7 +7,7 @@ dead-letter queue with that reason) instead of guessing at a shape it was not wr
 
 from __future__ import annotations
 
-from functions.state.keys import contributor_key, episode_key, series_key
+from functions.state.keys import contributor_key, episode_key, licence_key, series_key
 
 import json
 
@@ -150,6 +150,33 @@ class DistributionChanged(DomainEvent):
         return str(episode_key(self.product_id))
 
 
+class LicenceChanged(DomainEvent):
+    """A branded asset's licence changed in Consonance, or its lifecycle state moved with time (or a
+    channel is out of step with it): every channel reconciles itself with the licence in the ledger."""
+
+    detail_type: ClassVar[str] = "LicenceChanged"
+    product_id: int
+    state: str  # the lifecycle state (functions.domain.licence.LifecycleState)
+    reason: str
+    fingerprint: str
+
+    def entity_key(self) -> str:
+        return str(licence_key(self.product_id))
+
+
+class LicenceChannelChanged(DomainEvent):
+    """A branded asset went live on, or was withdrawn from, one delivery channel (or is held there)."""
+
+    detail_type: ClassVar[str] = "LicenceChannelChanged"
+    product_id: int
+    channel: str  # functions.domain.licence.LicenceChannel
+    status: str  # functions.state.targets.ChannelStatus
+    reason: str = ""
+
+    def entity_key(self) -> str:
+        return str(licence_key(self.product_id))
+
+
 EVENT_TYPES: dict[str, type[DomainEvent]] = {}
 KNOWN_VERSIONS: dict[str, frozenset[int]] = {}
 
@@ -172,6 +199,8 @@ for _event_type in (
     AvailabilityChanged,
     TakedownReported,
     DistributionChanged,
+    LicenceChanged,
+    LicenceChannelChanged,
 ):
     register(_event_type)
 

@@ -2,7 +2,9 @@
 
 One configurable place (`RightsPolicy`, carried in `MappingConfig.rights`, so the `MAPPING` env JSON
 overrides it) decides
-- the canonical right types the integration knows (`audio_adaptation`, `narration`, `music_use`);
+- the canonical right types the integration knows (`audio_adaptation`, `narration`, `music_use`, and
+  the branded-audio delivery channels `brand_show`, `brand_playlist`, `venue_delivery`, which a
+  licence contract grants and no kind of content requires);
 - which of them every kind of episode requires (serialized fiction needs the audio adaptation and a
   narrator agreement; companion and branded podcasts need the adaptation and music use; an author
   interview only the adaptation);
@@ -37,6 +39,12 @@ from functions.domain.models import EpisodeKind
 AUDIO_ADAPTATION = "audio_adaptation"
 NARRATION = "narration"
 MUSIC_USE = "music_use"
+# Delivery channels a branded-audio licence grants (functions.domain.licence): known right types, so a
+# licence contract's channel rights are never "unknown", but no kind of content requires them.
+BRAND_SHOW = "brand_show"
+BRAND_PLAYLIST = "brand_playlist"
+VENUE_DELIVERY = "venue_delivery"
+CHANNEL_RIGHT_TYPES = frozenset({BRAND_SHOW, BRAND_PLAYLIST, VENUE_DELIVERY})
 
 
 def alias_key(raw: str) -> str:
@@ -71,6 +79,14 @@ def _default_aliases() -> dict[str, str]:
         "Music licence": MUSIC_USE,
         "Music license": MUSIC_USE,
         "Synchronisation rights": MUSIC_USE,
+        "Brand show": BRAND_SHOW,
+        "Branded show": BRAND_SHOW,
+        "Branded podcast distribution": BRAND_SHOW,
+        "Brand playlist": BRAND_PLAYLIST,
+        "Brand playlists": BRAND_PLAYLIST,
+        "Venue delivery": VENUE_DELIVERY,
+        "Business music delivery": VENUE_DELIVERY,
+        "In-venue delivery (third party)": VENUE_DELIVERY,
     }
 
 
@@ -79,7 +95,7 @@ class RightsPolicy(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    known_right_types: frozenset[str] = frozenset({AUDIO_ADAPTATION, NARRATION, MUSIC_USE})
+    known_right_types: frozenset[str] = frozenset({AUDIO_ADAPTATION, NARRATION, MUSIC_USE}) | CHANNEL_RIGHT_TYPES
     required: dict[EpisodeKind, tuple[str, ...]] = Field(default_factory=_default_required)
     # Consonance `rightType` string -> canonical type. Canonical names are always their own alias.
     aliases: dict[str, str] = Field(default_factory=_default_aliases)

@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from functions.distribution.models import DistributionNotice, DistributionProblem
 from functions.domain.contributors import ContactDetails, Contributor, PromotedWork
+from functions.domain.licence import BrandedAsset, LicenceChannel, LifecycleState
 from functions.domain.models import Episode
 from functions.preflight.results import PreflightResult
 from functions.state.keys import EntityKind
@@ -335,3 +336,97 @@ PROMO_BRIEFS: TargetSpec[PromoBriefsState] = TargetSpec(
 SPOTIFY_SHOW: TargetSpec[SpotifyShowState] = TargetSpec(
     "spotify-show", SpotifyShowState, SourceStatus, frozenset({EntityKind.SERIES}), SourceStatus.SEEN
 )
+
+
+# -------------------------------------------------------------- branded audio (`licence#<product>`)
+# One licence entity per branded product: its lifecycle (`licence`) and one target per delivery
+# channel, each retried on its own (functions/domain/licence.py).
+LICENCE_TRANSITIONS_KEPT = 50
+
+
+class LicenceTransition(BaseModel):
+    """One lifecycle state the licence entered, why, and when (the audit trail people read)."""
+
+    state: LifecycleState
+    reason: str
+    at: datetime
+
+
+class LicenceState(TargetState):
+    """What the licence sweep last read from Consonance and decided."""
+
+    asset: BrandedAsset | None = None
+    episode: Episode | None = None  # the same product as an episode (what the channels deliver)
+    licensee: str | None = None
+    ends_on: date | None = None  # end of the window the state refers to (current, next or last)
+    fingerprint: str | None = None  # state + licence content: what every channel must have acted on
+    fingerprint_at: datetime | None = None  # since when (a channel still live past it + grace is alarmed)
+    expiry_alerted_for: list[date] = Field(default_factory=list)  # window ends already alerted (once each)
+    transitions: list[LicenceTransition] = Field(default_factory=list)
+
+
+class ChannelStatus(StrEnum):
+    """Where a branded asset stands on one delivery channel."""
+
+    NOT_DELIVERED = "not_delivered"  # never delivered on this channel
+    LIVE = "live"
+    HELD = "held"  # the licence allows it, something else holds it back (reason in the entry)
+    WITHDRAWN = "withdrawn"  # was live, taken back
+
+
+class ChannelState(TargetState):
+    acted_on: str | None = None  # the licence fingerprint this channel last acted on
+    live_since: datetime | None = None
+    live_until: date | None = None  # the licence window's end while live
+    withdrawn_at: datetime | None = None
+    territories: list[str] = Field(default_factory=list)  # where it is live (the channel's own reach)
+
+
+class BrandShowState(ChannelState):
+    """Episodes of the licensee's branded show (Megaphone -> Spotify); the episode is the product's
+    `megaphone` target, published through the publisher and its gate."""
+
+    podcast_id: str | None = None
+    episode_id: str | None = None
+    spotify_id: str | None = None
+
+
+class BrandPlaylistState(ChannelState):
+    """The asset's episode as an item of its licensee's playlist on the brand's own Spotify account."""
+
+    account: str | None = None
+    playlist_id: str | None = None
+    item_uri: str | None = None
+
+
+class VenueDeliveryState(ChannelState):
+    """The export package for a business-music provider: a manifest and its objects in S3."""
+
+    manifest_key: str | None = None
+    manifest_link: str | None = None
+    objects: list[str] = Field(default_factory=list)  # package objects currently published
+    expired_objects: list[str] = Field(default_factory=list)  # objects expired at the last withdrawal
+    audio_url: str | None = None  # the master copied into the package (a new master is copied again)
+    audio_sha256: str | None = None
+    audio_size: int | None = None
+    audio_content_type: str | None = None
+
+
+LICENCE: TargetSpec[LicenceState] = TargetSpec(
+    "licence", LicenceState, LifecycleState, frozenset({EntityKind.LICENCE}), LifecycleState.PENDING
+)
+BRAND_SHOW: TargetSpec[BrandShowState] = TargetSpec(
+    "brand-show", BrandShowState, ChannelStatus, frozenset({EntityKind.LICENCE}), ChannelStatus.NOT_DELIVERED
+)
+BRAND_PLAYLIST: TargetSpec[BrandPlaylistState] = TargetSpec(
+    "brand-playlist", BrandPlaylistState, ChannelStatus, frozenset({EntityKind.LICENCE}), ChannelStatus.NOT_DELIVERED
+)
+VENUE_DELIVERY: TargetSpec[VenueDeliveryState] = TargetSpec(
+    "venue-delivery", VenueDeliveryState, ChannelStatus, frozenset({EntityKind.LICENCE}), ChannelStatus.NOT_DELIVERED
+)
+# Each channel's target, in one place (the sweep, the status write-back and the overview read them all).
+CHANNEL_TARGETS: dict[LicenceChannel, TargetSpec[Any]] = {
+    LicenceChannel.BRAND_SHOW: BRAND_SHOW,
+    LicenceChannel.BRAND_PLAYLIST: BRAND_PLAYLIST,
+    LicenceChannel.VENUE: VENUE_DELIVERY,
+}

@@ -17,7 +17,7 @@ from pathlib import Path
 from functions.flows import planning
 from functions.flows.preflight_gate import PreflightGate, StoredChecksOnly
 from functions.flows.publishing_config import PublishingConfig
-from functions.flows.rights_gate import clearance_check
+from functions.flows.licence_gate import publishing_rights_check
 from functions.mapping_config import MappingConfig
 from functions.preflight.settings import PreflightSettings
 from functions.settings import deployed_preflight, preflight_rules
@@ -77,4 +77,5 @@ def plan(
         return [], missing
     # The rights check the publisher is built with (episode_publisher/deps.py).
     preflight = dry_run_preflight(config)
-    return planning.plan_changes(ledger, config, today, clearance_check(config.mapping), product_ids=wanted, preflight=preflight), missing
+    rights_check = publishing_rights_check(config.mapping, ledger)
+    return planning.plan_changes(ledger, config, today, rights_check, product_ids=wanted, preflight=preflight), missing

@@ -436,6 +436,9 @@ class ConsonanceSimulator(Simulator):
             "signedDate": contract.signed_date,
             "terminatedDate": contract.terminated_date,
             "licensedRights": [{"id": r.id, "rightType": r.right_type, "authorCut": r.author_cut} for r in contract.licensed_rights],
+            "client": {"name": contract.client} if contract.client is not None else None,
+            "terminationReason": contract.termination_reason,
+            "approvalStatus": contract.approval_status,
             # A contract covering several works (a narrator agreement for a serial) names the first.
             "work": (lambda info: self._work_view(first_work)) if first_work is not None else None,
         }

@@ -13,7 +13,7 @@ import json
 from contextlib import redirect_stdout
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -88,3 +88,17 @@ def sample_run(tmp_path_factory: pytest.TempPathFactory) -> CliRun:
         secret_values=tuple(worlds[0].secret_values.values()),
         megaphone_requests=len(worlds[0].megaphone.received),
     )
+
+
+# ------------------------------------------------------------------ branded audio (issue 9)
+@pytest.fixture(scope="session")
+def branded() -> "BrandedRun":
+    """The sample's branded part run fault-free (tests/e2e/branded_runs.py): the branded end-to-end
+    test reads it, and the branded fault test compares its faulted twin with it."""
+    from tests.e2e.branded_runs import run_branded
+
+    return run_branded()
+
+
+if TYPE_CHECKING:
+    from tests.e2e.branded_runs import BrandedRun

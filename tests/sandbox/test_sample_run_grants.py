@@ -3,7 +3,8 @@
 The run is cut down to a day of four Salt Road parts, with edits that make every flow work: a title
 change (publisher, ingest checker, write-back), a narration agreement ending early (the poller's
 RightsChanged, rights-sync), a takedown on Spotify (availability monitor, recorder, its SNS alert),
-the daily drift check (release sweep, metadata-sync) and a signed takedown notice (webhook ingest).
+the daily drift check (release sweep, metadata-sync), a signed takedown notice (webhook ingest) and a
+branded asset licensed on every channel (the branded-audio flows).
 Before the declarations were fixed this run denied metadata-sync's idempotency writes and the
 poller's RightsChanged."""
 
@@ -23,7 +24,9 @@ from sandbox.catalogue import SpotifyTakedown, TimelineEdit, load_catalogue
 from sandbox.world import SandboxWorld, WorldOptions
 from tests.integration.small_catalogue import derived_sample
 
-KEPT = {41003, 41008, 41009, 41010}  # 41003 is live (taken down below); 41010 is forthcoming
+KEPT = {41003, 41008, 41009, 41010, 44904}  # 41003 is live (taken down below); 41010 is forthcoming
+# 44904 is a branded asset whose licence is live on every channel: the licence sweep, brand show,
+# brand playlists (on the brand's authorised account), venue delivery and licence status all work.
 
 
 def scenario_catalogue() -> Any:

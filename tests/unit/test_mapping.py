@@ -367,8 +367,9 @@ def test_the_sample_has_four_shows_and_50_episodes(sample: dict[int, MappedProdu
     for episode in episodes:
         assert episode.show is not None
         by_show[episode.show.name] = by_show.get(episode.show.name, 0) + 1
-    # sample.json's three shows, sample.d/distribution.json's Larkspur Shorts and sample.d/promotion.json's short serial narrated by Tobias Wren
-    assert by_show == {"The Salt Road": 20, "Inside the Ember Court": 12, "Larkspur Conversations": 10, "Larkspur Shorts": 8, "Harbour Lights": 2}
+    # the main sample's three shows; parts in sample.d/ add shows of their own (each checked by its tests)
+    main = {name: by_show.get(name) for name in ("The Salt Road", "Inside the Ember Court", "Larkspur Conversations")}
+    assert main == {"The Salt Road": 20, "Inside the Ember Court": 12, "Larkspur Conversations": 10}
     assert sample[43001].episode is None and sample[43001].findings == []  # the stand-alone audiobook
     assert sample[44002].episode is None and sample[44002].findings == []  # promotion.json's audiobook edition
 

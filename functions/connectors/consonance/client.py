@@ -15,7 +15,7 @@ Wire facts this client relies on:
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import date
 from typing import Any
 
@@ -26,6 +26,8 @@ from functions.connectors.consonance.queries import (
     CHANGED_AUDIO_PRODUCTS_QUERY,
     CHANGED_PROMOTED_WORKS_QUERY,
     INTERNAL_NOTES,
+    CHANGED_PRODUCT_KINDS_QUERY,
+    branded_products_by_id_query,
     SPOTIFY_LINKS,
     BatchMutation,
     WriteOperation,
@@ -82,13 +84,31 @@ class ConsonanceClient:
             self._raise_errors("ChangedAudioProducts", page.body, page.response)
             yield from (self._product(raw) for raw in page.items)
 
-    def _changed_since(self, changed_since: date, after: int | None) -> PageRequest:
+    def iter_changed_product_kinds(self, changed_since: date) -> Iterator[tuple[int, str | None]]:
+        """(product id, its work's type) of every audio product changed on or after the date: the light
+        look the licence sweep takes before reading the branded ones in full."""
+        request = self._changed_since(changed_since, None, CHANGED_PRODUCT_KINDS_QUERY, "ChangedProductKinds")
+        for page in self.api.pages(request, GraphQLAfterPaging("products")):
+            self._raise_errors("ChangedProductKinds", page.body, page.response)
+            for raw in page.items:
+                if isinstance(raw, dict) and isinstance(raw.get("id"), int):
+                    work = raw.get("work") if isinstance(raw.get("work"), dict) else {}
+                    yield raw["id"], work.get("workType")
+
+    def branded_products(self, product_ids: Sequence[int], *, contract_status: bool = True) -> dict[int, ProductRecord]:
+        """Products by id with each contract's party, termination reason and (unless the deployment
+        works around the inferred field) approval status, in ONE request: what the licence sweep maps."""
+        return self._products_by_id(product_ids, lambda count: branded_products_by_id_query(count, contract_status), "BrandedProductsById")
+
+    def _changed_since(
+        self, changed_since: date, after: int | None, document: str = CHANGED_AUDIO_PRODUCTS_QUERY, operation: str = "ChangedAudioProducts"
+    ) -> PageRequest:
         return PageRequest(
             method="POST",
             path=self.api.http.base_url,  # the base URL is the GraphQL endpoint itself
             json_body=_document(
-                CHANGED_AUDIO_PRODUCTS_QUERY,
-                "ChangedAudioProducts",
+                document,
+                operation,
                 {"since": changed_since.isoformat(), "after": after, "productTypes": list(self.product_types)},
             ),
         )
@@ -121,10 +141,13 @@ class ConsonanceClient:
     def products(self, product_ids: Sequence[int]) -> dict[int, ProductRecord]:
         """Products by id, in ONE request (an aliased `product` field per id; the schema has no id list
         search); ids Consonance does not know are left out."""
+        return self._products_by_id(product_ids, products_by_id_query, "ProductsById")
+
+    def _products_by_id(self, product_ids: Sequence[int], document: Callable[[int], str], operation: str) -> dict[int, ProductRecord]:
         ids = list(dict.fromkeys(product_ids))
         if not ids:
             return {}
-        data = self._query(products_by_id_query(len(ids)), "ProductsById", {f"id{i}": pid for i, pid in enumerate(ids)})
+        data = self._query(document(len(ids)), operation, {f"id{i}": pid for i, pid in enumerate(ids)})
         found: dict[int, ProductRecord] = {}
         for index in range(len(ids)):
             raw = data.get(f"p{index}")
@@ -210,7 +233,7 @@ class ConsonanceClient:
             "clientMutationId": str(write.product_id),
             **target,
             "link": write.url,
-            "role": self.link_role,
+            "role": write.role or self.link_role,
             "description": write.description,  # inferred field
         }
 

@@ -6,8 +6,8 @@ The conformance test validates each of `ALL_DOCUMENTS` against the project's SDL
 
 Fields marked "inferred" below are not in the transcribed spec (see extensions.graphql):
 `productionFiles` (and `ProductionFile.url`), `WebLink.description`, `SupportingResource.resourceVariant`
-and `.status`,
-`Work.contracts`, `Product.extents`, the `createWebLink` / `updateWebLink` mutations, and `updateMarketingText`.
+and `.status`, `Work.contracts`, `Product.extents`, `Contract.approvalStatus` (the licence sweep's; a
+setting avoids it), the `createWebLink` / `updateWebLink` mutations, and `updateMarketingText`.
 
 The write-back is ONE request per batch with aliased mutations (`w0`, `w1`, ...), so its document
 depends on the batch's mix of creates and updates; `spotify_links_mutation` builds it from the fixed
@@ -129,6 +129,45 @@ query ChangedPromotedWorks($since: ISO8601Date!, $after: Int) {
 )
 
 
+def branded_licence_fragment(contract_status: bool) -> str:
+    """What the licence sweep reads beyond `EpisodeProduct`: each contract's party, termination reason
+    and — unless the deployment works around its absence (`branded.licence_approval = "signed"`) — the
+    inferred `Contract.approvalStatus`."""
+    status = " approvalStatus" if contract_status else ""
+    return f"""
+fragment BrandedLicence on Product {{
+  work {{
+    id
+    contracts {{ id client {{ name }} terminationReason{status} }}
+  }}
+}}
+"""
+
+
+# The licence sweep's light first look: which changed audio products are of which kind of work.
+CHANGED_PRODUCT_KINDS_QUERY = """
+query ChangedProductKinds($since: ISO8601Date!, $after: Int, $productTypes: [ProductTypename!]) {
+  products(productSearch: {changedSince: $since, after: $after, productTypes: $productTypes}) {
+    id
+    work { id workType }
+  }
+}
+"""
+
+
+def branded_products_by_id_query(count: int, contract_status: bool) -> str:
+    """Branded products by id with their licence contracts, one aliased `product` field per id."""
+    if count < 1:
+        raise ValueError("a branded products query needs at least one id")
+    variables = ", ".join(f"$id{i}: Int!" for i in range(count))
+    fields = "\n".join(f"  p{i}: product(productSearch: {{idEq: $id{i}}}) {{ ...EpisodeProduct ...BrandedLicence }}" for i in range(count))
+    return f"query BrandedProductsById({variables}) {{\n{fields}\n}}\n" + EPISODE_PRODUCT_FRAGMENT + branded_licence_fragment(contract_status)
+
+
+BRANDED_PRODUCTS_QUERY = branded_products_by_id_query(2, contract_status=True)
+BRANDED_PRODUCTS_SIGNED_QUERY = branded_products_by_id_query(2, contract_status=False)  # the workaround: no inferred field
+
+
 def products_by_id_query(count: int) -> str:
     """One query reading `count` products by id: an aliased `product` field per id (`p0`, `p1`, ...),
     since the schema's product search has no id list."""
@@ -221,4 +260,7 @@ ALL_DOCUMENTS: tuple[str, ...] = (
     MIXED_INTERNAL_NOTES_MUTATION,
     NOTES_OF_TWO_WORKS_QUERY,
     CHANGED_PROMOTED_WORKS_QUERY,
+    CHANGED_PRODUCT_KINDS_QUERY,
+    BRANDED_PRODUCTS_QUERY,
+    BRANDED_PRODUCTS_SIGNED_QUERY,
 )

@@ -110,12 +110,22 @@ class LicensedRightRecord(ConsonanceModel):
     right_type: str = Field(alias="rightType")
 
 
+class ClientRecord(ConsonanceModel):
+    """A contract's party (`Contract.client`); the schema shows only its name."""
+
+    name: str | None = None
+
+
 class ContractRecord(ConsonanceModel):
     id: int
     contract_name: str = Field(default="", alias="contractName")
     signed_date: date | None = Field(default=None, alias="signedDate")
     terminated_date: date | None = Field(default=None, alias="terminatedDate")
     licensed_rights: tuple[LicensedRightRecord, ...] = Field(default=(), alias="licensedRights")
+    # Selected by the licence sweep only (the `BrandedLicence` fragment):
+    client: ClientRecord | None = None
+    termination_reason: str | None = Field(default=None, alias="terminationReason")
+    approval_status: str | None = Field(default=None, alias="approvalStatus")  # inferred field
 
 
 class WorkRecord(ConsonanceModel):
@@ -171,17 +181,20 @@ WorkRecord.model_rebuild()
 
 
 class SpotifyLinkWrite(ConsonanceModel):
-    """One product's write-back: create the Spotify link, or update the one we created before."""
+    """One product's write-back: create a web link (the Spotify link unless `label`/`role` say which
+    other one), or update the one we created before."""
 
     product_id: int
     url: str
     status: str  # e.g. "live", "draft", "withdrawn", "taken down"
     existing_link_id: int | None = None
+    label: str = LINK_DESCRIPTION_PREFIX.removesuffix(": ")  # the description reads "<label>: <status>"
+    role: str | None = None  # None: the client's configured Spotify link role
 
     @property
     def description(self) -> str:
         """What people see on the product's web link in Consonance."""
-        return f"{LINK_DESCRIPTION_PREFIX}{self.status}"
+        return f"{self.label}: {self.status}"
 
     @staticmethod
     def status_in(description: str | None) -> str | None:
