@@ -101,7 +101,7 @@ def run() -> Iterator[Run]:
         world.runtime.run_until(world.clock.now() + timedelta(days=4))  # day 5 noon: the last fix is 09:30
         end = snapshot(world)
         # Not in the sample's timeline: a live episode's cover is replaced by one that is too small.
-        work = next(w for w in world.consonance.catalogue.works if w.id == 3504)
+        work = next(w for w in world.consonance.catalogue.works if w.id == 3804)
         work.supporting_resources = [work.supporting_resources[0].model_copy(update={"url": TOO_SMALL, "id": 8599})]
         work.changed_on = world.clock.now().date()
         world.runtime.run_until(world.clock.now() + timedelta(hours=1))
@@ -287,9 +287,9 @@ def test_distribution_report_lists_every_product_and_the_failing_ones(run: Run) 
 
 
 def test_the_timeline_fixes_were_applied() -> None:
-    shorts_records = {"work": range(3501, 3509), "product": SHORTS, "production_file": range(61501, 61509)}
+    shorts_records = {"work": range(3801, 3809), "product": SHORTS, "production_file": range(61501, 61509)}
     edits = {(e.day, e.entity, e.id) for e in catalogue().timeline if e.id in shorts_records.get(e.entity, ())}
-    assert edits == {(2, "work", 3501), (4, "product", 41505), (5, "production_file", 61508)}
+    assert edits == {(2, "work", 3801), (4, "product", 41505), (5, "production_file", 61508)}
     assert datetime(2026, 12, 1, tzinfo=timezone.utc) == catalogue().start_moment()
 
 
