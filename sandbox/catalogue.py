@@ -59,6 +59,14 @@ class SupportingResourceEntry(CatalogueModel):
     caption: str | None = None
 
 
+class SubjectEntry(CatalogueModel):
+    """A subject code of a work (Consonance's `subjectCodes`; BISAC codes also appear in `bisacs`)."""
+
+    scheme: Literal["THEMA", "BISAC", "BIC"]
+    code: str
+    main: bool = False
+
+
 class WorkEntry(CatalogueModel):
     id: int
     title: str
@@ -67,6 +75,12 @@ class WorkEntry(CatalogueModel):
     part_number: str | None = None
     supporting_resources: list[SupportingResourceEntry] = Field(default_factory=list)
     changed_on: date | None = None
+    # marketing (campaign milestones): Consonance's work fields the milestone rules and targeting read
+    subtitle: str | None = None
+    marketing_tier: str | None = None
+    season: str | None = None
+    subjects: list[SubjectEntry] = Field(default_factory=list)
+    audience_codes: list[str] = Field(default_factory=list)  # ONIX list 28
 
 
 class LicensedRightEntry(CatalogueModel):
@@ -194,6 +208,35 @@ class SpotifyTakedown(CatalogueModel):
     reason: str = "takedown on Spotify"
 
 
+class MediaFileEntry(CatalogueModel):
+    """A real file (made by `sandbox.media`) that the sandbox's marketing media host serves at `url`."""
+
+    url: str
+    kind: Literal["mp3", "wav", "cover_jpeg", "cover_png"]
+    seconds: float | None = None  # audio
+    width: int | None = None  # covers
+    height: int | None = None
+    seed: int = 0
+
+    @model_validator(mode="after")
+    def _sized(self) -> MediaFileEntry:
+        if self.kind in ("mp3", "wav") and not self.seconds:
+            raise ValueError(f"{self.url}: audio needs `seconds`")
+        if self.kind.startswith("cover") and not (self.width and self.height):
+            raise ValueError(f"{self.url}: a cover needs `width` and `height`")
+        return self
+
+
+class AdsManagerPublish(CatalogueModel):
+    """A person publishing a title's validated campaign drafts in Ads Manager at that moment of the run
+    (the integration validates drafts and leaves publishing to people unless configured otherwise)."""
+
+    day: int = Field(ge=0)
+    at: time = time(15, 0)
+    work_id: int
+    milestone: str
+
+
 class Catalogue(CatalogueModel):
     publisher: Publisher
     start_date: date
@@ -210,6 +253,9 @@ class Catalogue(CatalogueModel):
     megaphone: MegaphoneSettings
     timeline: list[TimelineEdit] = Field(default_factory=list)
     spotify_takedowns: list[SpotifyTakedown] = Field(default_factory=list)
+    # marketing (campaign milestones): the files the media host serves, and people's clicks in Ads Manager
+    media_files: list[MediaFileEntry] = Field(default_factory=list)
+    ads_manager_publishes: list[AdsManagerPublish] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _references_resolve(self) -> Catalogue:
@@ -248,7 +294,7 @@ class Catalogue(CatalogueModel):
         """Midnight UTC of the start date: where the sandbox's virtual clock begins."""
         return datetime.combine(self.start_date, time(0, 0), tzinfo=timezone.utc)
 
-    def due_at(self, edit: TimelineEdit | SpotifyTakedown) -> datetime:
+    def due_at(self, edit: TimelineEdit | SpotifyTakedown | AdsManagerPublish) -> datetime:
         return datetime.combine(self.start_date + timedelta(days=edit.day), edit.at, tzinfo=timezone.utc)
 
 
