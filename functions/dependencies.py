@@ -14,9 +14,9 @@ import json
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-from functions.flow_declarations import Bucket, Table
+from functions.flow_declarations import Bucket, Secret, Table
 from functions.secrets import secret_value
-from functions.settings import FlowSettings
+from functions.settings import ConfigurationError, FlowSettings
 
 if TYPE_CHECKING:
     from functions.alerts import AlertPublisher
@@ -35,6 +35,11 @@ if TYPE_CHECKING:
     from functions.state.idempotency import IdempotencyStore
     from functions.state.ledger import SyncLedger
     from functions.webhook.signature import DynamoReplayGuard
+    # marketing (issue 7)
+    from functions.analytics.store import FactStore
+    from functions.connectors.media import MediaFetcher
+    from functions.connectors.spotify_ads import SpotifyAdsClient
+    from functions.settings import MarketingSettings, SpotifyAdsSettings
 
 
 class Dependencies:
@@ -215,3 +220,49 @@ class Dependencies:
         from functions.webhook.signature import DynamoReplayGuard
 
         return DynamoReplayGuard(self.settings.table(Table.IDEMPOTENCY))
+
+    # marketing (campaign milestones, issue 7) --------------------------------------------------------
+    @cached_property
+    def marketing_settings(self) -> MarketingSettings:
+        """Loaded (and validated) when a marketing flow builds its dependencies, at cold start."""
+        from functions.settings import MarketingSettings
+
+        return MarketingSettings.from_environment()
+
+    @cached_property
+    def spotify_ads_settings(self) -> SpotifyAdsSettings:
+        from functions.settings import SpotifyAdsSettings
+
+        if Secret.SPOTIFY_ACCOUNTS not in self.settings.declaration.secrets:
+            raise ConfigurationError(f"{self.settings.declaration.name} does not declare the spotify-accounts connector (the Ads API uses its token)")
+        return SpotifyAdsSettings.from_environment()
+
+    @cached_property
+    def spotify_ads(self) -> SpotifyAdsClient:
+        """The Ads API for the configured ad account, with the authorised account's user token."""
+        from functions.connectors.http import HttpService
+        from functions.connectors.spotify_ads import SpotifyAdsClient, ads_error
+
+        config = self.spotify_ads_settings
+        account, ad_account_id = config.configured()
+        http = HttpService(
+            service="spotify-ads",
+            base_url=config.spotify_ads_url,
+            limiter=self._shared_limiter("spotify-ads", ad_account_id, config.spotify_ads_rate_per_minute),
+            retry=self._retry_policy(),
+            timeout_seconds=self.settings.http.http_timeout_seconds,
+            translate_error=ads_error,
+        )
+        return SpotifyAdsClient(http, self.spotify_account_tokens(account), ad_account_id)
+
+    @cached_property
+    def media_fetcher(self) -> MediaFetcher:
+        from functions.connectors.media import MediaFetcher
+
+        return MediaFetcher(timeout_seconds=self.settings.http.http_timeout_seconds * 3, retry=self._retry_policy())
+
+    @cached_property
+    def analytics_facts(self) -> FactStore:
+        from functions.analytics.store import s3_store
+
+        return s3_store(self.settings.bucket(Bucket.ANALYTICS))

@@ -19,3 +19,7 @@ class FlowName(StrEnum):
     WEBHOOK_INGEST = "webhook-ingest"
     RECONCILER = "reconciler"
     SPOTIFY_AUTHORISATION_CHECK = "spotify-authorisation-check"
+    # marketing (campaign milestones, issue 7)
+    MILESTONE_DETECTOR = "milestone-detector"
+    CAMPAIGN_PLANNER = "campaign-planner"
+    ADS_REPORT_COLLECTOR = "ads-report-collector"

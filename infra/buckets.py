@@ -23,6 +23,8 @@ class BucketSpec:
 
 BUCKETS: tuple[BucketSpec, ...] = (
     BucketSpec(Bucket.DOCUMENTS, "documents people read: campaign and promo briefs, reports, delivery packages"),
+    # a day's batch is replaced when it is collected again: earlier versions are kept a week
+    BucketSpec(Bucket.ANALYTICS, "daily analytics facts as Hive-partitioned Parquet (Athena/Glue, DuckDB)", noncurrent_days=7),
 )
 
 
