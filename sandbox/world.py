@@ -43,6 +43,7 @@ from sandbox.simulators.base import FaultPlan
 from sandbox.simulators.consonance import ConsonanceSimulator
 from sandbox.simulators.megaphone import MegaphoneSimulator
 from sandbox.simulators.spotify_web import SpotifyWebSimulator
+from sandbox.marketing import MARKETING_FLOWS, MarketingSandbox, marketing_deployment
 
 # A fifth of faults at the API level come with this much risk of a handler dying after any call.
 CRASHES_PER_FAULT = 0.15
@@ -62,6 +63,8 @@ class WorldOptions:
     flows: tuple[FlowDeclaration, ...] = FLOWS
     resource_prefix: str = "consonance-spotify"
     extra_environment: dict[str, str] = field(default_factory=dict)
+    # marketing (issue 7): let the integration publish validated Ads drafts itself (a person does otherwise)
+    ads_auto_publish: bool = False
 
 
 def deployment_environment(flow: FlowDeclaration, settings: dict[str, str]) -> dict[str, str]:
@@ -193,12 +196,17 @@ class SandboxWorld:
             self.catalogue, self.megaphone, self.spotify, MappingConfig(), delay=options.distribution_delay
         )
         self.alerts = OperationsAlerts.create(f"{self.options.resource_prefix}-alerts")
+        # marketing (issue 7): the Ads API, the spots' and covers' host, a person in Ads Manager
+        self.marketing: MarketingSandbox | None = None
+        if any(flow.name in MARKETING_FLOWS for flow in options.flows):
+            self.marketing = MarketingSandbox(self.clock, self.catalogue, self.spotify, seed=options.seed, faults=options.faults)
         deployment = {
             "MEGAPHONE_NETWORK_ID": self.catalogue.megaphone.network_id,
             "MEGAPHONE_PODCASTS": json.dumps(self.catalogue.megaphone.podcast_by_series()),
             "MEGAPHONE_RATE_PER_MINUTE": str(options.megaphone_rate_per_minute),
             "CONSONANCE_RATE_PER_MINUTE": str(options.consonance_rate_per_minute),
             "POWERTOOLS_TRACE_DISABLED": "true",
+            **(marketing_deployment(auto_publish=options.ads_auto_publish) if self.marketing is not None else {}),
             **options.extra_environment,
         }
         self.resources = create_resources(
@@ -220,6 +228,9 @@ class SandboxWorld:
         )
         self.runtime.__enter__()
         self.distribution.ledger = SyncLedger(self.resources.tables[Table.LEDGER])
+        if self.marketing is not None:  # the Ads account authorised as an operator would, before anything runs
+            self.marketing.authorise(self.resources.prefix, self.secret_values[Secret.SPOTIFY])
+            self.runtime.add_before_tick(self.marketing.tick)
         if options.http_log is not None:
             options.http_log.parent.mkdir(parents=True, exist_ok=True)
             self._request_log = RequestLog(options.http_log, secret_values=self.secret_values.values())
@@ -274,7 +285,10 @@ class SandboxWorld:
 
     def spotify_state(self) -> dict[str, Any]:
         """The final state of each simulated Spotify-side API, in that API's own field names."""
-        return {"megaphone": self.megaphone.state(), "web_api": self.spotify.state()}
+        state = {"megaphone": self.megaphone.state(), "web_api": self.spotify.state()}
+        if self.marketing is not None:
+            state["ads_api"] = self.marketing.ads.state()
+        return state
 
 
 def _default_host(model: type[Any], field_name: str) -> str:

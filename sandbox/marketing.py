@@ -1,0 +1,241 @@
+"""The marketing side of the sandbox world (issue 7): the Spotify Ads API simulator with the publisher's ad
+account, the host that serves the titles' audio spots and covers, the Spotify account authorised for
+the Ads API at world start, a person in Ads Manager, and the delivery that live campaigns get.
+
+- Ads API: `SpotifyAdsSimulator` at the real host, its tokens checked by the Spotify accounts
+  simulator the world already has (`verify(token)` names the user); the user may use one ad account.
+- Media: every `media_files` entry of the catalogue is a real file made by `sandbox.media` (MP3/WAV
+  spots, JPEG covers), served by `MediaHostSimulator` at the entry's URL.
+- Authorisation: `infra.ops auth spotify --account ads` as an operator runs it — `authorise_account`
+  with the consent page played by `ConsentBrowser` — stored in (moto's) Secrets Manager, where the
+  flows' token source reads it. Done fault-free: it happens once, before the world runs.
+- A person: at the catalogue's `ads_manager_publishes` moments, publishes the title milestone's
+  validated draft campaign in Ads Manager (finds the draft by its name, re-reads its hierarchy
+  version, PUBLISH). The person's clicks are not the integration's requests: they go to the
+  simulator directly, without injected faults, and are not in the request log.
+- Delivery: at each UTC midnight, every live ad whose ad set runs on the day before gets that day's
+  figures (`record_delivery`), plausible and seeded: impressions from the ad set's daily budget at a
+  CPM, reach, quartiles, completes, clicks, listeners and spend in proportion. The reporting
+  collector then finds rows for them.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import httpx
+
+from functions.connectors.http import route_host
+from functions.connectors.spotify_auth import SpotifyCredentials
+from functions.flow_declarations import Secret
+from functions.flow_names import FlowName
+from functions.secrets import AccountAuthorisations
+from infra.naming import ResourceNames
+from infra.ops.auth import authorise_account
+from sandbox import media
+from sandbox.catalogue import Catalogue, MediaFileEntry
+from sandbox.clock import VirtualClock
+from sandbox.consent import ConsentBrowser
+from sandbox.simulators.base import FaultPlan
+from sandbox.simulators.media_host import MediaHostSimulator
+from sandbox.simulators.spotify_accounts import SandboxUser
+from sandbox.simulators.spotify_ads import ADS_HOST, BASE_URL, SimulatedAdAccount, SpotifyAdsSimulator
+from sandbox.simulators.spotify_web import SpotifyWebSimulator
+
+ADS_ACCOUNT = "ads"  # the authorised Spotify account's name in the deployment (`--account ads`)
+ADS_USER = SandboxUser("larkspur-marketing", "Larkspur & Vine Marketing")
+AD_ACCOUNT = SimulatedAdAccount("7c1e5d2a-9b34-4f6e-8a71-2d5c3b9e0f48", "Larkspur & Vine Books", "3f9a0c1e-5b7d-4e2a-9c84-1d6e2b3a4f50")
+MEDIA_HOST = "assets.larkspurvine.example"
+# The publisher's own podcast for The Cartographer's Daughter (a Spotify show id): its backlist ads promote it.
+COMPANION_SHOWS = {3503: "4rOoJ6Egrf8K2IrywzwOMk"}
+CPM = 9.0  # plausible audio CPM in the account's currency
+MARKETING_FLOWS = frozenset({FlowName.MILESTONE_DETECTOR, FlowName.CAMPAIGN_PLANNER, FlowName.ADS_REPORT_COLLECTOR})
+
+
+def marketing_deployment(*, auto_publish: bool = False) -> dict[str, str]:
+    """The deployment settings the marketing flows get in the sandbox (CDK context in AWS)."""
+    return {
+        "SPOTIFY_ACCOUNTS": ADS_ACCOUNT,
+        "SPOTIFY_ADS_ACCOUNT": ADS_ACCOUNT,
+        "SPOTIFY_ADS_AD_ACCOUNT_ID": AD_ACCOUNT.id,
+        **({"SPOTIFY_ADS_AUTO_PUBLISH": AD_ACCOUNT.id} if auto_publish else {}),
+        "MARKETING": json.dumps({"advertiser_name": "Larkspur & Vine", "companion_shows": {str(k): v for k, v in COMPANION_SHOWS.items()}}),
+    }
+
+
+class _PersonTransport(httpx.BaseTransport):
+    """A person's browser session in Ads Manager: straight to the simulator's API, as its user."""
+
+    def __init__(self, ads: SpotifyAdsSimulator, user: str):
+        self.ads, self.user = ads, user
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        request.read()
+        return self.ads.route(request, self.user)
+
+
+class _AccountsTransport(httpx.BaseTransport):
+    """The accounts service without injected faults (the consent page a person clicks through)."""
+
+    def __init__(self, spotify: SpotifyWebSimulator):
+        self.spotify = spotify
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        request.read()
+        return self.spotify.accounts.handle(request)
+
+
+@dataclass(frozen=True)
+class PersonAction:
+    at: datetime
+    work_id: int
+    milestone: str
+    outcome: str
+
+
+@dataclass
+class MarketingSandbox:
+    clock: VirtualClock
+    catalogue: Catalogue
+    spotify: SpotifyWebSimulator
+    seed: int
+    faults: float
+    ads: SpotifyAdsSimulator = field(init=False)
+    media_host: MediaHostSimulator = field(init=False)
+    person_actions: list[PersonAction] = field(default_factory=list)
+    delivery_recorded: dict[str, int] = field(default_factory=dict)  # day -> ads with figures
+    _pending_publishes: list[Any] = field(default_factory=list)
+    _delivered_through: date | None = None
+
+    def __post_init__(self) -> None:
+        self.spotify.accounts.users[ADS_USER.id] = ADS_USER
+
+        def verify(token: str) -> str | None:
+            issued = self.spotify.accounts.verify(token)
+            return issued.user_id if issued is not None else None
+
+        self.ads = SpotifyAdsSimulator(
+            self.clock,
+            token_verifier=verify,
+            ad_accounts=[AD_ACCOUNT],
+            account_access={ADS_USER.id: [AD_ACCOUNT.id]},
+            seed=self.seed,
+            faults=FaultPlan(rate=self.faults, seed=self.seed * 31 + 5),
+        )
+        self.media_host = MediaHostSimulator(self.clock, host=MEDIA_HOST)
+        for entry in self.catalogue.media_files:
+            self.media_host.put(httpx.URL(entry.url).path, made_file(entry))
+        route_host(ADS_HOST, self.ads)
+        route_host(MEDIA_HOST, self.media_host)
+        self._pending_publishes = sorted(self.catalogue.ads_manager_publishes, key=self.catalogue.due_at)
+        self._delivered_through = self.clock.now().date() - timedelta(days=1)
+
+    # start -------------------------------------------------------------------------------------------
+    def authorise(self, prefix: str, app_secret: str) -> None:
+        """`infra.ops auth spotify --account ads`, with the consent page played by the sandbox's browser."""
+        saved, self.spotify.faults = self.spotify.faults, FaultPlan()
+        try:
+            names = ResourceNames(prefix)
+            authorise_account(
+                account=ADS_ACCOUNT,
+                app=SpotifyCredentials.model_validate_json(app_secret),
+                accounts_url="https://accounts.spotify.com",
+                scopes=(),  # the Ads API declares no scopes
+                store=AccountAuthorisations(lambda account: names.family_member(Secret.SPOTIFY_ACCOUNTS, account)),
+                refresh_token_lifetime=timedelta(days=182),
+                open_url=ConsentBrowser(_AccountsTransport(self.spotify), ADS_USER.id).open,
+                port=0,
+            )
+        finally:
+            self.spotify.faults = saved
+
+    # every tick ----------------------------------------------------------------------------------------
+    def tick(self, now: datetime) -> None:
+        while self._pending_publishes and self.catalogue.due_at(self._pending_publishes[0]) <= now:
+            action = self._pending_publishes.pop(0)
+            self.person_actions.append(PersonAction(now, action.work_id, action.milestone, self.publish_as_person(action.work_id, action.milestone)))
+        yesterday = now.date() - timedelta(days=1)
+        if self._delivered_through is not None and yesterday > self._delivered_through:
+            day = self._delivered_through + timedelta(days=1)
+            while day <= yesterday:
+                self.deliver(day)
+                day += timedelta(days=1)
+            self._delivered_through = yesterday
+
+    def publish_as_person(self, work_id: int, milestone: str) -> str:
+        """What a person does in Ads Manager: open the title's draft campaign and publish it."""
+        marker = f"cs:{work_id}:{milestone} "
+        # the session's bearer is only for the contract check: the transport acts as the user already
+        session = {"Authorization": "Bearer ads-manager-session"}
+        with httpx.Client(transport=_PersonTransport(self.ads, ADS_USER.id), base_url=BASE_URL, headers=session) as client:
+            drafts = client.get(f"/ad_accounts/{AD_ACCOUNT.id}/drafts/campaigns", params={"limit": 50}).json()["campaign_drafts"]
+            draft = next((d for d in drafts if str(d.get("name", "")).startswith(marker)), None)
+            if draft is None:
+                return "no draft campaign to publish"
+            version = client.get(f"/ad_accounts/{AD_ACCOUNT.id}/drafts/campaigns/{draft['id']}").json()["draft_hierarchy_version"]
+            answer = client.post(
+                f"/ad_accounts/{AD_ACCOUNT.id}/drafts/campaigns/{draft['id']}", json={"action": "PUBLISH", "draft_hierarchy_version": version}
+            )
+        if answer.status_code != 200:
+            return f"publish refused: {answer.text[:200]}"
+        return f"published campaign {draft['id']}"
+
+    def deliver(self, day: date) -> None:
+        """One day's figures for every live ad whose ad set runs that day (campaign not paused)."""
+        state = self.ads.state()
+        campaigns = {c["id"]: c for c in state["campaigns"]}
+        ad_sets = {s["id"]: s for s in state["ad_sets"]}
+        delivered = 0
+        for ad in state["ads"]:
+            ad_set = ad_sets.get(ad["ad_set_id"])
+            if ad_set is None or campaigns.get(ad_set["campaign_id"], {}).get("status") != "ACTIVE" or ad_set.get("delivery") == "OFF":
+                continue
+            starts, ends = _day(ad_set["start_time"]), _day(ad_set.get("end_time"))
+            if starts is None or day < starts or (ends is not None and day >= ends):
+                continue
+            self.ads.record_delivery(ad["id"], day, daily_figures(ad_set, day, f"{self.seed}:{ad['id']}:{day}"))
+            delivered += 1
+        self.delivery_recorded[day.isoformat()] = delivered
+
+
+def daily_figures(ad_set: dict[str, Any], day: date, seed: str) -> dict[str, float]:
+    """A plausible day of an audio ad: the ad set's budget spread over its days, bought at a CPM."""
+    rng = random.Random(seed)
+    starts, ends = _day(ad_set["start_time"]), _day(ad_set.get("end_time"))
+    days = max(1, (ends - starts).days) if ends is not None and starts is not None else 30
+    spend = ad_set["budget"]["micro_amount"] / 1_000_000 / days * rng.uniform(0.85, 1.0)
+    impressions = round(spend / CPM * 1000)
+    reach = round(impressions * rng.uniform(0.62, 0.78))
+    listeners = round(reach * rng.uniform(0.03, 0.07))
+    return {
+        "IMPRESSIONS": impressions,
+        "REACH": reach,
+        "FIRST_QUARTILES": round(impressions * 0.92),
+        "MIDPOINTS": round(impressions * 0.81),
+        "THIRD_QUARTILES": round(impressions * 0.72),
+        "COMPLETES": round(impressions * rng.uniform(0.58, 0.68)),
+        "CLICKS": round(impressions * rng.uniform(0.002, 0.006)),
+        "LISTENERS": listeners,
+        "NEW_LISTENERS": round(listeners * rng.uniform(0.3, 0.5)),
+        "STREAMS": round(listeners * rng.uniform(1.2, 2.0)),
+        "SPEND": round(spend, 2),
+    }
+
+
+def made_file(entry: MediaFileEntry) -> bytes:
+    makers: dict[str, Callable[[], bytes]] = {
+        "mp3": lambda: media.mp3(entry.seconds or 1),
+        "wav": lambda: media.wav(entry.seconds or 1),
+        "cover_jpeg": lambda: media.cover(entry.width or 1, entry.height or 1, "JPEG", seed=entry.seed),
+        "cover_png": lambda: media.cover(entry.width or 1, entry.height or 1, "PNG", seed=entry.seed),
+    }
+    return makers[entry.kind]()
+
+
+def _day(stamp: str | None) -> date | None:
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00")).date() if stamp else None
