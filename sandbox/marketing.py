@@ -239,3 +239,104 @@ def made_file(entry: MediaFileEntry) -> bytes:
 
 def _day(stamp: str | None) -> date | None:
     return datetime.fromisoformat(stamp.replace("Z", "+00:00")).date() if stamp else None
+
+
+# ------------------------------------------------------------------------------------------ report
+def campaigns_report(world: Any) -> dict[str, Any]:
+    """The report's `campaigns` section: per title and milestone, what the detector announced and what
+    stands on the Ads API (draft ids, validation, brief link); the Ads API's totals; the person's
+    clicks; the delivery recorded and the daily facts the collector wrote."""
+    marketing: MarketingSandbox | None = getattr(world, "marketing", None)
+    if marketing is None:
+        return {}
+    from functions.state.ledger import SyncLedger
+    from functions.state.targets import MILESTONE, SPOTIFY_ADS
+    from infra.flows import Bucket, Table
+
+    ledger = SyncLedger(world.resources.tables[Table.LEDGER])
+    announced = {e.entity: e for e in ledger.scan(MILESTONE)}
+    campaigns = {e.entity: e for e in ledger.scan(SPOTIFY_ADS)}
+    rows = []
+    for key in sorted(set(announced) | set(campaigns)):
+        milestone, campaign = announced.get(key), campaigns.get(key)
+        title = milestone.state.title if milestone is not None else None
+        state = campaign.state if campaign is not None else None
+        rows.append(
+            {
+                "entity": key,
+                "work_id": title.work_id if title else None,
+                "title": title.title if title else None,
+                "milestone": key.split(":", 1)[1],
+                "announced": str(milestone.status) if milestone else None,
+                "revision": milestone.state.revision if milestone else None,
+                "window": milestone.state.window.model_dump(mode="json") if milestone and milestone.state.window else None,
+                "campaign_status": str(campaign.status) if campaign else None,
+                "reason": campaign.status_reason if campaign else None,
+                "draft_ids": {
+                    "campaign": state.campaign_id if state else None,
+                    "ad_sets": {c: e.id for c, e in sorted(state.ad_sets.items())} if state else {},
+                    "ads": {c: e.id for c, e in sorted(state.ads.items())} if state else {},
+                },
+                "validation": state.validation.model_dump(mode="json", exclude={"at"}) if state and state.validation else None,
+                "live_status": state.live_status if state else None,
+                "published_by": state.published_by if state else None,
+                "brief_link": state.brief_link if state else None,
+                "findings": [f.code for f in campaign.findings] if campaign else [],
+            }
+        )
+    ads = marketing.ads.state()
+    bucket = world.resources.buckets.get(Bucket.ANALYTICS)
+    facts_objects = _keys(bucket, "facts/source=spotify_ads/") if bucket else []
+    return {
+        "milestones": rows,
+        "ads_api": {
+            "draft_campaigns": len(ads["draft_campaigns"]),
+            "draft_ad_sets": len(ads["draft_ad_sets"]),
+            "draft_ads": len(ads["draft_ads"]),
+            "live_campaigns": len(ads["campaigns"]),
+            "live_ad_sets": len(ads["ad_sets"]),
+            "assets": len(ads["assets"]),
+            "requests_served": ads["requests_served"],
+            "idempotent_replays": ads["idempotent_replays"],
+            "faults_injected": ads["faults_injected"],
+        },
+        "ads_manager": [{"at": a.at.isoformat(), "work_id": a.work_id, "milestone": a.milestone, "outcome": a.outcome} for a in marketing.person_actions],
+        "delivery_recorded": dict(marketing.delivery_recorded),
+        "facts_batches": facts_objects,
+        "notes_in_consonance": sum(1 for n in world.consonance.notes_written if "campaign-brief:" in n.internal_markdown),
+    }
+
+
+def campaigns_summary(section: dict[str, Any]) -> list[str]:
+    """The summary lines for the campaigns section."""
+    if not section:
+        return []
+    rows = section["milestones"]
+    statuses = [r["campaign_status"] for r in rows if r["campaign_status"]]
+    drafted = [r for r in rows if r["draft_ids"]["campaign"]]
+    valid = sum(1 for r in rows if r["validation"] and r["validation"]["valid"])
+    lines = [
+        f"Campaigns: {len(rows)} title milestones announced; drafts prepared for {len(drafted)} "
+        f"({valid} validated, {statuses.count('invalid')} with validation problems); "
+        f"{statuses.count('live')} live, {statuses.count('stopped')} stopped, {statuses.count('needs_person')} need a person",
+    ]
+    for row in rows:
+        validation = row["validation"]
+        result = "valid" if validation and validation["valid"] else f"{len(validation['issues'])} problem(s)" if validation else "-"
+        lines.append(
+            f"  {row['entity']:<26} {row['campaign_status'] or '-':<13} drafts {row['draft_ids']['campaign'] or '-':<36} "
+            f"{result:<12} {', '.join(row['findings']) or ''}"
+        )
+    ads = section["ads_api"]
+    lines.append(
+        f"  Ads API: {ads['draft_campaigns']} draft / {ads['live_campaigns']} live campaigns, {ads['assets']} creatives; "
+        f"delivery on {sum(1 for n in section['delivery_recorded'].values() if n)} days; {len(section['facts_batches'])} daily fact batches"
+    )
+    return lines
+
+
+def _keys(bucket: str, prefix: str) -> list[str]:
+    import boto3
+
+    pages = boto3.client("s3").get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+    return sorted(item["Key"] for page in pages for item in page.get("Contents", []))

@@ -11,6 +11,7 @@ from typing import Any
 from functions.mapping_config import MappingConfig
 from functions.state.ledger import SyncLedger
 from functions.state.targets import EPISODE_SOURCE, MEGAPHONE
+from sandbox.marketing import campaigns_report, campaigns_summary
 from sandbox.world import SandboxWorld
 
 
@@ -57,6 +58,8 @@ def build_report(world: SandboxWorld, *, run: dict[str, Any]) -> dict[str, Any]:
             "megaphone": dict(world.megaphone.faults.injected),
             "handler_crashes": sum(s.crashes for s in world.runtime.stats().values()),
         },
+        # marketing (issue 7): per title and milestone, the drafts, their validation and the brief
+        "campaigns": campaigns_report(world),
     }
 
 
@@ -143,6 +146,9 @@ def summary_text(report: dict[str, Any], mapping: MappingConfig | None = None) -
     for entry in withdrawals:
         if entry["spotify_id"]:
             lines.append(f"  {entry['virtual_time'][:16]}  episode#{entry['product_id']:<6} -> {entry['state']:<11} ({entry['clearance_note']})")
+    if report.get("campaigns"):
+        lines.append("")
+        lines += campaigns_summary(report["campaigns"])
     faults = report["faults_injected"]
     lines.append("")
     lines.append(f"Faults injected: consonance {faults['consonance']}, megaphone {faults['megaphone']}, handler crashes {faults['handler_crashes']}")

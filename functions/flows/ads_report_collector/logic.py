@@ -64,11 +64,11 @@ def collect(deps: CollectorDeps, now: datetime) -> CollectionOutcome:
                     starts.append(entry.state.starts_on)
     outcome.campaigns, outcome.ad_sets = len(campaign_ids), len(ad_set_ids)
     cursor = deps.cursors.get(CURSOR) or {}
+    earliest = min(starts, default=yesterday)  # nothing is delivered before the first campaign starts
     if "last_day" in cursor:
-        first = date.fromisoformat(cursor["last_day"]) - timedelta(days=deps.lookback_days - 1)
+        first = max(date.fromisoformat(cursor["last_day"]) - timedelta(days=deps.lookback_days - 1), earliest)
     else:
-        first = min(starts, default=yesterday)
-    first = min(first, yesterday)
+        first = earliest
     if not campaign_ids or first > yesterday:
         deps.cursors.put(CURSOR, {**cursor, "last_run_at": now.isoformat()})
         return outcome

@@ -16,7 +16,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from functions.clock import clock
-from functions.connectors.errors import AmbiguousWrite
 from functions.connectors.media import MediaFetcher
 from functions.connectors.spotify_ads import Asset, SpotifyAdsClient
 from functions.domain.errors import TransientError
@@ -99,20 +98,23 @@ class CreativeUploads:
             self.ledger.save(entry)
         if record.status == "WAITING_UPLOAD":
             assert creative is not None
-            record.status = self._upload(record, creative).status
+            record.status = self._upload(entry, record, creative).status
             entry.record("uploaded", f"{role}: asset {record.asset_id}")
             self.ledger.save(entry)
         return None
 
-    def _upload(self, record: CreativeAsset, creative: Creative) -> Asset:
+    def _upload(self, entry: LedgerEntry[CreativesState], record: CreativeAsset, creative: Creative) -> Asset:
+        """Upload once: an intent before the upload; after an ambiguous answer or an unfinished attempt,
+        the asset's status says whether the bytes arrived (uploading twice is refused by the API)."""
         asset = Asset(id=str(record.asset_id), name=record.name, asset_type=creative.asset_type, status=record.status)
-        try:
-            return self.ads.upload_asset(asset, creative.data, creative.content_type)
-        except AmbiguousWrite:
+
+        def arrived() -> Asset | None:
             shown = next(iter(self.ads.assets([asset.id])), None)
-            if shown is not None and shown.status != "WAITING_UPLOAD":
-                return shown  # the upload arrived
-            return self.ads.upload_asset(asset, creative.data, creative.content_type)
+            return shown if shown is not None and shown.status != "WAITING_UPLOAD" else None
+
+        return create_once(
+            entry, self.ledger, f"upload:{record.sha256[:12]}", create=lambda: self.ads.upload_asset(asset, creative.data, creative.content_type), look_up=arrived
+        )
 
     def wait_until_ready(self, entry: LedgerEntry[CreativesState]) -> list[CreativeProblem]:
         """Poll both creatives (one request each time) until READY; ERROR is a problem for a person."""

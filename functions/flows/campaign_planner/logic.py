@@ -258,8 +258,8 @@ def _finish(
     creatives: CreativesState | None = None,
     ads_writes: int = 0,
 ) -> PlannerOutcome:
-    """Record the applied revision, write the brief and its note where they changed, save."""
-    entry.state.revision = event.revision
+    """Write the brief and its note where they changed, then record the revision as applied (last: a
+    failed note write leaves the revision unapplied, so the retry writes the note)."""
     inputs = BriefInputs(
         title=event.title,
         milestone=event.milestone,
@@ -275,10 +275,6 @@ def _finish(
     )
     document_key = brief_key(entry.key)
     stored = deps.documents.put(document_key, brief_markdown(inputs), brief_data(inputs))
-    entry.state.brief_key, entry.state.brief_link, entry.state.brief_hash = document_key, stored.link, stored.content_hash
-    if stored.written:
-        entry.record("brief_written", stored.link)
-    deps.ledger.save(entry)
     note = InternalNote(
         key=entry.key,
         purpose=f"campaign-brief:{event.milestone}",
@@ -289,6 +285,11 @@ def _finish(
     [failure] = deps.writeback.write_internal_notes([note])
     if failure is not None:
         raise failure
+    entry.state.brief_key, entry.state.brief_link, entry.state.brief_hash = document_key, stored.link, stored.content_hash
+    if stored.written:
+        entry.record("brief_written", stored.link)
+    entry.state.revision = event.revision
+    deps.ledger.save(entry)
     return PlannerOutcome(str(entry.key), action, entry.status_reason, ads_writes)
 
 
