@@ -99,7 +99,33 @@ def suppress_flow_findings(flow: FlowConstruct, stack: ConsonanceSpotifyStack) -
                 applies_to=[index_wildcard(stack.tables[table])],
             )
         )
+    suppressions += bucket_grant_suppressions(flow, stack)
     NagSuppressions.add_resource_suppressions(policy, suppressions, apply_to_children=True)
+
+
+# The action wildcards CDK's Bucket.grant_read / grant_read_write write (cdk-nag reports each).
+BUCKET_GRANT_ACTIONS = ("s3:GetObject*", "s3:GetBucket*", "s3:List*", "s3:DeleteObject*", "s3:Abort*")
+
+
+def bucket_grant_suppressions(flow: FlowConstruct, stack: ConsonanceSpotifyStack) -> list[NagPackSuppression]:
+    """A flow's declared bucket grants: CDK's read/write grants use action wildcards and `<bucket arn>/*`."""
+    if not flow.declaration.buckets:
+        return []
+    applies_to = [f"Action::{action}" for action in BUCKET_GRANT_ACTIONS]
+    for bucket in flow.declaration.buckets:
+        logical_id = stack.get_logical_id(stack.buckets[bucket].node.default_child)  # type: ignore[arg-type]
+        applies_to.append(f"Resource::<{logical_id}.Arn>/*")
+    return [
+        NagPackSuppression(
+            id="AwsSolutions-IAM5",
+            reason=(
+                f"CDK's bucket grants for the bucket(s) {flow.declaration.name} declares "
+                f"({', '.join(b.value for b in flow.declaration.buckets)}): object actions on every key of that one bucket "
+                "(the flow writes documents or facts under keys it derives), no other bucket."
+            ),
+            applies_to=applies_to,
+        )
+    ]
 
 
 def apply_justified_suppressions(stack: ConsonanceSpotifyStack) -> None:
