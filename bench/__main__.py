@@ -1,4 +1,4 @@
-"""`python -m bench [--only demo,cold_start,overhead,backfill] [--series 40 --parts 50 --changed 100] ...`
+"""`python -m bench [--only demo,cold_start,overhead,backfill,campaigns] [--series 40 --parts 50 --changed 100] ...`
 
 Measures the issue's figures, prints a table (figure, value, target, status, notes) and writes
 bench/results.json with each figure, its target, pass/miss and a note. Exit status 0 whether targets
@@ -20,7 +20,7 @@ from typing import Any
 from bench.results import Figure, table, write_results
 
 DEFAULT_OUTPUT = Path(__file__).resolve().parent / "results.json"
-PARTS = ("demo", "cold_start", "overhead", "backfill")
+PARTS = ("demo", "cold_start", "overhead", "backfill", "campaigns")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -119,7 +119,13 @@ def _backfill(args: argparse.Namespace, say: Any) -> list[Figure]:
     return backfill_figures(args.series, args.parts, args.changed, say)
 
 
-RUNNERS = {"demo": _demo, "cold_start": _cold_start, "overhead": _overhead, "backfill": _backfill}
+def _campaigns(args: argparse.Namespace, say: Any) -> list[Figure]:
+    from bench.campaigns import campaign_figures
+
+    return campaign_figures(say)
+
+
+RUNNERS = {"demo": _demo, "cold_start": _cold_start, "overhead": _overhead, "backfill": _backfill, "campaigns": _campaigns}
 EXPECTED: dict[str, list[tuple[str, float]]] = {
     "demo": [("demo_wall_seconds", 60.0), ("demo_runtime_calls_per_invocation", 1.0)],
     "cold_start": [("cold_start_ratio", 1.25)],
@@ -130,6 +136,7 @@ EXPECTED: dict[str, list[tuple[str, float]]] = {
         ("calls_per_changed_episode", 2.0),
         ("writes_on_unchanged_resync", 0.0),
     ],
+    "campaigns": [("ads_calls_per_milestone", 8.0), ("ads_calls_per_later_milestone", 8.0), ("writes_on_unchanged_campaign_rerun", 0.0)],
 }
 
 if __name__ == "__main__":
