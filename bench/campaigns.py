@@ -20,7 +20,7 @@ import boto3
 
 from bench.results import Figure
 from functions.connectors.http import HttpExchange, observe_requests
-from functions.domain.events import MilestoneReached
+from functions.flows.milestone_detector.logic import last_announcement
 from functions.event_bus import EventBus
 from functions.state.keys import campaign_key
 from functions.state.ledger import SyncLedger
@@ -84,23 +84,11 @@ def _rerun_writes(world: SandboxWorld) -> dict[str, int]:
     assert world.marketing is not None
     ledger = SyncLedger(world.resources.tables[Table.LEDGER])
     announced = ledger.get(campaign_key(TITLE_WORK, "publication"), MILESTONE)
-    assert announced is not None and announced.state.title and announced.state.window and announced.state.reached_on
+    assert announced is not None
     before = _write_marks(world, ledger)
     ads_before = len(world.marketing.ads.received)
     bus = EventBus(world.resources.event_bus_name, world.resources.event_source)
-    bus.publish(
-        [
-            MilestoneReached(
-                title=announced.state.title,
-                milestone="publication",
-                window=announced.state.window,
-                change="updated",
-                revision=announced.state.revision,
-                reached_on=announced.state.reached_on,
-                content_hash=announced.state.announced_hash or "",
-            )
-        ]
-    )
+    bus.publish([last_announcement(announced)])
     world.runtime.expect_messages()
     world.runtime.run_for(minutes=10)
     after = _write_marks(world, ledger)

@@ -191,6 +191,25 @@ def _announce(
     )
 
 
+def last_announcement(entry: LedgerEntry[MilestoneState]) -> MilestoneReached:
+    """The milestone's last announcement again, as a duplicate delivery carries it (a consumer that
+    applied it does nothing)."""
+    state = entry.state
+    if state.title is None or state.window is None or state.reached_on is None or state.announced_hash is None:
+        raise ValueError(f"{entry.entity} was never announced")
+    work_id, milestone = entry.key.id.split(":", 1)
+    return MilestoneReached(
+        title=state.title,
+        milestone=milestone,
+        window=state.window,
+        change="cancelled" if entry.status is MilestoneStatus.CANCELLED else "updated",
+        revision=state.revision,
+        reached_on=state.reached_on,
+        content_hash=state.announced_hash,
+        correlation_id=f"{entry.key}:{state.revision}",
+    )
+
+
 def _announced_hash(title: MarketedTitle, window: MilestoneWindow, kind: str) -> str:
     canonical = json.dumps({"title": title.content_hash(), "window": window.model_dump(mode="json"), "kind": kind}, sort_keys=True)
     return hashlib.sha256(canonical.encode()).hexdigest()[:32]
