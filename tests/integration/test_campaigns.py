@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import io
 import json
+from datetime import time
 from collections import Counter
 from collections.abc import Iterator
 from typing import Any
@@ -27,7 +28,7 @@ from functions.state.keys import campaign_key
 from functions.state.targets import MILESTONE, SPOTIFY_ADS, CampaignStatus, MilestoneStatus
 from infra.flows import FLOWS, Bucket, Secret
 from infra.naming import ResourceNames
-from sandbox.catalogue import load_catalogue
+from sandbox.catalogue import TimelineEdit, load_catalogue
 from sandbox.marketing import AD_ACCOUNT, MARKETING_FLOWS
 from sandbox.world import SandboxWorld
 from tests.integration.harness import ledger, ledger_versions, open_world, put_event
@@ -204,14 +205,27 @@ def _document_versions(world: SandboxWorld) -> int:
 
 
 def test_with_auto_publish_the_integration_publishes_and_a_cancelled_title_pauses_its_live_campaign() -> None:
-    with open_world(load_catalogue(), flows=MARKETING, ads_auto_publish=True) as world:
-        world.run_for(3)
+    catalogue = load_catalogue()
+    reinstated = [
+        TimelineEdit(day=2, at=time(18, 0), action="update", entity="product", id=product_id, changes={"publishing_status": "02"}, note="cancelled in error")
+        for product_id in (78061, 78062)
+    ]
+    catalogue = catalogue.model_copy(update={"timeline": catalogue.timeline + reinstated})
+    with open_world(catalogue, flows=MARKETING, ads_auto_publish=True) as world:
+        assert world.marketing is not None
+        world.run_for(2.7)  # the cancellation on day 2 at 14:00 has been handled
         published = entry(world, 3502, "pre_order")
         cancelled = entry(world, 3506, "pre_order")
-        assert world.marketing is not None
         state = world.marketing.ads.state()
+        world.run_for(0.3)  # the title is forthcoming again at 18:00
+        reinstated_entry = entry(world, 3506, "pre_order")
+        after = world.marketing.ads.state()
     assert published.status is CampaignStatus.LIVE and published.state.published_by == "integration"
     assert published.state.campaign_id in {c["id"] for c in state["campaigns"]}
     assert cancelled.status is CampaignStatus.STOPPED and cancelled.state.live_status == "PAUSED"
     assert [f.code for f in cancelled.findings] == ["live_campaign_paused"]
     assert {c["status"] for c in state["campaigns"] if c["id"] == cancelled.state.campaign_id} == {"PAUSED"}
+    # back to forthcoming: resuming spend is a person's call, nothing is drafted again or resumed
+    assert reinstated_entry.status is CampaignStatus.STOPPED and [f.code for f in reinstated_entry.findings] == ["paused_campaign_title_back"]
+    assert {c["status"] for c in after["campaigns"] if c["id"] == cancelled.state.campaign_id} == {"PAUSED"}
+    assert not [c for c in after["draft_campaigns"] if c["name"].startswith("cs:3506:")]

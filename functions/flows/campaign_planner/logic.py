@@ -25,7 +25,7 @@ from typing import Any, Protocol
 
 from functions.clock import utcnow
 from functions.connectors.errors import AmbiguousWrite
-from functions.connectors.spotify_ads import SpotifyAdsClient, ValidationIssue
+from functions.connectors.spotify_ads import AdsRequestRejected, SpotifyAdsClient, ValidationIssue
 from functions.consonance_writes import ConsonanceWriteback, InternalNote
 from functions.domain.errors import PermanentError
 from functions.domain.events import MilestoneReached
@@ -84,6 +84,8 @@ def plan_and_apply(event: MilestoneReached, deps: PlannerDeps) -> PlannerOutcome
         raise UnknownMilestone(f"{key}: milestone {event.milestone!r} is not in the configured rules") from None
     if event.change == "cancelled":
         return _stop(entry, event, rule, deps)
+    if entry.status is CampaignStatus.STOPPED and entry.state.live_status is not None:
+        return _paused_title_back(entry, event, rule, deps)
     if entry.state.campaign_id is not None and entry.status not in (CampaignStatus.LIVE, CampaignStatus.STOPPED):
         _notice_publication(entry, deps)
     segment = derive_segment(event.title, deps.config.targeting, deps.config.countries)
@@ -238,13 +240,31 @@ def _stop(entry: LedgerEntry[AdsCampaignState], event: MilestoneReached, rule: M
     return _finish(entry, event, rule, deps, None, None, action)
 
 
+def _paused_title_back(entry: LedgerEntry[AdsCampaignState], event: MilestoneReached, rule: MilestoneRule, deps: PlannerDeps) -> PlannerOutcome:
+    """A title whose live campaign was paused at its cancellation is live again: resuming spend is a person's call."""
+    entry.findings = [
+        Finding(
+            code="paused_campaign_title_back",
+            entity=str(entry.key),
+            message=f"the title is {event.title.publishing_status_code} again; its campaign {entry.state.campaign_id} stays paused: resume it (or archive it) in Ads Manager",
+            flow=FLOW,
+        )
+    ]
+    return _finish(entry, event, rule, deps, None, None, "stopped")
+
+
 def _pause(ads: SpotifyAdsClient, campaign_id: str) -> None:
+    """Pause a live campaign; one a person paused or archived already is left as it is."""
     try:
         ads.set_campaign_status(campaign_id, "PAUSED")
     except AmbiguousWrite:
         live = ads.get_campaign(campaign_id)
-        if live is None or live.status != "PAUSED":
+        if live is None or live.status not in ("PAUSED", "ARCHIVED"):
             ads.set_campaign_status(campaign_id, "PAUSED")
+    except AdsRequestRejected:
+        live = ads.get_campaign(campaign_id)
+        if live is None or live.status not in ("PAUSED", "ARCHIVED"):
+            raise
 
 
 def _finish(
