@@ -31,7 +31,7 @@ from infra.naming import ResourceNames
 from sandbox.catalogue import TimelineEdit, load_catalogue
 from sandbox.marketing import AD_ACCOUNT, MARKETING_FLOWS
 from sandbox.world import SandboxWorld
-from tests.integration.harness import ledger, ledger_versions, open_world, put_event
+from tests.integration.harness import ledger, ledger_versions, open_world, put_event, recording_requests
 
 MARKETING = tuple(flow for flow in FLOWS if flow.name in MARKETING_FLOWS)
 DAYS = 7
@@ -229,3 +229,19 @@ def test_with_auto_publish_the_integration_publishes_and_a_cancelled_title_pause
     assert reinstated_entry.status is CampaignStatus.STOPPED and [f.code for f in reinstated_entry.findings] == ["paused_campaign_title_back"]
     assert {c["status"] for c in after["campaigns"] if c["id"] == cancelled.state.campaign_id} == {"PAUSED"}
     assert not [c for c in after["draft_campaigns"] if c["name"].startswith("cs:3506:")]
+
+
+def test_without_the_inferred_consonance_fields_the_settings_read_bisacs_and_take_ages_from_subjects() -> None:
+    """`subject_source = "bisac_list"` and `audience_source = "subjects"`: the queries select only fields of
+    the transcribed schema; a young-adult title still gets its ages (from its BISAC subject), a general
+    title gets a finding instead of a guessed age."""
+    settings = {"advertiser_name": "Larkspur & Vine", "subject_source": "bisac_list", "audience_source": "subjects"}
+    with open_world(load_catalogue(), flows=MARKETING, extra_environment={"MARKETING": json.dumps(settings)}) as world, recording_requests() as log:
+        world.run_for(3.5)
+        young = entry(world, 3504, "backlist")
+        general = entry(world, 3502, "pre_order")
+    queries = [e.request_body["query"] for e in log.of("consonance") if "MarketedWorks" in e.request_body["query"]]
+    assert young.status is CampaignStatus.VALIDATED
+    assert general.status is CampaignStatus.NEEDS_PERSON and [f.code for f in general.findings] == ["segment_no_age"]
+    assert queries and all("subjectCodes" not in q and "onixContentAudienceCodes" not in q and "bisacs" in q for q in queries)
+
