@@ -167,12 +167,20 @@ class MarketingSandbox:
                 day += timedelta(days=1)
             self._delivered_through = yesterday
 
+    def person_request(self, method: str, path: str, **options: Any) -> httpx.Response:
+        """One click of a person in Ads Manager, as an Ads API request (a test's way to act as them)."""
+        with self._person_client() as client:
+            return client.request(method, path, **options)
+
+    def _person_client(self) -> httpx.Client:
+        # the session's bearer is only for the contract check: the transport acts as the user already
+        session = {"Authorization": "Bearer ads-manager-session"}
+        return httpx.Client(transport=_PersonTransport(self.ads, ADS_USER.id), base_url=BASE_URL, headers=session)
+
     def publish_as_person(self, work_id: int, milestone: str) -> str:
         """What a person does in Ads Manager: open the title's draft campaign and publish it."""
         marker = f"cs:{work_id}:{milestone} "
-        # the session's bearer is only for the contract check: the transport acts as the user already
-        session = {"Authorization": "Bearer ads-manager-session"}
-        with httpx.Client(transport=_PersonTransport(self.ads, ADS_USER.id), base_url=BASE_URL, headers=session) as client:
+        with self._person_client() as client:
             drafts = client.get(f"/ad_accounts/{AD_ACCOUNT.id}/drafts/campaigns", params={"limit": 50}).json()["campaign_drafts"]
             draft = next((d for d in drafts if str(d.get("name", "")).startswith(marker)), None)
             if draft is None:

@@ -264,6 +264,7 @@ class AdsCampaignState(TargetState):
     validation: ValidationRecord | None = None
     live_status: str | None = None
     published_by: str | None = None  # "person" (Ads Manager) or "integration" (auto-publish)
+    deleted_outside: bool = False  # a person deleted the drafts in Ads Manager: they are not recreated
     starts_on: date | None = None
     ends_on: date | None = None
     brief_key: str | None = None

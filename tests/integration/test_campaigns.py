@@ -199,6 +199,23 @@ def test_an_unchanged_title_writes_nothing(week: SandboxWorld) -> None:
     assert after == before
 
 
+def test_drafts_a_person_deleted_are_not_recreated(week: SandboxWorld) -> None:
+    """Runs after the others on the week's world: a person deletes a validated draft campaign in Ads
+    Manager; the title's next change finds it gone, says so, and writes no new draft."""
+    assert week.marketing is not None
+    before = entry(week, 3503, "backlist")
+    answer = week.marketing.person_request("DELETE", f"/ad_accounts/{AD_ACCOUNT.id}/drafts/campaigns/{before.state.campaign_id}")
+    assert answer.status_code == 204
+    announced = ledger(week).get(campaign_key(3503, "backlist"), MILESTONE)
+    assert announced is not None
+    changed = last_announcement(announced).model_copy(update={"revision": announced.state.revision + 1})
+    put_event(week, changed)
+    week.run_for(1 / 24)
+    after = entry(week, 3503, "backlist")
+    assert after.status is CampaignStatus.STOPPED and [f.code for f in after.findings] == ["draft_deleted_outside"]
+    assert after.state.campaign_id is None and drafts_named(week, "cs:3503:backlist ")["draft_campaigns"] == []
+
+
 def _document_versions(world: SandboxWorld) -> int:
     versions = boto3.client("s3").list_object_versions(Bucket=world.resources.buckets[Bucket.DOCUMENTS])
     return len(versions.get("Versions", []))

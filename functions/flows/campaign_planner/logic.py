@@ -88,6 +88,8 @@ def plan_and_apply(event: MilestoneReached, deps: PlannerDeps) -> PlannerOutcome
         return _paused_title_back(entry, event, rule, deps)
     if entry.state.campaign_id is not None and entry.status not in (CampaignStatus.LIVE, CampaignStatus.STOPPED):
         _notice_publication(entry, deps)
+    if entry.state.deleted_outside:  # a person deleted the drafts: they are not recreated
+        return _finish(entry, event, rule, deps, None, None, "stopped")
     segment = derive_segment(event.title, deps.config.targeting, deps.config.countries)
     plan = plan_campaign(event.title, rule, event.window, segment, deps.config, event.reached_on) if isinstance(segment, Segment) else None
     problems: list[SegmentProblem | PlanProblem] = [*([] if isinstance(segment, Segment) else segment), *(plan if isinstance(plan, list) else [])]
@@ -174,11 +176,13 @@ def _notice_publication(entry: LedgerEntry[AdsCampaignState], deps: PlannerDeps)
         entry.state.live_status, entry.state.published_by = live.status, "person"
         entry.set_status(CampaignStatus.LIVE, "published in Ads Manager")
         return
+    entry.state.deleted_outside = True
+    entry.state.campaign_id, entry.state.campaign_hash, entry.state.ad_sets, entry.state.ads = None, None, {}, {}
     entry.findings = [
         Finding(
             code="draft_deleted_outside",
             entity=str(entry.key),
-            message=f"draft campaign {campaign_id} was deleted outside the integration; it is not recreated",
+            message=f"draft campaign {campaign_id} was deleted in Ads Manager; the integration does not recreate it",
             flow=FLOW,
             blocking=False,
         )
