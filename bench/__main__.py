@@ -1,4 +1,4 @@
-"""`python -m bench [--only demo,cold_start,overhead,backfill,preflight,promotion,branded] [--series 40 --parts 50 --changed 100] ...`
+"""`python -m bench [--only demo,cold_start,overhead,backfill,preflight,promotion,branded,campaigns,...] [--series 40 --parts 50 --changed 100] ...`
 
 Measures the issue's figures, prints a table (figure, value, target, status, notes) and writes
 bench/results.json with each figure, its target, pass/miss and a note. Exit status 0 whether targets
@@ -8,6 +8,7 @@ pass or miss (a miss is a finding, not a crash); 1 when a figure could not be me
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import platform
 import sys
@@ -20,7 +21,6 @@ from typing import Any
 from bench.results import Figure, table, write_results
 
 DEFAULT_OUTPUT = Path(__file__).resolve().parent / "results.json"
-PARTS = ("demo", "cold_start", "overhead", "backfill", "preflight", "promotion", "branded")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -119,25 +119,31 @@ def _backfill(args: argparse.Namespace, say: Any) -> list[Figure]:
     return backfill_figures(args.series, args.parts, args.changed, say)
 
 
-def _preflight(args: argparse.Namespace, say: Any) -> list[Figure]:
-    from bench.preflight import preflight_figures
-
-    return preflight_figures(say)
-
-
-def _promotion(args: argparse.Namespace, say: Any) -> list[Figure]:
-    from bench.promotion import promotion_figures
-
-    return promotion_figures(say)
+# Parts that take no arguments: "module:function", each function taking `say` and returning figures.
+FEATURE_PARTS = {
+    "preflight": "bench.preflight:preflight_figures",
+    "promotion": "bench.promotion:promotion_figures",
+    "branded": "bench.branded:branded_figures",
+    "campaigns": "bench.campaigns:campaign_figures",
+}
 
 
-def _branded(args: argparse.Namespace, say: Any) -> list[Figure]:
-    from bench.branded import branded_figures
+def _feature(part: str) -> Any:
+    def run(args: argparse.Namespace, say: Any) -> list[Figure]:
+        module, function = FEATURE_PARTS[part].split(":")
+        return getattr(importlib.import_module(module), function)(say)  # type: ignore[no-any-return]
 
-    return branded_figures(say)
+    return run
 
 
-RUNNERS = {"demo": _demo, "cold_start": _cold_start, "overhead": _overhead, "backfill": _backfill, "preflight": _preflight, "promotion": _promotion, "branded": _branded}
+RUNNERS = {
+    "demo": _demo,
+    "cold_start": _cold_start,
+    "overhead": _overhead,
+    "backfill": _backfill,
+    **{part: _feature(part) for part in FEATURE_PARTS},
+}
+PARTS = tuple(RUNNERS)
 EXPECTED: dict[str, list[tuple[str, float]]] = {
     "demo": [("demo_wall_seconds", 60.0), ("demo_runtime_calls_per_invocation", 1.0)],
     "cold_start": [("cold_start_ratio", 1.25)],
@@ -151,6 +157,7 @@ EXPECTED: dict[str, list[tuple[str, float]]] = {
     "preflight": [("preflight_compliant_ms", 1000.0), ("preflight_rendition_ms", 5000.0), ("preflight_cached_ms", 5.0)],
     "promotion": [("promotion_calls_per_contributor_change", 4.0), ("promotion_calls_on_unchanged_run", 0.0)],
     "branded": [("branded_withdrawal_minutes_max", 15.0), ("branded_go_live_minutes_max", 15.0)],
+    "campaigns": [("ads_calls_per_milestone", 8.0), ("ads_calls_per_later_milestone", 8.0), ("writes_on_unchanged_campaign_rerun", 0.0)],
 }
 
 if __name__ == "__main__":

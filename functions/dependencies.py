@@ -14,9 +14,9 @@ import json
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-from functions.flow_declarations import Bucket, Table
+from functions.flow_declarations import Bucket, Secret, Table
 from functions.secrets import secret_value
-from functions.settings import FlowSettings
+from functions.settings import ConfigurationError, FlowSettings
 
 if TYPE_CHECKING:
     from functions.alerts import AlertPublisher
@@ -36,7 +36,10 @@ if TYPE_CHECKING:
     from functions.state.idempotency import IdempotencyStore
     from functions.state.ledger import SyncLedger
     from functions.webhook.signature import DynamoReplayGuard
+    from functions.analytics.store import FactStore
     from functions.connectors.media import MediaFetcher
+    from functions.connectors.spotify_ads import SpotifyAdsClient
+    from functions.settings import MarketingSettings, SpotifyAdsSettings
     from functions.state.renditions import RenditionStore
 
 
@@ -240,10 +243,10 @@ class Dependencies:
     # distribution pre-flight ---------------------------------------------------------------------------
     @cached_property
     def media_fetcher(self) -> MediaFetcher:
-        """Fetches covers and masters for the pre-flight (public or pre-signed URLs: no credentials)."""
+        """Fetches media files: covers, masters, headshots, spots (public or pre-signed URLs: no credentials)."""
         from functions.connectors.media import MediaFetcher
 
-        config = self.settings.megaphone
+        config = self.settings.http
         return MediaFetcher(
             timeout_seconds=config.media_fetch_timeout_seconds,
             deadline_seconds=config.media_fetch_deadline_seconds,
@@ -262,3 +265,42 @@ class Dependencies:
             url_expiry_seconds=config.renditions_url_expiry_seconds,
         )
 
+    # marketing (campaign milestones, issue 7) --------------------------------------------------------
+    @cached_property
+    def marketing_settings(self) -> MarketingSettings:
+        """Loaded (and validated) when a marketing flow builds its dependencies, at cold start."""
+        from functions.settings import MarketingSettings
+
+        return MarketingSettings.from_environment()
+
+    @cached_property
+    def spotify_ads_settings(self) -> SpotifyAdsSettings:
+        from functions.settings import SpotifyAdsSettings
+
+        if Secret.SPOTIFY_ACCOUNTS not in self.settings.declaration.secrets:
+            raise ConfigurationError(f"{self.settings.declaration.name} does not declare the spotify-accounts connector (the Ads API uses its token)")
+        return SpotifyAdsSettings.from_environment()
+
+    @cached_property
+    def spotify_ads(self) -> SpotifyAdsClient:
+        """The Ads API for the configured ad account, with the authorised account's user token."""
+        from functions.connectors.http import HttpService
+        from functions.connectors.spotify_ads import SpotifyAdsClient, ads_error
+
+        config = self.spotify_ads_settings
+        account, ad_account_id = config.configured()
+        http = HttpService(
+            service="spotify-ads",
+            base_url=config.spotify_ads_url,
+            limiter=self._shared_limiter("spotify-ads", ad_account_id, config.spotify_ads_rate_per_minute),
+            retry=self._retry_policy(),
+            timeout_seconds=self.settings.http.http_timeout_seconds,
+            translate_error=ads_error,
+        )
+        return SpotifyAdsClient(http, self.spotify_account_tokens(account), ad_account_id)
+
+    @cached_property
+    def analytics_facts(self) -> FactStore:
+        from functions.analytics.store import s3_store
+
+        return s3_store(self.settings.bucket(Bucket.ANALYTICS))

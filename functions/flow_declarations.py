@@ -27,6 +27,7 @@ from functions.domain.events import (
     PromoBriefRequested,
     LicenceChanged,
     LicenceChannelChanged,
+    MilestoneReached,
     RightsChanged,
     RightsWindowDue,
     SeriesChanged,
@@ -48,6 +49,7 @@ class Bucket(StrEnum):
     DOCUMENTS = "documents"  # what people read: campaign and promo briefs, reports, delivery packages
     RENDITIONS = "renditions"  # compliant artwork renditions Megaphone fetches instead of the source
     VENUE_DELIVERY = "venue-delivery"  # branded audio export packages for business-music providers
+    ANALYTICS = "analytics"  # daily facts as Hive-partitioned Parquet (source=<source>/date=<day>/)
 
 
 class Secret(StrEnum):
@@ -437,6 +439,50 @@ FLOWS: tuple[FlowDeclaration, ...] = (
         emits=(LicenceChannelChanged,),
         publishes_alerts=True,  # a brand account's lost authorisation is an operator alert
         spotify_scopes=("playlist-modify-public", "playlist-read-private"),
+    ),
+    # marketing (campaign milestones, issue 7) -------------------------------------------------------
+    FlowDeclaration(
+        name=FlowName.MILESTONE_DETECTOR,
+        handler="functions.flows.milestone_detector.handler.handler",
+        description="Hourly: titles entering pre-order, publication or backlist promotion (or whose milestone moved or ended) -> MilestoneReached",
+        trigger=ScheduleTrigger(every_minutes=60),
+        timeout_seconds=300,
+        memory_mb=512,
+        max_concurrency=1,
+        reads=(Table.LEDGER, Table.CURSORS),
+        writes=(Table.LEDGER, Table.CURSORS),
+        secrets=(Secret.CONSONANCE,),
+        emits=(MilestoneReached,),
+    ),
+    FlowDeclaration(
+        name=FlowName.CAMPAIGN_PLANNER,
+        handler="functions.flows.campaign_planner.handler.handler",
+        description="Prepares a title milestone's Spotify Ads campaign as validated drafts, its brief in S3 and an internal note in Consonance",
+        trigger=EventTrigger(events=(MilestoneReached,)),
+        batch_size=1,
+        timeout_seconds=300,  # waits (a few minutes at most) for uploaded creatives to be processed
+        memory_mb=512,
+        reads=(Table.LEDGER, Table.CURSORS, Table.IDEMPOTENCY),
+        writes=(Table.LEDGER, Table.CURSORS, Table.IDEMPOTENCY),
+        bucket_reads=(Bucket.DOCUMENTS,),
+        bucket_writes=(Bucket.DOCUMENTS,),
+        secrets=(Secret.CONSONANCE, Secret.SPOTIFY, Secret.SPOTIFY_ACCOUNTS),
+        publishes_alerts=True,
+    ),
+    FlowDeclaration(
+        name=FlowName.ADS_REPORT_COLLECTOR,
+        handler="functions.flows.ads_report_collector.handler.handler",
+        description="Nightly: the prepared campaigns' daily Spotify Ads delivery as analytics facts (Parquet, one batch per day)",
+        trigger=ScheduleTrigger(every_minutes=24 * 60),
+        timeout_seconds=300,
+        memory_mb=512,
+        max_concurrency=1,
+        reads=(Table.LEDGER, Table.CURSORS),
+        writes=(Table.CURSORS,),
+        bucket_reads=(Bucket.ANALYTICS,),
+        bucket_writes=(Bucket.ANALYTICS,),
+        secrets=(Secret.SPOTIFY, Secret.SPOTIFY_ACCOUNTS),
+        publishes_alerts=True,
     ),
 )
 

@@ -30,3 +30,7 @@ class FlowName(StrEnum):
     VENUE_DELIVERY = "venue-delivery"
     LICENCE_STATUS = "licence-status"
     BRAND_PLAYLISTS = "brand-playlists"
+    # marketing (campaign milestones, issue 7)
+    MILESTONE_DETECTOR = "milestone-detector"
+    CAMPAIGN_PLANNER = "campaign-planner"
+    ADS_REPORT_COLLECTOR = "ads-report-collector"

@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from functions.mapping_config import MappingConfig
 from functions.preflight.settings import MIB, PreflightSettings
+from functions.marketing.config import MarketingConfig
 from functions.flow_declarations import Bucket, FlowDeclaration, Secret, Table, flow
 
 
@@ -126,6 +127,11 @@ class HttpSettings(EnvironmentSettings):
     http_timeout_seconds: float = Field(default=10.0, gt=0, description="per request")
     http_max_attempts: int = Field(default=4, ge=1, description="attempts of an idempotent request (429/5xx/timeouts)")
     http_backoff_cap_seconds: float = Field(default=20.0, gt=0, description="longest wait between attempts")
+    # Media files (covers, masters, headshots, spots) are large and slow next to API answers.
+    media_fetch_timeout_seconds: float = Field(default=30.0, gt=0, description="per network operation of a media fetch")
+    # below the publisher's Lambda timeout: a download that takes longer is retried by the queue, and
+    # the checks finished before it are kept in the ledger, so the retry does not fetch them again
+    media_fetch_deadline_seconds: float = Field(default=60.0, gt=0, description="longest a whole media download may take")
 
 
 class ConsonanceSettings(EnvironmentSettings):
@@ -159,10 +165,6 @@ class MegaphoneSettings(EnvironmentSettings):
         default=None, description="public base URL in front of the renditions bucket (CloudFront); unset: pre-signed URLs"
     )
     renditions_url_expiry_seconds: int = Field(default=7 * 24 * 3600, ge=60, le=7 * 24 * 3600, description="life of a pre-signed rendition URL")
-    media_fetch_timeout_seconds: float = Field(default=30.0, gt=0, description="per network operation of a media fetch")
-    # below the publisher's Lambda timeout: a download that takes longer is retried by the queue, and
-    # the checks finished before it are kept in the ledger, so the retry does not fetch them again
-    media_fetch_deadline_seconds: float = Field(default=60.0, gt=0, description="longest a whole media download may take")
 
     context_keys: ClassVar[dict[str, str]] = {
         "megaphone_url": "megaphoneUrl",
@@ -243,6 +245,69 @@ class WebhookSettings(EnvironmentSettings):
     context_keys: ClassVar[dict[str, str]] = {"webhook_tolerance_seconds": "webhookToleranceSeconds"}
 
 
+# marketing (campaign milestones, issue 7) ------------------------------------------------------------
+class MarketingSettings(EnvironmentSettings):
+    """The marketing flows' configuration: milestone rules, targeting table, campaign templates, copy."""
+
+    marketing: MarketingConfig = Field(default_factory=MarketingConfig, description="milestone rules, targeting and campaigns (JSON)")
+
+    context_keys: ClassVar[dict[str, str]] = {"marketing": "marketing"}
+
+    @field_validator("marketing", mode="before")
+    @classmethod
+    def _parse_marketing(cls, value: object) -> object:
+        return _json_object(value)
+
+
+class SpotifyAdsSettings(EnvironmentSettings):
+    """The Ads API as used with an authorised Spotify account (its user token: the API asks no scopes)."""
+
+    spotify_ads_url: str = Field(default="https://api-partner.spotify.com/ads/v3", description="Spotify Ads API base URL")
+    spotify_ads_account: str | None = Field(default=None, description="the authorised Spotify account whose token reaches the ad account")
+    spotify_ads_ad_account_id: str | None = Field(
+        default=None, pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", description="the Ads API ad account id"
+    )
+    # facts sheet: 1,500 requests per 30 s per client (older docs; newer ones give no numbers)
+    spotify_ads_rate_per_minute: int = Field(default=1200, gt=0, description="Ads API requests per minute")
+    # Publishing stays a person's decision in Ads Manager; an ad account listed here is published by
+    # the integration as soon as its drafts validate (explicit, per ad account).
+    spotify_ads_auto_publish: tuple[str, ...] = Field(default=(), description="ad account ids the integration may publish to (comma-separated)")
+    spotify_ads_asset_first_poll_seconds: float = Field(default=60.0, ge=0, description="wait before the first readiness check of an upload")
+    spotify_ads_asset_poll_seconds: float = Field(default=30.0, gt=0, description="between readiness checks")
+    spotify_ads_asset_wait_seconds: float = Field(default=180.0, gt=0, description="longest an invocation waits for processing")
+    spotify_ads_report_lookback_days: int = Field(default=3, ge=1, le=90, description="days collected again each night (figures settle)")
+
+    context_keys: ClassVar[dict[str, str]] = {
+        "spotify_ads_url": "spotifyAdsUrl",
+        "spotify_ads_account": "spotifyAdsAccount",
+        "spotify_ads_ad_account_id": "spotifyAdsAdAccountId",
+        "spotify_ads_rate_per_minute": "spotifyAdsRatePerMinute",
+        "spotify_ads_auto_publish": "spotifyAdsAutoPublish",
+    }
+
+    @field_validator("spotify_ads_auto_publish", mode="before")
+    @classmethod
+    def _parse_ad_accounts(cls, value: object) -> object:
+        return tuple(a.strip() for a in value.split(",") if a.strip()) if isinstance(value, str) else value
+
+    def configured(self) -> tuple[str, str]:
+        """(authorised account, ad account id), or ConfigurationError naming what is missing."""
+        missing = [name.upper() for name in ("spotify_ads_account", "spotify_ads_ad_account_id") if getattr(self, name) is None]
+        if missing:
+            keys = ", ".join(f"'{self.context_keys[name.lower()]}'" for name in missing)
+            raise ConfigurationError(f"SpotifyAdsSettings: {', '.join(missing)} not set; set CDK context {keys}")
+        assert self.spotify_ads_account is not None and self.spotify_ads_ad_account_id is not None
+        return self.spotify_ads_account, self.spotify_ads_ad_account_id
+
+
+# Settings of features without a secret of their own: the flows that use them load them at cold start
+# (their dependency factories), and synthesis checks them for every flow they reach (None: every flow).
+FEATURE_SETTINGS: dict[Secret | None, tuple[type[EnvironmentSettings], ...]] = {
+    None: (MarketingSettings,),
+    Secret.SPOTIFY_ACCOUNTS: (SpotifyAdsSettings,),
+}
+
+
 # Which settings a flow loads, by the secrets its declaration names.
 CONNECTOR_SETTINGS: dict[Secret, type[EnvironmentSettings]] = {
     Secret.CONSONANCE: ConsonanceSettings,
@@ -260,7 +325,12 @@ TABLE_VARIABLES: dict[Table, str] = {
 }
 
 
-SETTINGS_MODELS: tuple[type[EnvironmentSettings], ...] = (CoreSettings, HttpSettings, *CONNECTOR_SETTINGS.values())
+SETTINGS_MODELS: tuple[type[EnvironmentSettings], ...] = (
+    CoreSettings,
+    HttpSettings,
+    *CONNECTOR_SETTINGS.values(),
+    *(model for models in FEATURE_SETTINGS.values() for model in models),
+)
 
 
 def known_variables() -> set[str]:

@@ -27,6 +27,8 @@ BUCKETS: tuple[BucketSpec, ...] = (
     # Branded audio for business-music providers: a package's objects are expired (deleted) when its
     # licence ends, and their earlier versions go a day later.
     BucketSpec(Bucket.VENUE_DELIVERY, "venue delivery packages of branded audio (manifest, audio, licence terms)", noncurrent_days=1),
+    # a day's batch is replaced when it is collected again: earlier versions are kept a week
+    BucketSpec(Bucket.ANALYTICS, "daily analytics facts as Hive-partitioned Parquet (Athena/Glue, DuckDB)", noncurrent_days=7),
 )
 
 

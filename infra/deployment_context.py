@@ -24,6 +24,12 @@ so a function never carries configuration for a system it cannot call.
 | distributionPreflight   | PREFLIGHT (JSON)            | flows declaring Secret.MEGAPHONE  |
 | renditionsBaseUrl       | RENDITIONS_BASE_URL         | flows declaring Secret.MEGAPHONE  |
 | spotifyPlayableWithinHours | SPOTIFY_PLAYABLE_WITHIN_HOURS | every flow                     |
+| marketing               | MARKETING (JSON)            | every flow (the marketing flows read it)                               |
+| spotifyAdsUrl           | SPOTIFY_ADS_URL             | flows declaring Secret.SPOTIFY_ACCOUNTS |
+| spotifyAdsAccount       | SPOTIFY_ADS_ACCOUNT         | flows declaring Secret.SPOTIFY_ACCOUNTS |
+| spotifyAdsAdAccountId   | SPOTIFY_ADS_AD_ACCOUNT_ID   | flows declaring Secret.SPOTIFY_ACCOUNTS |
+| spotifyAdsRatePerMinute | SPOTIFY_ADS_RATE_PER_MINUTE | flows declaring Secret.SPOTIFY_ACCOUNTS |
+| spotifyAdsAutoPublish   | SPOTIFY_ADS_AUTO_PUBLISH    | flows declaring Secret.SPOTIFY_ACCOUNTS |
 
 A key that is absent, null, an empty string or an empty object is not passed at all, so the default
 in `functions/settings.py` applies; a blank string (only spaces) is refused. Every value is then
@@ -137,6 +143,23 @@ CONTEXT_SETTINGS: tuple[ContextSetting, ...] = (
         ValueKind.INTEGER,
         "hours after going live by which Spotify must play an episode before it is a distribution problem",
     ),
+    # marketing (campaign milestones, issue 7)
+    ContextSetting("marketing", "MARKETING", ValueKind.JSON_OBJECT, "milestone rules, targeting table, campaigns and ad copy"),
+    ContextSetting("spotifyAdsUrl", "SPOTIFY_ADS_URL", ValueKind.TEXT, "Spotify Ads API base URL", Secret.SPOTIFY_ACCOUNTS),
+    ContextSetting(
+        "spotifyAdsAccount", "SPOTIFY_ADS_ACCOUNT", ValueKind.TEXT, "the authorised Spotify account that reaches the ad account", Secret.SPOTIFY_ACCOUNTS
+    ),
+    ContextSetting("spotifyAdsAdAccountId", "SPOTIFY_ADS_AD_ACCOUNT_ID", ValueKind.TEXT, "the Ads API ad account id", Secret.SPOTIFY_ACCOUNTS),
+    ContextSetting(
+        "spotifyAdsRatePerMinute", "SPOTIFY_ADS_RATE_PER_MINUTE", ValueKind.INTEGER, "Ads API requests per minute", Secret.SPOTIFY_ACCOUNTS
+    ),
+    ContextSetting(
+        "spotifyAdsAutoPublish",
+        "SPOTIFY_ADS_AUTO_PUBLISH",
+        ValueKind.NAMES,
+        "ad account ids whose validated drafts the integration publishes (default: none, a person publishes)",
+        Secret.SPOTIFY_ACCOUNTS,
+    ),
 )
 
 
@@ -218,12 +241,13 @@ def resolve_context(lookup: Callable[[str], Any]) -> dict[str, str]:
 def validate_flow_environments(resolved: Mapping[str, str], flows: Sequence[FlowDeclaration]) -> None:
     """Run every flow's settings models over the values the deployment gives it; any malformed value
     stops synthesis (missing ones are reported by `missing_for_deployment` as warnings instead)."""
-    from functions.settings import CONNECTOR_SETTINGS, CoreSettings, HttpSettings
+    from functions.settings import CONNECTOR_SETTINGS, FEATURE_SETTINGS, CoreSettings, HttpSettings
 
     problems: list[str] = []
     for declaration in flows:
         env = environment_for_flow(declaration, resolved)
         models = [CoreSettings, HttpSettings, *(CONNECTOR_SETTINGS[s] for s in declaration.secrets if s in CONNECTOR_SETTINGS)]
+        models += [m for key in (None, *declaration.secrets) for m in FEATURE_SETTINGS.get(key, ())]
         for model in models:
             for problem in model.invalid_values(env):
                 if problem not in problems:

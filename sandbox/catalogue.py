@@ -12,6 +12,7 @@ import json
 from collections import Counter
 from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
+from collections.abc import Sequence
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -68,6 +69,14 @@ class SupportingResourceEntry(CatalogueModel):
     copyright: str | None = None
 
 
+class SubjectEntry(CatalogueModel):
+    """A subject code of a work (Consonance's `subjectCodes`; BISAC codes also appear in `bisacs`)."""
+
+    scheme: Literal["THEMA", "BISAC", "BIC"]
+    code: str
+    main: bool = False
+
+
 class WorkEntry(CatalogueModel):
     id: int
     title: str
@@ -79,6 +88,12 @@ class WorkEntry(CatalogueModel):
     # contributor promotion: subject codes (interview topics in promo briefs)
     bics: list[str] = Field(default_factory=list)
     bisacs: list[str] = Field(default_factory=list)
+    # marketing (campaign milestones): Consonance's work fields the milestone rules and targeting read
+    subtitle: str | None = None
+    marketing_tier: str | None = None
+    season: str | None = None
+    subjects: list[SubjectEntry] = Field(default_factory=list)
+    audience_codes: list[str] = Field(default_factory=list)  # ONIX list 28
 
 
 class LicensedRightEntry(CatalogueModel):
@@ -266,6 +281,16 @@ class SpotifyUnplayable(CatalogueModel):
     note: str = ""
 
 
+class AdsManagerPublish(CatalogueModel):
+    """A person publishing a title's validated campaign drafts in Ads Manager at that moment of the run
+    (the integration validates drafts and leaves publishing to people unless configured otherwise)."""
+
+    day: int = Field(ge=0)
+    at: time = time(15, 0)
+    work_id: int
+    milestone: str
+
+
 class Catalogue(CatalogueModel):
     publisher: Publisher
     start_date: date
@@ -285,6 +310,7 @@ class Catalogue(CatalogueModel):
     media: list[MediaFileEntry] = Field(default_factory=list)  # covers, masters and headshots (sandbox.media_library)
     spotify_accounts: list[SpotifyAccountEntry] = Field(default_factory=list)  # authorised at the start of a run
     spotify_unplayable: list[SpotifyUnplayable] = Field(default_factory=list)
+    ads_manager_publishes: list[AdsManagerPublish] = Field(default_factory=list)  # people's clicks in Ads Manager
 
     @model_validator(mode="after")
     def _references_resolve(self) -> Catalogue:
@@ -323,19 +349,22 @@ class Catalogue(CatalogueModel):
         """Midnight UTC of the start date: where the sandbox's virtual clock begins."""
         return datetime.combine(self.start_date, time(0, 0), tzinfo=timezone.utc)
 
-    def due_at(self, edit: TimelineEdit | SpotifyTakedown) -> datetime:
+    def due_at(self, edit: TimelineEdit | SpotifyTakedown | AdsManagerPublish) -> datetime:
         return datetime.combine(self.start_date + timedelta(days=edit.day), edit.at, tzinfo=timezone.utc)
 
 
-def load_catalogue(path: Path | str = SAMPLE_CATALOGUE_PATH) -> Catalogue:
+def load_catalogue(path: Path | str = SAMPLE_CATALOGUE_PATH, *, parts: Sequence[str] | None = None) -> Catalogue:
     """The catalogue in `path`, with every part in the folder `<path stem>.d/` beside it merged in (sorted
     by file name): each part adds records to the lists and keys to the objects of the main file, so
-    each capability's sample data (marketing titles, contributors, licences ...) lives in its own file."""
+    each capability's sample data (marketing titles, contributors, licences ...) lives in its own file.
+    `parts` (file names) keeps only those parts: a capability's tests on its own sample data."""
     main = Path(path)
     document = json.loads(main.read_text(encoding="utf-8"))
-    parts = main.with_name(f"{main.stem}.d")
-    if parts.is_dir():
-        for part in sorted(parts.glob("*.json")):
+    folder = main.with_name(f"{main.stem}.d")
+    if folder.is_dir():
+        for part in sorted(folder.glob("*.json")):
+            if parts is not None and part.name not in parts:
+                continue
             document = merge_catalogue_part(document, json.loads(part.read_text(encoding="utf-8")), part.name)
     return Catalogue.model_validate(document)
 

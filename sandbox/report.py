@@ -12,6 +12,7 @@ from functions.mapping_config import MappingConfig
 from functions.state.ledger import SyncLedger
 from functions.state.targets import EPISODE_SOURCE, MEGAPHONE
 from sandbox.promotion_report import promotion_section, promotion_summary
+from sandbox.marketing import campaigns_report, campaigns_summary
 from sandbox.world import SandboxWorld
 
 
@@ -63,6 +64,8 @@ def build_report(world: SandboxWorld, *, run: dict[str, Any]) -> dict[str, Any]:
         },
         "distribution": _distribution(ledger, world),
         "branded": branded_section(entries),
+        # marketing (issue 7): per title and milestone, the drafts, their validation and the brief
+        "campaigns": campaigns_report(world),
     }
 
 
@@ -192,6 +195,9 @@ def summary_text(report: dict[str, Any], mapping: MappingConfig | None = None) -
     if "promotion" in report:
         lines.append("")
         lines += promotion_summary(report["promotion"])
+    if report.get("campaigns"):
+        lines.append("")
+        lines += campaigns_summary(report["campaigns"])
     faults = report["faults_injected"]
     lines.append("")
     lines.append(f"Faults injected: consonance {faults['consonance']}, megaphone {faults['megaphone']}, handler crashes {faults['handler_crashes']}")

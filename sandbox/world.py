@@ -47,6 +47,7 @@ from sandbox.media_library import SandboxMedia
 from sandbox.simulators.renditions_cdn import RenditionsCdnSimulator
 from sandbox.spotify_consent import authorise_accounts
 from functions.connectors.spotify_auth import SpotifyCredentials
+from sandbox.marketing import MARKETING_FLOWS, MarketingSandbox, marketing_deployment
 
 # A fifth of faults at the API level come with this much risk of a handler dying after any call.
 CRASHES_PER_FAULT = 0.15
@@ -67,6 +68,8 @@ class WorldOptions:
     flows: tuple[FlowDeclaration, ...] = FLOWS
     resource_prefix: str = "consonance-spotify"
     extra_environment: dict[str, str] = field(default_factory=dict)
+    # marketing (issue 7): let the integration publish validated Ads drafts itself (a person does otherwise)
+    ads_auto_publish: bool = False
 
 
 def deployment_environment(flow: FlowDeclaration, settings: dict[str, str]) -> dict[str, str]:
@@ -205,6 +208,10 @@ class SandboxWorld:
             self.catalogue, self.megaphone, self.spotify, MappingConfig(), delay=options.distribution_delay
         )
         self.alerts = OperationsAlerts.create(f"{self.options.resource_prefix}-alerts")
+        # marketing (issue 7): the Ads API, the spots' and covers' host, a person in Ads Manager
+        self.marketing: MarketingSandbox | None = None
+        if any(flow.name in MARKETING_FLOWS for flow in options.flows):
+            self.marketing = MarketingSandbox(self.clock, self.catalogue, self.spotify, seed=options.seed, faults=options.faults)
         deployment = {
             "MEGAPHONE_NETWORK_ID": self.catalogue.megaphone.network_id,
             "MEGAPHONE_PODCASTS": json.dumps(self.catalogue.megaphone.podcast_by_series()),
@@ -213,6 +220,7 @@ class SandboxWorld:
             # renditions go out through the CDN in front of their bucket (the recommended setup)
             "RENDITIONS_BASE_URL": RenditionsCdnSimulator.base_url_for(RENDITIONS_HOST),
             "POWERTOOLS_TRACE_DISABLED": "true",
+            **(marketing_deployment(auto_publish=options.ads_auto_publish) if self.marketing is not None else {}),
             **options.extra_environment,
         }
         # the Spotify accounts the flows act on (authorised below, as an operator would)
@@ -247,6 +255,8 @@ class SandboxWorld:
         )
         self.runtime.__enter__()
         self.distribution.ledger = SyncLedger(self.resources.tables[Table.LEDGER])
+        if self.marketing is not None:
+            self.runtime.add_before_tick(self.marketing.tick)
         if options.http_log is not None:
             options.http_log.parent.mkdir(parents=True, exist_ok=True)
             self._request_log = RequestLog(options.http_log, secret_values=self.secret_values.values())
@@ -301,7 +311,10 @@ class SandboxWorld:
 
     def spotify_state(self) -> dict[str, Any]:
         """The final state of each simulated Spotify-side API, in that API's own field names."""
-        return {"megaphone": self.megaphone.state(), "web_api": self.spotify.state()}
+        state = {"megaphone": self.megaphone.state(), "web_api": self.spotify.state()}
+        if self.marketing is not None:
+            state["ads_api"] = self.marketing.ads.state()
+        return state
 
 
 def _default_host(model: type[Any], field_name: str) -> str:

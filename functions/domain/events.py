@@ -7,7 +7,7 @@ dead-letter queue with that reason) instead of guessing at a shape it was not wr
 
 from __future__ import annotations
 
-from functions.state.keys import contributor_key, episode_key, licence_key, series_key
+from functions.state.keys import campaign_key, contributor_key, episode_key, licence_key, series_key
 
 import json
 
@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from functions.domain.errors import MalformedEvent, UnknownEventType, UnknownEventVersion
 from functions.domain.contributors import Contributor
+from functions.domain.marketing import MarketedTitle, MilestoneChange, MilestoneWindow
 from functions.domain.models import Episode
 from functions.domain.notices import AvailabilityNotice
 
@@ -177,6 +178,25 @@ class LicenceChannelChanged(DomainEvent):
         return str(licence_key(self.product_id))
 
 
+class MilestoneReached(DomainEvent):
+    """A title entered a marketing milestone (pre-order, publication, backlist promotion), or a milestone
+    it reached changed (a moved date, new subjects, a new spot: `updated`) or ended (`cancelled`: its
+    publishing status left the live ones). Once per title and milestone, then once per change;
+    `revision` orders them, so a consumer ignores one older than what it applied."""
+
+    detail_type: ClassVar[str] = "MilestoneReached"
+    title: MarketedTitle
+    milestone: str
+    window: MilestoneWindow
+    change: MilestoneChange
+    revision: int = Field(ge=1)
+    reached_on: date  # the day the title first entered it (campaign dates count from it, so updates keep them)
+    content_hash: str
+
+    def entity_key(self) -> str:
+        return str(campaign_key(self.title.work_id, self.milestone))
+
+
 EVENT_TYPES: dict[str, type[DomainEvent]] = {}
 KNOWN_VERSIONS: dict[str, frozenset[int]] = {}
 
@@ -203,6 +223,7 @@ for _event_type in (
     LicenceChannelChanged,
 ):
     register(_event_type)
+register(MilestoneReached)
 
 
 

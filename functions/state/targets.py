@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from functions.distribution.models import DistributionNotice, DistributionProblem
 from functions.domain.contributors import ContactDetails, Contributor, PromotedWork
 from functions.domain.licence import BrandedAsset, LicenceChannel, LifecycleState
+from functions.domain.marketing import MarketedTitle, MilestoneWindow
 from functions.domain.models import Episode
 from functions.preflight.results import PreflightResult
 from functions.state.keys import EntityKind
@@ -430,3 +431,118 @@ CHANNEL_TARGETS: dict[LicenceChannel, TargetSpec[Any]] = {
     LicenceChannel.BRAND_PLAYLIST: BRAND_PLAYLIST,
     LicenceChannel.VENUE: VENUE_DELIVERY,
 }
+
+
+# ------------------------------------------------------------------ marketing (campaign milestones)
+class TitleWatch(StrEnum):
+    """Whether time alone may still put a title in a milestone (the detector's daily check reads these)."""
+
+    WATCHING = "watching"  # a milestone window opens on a known future day
+    SETTLED = "settled"  # only a change in Consonance can move it now (or it is not a marketed title)
+
+
+class TitleSourceState(TargetState):
+    """What the milestone detector last saw of a work as a marketed title."""
+
+    title: MarketedTitle | None = None  # None: the work is not a marketed title (the status reason says why)
+    next_boundary: date | None = None  # the next day a milestone window opens
+
+
+class MilestoneStatus(StrEnum):
+    REACHED = "reached"
+    CANCELLED = "cancelled"  # the title's publishing status left the live ones
+
+
+class MilestoneState(TargetState):
+    """One title's milestone as announced (`MilestoneReached`): once per title and milestone, again only
+    when it changed (a moved date, new inputs) or was cancelled."""
+
+    title: MarketedTitle | None = None  # as last announced (a cancellation carries it)
+    window: MilestoneWindow | None = None
+    revision: int = 0  # goes up with every announcement; consumers ignore older ones
+    announced_hash: str | None = None
+    reached_on: date | None = None
+    announced_on: date | None = None
+
+
+class CampaignStatus(StrEnum):
+    """Where a title's milestone campaign stands on the Ads API."""
+
+    PLANNED = "planned"  # nothing written yet
+    DRAFTING = "drafting"  # drafts being written (or waiting for their creatives to be ready)
+    VALIDATED = "validated"  # valid drafts, waiting for a person to publish them in Ads Manager
+    INVALID = "invalid"  # VALIDATE named problems (findings); a person or a new title version fixes them
+    NEEDS_PERSON = "needs_person"  # nothing written: the segment, copy or creatives could not be derived
+    LIVE = "live"  # published (by a person, or by the integration where the account allows it)
+    STOPPED = "stopped"  # the title was cancelled: drafts deleted, a live campaign paused
+
+
+class DraftEntity(BaseModel):
+    """An Ads API draft the integration wrote, and the hash of the body it last wrote."""
+
+    id: str
+    pushed_hash: str
+
+
+class ValidationRecord(BaseModel):
+    valid: bool
+    hierarchy_version: int
+    issues: list[str] = Field(default_factory=list)
+    at: datetime
+
+
+class AdsCampaignState(TargetState):
+    """A title's milestone campaign on the Ads API: the drafts (by country for ad sets and ads), what
+    they were written from, the last validation and the brief."""
+
+    revision: int = 0  # the MilestoneReached revision last applied
+    plan_hash: str | None = None  # the plan the drafts were last completed from
+    campaign_id: str | None = None
+    campaign_hash: str | None = None
+    ad_sets: dict[str, DraftEntity] = Field(default_factory=dict)
+    ads: dict[str, DraftEntity] = Field(default_factory=dict)
+    validation: ValidationRecord | None = None
+    live_status: str | None = None
+    published_by: str | None = None  # "person" (Ads Manager) or "integration" (auto-publish)
+    deleted_outside: bool = False  # a person deleted the drafts in Ads Manager: they are not recreated
+    starts_on: date | None = None
+    ends_on: date | None = None
+    brief_key: str | None = None
+    brief_link: str | None = None
+    brief_hash: str | None = None
+
+
+class CreativesStatus(StrEnum):
+    KNOWN = "known"
+
+
+class CreativeAsset(BaseModel):
+    """One creative on the Ads API: its content hash (a new file is a new asset), id and state."""
+
+    sha256: str
+    name: str
+    source_url: str  # where Consonance says the file is (fetched again only when it changes)
+    asset_id: str | None = None  # None until the create was answered
+    status: str = "creating"  # creating → WAITING_UPLOAD → PROCESSING → READY | ERROR (the API's words)
+    detail: str = ""
+
+
+class CreativesState(TargetState):
+    """A title's creatives on the Ads API, shared by its milestones' ads (uploaded once per content)."""
+
+    audio: CreativeAsset | None = None
+    image: CreativeAsset | None = None
+
+
+TITLE_SOURCE: TargetSpec[TitleSourceState] = TargetSpec(
+    "consonance-title", TitleSourceState, TitleWatch, frozenset({EntityKind.WORK}), TitleWatch.WATCHING
+)
+MILESTONE: TargetSpec[MilestoneState] = TargetSpec(
+    "milestone", MilestoneState, MilestoneStatus, frozenset({EntityKind.CAMPAIGN}), MilestoneStatus.REACHED
+)
+SPOTIFY_ADS: TargetSpec[AdsCampaignState] = TargetSpec(
+    "spotify-ads", AdsCampaignState, CampaignStatus, frozenset({EntityKind.CAMPAIGN}), CampaignStatus.PLANNED
+)
+ADS_CREATIVES: TargetSpec[CreativesState] = TargetSpec(
+    "spotify-ads-creatives", CreativesState, CreativesStatus, frozenset({EntityKind.WORK}), CreativesStatus.KNOWN
+)

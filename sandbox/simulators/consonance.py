@@ -426,6 +426,20 @@ class ConsonanceSimulator(Simulator):
                 self._product_view(p) for p in self._matching(productSearch or {}) if p.work_id == work.id
             ],
             "contracts": lambda info: [self._contract_view(c) for c in self._contracts_of(work.id)],
+            # marketing (campaign milestones)
+            "subtitle": work.subtitle,
+            "marketingTier": work.marketing_tier,
+            "season": work.season,
+            "bisacs": [s.code for s in sorted(work.subjects, key=lambda s: not s.main) if s.scheme == "BISAC"] or None,
+            "subjectCodes": lambda info, mainOnly=False: [  # noqa: N803 (GraphQL argument name)
+                {"__typename": {"THEMA": "Thema", "BISAC": "BISAC", "BIC": "BIC"}[s.scheme], "code": s.code, "description": None, "main": s.main}
+                for s in work.subjects
+                if s.main or not mainOnly
+            ],
+            "onixContentAudienceCodes": list(work.audience_codes),
+            "products": lambda info, productSearch=None: [  # noqa: N803
+                self._product_view(p) for p in self._matching(productSearch or {}) if p.work_id == work.id
+            ],
         }
 
     def _contract_view(self, contract: ContractEntry) -> GraphQLView:

@@ -27,6 +27,9 @@ from tests.integration.small_catalogue import derived_sample
 KEPT = {41003, 41008, 41009, 41010, 44904}  # 41003 is live (taken down below); 41010 is forthcoming
 # 44904 is a branded asset whose licence is live on every channel: the licence sweep, brand show,
 # brand playlists (on the brand's authorised account), venue delivery and licence status all work.
+# Salt and Lantern Light (hardback and ebook): its pre-order is open at the start, so the milestone
+# detector announces it, the campaign planner drafts it and the Ads report collector reads it.
+KEPT |= {78021, 78022}
 
 
 def scenario_catalogue() -> Any:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
@@ -50,6 +50,10 @@ from functions.connectors.consonance.records import (
 )
 from functions.connectors.errors import AuthenticationFailed, RequestRejected, UnexpectedResponse
 from functions.connectors.http import HttpService
+
+if TYPE_CHECKING:
+    from functions.connectors.consonance.title_queries import AudienceSource, SubjectSource
+    from functions.connectors.consonance.titles import MarketedWorkRecord
 
 SERVICE = "consonance"
 DEFAULT_PRODUCT_TYPES: tuple[str, ...] = ("ElectronicAudioProduct",)
@@ -236,6 +240,50 @@ class ConsonanceClient:
             "role": write.role or self.link_role,
             "description": write.description,  # inferred field
         }
+
+    # titles (marketing) ----------------------------------------------------------------------
+    def changed_title_works(self, changed_since: date, product_types: Sequence[str]) -> list[int]:
+        """Ids of the works with a product of `product_types` changed on or after the date (every page)."""
+        from functions.connectors.consonance.title_queries import CHANGED_TITLE_PRODUCTS_QUERY
+        from functions.connectors.consonance.titles import ChangedProductRecord
+
+        first = PageRequest(
+            method="POST",
+            path=self.api.http.base_url,
+            json_body=_document(
+                CHANGED_TITLE_PRODUCTS_QUERY,
+                "ChangedTitleProducts",
+                {"since": changed_since.isoformat(), "after": None, "productTypes": list(product_types)},
+            ),
+        )
+        works: dict[int, None] = {}
+        for page in self.api.pages(first, GraphQLAfterPaging("products")):
+            self._raise_errors("ChangedTitleProducts", page.body, page.response)
+            for raw in page.items:
+                record = self.api.parse(page.response, ChangedProductRecord, raw)
+                if record.work is not None:
+                    works[record.work.id] = None
+        return list(works)
+
+    def marketed_works(self, work_ids: Sequence[int], subjects: SubjectSource, audience: AudienceSource) -> dict[int, MarketedWorkRecord]:
+        """Works by id with their editions, in ONE request; ids Consonance does not know are left out."""
+        from functions.connectors.consonance.title_queries import marketed_works_query, title_alias
+        from functions.connectors.consonance.titles import MarketedWorkRecord
+
+        ids = list(dict.fromkeys(work_ids))
+        if not ids:
+            return {}
+        data = self._query(marketed_works_query(len(ids), subjects, audience), "MarketedWorks", {f"id{i}": wid for i, wid in enumerate(ids)})
+        found: dict[int, MarketedWorkRecord] = {}
+        for index, work_id in enumerate(ids):
+            raw = data.get(title_alias(index))
+            if raw is None:
+                continue
+            try:
+                found[work_id] = MarketedWorkRecord.model_validate(raw)
+            except ValidationError as exc:
+                raise UnexpectedResponse(SERVICE, f"work {work_id} does not match the queried shape: {exc.error_count()} errors") from exc
+        return found
 
     # transport -------------------------------------------------------------------------------
     def _query(self, document: str, operation: str, variables: dict[str, Any]) -> dict[str, Any]:

@@ -264,3 +264,8 @@ ALL_DOCUMENTS: tuple[str, ...] = (
     BRANDED_PRODUCTS_QUERY,
     BRANDED_PRODUCTS_SIGNED_QUERY,
 )
+
+# Marketing (issue 7): the title queries, in every combination of their settings (title_queries.py).
+from functions.connectors.consonance.title_queries import TITLE_DOCUMENTS  # noqa: E402
+
+ALL_DOCUMENTS = ALL_DOCUMENTS + TITLE_DOCUMENTS

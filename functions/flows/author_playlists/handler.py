@@ -9,8 +9,6 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from functions.connectors.http import RetryPolicy
-from functions.connectors.media import MediaFetcher
 from functions.dependencies import Dependencies
 from functions.flow_declarations import flow
 from functions.flow_names import FlowName
@@ -30,16 +28,12 @@ def playlist_deps(platform: Dependencies) -> PlaylistDeps:
             f"{FLOW.name}: the playlist account {policy.playlist_account!r} (consonanceMapping.promotion.playlist_account) is not "
             f"one of the authorised Spotify accounts ({', '.join(accounts) or 'none'}; the spotifyAccounts context)"
         )
-    http = platform.settings.http
     return PlaylistDeps(
         ledger=platform.ledger,
         cursors=platform.cursors,
         availability=platform.availability,
         playlists=platform.spotify_playlists,
-        media=MediaFetcher(
-            timeout_seconds=http.http_timeout_seconds,
-            retry=RetryPolicy(max_attempts=http.http_max_attempts, backoff_cap_seconds=http.http_backoff_cap_seconds),
-        ),
+        media=platform.media_fetcher,
         bus=platform.event_bus,
         alerts=platform.alerts,
         policy=policy,

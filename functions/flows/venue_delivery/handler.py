@@ -5,7 +5,6 @@ from __future__ import annotations
 from aws_lambda_powertools.metrics import MetricUnit
 
 from functions.clock import utcnow
-from functions.connectors.media import MediaFetcher
 from functions.dependencies import Dependencies
 from functions.domain.events import DomainEvent, LicenceChanged
 from functions.flow_declarations import Bucket, flow
@@ -18,11 +17,10 @@ from functions.state.venue_packages import VenuePackages
 
 def venue_deps(platform: Dependencies) -> VenueDeps:
     settings = platform.settings
-    http = settings.http
     return VenueDeps(
         ledger=platform.ledger,
         packages=VenuePackages(settings.bucket(Bucket.VENUE_DELIVERY), base_url=settings.core.documents_base_url),
-        media=MediaFetcher(timeout_seconds=http.http_timeout_seconds * 3),
+        media=platform.media_fetcher,
         bus=platform.event_bus,
         mapping=settings.mapping,
     )
