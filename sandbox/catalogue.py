@@ -194,6 +194,30 @@ class SpotifyTakedown(CatalogueModel):
     reason: str = "takedown on Spotify"
 
 
+class WorkSubjectEntry(CatalogueModel):
+    """A subject code of a work (`Work.subjectCodes`, inferred): the listening analytics group works by
+    their main Thema or BISAC subject."""
+
+    work_id: int
+    scheme: Literal["THEMA", "BISAC", "BIC"]
+    code: str
+    description: str | None = None
+    main: bool = False
+
+
+class AnalyticsScenario(CatalogueModel):
+    """How the sandbox stages listening analytics (sandbox/listening.py): which shows opt in to the
+    unofficial Spotify for Creators collection, which book works an audio series relates to, and the
+    faults to play — days counted from the start date like the timeline's."""
+
+    creators_series: list[int] = Field(default_factory=list)  # Consonance series whose Spotify show opts in
+    related_books: dict[str, list[int]] = Field(default_factory=dict)  # audio series id -> book work ids
+    missing_export_day: int | None = None  # Megaphone drops no file for this day
+    overwritten_export_day: int | None = None  # this day's file arrives half-full first, then whole
+    creators_login_expires_day: int | None = None  # the Creators session cookies stop working this day
+    seed: int = 7
+
+
 class Catalogue(CatalogueModel):
     publisher: Publisher
     start_date: date
@@ -210,6 +234,8 @@ class Catalogue(CatalogueModel):
     megaphone: MegaphoneSettings
     timeline: list[TimelineEdit] = Field(default_factory=list)
     spotify_takedowns: list[SpotifyTakedown] = Field(default_factory=list)
+    work_subjects: list[WorkSubjectEntry] = Field(default_factory=list)
+    analytics: AnalyticsScenario = Field(default_factory=AnalyticsScenario)
 
     @model_validator(mode="after")
     def _references_resolve(self) -> Catalogue:
@@ -242,6 +268,10 @@ class Catalogue(CatalogueModel):
         for podcast in self.megaphone.podcasts:
             if podcast.series_id not in series:
                 raise ValueError(f"megaphone podcast {podcast.id} maps unknown series {podcast.series_id}")
+        if missing := {s.work_id for s in self.work_subjects} - works:
+            raise ValueError(f"work subjects name unknown works {sorted(missing)}")
+        if missing := set(self.analytics.creators_series) - series:
+            raise ValueError(f"analytics opts in unknown series {sorted(missing)}")
         return self
 
     def start_moment(self) -> datetime:
