@@ -19,3 +19,6 @@ class FlowName(StrEnum):
     WEBHOOK_INGEST = "webhook-ingest"
     RECONCILER = "reconciler"
     SPOTIFY_AUTHORISATION_CHECK = "spotify-authorisation-check"
+    ANALYTICS_EXPORT_INGEST = "analytics-export-ingest"
+    ANALYTICS_CREATORS_COLLECTOR = "analytics-creators-collector"
+    ANALYTICS_NIGHTLY = "analytics-nightly"

@@ -35,7 +35,8 @@ from functions.domain.events import DomainEvent
 from functions.flow_declarations import FlowDeclaration
 from functions.observability import logger, metrics, tracer
 from functions.settings import ConfigurationError, FlowSettings
-from functions.sqs_batch import consume_sqs_batch, consume_sqs_batch_together
+from functions.object_events import StoredObject
+from functions.sqs_batch import consume_object_events, consume_sqs_batch, consume_sqs_batch_together
 
 FlowDeps = TypeVar("FlowDeps")
 LambdaHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
@@ -177,5 +178,28 @@ def http_flow(
             environment.forget()
             deps = exc
         return respond(event, deps)
+
+    return _instrumented(handler)
+
+
+def object_created_flow(
+    declaration: FlowDeclaration,
+    *,
+    build: Callable[[Dependencies], FlowDeps],
+    handle: Callable[[StoredObject, FlowDeps], None],
+) -> LambdaHandler:
+    """A flow fed by S3 "Object Created" events (an `ObjectCreatedTrigger`) through its SQS queue,
+    each record on its own (partial batch failures), settled like a queue flow's."""
+    environment = ExecutionEnvironment(declaration, build)
+
+    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        deps = environment.deps()
+        return consume_object_events(
+            event,
+            context,
+            flow=declaration.name,
+            core=environment.platform().settings.core,
+            handle=lambda stored: handle(stored, deps),
+        )
 
     return _instrumented(handler)

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from aws_cdk import Stack
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_s3 as s3
 from cdk_nag import NagPackSuppression, NagSuppressions
 
 from infra.flows import SECRET_SPECS, Secret, SecretShape
@@ -69,6 +70,23 @@ def secret_rotation_reason(secret: Secret) -> str:
     return SECRET_ROTATION_REASON.format(provider=f"the vendor ({spec.purpose})")
 
 
+# What CDK's bucket grant_read / grant_read_write name with wildcards (object-level actions by prefix).
+BUCKET_READ_WILDCARDS = ("Action::s3:GetObject*", "Action::s3:GetBucket*", "Action::s3:List*")
+BUCKET_WRITE_WILDCARDS = BUCKET_READ_WILDCARDS + ("Action::s3:DeleteObject*", "Action::s3:Abort*")
+
+
+def bucket_object_wildcard(bucket: s3.IBucket) -> str:
+    """The IAM5 finding text for `<bucket arn>/*`, exactly as cdk-nag reports it."""
+    stack = Stack.of(bucket)
+    logical_id = stack.get_logical_id(bucket.node.default_child)  # type: ignore[arg-type]
+    return f"Resource::<{logical_id}.Arn>/*"
+
+
+def glue_tables_wildcard(stack: ConsonanceSpotifyStack) -> str:
+    """The IAM5 finding text for the analytics database's `table/<database>/*` ARN."""
+    return f"Resource::arn:<AWS::Partition>:glue:<AWS::Region>:<AWS::AccountId>:table/{stack.names.glue_database}/*"
+
+
 def index_wildcard(table: dynamodb.Table) -> str:
     """The IAM5 finding text for `<table arn>/index/*`, exactly as cdk-nag reports it."""
     stack = Stack.of(table)
@@ -97,6 +115,32 @@ def suppress_flow_findings(flow: FlowConstruct, stack: ConsonanceSpotifyStack) -
                     "wildcard is limited to this one table's indexes, which flows.py declares it may use."
                 ),
                 applies_to=[index_wildcard(stack.tables[table])],
+            )
+        )
+    if flow.declaration.runs_athena_queries:
+        suppressions.append(
+            NagPackSuppression(
+                id="AwsSolutions-IAM5",
+                reason=(
+                    "Athena reads the analytics tables through the Glue catalogue with the caller's permissions: "
+                    f"{flow.declaration.name} may read the tables of its one database (table/<database>/*: the facts "
+                    "table and the dimension tables the stack defines), nothing else in the catalogue."
+                ),
+                applies_to=[glue_tables_wildcard(stack)],
+            )
+        )
+    for bucket in flow.declaration.buckets:
+        writes = bucket in flow.declaration.bucket_writes
+        suppressions.append(
+            NagPackSuppression(
+                id="AwsSolutions-IAM5",
+                reason=(
+                    f"The {bucket.value} bucket's {'read/write' if writes else 'read'} grant (CDK's grant_{'read_write' if writes else 'read'}) "
+                    f"covers its objects (<bucket arn>/*) with the S3 action families of that grant: {flow.declaration.name} reads "
+                    f"{'and replaces ' if writes else ''}objects whose keys it computes (day files, Parquet batches), in this one "
+                    "bucket only, which flows.py declares it may use."
+                ),
+                applies_to=[bucket_object_wildcard(stack.buckets[bucket]), *(BUCKET_WRITE_WILDCARDS if writes else BUCKET_READ_WILDCARDS)],
             )
         )
     NagSuppressions.add_resource_suppressions(policy, suppressions, apply_to_children=True)

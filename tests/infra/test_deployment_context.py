@@ -21,7 +21,7 @@ from infra.deployment_context import (
     resolve_context,
 )
 from infra.flow_constructs import flow_environment, validate_queue_flow
-from infra.flows import FLOWS, Secret, Table, flow
+from infra.flows import FLOWS, Bucket, Secret, Table, flow
 from infra.naming import RESOURCE_PREFIX_CONTEXT_KEY, ResourceNames
 from infra.snap_start import LAYER_VERSION_FLAG, SNAP_START_CONTEXT_KEY
 from infra.stack import PROJECT_ROOT
@@ -119,6 +119,8 @@ def stand_in_resources() -> Any:
         event_source="consonance-spotify",
         tables={table: SimpleNamespace(table_name=f"{table.value}-table") for table in Table},
         alerts_topic=SimpleNamespace(topic_arn="arn:aws:sns:eu-west-1:123456789012:alerts"),
+        buckets={bucket: SimpleNamespace(bucket_name=f"{bucket.value}-bucket") for bucket in Bucket},
+        analytics=None,
         deployment_environment={},
     )
 
