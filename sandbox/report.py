@@ -11,6 +11,7 @@ from typing import Any
 from functions.mapping_config import MappingConfig
 from functions.state.ledger import SyncLedger
 from functions.state.targets import EPISODE_SOURCE, MEGAPHONE
+from sandbox.analytics_report import analytics_section, summary_lines
 from sandbox.world import SandboxWorld
 
 
@@ -57,6 +58,7 @@ def build_report(world: SandboxWorld, *, run: dict[str, Any]) -> dict[str, Any]:
             "megaphone": dict(world.megaphone.faults.injected),
             "handler_crashes": sum(s.crashes for s in world.runtime.stats().values()),
         },
+        "analytics": analytics_section(world),
     }
 
 
@@ -146,4 +148,7 @@ def summary_text(report: dict[str, Any], mapping: MappingConfig | None = None) -
     faults = report["faults_injected"]
     lines.append("")
     lines.append(f"Faults injected: consonance {faults['consonance']}, megaphone {faults['megaphone']}, handler crashes {faults['handler_crashes']}")
+    if "analytics" in report:
+        lines.append("")
+        lines.extend(summary_lines(report["analytics"]))
     return "\n".join(lines)
