@@ -1,4 +1,4 @@
-"""`python -m bench [--only demo,cold_start,overhead,backfill] [--series 40 --parts 50 --changed 100] ...`
+"""`python -m bench [--only demo,cold_start,overhead,backfill,analytics] [--series 40 --parts 50 --changed 100] ...`
 
 Measures the issue's figures, prints a table (figure, value, target, status, notes) and writes
 bench/results.json with each figure, its target, pass/miss and a note. Exit status 0 whether targets
@@ -20,7 +20,7 @@ from typing import Any
 from bench.results import Figure, table, write_results
 
 DEFAULT_OUTPUT = Path(__file__).resolve().parent / "results.json"
-PARTS = ("demo", "cold_start", "overhead", "backfill")
+PARTS = ("demo", "cold_start", "overhead", "backfill", "analytics")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -38,6 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--series", type=int, default=40, help="backfill: series")
     parser.add_argument("--parts", type=int, default=50, help="backfill: parts per series")
     parser.add_argument("--changed", type=int, default=100, help="backfill: episodes whose title is edited")
+    parser.add_argument("--analytics-episodes", type=int, default=5000, help="analytics: the catalogue's episodes (export day, year of facts)")
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
     args = parser.parse_args(argv)
     selected = [p.strip() for p in args.only.split(",") if p.strip()]
@@ -119,7 +120,13 @@ def _backfill(args: argparse.Namespace, say: Any) -> list[Figure]:
     return backfill_figures(args.series, args.parts, args.changed, say)
 
 
-RUNNERS = {"demo": _demo, "cold_start": _cold_start, "overhead": _overhead, "backfill": _backfill}
+def _analytics(args: argparse.Namespace, say: Any) -> list[Figure]:
+    from bench.analytics import analytics_figures
+
+    return analytics_figures(say, args.analytics_episodes)
+
+
+RUNNERS = {"demo": _demo, "cold_start": _cold_start, "overhead": _overhead, "backfill": _backfill, "analytics": _analytics}
 EXPECTED: dict[str, list[tuple[str, float]]] = {
     "demo": [("demo_wall_seconds", 60.0), ("demo_runtime_calls_per_invocation", 1.0)],
     "cold_start": [("cold_start_ratio", 1.25)],
@@ -129,6 +136,11 @@ EXPECTED: dict[str, list[tuple[str, float]]] = {
         ("calls_per_new_episode", 3.0),
         ("calls_per_changed_episode", 2.0),
         ("writes_on_unchanged_resync", 0.0),
+    ],
+    "analytics": [
+        ("analytics_export_ingest_seconds", 60.0),
+        ("analytics_export_ingest_peak_mb", 512.0),
+        ("analytics_year_rollup_seconds", 5.0),
     ],
 }
 

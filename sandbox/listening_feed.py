@@ -9,9 +9,9 @@ for Spotify's figures — with the ids those simulators gave them:
   the next day, its completion marker at 11:00; S3 announces both on EventBridge's default bus, whose
   rule sends them to the ingest flow's queue — the wiring that deploys. The scenario's overwritten
   day gets a half-full hourly version at 13:00 first; its missing day gets nothing at all.
-- Spotify for Creators: the day's figures and follower counts go into the Creators simulator at the
-  same moment, where the collector reads them; the scenario's login-expiry day makes the stored
-  cookies stale at midnight.
+- Spotify for Creators: the day's figures and follower counts go into the Creators simulator when the
+  day ends (midnight UTC, before the nightly run asks for them), where the collector reads them; the
+  scenario's login-expiry day makes the stored cookies stale at that midnight.
 - Spotify Ads: `deliver_ads` records each live campaign's day with the Ads simulator's
   `record_delivery` when the world has one (the campaign flows create the campaigns).
 
@@ -41,6 +41,7 @@ from sandbox.simulators.megaphone import MegaphoneSimulator
 from sandbox.simulators.spotify_creators import SpotifyCreatorsSimulator
 from sandbox.simulators.spotify_web import SpotifyWebSimulator
 
+SPOTIFY_AT = time(0, 0)  # the dashboard shows a day's figures once it is over (before the nightly run asks)
 FILE_AT = time(4, 0)  # the whole day's file (legacy exports are final by 04:30, V2 by 11:00)
 MARKER_AT = time(11, 0)  # Megaphone's V2 completion marker
 PARTIAL_AT = time(13, 0)  # the overwritten day's earlier, half-full hourly version (same day)
@@ -147,7 +148,10 @@ class ListeningFeed:
         self.on_objects = on_objects
         self.ads, self.live_campaigns = ads, live_campaigns
         self.next_day = start  # the next day whose file is due
+        self.next_spotify_day = start  # the next day whose Spotify figures are due
         self.drops: list[tuple[datetime, str, str]] = []  # (moment, key, note): what was put, for reports
+        # What each day's whole file holds: counted downloads per Megaphone episode (the truth the store must show).
+        self.delivered: dict[date, dict[str, int]] = {}
         self._pending: list[tuple[datetime, ExportDrop]] = []  # markers and partial versions not yet due
         for podcast in catalogue.megaphone.podcasts:  # the publisher's shows are on its Creators account from the start
             creators.add_show(spotify_show_id(podcast.id), podcast.title, creators_login.sp_dc)
@@ -158,6 +162,9 @@ class ListeningFeed:
 
     def __call__(self, now: datetime) -> None:
         self._expire_login(now)
+        while self.next_spotify_day <= self.plan.last_day and now >= _at(self.next_spotify_day + timedelta(days=1), SPOTIFY_AT):
+            self._spotify_day(self.next_spotify_day)
+            self.next_spotify_day += timedelta(days=1)
         while self.next_day <= self.plan.last_day and now >= _at(self.next_day + timedelta(days=1), FILE_AT):
             self._finish(self.next_day)
             self.next_day += timedelta(days=1)
@@ -180,13 +187,20 @@ class ListeningFeed:
             self._login_expired = True
 
     def _finish(self, day: date) -> None:
-        """The day is over: its export file (and, later, marker), its Spotify figures, its paid delivery."""
-        drops = self.generator.export_day(day, self._on_megaphone(day))
+        """Megaphone's whole file of the day (and, later, its completion marker)."""
+        live = self._on_megaphone(day)
+        drops = self.generator.export_day(day, live)
         whole = [d for d in drops if d.note == "the whole day"]
         if whole:
+            truth = self.generator.truth.episodes
+            counted = {e.megaphone_episode_id: truth[(e.product_id, day)].downloads for e in live if (e.product_id, day) in truth}
+            self.delivered[day] = {episode: count for episode, count in counted.items() if episode and count}
             self._put(_at(day + timedelta(days=1), FILE_AT), whole[0])
             self._pending += [(_at(day + timedelta(days=1), MARKER_AT), d) for d in drops if d.note == "completion marker"]
             self.on_objects()
+
+    def _spotify_day(self, day: date) -> None:
+        """The day is over on Spotify's side: its Creators figures, and its paid delivery."""
         if not self._creators_seeded:  # the follower count the day before the first, for day one's change
             for (show, seen), count in self.generator.truth.followers.items():
                 if seen < self.plan.first_day:

@@ -33,6 +33,8 @@ from functions.connectors.errors import (
 from functions.connectors.rate_limit import RateLimiter, UnlimitedRate
 
 SECRET_HEADERS = frozenset({"authorization", "x-api-key", "cookie", "x-signature", "proxy-authorization"})
+# OAuth form fields that are credentials (RFC 6749 / 7636): observers see them redacted too.
+SECRET_FORM_FIELDS = frozenset({"code", "code_verifier", "refresh_token", "access_token", "client_secret", "password"})
 
 _transports: dict[str, httpx.BaseTransport] = {}
 _observers: list[Callable[["HttpExchange"], None]] = []
@@ -83,7 +85,9 @@ class _Body:
             return {"bytes": len(self.content)}
         if self.files is not None:
             return {**(self.form_body or {}), "files": sorted(self.files)}
-        return self.json_body if self.form_body is None else self.form_body
+        if self.form_body is None:
+            return self.json_body
+        return {name: ("[redacted]" if name in SECRET_FORM_FIELDS else value) for name, value in self.form_body.items()}
 
 
 @dataclass

@@ -186,6 +186,7 @@ def derived_sample(sample: Catalogue, keep: set[int], *, before_day: int) -> Cat
             "products": products,
             "timeline": [e for e in sample.timeline if touches_kept(e)],
             "spotify_takedowns": [t for t in sample.spotify_takedowns if t.product_id in keep and t.day < before_day],
+            "work_subjects": [s for s in sample.work_subjects if s.work_id in work_ids],
         },
         deep=True,
     )
