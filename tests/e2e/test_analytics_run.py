@@ -39,6 +39,8 @@ from infra.flows import FLOWS, Bucket, Table
 from infra.ops.__main__ import main as ops_main
 from sandbox.catalogue import load_catalogue
 from sandbox.distribution import spotify_show_id
+from sandbox.report import build_report as build_run_report
+from sandbox.report import summary_text
 from sandbox.world import SANDBOX_REPORT_URL, SandboxWorld, WorldOptions
 from tests.integration.harness import PUBLISHING_FLOWS
 from tests.integration.small_catalogue import derived_sample
@@ -161,6 +163,25 @@ def test_the_rollups_and_the_report_from_the_sandbox_data(world: SandboxWorld, t
     launch = report.figures["launch"].axes[0]
     assert "Publication (day 0)" in {line.get_label() for line in launch.get_lines()}
     assert [g.label for g in report.ranking][0] in SHOWS
+    on_athena = tmp_path / "athena.html"  # the same report from the deployment's Athena: the same table
+    assert ops_main([*arguments, "--athena", "--output", str(on_athena)], io.StringIO(), io.StringIO()) == 0
+    assert _ranking_table(on_athena.read_text()) == _ranking_table(page)
+
+
+def _ranking_table(page: str) -> str:
+    return page[page.index("<table>") : page.index("</table>")]
+
+
+def test_the_run_report_has_its_analytics_section(world: SandboxWorld) -> None:
+    report = build_run_report(world, run={"catalogue": "derived sample", "days": DAYS})
+    section = report["analytics"]
+    facts = read_facts(world)
+    assert section["sources"]["megaphone_export"]["days"] == len(facts.days("megaphone_export")) == 4
+    assert section["sources"]["spotify_ads"]["rows"] == 0  # no Ads reporting collector in this change
+    assert {row["unit"] for row in section["intake"] if row["status"] == "missing"} == {f"listening#megaphone_export:{MISSING}"}
+    assert section["highlights"]["series"][0]["group"] in SHOWS
+    assert section["summaries"]["works"] > 0 and section["summaries"]["created"] == section["summaries"]["works"]
+    assert "Listening analytics:" in summary_text(report)
 
 
 def test_no_analytics_call_outside_its_grants(world: SandboxWorld) -> None:
