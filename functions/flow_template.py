@@ -15,6 +15,9 @@ A handler module declares what its flow does and nothing about plumbing:
 - the settings are loaded and validated when the environment is built, so a missing variable fails
   the first invocation with its name, not a record halfway through.
 
+`object_created_flow` is the queue flow of an `ObjectCreatedTrigger`: its records are S3's "Object
+Created" events (functions/object_events.py), settled one by one like domain events.
+
 Powertools Logger (correlation id), Metrics (EMF) and Tracer wrap every handler the same way.
 `reset_environments` forgets every built environment (tests and the sandbox, after the environment
 variables changed).

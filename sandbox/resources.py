@@ -2,10 +2,13 @@
 
 Built from the same declarations as the stack (`infra.flows`, `infra.tables`), so local wiring is
 deployed wiring: one custom event bus; per queue flow an EventBridge rule (source + detail-types)
-targeting the flow's SQS queue, whose redrive policy sends a message to the flow's own DLQ after
+— for a flow fed by a bucket's objects, a rule on the default bus where S3 announces them, the bucket
+having EventBridge notifications on — targeting the flow's SQS queue, whose redrive policy sends a message to the flow's own DLQ after
 `max_receives` receives and whose visibility timeout is the declared one; per scheduled flow a
 schedule rule (the local runtime plays its Lambda target); the DynamoDB tables with their keys, GSIs
-(projection ALL), TTL and point-in-time recovery; the Secrets Manager secrets with sandbox values.
+(projection ALL), TTL and point-in-time recovery; the Secrets Manager secrets with sandbox values;
+for flows that run Athena queries, the analytics Glue database and tables and the Athena workgroup
+(`functions.analytics.catalog`, as the stack defines them; the sandbox's Athena engine answers them).
 
 Each flow's environment is built as `infra.flow_constructs.flow_environment` builds it (that module
 imports CDK, so it is mirrored here, not imported): the caller's settings (simulator URLs and the

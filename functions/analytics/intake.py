@@ -11,7 +11,7 @@ file finally arrives stops being reported missing.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
 from functions.analytics.creators_facts import CreatorsCollection
 from functions.analytics.megaphone_export import ExportIngest
@@ -171,6 +171,3 @@ def intake_entries(ledger: SyncLedger, source: str | None = None) -> Sequence[Le
     entries = [entry for entry in ledger.scan(LISTENING) if source is None or entry.state.source == source]
     return sorted(entries, key=lambda e: e.entity)
 
-
-def yesterday(now: datetime) -> date:
-    return now.date() - timedelta(days=1)

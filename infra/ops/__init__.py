@@ -9,6 +9,7 @@ It reaches AWS through boto3 exactly as deployed — or the sandbox's moto serve
     python -m infra.ops availability PRODUCT_ID_OR_ISBN [--json]
     python -m infra.ops plan [--product ID ...] [--today YYYY-MM-DD] [--json]
     python -m infra.ops auth spotify --account NAME [--port N] [--no-browser] [--json]
+    python -m infra.ops analytics report [--from D] [--to D] [--by author|genre|series|title] [--athena | --store DIR] [--output FILE]
 
 Exit codes: 0 done; 1 not found (no such queue, product or ISBN); 2 usage (bad arguments, no AWS
 region); 3 AWS refused a call or some messages could not be redriven; 4 the command's own check or

@@ -36,7 +36,7 @@ from functions.event_bus import EventBus
 from functions.settings import AnalyticsSettings
 from functions.state.keys import work_key
 from functions.state.ledger import SyncLedger
-from functions.state.targets import EPISODE_SOURCE, MEGAPHONE, EpisodeSourceState, MegaphoneState
+from functions.state.targets import CONSONANCE_WRITEBACK, EPISODE_SOURCE, MEGAPHONE, EpisodeSourceState, MegaphoneState
 
 SUMMARY_PURPOSE = "analytics-summary"
 WORKS_PER_REQUEST = 25  # aliased works in one Consonance query
@@ -89,7 +89,7 @@ def run_nightly(deps: NightlyDeps, now: datetime) -> NightlyOutcome:
     if due:
         deps.bus.publish(due)
     outcome.creators_requested = [event.show_id for event in due]
-    summaries = [s for s in work_summaries(deps.rollups, outcome.as_of) if s.plays_28d or s.ad_impressions_28d]
+    summaries = summaries_to_write(work_summaries(deps.rollups, outcome.as_of), deps.ledger)
     outcome.summaries = len(summaries)
     outcome.notes_failed = write_summaries(deps.writeback, summaries, deps.settings.analytics_report_url)
     return outcome
@@ -131,6 +131,18 @@ def creators_collections(deps: NightlyDeps, today: date) -> list[CreatorsCollect
         first_day = earliest if collected_until is None else max(earliest, min(recollect_from, collected_until + timedelta(days=1)))
         due.append(CreatorsCollectionDue(show_id=show, first_day=first_day, last_day=last_day))
     return due
+
+
+def summaries_to_write(summaries: Sequence[WorkSummary], ledger: SyncLedger) -> list[WorkSummary]:
+    """The works listened to in the window, and the works that went quiet but carry a summary from
+    before (so their note says so instead of keeping old figures); a work never listened to gets none."""
+    active = [s for s in summaries if s.plays_28d or s.ad_impressions_28d]
+    quiet = [s for s in summaries if not (s.plays_28d or s.ad_impressions_28d)]
+    if not quiet:
+        return active
+    entries = ledger.get_many([work_key(int(s.work_id)) for s in quiet], CONSONANCE_WRITEBACK)
+    noted = {key for key, entry in entries.items() if SUMMARY_PURPOSE in entry.state.texts}
+    return active + [s for s in quiet if work_key(int(s.work_id)) in noted]
 
 
 def write_summaries(writeback: ConsonanceWriteback, summaries: Sequence[WorkSummary], report_url: str | None) -> list[str]:
