@@ -62,6 +62,8 @@ def main(argv: list[str] | None = None) -> int:
     print(json.dumps(report, indent=2) if args.json else summary_text(report))
     if args.report:
         print(f"\nReport: {args.report}" + (f"   HTTP log: {args.http_log}" if args.http_log else ""))
+    if args.analytics_report:
+        print(f"Analytics report: {args.analytics_report}")
     return 0
 
 
