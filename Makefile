@@ -16,8 +16,9 @@ $(STAMP): requirements.txt requirements-analytics.txt requirements-dev.txt
 install: $(STAMP)
 
 ## make demo: run the whole system on the local sandbox with the sample catalogue and print a summary
+## (and write the listening-analytics report to reports/analytics.html)
 demo: $(STAMP)
-	$(PY) -m sandbox run --days 7 --seed 7 --report reports/demo-report.json --http-log reports/demo-http.jsonl
+	$(PY) -m sandbox run --days 7 --seed 7 --report reports/demo-report.json --http-log reports/demo-http.jsonl --analytics-report reports/analytics.html
 
 ## make test: the whole suite (unit, integration on moto + simulators, infra, end to end, conformance)
 test: $(STAMP)

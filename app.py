@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
 """CDK app entry: `python app.py` (make synth) or `cdk synth` / `cdk deploy` (cdk.json runs this).
 
-Builds the dependency layer with pip (cached, no Docker) and stages the functions' code, both with
+Builds the dependency layer and each dependency group's layer (infra/layer_groups.py) with pip (cached,
+no Docker) and stages the functions' code, all with
 CPython 3.12 bytecode (infra/bytecode.py finds the interpreter; `LAMBDA_BYTECODE_PYTHON` overrides),
-builds the ConsonanceSpotify stack, runs cdk-nag AwsSolutions over it and synthesizes into cdk.out
-(or $CDK_OUTDIR). Exits non-zero when any
+prints each function's unzipped size (code + layers; infra/function_size.py), builds the
+ConsonanceSpotify stack — which refuses a function over Lambda's 250 MB — runs cdk-nag AwsSolutions
+over it and synthesizes into cdk.out (or $CDK_OUTDIR). Exits non-zero when a function is too large or any
 error annotation remains, an unsuppressed nag finding in particular, because `python app.py` does
 not fail on its own the way the CDK CLI does.
 """
@@ -21,12 +23,16 @@ from cdk_nag import AwsSolutionsChecks
 
 from infra.bytecode import BytecodeBuildError, find_interpreter
 from infra.deployment_context import DeploymentContextError, load_cdk_json_context
+from infra.flows import FLOWS
 from infra.function_code import stage_function_code
+from infra.function_size import FunctionTooLarge, function_sizes, size_table
 from infra.layer import LayerBuildError, build_dependency_layer
+from infra.layer_groups import UnknownLayerGroup, build_group_layers
 from infra.stack import STACK_NAME, ConsonanceSpotifyStack
 
 PROJECT_ROOT = Path(__file__).resolve().parent
 LAYER_ROOT = PROJECT_ROOT / "build" / "layer"
+GROUP_LAYERS_ROOT = PROJECT_ROOT / "build"  # build/layer-<group> (infra/layer_groups.py)
 FUNCTION_CODE_ROOT = PROJECT_ROOT / "build" / "functions"
 
 
@@ -42,11 +48,14 @@ def main() -> int:
     try:
         interpreter = find_interpreter()
         layer_root = build_dependency_layer(PROJECT_ROOT / "requirements.txt", LAYER_ROOT, interpreter=interpreter)
+        group_layers = build_group_layers(PROJECT_ROOT, GROUP_LAYERS_ROOT, FLOWS, interpreter=interpreter)
         function_code = stage_function_code(PROJECT_ROOT, FUNCTION_CODE_ROOT, interpreter=interpreter)
-    except (LayerBuildError, BytecodeBuildError) as exc:
+    except (LayerBuildError, BytecodeBuildError, UnknownLayerGroup) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(f"bytecode: {interpreter.fingerprint} ({interpreter.path})", file=sys.stderr)
+    # Each function's unzipped size (code + its layers), printed always; the stack refuses one over 250 MB.
+    print(size_table(function_sizes(FLOWS, function_code, layer_root, group_layers)), file=sys.stderr)
 
     app = App(
         outdir=os.environ.get("CDK_OUTDIR", str(PROJECT_ROOT / "cdk.out")),
@@ -54,9 +63,14 @@ def main() -> int:
     )
     try:
         stack = ConsonanceSpotifyStack(
-            app, STACK_NAME, layer_asset_path=layer_root, function_asset_path=function_code, env=deployment_environment()
+            app,
+            STACK_NAME,
+            layer_asset_path=layer_root,
+            function_asset_path=function_code,
+            group_layer_paths=group_layers,
+            env=deployment_environment(),
         )
-    except DeploymentContextError as exc:
+    except (FunctionTooLarge, DeploymentContextError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     Aspects.of(app).add(AwsSolutionsChecks(verbose=True))

@@ -1,4 +1,4 @@
-"""`python -m bench [--only demo,cold_start,overhead,backfill,preflight,promotion,branded,campaigns,...] [--series 40 --parts 50 --changed 100] ...`
+"""`python -m bench [--only demo,cold_start,overhead,backfill,analytics,preflight,promotion,branded,campaigns] [--series 40 --parts 50 --changed 100] ...`
 
 Measures the issue's figures, prints a table (figure, value, target, status, notes) and writes
 bench/results.json with each figure, its target, pass/miss and a note. Exit status 0 whether targets
@@ -38,6 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--series", type=int, default=40, help="backfill: series")
     parser.add_argument("--parts", type=int, default=50, help="backfill: parts per series")
     parser.add_argument("--changed", type=int, default=100, help="backfill: episodes whose title is edited")
+    parser.add_argument("--analytics-episodes", type=int, default=5000, help="analytics: the catalogue's episodes (export day, year of facts)")
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
     args = parser.parse_args(argv)
     selected = [p.strip() for p in args.only.split(",") if p.strip()]
@@ -136,11 +137,18 @@ def _feature(part: str) -> Any:
     return run
 
 
+def _analytics(args: argparse.Namespace, say: Any) -> list[Figure]:
+    from bench.analytics import analytics_figures
+
+    return analytics_figures(say, args.analytics_episodes)
+
+
 RUNNERS = {
     "demo": _demo,
     "cold_start": _cold_start,
     "overhead": _overhead,
     "backfill": _backfill,
+    "analytics": _analytics,
     **{part: _feature(part) for part in FEATURE_PARTS},
 }
 PARTS = tuple(RUNNERS)
@@ -158,6 +166,11 @@ EXPECTED: dict[str, list[tuple[str, float]]] = {
     "promotion": [("promotion_calls_per_contributor_change", 4.0), ("promotion_calls_on_unchanged_run", 0.0)],
     "branded": [("branded_withdrawal_minutes_max", 15.0), ("branded_go_live_minutes_max", 15.0)],
     "campaigns": [("ads_calls_per_milestone", 8.0), ("ads_calls_per_later_milestone", 8.0), ("writes_on_unchanged_campaign_rerun", 0.0)],
+    "analytics": [
+        ("analytics_export_ingest_seconds", 60.0),
+        ("analytics_export_ingest_peak_mb", 512.0),
+        ("analytics_year_rollup_seconds", 5.0),
+    ],
 }
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""Analytics figures for `make bench` (a function the bench's main can call; not wired in yet):
+"""Analytics figures for `make bench` (its `analytics` part):
 
 - export ingest: one UTC day of Megaphone's delivery export for a 5,000-episode catalogue (gzip JSON
   lines, with the flagged/short/repeated records the ingest drops), parsed, reduced and written as

@@ -20,6 +20,10 @@ from functions.settings import ConfigurationError, FlowSettings
 
 if TYPE_CHECKING:
     from functions.alerts import AlertPublisher
+    from functions.analytics.athena_runner import AthenaRunner
+    from functions.analytics.export_objects import ExportObjects
+    from functions.analytics.store import FactStore
+    from functions.connectors.spotify_creators import SpotifyCreatorsClient
     from functions.connectors.consonance.client import ConsonanceClient
     from functions.connectors.http import HttpService, RetryPolicy
     from functions.connectors.megaphone import MegaphoneClient
@@ -36,7 +40,6 @@ if TYPE_CHECKING:
     from functions.state.idempotency import IdempotencyStore
     from functions.state.ledger import SyncLedger
     from functions.webhook.signature import DynamoReplayGuard
-    from functions.analytics.store import FactStore
     from functions.connectors.media import MediaFetcher
     from functions.connectors.spotify_ads import SpotifyAdsClient
     from functions.settings import MarketingSettings, SpotifyAdsSettings
@@ -299,8 +302,63 @@ class Dependencies:
         )
         return SpotifyAdsClient(http, self.spotify_account_tokens(account), ad_account_id)
 
+    # listening analytics ---------------------------------------------------------------------------
     @cached_property
-    def analytics_facts(self) -> FactStore:
+    def analytics_store(self) -> FactStore:
+        """The daily-fact store: Parquet under the analytics bucket's prefix (needs the analytics layer)."""
         from functions.analytics.store import s3_store
 
-        return s3_store(self.settings.bucket(Bucket.ANALYTICS))
+        return s3_store(self.settings.bucket(Bucket.ANALYTICS), self.settings.analytics.analytics_prefix)
+
+    @cached_property
+    def megaphone_exports(self) -> ExportObjects:
+        from functions.analytics.export_objects import ExportObjects
+
+        return ExportObjects(self.settings.bucket(Bucket.MEGAPHONE_EXPORT), self.settings.megaphone_export.megaphone_export_prefix)
+
+    @cached_property
+    def athena_rollups(self) -> AthenaRunner:
+        """The rollups on Athena, in the stack's workgroup and Glue database (flows that `runs_athena_queries`)."""
+        from functions.analytics.athena_runner import AthenaLocation, AthenaRunner
+        from functions.settings import ConfigurationError
+
+        settings = self.settings.analytics
+        if not self.settings.declaration.runs_athena_queries or not settings.analytics_glue_database or not settings.analytics_athena_workgroup:
+            raise ConfigurationError(
+                f"{self.settings.declaration.name}: ANALYTICS_GLUE_DATABASE and ANALYTICS_ATHENA_WORKGROUP are wired by the stack "
+                "only into flows that declare runs_athena_queries"
+            )
+        return AthenaRunner(
+            AthenaLocation(
+                database=settings.analytics_glue_database,
+                workgroup=settings.analytics_athena_workgroup,
+                output_location=settings.analytics_athena_output_location,
+            )
+        )
+
+    @cached_property
+    def spotify_creators(self) -> SpotifyCreatorsClient:
+        """The UNOFFICIAL Creators client for the publisher's session: one request per interval, held
+        across every concurrent collector by a window in the cursors table, and within one by spacing."""
+        from functions.connectors.rate_limit import SuccessiveLimits, WindowRateLimiter
+        from functions.connectors.spotify_creators import CreatorsCredentials, MinimumSpacing, SpotifyCreatorsClient
+        from functions.secrets import fingerprint
+        from functions.state.cursors import DynamoWindowCounters
+
+        config = self.settings.spotify_creators
+        secret_id = config.spotify_creators_secret_id
+        interval = config.spotify_creators_min_interval_seconds
+        shared = WindowRateLimiter(
+            f"spotify-creators:{fingerprint(secret_id)}",
+            max(1, round(60 / interval)),
+            DynamoWindowCounters(self.settings.table(Table.CURSORS)),
+            window_seconds=interval,
+        )
+        return SpotifyCreatorsClient(
+            lambda: CreatorsCredentials.from_secret(secret_value(secret_id)),
+            pacing=SuccessiveLimits(shared, MinimumSpacing(interval)),
+            retry=self._retry_policy(),
+            accounts_url=config.spotify_creators_accounts_url,
+            api_url=config.spotify_creators_api_url,
+            timeout_seconds=self.settings.http.http_timeout_seconds,
+        )

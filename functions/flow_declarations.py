@@ -18,8 +18,9 @@ from enum import StrEnum
 from functions.domain.events import (
     AuthorPlaylistChanged,
     AvailabilityChanged,
-    DistributionChanged,
     ContributorChanged,
+    CreatorsCollectionDue,
+    DistributionChanged,
     DomainEvent,
     EpisodeChanged,
     EpisodeDelivered,
@@ -49,7 +50,8 @@ class Bucket(StrEnum):
     DOCUMENTS = "documents"  # what people read: campaign and promo briefs, reports, delivery packages
     RENDITIONS = "renditions"  # compliant artwork renditions Megaphone fetches instead of the source
     VENUE_DELIVERY = "venue-delivery"  # branded audio export packages for business-music providers
-    ANALYTICS = "analytics"  # daily facts as Hive-partitioned Parquet (source=<source>/date=<day>/)
+    ANALYTICS = "analytics"  # the listening-analytics store: daily facts and dimensions (Parquet), Athena results
+    MEGAPHONE_EXPORT = "megaphone-export"  # where Megaphone drops its delivery export (S3 -> EventBridge)
 
 
 class Secret(StrEnum):
@@ -58,6 +60,7 @@ class Secret(StrEnum):
     SPOTIFY = "spotify"  # Spotify app credentials (JSON: client_id, client_secret)
     WEBHOOK = "webhook"  # HMAC signing key shared with senders of signed notices
     SPOTIFY_ACCOUNTS = "spotify-accounts"  # one secret per authorised Spotify account (refresh token)
+    SPOTIFY_CREATORS = "spotify-creators"  # UNOFFICIAL: a Spotify for Creators browser session (cookies)
 
 
 class SecretShape(StrEnum):
@@ -65,6 +68,7 @@ class SecretShape(StrEnum):
     CLIENT_CREDENTIALS = "client credentials"  # JSON {"client_id": ..., "client_secret": ...}
     SIGNING_KEYS = "signing keys"  # a key, or a JSON array of keys while rotating (new first)
     ACCOUNT_AUTHORISATION = "account authorisation"  # JSON written by `infra.ops auth` (refresh token ...)
+    SESSION_COOKIES = "session cookies"  # JSON {"sp_dc": ..., "sp_key": ...} copied from a logged-in browser
 
 
 @dataclass(frozen=True)
@@ -106,6 +110,13 @@ SECRET_SPECS: dict[Secret, SecretSpec] = {
         family=True,
         writable=True,
     ),
+    Secret.SPOTIFY_CREATORS: SecretSpec(
+        "spotify-creators-session",
+        'UNOFFICIAL Spotify for Creators session of the publisher\'s account, JSON {"sp_dc": ..., "sp_key": ...} '
+        "(opt-in per show; see README, Listening analytics)",
+        "SPOTIFY_CREATORS_SECRET_ID",
+        SecretShape.SESSION_COOKIES,
+    ),
 }
 
 
@@ -136,11 +147,25 @@ class HttpTrigger:
 
 
 @dataclass(frozen=True)
+class ObjectCreatedTrigger:
+    """Objects created in one of the stack's buckets: S3 announces them on EventBridge's default bus
+    ("Object Created", source aws.s3), a rule there sends them to the flow's own SQS queue. Only keys
+    under the prefix the bucket's settings name reach the queue (the stack's rule filters on it)."""
+
+    bucket: Bucket
+    description: str = "objects created in the bucket"
+
+    @property
+    def detail_types(self) -> tuple[str, ...]:
+        return ("Object Created",)
+
+
+@dataclass(frozen=True)
 class FlowDeclaration:
     name: FlowName
     handler: str  # dotted path "package.module.function"
     description: str
-    trigger: EventTrigger | ScheduleTrigger | HttpTrigger
+    trigger: EventTrigger | ScheduleTrigger | HttpTrigger | ObjectCreatedTrigger
     batch_size: int = 10
     max_receives: int = 5
     timeout_seconds: int = 60
@@ -157,10 +182,14 @@ class FlowDeclaration:
     publishes_alerts: bool = False  # may publish to the operations alerts SNS topic (ALERTS_TOPIC_ARN)
     spotify_scopes: tuple[str, ...] = ()  # OAuth scopes the flow needs on the Spotify accounts it uses
     environment: dict[str, str] = field(default_factory=dict)
+    # Dependency groups beyond the main layer, each a layer of its own (infra/layer_groups.py): heavy
+    # libraries ride only with the functions that import them (pyarrow: "analytics").
+    layers: tuple[str, ...] = ()
+    runs_athena_queries: bool = False  # may run the rollups on Athena (workgroup, Glue tables, results)
 
     @property
     def consumes_queue(self) -> bool:
-        return isinstance(self.trigger, EventTrigger)
+        return isinstance(self.trigger, (EventTrigger, ObjectCreatedTrigger))
 
     @property
     def accepts(self) -> tuple[type[DomainEvent], ...]:
@@ -483,6 +512,56 @@ FLOWS: tuple[FlowDeclaration, ...] = (
         bucket_writes=(Bucket.ANALYTICS,),
         secrets=(Secret.SPOTIFY, Secret.SPOTIFY_ACCOUNTS),
         publishes_alerts=True,
+        layers=("analytics",),  # writes Parquet (pyarrow)
+    ),
+    # ------------------------------------------------------------------------- listening analytics
+    FlowDeclaration(
+        name=FlowName.ANALYTICS_EXPORT_INGEST,
+        handler="functions.flows.analytics_export_ingest.handler.handler",
+        description="Megaphone delivery export: each day file (or completion marker) into the day's downloads, replacing earlier figures",
+        trigger=ObjectCreatedTrigger(bucket=Bucket.MEGAPHONE_EXPORT, description="Megaphone's export files and completion markers"),
+        batch_size=1,  # a day file is a whole invocation's work (5,000 episodes: `make bench`)
+        timeout_seconds=300,
+        memory_mb=512,  # the goal for a 5,000-episode day; `make bench` measures its peak (about 230 MB)
+        reads=(Table.LEDGER,),
+        writes=(Table.LEDGER,),
+        bucket_reads=(Bucket.MEGAPHONE_EXPORT,),
+        bucket_writes=(Bucket.ANALYTICS,),
+        layers=("analytics",),
+    ),
+    FlowDeclaration(
+        name=FlowName.ANALYTICS_CREATORS_COLLECTOR,
+        handler="functions.flows.analytics_creators_collector.handler.handler",
+        description="UNOFFICIAL Spotify for Creators figures of one opted-in show, paced at one request a second",
+        trigger=EventTrigger(events=(CreatorsCollectionDue,)),
+        batch_size=1,
+        timeout_seconds=900,
+        memory_mb=512,
+        # the SQS event source's minimum; the pace holds across both through a shared one-per-second window
+        max_concurrency=2,
+        reads=(Table.LEDGER, Table.CURSORS),
+        writes=(Table.LEDGER, Table.CURSORS),
+        bucket_writes=(Bucket.ANALYTICS,),
+        secrets=(Secret.SPOTIFY_CREATORS,),
+        emits=(CreatorsCollectionDue,),
+        publishes_alerts=True,
+        layers=("analytics",),
+    ),
+    FlowDeclaration(
+        name=FlowName.ANALYTICS_NIGHTLY,
+        handler="functions.flows.analytics_nightly.handler.handler",
+        description="Nightly analytics: dimensions from the ledger and Consonance, missing export days, Creators runs, rollups on Athena, per-work summaries",
+        trigger=ScheduleTrigger(every_minutes=24 * 60),
+        timeout_seconds=900,
+        memory_mb=1024,
+        max_concurrency=1,
+        reads=(Table.LEDGER, Table.CURSORS),
+        writes=(Table.LEDGER, Table.CURSORS),
+        bucket_writes=(Bucket.ANALYTICS,),
+        secrets=(Secret.CONSONANCE,),
+        emits=(CreatorsCollectionDue,),
+        layers=("analytics",),
+        runs_athena_queries=True,
     ),
 )
 

@@ -34,3 +34,6 @@ class FlowName(StrEnum):
     MILESTONE_DETECTOR = "milestone-detector"
     CAMPAIGN_PLANNER = "campaign-planner"
     ADS_REPORT_COLLECTOR = "ads-report-collector"
+    ANALYTICS_EXPORT_INGEST = "analytics-export-ingest"
+    ANALYTICS_CREATORS_COLLECTOR = "analytics-creators-collector"
+    ANALYTICS_NIGHTLY = "analytics-nightly"

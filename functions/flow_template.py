@@ -15,6 +15,9 @@ A handler module declares what its flow does and nothing about plumbing:
 - the settings are loaded and validated when the environment is built, so a missing variable fails
   the first invocation with its name, not a record halfway through.
 
+`object_created_flow` is the queue flow of an `ObjectCreatedTrigger`: its records are S3's "Object
+Created" events (functions/object_events.py), settled one by one like domain events.
+
 Powertools Logger (correlation id), Metrics (EMF) and Tracer wrap every handler the same way.
 `reset_environments` forgets every built environment (tests and the sandbox, after the environment
 variables changed).
@@ -35,7 +38,8 @@ from functions.domain.events import DomainEvent
 from functions.flow_declarations import FlowDeclaration
 from functions.observability import logger, metrics, tracer
 from functions.settings import ConfigurationError, FlowSettings
-from functions.sqs_batch import consume_sqs_batch, consume_sqs_batch_together
+from functions.object_events import StoredObject
+from functions.sqs_batch import consume_object_events, consume_sqs_batch, consume_sqs_batch_together
 
 FlowDeps = TypeVar("FlowDeps")
 LambdaHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
@@ -177,5 +181,28 @@ def http_flow(
             environment.forget()
             deps = exc
         return respond(event, deps)
+
+    return _instrumented(handler)
+
+
+def object_created_flow(
+    declaration: FlowDeclaration,
+    *,
+    build: Callable[[Dependencies], FlowDeps],
+    handle: Callable[[StoredObject, FlowDeps], None],
+) -> LambdaHandler:
+    """A flow fed by S3 "Object Created" events (an `ObjectCreatedTrigger`) through its SQS queue,
+    each record on its own (partial batch failures), settled like a queue flow's."""
+    environment = ExecutionEnvironment(declaration, build)
+
+    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        deps = environment.deps()
+        return consume_object_events(
+            event,
+            context,
+            flow=declaration.name,
+            core=environment.platform().settings.core,
+            handle=lambda stored: handle(stored, deps),
+        )
 
     return _instrumented(handler)

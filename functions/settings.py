@@ -21,6 +21,7 @@ from typing import Any, ClassVar, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from functions.analytics.download_counting import DownloadCounting
 from functions.mapping_config import MappingConfig
 from functions.preflight.settings import MIB, PreflightSettings
 from functions.marketing.config import MarketingConfig
@@ -306,6 +307,114 @@ FEATURE_SETTINGS: dict[Secret | None, tuple[type[EnvironmentSettings], ...]] = {
     None: (MarketingSettings,),
     Secret.SPOTIFY_ACCOUNTS: (SpotifyAdsSettings,),
 }
+# ------------------------------------------------------------------------------- listening analytics
+def _comma_list(value: object) -> object:
+    """"A01, E07" or a JSON list -> a tuple of stripped, non-empty strings."""
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("["):
+            value = json.loads(text)
+        else:
+            return tuple(part.strip() for part in text.split(",") if part.strip())
+    return tuple(str(part).strip() for part in value) if isinstance(value, (list, tuple)) else value  # type: ignore[union-attr]
+
+
+class AnalyticsSettings(EnvironmentSettings):
+    """The listening-analytics store and what the analytics flows do with it (flows using Bucket.ANALYTICS).
+
+    The Glue database, the Athena workgroup and its result location are the stack's resources: the
+    stack wires them into the flows that run Athena queries (`runs_athena_queries`)."""
+
+    analytics_prefix: str = Field(default="", description="key prefix of the store inside the analytics bucket")
+    analytics_glue_database: str | None = Field(default=None, description="the Glue database of the facts and dimension tables")
+    analytics_athena_workgroup: str | None = Field(default=None, description="the Athena workgroup the rollups run in")
+    analytics_athena_output_location: str | None = Field(default=None, description="s3:// location of Athena's query results")
+    analytics_report_url: str | None = Field(
+        default=None, description="where people open the full HTML report (linked from each work's summary in Consonance)"
+    )
+    # ONIX list 17 roles that make a contributor an "author" group in the rollups.
+    analytics_author_roles: tuple[str, ...] = Field(default=("A01",), description="contributor roles counted as authors")
+    # Audio works whose own work has no book: the book works their launches are compared against, by
+    # the audio's Consonance series id (a companion podcast -> the novels it accompanies).
+    analytics_related_books: dict[str, tuple[int, ...]] = Field(
+        default_factory=dict, description="Consonance series id -> related book work ids (JSON)"
+    )
+    # Which of a work's products are "the book" whose publication audio is compared with.
+    analytics_book_product_types: tuple[str, ...] = Field(
+        default=("ElectronicBookProduct", "PhysicalBookProduct"), description="Consonance product types that are books"
+    )
+    # Export days older than this without a file are reported missing (Megaphone has no backfill).
+    analytics_missing_days_lookback: int = Field(default=14, ge=1, description="days checked for a missing export")
+    # Spotify for Creators is UNOFFICIAL: off unless enabled, and then only for the shows listed.
+    creators_enabled: bool = Field(default=False, description="collect unofficial Spotify for Creators figures")
+    creators_shows: dict[str, int] = Field(
+        default_factory=dict, description="opted-in Spotify show id -> its Consonance series id (JSON)"
+    )
+    creators_backfill_days: int = Field(default=28, ge=1, description="days a show's first collection reaches back")
+    creators_recollect_days: int = Field(default=3, ge=1, description="recent days collected again each night (late figures)")
+
+    context_keys: ClassVar[dict[str, str]] = {
+        "analytics_prefix": "analyticsPrefix",
+        "analytics_report_url": "analyticsReportUrl",
+        "analytics_author_roles": "analyticsAuthorRoles",
+        "analytics_related_books": "analyticsRelatedBooks",
+        "creators_enabled": "creatorsEnabled",
+        "creators_shows": "creatorsShows",
+    }
+
+    @field_validator("analytics_author_roles", "analytics_book_product_types", mode="before")
+    @classmethod
+    def _parse_roles(cls, value: object) -> object:
+        return _comma_list(value)
+
+    @field_validator("analytics_related_books", "creators_shows", mode="before")
+    @classmethod
+    def _parse_json(cls, value: object) -> object:
+        return _json_object(value)
+
+    @field_validator("analytics_prefix")
+    @classmethod
+    def _prefix(cls, value: str) -> str:
+        return value.strip("/")
+
+
+class MegaphoneExportSettings(EnvironmentSettings):
+    """Where Megaphone drops its delivery export and which deliveries count (flows reading Bucket.MEGAPHONE_EXPORT).
+
+    The counting rules are inferred (ANALYTICS-FACTS.md §b: dedupe and IAB filtering are the
+    integrator's job): `functions.analytics.megaphone_export.DownloadCounting`, as JSON."""
+
+    megaphone_export_prefix: str = Field(default="", description="key prefix Megaphone writes under in the export bucket")
+    megaphone_export_counting: DownloadCounting = Field(default_factory=DownloadCounting, description="download counting rules (JSON)")
+
+    context_keys: ClassVar[dict[str, str]] = {
+        "megaphone_export_prefix": "megaphoneExportPrefix",
+        "megaphone_export_counting": "megaphoneExportCounting",
+    }
+
+    @field_validator("megaphone_export_counting", mode="before")
+    @classmethod
+    def _parse_counting(cls, value: object) -> object:
+        return _json_object(value)
+
+    @field_validator("megaphone_export_prefix")
+    @classmethod
+    def _prefix(cls, value: str) -> str:
+        return value.strip("/")
+
+
+class SpotifyCreatorsSettings(EnvironmentSettings):
+    """The UNOFFICIAL Spotify for Creators dashboard endpoints (flows declaring Secret.SPOTIFY_CREATORS)."""
+
+    spotify_creators_secret_id: str = Field(description="the Secrets Manager id of the Creators session cookies")
+    spotify_creators_accounts_url: str = Field(default="https://accounts.spotify.com", description="the web login's host")
+    spotify_creators_api_url: str = Field(
+        default="https://generic.wg.spotify.com/podcasters/v0", description="the dashboard's analytics API"
+    )
+    # One request a second per account (ANALYTICS-FACTS.md §a3), across every concurrent collector.
+    spotify_creators_min_interval_seconds: float = Field(default=1.0, gt=0, description="seconds between two requests")
+
+    context_keys: ClassVar[dict[str, str]] = {"spotify_creators_api_url": "spotifyCreatorsApiUrl"}
 
 
 # Which settings a flow loads, by the secrets its declaration names.
@@ -315,6 +424,13 @@ CONNECTOR_SETTINGS: dict[Secret, type[EnvironmentSettings]] = {
     Secret.SPOTIFY: SpotifySettings,
     Secret.SPOTIFY_ACCOUNTS: SpotifyAccountSettings,
     Secret.WEBHOOK: WebhookSettings,
+    Secret.SPOTIFY_CREATORS: SpotifyCreatorsSettings,
+}
+BUCKET_VARIABLES: dict[Bucket, str] = {bucket: f"{bucket.name}_BUCKET" for bucket in Bucket}  # DOCUMENTS_BUCKET ...
+# Which settings a flow loads, by the buckets its declaration names (a bucket's own configuration).
+BUCKET_SETTINGS: dict[Bucket, type[EnvironmentSettings]] = {
+    Bucket.ANALYTICS: AnalyticsSettings,
+    Bucket.MEGAPHONE_EXPORT: MegaphoneExportSettings,
 }
 BUCKET_VARIABLES: dict[Bucket, str] = {bucket: f"{bucket.name}_BUCKET" for bucket in Bucket}  # DOCUMENTS_BUCKET ...
 TABLE_VARIABLES: dict[Table, str] = {
@@ -329,6 +445,7 @@ SETTINGS_MODELS: tuple[type[EnvironmentSettings], ...] = (
     CoreSettings,
     HttpSettings,
     *CONNECTOR_SETTINGS.values(),
+    *BUCKET_SETTINGS.values(),
     *(model for models in FEATURE_SETTINGS.values() for model in models),
 )
 
@@ -358,6 +475,9 @@ class FlowSettings:
             raise ConfigurationError(f"{declaration.name}: table/bucket variable(s) not set: {', '.join(missing)}")
         self._tables = {table: env[TABLE_VARIABLES[table]] for table in declaration.tables}
         self._buckets = {bucket: env[BUCKET_VARIABLES[bucket]] for bucket in declaration.buckets}
+        self._bucket_settings: dict[Bucket, EnvironmentSettings] = {
+            bucket: BUCKET_SETTINGS[bucket].from_environment(env) for bucket in declaration.buckets if bucket in BUCKET_SETTINGS
+        }
 
     @property
     def mapping(self) -> MappingConfig:
@@ -400,6 +520,24 @@ class FlowSettings:
     @cached_property
     def webhook(self) -> WebhookSettings:
         return self._connector(Secret.WEBHOOK, WebhookSettings)  # type: ignore[no-any-return]
+
+    @cached_property
+    def spotify_creators(self) -> SpotifyCreatorsSettings:
+        return self._connector(Secret.SPOTIFY_CREATORS, SpotifyCreatorsSettings)  # type: ignore[no-any-return]
+
+    def _of_bucket(self, bucket: Bucket, model: type[Any]) -> Any:
+        settings = self._bucket_settings.get(bucket)
+        if not isinstance(settings, model):
+            raise ConfigurationError(f"{self.declaration.name} does not declare bucket {bucket.value}")
+        return settings
+
+    @cached_property
+    def analytics(self) -> AnalyticsSettings:
+        return self._of_bucket(Bucket.ANALYTICS, AnalyticsSettings)  # type: ignore[no-any-return]
+
+    @cached_property
+    def megaphone_export(self) -> MegaphoneExportSettings:
+        return self._of_bucket(Bucket.MEGAPHONE_EXPORT, MegaphoneExportSettings)  # type: ignore[no-any-return]
 
 
 @lru_cache(maxsize=1)

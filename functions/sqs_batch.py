@@ -27,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from functions.dead_letters import dead_letter
 from functions.domain.errors import PermanentError
 from functions.domain.events import DomainEvent, parse_bus_envelope
+from functions.object_events import StoredObject, parse_object_created
 from functions.observability import logger, metrics
 from functions.settings import CoreSettings
 from functions.state.idempotency import IdempotencyStore
@@ -73,14 +74,49 @@ def consume_sqs_batch(
     EventBridge event id) and not acted on again. A re-announced change gets a new event id and is
     evaluated again: the ledger's content hashes, not this record, decide whether that writes anything."""
     lease_seconds = _lease_seconds(context)
+
+    def act(record: SqsRecord) -> None:
+        event_id, domain_event = parse_bus_envelope(record.body, accept)
+        logger.append_keys(correlation_id=domain_event.correlation_id or record.message_id)
+        _handle_once(domain_event, handle, idempotency, f"{flow}|{domain_event.entity_key()}|{event_id}", lease_seconds)
+
+    return _consume_each(event, flow, core, idempotency, act)
+
+
+def consume_object_events(
+    event: dict[str, Any],
+    context: Any,
+    *,
+    flow: str,
+    core: CoreSettings,
+    handle: Callable[[StoredObject], None],
+) -> dict[str, Any]:
+    """Each record an S3 "Object Created" event from EventBridge (functions/object_events.py), on its
+    own, settled as domain events are. No idempotency record: the handler reads the object's current
+    content, so acting on a duplicate again changes nothing."""
+
+    def act(record: SqsRecord) -> None:
+        stored = parse_object_created(record.body)
+        logger.append_keys(correlation_id=stored.event_id)
+        handle(stored)
+
+    return _consume_each(event, flow, core, None, act)
+
+
+def _consume_each(
+    event: dict[str, Any],
+    flow: str,
+    core: CoreSettings,
+    idempotency: IdempotencyStore | None,
+    act: Callable[[SqsRecord], None],
+) -> dict[str, Any]:
+    """The per-record loop: past its last receive -> dead-lettered; else `act`, then settle."""
     failures: list[dict[str, str]] = []
     for record in _records(event):
         if _beyond_last_receive(record, flow, core, failures, idempotency):
             continue
         try:
-            event_id, domain_event = parse_bus_envelope(record.body, accept)
-            logger.append_keys(correlation_id=domain_event.correlation_id or record.message_id)
-            _handle_once(domain_event, handle, idempotency, f"{flow}|{domain_event.entity_key()}|{event_id}", lease_seconds)
+            act(record)
         except Exception as exc:
             _settle(record, flow, exc, core, failures, idempotency)
         else:

@@ -15,6 +15,8 @@ class BucketSpec:
     purpose: str
     versioned: bool = True  # a rewritten brief keeps its earlier versions (noncurrent ones expire)
     noncurrent_days: int = 90
+    event_bridge: bool = False  # S3 announces its object events on EventBridge's default bus
+    expiring_prefixes: tuple[tuple[str, int], ...] = ()  # (key prefix, days): objects there expire
 
     @property
     def env_var(self) -> str:
@@ -27,8 +29,20 @@ BUCKETS: tuple[BucketSpec, ...] = (
     # Branded audio for business-music providers: a package's objects are expired (deleted) when its
     # licence ends, and their earlier versions go a day later.
     BucketSpec(Bucket.VENUE_DELIVERY, "venue delivery packages of branded audio (manifest, audio, licence terms)", noncurrent_days=1),
-    # a day's batch is replaced when it is collected again: earlier versions are kept a week
-    BucketSpec(Bucket.ANALYTICS, "daily analytics facts as Hive-partitioned Parquet (Athena/Glue, DuckDB)", noncurrent_days=7),
+    # Facts are replaced batch by batch (the store's own versioning); Athena's results are scratch.
+    BucketSpec(
+        Bucket.ANALYTICS,
+        "the listening-analytics store: daily facts and dimensions (Parquet), Athena query results",
+        versioned=False,
+        expiring_prefixes=(("athena-results/", 30),),
+    ),
+    # Megaphone overwrites each day file hourly: earlier versions are kept a week, for a re-read.
+    BucketSpec(
+        Bucket.MEGAPHONE_EXPORT,
+        "Megaphone's delivery export (written by Megaphone; its object events start the ingest)",
+        noncurrent_days=7,
+        event_bridge=True,
+    ),
 )
 
 

@@ -30,6 +30,15 @@ so a function never carries configuration for a system it cannot call.
 | spotifyAdsAdAccountId   | SPOTIFY_ADS_AD_ACCOUNT_ID   | flows declaring Secret.SPOTIFY_ACCOUNTS |
 | spotifyAdsRatePerMinute | SPOTIFY_ADS_RATE_PER_MINUTE | flows declaring Secret.SPOTIFY_ACCOUNTS |
 | spotifyAdsAutoPublish   | SPOTIFY_ADS_AUTO_PUBLISH    | flows declaring Secret.SPOTIFY_ACCOUNTS |
+| analyticsPrefix         | ANALYTICS_PREFIX            | flows using Bucket.ANALYTICS      |
+| analyticsReportUrl      | ANALYTICS_REPORT_URL        | flows using Bucket.ANALYTICS      |
+| analyticsAuthorRoles    | ANALYTICS_AUTHOR_ROLES (A01,E07) | flows using Bucket.ANALYTICS |
+| analyticsRelatedBooks   | ANALYTICS_RELATED_BOOKS (JSON) | flows using Bucket.ANALYTICS   |
+| creatorsEnabled         | CREATORS_ENABLED (true/false) | flows using Bucket.ANALYTICS    |
+| creatorsShows           | CREATORS_SHOWS (JSON)       | flows using Bucket.ANALYTICS      |
+| megaphoneExportPrefix   | MEGAPHONE_EXPORT_PREFIX     | flows using Bucket.MEGAPHONE_EXPORT (and the stack's rule) |
+| megaphoneExportCounting | MEGAPHONE_EXPORT_COUNTING (JSON) | flows using Bucket.MEGAPHONE_EXPORT |
+| spotifyCreatorsApiUrl   | SPOTIFY_CREATORS_API_URL    | flows declaring Secret.SPOTIFY_CREATORS |
 
 A key that is absent, null, an empty string or an empty object is not passed at all, so the default
 in `functions/settings.py` applies; a blank string (only spaces) is refused. Every value is then
@@ -40,7 +49,8 @@ cdk.json an object; on the command line a JSON string). `spotifyMarkets` is a li
 alpha-2 codes (in cdk.json a list or "GB,US"; on the command line "GB,US"), passed on as "GB,US".
 
 The resource prefix (`resourcePrefix`) is context too, but it names resources rather than configuring
-a function: see infra/naming.py.
+a function: see infra/naming.py. So is `megaphoneExportWriter` (the AWS principal ARN Megaphone support
+gives for writing the export; the stack grants it PutObject on the export bucket).
 """
 
 from __future__ import annotations
@@ -52,7 +62,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from infra.flows import FlowDeclaration, Secret
+from infra.flows import Bucket, FlowDeclaration, Secret
 from infra.naming import PREFIX_PATTERN
 
 
@@ -74,6 +84,8 @@ class ContextSetting:
     connector: Secret | None = None
     # Deploying without it synthesizes, but with a warning: the sandbox default would be used.
     needed_for_deployment: bool = False
+    # Set: only flows that use this bucket get it (a bucket's own configuration, e.g. the analytics store).
+    bucket: Bucket | None = None
 
 
 CONTEXT_SETTINGS: tuple[ContextSetting, ...] = (
@@ -160,6 +172,44 @@ CONTEXT_SETTINGS: tuple[ContextSetting, ...] = (
         "ad account ids whose validated drafts the integration publishes (default: none, a person publishes)",
         Secret.SPOTIFY_ACCOUNTS,
     ),
+    # ----------------------------------------------------------------------- listening analytics
+    ContextSetting("analyticsPrefix", "ANALYTICS_PREFIX", ValueKind.TEXT, "key prefix of the analytics store", bucket=Bucket.ANALYTICS),
+    ContextSetting(
+        "analyticsReportUrl", "ANALYTICS_REPORT_URL", ValueKind.TEXT, "where people open the analytics report", bucket=Bucket.ANALYTICS
+    ),
+    ContextSetting(
+        "analyticsAuthorRoles", "ANALYTICS_AUTHOR_ROLES", ValueKind.TEXT, "ONIX roles counted as authors (A01,...)", bucket=Bucket.ANALYTICS
+    ),
+    ContextSetting(
+        "analyticsRelatedBooks",
+        "ANALYTICS_RELATED_BOOKS",
+        ValueKind.JSON_OBJECT,
+        "Consonance series id -> related book work ids",
+        bucket=Bucket.ANALYTICS,
+    ),
+    ContextSetting(
+        "creatorsEnabled", "CREATORS_ENABLED", ValueKind.TEXT, "collect UNOFFICIAL Spotify for Creators figures (true/false)", bucket=Bucket.ANALYTICS
+    ),
+    ContextSetting(
+        "creatorsShows", "CREATORS_SHOWS", ValueKind.JSON_OBJECT, "opted-in Spotify show id -> Consonance series id", bucket=Bucket.ANALYTICS
+    ),
+    ContextSetting(
+        "megaphoneExportPrefix",
+        "MEGAPHONE_EXPORT_PREFIX",
+        ValueKind.TEXT,
+        "key prefix Megaphone writes its export under",
+        bucket=Bucket.MEGAPHONE_EXPORT,
+    ),
+    ContextSetting(
+        "megaphoneExportCounting",
+        "MEGAPHONE_EXPORT_COUNTING",
+        ValueKind.JSON_OBJECT,
+        "which export deliveries count as downloads",
+        bucket=Bucket.MEGAPHONE_EXPORT,
+    ),
+    ContextSetting(
+        "spotifyCreatorsApiUrl", "SPOTIFY_CREATORS_API_URL", ValueKind.TEXT, "Spotify for Creators analytics API", Secret.SPOTIFY_CREATORS
+    ),
 )
 
 
@@ -241,13 +291,14 @@ def resolve_context(lookup: Callable[[str], Any]) -> dict[str, str]:
 def validate_flow_environments(resolved: Mapping[str, str], flows: Sequence[FlowDeclaration]) -> None:
     """Run every flow's settings models over the values the deployment gives it; any malformed value
     stops synthesis (missing ones are reported by `missing_for_deployment` as warnings instead)."""
-    from functions.settings import CONNECTOR_SETTINGS, FEATURE_SETTINGS, CoreSettings, HttpSettings
+    from functions.settings import BUCKET_SETTINGS, CONNECTOR_SETTINGS, FEATURE_SETTINGS, CoreSettings, HttpSettings
 
     problems: list[str] = []
     for declaration in flows:
         env = environment_for_flow(declaration, resolved)
         models = [CoreSettings, HttpSettings, *(CONNECTOR_SETTINGS[s] for s in declaration.secrets if s in CONNECTOR_SETTINGS)]
         models += [m for key in (None, *declaration.secrets) for m in FEATURE_SETTINGS.get(key, ())]
+        models += [BUCKET_SETTINGS[b] for b in declaration.buckets if b in BUCKET_SETTINGS]
         for model in models:
             for problem in model.invalid_values(env):
                 if problem not in problems:
@@ -266,5 +317,7 @@ def environment_for_flow(declaration: FlowDeclaration, resolved: Mapping[str, st
     return {
         setting.env_var: resolved[setting.env_var]
         for setting in CONTEXT_SETTINGS
-        if setting.env_var in resolved and (setting.connector is None or setting.connector in declaration.secrets)
+        if setting.env_var in resolved
+        and (setting.connector is None or setting.connector in declaration.secrets)
+        and (setting.bucket is None or setting.bucket in declaration.buckets)
     }

@@ -30,7 +30,7 @@ aggregates every version and alias.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from aws_cdk import Annotations, Duration, RemovalPolicy
@@ -50,7 +50,17 @@ from constructs import Construct
 
 from infra.deployment_context import environment_for_flow
 from infra.buckets import bucket_spec
-from infra.flows import SECRET_SPECS, Bucket, EventTrigger, FlowDeclaration, HttpTrigger, ScheduleTrigger, Secret, Table
+from infra.flows import (
+    SECRET_SPECS,
+    Bucket,
+    EventTrigger,
+    FlowDeclaration,
+    HttpTrigger,
+    ObjectCreatedTrigger,
+    ScheduleTrigger,
+    Secret,
+    Table,
+)
 from infra.naming import ResourceNames
 from infra.snap_start import SNAP_START_ALIAS
 from infra.tables import table_spec
@@ -75,6 +85,11 @@ def secret_env_var(secret: Secret) -> str:
     return SECRET_SPECS[secret].env_var
 
 
+# The deployment setting that names where in a bucket its objects of interest are (an object-created
+# rule filters on it): the Megaphone export's prefix.
+_PREFIX_VARIABLE: dict[Bucket, str] = {Bucket.MEGAPHONE_EXPORT: "MEGAPHONE_EXPORT_PREFIX"}
+
+
 # The queue's own redrive is one receive beyond the declared `max_receives`: the handler dead-letters
 # (with a reason) on the last declared receive, and a record whose last receive died with the
 # invocation comes back once more, to be dead-lettered with "crashed or timed out" (functions/sqs_batch.py).
@@ -84,6 +99,36 @@ REDRIVE_MARGIN = 1
 def construct_id(flow_name: str) -> str:
     """`episode-publisher` -> `EpisodePublisher`: stable logical ids derived from the flow name."""
     return "".join(part.capitalize() for part in flow_name.split("-"))
+
+
+# What running the rollups on Athena takes: the query lifecycle in the workgroup, and the Glue
+# catalogue reads Athena makes with the caller's permissions (the S3 data and results are bucket grants).
+ATHENA_QUERY_ACTIONS = (
+    "athena:StartQueryExecution",
+    "athena:GetQueryExecution",
+    "athena:GetQueryResults",
+    "athena:StopQueryExecution",
+    "athena:GetWorkGroup",
+)
+GLUE_READ_ACTIONS = ("glue:GetDatabase", "glue:GetTable", "glue:GetTables", "glue:GetPartition", "glue:GetPartitions")
+
+
+@dataclass(frozen=True)
+class AnalyticsQueries:
+    """The Athena workgroup and Glue database over the analytics store (infra/stack.py)."""
+
+    database: str
+    workgroup: str
+    workgroup_arn: str
+    output_location: str
+    glue_arns: tuple[str, ...]  # the catalog, the database and its tables
+
+    def environment(self) -> dict[str, str]:
+        return {
+            "ANALYTICS_GLUE_DATABASE": self.database,
+            "ANALYTICS_ATHENA_WORKGROUP": self.workgroup,
+            "ANALYTICS_ATHENA_OUTPUT_LOCATION": self.output_location,
+        }
 
 
 @dataclass(frozen=True)
@@ -103,6 +148,8 @@ class SharedResources:
     dependency_layer: lambda_.ILayerVersion
     deployment_environment: Mapping[str, str]
     snap_start_flows: frozenset[str] = frozenset()  # flow names whose functions run with SnapStart
+    group_layers: Mapping[str, lambda_.ILayerVersion] = field(default_factory=dict)  # dependency groups' layers
+    analytics: AnalyticsQueries | None = None
 
 
 class FlowConstruct(Construct):
@@ -159,7 +206,7 @@ class FlowConstruct(Construct):
             architecture=ARCHITECTURE,
             handler=declaration.handler,
             code=shared.code,
-            layers=[shared.dependency_layer],
+            layers=[shared.dependency_layer, *(shared.group_layers[group] for group in declaration.layers)],
             role=self.role,
             log_group=self.log_group,
             description=declaration.description[:256],
@@ -223,15 +270,22 @@ class FlowConstruct(Construct):
                     },
                 )
             )
+        if declaration.runs_athena_queries:
+            if shared.analytics is None:
+                raise ValueError(f"{declaration.name} runs Athena queries, but the stack has no analytics workgroup")
+            self.role.add_to_principal_policy(iam.PolicyStatement(actions=list(ATHENA_QUERY_ACTIONS), resources=[shared.analytics.workgroup_arn]))
+            self.role.add_to_principal_policy(iam.PolicyStatement(actions=list(GLUE_READ_ACTIONS), resources=list(shared.analytics.glue_arns)))
         if declaration.publishes_alerts:
             self.role.add_to_principal_policy(iam.PolicyStatement(actions=["sns:Publish"], resources=[shared.alerts_topic.topic_arn]))
             self.role.add_to_principal_policy(iam.PolicyStatement(actions=list(ALERT_PUBLISH_KEY_ACTIONS), resources=[shared.alerts_key.key_arn]))
 
 
-def validate_queue_flow(declaration: FlowDeclaration) -> EventTrigger:
-    """Reject at synth time what AWS would reject at deploy time; return the flow's event trigger."""
-    if not isinstance(declaration.trigger, EventTrigger):
+def validate_queue_flow(declaration: FlowDeclaration) -> EventTrigger | ObjectCreatedTrigger:
+    """Reject at synth time what AWS would reject at deploy time; return the flow's queue trigger."""
+    if not isinstance(declaration.trigger, (EventTrigger, ObjectCreatedTrigger)):
         raise TypeError(f"{declaration.name} is not an event-triggered flow")
+    if isinstance(declaration.trigger, ObjectCreatedTrigger) and declaration.trigger.bucket not in declaration.bucket_reads + declaration.bucket_writes:
+        raise ValueError(f"{declaration.name}: triggered by {declaration.trigger.bucket.value} objects, it must declare reading that bucket")
     if declaration.max_concurrency < MINIMUM_EVENT_SOURCE_CONCURRENCY:
         raise ValueError(
             f"{declaration.name}: max_concurrency {declaration.max_concurrency} is below the SQS event "
@@ -241,7 +295,8 @@ def validate_queue_flow(declaration: FlowDeclaration) -> EventTrigger:
 
 
 class QueueFlow(FlowConstruct):
-    """Bus rule -> SQS queue (+ DLQ) -> Lambda with partial batch responses."""
+    """Bus rule -> SQS queue (+ DLQ) -> Lambda with partial batch responses. For an object-created
+    trigger the rule is on the default bus, where S3 announces the bucket's objects."""
 
     def __init__(self, scope: Construct, declaration: FlowDeclaration, shared: SharedResources) -> None:
         trigger = validate_queue_flow(declaration)
@@ -273,6 +328,9 @@ class QueueFlow(FlowConstruct):
                 max_concurrency=declaration.max_concurrency,
             )
         )
+        if isinstance(trigger, ObjectCreatedTrigger):
+            self.rule = self._object_created_rule(trigger, shared)
+            return
         self.rule = events.Rule(
             self,
             "Rule",
@@ -283,6 +341,25 @@ class QueueFlow(FlowConstruct):
                 source=[shared.event_source],
                 detail_type=list(trigger.detail_types),
             ),
+            targets=[targets.SqsQueue(self.queue)],
+        )
+
+    def _object_created_rule(self, trigger: ObjectCreatedTrigger, shared: SharedResources) -> events.Rule:
+        """S3 puts its object events on the account's DEFAULT bus (the bucket has EventBridge
+        notifications on): the rule lives there and takes only this bucket's objects under the
+        prefix its settings name."""
+        assert self.queue is not None
+        bucket = shared.buckets[trigger.bucket]
+        prefix = shared.deployment_environment.get(_PREFIX_VARIABLE.get(trigger.bucket, ""), "").strip("/")
+        detail: dict[str, Any] = {"bucket": {"name": [bucket.bucket_name]}}
+        if prefix:
+            detail["object"] = {"key": [{"prefix": f"{prefix}/"}]}
+        return events.Rule(
+            self,
+            "ObjectCreatedRule",
+            rule_name=shared.names.event_rule(self.declaration.name),
+            description=f"{self.declaration.name}: {trigger.description}",
+            event_pattern=events.EventPattern(source=["aws.s3"], detail_type=list(trigger.detail_types), detail=detail),
             targets=[targets.SqsQueue(self.queue)],
         )
 
@@ -350,6 +427,7 @@ def flow_environment(declaration: FlowDeclaration, shared: SharedResources, trig
         **{secret_env_var(secret): shared.names.secret(secret) for secret in declaration.secrets},
 
         **({"ALERTS_TOPIC_ARN": shared.alerts_topic.topic_arn} if declaration.publishes_alerts else {}),
+        **(shared.analytics.environment() if declaration.runs_athena_queries and shared.analytics is not None else {}),
         **trigger_environment,
     }
     deployment = environment_for_flow(declaration, shared.deployment_environment)
@@ -361,7 +439,7 @@ def flow_environment(declaration: FlowDeclaration, shared: SharedResources, trig
 
 def build_flow(scope: Construct, declaration: FlowDeclaration, shared: SharedResources) -> FlowConstruct:
     trigger = declaration.trigger
-    if isinstance(trigger, EventTrigger):
+    if isinstance(trigger, (EventTrigger, ObjectCreatedTrigger)):
         return QueueFlow(scope, declaration, shared)
     if isinstance(trigger, ScheduleTrigger):
         return ScheduledFlow(scope, declaration, shared)

@@ -82,6 +82,11 @@ def objects_wildcard(bucket: s3.IBucket) -> str:
     return f"Resource::<{logical_id}.Arn>/*"
 
 
+def glue_tables_wildcard(stack: ConsonanceSpotifyStack) -> str:
+    """The IAM5 finding text for the analytics database's `table/<database>/*` ARN."""
+    return f"Resource::arn:<AWS::Partition>:glue:<AWS::Region>:<AWS::AccountId>:table/{stack.names.glue_database}/*"
+
+
 def index_wildcard(table: dynamodb.Table) -> str:
     """The IAM5 finding text for `<table arn>/index/*`, exactly as cdk-nag reports it."""
     stack = Stack.of(table)
@@ -110,6 +115,18 @@ def suppress_flow_findings(flow: FlowConstruct, stack: ConsonanceSpotifyStack) -
                     "wildcard is limited to this one table's indexes, which flows.py declares it may use."
                 ),
                 applies_to=[index_wildcard(stack.tables[table])],
+            )
+        )
+    if flow.declaration.runs_athena_queries:
+        suppressions.append(
+            NagPackSuppression(
+                id="AwsSolutions-IAM5",
+                reason=(
+                    "Athena reads the analytics tables through the Glue catalogue with the caller's permissions: "
+                    f"{flow.declaration.name} may read the tables of its one database (table/<database>/*: the facts "
+                    "table and the dimension tables the stack defines), nothing else in the catalogue."
+                ),
+                applies_to=[glue_tables_wildcard(stack)],
             )
         )
     for bucket in flow.declaration.buckets:

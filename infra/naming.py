@@ -17,6 +17,9 @@ default prefix `consonance-spotify`:
 | secret                           | consonance-spotify/<name> (the secret spec's name, e.g. spotify-client) |
 | Spotify account secret           | consonance-spotify/spotify-account/<account> |
 | operations alerts topic          | consonance-spotify-alerts                  |
+| Glue database (analytics)        | consonance_spotify_analytics               |
+| Athena workgroup (analytics)     | consonance-spotify-analytics               |
+| S3 export rule (default bus)     | consonance-spotify-<flow>  (like a bus rule) |
 
 The prefix comes from the CDK context key `resourcePrefix` (default `consonance-spotify`) and the
 CLI's `--prefix`. Fixed names have a price: two deployments of the stack in one account and region
@@ -110,6 +113,15 @@ class ResourceNames:
         if not PREFIX_PATTERN.match(member):
             raise ResourceNameError(f"{member!r} must be lowercase letters, digits and inner hyphens")
         return f"{self.secret(secret)}/{member}"
+
+    @property
+    def glue_database(self) -> str:
+        """Athena reads database names best in lowercase with underscores (no hyphens)."""
+        return f"{self.prefix.replace('-', '_')}_analytics"
+
+    @property
+    def athena_workgroup(self) -> str:
+        return f"{self.prefix}-analytics"
 
     def _checked(self, name: str, limit: int, kind: str) -> str:
         if len(name) > limit:

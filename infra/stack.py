@@ -23,12 +23,16 @@ the alias (see infra/flow_constructs.py and docs/cold-start.md).
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from aws_cdk import Annotations, Aws, CfnOutput, Duration, FeatureFlags, RemovalPolicy, Stack
+from aws_cdk import aws_athena as athena
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
+from aws_cdk import aws_glue as glue
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_secretsmanager as secretsmanager
@@ -37,7 +41,10 @@ from constructs import Construct
 from functions.settings import CoreSettings
 from infra.bytecode import BytecodeBuildError, require_bytecode
 from infra.deployment_context import DeploymentContextError, missing_for_deployment, resolve_context, validate_flow_environments
-from infra.flow_constructs import ARCHITECTURE, RUNTIME, FlowConstruct, SharedResources, build_flow, construct_id
+from functions.analytics.catalog import store_root, table_inputs
+from infra.flow_constructs import ARCHITECTURE, RUNTIME, AnalyticsQueries, FlowConstruct, SharedResources, build_flow, construct_id
+from infra.function_size import FunctionSize, check_function_sizes, function_sizes
+from infra.layer_groups import LAYER_GROUPS, groups_used
 from infra.buckets import BUCKETS, BucketSpec
 from infra.flows import FLOWS, SECRET_SPECS, Bucket, Secret, SecretShape, Table
 from infra.monitoring import FlowMonitoring, OperationsAlerts
@@ -49,6 +56,9 @@ from infra.tables import TABLES, TableSpec
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 LAYER_SITE_PACKAGES = "python"  # the layer asset's directory that Lambda mounts as /opt/python
 STACK_NAME = "ConsonanceSpotify"
+ATHENA_RESULTS_PREFIX = "athena-results/"  # in the analytics bucket (expires: infra/buckets.py)
+ATHENA_ENGINE = "Athena engine version 3"
+MEGAPHONE_EXPORT_WRITER_CONTEXT_KEY = "megaphoneExportWriter"
 EVENT_SOURCE = str(CoreSettings.model_fields["event_source"].default)
 
 # The placeholder's shape: a JSON secret starts as the JSON object the functions parse, so an
@@ -71,14 +81,23 @@ class ConsonanceSpotifyStack(Stack):
         *,
         layer_asset_path: Path,
         function_asset_path: Path,
+        group_layer_paths: Mapping[str, Path] | None = None,
         **stack_options: Any,
     ) -> None:
         super().__init__(scope, construct_name, description="Consonance -> Spotify integration: flows, state, alarms", **stack_options)
         self.layer_asset_path = layer_asset_path
         self.function_asset_path = function_asset_path
+        self.group_layer_paths = dict(group_layer_paths or {})
         require_bytecode(layer_asset_path / LAYER_SITE_PACKAGES)
         if not require_bytecode(function_asset_path):
             raise BytecodeBuildError(f"{function_asset_path} holds no Python modules; stage it with infra.function_code")
+        for group in groups_used(FLOWS):
+            if group.name not in self.group_layer_paths:
+                raise BytecodeBuildError(f"no layer asset for dependency group {group.name!r} ({group.requirements}); build it with infra.layer_groups")
+            require_bytecode(self.group_layer_paths[group.name] / LAYER_SITE_PACKAGES)
+        # Lambda refuses a function whose code and layers exceed 250 MB unzipped: stop here instead.
+        self.function_sizes: list[FunctionSize] = function_sizes(FLOWS, function_asset_path, layer_asset_path, self.group_layer_paths)
+        check_function_sizes(self.function_sizes)
         self.deployment_environment = resolve_context(self.node.try_get_context)
         validate_flow_environments(self.deployment_environment, FLOWS)
         self.snap_start_flows = snap_start_flows(self.node.try_get_context(SNAP_START_CONTEXT_KEY), [d.name for d in FLOWS])
@@ -115,6 +134,19 @@ class ConsonanceSpotifyStack(Stack):
             compatible_architectures=[ARCHITECTURE],
             description="Runtime dependencies from requirements.txt (pip, manylinux2014_aarch64, cp312)",
         )
+        self.group_layers: dict[str, lambda_.LayerVersion] = {
+            name: lambda_.LayerVersion(
+                self,
+                f"{construct_id(name)}Layer",
+                code=lambda_.Code.from_asset(str(path)),
+                compatible_runtimes=[RUNTIME],
+                compatible_architectures=[ARCHITECTURE],
+                description=f"{LAYER_GROUPS[name].description} ({LAYER_GROUPS[name].requirements}, manylinux2014_aarch64, cp312)",
+            )
+            for name, path in self.group_layer_paths.items()
+            if name in LAYER_GROUPS
+        }
+        self.analytics = self._analytics_queries()
         shared = SharedResources(
             names=self.names,
             event_bus=self.event_bus,
@@ -129,14 +161,90 @@ class ConsonanceSpotifyStack(Stack):
             dependency_layer=self.dependency_layer,
             deployment_environment=self.deployment_environment,
             snap_start_flows=self.snap_start_flows,
+            group_layers=self.group_layers,
+            analytics=self.analytics,
         )
         self.flows: dict[str, FlowConstruct] = {declaration.name: build_flow(self, declaration, shared) for declaration in FLOWS}
         self.monitoring = FlowMonitoring(
             self, "Monitoring", list(self.flows.values()), self.operations_topic, spotify_accounts=list(self.account_secrets)
         )
 
+        self._megaphone_export_writer(self.node.try_get_context(MEGAPHONE_EXPORT_WRITER_CONTEXT_KEY))
+
         apply_justified_suppressions(self)
         self._outputs()
+
+    def _analytics_queries(self) -> AnalyticsQueries | None:
+        """The Glue database and tables over the analytics store, and the Athena workgroup the rollups
+        run in (engine v3, results encrypted under the analytics bucket's `athena-results/`, which
+        expires). Only when the stack has the analytics bucket."""
+        bucket = self.buckets.get(Bucket.ANALYTICS)
+        if bucket is None:
+            return None
+        prefix = self.deployment_environment.get("ANALYTICS_PREFIX", "").strip("/")
+        database = glue.CfnDatabase(
+            self,
+            "AnalyticsDatabase",
+            catalog_id=Aws.ACCOUNT_ID,
+            database_input=glue.CfnDatabase.DatabaseInputProperty(
+                name=self.names.glue_database, description="Listening analytics: daily facts and dimensions (Parquet in S3)"
+            ),
+        )
+        for table in table_inputs(store_root(bucket.bucket_name, prefix)):
+            resource = glue.CfnTable(
+                self,
+                f"Analytics{construct_id(table['Name'].replace('_', '-'))}Table",
+                catalog_id=Aws.ACCOUNT_ID,
+                database_name=self.names.glue_database,
+                table_input=_table_input(table),
+            )
+            resource.add_resource_dependency(database)
+        results = f"s3://{bucket.bucket_name}/{ATHENA_RESULTS_PREFIX}"
+        workgroup = athena.CfnWorkGroup(
+            self,
+            "AnalyticsWorkGroup",
+            name=self.names.athena_workgroup,
+            description="Listening analytics rollups (functions/analytics/sql)",
+            state="ENABLED",
+            recursive_delete_option=True,
+            work_group_configuration=athena.CfnWorkGroup.WorkGroupConfigurationProperty(
+                enforce_work_group_configuration=True,
+                publish_cloud_watch_metrics_enabled=True,
+                engine_version=athena.CfnWorkGroup.EngineVersionProperty(selected_engine_version=ATHENA_ENGINE),
+                result_configuration=athena.CfnWorkGroup.ResultConfigurationProperty(
+                    output_location=results,
+                    encryption_configuration=athena.CfnWorkGroup.EncryptionConfigurationProperty(encryption_option="SSE_S3"),
+                ),
+            ),
+        )
+        return AnalyticsQueries(
+            database=self.names.glue_database,
+            workgroup=self.names.athena_workgroup,
+            workgroup_arn=Stack.of(self).format_arn(service="athena", resource="workgroup", resource_name=workgroup.name),
+            output_location=results,
+            glue_arns=(
+                Stack.of(self).format_arn(service="glue", resource="catalog"),
+                Stack.of(self).format_arn(service="glue", resource="database", resource_name=self.names.glue_database),
+                Stack.of(self).format_arn(service="glue", resource="table", resource_name=f"{self.names.glue_database}/*"),
+            ),
+        )
+
+    def _megaphone_export_writer(self, principal_arn: object) -> None:
+        """Megaphone support writes the export with a principal of theirs (context `megaphoneExportWriter`):
+        it may put objects under the export prefix, nothing else."""
+        bucket = self.buckets.get(Bucket.MEGAPHONE_EXPORT)
+        if bucket is None or not principal_arn:
+            return
+        if not isinstance(principal_arn, str) or not principal_arn.startswith("arn:"):
+            raise DeploymentContextError(f"context {MEGAPHONE_EXPORT_WRITER_CONTEXT_KEY!r} must be an IAM principal ARN, got {principal_arn!r}")
+        prefix = self.deployment_environment.get("MEGAPHONE_EXPORT_PREFIX", "").strip("/")
+        bucket.add_to_resource_policy(
+            iam.PolicyStatement(
+                principals=[iam.ArnPrincipal(principal_arn)],
+                actions=["s3:PutObject"],
+                resources=[bucket.arn_for_objects(f"{prefix}/*" if prefix else "*")],
+            )
+        )
 
     def _table(self, spec: TableSpec) -> dynamodb.Table:
         table = dynamodb.Table(
@@ -162,7 +270,9 @@ class ConsonanceSpotifyStack(Stack):
 
     def _bucket(self, spec: BucketSpec) -> s3.Bucket:
         """Private, encrypted, TLS only, versioned; earlier versions expire. Retained on stack deletion."""
-        return s3.Bucket(
+        rules = [s3.LifecycleRule(noncurrent_version_expiration=Duration.days(spec.noncurrent_days))]
+        rules += [s3.LifecycleRule(prefix=prefix, expiration=Duration.days(days)) for prefix, days in spec.expiring_prefixes]
+        bucket = s3.Bucket(
             self,
             f"{construct_id(spec.bucket.value)}Bucket",
             bucket_name=self.names.bucket(spec.bucket, Aws.ACCOUNT_ID, Aws.REGION),
@@ -170,9 +280,16 @@ class ConsonanceSpotifyStack(Stack):
             block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
             enforce_ssl=True,
             versioned=spec.versioned,
-            lifecycle_rules=[s3.LifecycleRule(noncurrent_version_expiration=Duration.days(spec.noncurrent_days))],
+            lifecycle_rules=rules,
             removal_policy=RemovalPolicy.RETAIN,
         )
+        if spec.event_bridge:
+            # CloudFormation's own property, not CDK's `event_bridge_enabled` (which adds a custom-resource
+            # Lambda to manage notifications): S3 then announces every object event on the default bus.
+            cfn_bucket = bucket.node.default_child
+            assert isinstance(cfn_bucket, s3.CfnBucket)
+            cfn_bucket.add_property_override("NotificationConfiguration.EventBridgeConfiguration.EventBridgeEnabled", True)
+        return bucket
 
     def _account_secret(self, account: str) -> secretsmanager.Secret:
         """A Spotify account's authorisation; a placeholder until `infra.ops auth spotify --account` runs."""
@@ -201,6 +318,9 @@ class ConsonanceSpotifyStack(Stack):
 
     def _outputs(self) -> None:
         CfnOutput(self, "EventBusName", value=self.event_bus.event_bus_name)
+        if self.analytics is not None:
+            CfnOutput(self, "AnalyticsGlueDatabase", value=self.analytics.database)
+            CfnOutput(self, "AnalyticsAthenaWorkGroup", value=self.analytics.workgroup)
         CfnOutput(self, "OperationsTopicArn", value=self.operations_topic.topic_arn)
         for bucket, resource in self.buckets.items():
             CfnOutput(self, f"{construct_id(bucket.value)}BucketName", value=resource.bucket_name)
@@ -238,3 +358,26 @@ def placeholder_generator(secret: Secret) -> secretsmanager.SecretStringGenerato
     if shape is SecretShape.SIGNING_KEYS:
         return secretsmanager.SecretStringGenerator(password_length=WEBHOOK_KEY_LENGTH, exclude_punctuation=True)
     return None
+
+
+def _table_input(table: dict[str, Any]) -> glue.CfnTable.TableInputProperty:
+    """Glue's TableInput (functions/analytics/catalog.py, boto3's names) as CDK's property types."""
+
+    def columns(values: list[dict[str, str]]) -> list[glue.CfnTable.ColumnProperty]:
+        return [glue.CfnTable.ColumnProperty(name=c["Name"], type=c["Type"], comment=c.get("Comment")) for c in values]
+
+    storage = table["StorageDescriptor"]
+    return glue.CfnTable.TableInputProperty(
+        name=table["Name"],
+        description=table.get("Description"),
+        table_type=table["TableType"],
+        parameters=table.get("Parameters"),
+        partition_keys=columns(table.get("PartitionKeys", [])) or None,
+        storage_descriptor=glue.CfnTable.StorageDescriptorProperty(
+            columns=columns(storage["Columns"]),
+            location=storage["Location"],
+            input_format=storage["InputFormat"],
+            output_format=storage["OutputFormat"],
+            serde_info=glue.CfnTable.SerdeInfoProperty(serialization_library=storage["SerdeInfo"]["SerializationLibrary"]),
+        ),
+    )

@@ -14,6 +14,7 @@ against the flow's `FlowGrants`, mirroring the CDK grants it deploys with:
 | `emits`                 | events PutEvents on the flow's bus, for those detail-types only             |
 | queue flow              | sqs SendMessage(Batch) to its own dead-letter queue                         |
 | `publishes_alerts`      | sns Publish to the operations alerts topic                                  |
+| `runs_athena_queries`   | athena Start/Get/StopQueryExecution, GetQueryResults, GetWorkGroup in the analytics workgroup |
 | anything else           | denied                                                                      |
 
 TransactGetItems / TransactWriteItems need the per-item actions (GetItem, PutItem, ...) on each
@@ -21,6 +22,11 @@ table, as IAM evaluates them. A denied call never reaches moto: botocore's `befo
 with the error response AWS gives — `AccessDeniedException` (DynamoDB, EventBridge, Secrets Manager,
 HTTP 400), `AccessDenied` (SQS, 403), `AuthorizationError` (SNS, 403) — parsed by botocore's own
 parser, so the flow's error handling sees exactly the `ClientError` it would see in AWS.
+
+Athena: IAM checks a query's own workgroup also for the calls that name only its execution id
+(GetQueryExecution, GetQueryResults, StopQueryExecution); here those need the flow to hold the
+Athena grant at all (its one workgroup). The Glue and S3 reads Athena makes for a query are the
+sandbox Athena engine's (`sandbox/athena_engine.py`), not the flow's calls.
 
 One deliberate difference from the stack: the stack's `grant_put_events_to` allows PutEvents of any
 detail-type on the bus; here only the declared `emits` pass, which is what the runtime's queue
@@ -60,6 +66,7 @@ SECRET_READ_ACTIONS = frozenset({"GetSecretValue", "DescribeSecret"})
 SECRET_WRITE_ACTIONS = frozenset({"PutSecretValue", "UpdateSecretVersionStage"})  # grant_write
 # What CDK's bucket grant_read / grant_read_write allow, in the operations boto3 names.
 BUCKET_READ_ACTIONS = frozenset({"GetObject", "HeadObject", "ListObjects", "ListObjectsV2", "GetBucketLocation"})
+ATHENA_QUERY_ACTIONS = frozenset({"StartQueryExecution", "GetQueryExecution", "GetQueryResults", "StopQueryExecution", "GetWorkGroup"})
 BUCKET_WRITE_ACTIONS = BUCKET_READ_ACTIONS | frozenset({"PutObject", "DeleteObject", "CopyObject", "AbortMultipartUpload", "CreateMultipartUpload", "UploadPart", "CompleteMultipartUpload"})
 TRANSACT_WRITE_ACTIONS = {"Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteItem", "ConditionCheck": "ConditionCheckItem"}
 OUTSIDE_INVOCATIONS = "(outside invocations)"  # the runtime's own calls and the world's hooks
@@ -110,6 +117,7 @@ class FlowGrants:
     emits: frozenset[str]
     dead_letter_queue_arn: str | None
     alerts_topic_arn: str | None
+    athena_workgroup_arn: str | None = None
 
     @classmethod
     def of(cls, flow: FlowDeclaration, resources: SandboxResources) -> FlowGrants:
@@ -128,6 +136,11 @@ class FlowGrants:
             emits=frozenset(flow.emitted_detail_types),
             dead_letter_queue_arn=queue.dead_letter_queue_arn if queue is not None else None,
             alerts_topic_arn=resources.alerts_topic_arn if flow.publishes_alerts else None,
+            athena_workgroup_arn=(
+                f"arn:aws:athena:{resources.region}:{resources.account}:workgroup/{resources.analytics.workgroup}"
+                if flow.runs_athena_queries and resources.analytics is not None
+                else None
+            ),
         )
 
     def allows(self, permission: Permission, arns: ArnBuilder) -> bool:
@@ -153,6 +166,12 @@ class FlowGrants:
             return operation == "SendMessage" and resource == self.dead_letter_queue_arn
         if service == "sns":
             return operation == "Publish" and self.alerts_topic_arn is not None and resource == self.alerts_topic_arn
+        if service == "athena":
+            return (
+                operation in ATHENA_QUERY_ACTIONS
+                and self.athena_workgroup_arn is not None
+                and resource in (self.athena_workgroup_arn, arns.athena_workgroup("*"))
+            )
         return False
 
 
@@ -198,6 +217,9 @@ class ArnBuilder:
         account, name = (path[-2], path[-1]) if len(path) >= 2 else (self.account, path[-1] if path else url)
         return f"arn:aws:sqs:{self.region}:{account}:{name}"
 
+    def athena_workgroup(self, name: str) -> str:
+        return f"arn:aws:athena:{self.region}:{self.account}:workgroup/{name}"
+
     def wildcard(self) -> str:
         return "*"
 
@@ -220,6 +242,8 @@ def required_permissions(signing_name: str, operation: str, params: Mapping[str,
         return [Permission(f"sqs:{operation}", arns.queue(str(params["QueueUrl"])))]
     if signing_name == "s3" and "Bucket" in params:
         return [Permission(f"s3:{operation}", f"arn:aws:s3:::{params['Bucket']}/{params.get('Key', '')}")]
+    if signing_name == "athena":  # by execution id: the query's workgroup, which only Athena knows (see above)
+        return [Permission(f"athena:{operation}", arns.athena_workgroup(str(params.get("WorkGroup", "*" if "QueryExecutionId" in params else "primary"))))]
     if signing_name == "sns" and operation == "Publish":
         target = params.get("TopicArn") or params.get("TargetArn") or arns.wildcard()
         return [Permission("sns:Publish", str(target))]

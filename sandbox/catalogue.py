@@ -70,10 +70,12 @@ class SupportingResourceEntry(CatalogueModel):
 
 
 class SubjectEntry(CatalogueModel):
-    """A subject code of a work (Consonance's `subjectCodes`; BISAC codes also appear in `bisacs`)."""
+    """A subject code of a work (Consonance's `subjectCodes`, inferred; BISAC codes also appear in `bisacs`
+    when the work lists none of its own): campaign targeting and the listening analytics read them."""
 
     scheme: Literal["THEMA", "BISAC", "BIC"]
     code: str
+    description: str | None = None
     main: bool = False
 
 
@@ -291,6 +293,19 @@ class AdsManagerPublish(CatalogueModel):
     milestone: str
 
 
+class AnalyticsScenario(CatalogueModel):
+    """How the sandbox stages listening analytics (sandbox/listening.py): which shows opt in to the
+    unofficial Spotify for Creators collection, which book works an audio series relates to, and the
+    faults to play — days counted from the start date like the timeline's."""
+
+    creators_series: list[int] = Field(default_factory=list)  # Consonance series whose Spotify show opts in
+    related_books: dict[str, list[int]] = Field(default_factory=dict)  # audio series id -> book work ids
+    missing_export_day: int | None = None  # Megaphone drops no file for this day
+    overwritten_export_day: int | None = None  # this day's file arrives half-full first, then whole
+    creators_login_expires_day: int | None = None  # the Creators session cookies stop working this day
+    seed: int = 7
+
+
 class Catalogue(CatalogueModel):
     publisher: Publisher
     start_date: date
@@ -311,6 +326,7 @@ class Catalogue(CatalogueModel):
     spotify_accounts: list[SpotifyAccountEntry] = Field(default_factory=list)  # authorised at the start of a run
     spotify_unplayable: list[SpotifyUnplayable] = Field(default_factory=list)
     ads_manager_publishes: list[AdsManagerPublish] = Field(default_factory=list)  # people's clicks in Ads Manager
+    analytics: AnalyticsScenario = Field(default_factory=AnalyticsScenario)
 
     @model_validator(mode="after")
     def _references_resolve(self) -> Catalogue:
@@ -343,6 +359,8 @@ class Catalogue(CatalogueModel):
         for podcast in self.megaphone.podcasts:
             if podcast.series_id not in series:
                 raise ValueError(f"megaphone podcast {podcast.id} maps unknown series {podcast.series_id}")
+        if missing := set(self.analytics.creators_series) - series:
+            raise ValueError(f"analytics opts in unknown series {sorted(missing)}")
         return self
 
     def start_moment(self) -> datetime:

@@ -28,7 +28,7 @@ import gzip
 import json
 import math
 import random
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 
@@ -167,24 +167,28 @@ class ListeningGenerator:
     # the Megaphone export ---------------------------------------------------------------------------
     def export_drops(self) -> list[ExportDrop]:
         """Every object Megaphone would drop in the bucket over the plan, in the order it drops them."""
-        drops: list[ExportDrop] = []
-        for day in self.plan.days():
-            if day == self.plan.missing_export_day:
-                continue
-            lines = list(self.delivery_lines(day))
-            name = f"delivery-v2-day-{day.isoformat()}.json.gz" if self.plan.naming == "v2" else f"metrics-day-{day.isoformat()}.json.gz"
-            if day == self.plan.overwritten_export_day:
-                drops.append(ExportDrop(name, _gzip(lines[: len(lines) // 2]), "partial hourly version, overwritten later"))
-            drops.append(ExportDrop(name, _gzip(lines), "the whole day"))
-            final = datetime.combine(day + timedelta(days=1), datetime.min.time(), tzinfo=timezone.utc) + timedelta(hours=11)
-            drops.append(ExportDrop(f"_finalized_delivery_{day.isoformat()}_{final.strftime('%Y%m%dT%H%M%SZ')}", b"", "completion marker"))
+        return [drop for day in self.plan.days() for drop in self.export_day(day)]
+
+    def export_day(self, day: date, episodes: Sequence[EpisodeDimension] | None = None) -> list[ExportDrop]:
+        """The objects Megaphone drops for one day, in order (none on the plan's missing day): on the
+        overwritten day a partial hourly version first, then the whole day, then the completion marker.
+        `episodes` (default: the dimensions') are the episodes Megaphone delivered that day, with their ids."""
+        if day == self.plan.missing_export_day:
+            return []
+        lines = list(self.delivery_lines(day, episodes))
+        name = export_file_name(day, self.plan.naming)
+        drops = []
+        if day == self.plan.overwritten_export_day:
+            drops.append(ExportDrop(name, _gzip(lines[: len(lines) // 2]), "partial hourly version, overwritten later"))
+        drops.append(ExportDrop(name, _gzip(lines), "the whole day"))
+        drops.append(ExportDrop(completion_marker_name(day), b"", "completion marker"))
         return drops
 
-    def delivery_lines(self, day: date) -> Iterator[str]:
+    def delivery_lines(self, day: date, episodes: Sequence[EpisodeDimension] | None = None) -> Iterator[str]:
         """One record per counted download, plus flagged, short and repeated deliveries to be dropped."""
         rng = random.Random(f"{self.plan.seed}:{day.isoformat()}")
         serial = 0
-        for episode in sorted(self.dimensions.episodes, key=lambda e: e.product_id):
+        for episode in sorted(self.dimensions.episodes if episodes is None else episodes, key=lambda e: e.product_id):
             figures = self.truth.episodes.get((episode.product_id, day))
             if figures is None or not episode.megaphone_episode_id:
                 continue
@@ -206,33 +210,43 @@ class ListeningGenerator:
         from sandbox.simulators.spotify_creators import SpotifyCreatorsSimulator
 
         assert isinstance(simulator, SpotifyCreatorsSimulator)
+        for show, day in sorted(self.truth.followers):
+            if day < self.plan.first_day:
+                simulator.set_followers(show, day, self.truth.followers[(show, day)])  # the day before the first
+        for day in self.plan.days():
+            self.feed_creators_day(simulator, account, day)
+
+    def feed_creators_day(self, simulator: object, account: str, day: date, episodes: Sequence[EpisodeDimension] | None = None) -> None:
+        """One day's figures into a `SpotifyCreatorsSimulator`: each episode on Spotify that day
+        (`episodes`, default the dimensions', with their Spotify ids), its show's sums and follower count."""
+        from sandbox.simulators.spotify_creators import SpotifyCreatorsSimulator
+
+        assert isinstance(simulator, SpotifyCreatorsSimulator)
         titles = {t.work_id: t for t in self.dimensions.titles}
-        for episode in self.dimensions.episodes:
+        totals: dict[str, list[int]] = {}
+        for episode in self.dimensions.episodes if episodes is None else episodes:
             if not (episode.spotify_show_id and episode.spotify_episode_id):
                 continue
             if episode.spotify_show_id not in simulator.shows:
                 title = titles[episode.work_id]
                 simulator.add_show(episode.spotify_show_id, title.series_name or title.title, account)
-            simulator.add_episode(
-                episode.spotify_episode_id, episode.spotify_show_id, episode.episode_title,
-                episode.release_date or self.plan.first_day, 1800, self.truth.median_completion[episode.product_id],
-            )
-        show_days: dict[tuple[str, date], list[int]] = {}
-        for episode in self.dimensions.episodes:
-            if not (episode.spotify_show_id and episode.spotify_episode_id):
+            if episode.spotify_episode_id not in simulator.episodes:
+                simulator.add_episode(
+                    episode.spotify_episode_id, episode.spotify_show_id, episode.episode_title,
+                    episode.release_date or self.plan.first_day, 1800, self.truth.median_completion[episode.product_id],
+                )
+            show = totals.setdefault(episode.spotify_show_id, [0, 0, 0])
+            figures = self.truth.episodes.get((episode.product_id, day))
+            if figures is None:
                 continue
-            for day in self.plan.days():
-                figures = self.truth.episodes.get((episode.product_id, day))
-                if figures is None:
-                    continue
-                simulator.record_day(episode.spotify_episode_id, day, figures.starts, figures.streams, figures.listeners)
-                totals = show_days.setdefault((episode.spotify_show_id, day), [0, 0, 0])
-                for index, value in enumerate((figures.starts, figures.streams, figures.listeners)):
-                    totals[index] += value
-        for (show, day), (starts, streams, listeners) in show_days.items():
-            simulator.record_day(show, day, starts, streams, listeners)
-        for (show, day), count in self.truth.followers.items():
-            simulator.set_followers(show, day, count)
+            simulator.record_day(episode.spotify_episode_id, day, figures.starts, figures.streams, figures.listeners)
+            for index, value in enumerate((figures.starts, figures.streams, figures.listeners)):
+                show[index] += value
+        for show, (starts, streams, listeners) in totals.items():
+            if starts or streams or listeners:
+                simulator.record_day(show, day, starts, streams, listeners)
+            if (show, day) in self.truth.followers:
+                simulator.set_followers(show, day, self.truth.followers[(show, day)])
 
     # Ads --------------------------------------------------------------------------------------------
     def deliver_ads(self, record_delivery: RecordDelivery, through: date | None = None) -> int:
@@ -243,6 +257,17 @@ class ListeningGenerator:
                 record_delivery(campaign, day, dict(stats))
                 handed += 1
         return handed
+
+
+def export_file_name(day: date, naming: str = "v2") -> str:
+    """Megaphone's delivery day file for `day` (V2 or legacy naming)."""
+    return f"delivery-v2-day-{day.isoformat()}.json.gz" if naming == "v2" else f"metrics-day-{day.isoformat()}.json.gz"
+
+
+def completion_marker_name(day: date) -> str:
+    """The V2 completion marker Megaphone drops once `day` is final (11:00 UTC the next day)."""
+    final = datetime.combine(day + timedelta(days=1), datetime.min.time(), tzinfo=timezone.utc) + timedelta(hours=11)
+    return f"_finalized_delivery_{day.isoformat()}_{final.strftime('%Y%m%dT%H%M%SZ')}"
 
 
 def delivery_record(episode: EpisodeDimension, day: date, serial: int, country: str, rng: random.Random) -> dict[str, object]:

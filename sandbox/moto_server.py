@@ -10,6 +10,9 @@ Clients in this process skip the socket (`in_process=True`, the default): their 
 by botocore for the loopback URL, are handed to the same WSGI application the server thread serves
 (`sandbox.aws_transport`). Other processes keep using the socket. While it runs, moto's slow paths
 are short-cut with the same answers (`speedups=True`, the default; `sandbox.moto_speedups`).
+
+In front of moto stands the sandbox's Athena engine (`sandbox.athena_engine`): moto does not run SQL,
+so Athena queries are answered by DuckDB over the Glue tables' data in moto's S3.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ import boto3
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from werkzeug.serving import BaseWSGIServer, make_server
 
+from sandbox.athena_engine import AthenaEngine
 from sandbox.aws_transport import InProcessTransport, install_botocore_handler
 from sandbox.moto_speedups import moto_speedups
 
@@ -98,6 +102,7 @@ class MotoServer:
         self._werkzeug_level: int | None = None
         self.endpoint_url = ""
         self.transport: InProcessTransport | None = None
+        self.athena: AthenaEngine | None = None
 
     @property
     def running(self) -> bool:
@@ -122,7 +127,8 @@ class MotoServer:
         werkzeug.setLevel(logging.ERROR)  # one access-log line per AWS call drowns everything else
         if self.speedups:
             self._patches.enter_context(moto_speedups())
-        application = RememberingDispatcher()
+        self.athena = AthenaEngine(RememberingDispatcher(), SANDBOX_ACCOUNT, self.region)
+        application = self.athena
         server = make_server(self._host, self._port, application, threaded=True)
         self._thread = threading.Thread(target=server.serve_forever, name="moto-server", daemon=True)
         self._thread.start()
@@ -161,6 +167,8 @@ class MotoServer:
         request = urllib.request.Request(f"{self.endpoint_url}/moto-api/reset", method="POST")
         with urllib.request.urlopen(request, timeout=10) as response:
             response.read()
+        if self.athena is not None:
+            self.athena.executions.clear()
 
     def __enter__(self) -> MotoServer:
         return self.start()

@@ -13,6 +13,7 @@ from functions.state.ledger import SyncLedger
 from functions.state.targets import EPISODE_SOURCE, MEGAPHONE
 from sandbox.promotion_report import promotion_section, promotion_summary
 from sandbox.marketing import campaigns_report, campaigns_summary
+from sandbox.analytics_report import analytics_section, summary_lines
 from sandbox.world import SandboxWorld
 
 
@@ -66,6 +67,7 @@ def build_report(world: SandboxWorld, *, run: dict[str, Any]) -> dict[str, Any]:
         "branded": branded_section(entries),
         # marketing (issue 7): per title and milestone, the drafts, their validation and the brief
         "campaigns": campaigns_report(world),
+        "analytics": analytics_section(world),
     }
 
 
@@ -202,6 +204,9 @@ def summary_text(report: dict[str, Any], mapping: MappingConfig | None = None) -
     lines.append("")
     lines.append(f"Faults injected: consonance {faults['consonance']}, megaphone {faults['megaphone']}, handler crashes {faults['handler_crashes']}")
     lines += branded_lines(report.get("branded", []))
+    if "analytics" in report:
+        lines.append("")
+        lines.extend(summary_lines(report["analytics"]))
     return "\n".join(lines)
 
 

@@ -2,10 +2,13 @@
 
 Built from the same declarations as the stack (`infra.flows`, `infra.tables`), so local wiring is
 deployed wiring: one custom event bus; per queue flow an EventBridge rule (source + detail-types)
-targeting the flow's SQS queue, whose redrive policy sends a message to the flow's own DLQ after
+— for a flow fed by a bucket's objects, a rule on the default bus where S3 announces them, the bucket
+having EventBridge notifications on — targeting the flow's SQS queue, whose redrive policy sends a message to the flow's own DLQ after
 `max_receives` receives and whose visibility timeout is the declared one; per scheduled flow a
 schedule rule (the local runtime plays its Lambda target); the DynamoDB tables with their keys, GSIs
-(projection ALL), TTL and point-in-time recovery; the Secrets Manager secrets with sandbox values.
+(projection ALL), TTL and point-in-time recovery; the Secrets Manager secrets with sandbox values;
+for flows that run Athena queries, the analytics Glue database and tables and the Athena workgroup
+(`functions.analytics.catalog`, as the stack defines them; the sandbox's Athena engine answers them).
 
 Each flow's environment is built as `infra.flow_constructs.flow_environment` builds it (that module
 imports CDK, so it is mirrored here, not imported): the caller's settings (simulator URLs and the
@@ -27,7 +30,8 @@ from typing import Any
 import boto3
 
 from infra.buckets import BUCKETS, bucket_spec
-from infra.flows import SECRET_SPECS, Bucket, EventTrigger, FlowDeclaration, ScheduleTrigger, Secret, Table
+from functions.analytics.catalog import store_root, table_inputs
+from infra.flows import SECRET_SPECS, Bucket, EventTrigger, FlowDeclaration, ObjectCreatedTrigger, ScheduleTrigger, Secret, Table
 from infra.naming import DEFAULT_RESOURCE_PREFIX, ResourceNames
 from infra.tables import TABLES, TableSpec
 
@@ -36,6 +40,8 @@ DEFAULT_EVENT_SOURCE = "consonance-spotify"
 DEAD_LETTER_RETENTION_SECONDS = 14 * 24 * 3600
 METRICS_NAMESPACE = "ConsonanceSpotify"  # infra.flow_constructs.METRICS_NAMESPACE
 REDRIVE_MARGIN = 1  # infra.flow_constructs.REDRIVE_MARGIN (that module imports CDK)
+ATHENA_RESULTS_PREFIX = "athena-results/"  # infra.stack.ATHENA_RESULTS_PREFIX
+OBJECT_PREFIX_VARIABLES: dict[Bucket, str] = {Bucket.MEGAPHONE_EXPORT: "MEGAPHONE_EXPORT_PREFIX"}  # infra.flow_constructs._PREFIX_VARIABLE
 
 # The deployment settings a flow sees: the same for every flow, or chosen per flow (for example
 # `lambda flow: infra.deployment_context.environment_for_flow(flow, resolved)`, as the stack does).
@@ -72,6 +78,23 @@ class ScheduleWiring:
 
 
 @dataclass(frozen=True)
+class AnalyticsQueryResources:
+    """The Glue database (with the store's tables) and the Athena workgroup, as the stack defines them."""
+
+    database: str
+    workgroup: str
+    output_location: str
+
+    def environment(self) -> dict[str, str]:
+        """infra.flow_constructs.AnalyticsQueries.environment (that module imports CDK)."""
+        return {
+            "ANALYTICS_GLUE_DATABASE": self.database,
+            "ANALYTICS_ATHENA_WORKGROUP": self.workgroup,
+            "ANALYTICS_ATHENA_OUTPUT_LOCATION": self.output_location,
+        }
+
+
+@dataclass(frozen=True)
 class SandboxResources:
     """What was created, by flow. Holds secret ids, never secret values."""
 
@@ -88,6 +111,7 @@ class SandboxResources:
     secret_ids: dict[Secret, str]
     environments: dict[str, dict[str, str]]
     alerts_topic_arn: str | None = None
+    analytics: AnalyticsQueryResources | None = None
 
     def function_name(self, flow: str) -> str:
         return ResourceNames(self.prefix).function(flow)
@@ -132,14 +156,22 @@ def create_resources(
     bus_arn = events.create_event_bus(Name=names.event_bus)["EventBusArn"]
     account = bus_arn.split(":")[4]
     table_names = {spec.table: _create_table(spec, names.table(spec.table)) for spec in tables}
-    bucket_names = {spec.bucket: _create_bucket(names.bucket(spec.bucket, account, region)) for spec in BUCKETS}
+    bucket_names = {spec.bucket: _create_bucket(names.bucket(spec.bucket, account, region), spec.event_bridge) for spec in BUCKETS}
     secret_ids = _create_secrets(secret_values, prefix)
+    analytics = (
+        _create_analytics_queries(names, bucket_names[Bucket.ANALYTICS], _extras_for(next(f for f in flows if f.runs_athena_queries), extra_environment))
+        if any(flow.runs_athena_queries for flow in flows)
+        else None
+    )
 
     queues: dict[str, QueueWiring] = {}
     schedules: dict[str, ScheduleWiring] = {}
     for flow in flows:
         if isinstance(flow.trigger, EventTrigger):
             queues[flow.name] = _wire_queue(events, sqs, flow, flow.trigger, prefix, event_source)
+        elif isinstance(flow.trigger, ObjectCreatedTrigger):
+            pattern = _object_created_pattern(bucket_names[flow.trigger.bucket], _extras_for(flow, extra_environment), flow.trigger)
+            queues[flow.name] = _wire_queue(events, sqs, flow, flow.trigger, prefix, event_source, pattern=pattern)
         elif isinstance(flow.trigger, ScheduleTrigger):
             schedules[flow.name] = _wire_schedule(events, flow, flow.trigger, prefix)
         # Any other trigger (an HTTP endpoint) has nothing to create here: the flow gets its
@@ -158,6 +190,7 @@ def create_resources(
             secret_ids,
             _extras_for(flow, extra_environment),
             alerts_topic_arn,
+            analytics if flow.runs_athena_queries else None,
         )
         for flow in flows
     }
@@ -175,6 +208,7 @@ def create_resources(
         secret_ids=secret_ids,
         environments=environments,
         alerts_topic_arn=alerts_topic_arn,
+        analytics=analytics,
     )
 
 
@@ -185,9 +219,27 @@ def _check_unique_names(flows: Sequence[FlowDeclaration]) -> None:
         raise ValueError(f"flow names must be unique: {', '.join(duplicates)}")
 
 
+def _object_created_pattern(bucket: str, settings: Mapping[str, str], trigger: ObjectCreatedTrigger) -> dict[str, Any]:
+    """The stack's default-bus rule for a bucket's objects (infra.flow_constructs.QueueFlow._object_created_rule)."""
+    detail: dict[str, Any] = {"bucket": {"name": [bucket]}}
+    prefix = settings.get(OBJECT_PREFIX_VARIABLES.get(trigger.bucket, ""), "").strip("/")
+    if prefix:
+        detail["object"] = {"key": [{"prefix": f"{prefix}/"}]}
+    return {"source": ["aws.s3"], "detail-type": list(trigger.detail_types), "detail": detail}
+
+
 def _wire_queue(
-    events: Any, sqs: Any, flow: FlowDeclaration, trigger: EventTrigger, prefix: str, event_source: str
+    events: Any,
+    sqs: Any,
+    flow: FlowDeclaration,
+    trigger: EventTrigger | ObjectCreatedTrigger,
+    prefix: str,
+    event_source: str,
+    *,
+    pattern: dict[str, Any] | None = None,
 ) -> QueueWiring:
+    """The flow's queue and DLQ and the rule feeding it: on the custom bus for domain events, or — with
+    `pattern` — on the default bus, where S3 announces objects."""
     names = ResourceNames(prefix)
     queue_name = names.queue(flow.name)
     dlq_name = names.dead_letter_queue(flow.name)
@@ -206,9 +258,10 @@ def _wire_queue(
     queue_arn = _queue_arn(sqs, queue_url)
 
     rule_name = names.event_rule(flow.name)
-    pattern = {"source": [event_source], "detail-type": list(trigger.detail_types)}
-    rule_arn = events.put_rule(Name=rule_name, EventBusName=names.event_bus, EventPattern=json.dumps(pattern), State="ENABLED")["RuleArn"]
-    events.put_targets(Rule=rule_name, EventBusName=names.event_bus, Targets=[{"Id": "queue", "Arn": queue_arn}])
+    bus = names.event_bus if pattern is None else "default"
+    pattern = pattern or {"source": [event_source], "detail-type": list(trigger.detail_types)}
+    rule_arn = events.put_rule(Name=rule_name, EventBusName=bus, EventPattern=json.dumps(pattern), State="ENABLED")["RuleArn"]
+    events.put_targets(Rule=rule_name, EventBusName=bus, Targets=[{"Id": "queue", "Arn": queue_arn}])
     sqs.set_queue_attributes(QueueUrl=queue_url, Attributes={"Policy": json.dumps(_queue_policy(queue_arn, rule_arn))})
     return QueueWiring(
         flow=flow.name,
@@ -286,7 +339,7 @@ def _create_table(spec: TableSpec, name: str) -> str:
     return name
 
 
-def _create_bucket(name: str) -> str:
+def _create_bucket(name: str, event_bridge: bool = False) -> str:
     s3 = boto3.client("s3")
     region = s3.meta.region_name
     arguments: dict[str, Any] = {"Bucket": name}
@@ -294,7 +347,25 @@ def _create_bucket(name: str) -> str:
         arguments["CreateBucketConfiguration"] = {"LocationConstraint": region}
     s3.create_bucket(**arguments)
     s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
+    if event_bridge:  # S3 announces the bucket's object events on the default bus, as the stack sets it
+        s3.put_bucket_notification_configuration(Bucket=name, NotificationConfiguration={"EventBridgeConfiguration": {}})
     return name
+
+
+def _create_analytics_queries(names: ResourceNames, bucket: str, settings: Mapping[str, str]) -> AnalyticsQueryResources:
+    """The Glue database and tables over the analytics store and the Athena workgroup, as the stack
+    defines them (functions.analytics.catalog), so Athena queries resolve the same tables here."""
+    glue, athena = boto3.client("glue"), boto3.client("athena")
+    glue.create_database(DatabaseInput={"Name": names.glue_database, "Description": "Listening analytics"})
+    for table in table_inputs(store_root(bucket, settings.get("ANALYTICS_PREFIX", ""))):
+        glue.create_table(DatabaseName=names.glue_database, TableInput=table)
+    output = f"s3://{bucket}/{ATHENA_RESULTS_PREFIX}"
+    athena.create_work_group(
+        Name=names.athena_workgroup,
+        Description="Listening analytics rollups",
+        Configuration={"ResultConfiguration": {"OutputLocation": output}, "EnforceWorkGroupConfiguration": True},
+    )
+    return AnalyticsQueryResources(database=names.glue_database, workgroup=names.athena_workgroup, output_location=output)
 
 
 def _key_schema(partition_key: str, sort_key: str | None) -> list[dict[str, str]]:
@@ -327,6 +398,7 @@ def _flow_environment(
     secret_ids: Mapping[Secret, str],
     extra_environment: Mapping[str, str],
     alerts_topic_arn: str | None,
+    analytics: AnalyticsQueryResources | None = None,
 ) -> dict[str, str]:
     wiring = {
         "POWERTOOLS_SERVICE_NAME": flow.name,
@@ -347,6 +419,8 @@ def _flow_environment(
             wiring[secret_environment_variable(secret)] = secret_ids[secret]
     if flow.publishes_alerts and alerts_topic_arn:
         wiring["ALERTS_TOPIC_ARN"] = alerts_topic_arn
+    if analytics is not None:
+        wiring.update(analytics.environment())
     if queue is not None:
         wiring["DEAD_LETTER_QUEUE_URL"] = queue.dead_letter_queue_url
         wiring["MAX_RECEIVES"] = str(queue.max_receives)

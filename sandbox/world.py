@@ -48,10 +48,17 @@ from sandbox.simulators.renditions_cdn import RenditionsCdnSimulator
 from sandbox.spotify_consent import authorise_accounts
 from functions.connectors.spotify_auth import SpotifyCredentials
 from sandbox.marketing import MARKETING_FLOWS, MarketingSandbox, marketing_deployment
+from sandbox.simulators.spotify_creators import ACCOUNTS_HOST as CREATORS_ACCOUNTS_HOST
+from sandbox.simulators.spotify_creators import API_HOST as CREATORS_API_HOST
+from sandbox.simulators.spotify_creators import SpotifyCreatorsSimulator
+from sandbox.listening_feed import CreatorsLogin, ListeningFeed, catalogue_dimensions
+from sandbox.distribution import spotify_show_id
 
 # A fifth of faults at the API level come with this much risk of a handler dying after any call.
 CRASHES_PER_FAULT = 0.15
 RENDITIONS_HOST = "renditions.sandbox.example"
+# Where the sandbox says the full analytics report is (make demo writes it to reports/analytics.html).
+SANDBOX_REPORT_URL = "https://reports.sandbox.invalid/analytics.html"
 
 
 @dataclass
@@ -170,6 +177,8 @@ class SandboxWorld:
             Secret.SPOTIFY: json.dumps({"client_id": secrets.token_hex(16), "client_secret": secrets.token_urlsafe(24)}),
             Secret.WEBHOOK: secrets.token_urlsafe(32),
         }
+        self.creators_login = CreatorsLogin(sp_dc=secrets.token_urlsafe(24), sp_key=secrets.token_urlsafe(12))
+        self.secret_values[Secret.SPOTIFY_CREATORS] = self.creators_login.secret()
         self.consonance = ConsonanceSimulator(
             self.clock,
             self.catalogue,
@@ -204,6 +213,14 @@ class SandboxWorld:
         route_host(_default_host(SpotifySettings, "spotify_accounts_url"), self.spotify)
         route_host(_default_host(SpotifySettings, "spotify_api_url"), self.spotify)
         self.media.route()
+        # Spotify for Creators (UNOFFICIAL): its cookie login shares accounts.spotify.com with the Web
+        # API's token endpoint, so the Creators simulator stands there and hands the rest to Spotify's.
+        self.creators = SpotifyCreatorsSimulator(
+            self.clock, fallback=self.spotify, faults=FaultPlan(rate=options.faults, seed=options.seed * 31 + 4), seed=options.seed
+        )
+        self.creators.add_account(self.creators_login.sp_dc, self.creators_login.sp_key)
+        route_host(CREATORS_ACCOUNTS_HOST, self.creators)
+        route_host(CREATORS_API_HOST, self.creators)
         self.distribution = SpotifyDistribution(
             self.catalogue, self.megaphone, self.spotify, MappingConfig(), delay=options.distribution_delay
         )
@@ -221,6 +238,7 @@ class SandboxWorld:
             "RENDITIONS_BASE_URL": RenditionsCdnSimulator.base_url_for(RENDITIONS_HOST),
             "POWERTOOLS_TRACE_DISABLED": "true",
             **(marketing_deployment(auto_publish=options.ads_auto_publish) if self.marketing is not None else {}),
+            **self._analytics_settings(),
             **options.extra_environment,
         }
         # the Spotify accounts the flows act on (authorised below, as an operator would)
@@ -257,6 +275,17 @@ class SandboxWorld:
         self.distribution.ledger = SyncLedger(self.resources.tables[Table.LEDGER])
         if self.marketing is not None:
             self.runtime.add_before_tick(self.marketing.tick)
+        self.listening = ListeningFeed(
+            self.catalogue,
+            catalogue_dimensions(self.catalogue, self.consonance, next(iter(self.consonance.keys.values())), MappingConfig().audio_product_types),
+            megaphone=self.megaphone,
+            spotify=self.spotify,
+            creators=self.creators,
+            creators_login=self.creators_login,
+            export_bucket=self.resources.buckets[Bucket.MEGAPHONE_EXPORT],
+            on_objects=self.runtime.expect_messages,
+        )
+        self.runtime.add_before_tick(self.listening)
         if options.http_log is not None:
             options.http_log.parent.mkdir(parents=True, exist_ok=True)
             self._request_log = RequestLog(options.http_log, secret_values=self.secret_values.values())
@@ -276,6 +305,19 @@ class SandboxWorld:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
+
+    def _analytics_settings(self) -> dict[str, str]:
+        """The deployment's listening-analytics settings, from the catalogue's scenario: the opted-in
+        Creators shows (Spotify show id -> series), the books each audio series relates to, the report link."""
+        scenario = self.catalogue.analytics
+        podcasts = {p.series_id: p.id for p in self.catalogue.megaphone.podcasts}
+        shows = {spotify_show_id(podcasts[series]): series for series in scenario.creators_series if series in podcasts}
+        return {
+            "CREATORS_ENABLED": "true" if shows else "false",
+            "CREATORS_SHOWS": json.dumps(shows),
+            "ANALYTICS_RELATED_BOOKS": json.dumps(scenario.related_books),
+            "ANALYTICS_REPORT_URL": SANDBOX_REPORT_URL,
+        }
 
     def _quiet_lambda_logs(self) -> None:
         """Handlers log JSON to stdout as in Lambda; locally that goes to a file (or nowhere)."""

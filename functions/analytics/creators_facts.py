@@ -175,16 +175,15 @@ def collect_show(
     collection = CreatorsCollection(show_id=show_id)
     if with_show_facts:
         _collect_show_level(client, show_id, first_day, last_day, days, retrieved_at, collection, flow)
-    todo = sorted(set(buckets) if buckets is not None else set(range(EPISODE_BUCKETS)))
     members: dict[int, list[str]] = {}
     for episode_id in episode_ids:
         members.setdefault(bucket_of(episode_id), []).append(episode_id)
+    # a bucket no episode hashes to has nothing to read and nothing to replace
+    todo = sorted((set(buckets) if buckets is not None else set(range(EPISODE_BUCKETS))) & set(members))
     while todo:
         if time_left is not None and time_left() < seconds_per_bucket:
             break
         bucket = todo.pop(0)
-        if bucket not in members:
-            continue  # no episode hashes here: nothing to read and nothing to replace
         for day in days:
             collection.add(day, batch_name(show_id, bucket), [])
         for episode_id in sorted(members.get(bucket, [])):

@@ -27,7 +27,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Literal
+from types import UnionType
+from typing import Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -360,6 +361,36 @@ def _unique(values: Iterable[str], what: str) -> set[str]:
             raise DimensionConflict(f"duplicate {what}: {value}")
         seen.add(value)
     return seen
+
+
+# Where the store keeps them, under its root (an S3 prefix or a directory; see store.py).
+FACTS_DIRECTORY = "facts"
+DIMENSIONS_DIRECTORY = "dimensions"
+# Dimension tables: their row models, in the order the rollups' joins need them.
+DIMENSION_MODELS: dict[str, type[BaseModel]] = {
+    "dim_title": TitleDimension,
+    "dim_episode": EpisodeDimension,
+    "dim_contributor": ContributorDimension,
+    "dim_milestone": MilestoneDimension,
+    "dim_key": KeyRow,
+    "dim_group": GroupRow,
+}
+
+
+def dimension_columns(model: type[BaseModel]) -> list[Column]:
+    """A dimension row model's columns: str (and Literal of strings) -> string, date -> date, int ->
+    bigint; an Optional field is nullable. The Parquet schema and the Glue table are both built from it."""
+    columns = []
+    for name, info in model.model_fields.items():
+        annotation = info.annotation
+        nullable = False
+        if get_origin(annotation) in (Union, UnionType):
+            arguments = [a for a in get_args(annotation) if a is not type(None)]
+            nullable = len(arguments) < len(get_args(annotation))
+            annotation = arguments[0]
+        kind: Literal["string", "date", "bigint"] = "date" if annotation is date else "bigint" if annotation is int else "string"
+        columns.append(Column(name, kind, nullable, info.description or name.replace("_", " ")))
+    return columns
 
 
 def glue_columns() -> list[dict[str, str]]:

@@ -41,6 +41,7 @@ from typing import BinaryIO, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from functions.analytics.download_counting import DownloadCounting, ExportFieldNames
 from functions.analytics.facts import DailyFact, Metric, fact
 from functions.analytics.store import FactStore, Partition, WrittenBatch
 from functions.domain.errors import PermanentError
@@ -106,38 +107,6 @@ def classify_key(key: str) -> ExportObject | None:
 
 def _iso_day(text: str) -> date:
     return date.fromisoformat(text)
-
-
-# ------------------------------------------------------------------------------------------ settings
-class ExportFieldNames(BaseModel):
-    """The delivery fields read, by name (V2's names are assumed equal to legacy's until confirmed)."""
-
-    model_config = ConfigDict(frozen=True)
-
-    created_at: str = "created_at"
-    podcast_id: str = "podcast_id"
-    episode_id: str = "episode_id"
-    country: str = "country"
-    ip: str = "ip"
-    user_agent: str = "user_agent"
-    normalized_user_agent: str = "normalized_user_agent"
-    seconds_downloaded: str = "seconds_downloaded"
-    duration: str = "duration"
-    flagged_ip: str = "blacklisted_ip"
-    flagged_user_agent: str = "blacklisted_ua"
-
-
-class DownloadCounting(BaseModel):
-    """Which deliveries count as downloads (inferred rules, configurable)."""
-
-    model_config = ConfigDict(frozen=True)
-
-    drop_flagged: bool = True
-    bot_user_agent_markers: tuple[str, ...] = ()  # case-insensitive substrings, beyond Megaphone's flags
-    min_seconds_downloaded: float | None = 60.0
-    one_per_listener_per_day: bool = True
-    max_rejected_line_ratio: float = Field(default=0.01, ge=0, le=1)
-    fields: ExportFieldNames = Field(default_factory=ExportFieldNames)
 
 
 # ------------------------------------------------------------------------------------------ result

@@ -26,12 +26,12 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any, Literal
 
-import matplotlib
+from typing import TYPE_CHECKING
 
-matplotlib.use("Agg")
-from matplotlib.figure import Figure  # noqa: E402  (after choosing the non-interactive backend)
+from functions.analytics.rollups import RollupRunner, run_rollup
 
-from functions.analytics.rollups import RollupRunner, run_rollup  # noqa: E402
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 ReportGrouping = Literal["author", "genre", "series", "title"]
 GROUPINGS: tuple[ReportGrouping, ...] = ("author", "genre", "series", "title")
@@ -146,7 +146,19 @@ def build_figures(data: ReportData, ranking: Sequence[RankedGroup]) -> dict[str,
     }
 
 
+def _matplotlib() -> Any:
+    """matplotlib with the non-interactive backend, imported when a chart is drawn (not when the CLI
+    only parses its options)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    return matplotlib
+
+
 def _figure(height: float) -> Figure:
+    from matplotlib.figure import Figure
+
+    _matplotlib()
     return Figure(figsize=(9, height), layout="constrained")
 
 
@@ -190,7 +202,7 @@ def _completion_figure(noun: str, order: list[str], labels: list[str], rows: dic
 def _launch_figure(data: ReportData, keys: list[str], rows: dict[str, dict[str, Any]]) -> Figure:
     figure = _figure(5.0)
     axes = figure.add_subplot()
-    colours = matplotlib.colormaps["tab10"]
+    colours = _matplotlib().colormaps["tab10"]
     for index, key in enumerate(keys):
         points = {int(r["offset_days"]): float(r["value_per_launch"]) for r in data.curves if r["group_key"] == key and r["metric"] == "plays"}
         if not points:
@@ -218,7 +230,7 @@ def _no_data_note(axes: Any, empty: bool) -> None:
 # ------------------------------------------------------------------------------------------ HTML
 def svg(figure: Figure) -> str:
     buffer = io.StringIO()
-    with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "consonance-spotify"}):
+    with _matplotlib().rc_context({"svg.fonttype": "none", "svg.hashsalt": "consonance-spotify"}):
         figure.savefig(buffer, format="svg")
     text = buffer.getvalue()
     return text[text.index("<svg") :]
@@ -284,12 +296,14 @@ def write_report(runner: RollupRunner, path: Path, first_day: date, last_day: da
 
 # ------------------------------------------------------------------------------------------ CLI wiring
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """The options of `python -m infra.ops analytics report` (the lead adds the subcommand)."""
-    parser.add_argument("--from", dest="first_day", type=date.fromisoformat, required=True, help="first day (YYYY-MM-DD)")
-    parser.add_argument("--to", dest="last_day", type=date.fromisoformat, required=True, help="last day (YYYY-MM-DD)")
+    """The options of `python -m infra.ops analytics report` (infra/ops/analytics_command.py)."""
+    parser.add_argument("--from", dest="first_day", type=date.fromisoformat, help=f"first day (YYYY-MM-DD; default {WINDOW_DAYS} days to --to)")
+    parser.add_argument("--to", dest="last_day", type=date.fromisoformat, help="last day (YYYY-MM-DD; default yesterday, UTC)")
     parser.add_argument("--by", dest="grouping", choices=GROUPINGS, default="author", help="group by (default author)")
-    parser.add_argument("--athena", action="store_true", help="run the rollups on Athena instead of DuckDB over --store")
-    parser.add_argument("--store", type=Path, default=Path("reports/analytics-store"), help="local store directory (DuckDB)")
+    parser.add_argument("--athena", action="store_true", help="run the rollups on the deployment's Athena instead of DuckDB")
+    parser.add_argument(
+        "--store", type=Path, help="a local store directory for DuckDB (default: a copy of the deployment's analytics bucket)"
+    )
     parser.add_argument("--output", type=Path, default=Path("reports/analytics.html"), help="where to write the HTML")
 
 
@@ -303,4 +317,6 @@ def runner_for(arguments: argparse.Namespace, athena_location: Any = None) -> Ro
         return AthenaRunner(athena_location)
     from functions.analytics.duckdb_runner import DuckDBRunner
 
+    if arguments.store is None:
+        raise ValueError("DuckDB needs a local store directory (--store), or a copy of the deployment's")
     return DuckDBRunner(arguments.store)

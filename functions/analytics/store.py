@@ -27,8 +27,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timezone
 from pathlib import Path
-from types import UnionType
-from typing import Any, Protocol, Union, get_args, get_origin
+from typing import Any, Protocol
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -36,20 +35,16 @@ from pydantic import BaseModel
 
 from functions.analytics.facts import (
     COLUMNS,
+    DIMENSION_MODELS,
+    DIMENSIONS_DIRECTORY,
+    FACTS_DIRECTORY,
     SOURCES,
-    ContributorDimension,
     DailyFact,
     Dimensions,
-    EpisodeDimension,
-    GroupRow,
-    KeyRow,
-    MilestoneDimension,
     Source,
-    TitleDimension,
+    dimension_columns,
 )
 
-FACTS_DIRECTORY = "facts"
-DIMENSIONS_DIRECTORY = "dimensions"
 _BATCH_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,120}$")
 _ARROW_TYPES = {
     "string": pa.string(),
@@ -61,16 +56,6 @@ _ARROW_TYPES = {
 }
 
 FACT_SCHEMA = pa.schema([pa.field(c.name, _ARROW_TYPES[c.type], nullable=c.nullable) for c in COLUMNS])
-
-# Dimension tables: their row models, in the order the rollups' joins need them.
-DIMENSION_MODELS: dict[str, type[BaseModel]] = {
-    "dim_title": TitleDimension,
-    "dim_episode": EpisodeDimension,
-    "dim_contributor": ContributorDimension,
-    "dim_milestone": MilestoneDimension,
-    "dim_key": KeyRow,
-    "dim_group": GroupRow,
-}
 
 
 class InvalidBatch(ValueError):
@@ -121,23 +106,8 @@ def check_single_partition(facts: Sequence[DailyFact], partition: Partition) -> 
 
 
 def dimension_schema(model: type[BaseModel]) -> pa.Schema:
-    """Arrow schema of a dimension row model: str -> string, date -> date32, int -> int64; Optional -> nullable."""
-    fields = []
-    for name, info in model.model_fields.items():
-        annotation = info.annotation
-        nullable = False
-        if get_origin(annotation) in (Union, UnionType):
-            arguments = [a for a in get_args(annotation) if a is not type(None)]
-            nullable = len(arguments) < len(get_args(annotation))
-            annotation = arguments[0]
-        if annotation is date:
-            arrow_type = pa.date32()
-        elif annotation is int:
-            arrow_type = pa.int64()
-        else:  # str and Literal[...] of strings
-            arrow_type = pa.string()
-        fields.append(pa.field(name, arrow_type, nullable=nullable))
-    return pa.schema(fields)
+    """Arrow schema of a dimension row model (`facts.dimension_columns`: string, date, bigint; Optional -> nullable)."""
+    return pa.schema([pa.field(c.name, _ARROW_TYPES[c.type], nullable=c.nullable) for c in dimension_columns(model)])
 
 
 def dimension_tables(dimensions: Dimensions, author_role_codes: Sequence[str] = ("A01",)) -> dict[str, pa.Table]:
@@ -283,3 +253,17 @@ def local_store(root: Path) -> FactStore:
 def s3_store(bucket: str, prefix: str = "", client: Any = None) -> FactStore:
     return FactStore(S3Objects(bucket, prefix, client))
 
+
+
+def copy_to_directory(source: S3Objects, root: Path) -> int:
+    """Mirror an S3 store into a directory (for DuckDB: the ops CLI's local report, the sandbox's
+    report); returns the objects copied. Only Parquet objects: Athena's results are not the store."""
+    copied = 0
+    for key in source.list(""):
+        if not key.endswith(".parquet"):
+            continue
+        target = Path(root) / key
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(source.client.get_object(Bucket=source.bucket, Key=source.prefix + key)["Body"].read())
+        copied += 1
+    return copied

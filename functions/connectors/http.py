@@ -35,7 +35,7 @@ from functions.connectors.rate_limit import RateLimiter, UnlimitedRate
 SECRET_HEADERS = frozenset({"authorization", "x-api-key", "cookie", "x-signature", "proxy-authorization"})
 # OAuth token requests carry their secrets in the form (a refresh token, an authorization code and its
 # PKCE verifier); the app's client id is part of a stored secret here too. Observers see them redacted.
-SECRET_FORM_FIELDS = frozenset({"refresh_token", "code", "code_verifier", "client_secret", "client_id", "password"})
+SECRET_FORM_FIELDS = frozenset({"refresh_token", "access_token", "code", "code_verifier", "client_secret", "client_id", "password"})
 
 _transports: dict[str, httpx.BaseTransport] = {}
 _observers: list[Callable[["HttpExchange"], None]] = []

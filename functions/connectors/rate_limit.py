@@ -81,3 +81,16 @@ class WindowRateLimiter:
             wait = max((window + 1) * self.window_seconds - now, MIN_WAIT_SECONDS)
             self.waited_seconds += wait
             clock().sleep(wait)
+
+
+class SuccessiveLimits:
+    """A slot from each limiter in turn, e.g. a window shared by every concurrent Lambda (DynamoDB) and
+    then a minimum spacing in this process: the pace then holds across invocations and, within one,
+    between any two requests."""
+
+    def __init__(self, *limiters: RateLimiter):
+        self.limiters = limiters
+
+    def acquire(self) -> None:
+        for limiter in self.limiters:
+            limiter.acquire()

@@ -42,6 +42,7 @@ from functions.clock import clock, epoch_seconds
 from functions.connectors.api_client import ApiClient
 from functions.connectors.errors import ApiError, UnexpectedResponse
 from functions.connectors.http import HttpService, RetryPolicy
+from functions.connectors.rate_limit import RateLimiter
 from functions.domain.errors import PermanentError
 
 ACCOUNTS_URL = "https://accounts.spotify.com"
@@ -238,7 +239,7 @@ class SpotifyCreatorsClient:
         self,
         credentials: CreatorsCredentials | Callable[[], CreatorsCredentials],
         *,
-        pacing: MinimumSpacing | None = None,
+        pacing: RateLimiter | None = None,
         retry: RetryPolicy | None = None,
         accounts_url: str = ACCOUNTS_URL,
         api_url: str = API_URL,
@@ -249,7 +250,7 @@ class SpotifyCreatorsClient:
         self._credentials = credentials if callable(credentials) else (lambda: credentials)
         self.client_id = client_id
         self.redirect_uri = redirect_uri
-        self.pacing = pacing or MinimumSpacing()
+        self.pacing: RateLimiter = pacing or MinimumSpacing()
         self.logins = 0
         self._token: str | None = None
         self._token_valid_until = 0.0

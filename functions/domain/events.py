@@ -7,7 +7,7 @@ dead-letter queue with that reason) instead of guessing at a shape it was not wr
 
 from __future__ import annotations
 
-from functions.state.keys import campaign_key, contributor_key, episode_key, licence_key, series_key
+from functions.state.keys import campaign_key, contributor_key, episode_key, licence_key, listening_key, series_key
 
 import json
 
@@ -322,3 +322,22 @@ def _first_error(exc: ValidationError) -> str:
 def _shown(value: Any) -> str:
     """A version as it arrived, shortened: a number as itself, anything else quoted."""
     return str(value) if isinstance(value, int) and not isinstance(value, bool) else repr(value)[:40]
+
+
+# ------------------------------------------------------------------------------- listening analytics
+class CreatorsCollectionDue(DomainEvent):
+    """Collect one opted-in show's Spotify for Creators figures for [first_day, last_day] (the nightly
+    analytics run emits one per show; the collector emits a continuation with the episode `buckets` it
+    had no time left for, None meaning the show's own figures and every bucket)."""
+
+    detail_type: ClassVar[str] = "CreatorsCollectionDue"
+    show_id: str
+    first_day: date
+    last_day: date
+    buckets: tuple[int, ...] | None = None
+
+    def entity_key(self) -> str:
+        return str(listening_key("spotify_creators", self.show_id))
+
+
+register(CreatorsCollectionDue)

@@ -2,9 +2,11 @@
 
 A ledger item is about one Consonance entity (`pk`) and one target (`sk`, see `targets.py`). The entity
 key is `<kind>#<id>`: `episode#41003` (a Consonance audio product), `series#7`, `work#12`,
-`contributor#88`, `licence#41301` (a branded product's licence) and `campaign#12:pre_order` (a title's
-marketing milestone: the work id and the milestone). Flows build keys with the constructors below and
-read them back with `parse_entity_key`, never by formatting or splitting strings themselves.
+`contributor#88`, `licence#41301` (a branded product's licence), `campaign#12:pre_order` (a title's
+marketing milestone: the work id and the milestone) and `listening#megaphone_export:2026-12-03` (what a
+listening-analytics source delivered: one export day, or `listening#spotify_creators:<show>` a show).
+Flows build keys with the constructors below and read them back with `parse_entity_key`, never by
+formatting or splitting strings themselves.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ class EntityKind(StrEnum):
     CONTRIBUTOR = "contributor"
     LICENCE = "licence"
     CAMPAIGN = "campaign"
+    LISTENING = "listening"  # a listening-analytics source's unit of intake: one export day, one Creators show
 
 
 _PART = re.compile(r"^[0-9A-Za-z_.:-]{1,120}$")
@@ -93,3 +96,8 @@ def parse_entity_key(text: str) -> EntityKey:
         return EntityKey(EntityKind(kind), identity)
     except ValueError as exc:
         raise InvalidRecord(f"unknown ledger entity kind in {text[:80]!r}") from exc
+
+
+def listening_key(source: str, subject: str) -> EntityKey:
+    """What one analytics source delivered for one subject: an export day (`2026-12-03`) or a show id."""
+    return EntityKey(EntityKind.LISTENING, f"{source}:{subject}")

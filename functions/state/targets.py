@@ -546,3 +546,35 @@ SPOTIFY_ADS: TargetSpec[AdsCampaignState] = TargetSpec(
 ADS_CREATIVES: TargetSpec[CreativesState] = TargetSpec(
     "spotify-ads-creatives", CreativesState, CreativesStatus, frozenset({EntityKind.WORK}), CreativesStatus.KNOWN
 )
+
+
+# ------------------------------------------------------------------------------- listening analytics
+class ListeningStatus(StrEnum):
+    """What a listening source delivered for one unit (an export day, a Creators show)."""
+
+    INGESTED = "ingested"  # its figures are in the analytics store
+    MISSING = "missing"  # expected and not delivered (an export day past its finalisation)
+    REJECTED = "rejected"  # delivered but unusable (a corrupt or foreign file): dead-lettered with its reason
+    LOGIN_EXPIRED = "login_expired"  # Spotify for Creators: the stored session no longer logs in
+
+
+class ListeningState(TargetState):
+    """The last intake of one unit: where it came from, what it gave, and when. Findings (unknown
+    episodes, rejected lines, a missing day) live on the entry itself."""
+
+    source: str = ""
+    subject: str = ""  # the export day (YYYY-MM-DD) or the Creators show id
+    origin: str | None = None  # the export object's key, or the API path
+    rows: int = 0  # facts written
+    downloads: int = 0  # Megaphone: deliveries counted as downloads
+    lines_read: int = 0
+    dropped: dict[str, int] = Field(default_factory=dict)  # why deliveries were not counted, by reason
+    first_day: date | None = None  # Creators: the days collected last
+    last_day: date | None = None
+    requests: int = 0
+    login_alerted_on: date | None = None  # Creators: the day operators were last told the login expired
+
+
+LISTENING: TargetSpec[ListeningState] = TargetSpec(
+    "analytics", ListeningState, ListeningStatus, frozenset({EntityKind.LISTENING}), ListeningStatus.INGESTED
+)

@@ -29,7 +29,8 @@ from botocore.exceptions import ClientError
 
 from functions.domain.errors import PermanentError
 from functions.domain.events import EVENT_TYPES, BusEvent, parse_bus_envelope
-from infra.flows import EventTrigger, FlowDeclaration, ScheduleTrigger
+from functions.object_events import OBJECT_CREATED, parse_object_created
+from infra.flows import FlowDeclaration, ScheduleTrigger
 from infra.naming import ResourceNames
 
 SQS_REDRIVE_REASON = "moved by SQS redrive (no handler reason)"
@@ -94,8 +95,9 @@ class RedriveResult:
 
 
 def has_dead_letter_queue(declaration: FlowDeclaration) -> bool:
-    """Queue flows and scheduled flows keep what failed; an HTTP flow answers its caller instead."""
-    return isinstance(declaration.trigger, EventTrigger | ScheduleTrigger)
+    """Queue flows (domain events or S3 object events) and scheduled flows keep what failed; an HTTP
+    flow answers its caller instead."""
+    return declaration.consumes_queue or isinstance(declaration.trigger, ScheduleTrigger)
 
 
 def queue_url(sqs: Any, name: str) -> str:
@@ -142,6 +144,11 @@ def summarize_body(body: str) -> tuple[str | None, str | None]:
     try:
         _, event = parse_bus_envelope(body, tuple(EVENT_TYPES.values()))
         return event.detail_type, event.entity_key()
+    except PermanentError:
+        pass
+    try:  # an S3 object event (the export ingest's): the object is the entity
+        stored = parse_object_created(body)
+        return OBJECT_CREATED, stored.entity_key()
     except PermanentError:
         pass
     try:

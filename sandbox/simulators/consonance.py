@@ -421,26 +421,42 @@ class ConsonanceSimulator(Simulator):
                 for r in work.supporting_resources
             ],
             "bics": list(work.bics),
-            "bisacs": list(work.bisacs),
+            # the work's own list, else its BISAC subject codes, main first
+            "bisacs": list(work.bisacs) or [s.code for s in sorted(work.subjects, key=lambda s: not s.main) if s.scheme == "BISAC"] or None,
             "products": lambda info, productSearch=None: [  # noqa: N803 (GraphQL argument name)
                 self._product_view(p) for p in self._matching(productSearch or {}) if p.work_id == work.id
             ],
             "contracts": lambda info: [self._contract_view(c) for c in self._contracts_of(work.id)],
+            "contributions": lambda info: self._work_contribution_views(work),
             # marketing (campaign milestones)
             "subtitle": work.subtitle,
             "marketingTier": work.marketing_tier,
             "season": work.season,
-            "bisacs": [s.code for s in sorted(work.subjects, key=lambda s: not s.main) if s.scheme == "BISAC"] or None,
-            "subjectCodes": lambda info, mainOnly=False: [  # noqa: N803 (GraphQL argument name)
-                {"__typename": {"THEMA": "Thema", "BISAC": "BISAC", "BIC": "BIC"}[s.scheme], "code": s.code, "description": None, "main": s.main}
-                for s in work.subjects
-                if s.main or not mainOnly
-            ],
+            "subjectCodes": lambda info, schemesIn=None, mainOnly=None: self._subject_views(work, schemesIn, mainOnly),  # noqa: N803
             "onixContentAudienceCodes": list(work.audience_codes),
-            "products": lambda info, productSearch=None: [  # noqa: N803
-                self._product_view(p) for p in self._matching(productSearch or {}) if p.work_id == work.id
-            ],
         }
+
+    def _work_contribution_views(self, work: WorkEntry) -> list[GraphQLView]:
+        """A work's contributions: those of its products, each contributor and role once (Consonance
+        keeps contributions on the work and lists the products they apply to)."""
+        views: dict[tuple[int, str], GraphQLView] = {}
+        for product in sorted((p for p in self.catalogue.products if p.work_id == work.id), key=lambda p: p.id):
+            for view in self._contribution_views(product):
+                views.setdefault((view["contributor"]["id"], view["onixContributorRoleCode"]), view)
+        return list(views.values())
+
+    def _subject_views(self, work: WorkEntry, schemes: list[str] | None, main_only: bool | None) -> list[GraphQLView]:
+        return [
+            {
+                "__typename": {"THEMA": "Thema", "BISAC": "BISAC", "BIC": "BIC"}[subject.scheme],
+                "code": subject.code,
+                "description": subject.description,
+                "main": subject.main,
+                **({"parentCode": None} if subject.scheme == "THEMA" else {}),
+            }
+            for subject in work.subjects
+            if (schemes is None or subject.scheme in schemes) and (not main_only or subject.main)
+        ]
 
     def _contract_view(self, contract: ContractEntry) -> GraphQLView:
         first_work = self._work(contract.work_ids[0]) if contract.work_ids else None

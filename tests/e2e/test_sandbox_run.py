@@ -143,8 +143,11 @@ def test_http_log_has_one_redacted_line_per_request(sample_run: CliRun) -> None:
         elif line["service"] == "spotify-accounts" and line["request_body"].get("grant_type") == "refresh_token":
             # a PKCE refresh authenticates with the form, whose secrets are never in clear
             assert line["request_body"]["refresh_token"] == line["request_body"]["client_id"] == "[redacted]"
-        else:
-            assert headers["authorization"] == "[redacted]"  # every request is authenticated, never in clear
+        elif line["service"] == "spotify-creators-accounts" and line["url"].endswith("/api/token"):
+            # the Creators login's code exchange: a one-time code and its PKCE verifier authenticate it
+            assert line["request_body"]["code"] == line["request_body"]["code_verifier"] == "[redacted]"
+        else:  # every other request is authenticated by a header (a session cookie for the Creators login), never in clear
+            assert (headers.get("authorization") or headers.get("cookie")) == "[redacted]"
     megaphone_writes = [line for line in lines if line["service"] == "megaphone" and line["method"] in ("POST", "PUT")]
     assert megaphone_writes and all(isinstance(line["request_body"], dict) and line["request_body"]["externalId"] for line in megaphone_writes)
     assert all(line["request_body"]["query"] for line in lines if line["service"] == "consonance")

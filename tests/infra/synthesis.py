@@ -22,7 +22,9 @@ from cdk_nag import AwsSolutionsChecks
 from infra.bytecode import BytecodeInterpreter, compile_tree
 from infra.deployment_context import load_cdk_json_context
 from infra.function_code import stage_function_code
+from infra.flows import FLOWS
 from infra.layer import LAYER_RUNTIME_PATH
+from infra.layer_groups import groups_used
 from infra.stack import PROJECT_ROOT, STACK_NAME, ConsonanceSpotifyStack
 
 TEST_CONTEXT_OVERRIDES: dict[str, Any] = {
@@ -40,14 +42,24 @@ TEST_CONTEXT_OVERRIDES: dict[str, Any] = {
 class Assets:
     layer: Path  # holds python/layer_stand_in.py and its bytecode
     functions: Path  # holds the staged functions/ package
+    group_layers: dict[str, Path]  # a stand-in per dependency group the declarations name
+
+
+def stand_in_layer(directory: Path, interpreter: BytecodeInterpreter, what: str) -> Path:
+    (directory / "python").mkdir(parents=True)
+    (directory / "python" / "layer_stand_in.py").write_text(f'"""Stands in for the pip-built {what}."""\n')
+    compile_tree(interpreter, directory / "python", LAYER_RUNTIME_PATH)
+    return directory
 
 
 def build_assets(directory: Path, interpreter: BytecodeInterpreter) -> Assets:
-    layer = directory / "layer"
-    (layer / "python").mkdir(parents=True)
-    (layer / "python" / "layer_stand_in.py").write_text('"""Stands in for the pip-built layer."""\n')
-    compile_tree(interpreter, layer / "python", LAYER_RUNTIME_PATH)
-    return Assets(layer=layer, functions=stage_function_code(PROJECT_ROOT, directory / "functions", interpreter=interpreter))
+    return Assets(
+        layer=stand_in_layer(directory / "layer", interpreter, "layer"),
+        functions=stage_function_code(PROJECT_ROOT, directory / "functions", interpreter=interpreter),
+        group_layers={
+            group.name: stand_in_layer(directory / f"layer-{group.name}", interpreter, f"{group.name} layer") for group in groups_used(FLOWS)
+        },
+    )
 
 
 @dataclass(frozen=True)
@@ -73,7 +85,9 @@ def synthesize(assets: Assets, outdir: Path, context_overrides: dict[str, Any] |
     """The stack over `assets` with cdk.json's context, TEST_CONTEXT_OVERRIDES and `context_overrides`."""
     context = {**load_cdk_json_context(PROJECT_ROOT), **TEST_CONTEXT_OVERRIDES, **(context_overrides or {})}
     app = App(outdir=str(outdir), context=context)
-    stack = ConsonanceSpotifyStack(app, STACK_NAME, layer_asset_path=assets.layer, function_asset_path=assets.functions)
+    stack = ConsonanceSpotifyStack(
+        app, STACK_NAME, layer_asset_path=assets.layer, function_asset_path=assets.functions, group_layer_paths=assets.group_layers
+    )
     if nag:
         Aspects.of(app).add(AwsSolutionsChecks())
     assembly = app.synth()

@@ -120,6 +120,7 @@ def stand_in_resources() -> Any:
         tables={table: SimpleNamespace(table_name=f"{table.value}-table") for table in Table},
         buckets={bucket: SimpleNamespace(bucket_name=f"{bucket.value}-bucket") for bucket in Bucket},
         alerts_topic=SimpleNamespace(topic_arn="arn:aws:sns:eu-west-1:123456789012:alerts"),
+        analytics=None,
         deployment_environment={},
     )
 

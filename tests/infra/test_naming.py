@@ -81,7 +81,7 @@ def test_context_value_must_be_a_string() -> None:
 
 def test_stack_names_resources_under_the_context_prefix(tmp_path: Path, assets: Assets) -> None:
     app = App(outdir=str(tmp_path / "out"), context={RESOURCE_PREFIX_CONTEXT_KEY: "acme-audio"})
-    stack = ConsonanceSpotifyStack(app, STACK_NAME, layer_asset_path=assets.layer, function_asset_path=assets.functions)
+    stack = ConsonanceSpotifyStack(app, STACK_NAME, layer_asset_path=assets.layer, function_asset_path=assets.functions, group_layer_paths=assets.group_layers)
     template = Template.from_stack(stack)
     names = ResourceNames("acme-audio")
     template.has_resource_properties("AWS::Events::EventBus", {"Name": names.event_bus})
@@ -94,7 +94,7 @@ def test_stack_names_resources_under_the_context_prefix(tmp_path: Path, assets: 
 def test_stack_refuses_an_invalid_prefix(tmp_path: Path, assets: Assets) -> None:
     app = App(outdir=str(tmp_path / "out"), context={RESOURCE_PREFIX_CONTEXT_KEY: "Not_Valid"})
     with pytest.raises(DeploymentContextError, match="Not_Valid"):
-        ConsonanceSpotifyStack(app, STACK_NAME, layer_asset_path=assets.layer, function_asset_path=assets.functions)
+        ConsonanceSpotifyStack(app, STACK_NAME, layer_asset_path=assets.layer, function_asset_path=assets.functions, group_layer_paths=assets.group_layers)
 
 
 # --- the sandbox agrees -------------------------------------------------------------------------

@@ -183,7 +183,7 @@ def selected_with_new_layer(tmp_path_factory: pytest.TempPathFactory, assets: As
     (layer / "python").mkdir()
     (layer / "python" / "layer_stand_in.py").write_text('"""Stands in for a rebuilt layer (another dependency version)."""\n')
     compile_tree(bytecode_interpreter, layer / "python", LAYER_RUNTIME_PATH)
-    return synthesize(Assets(layer=layer, functions=assets.functions), tmp_path_factory.mktemp("cdk.out.one"), {SNAP_START_CONTEXT_KEY: [SELECTED]}, nag=False)
+    return synthesize(Assets(layer=layer, functions=assets.functions, group_layers=assets.group_layers), tmp_path_factory.mktemp("cdk.out.one"), {SNAP_START_CONTEXT_KEY: [SELECTED]}, nag=False)
 
 
 def test_a_list_selects_the_flows_that_get_snap_start(selected_with_new_layer: SynthesizedStack) -> None:
@@ -240,13 +240,13 @@ def test_a_bad_value_stops_synthesis_with_a_clear_message(value: Any, message: s
         snap_start_flows(value, FLOW_NAMES)
     app = App(outdir=str(tmp_path), context={SNAP_START_CONTEXT_KEY: value})
     with pytest.raises(DeploymentContextError, match=message):
-        ConsonanceSpotifyStack(app, STACK_NAME, layer_asset_path=assets.layer, function_asset_path=assets.functions)
+        ConsonanceSpotifyStack(app, STACK_NAME, layer_asset_path=assets.layer, function_asset_path=assets.functions, group_layer_paths=assets.group_layers)
 
 
 def test_snap_start_without_layer_aware_versions_is_refused(assets: Assets, tmp_path: Path) -> None:
     app = App(outdir=str(tmp_path), context={SNAP_START_CONTEXT_KEY: True, LAYER_VERSION_FLAG: False})
     with pytest.raises(DeploymentContextError, match="recognizeLayerVersion"):
-        ConsonanceSpotifyStack(app, STACK_NAME, layer_asset_path=assets.layer, function_asset_path=assets.functions)
+        ConsonanceSpotifyStack(app, STACK_NAME, layer_asset_path=assets.layer, function_asset_path=assets.functions, group_layer_paths=assets.group_layers)
 
 
 def test_on_synthesizes_without_warnings_about_unpublished_versions(synthesized_snap_start: SynthesizedStack) -> None:

@@ -17,7 +17,7 @@ from functions.settings import TABLE_VARIABLES, CoreSettings, known_variables
 from infra.bytecode import CHECKED_HASH_FLAGS, BytecodeBuildError, compiled_path, pyc_flags
 from infra.flow_constructs import REDRIVE_MARGIN
 from infra.deployment_context import CONTEXT_SETTINGS
-from infra.flow_constructs import ALERT_PUBLISH_KEY_ACTIONS, METRICS_NAMESPACE, construct_id, secret_env_var
+from infra.flow_constructs import ALERT_PUBLISH_KEY_ACTIONS, ATHENA_QUERY_ACTIONS, GLUE_READ_ACTIONS, METRICS_NAMESPACE, construct_id, secret_env_var
 from infra.flows import SECRET_SPECS
 from infra.flows import FLOWS, EventTrigger, FlowDeclaration, HttpTrigger, ScheduleTrigger, Secret, Table
 from infra.monitoring import HEARTBEATS, SIGNAL_ALARMS, THRESHOLDS, oldest_message_age_threshold
@@ -26,7 +26,7 @@ from infra.stack import EVENT_SOURCE, ConsonanceSpotifyStack
 from infra.tables import TABLES, TableSpec, table_spec
 from tests.infra.synthesis import TEST_CONTEXT_OVERRIDES, SynthesizedStack, referenced_logical_ids
 
-QUEUE_FLOWS = [d for d in FLOWS if isinstance(d.trigger, EventTrigger)]
+QUEUE_FLOWS = [d for d in FLOWS if d.consumes_queue]  # domain events and S3 object events alike
 SCHEDULED_FLOWS = [d for d in FLOWS if isinstance(d.trigger, ScheduleTrigger)]
 HTTP_FLOWS = [d for d in FLOWS if isinstance(d.trigger, HttpTrigger)]
 FLOWS_WITH_DEAD_LETTERS = QUEUE_FLOWS + SCHEDULED_FLOWS
@@ -101,11 +101,19 @@ def test_queue_flow_has_rule_queue_dead_letter_queue_and_event_source(synthesize
     assert mapping["ScalingConfig"] == {"MaximumConcurrency": declaration.max_concurrency}
     assert declaration.max_concurrency >= 2
 
-    assert isinstance(declaration.trigger, EventTrigger)
     rule = synthesized.properties(flow.rule)
-    assert rule["EventBusName"] == {"Ref": synthesized.logical_id(synthesized.stack.event_bus)}
-    assert rule["EventPattern"] == {"source": [EVENT_SOURCE], "detail-type": list(declaration.trigger.detail_types)}
     assert [target["Arn"] for target in rule["Targets"]] == [{"Fn::GetAtt": [queue_id, "Arn"]}]
+    if isinstance(declaration.trigger, EventTrigger):
+        assert rule["EventBusName"] == {"Ref": synthesized.logical_id(synthesized.stack.event_bus)}
+        assert rule["EventPattern"] == {"source": [EVENT_SOURCE], "detail-type": list(declaration.trigger.detail_types)}
+    else:  # S3 announces objects on the default bus: no EventBusName, the bucket's own events only
+        assert "EventBusName" not in rule
+        bucket = synthesized.stack.buckets[declaration.trigger.bucket]
+        assert rule["EventPattern"] == {
+            "source": ["aws.s3"],
+            "detail-type": ["Object Created"],
+            "detail": {"bucket": {"name": [{"Ref": synthesized.logical_id(bucket)}]}},
+        }
 
 
 def test_one_queue_pipeline_per_queue_flow_and_one_dead_letter_queue_per_flow(synthesized: SynthesizedStack) -> None:
@@ -224,7 +232,9 @@ def test_function_runtime_and_sizing_follow_the_declaration(synthesized: Synthes
     assert function["MemorySize"] == declaration.memory_mb
     assert function["Timeout"] == declaration.timeout_seconds
     assert function["TracingConfig"] == {"Mode": "Active"}
-    assert function["Layers"] == [{"Ref": synthesized.logical_id(synthesized.stack.dependency_layer)}]
+    groups = [synthesized.stack.group_layers[group] for group in declaration.layers]  # only the groups it declares
+    layers = [{"Ref": synthesized.logical_id(layer)} for layer in (synthesized.stack.dependency_layer, *groups)]
+    assert sorted(function["Layers"], key=str) == sorted(layers, key=str)  # no package is in two of them
     assert function["LoggingConfig"] == {"LogGroup": {"Ref": synthesized.logical_id(flow.log_group)}}
     if declaration.consumes_queue:
         assert "ReservedConcurrentExecutions" not in function  # the event source's MaximumConcurrency bounds it
@@ -276,7 +286,13 @@ def test_stack_refuses_assets_without_bytecode(tmp_path: Path, synthesized: Synt
     uncompiled = tmp_path / "functions-without-bytecode"
     shutil.copytree(synthesized.stack.function_asset_path, uncompiled, ignore=shutil.ignore_patterns("__pycache__"))
     with pytest.raises(BytecodeBuildError, match="have no cpython-312 .pyc"):
-        ConsonanceSpotifyStack(App(), "Uncompiled", layer_asset_path=synthesized.stack.layer_asset_path, function_asset_path=uncompiled)
+        ConsonanceSpotifyStack(
+            App(),
+            "Uncompiled",
+            layer_asset_path=synthesized.stack.layer_asset_path,
+            function_asset_path=uncompiled,
+            group_layer_paths=synthesized.stack.group_layer_paths,
+        )
 
 
 # --- environment -------------------------------------------------------------------------------
@@ -433,6 +449,17 @@ def test_role_grants_exactly_what_the_declaration_names(synthesized: Synthesized
     )
     if declaration.emits:
         expected.add(bus_id)
+    if declaration.runs_athena_queries:  # the workgroup's query actions, Glue reads of its database
+        assert stack.analytics is not None
+        statements = policy_statements(synthesized, declaration.name)
+        athena_statements = [st for st in statements if any(str(a).startswith("athena:") for a in as_list(st["Action"]))]
+        glue_statements = [st for st in statements if any(str(a).startswith("glue:") for a in as_list(st["Action"]))]
+        assert [set(as_list(st["Action"])) for st in athena_statements] == [set(ATHENA_QUERY_ACTIONS)]
+        assert [set(as_list(st["Action"])) for st in glue_statements] == [set(GLUE_READ_ACTIONS)]
+        assert len(as_list(glue_statements[0]["Resource"])) == 3  # the catalog, the database, its tables
+        expected |= referenced_logical_ids([st["Resource"] for st in athena_statements + glue_statements])
+    else:
+        assert not any(str(a).startswith(("athena:", "glue:")) for st in policy_statements(synthesized, declaration.name) for a in as_list(st["Action"]))
     if declaration.publishes_alerts:
         expected |= {topic_id, key_id}
         assert grants[topic_id] == {"sns:Publish"}
@@ -543,6 +570,7 @@ def test_secrets_use_the_names_functions_expect(synthesized: SynthesizedStack) -
         Secret.MEGAPHONE: "consonance-spotify/megaphone-token",
         Secret.SPOTIFY: "consonance-spotify/spotify-client",
         Secret.WEBHOOK: "consonance-spotify/webhook-signing-key",
+        Secret.SPOTIFY_CREATORS: "consonance-spotify/spotify-creators-session",
     }
     for declaration in FLOWS:  # each flow is told the id of every secret it declares, by the spec's variable
         variables = environment(synthesized, declaration.name)

@@ -3,8 +3,10 @@
 The run is cut down to a day of four Salt Road parts, with edits that make every flow work: a title
 change (publisher, ingest checker, write-back), a narration agreement ending early (the poller's
 RightsChanged, rights-sync), a takedown on Spotify (availability monitor, recorder, its SNS alert),
-the daily drift check (release sweep, metadata-sync), a signed takedown notice (webhook ingest) and a
-branded asset licensed on every channel (the branded-audio flows).
+the daily drift check (release sweep, metadata-sync), a signed takedown notice (webhook ingest), a
+branded asset licensed on every channel (the branded-audio flows), a title in pre-order (the campaign
+flows) and the listening analytics' first night and first export file (nightly, Creators collector,
+export ingest).
 Before the declarations were fixed this run denied metadata-sync's idempotency writes and the
 poller's RightsChanged."""
 
@@ -76,7 +78,8 @@ def sample_world() -> Iterator[SandboxWorld]:
         world.run_for(1)
         response = world.runtime.invoke("webhook-ingest", signed_notice(world))
         assert response["statusCode"] == 202, response
-        world.runtime.run_for(minutes=30)
+        # on to 04:30: Megaphone's export file of the first day arrives at 04:00 (the ingest's turn)
+        world.runtime.run_for(hours=4, minutes=30)
         yield world
 
 

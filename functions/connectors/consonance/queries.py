@@ -6,8 +6,9 @@ The conformance test validates each of `ALL_DOCUMENTS` against the project's SDL
 
 Fields marked "inferred" below are not in the transcribed spec (see extensions.graphql):
 `productionFiles` (and `ProductionFile.url`), `WebLink.description`, `SupportingResource.resourceVariant`
-and `.status`, `Work.contracts`, `Product.extents`, `Contract.approvalStatus` (the licence sweep's; a
-setting avoids it), the `createWebLink` / `updateWebLink` mutations, and `updateMarketingText`.
+and `.status`, `Work.contracts`, `Work.subjectCodes`, `Work.onixContentAudienceCodes`, `Product.extents`,
+`Contract.approvalStatus` (the licence sweep's; a setting avoids it), the `createWebLink` /
+`updateWebLink` mutations, and `updateMarketingText`.
 
 The write-back is ONE request per batch with aliased mutations (`w0`, `w1`, ...), so its document
 depends on the batch's mix of creates and updates; `spotify_links_mutation` builds it from the fixed
@@ -244,11 +245,41 @@ def notes_of_works_query(count: int) -> str:
     return f"query NotesOfWorks({variables}) {{\n{fields}\n}}\n"
 
 
+# What the listening analytics needs of a work (its dimensions): title, series, credits, main subject
+# and the products with their dates (the book's publication is the launch audio is compared with).
+# `subjectCodes` is inferred (see extensions.graphql); the rest is in the transcribed spec.
+ANALYTICS_WORK_FRAGMENT = """
+fragment AnalyticsWork on Work {
+  id
+  title
+  seriesMemberships { id series { id name } }
+  contributions {
+    id
+    sequenceNumber
+    onixContributorRoleCode
+    contributor { id name }
+  }
+  subjectCodes(schemesIn: [THEMA, BISAC], mainOnly: true) { __typename code description main }
+  products { __typename id publicationDate plannedPublicationDate }
+}
+"""
+
+
+def analytics_works_query(count: int) -> str:
+    """`count` works by id for the analytics dimensions, one aliased `work` field per id (`a0`, `a1`, ...)."""
+    if count < 1:
+        raise ValueError("an analytics works query needs at least one work")
+    variables = ", ".join(f"$id{i}: Int!" for i in range(count))
+    fields = "\n".join(f"  a{i}: work(workSearch: {{idEq: $id{i}}}) {{ ...AnalyticsWork }}" for i in range(count))
+    return f"query AnalyticsWorks({variables}) {{\n{fields}\n}}\n" + ANALYTICS_WORK_FRAGMENT
+
+
 CREATE_WEB_LINK_MUTATION = spotify_links_mutation(("create",))
 UPDATE_WEB_LINK_MUTATION = spotify_links_mutation(("update",))
 MIXED_SPOTIFY_LINKS_MUTATION = spotify_links_mutation(("create", "update", "create"))
 MIXED_INTERNAL_NOTES_MUTATION = INTERNAL_NOTES.document(("create", "update"))
 NOTES_OF_TWO_WORKS_QUERY = notes_of_works_query(2)
+TWO_ANALYTICS_WORKS_QUERY = analytics_works_query(2)
 
 ALL_DOCUMENTS: tuple[str, ...] = (
     CHANGED_AUDIO_PRODUCTS_QUERY,
@@ -263,6 +294,7 @@ ALL_DOCUMENTS: tuple[str, ...] = (
     CHANGED_PRODUCT_KINDS_QUERY,
     BRANDED_PRODUCTS_QUERY,
     BRANDED_PRODUCTS_SIGNED_QUERY,
+    TWO_ANALYTICS_WORKS_QUERY,
 )
 
 # Marketing (issue 7): the title queries, in every combination of their settings (title_queries.py).

@@ -141,6 +141,35 @@ class WorkRecord(ConsonanceModel):
     products: tuple["ProductRecord", ...] = ()
 
 
+class SubjectCodeRecord(ConsonanceModel):
+    """A work's subject code (`Work.subjectCodes`, inferred): the scheme is the code's type."""
+
+    typename: str = Field(alias="__typename")  # Thema | BISAC | BIC
+    code: str
+    description: str | None = None
+    main: bool = False
+
+
+class DatedProductRecord(ConsonanceModel):
+    """A product of a work with its dates (the analytics read which of them is the book)."""
+
+    typename: str | None = Field(default=None, alias="__typename")
+    id: int
+    publication_date: date | None = Field(default=None, alias="publicationDate")
+    planned_publication_date: date | None = Field(default=None, alias="plannedPublicationDate")
+
+
+class AnalyticsWorkRecord(ConsonanceModel):
+    """A work as the analytics' `AnalyticsWork` fragment selects it."""
+
+    id: int
+    title: str | None = None
+    series_memberships: tuple[SeriesMembershipRecord, ...] = Field(default=(), alias="seriesMemberships")
+    contributions: tuple[ContributionRecord, ...] = ()
+    subject_codes: tuple[SubjectCodeRecord, ...] = Field(default=(), alias="subjectCodes")  # inferred
+    products: tuple[DatedProductRecord, ...] = ()
+
+
 class ProductRecord(ConsonanceModel):
     """A product as the connector's `EpisodeProduct` fragment selects it.
 

@@ -23,7 +23,7 @@ def collector_deps(platform: Dependencies) -> CollectorDeps:
         ledger=platform.ledger,
         cursors=platform.cursors,
         ads=platform.spotify_ads,
-        facts=platform.analytics_facts,
+        facts=platform.analytics_store,
         ad_account_id=ad_account_id,
         lookback_days=settings.spotify_ads_report_lookback_days,
     )
