@@ -30,7 +30,7 @@ from graphql import build_client_schema, get_introspection_query
 from pydantic import BaseModel, ConfigDict
 
 from functions.clock import utcnow
-from functions.connectors.errors import ApiError, AuthenticationFailed, NotFound
+from functions.connectors.errors import ApiError, AuthenticationFailed, NotFound, RequestRejected
 from functions.connectors.spotify_auth import AuthorisationLost, AuthorizationCodeTokens, accounts_service
 from functions.dependencies import Dependencies
 from functions.domain.errors import IntegrationError
@@ -116,6 +116,9 @@ def check_consonance(dependencies: Dependencies, environment: Mapping[str, str])
         answer = dependencies.consonance.introspect(get_introspection_query())
     except AuthenticationFailed as exc:
         return [Check(system=system, check="API key", status=Status.FAIL, detail=f"refused: {exc}")]
+    except RequestRejected as exc:
+        detail = f"{exc} (does the server turn introspection off for this key?)"
+        return [Check(system=system, check="schema introspection", status=Status.FAIL, detail=detail)]
     except CHECK_FAILURES as exc:
         return [failed(system, "schema introspection", exc)]
     try:

@@ -16,10 +16,14 @@ import pytest
 
 from functions.clock import utcnow
 from functions.connectors.http import route_host
+from functions.secrets import AccountAuthorisations
 from functions.settings import ConsonanceSettings
 from infra.flows import Secret
+from infra.naming import ResourceNames
 from infra.ops.__main__ import main
 from infra.ops.command import EXIT_FAILED, EXIT_OK
+from infra.ops.doctor import Status, System, run_checks
+from infra.ops.plan import PROJECT_ROOT
 from sandbox.catalogue import ApiKey, load_catalogue
 from sandbox.simulators.consonance import ConsonanceSimulator
 from sandbox.world import SandboxWorld, WorldOptions
@@ -219,9 +223,27 @@ def test_missing_scopes_fail(world: SandboxWorld, deployment: dict[str, str]) ->
         store.save(latest.model_copy(update={"scopes": original.scopes}))
 
 
-def world_store(world: SandboxWorld) -> Any:
-    from functions.secrets import AccountAuthorisations
-    from infra.naming import ResourceNames
-
+def world_store(world: SandboxWorld) -> AccountAuthorisations:
     names = ResourceNames(world.resources.prefix)
     return AccountAuthorisations(lambda account: names.family_member(Secret.SPOTIFY_ACCOUNTS, account))
+
+
+def test_a_refused_api_key_fails(world: SandboxWorld, deployment: dict[str, str]) -> None:
+    route_host(CONSONANCE_HOST, ConsonanceSimulator(world.clock, world.catalogue, api_keys=[ApiKey(key="another-key", access="read_write")]))
+    try:
+        code, report, _ = doctor(world, "--system", "consonance")
+    finally:
+        route_host(CONSONANCE_HOST, world.consonance)
+
+    assert code == EXIT_FAILED
+    assert list(by_check(report, "consonance")) == ["API key"]
+    assert by_check(report, "consonance")["API key"]["status"] == "fail"
+
+
+def test_a_setting_the_deployment_lacks_is_named_before_anything_is_called(monkeypatch: pytest.MonkeyPatch) -> None:
+    """cdk.json leaves megaphoneNetworkId empty: the check says which context key to set (no AWS needed)."""
+    monkeypatch.delenv("MEGAPHONE_NETWORK_ID", raising=False)
+    checks = run_checks(ResourceNames("doctor-test"), (System.MEGAPHONE,), PROJECT_ROOT, {})
+
+    assert [(c.check, c.status) for c in checks] == [("settings", Status.FAIL)]
+    assert "MEGAPHONE_NETWORK_ID" in checks[0].detail and "megaphoneNetworkId" in checks[0].detail
