@@ -27,7 +27,7 @@ from pathlib import Path
 
 from botocore.exceptions import BotoCoreError, ClientError
 from graphql import build_client_schema, get_introspection_query
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from functions.clock import utcnow
 from functions.connectors.errors import ApiError, AuthenticationFailed, NotFound, RequestRejected
@@ -106,6 +106,11 @@ def doctor_environment(declaration: FlowDeclaration, names: ResourceNames, proje
 
 
 def failed(system: System, check: str, exc: BaseException) -> Check:
+    """A check that raised. A pydantic error's text quotes the input — here a secret's value, when a
+    secret has the wrong shape — so only where and what is wrong is kept of it."""
+    if isinstance(exc, ValidationError):
+        problems = "; ".join(f"{'.'.join(str(part) for part in error['loc']) or 'value'}: {error['msg']}" for error in exc.errors())
+        return Check(system=system, check=check, status=Status.FAIL, detail=f"{exc.title} is malformed: {problems}")
     return Check(system=system, check=check, status=Status.FAIL, detail=f"{type(exc).__name__}: {exc}")
 
 

@@ -13,16 +13,18 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+from pydantic import ValidationError
 
 from functions.clock import utcnow
 from functions.connectors.http import route_host
+from functions.connectors.spotify_auth import SpotifyCredentials
 from functions.secrets import AccountAuthorisations
 from functions.settings import ConsonanceSettings
 from infra.flows import Secret
 from infra.naming import ResourceNames
 from infra.ops.__main__ import main
 from infra.ops.command import EXIT_FAILED, EXIT_OK
-from infra.ops.doctor import Status, System, run_checks
+from infra.ops.doctor import Status, System, failed, run_checks
 from infra.ops.plan import PROJECT_ROOT
 from sandbox.catalogue import ApiKey, load_catalogue
 from sandbox.simulators.consonance import ConsonanceSimulator
@@ -247,3 +249,15 @@ def test_a_setting_the_deployment_lacks_is_named_before_anything_is_called(monke
 
     assert [(c.check, c.status) for c in checks] == [("settings", Status.FAIL)]
     assert "MEGAPHONE_NETWORK_ID" in checks[0].detail and "megaphoneNetworkId" in checks[0].detail
+
+
+@pytest.mark.parametrize("stored", ["not-json-{secret}", '{{"client_id": "app", "client_sec": "{secret}"}}'])
+def test_a_secret_of_the_wrong_shape_is_reported_without_its_value(stored: str) -> None:
+    secret = "s3cr3t-value-never-printed"
+    with pytest.raises(ValidationError) as raised:
+        SpotifyCredentials.model_validate_json(stored.format(secret=secret))
+    assert "input_value=" in str(raised.value) and "never-printed" in str(raised.value)  # pydantic quotes (part of) the input
+
+    check = failed(System.SPOTIFY, "app credentials", raised.value)
+
+    assert check.status is Status.FAIL and "SpotifyCredentials is malformed" in check.detail and "never-printed" not in check.detail
