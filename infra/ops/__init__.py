@@ -13,6 +13,7 @@ It reaches AWS through boto3 exactly as deployed — or the sandbox's moto serve
     python -m infra.ops promo briefs [--contributor ID] [--json]
     python -m infra.ops promo brief --contributor ID --from YYYY-MM-DD --to YYYY-MM-DD [--label TEXT]
     python -m infra.ops promo playlists [--json]
+    python -m infra.ops doctor [--system consonance|megaphone|spotify ...] [--json]
     python -m infra.ops analytics report [--from D] [--to D] [--by author|genre|series|title] [--athena | --store DIR] [--output FILE]
 
 Exit codes: 0 done; 1 not found (no such queue, product or ISBN); 2 usage (bad arguments, no AWS

@@ -19,7 +19,7 @@ sandbox report; `apply_due_changes(now)` applies the catalogue's scripted timeli
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timezone
 from pathlib import Path
@@ -29,15 +29,28 @@ from urllib.parse import urlsplit
 import httpx
 from graphql import (
     GraphQLError,
+    GraphQLInterfaceType,
     GraphQLResolveInfo,
     GraphQLScalarType,
     GraphQLSchema,
+    build_ast_schema,
     build_schema,
     execute_sync,
     parse,
     validate,
 )
-from graphql.language import DocumentNode, ValueNode
+from graphql.language import (
+    REMOVE,
+    DocumentNode,
+    EnumValueDefinitionNode,
+    FieldDefinitionNode,
+    InputValueDefinitionNode,
+    TypeDefinitionNode,
+    TypeExtensionNode,
+    ValueNode,
+    Visitor,
+    visit,
+)
 from graphql.utilities import value_from_ast_untyped
 
 from functions.clock import Clock
@@ -55,6 +68,7 @@ from sandbox.catalogue import (
     WebLinkEntry,
     WorkEntry,
 )
+from infra.ops.consonance_schema import SchemaCoordinate
 from sandbox.simulators.base import FaultPlan, RollingWindowLimit, Simulator, json_response, request_json
 
 PROJECT_SDL_PATH = Path(__file__).resolve().parents[2] / "functions" / "connectors" / "consonance" / "schema.graphql"
@@ -119,9 +133,11 @@ def _serialize_iso_moment(value: Any) -> str:
     return str(value)
 
 
-def build_executable_schema(sdl_path: Path = PROJECT_SDL_PATH) -> GraphQLSchema:
-    """The project SDL with real date coercion (the spec declares ISO8601Date as a scalar)."""
-    schema = build_schema(sdl_path.read_text(encoding="utf-8"))
+def build_executable_schema(sdl_path: Path = PROJECT_SDL_PATH, without: Sequence[str] = ()) -> GraphQLSchema:
+    """The project SDL with real date coercion (the spec declares ISO8601Date as a scalar), less the
+    fields and arguments named in `without` (see `schema_without`)."""
+    sdl = sdl_path.read_text(encoding="utf-8")
+    schema = schema_without(sdl, without) if without else build_schema(sdl)
     moment = schema.type_map.get("ISO8601DateTime")
     if isinstance(moment, GraphQLScalarType):
         moment.serialize = _serialize_iso_moment  # type: ignore[method-assign]
@@ -131,6 +147,62 @@ def build_executable_schema(sdl_path: Path = PROJECT_SDL_PATH) -> GraphQLSchema:
     iso_date.parse_value = _parse_iso_date  # type: ignore[method-assign]
     iso_date.parse_literal = _parse_iso_date_literal  # type: ignore[method-assign,assignment]
     return schema
+
+
+class _Remover(Visitor):
+    """Drops field, input-field, argument and enum-value definitions named by schema coordinate."""
+
+    def __init__(self, doomed: set[SchemaCoordinate]):
+        super().__init__()
+        self.doomed = doomed
+        self.dropped: set[SchemaCoordinate] = set()
+
+    def _drop(self, coordinate: SchemaCoordinate) -> object:
+        if coordinate in self.doomed:
+            self.dropped.add(coordinate)
+            return REMOVE
+        return None
+
+    @staticmethod
+    def _owners(ancestors: list[Any]) -> list[Any]:
+        return [a for a in ancestors if isinstance(a, (TypeDefinitionNode, TypeExtensionNode, FieldDefinitionNode))]
+
+    def enter_field_definition(self, node: FieldDefinitionNode, _key: Any, _parent: Any, _path: Any, ancestors: list[Any]) -> object:
+        return self._drop(SchemaCoordinate(self._owners(ancestors)[-1].name.value, node.name.value))
+
+    def enter_input_value_definition(self, node: InputValueDefinitionNode, _key: Any, _parent: Any, _path: Any, ancestors: list[Any]) -> object:
+        owners = self._owners(ancestors)
+        if isinstance(owners[-1], FieldDefinitionNode):  # an argument
+            return self._drop(SchemaCoordinate(owners[-2].name.value, owners[-1].name.value, node.name.value))
+        return self._drop(SchemaCoordinate(owners[-1].name.value, node.name.value))  # an input field
+
+    def enter_enum_value_definition(self, node: EnumValueDefinitionNode, _key: Any, _parent: Any, _path: Any, ancestors: list[Any]) -> object:
+        return self._drop(SchemaCoordinate(self._owners(ancestors)[-1].name.value, node.name.value))
+
+
+def schema_without(sdl: str, coordinates: Sequence[str]) -> GraphQLSchema:
+    """The SDL's schema as a real Consonance would be that lacks some of what the project assumes:
+    each of `coordinates` (`Type.field`, `Type.field(argument:)`, `Input.field`, `Enum.VALUE`) is
+    removed; a field removed from an interface is removed from every type implementing it. A
+    coordinate the SDL does not have is an error, so a test cannot remove nothing by a typo."""
+    full = build_schema(sdl)
+    doomed: set[SchemaCoordinate] = set()
+    for text in coordinates:
+        coordinate = SchemaCoordinate.parse(text)
+        if coordinate.member is None:
+            raise ValueError(f"{text!r}: name a field, argument or enum value to remove, not a whole type")
+        doomed.add(coordinate)
+        interface = full.type_map.get(coordinate.type_name)
+        if isinstance(interface, GraphQLInterfaceType):
+            implementations = full.get_implementations(interface)
+            for implementation in (*implementations.objects, *implementations.interfaces):
+                doomed.add(SchemaCoordinate(implementation.name, coordinate.member, coordinate.argument))
+    remover = _Remover(doomed)
+    document = visit(parse(sdl), remover)
+    unknown = sorted(str(c) for c in {SchemaCoordinate.parse(text) for text in coordinates} - remover.dropped)
+    if unknown:
+        raise ValueError(f"the SDL has no {', '.join(unknown)} to remove")
+    return build_ast_schema(document)
 
 
 class ConsonanceSimulator(Simulator):
@@ -146,9 +218,12 @@ class ConsonanceSimulator(Simulator):
         faults: FaultPlan | None = None,
         api_keys: list[ApiKey] | None = None,
         sdl_path: Path = PROJECT_SDL_PATH,
+        without: Sequence[str] = (),
     ):
-        """`sdl_path` serves another SDL: e.g. one without an inferred field, to see how the connector
-        copes if the real API lacks it."""
+        """`sdl_path` serves another SDL; `without` removes fields, arguments or mutations from it by
+        schema coordinate (e.g. `WebLink.description`, `Work.subjectCodes(mainOnly:)`,
+        `Mutation.updateMarketingText`): how the connector and `infra.ops doctor` cope if the real API
+        lacks something the project inferred."""
         rate_limit = RollingWindowLimit(clock, requests_per_minute, 60.0) if requests_per_minute else None
         super().__init__(clock, faults=faults, rate_limit=rate_limit)
         if page_size < 1:
@@ -156,7 +231,7 @@ class ConsonanceSimulator(Simulator):
         self.catalogue = catalogue.model_copy(deep=True)
         self.page_size = page_size
         self.keys = {k.key: k for k in (api_keys if api_keys is not None else self.catalogue.api_keys)}
-        self.schema = build_executable_schema(sdl_path)
+        self.schema = build_executable_schema(sdl_path, without)
         self.write_backs: list[WriteBack] = []
         self.notes_written: list[NoteWritten] = []
         self._next_text_id = max((t.id for t in self.catalogue.marketing_texts), default=0) + 900_001

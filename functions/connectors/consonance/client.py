@@ -306,6 +306,13 @@ class ConsonanceClient:
                 raise UnexpectedResponse(SERVICE, f"work {work_id} does not match the queried shape: {exc.error_count()} errors") from exc
         return found
 
+    # schema ----------------------------------------------------------------------------------
+    def introspect(self, document: str) -> dict[str, Any]:
+        """The live schema as an introspection `document` answers it (`data` with `__schema`): what
+        `infra.ops doctor` holds the project's documents against. Read-only, so retried like a query;
+        a server with introspection turned off answers a `RequestRejected`."""
+        return self._query(document, "IntrospectionQuery", {})
+
     # transport -------------------------------------------------------------------------------
     def _query(self, document: str, operation: str, variables: dict[str, Any]) -> dict[str, Any]:
         response = self._post(document, operation, variables, idempotent=True)
