@@ -4,7 +4,7 @@ It reaches AWS through boto3 exactly as deployed — or the sandbox's moto serve
 `AWS_ENDPOINT_URL` points at it — and finds every resource by its physical name (infra/naming.py,
 `--prefix`, default "consonance-spotify"), so it needs no CloudFormation access.
 
-    python -m infra.ops dlq list [--flow NAME] [--json]
+    python -m infra.ops dlq list [--flow NAME] [--json]          (a count per reason per queue, then the messages)
     python -m infra.ops dlq redrive FLOW [--dry-run] [--limit N] [--json]
     python -m infra.ops availability PRODUCT_ID_OR_ISBN [--json]
     python -m infra.ops plan [--product ID ...] [--today YYYY-MM-DD] [--json]
