@@ -17,13 +17,13 @@ from functions.domain.models import Finding
 from functions.state.availability import CHANNEL_WIDE
 from infra.flows import FLOWS, ScheduleTrigger, flow
 from infra.naming import DEFAULT_RESOURCE_PREFIX, ResourceNameError, ResourceNames
-from infra.ops import analytics_command, auth_command, availability, backfill_command, dead_letter_queues, distribution_command, licences_command, plan, promo_command
+from infra.ops import analytics_command, auth_command, availability, backfill_command, dead_letter_queues, distribution_command, licences_command, plan, promo_command, replay_command
 from infra.ops.command import EXIT_AWS_FAILED, EXIT_NOT_FOUND, EXIT_OK, EXIT_USAGE, UsageError
 from infra.ops.output import print_json, render_table
 
 HISTORY_SHOWN = availability.RECENT_HISTORY
 # Commands in modules of their own (infra/ops/command.py): adding one is a module and a line here.
-COMMAND_MODULES: tuple[ModuleType, ...] = (analytics_command, auth_command, backfill_command, distribution_command, licences_command, promo_command)
+COMMAND_MODULES: tuple[ModuleType, ...] = (analytics_command, auth_command, backfill_command, distribution_command, licences_command, promo_command, replay_command)
 
 
 def positive_int(text: str) -> int:
