@@ -20,7 +20,7 @@ from infra.ops.__main__ import main
 from infra.ops.command import EXIT_NOT_FOUND, EXIT_OK, EXIT_USAGE
 from infra.ops.replay import EntrySnapshot, changes_between, parse_entity
 from sandbox.world import SandboxWorld
-from tests.integration.harness import PUBLISHING_FLOWS, megaphone_episode, open_world, scheduled_event
+from tests.integration.harness import megaphone_episode, open_world, scheduled_event
 from tests.integration.small_catalogue import START, SmallCatalogue
 
 SERIES = 21
