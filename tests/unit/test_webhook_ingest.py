@@ -321,3 +321,24 @@ def test_a_missing_setting_is_503_with_the_misconfiguration_alarm(endpoint: Endp
 
     assert status == 503 and answer["error"] == "unavailable"
     assert MISCONFIGURED_METRIC in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("reported_at", "problem"),
+    [
+        ("0001-01-01T00:00:00+23:59", "reported_at must be between 2000-01-01 and 2100-01-01"),
+        ("9999-12-31T23:59:59-23:59", "reported_at must be between 2000-01-01 and 2100-01-01"),
+        ("2031-03-01T12:10:00Z", "reported_at is in the future"),  # ten minutes ahead: beyond the 5-minute tolerance
+        (10**30, "reported_at: Input should be a valid datetime"),
+        ("NaN", "reported_at: Input should be a valid datetime"),
+    ],
+)
+def test_an_absurd_report_time_in_an_authentic_notice_is_422(endpoint: Endpoint, reported_at: object, problem: str):
+    status, answer = endpoint.post(notice_body(reported_at=reported_at))
+
+    assert status == 422 and answer["error"] == "invalid_notice" and problem in answer["message"]
+    assert endpoint.emitted() == []
+
+
+def test_a_report_time_within_the_tolerance_ahead_is_accepted(endpoint: Endpoint):
+    assert endpoint.post(notice_body(notice_id="n-clock-skew", reported_at="2031-03-01T12:04:00Z"))[0] == 202

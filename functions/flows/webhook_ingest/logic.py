@@ -15,7 +15,7 @@ signature that does not match and a stale timestamp both answer 401 with the sam
 | 405 | not a POST (with `Allow: POST`) |
 | 409 | this exact delivery (timestamp and body) was already received |
 | 413 | body larger than `MAX_BODY_BYTES` |
-| 422 | authentic, but not a valid notice (the first validation problem is named) |
+| 422 | authentic, but not a valid notice (the first validation problem is named; a `reported_at` in the future beyond the tolerance, or outside 2000–2100, is not valid) |
 | 503 | the endpoint cannot verify or forward right now (secret or event bus unavailable), or its own
 configuration is broken (a setting missing, a blank or malformed signing key: `misconfigured`, counted as
 `WebhookMisconfigured`, an alarm): retry later |
@@ -33,7 +33,7 @@ import binascii
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -143,6 +143,8 @@ def receive_delivery(request: FunctionUrlRequest, deps: WebhookDeps, now: dateti
         notice = parse_notice(body)
     except InvalidNotice as exc:
         return _rejected(422, exc.code, f"not a valid notice: {exc}")
+    if notice.reported_at > now + timedelta(seconds=deps.tolerance_seconds):
+        return _rejected(422, InvalidNotice.code, "not a valid notice: reported_at is in the future")
 
     key = NOTICE_KEY_PREFIX + notice.notice_id
     try:
