@@ -45,6 +45,11 @@ def deployment_environment() -> Environment | None:
 
 def main() -> int:
     started = time.monotonic()
+    try:  # first: a malformed cdk.json stops synthesis before minutes of layer building
+        context = load_cdk_json_context(PROJECT_ROOT)
+    except DeploymentContextError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     try:
         interpreter = find_interpreter()
         layer_root = build_dependency_layer(PROJECT_ROOT / "requirements.txt", LAYER_ROOT, interpreter=interpreter)
@@ -57,10 +62,7 @@ def main() -> int:
     # Each function's unzipped size (code + its layers), printed always; the stack refuses one over 250 MB.
     print(size_table(function_sizes(FLOWS, function_code, layer_root, group_layers)), file=sys.stderr)
 
-    app = App(
-        outdir=os.environ.get("CDK_OUTDIR", str(PROJECT_ROOT / "cdk.out")),
-        context=load_cdk_json_context(PROJECT_ROOT),
-    )
+    app = App(outdir=os.environ.get("CDK_OUTDIR", str(PROJECT_ROOT / "cdk.out")), context=context)
     try:
         stack = ConsonanceSpotifyStack(
             app,

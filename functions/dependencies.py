@@ -230,10 +230,15 @@ class Dependencies:
         """
         raw = secret_value(self.settings.webhook.webhook_secret_id)
         if raw.lstrip().startswith("["):
-            keys = json.loads(raw)
-            if not isinstance(keys, list) or not keys or not all(isinstance(key, str) and key for key in keys):
-                raise ValueError("the webhook secret is a JSON array but not of non-empty strings")
+            try:
+                keys = json.loads(raw)
+            except json.JSONDecodeError:
+                raise ConfigurationError("the webhook secret starts like a JSON array of keys but is not valid JSON") from None
+            if not isinstance(keys, list) or not keys or not all(isinstance(key, str) and key.strip() for key in keys):
+                raise ConfigurationError("the webhook secret is a JSON array but not of non-empty strings")
             return keys
+        if not raw.strip():
+            raise ConfigurationError("the webhook signing key is blank")
         return [raw]
 
     @cached_property

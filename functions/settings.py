@@ -75,7 +75,11 @@ def _describe(model: type[EnvironmentSettings], errors: Any) -> str:
         purpose = f" ({info.description})" if info is not None and info.description else ""
         context = model.context_keys.get(field)
         how = f"; set CDK context '{context}'" if context else ""
-        problem = "is not set" if error["type"] == "missing" else f"is invalid: {error['msg']}"
+        # Where inside a JSON value, and what was there: "at '42': Input should be a valid string (got 7)".
+        inside = ".".join(str(part) for part in error["loc"][1:])
+        where = f" at {inside!r}" if inside else ""
+        got = f" (got {error['input']!r:.60})" if inside and "input" in error else ""
+        problem = "is not set" if error["type"] == "missing" else f"is invalid{where}: {error['msg']}{got}"
         problems.append(f"{variable}{purpose} {problem}{how}")
     return f"{model.__name__}: " + "; ".join(problems)
 
@@ -180,6 +184,18 @@ class MegaphoneSettings(EnvironmentSettings):
     @classmethod
     def _parse_podcasts(cls, value: object) -> object:
         return _json_object(value)
+
+    @field_validator("megaphone_podcasts")
+    @classmethod
+    def _series_ids_and_podcast_ids(cls, podcasts: dict[str, str]) -> dict[str, str]:
+        """Keys are Consonance series ids (integers); values Megaphone podcast ids (never blank)."""
+        not_ids = [key for key in podcasts if not key.strip().isdigit()]
+        if not_ids:
+            raise ValueError(f"keys must be Consonance series ids (integers), got {not_ids[:5]}")
+        blank = [key for key, podcast in podcasts.items() if not podcast.strip()]
+        if blank:
+            raise ValueError(f"the Megaphone podcast id is blank for series {blank[:5]}")
+        return podcasts
 
     @field_validator("preflight", mode="before")
     @classmethod

@@ -220,7 +220,15 @@ class DeploymentContextError(ValueError):
 def load_cdk_json_context(project_root: Path) -> dict[str, Any]:
     """The defaults in cdk.json. `python app.py` and the tests read them explicitly, because only the
     CDK CLI loads cdk.json by itself (its values still take precedence when it does)."""
-    return dict(json.loads((project_root / "cdk.json").read_text())["context"])
+    path = project_root / "cdk.json"
+    try:
+        document = json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise DeploymentContextError(f"{path} is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}") from exc
+    context = document.get("context", {}) if isinstance(document, dict) else None
+    if not isinstance(context, dict):
+        raise DeploymentContextError(f"{path}: \"context\" must be a JSON object of settings, got {context!r:.80}")
+    return dict(context)
 
 
 def encode_context_value(setting: ContextSetting, value: Any) -> str | None:

@@ -11,7 +11,8 @@ Signal alarms (`SIGNAL_ALARMS`) watch what the handlers count (namespace Consona
 dimension service=<flow>, the Powertools Metrics default dimension) where an operator should hear
 about it even though nothing failed: an episode withdrawn from Spotify, a takedown found, a rights
 restriction Spotify cannot enforce, and signed-webhook requests rejected (more than a stray one means
-a sender with the wrong key or someone probing the public endpoint). They sit on the dashboard too.
+a sender with the wrong key or someone probing the public endpoint), and any webhook answer refused
+because the endpoint's own configuration is broken. They sit on the dashboard too.
 
 All alarm and recovery notifications go to one KMS-encrypted SNS topic. Flows declared with
 `publishes_alerts` (e.g. the availability recorder, for takedowns) publish there too: flow_constructs.py
@@ -65,6 +66,8 @@ class AlarmThresholds:
     unenforceable_restrictions: int = 0
     webhook_rejections_period: Duration = Duration.minutes(5)
     webhook_rejections: int = 5
+    # Any answer refused because the endpoint itself is misconfigured.
+    webhook_misconfigured: int = 0
     # Branded audio: any asset still live on a channel after its licence stopped allowing it (the
     # sweep counts it only once the sweep interval and the channels' own time have passed).
     licences_live_past_window: int = 0
@@ -95,6 +98,9 @@ class SignalAlarm:
 # Every HTTP flow authenticates its callers with HMAC, and its handler counts the requests it rejects.
 HTTP_FLOWS: tuple[str, ...] = tuple(d.name for d in FLOWS if isinstance(d.trigger, HttpTrigger))
 REJECTION_METRIC = "WebhookRejected"
+# Put by an HTTP flow when it answers 503 because of its own deployment (a setting missing, a blank or
+# malformed signing key): every sender is being turned away until an operator fixes it.
+MISCONFIGURATION_METRIC = "WebhookMisconfigured"
 
 SIGNAL_ALARMS: tuple[SignalAlarm, ...] = (
     SignalAlarm(
@@ -128,6 +134,14 @@ SIGNAL_ALARMS: tuple[SignalAlarm, ...] = (
         threshold=THRESHOLDS.webhook_rejections,
         period=THRESHOLDS.webhook_rejections_period,
         description="signed requests were rejected (bad or missing signature, stale or replayed); a sender's key or clock is wrong, or the endpoint is probed",
+    ),
+    SignalAlarm(
+        kind="misconfigured",
+        metric_name=MISCONFIGURATION_METRIC,
+        flows=HTTP_FLOWS,
+        threshold=THRESHOLDS.webhook_misconfigured,
+        period=THRESHOLDS.webhook_rejections_period,
+        description="the endpoint answered 503 because its own configuration is broken (a setting missing, a blank or malformed signing key in its secret); every sender is refused until it is fixed",
     ),
     SignalAlarm(
         kind="live-past-window",

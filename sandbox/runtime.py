@@ -86,6 +86,7 @@ MAX_DELIVERY_ROUNDS_PER_TICK = 10_000
 SYSTEM_ATTRIBUTES = ("ApproximateReceiveCount", "SentTimestamp", "SenderId", "ApproximateFirstReceiveTimestamp")
 
 BeforeTick = Callable[[datetime], object]
+AfterInvocation = Callable[["InvocationRecord"], object]
 Outcome = Literal["succeeded", "partial", "error", "crash", "timeout", "malformed_response"]
 
 
@@ -235,6 +236,7 @@ class LocalRuntime:
             if flow.name not in resources.environments or missing_wiring:
                 raise ValueError(f"{flow.name} has no resources; create them from the same declarations")
         self._before_tick: list[BeforeTick] = list(before_tick)
+        self._after_invocation: list[AfterInvocation] = []
         self._ids = random.Random(f"{seed}:ids")
         self._crash_rng = random.Random(f"{seed}:crashes")
         self._stats = {flow.name: FlowStats(flow=flow.name, trigger=_trigger_kind(flow)) for flow in self.flows}
@@ -289,6 +291,12 @@ class LocalRuntime:
         """Call `hook(now)` at every tick, before anything is delivered; returns its remover."""
         self._before_tick.append(hook)
         return lambda: self._before_tick.remove(hook)
+
+    def add_after_invocation(self, hook: AfterInvocation) -> Callable[[], None]:
+        """Call `hook(record)` after each invocation, outside the flow's environment (the ops replay
+        attributes what changed to the flow that changed it); returns its remover."""
+        self._after_invocation.append(hook)
+        return lambda: self._after_invocation.remove(hook)
 
     def expect_messages(self) -> None:
         """Something outside the runtime sent messages: poll every queue at the next opportunity."""
@@ -426,6 +434,8 @@ class LocalRuntime:
         )
         if source == "direct":
             self.invocation_log.append(record)
+        for hook in list(self._after_invocation):
+            hook(record)
         return _InvocationResult(response=response, exception=exception, record=record)
 
     def _crash_point(self, flow: FlowDeclaration) -> Callable[[HttpExchange], None]:

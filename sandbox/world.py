@@ -39,6 +39,8 @@ from sandbox.http_log import RequestLog
 from sandbox.moto_server import MotoServer
 from sandbox.resources import SandboxResources, create_resources
 from sandbox.runtime import LocalRuntime
+from sandbox.replay_runner import flow_runner_for
+from infra.ops.replay import use_flow_runner
 from sandbox.simulators.base import FaultPlan
 from sandbox.simulators.consonance import ConsonanceSimulator
 from sandbox.simulators.megaphone import MegaphoneSimulator
@@ -272,6 +274,8 @@ class SandboxWorld:
             before_tick=[self.consonance.apply_due_changes, self.distribution.tick],
         )
         self.runtime.__enter__()
+        # `python -m infra.ops replay` run in this process runs the flows in this runtime
+        self._previous_flow_runner = use_flow_runner(flow_runner_for(self.runtime))
         self.distribution.ledger = SyncLedger(self.resources.tables[Table.LEDGER])
         if self.marketing is not None:
             self.runtime.add_before_tick(self.marketing.tick)
@@ -296,6 +300,7 @@ class SandboxWorld:
         if self._request_log is not None:
             self._request_log.__exit__(exc_type, exc, tb)
         self.runtime.__exit__(exc_type, exc, tb)
+        use_flow_runner(self._previous_flow_runner)
         clear_routes()
         sys.stdout = self._real_stdout
         if self._moto is not None:

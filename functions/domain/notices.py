@@ -12,6 +12,7 @@ territories, or `worldwide`.
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from enum import StrEnum
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -22,6 +23,10 @@ from functions.domain.territories import KNOWN_TERRITORIES
 _SPOTIFY_ID = r"^[0-9A-Za-z]{22}$"
 _MEGAPHONE_ID = r"^[0-9A-Za-z][0-9A-Za-z_-]{0,63}$"
 _NOTICE_ID = r"^[0-9A-Za-z][0-9A-Za-z._:-]{0,127}$"
+# A report time outside these is not a clock but a mistake (or a probe): year 1 with a +23:59 offset
+# parses, then overflows the first time it is converted to UTC downstream.
+EARLIEST_REPORT = datetime(2000, 1, 1, tzinfo=timezone.utc)
+LATEST_REPORT = datetime(2100, 1, 1, tzinfo=timezone.utc)
 
 
 class NoticeKind(StrEnum):
@@ -67,6 +72,13 @@ class AvailabilityNotice(BaseModel):
         if len(set(value)) != len(value):
             raise ValueError("territories are listed more than once")
         return tuple(sorted(value))
+
+    @field_validator("reported_at")
+    @classmethod
+    def _plausible_report_time(cls, value: datetime) -> datetime:
+        if not EARLIEST_REPORT <= value < LATEST_REPORT:  # aware comparison: no conversion, so no overflow
+            raise ValueError(f"reported_at must be between {EARLIEST_REPORT:%Y-%m-%d} and {LATEST_REPORT:%Y-%m-%d}")
+        return value
 
     @field_validator("reason")
     @classmethod

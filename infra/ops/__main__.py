@@ -17,13 +17,15 @@ from functions.domain.models import Finding
 from functions.state.availability import CHANNEL_WIDE
 from infra.flows import FLOWS, ScheduleTrigger, flow
 from infra.naming import DEFAULT_RESOURCE_PREFIX, ResourceNameError, ResourceNames
-from infra.ops import analytics_command, auth_command, availability, dead_letter_queues, distribution_command, doctor_command, licences_command, plan, promo_command
+from infra.ops import analytics_command, auth_command, availability, backfill_command, dead_letter_queues, distribution_command, doctor_command, licences_command, plan, promo_command, replay_command
 from infra.ops.command import EXIT_AWS_FAILED, EXIT_NOT_FOUND, EXIT_OK, EXIT_USAGE, UsageError
 from infra.ops.output import print_json, render_table
 
 HISTORY_SHOWN = availability.RECENT_HISTORY
 # Commands in modules of their own (infra/ops/command.py): adding one is a module and a line here.
-COMMAND_MODULES: tuple[ModuleType, ...] = (analytics_command, auth_command, distribution_command, doctor_command, licences_command, promo_command)
+COMMAND_MODULES: tuple[ModuleType, ...] = (
+    analytics_command, auth_command, backfill_command, distribution_command, doctor_command, licences_command, promo_command, replay_command
+)
 
 
 def positive_int(text: str) -> int:
@@ -50,7 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     dlq = commands.add_parser("dlq", help="inspect and redrive dead-letter queues").add_subparsers(dest="dlq_command", required=True)
-    dlq_list = dlq.add_parser("list", help="every message in the DLQs, with the reason it is there (consumes nothing)")
+    dlq_list = dlq.add_parser("list", help="every message in the DLQs grouped by reason (a count per reason per queue, then each message; consumes nothing)")
     dlq_list.add_argument("--flow", help="only this flow")
     dlq_list.add_argument("--json", action="store_true", help="machine-readable output")
     dlq_redrive = dlq.add_parser("redrive", help="move a flow's DLQ messages back to be processed again")
@@ -147,11 +149,16 @@ def list_dead_letters(names: ResourceNames, flow_name: str | None, as_json: bool
     if flow_name is not None and not queues[0]["exists"]:
         err.write(f"not found: no dead-letter queue {queues[0]['queue']} (prefix {names.prefix})\n")
         return EXIT_NOT_FOUND
+    groups = dead_letter_queues.group_by_reason(messages)
+    messages = dead_letter_queues.in_group_order(messages, groups)
     if as_json:
-        print_json({"prefix": names.prefix, "queues": queues, "messages": [m.as_dict() for m in messages]}, out)
+        document = {"prefix": names.prefix, "queues": queues, "groups": [g.as_dict() for g in groups], "messages": [m.as_dict() for m in messages]}
+        print_json(document, out)
         return EXIT_OK
     missing = [q["queue"] for q in queues if not q["exists"]]
     if messages:
+        out.write("By reason:\n")
+        out.write(render_table(["FLOW", "COUNT", "ERROR", "REASON"], [[g.flow, g.count, g.error_code, g.reason] for g in groups]) + "\n\n")
         out.write(
             render_table(
                 ["FLOW", "MESSAGE ID", "DEAD-LETTERED", "ERROR", "RECEIVES", "EVENT", "ENTITY", "REASON"],

@@ -8,7 +8,9 @@ What a DLQ message can be, and how it is explained:
 - a scheduled flow's failed asynchronous invocation, kept by Lambda: attributes `ErrorCode`,
   `ErrorMessage`, `RequestID`; the body is the schedule's event.
 
-Listing never consumes: messages are received with a short visibility timeout (so paging moves on
+Listing groups the messages by reason (`group_by_reason`): per queue, how many share a reason — the
+numbers in a reason (product ids, counts, timestamps) masked, so "product 41 has no title" and
+"product 42 has no title" are one group — then each message. Listing never consumes: messages are received with a short visibility timeout (so paging moves on
 instead of returning the same ten again), then made visible again at once. The DLQ copy's
 ApproximateReceiveCount goes up by one per listing; nothing reads it (DLQs have no redrive policy).
 
@@ -20,7 +22,8 @@ asynchronously with the stored event.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import re
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -42,6 +45,10 @@ REDRIVE_VISIBILITY_SECONDS = 60
 RECEIVE_WAIT_SECONDS = 1
 SQS_BATCH = 10
 SUMMARY_CHARS = 80
+
+
+NUMBERS = re.compile(r"\d+")
+NUMBER_MASK = "#"
 
 
 class QueueNotFound(LookupError):
@@ -66,6 +73,48 @@ class DeadLetter:
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class ReasonGroup:
+    """The dead letters of one queue that failed for the same reason (numbers in it masked)."""
+
+    flow: str
+    error_code: str | None
+    reason: str  # the shared reason, its numbers shown as "#"
+    example: str  # one message's reason as it was written
+    message_ids: list[str]
+
+    @property
+    def count(self) -> int:
+        return len(self.message_ids)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self) | {"count": self.count}
+
+
+def reason_pattern(reason: str) -> str:
+    """A reason with its numbers masked: what messages failing the same way have in common."""
+    return NUMBERS.sub(NUMBER_MASK, " ".join(reason.split()))
+
+
+def group_by_reason(messages: Sequence[DeadLetter]) -> list[ReasonGroup]:
+    """Per queue (in the order given), the reasons from the most to the least frequent."""
+    groups: dict[tuple[str, str | None, str], ReasonGroup] = {}
+    for message in messages:
+        pattern = reason_pattern(message.reason)
+        key = (message.flow, message.error_code, pattern)
+        if key not in groups:
+            groups[key] = ReasonGroup(message.flow, message.error_code, pattern, message.reason, [])
+        groups[key].message_ids.append(message.message_id)
+    flow_order = list(dict.fromkeys(message.flow for message in messages))
+    return sorted(groups.values(), key=lambda group: (flow_order.index(group.flow), -group.count, group.reason))
+
+
+def in_group_order(messages: Sequence[DeadLetter], groups: Sequence[ReasonGroup]) -> list[DeadLetter]:
+    """The messages in the order of their groups, so each group's messages are listed together."""
+    position = {message_id: index for index, group in enumerate(groups) for message_id in group.message_ids}
+    return sorted(messages, key=lambda message: position[message.message_id])
 
 
 @dataclass(frozen=True)

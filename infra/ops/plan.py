@@ -67,15 +67,20 @@ def unknown_products(ledger: SyncLedger, product_ids: Sequence[int]) -> list[int
 
 
 def plan(
-    names: ResourceNames, config: PublishingConfig, today: date, product_ids: Sequence[int] | None
+    names: ResourceNames,
+    config: PublishingConfig,
+    today: date,
+    product_ids: Sequence[int] | None,
+    environ: Mapping[str, str] | None = None,
 ) -> tuple[list[planning.PlannedChange], list[int]]:
-    """(planned changes, requested product ids not in the ledger)."""
+    """(planned changes, requested product ids not in the ledger). `environ`: the publisher's
+    variables when not the process's (the replay passes the sandbox publisher's own)."""
     ledger = SyncLedger(names.table(Table.LEDGER))
     missing = unknown_products(ledger, product_ids) if product_ids else []
     wanted = [product_id for product_id in product_ids if product_id not in missing] if product_ids else None
     if product_ids and not wanted:
         return [], missing
     # The rights check the publisher is built with (episode_publisher/deps.py).
-    preflight = dry_run_preflight(config)
+    preflight = dry_run_preflight(config, environ)
     rights_check = publishing_rights_check(config.mapping, ledger)
     return planning.plan_changes(ledger, config, today, rights_check, product_ids=wanted, preflight=preflight), missing

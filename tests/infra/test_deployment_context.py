@@ -157,3 +157,42 @@ def test_cdk_json_runs_the_app_with_python() -> None:
     cdk_json = json.loads((PROJECT_ROOT / "cdk.json").read_text())
     assert cdk_json["app"] == "python3 app.py"
     assert Path(PROJECT_ROOT / "app.py").is_file()
+
+
+# --- what `make synth` refuses, with a message that names the place (issue 10) ---------------------
+
+
+@pytest.mark.parametrize(
+    ("context", "message"),
+    [
+        ({"consonanceMapping": '{"max_title_length": 100,'}, "context 'consonanceMapping' is not valid JSON"),
+        ({"megaphonePodcasts": "{'42': 'pod'}"}, "context 'megaphonePodcasts' is not valid JSON"),
+        ({"megaphonePodcasts": {"42": 7}}, "MEGAPHONE_PODCASTS .* is invalid at '42': Input should be a valid string \\(got 7\\); set CDK context 'megaphonePodcasts'"),
+        ({"megaphonePodcasts": {"42": ["pod"]}}, "is invalid at '42': Input should be a valid string"),
+        ({"megaphonePodcasts": {"42": "  "}}, "the Megaphone podcast id is blank for series \\['42'\\]"),
+        ({"megaphonePodcasts": {"Conversations": "pod"}}, "keys must be Consonance series ids \\(integers\\), got \\['Conversations'\\]"),
+        ({"consonanceMapping": {"max_title_length": "long"}}, "MAPPING .* is invalid at 'max_title_length': Input should be a valid integer.*\\(got 'long'\\); set CDK context 'consonanceMapping'"),
+        ({"consonanceMapping": {"max_title_length": [100]}}, "is invalid at 'max_title_length': Input should be a valid integer"),
+        ({"webhookToleranceSeconds": "   "}, "context 'webhookToleranceSeconds' is blank"),
+    ],
+)
+def test_malformed_configuration_stops_synthesis_with_a_clear_message(context: dict[str, Any], message: str) -> None:
+    with pytest.raises(DeploymentContextError, match=message):
+        deployment_context.validate_flow_environments(resolve_context(context.get), FLOWS)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('{"app": "python3 app.py", "context": {"megaphonePodcasts": {}},}', "cdk.json is not valid JSON: .* at line 1"),
+        ('{"app": "python3 app.py", "context": ["megaphonePodcasts"]}', '"context" must be a JSON object'),
+    ],
+)
+def test_a_malformed_cdk_json_is_a_deployment_context_error(tmp_path: Path, text: str, message: str) -> None:
+    (tmp_path / "cdk.json").write_text(text)
+    with pytest.raises(DeploymentContextError, match=message):
+        load_cdk_json_context(tmp_path)
+
+
+def test_the_cdk_json_podcast_ids_and_mapping_pass_the_same_checks() -> None:
+    deployment_context.validate_flow_environments(resolve_context(load_cdk_json_context(PROJECT_ROOT).get), FLOWS)

@@ -692,6 +692,7 @@ def test_poller_lag_alarm_fires_when_no_successful_poll_is_reported(synthesized:
         ("rights-sync", "unenforceable-restrictions", "UnenforceableRestrictions", 0, 3600),
         ("episode-publisher", "unenforceable-restrictions", "UnenforceableRestrictions", 0, 3600),
         ("webhook-ingest", "rejections", "WebhookRejected", THRESHOLDS.webhook_rejections, 300),
+        ("webhook-ingest", "misconfigured", "WebhookMisconfigured", 0, 300),
     ],
 )
 def test_signal_alarms_watch_what_the_handlers_count(

@@ -259,11 +259,49 @@ def test_dlq_list_shows_each_message_with_its_reason_and_consumes_nothing(aws: N
     assert "episode#4242" in result.out and "RightsChanged" in result.out
     assert "episode#77" in result.out and OTHER_QUEUE_FLOW in result.out
     assert "3 dead-lettered message(s)" in result.out
-    header = result.out.splitlines()[0]
+    lines = result.out.splitlines()
+    assert lines[0] == "By reason:" and lines[1].split() == ["FLOW", "COUNT", "ERROR", "REASON"]
+    header = next(line for line in lines if line.startswith("FLOW") and "MESSAGE" in line)
     assert header.split() == ["FLOW", "MESSAGE", "ID", "DEAD-LETTERED", "ERROR", "RECEIVES", "EVENT", "ENTITY", "REASON"]
     assert visible_count(NAMES.dead_letter_queue(QUEUE_FLOW)) == 2
     assert visible_count(NAMES.dead_letter_queue(OTHER_QUEUE_FLOW)) == 1
     assert run_cli("dlq", "list").out.count("\n") == result.out.count("\n")  # a second listing sees the same
+
+
+def test_dlq_list_groups_by_reason_per_queue_with_a_count_then_lists_each_message(aws: None) -> None:
+    sqs = boto3.client("sqs")
+    publisher_dlq, rights_dlq = queue_url(NAMES.dead_letter_queue(QUEUE_FLOW)), queue_url(NAMES.dead_letter_queue(OTHER_QUEUE_FLOW))
+    for product_id in (41, 42, 43):  # one reason, three products: one group of three
+        dead_letters.dead_letter(
+            publisher_dlq, bus_event("EpisodeChanged", {"schema_version": 1, "episode": {"product_id": product_id}}, f"e{product_id}"),
+            flow=QUEUE_FLOW, error_code="invalid_record", reason=f"InvalidRecord: product {product_id} has no master audio",
+            receive_count=1, message_id=f"orig-{product_id}",
+        )  # fmt: skip
+    dead_letters.dead_letter(
+        publisher_dlq, HANDLER_BODY, flow=QUEUE_FLOW, error_code="malformed_event", reason=REASON, receive_count=1, message_id="orig-1"
+    )
+    sqs.send_message(QueueUrl=rights_dlq, MessageBody=REDRIVEN_BODY)
+    sqs.send_message(QueueUrl=publisher_dlq, MessageBody=REDRIVEN_BODY)
+
+    shown = run_cli("dlq", "list")
+    assert shown.code == EXIT_OK, shown.err
+    lines = shown.out.splitlines()
+    summary = lines[3 : lines.index("")]
+    assert [line.split()[:2] for line in summary] == [[QUEUE_FLOW, "3"], [QUEUE_FLOW, "1"], [QUEUE_FLOW, "1"], [OTHER_QUEUE_FLOW, "1"]]
+    assert summary[0].endswith("InvalidRecord: product # has no master audio")
+    messages = lines[lines.index("") + 3 :]
+    assert [line.split()[0] for line in messages[:5]] == [QUEUE_FLOW] * 5
+    assert all("has no master audio" in line for line in messages[:3])  # a group's messages together
+    assert "6 dead-lettered message(s)" in shown.out
+
+    document = run_cli("dlq", "list", "--json").json()
+    groups = {(g["flow"], g["reason"]): g for g in document["groups"]}
+    grouped = groups[(QUEUE_FLOW, "InvalidRecord: product # has no master audio")]
+    assert grouped["count"] == 3 and grouped["error_code"] == "invalid_record" and len(grouped["message_ids"]) == 3
+    assert grouped["example"].startswith("InvalidRecord: product 4")
+    assert groups[(OTHER_QUEUE_FLOW, dead_letter_queues.SQS_REDRIVE_REASON)]["count"] == 1
+    assert sum(g["count"] for g in document["groups"]) == len(document["messages"]) == 6
+    assert visible_count(NAMES.dead_letter_queue(QUEUE_FLOW)) == 5  # consumed nothing
 
 
 def test_dlq_list_json_for_one_flow(aws: None) -> None:

@@ -5,6 +5,8 @@ recorder's queue as deployed: only an authentic, fresh, first-time, valid notice
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import itertools
 import json
 from collections.abc import Iterator
@@ -16,7 +18,7 @@ import boto3
 import pytest
 
 from functions.clock import SystemClock, use_clock
-from functions.flows.webhook_ingest.handler import handler
+from functions.flows.webhook_ingest.handler import MISCONFIGURED_METRIC, handler
 from functions.flows.webhook_ingest.logic import MAX_BODY_BYTES
 from functions.webhook.signature import sign, signature_headers
 from infra.flows import Secret, flow
@@ -264,3 +266,79 @@ def test_logs_carry_the_outcome_but_never_the_body_signature_or_secret(endpoint:
     assert "bad_signature" in logged and "WebhookRejected" in logged
     for secret_or_content in (SECRET, signature.removeprefix("sha256="), "confidential complaint text"):
         assert secret_or_content not in logged
+
+
+# ------------------------------------------------------------------------------------------ hardening
+def signed_with_raw_timestamp(body: bytes, timestamp: str, *secrets: str) -> dict[str, str]:
+    """Headers a sender with the key would send for a timestamp that is not a sane number."""
+    digests = [hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest() for secret in secrets]
+    return {"x-signature-timestamp": timestamp, "x-signature": ", ".join(f"sha256={digest}" for digest in digests)}
+
+
+@pytest.mark.parametrize("timestamp", [str(10**30), "9" * 400, "-5", f"-{T}", "nan", "NaN", "inf", "1e30", f"{T}.5", "٣٣٣", "0x10", "yesterday"])
+def test_an_absurd_timestamp_signed_with_the_real_key_is_4xx_never_500(endpoint: Endpoint, timestamp: str):
+    body = notice_body()
+    status, answer, _ = endpoint.call(function_url_event(body, signed_with_raw_timestamp(body, timestamp, SECRET)))
+
+    assert status == 401 and answer["error"] == "unauthenticated"
+    assert endpoint.emitted() == []
+
+
+def test_during_rotation_a_delivery_replayed_with_the_other_keys_signature_is_still_a_replay(endpoint: Endpoint):
+    new_key = "whsec-new-key-0002"
+    boto3.client("secretsmanager").put_secret_value(
+        SecretId=endpoint.resources.secret_ids[Secret.WEBHOOK], SecretString=json.dumps([new_key, SECRET])
+    )
+    reset_client_caches()
+    body = notice_body()
+    both = signed_with_raw_timestamp(body, str(T), new_key, SECRET)
+    assert endpoint.call(function_url_event(body, both))[0] == 202
+
+    for only_one in (signed_with_raw_timestamp(body, str(T), SECRET), signed_with_raw_timestamp(body, str(T), new_key)):
+        status, answer, _ = endpoint.call(function_url_event(body, only_one))
+        assert status == 409 and answer["error"] == "replayed_delivery"
+    assert len(endpoint.emitted()) == 1
+
+
+@pytest.mark.parametrize("stored", ["   ", "[\"whsec-new-key-0003\", \"\"]", "[\"whsec-new-key-0003\", \"  \"]", "[not json", "[]"])
+def test_a_blank_or_malformed_signing_key_is_503_with_the_misconfiguration_alarm(endpoint: Endpoint, capsys, stored: str):
+    boto3.client("secretsmanager").put_secret_value(SecretId=endpoint.resources.secret_ids[Secret.WEBHOOK], SecretString=stored)
+    reset_client_caches()
+
+    status, answer, headers = endpoint.call(function_url_event(notice_body(), signature_headers(SECRET, T, notice_body())))
+
+    assert status == 503 and answer["error"] == "unavailable" and headers["retry-after"] == "30"
+    logged = capsys.readouterr().out
+    assert MISCONFIGURED_METRIC in logged and "WebhookFailed" not in logged
+    assert endpoint.emitted() == []
+
+
+def test_a_missing_setting_is_503_with_the_misconfiguration_alarm(endpoint: Endpoint, capsys, monkeypatch):
+    monkeypatch.delenv("WEBHOOK_SECRET_ID")
+    reset_client_caches()
+
+    status, answer, _ = endpoint.call(function_url_event(notice_body(), signature_headers(SECRET, T, notice_body())))
+
+    assert status == 503 and answer["error"] == "unavailable"
+    assert MISCONFIGURED_METRIC in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("reported_at", "problem"),
+    [
+        ("0001-01-01T00:00:00+23:59", "reported_at must be between 2000-01-01 and 2100-01-01"),
+        ("9999-12-31T23:59:59-23:59", "reported_at must be between 2000-01-01 and 2100-01-01"),
+        ("2031-03-01T12:10:00Z", "reported_at is in the future"),  # ten minutes ahead: beyond the 5-minute tolerance
+        (10**30, "reported_at: Input should be a valid datetime"),
+        ("NaN", "reported_at: Input should be a valid datetime"),
+    ],
+)
+def test_an_absurd_report_time_in_an_authentic_notice_is_422(endpoint: Endpoint, reported_at: object, problem: str):
+    status, answer = endpoint.post(notice_body(reported_at=reported_at))
+
+    assert status == 422 and answer["error"] == "invalid_notice" and problem in answer["message"]
+    assert endpoint.emitted() == []
+
+
+def test_a_report_time_within_the_tolerance_ahead_is_accepted(endpoint: Endpoint):
+    assert endpoint.post(notice_body(notice_id="n-clock-skew", reported_at="2031-03-01T12:04:00Z"))[0] == 202

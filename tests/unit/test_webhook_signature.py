@@ -24,6 +24,7 @@ from functions.webhook.signature import (
     ReplayedDelivery,
     StaleTimestamp,
     authenticate_delivery,
+    delivery_id,
     sign,
     signature_headers,
     verify,
@@ -204,16 +205,34 @@ def test_replay_is_rejected_through_dynamodb(clock, replay_table):
     verified = authenticate_delivery(SECRET, headers, BODY, clock.now(), guard)
     with pytest.raises(ReplayedDelivery):
         authenticate_delivery(SECRET, headers, BODY, clock.now(), guard)
-    item = boto3.client("dynamodb").get_item(TableName=replay_table, Key={"id": {"S": f"webhook-signature#{verified.signature}"}})["Item"]
+    item = boto3.client("dynamodb").get_item(TableName=replay_table, Key={"id": {"S": f"webhook-delivery#{verified.delivery_id}"}})["Item"]
     assert item["expiration"] == {"N": str(T + 300)}
 
 
 def test_a_second_lambda_sees_the_first_ones_record(clock, replay_table):
-    signature = sign(SECRET, T, BODY).removeprefix("sha256=")
-    assert DynamoReplayGuard(replay_table).first_time(signature, T + 300)
+    delivery = delivery_id(T, BODY)
+    assert DynamoReplayGuard(replay_table).first_time(delivery, T + 300)
     dynamo.reset_clients()  # a fresh client, as another execution environment would have
-    assert not DynamoReplayGuard(replay_table).first_time(signature, T + 300)
-    assert DynamoReplayGuard(replay_table).first_time("another-signature", T + 300)
+    assert not DynamoReplayGuard(replay_table).first_time(delivery, T + 300)
+    assert DynamoReplayGuard(replay_table).first_time("another-delivery", T + 300)
+
+
+def test_the_guard_keys_on_the_delivery_not_on_the_key_that_signed_it(clock):
+    """Two keys valid while rotating: the same timestamp and body is one delivery, whichever digest is offered."""
+    guard = InMemoryReplayGuard()
+    both = {"X-Signature-Timestamp": str(T), "X-Signature": f"{sign('new-key', T, BODY)}, {sign(SECRET, T, BODY)}"}
+    first = authenticate_delivery([SECRET, "new-key"], both, BODY, clock.now(), guard)
+    assert first.delivery_id == delivery_id(T, BODY) and SECRET not in first.delivery_id
+    for only_one in (sign(SECRET, T, BODY), sign("new-key", T, BODY)):
+        with pytest.raises(ReplayedDelivery):
+            authenticate_delivery([SECRET, "new-key"], {"X-Signature-Timestamp": str(T), "X-Signature": only_one}, BODY, clock.now(), guard)
+
+
+@pytest.mark.parametrize("timestamp", [str(10**30), "9" * 400, "-1", "nan", "1e9", f"{T}.0", "٣٣٣"])
+def test_a_timestamp_that_is_not_plain_unix_seconds_is_malformed_even_when_signed(timestamp):
+    digest = hmac.new(SECRET.encode(), f"{timestamp}.".encode() + BODY, "sha256").hexdigest()
+    with pytest.raises(MissingSignature, match="not Unix seconds"):
+        verify(SECRET, timestamp, f"sha256={digest}", BODY, NOW)
 
 
 def test_an_expired_record_not_yet_swept_by_ttl_does_not_block(clock, replay_table):

@@ -79,7 +79,7 @@ def detect_changes(deps: PollDeps, since: date, correlation_id: str) -> PollOutc
                 outcome.malformed.append(f"a product without an id (title {record.title!r})")
                 continue
             key = episode_key(record.id)
-            change = _detect_change(record, known.get(key) or new_entry(key, EPISODE_SOURCE), deps, correlation_id)
+            change = announcement(record, known.get(key) or new_entry(key, EPISODE_SOURCE), deps.mapping, correlation_id)
             if change is None:
                 outcome.unchanged += 1
                 continue
@@ -107,20 +107,31 @@ def _chunks(records: Iterator[ProductRecord], size: int) -> Iterator[list[Produc
         yield chunk
 
 
-def _detect_change(
-    record: ProductRecord, entry: LedgerEntry[EpisodeSourceState], deps: PollDeps, correlation_id: str
+def announcement(
+    record: ProductRecord,
+    entry: LedgerEntry[EpisodeSourceState],
+    mapping: MappingConfig,
+    correlation_id: str,
+    *,
+    even_if_unchanged: str | None = None,
 ) -> tuple[LedgerEntry[EpisodeSourceState], list[DomainEvent]] | None:
-    mapped = map_product(record, deps.mapping)
+    """The source entry updated from `record` and the events that announce it; None when nothing we
+    use changed. `even_if_unchanged` (the why, for the entry's history) announces it anyway: the ops
+    backfill pushes products through the same flows with the events this poll would emit."""
+    mapped = map_product(record, mapping)
     episode = mapped.episode
     new_hash = _source_hash(episode.content_hash() if episode else None, mapped.findings)
-    if entry.source_hash == new_hash:
+    if entry.source_hash == new_hash and even_if_unchanged is None:
         return None  # the "changed" signal fired but nothing we use changed
     previous = entry.source_hash
     entry.source_hash = new_hash
     entry.state.episode = episode
     entry.series_key = str(series_key(episode.show.series_id)) if episode and episode.show else None
     entry.findings = list(mapped.findings)
-    entry.record("source_changed", ", ".join(sorted({f.code for f in mapped.findings})) or "content changed")
+    if previous == new_hash and even_if_unchanged is not None:
+        entry.record("announced", even_if_unchanged)
+    else:
+        entry.record("source_changed", ", ".join(sorted({f.code for f in mapped.findings})) or "content changed")
     if episode is None:
         return entry, []
     events: list[DomainEvent] = [

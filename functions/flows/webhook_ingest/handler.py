@@ -1,8 +1,8 @@
 """Function URL: signed notices in, `TakedownReported` events out (see logic.py).
 
 Logs say which rule rejected a delivery and where it came from; never the body, the signature
-headers or the secret. A deployment the endpoint cannot work with (a setting missing) answers 503,
-counted as `WebhookMisconfigured` (an alarm), never 500.
+headers or the secret. A deployment the endpoint cannot work with (a setting missing, a blank or malformed signing key)
+answers 503, counted as `WebhookMisconfigured` (an alarm: infra/monitoring.py), never 500.
 """
 
 from __future__ import annotations
@@ -21,13 +21,15 @@ from functions.flows.webhook_ingest.logic import (
     FunctionUrlRequest,
     WebhookDeps,
     WebhookResponse,
-    forget_signature_in,
+    forget_delivery_in,
     malformed_event,
     misconfigured,
     receive_delivery,
 )
 from functions.observability import logger, metrics
 from functions.settings import ConfigurationError
+
+MISCONFIGURED_METRIC = "WebhookMisconfigured"
 
 
 def webhook_deps(platform: Dependencies) -> WebhookDeps:
@@ -38,7 +40,7 @@ def webhook_deps(platform: Dependencies) -> WebhookDeps:
         notices=platform.idempotency,
         bus=platform.event_bus,
         tolerance_seconds=platform.settings.webhook.webhook_tolerance_seconds,
-        forget_signature=forget_signature_in(guard),
+        forget_delivery=forget_delivery_in(guard),
     )
 
 
@@ -59,7 +61,7 @@ def respond(event: dict[str, Any], deps: WebhookDeps | ConfigurationError) -> di
         metrics.add_metric(name="WebhookRejected", unit=MetricUnit.Count, value=1)
         logger.warning("webhook delivery rejected", extra={"status": response.status, "reason": response.rejection})
     elif response.failure is not None:
-        name = "WebhookMisconfigured" if isinstance(deps, ConfigurationError) else "WebhookFailed"
+        name = MISCONFIGURED_METRIC if response.misconfigured else "WebhookFailed"
         metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
         logger.error("webhook delivery could not be processed", extra={"status": response.status, "reason": response.failure})
     else:

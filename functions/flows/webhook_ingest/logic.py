@@ -1,6 +1,6 @@
 """The signed webhook: a delivery becomes a `TakedownReported` event only when it is a POST within the
 size limit, authentic (HMAC-SHA256 over timestamp and body, constant-time comparison), fresh (within
-the tolerance), first-time (its signature not seen before), and a valid notice.
+the tolerance), first-time (this delivery — timestamp and body — not seen before, whichever key signed it), and a valid notice.
 
 Checks run in that order and the first failure answers. Rejections are plain, stable JSON
 (`{"error": code, "message": text}`) that say which rule failed but nothing that helps a forger: a
@@ -13,14 +13,16 @@ signature that does not match and a stale timestamp both answer 401 with the sam
 | 400 | a body flagged base64 that is not base64 |
 | 401 | signature headers missing or malformed, signature wrong, or timestamp outside the tolerance |
 | 405 | not a POST (with `Allow: POST`) |
-| 409 | this exact delivery (signature) was already received |
+| 409 | this exact delivery (timestamp and body) was already received |
 | 413 | body larger than `MAX_BODY_BYTES` |
-| 422 | authentic, but not a valid notice (the first validation problem is named) |
-| 503 | the endpoint cannot verify or forward right now (secret or event bus unavailable): retry later |
+| 422 | authentic, but not a valid notice (the first validation problem is named; a `reported_at` in the future beyond the tolerance, or outside 2000–2100, is not valid) |
+| 503 | the endpoint cannot verify or forward right now (secret or event bus unavailable), or its own
+configuration is broken (a setting missing, a blank or malformed signing key: `misconfigured`, counted as
+`WebhookMisconfigured`, an alarm): retry later |
 
 Senders retrying a lost answer re-sign (new timestamp, so a new signature); the notice id then keeps
 the event single: an accepted notice id is remembered for `NOTICE_RETENTION_SECONDS`. When forwarding
-to the bus fails, the signature and the notice id are forgotten again, so the sender's retry of the
+to the bus fails, the delivery and the notice id are forgotten again, so the sender's retry of the
 very same delivery is accepted instead of being refused as a replay.
 """
 
@@ -31,7 +33,7 @@ import binascii
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -41,6 +43,7 @@ from functions.domain.errors import TransientError
 from functions.domain.events import TakedownReported
 from functions.domain.notices import InvalidNotice, parse_notice
 from functions.event_bus import EventBus
+from functions.settings import ConfigurationError
 from functions.state.dynamo import dynamodb_client, to_item
 from functions.state.idempotency import AlreadyInProgress, IdempotencyStore
 from functions.webhook.signature import DynamoReplayGuard, ReplayGuard, WebhookRejected, authenticate_delivery
@@ -88,6 +91,7 @@ class WebhookResponse(BaseModel):
     headers: dict[str, str] = Field(default_factory=dict)
     rejection: str | None = None  # the rule a 4xx delivery failed, for the metric and the log
     failure: str | None = None  # why a 503 happened (the endpoint's problem, not the sender's)
+    misconfigured: bool = False  # the 503 is the deployment's fault (a setting or the signing key), not a passing outage
     notice_id: str | None = None
 
     def as_function_url_response(self) -> dict[str, Any]:
@@ -106,7 +110,7 @@ class WebhookDeps:
     bus: EventBus
     tolerance_seconds: int
     max_body_bytes: int = MAX_BODY_BYTES
-    forget_signature: Callable[[str], None] = field(default=lambda signature: None)
+    forget_delivery: Callable[[str], None] = field(default=lambda delivery: None)
 
 
 def receive_delivery(request: FunctionUrlRequest, deps: WebhookDeps, now: datetime) -> WebhookResponse:
@@ -120,8 +124,12 @@ def receive_delivery(request: FunctionUrlRequest, deps: WebhookDeps, now: dateti
 
     try:
         secrets = list(deps.secrets())
+    except ConfigurationError as exc:  # the secret holds something that is not a usable key
+        return misconfigured(str(exc))
     except Exception:  # whatever went wrong reading the keys, the sender only learns "later"
         return _unavailable("secret_unavailable")
+    if not secrets or not all(key.strip() for key in secrets):
+        return misconfigured("the webhook signing key is blank")
     try:
         verified = authenticate_delivery(secrets, request.headers, body, now, deps.replay_guard, deps.tolerance_seconds)
     except WebhookRejected as exc:
@@ -135,6 +143,8 @@ def receive_delivery(request: FunctionUrlRequest, deps: WebhookDeps, now: dateti
         notice = parse_notice(body)
     except InvalidNotice as exc:
         return _rejected(422, exc.code, f"not a valid notice: {exc}")
+    if notice.reported_at > now + timedelta(seconds=deps.tolerance_seconds):
+        return _rejected(422, InvalidNotice.code, "not a valid notice: reported_at is in the future")
 
     key = NOTICE_KEY_PREFIX + notice.notice_id
     try:
@@ -142,15 +152,15 @@ def receive_delivery(request: FunctionUrlRequest, deps: WebhookDeps, now: dateti
             return WebhookResponse(status=202, body={"accepted": notice.notice_id, "duplicate": True}, notice_id=notice.notice_id)
     except AlreadyInProgress:
         # The same notice is being forwarded by a concurrent delivery; answer "later", keep its claim.
-        _forget(deps, verified.signature, None)
+        _forget(deps, verified.delivery_id, None)
         return _unavailable("notice_in_progress")
     except (TransientError, ClientError, BotoCoreError):
-        _forget(deps, verified.signature, None)
+        _forget(deps, verified.delivery_id, None)
         return _unavailable("notice_store_unavailable")
     try:
         deps.bus.publish([TakedownReported(notice=notice, correlation_id=notice.notice_id)])
     except (TransientError, ClientError, BotoCoreError):
-        _forget(deps, verified.signature, key)
+        _forget(deps, verified.delivery_id, key)
         return _unavailable("forwarding_failed")
     try:
         deps.notices.complete(key, {"accepted": notice.notice_id})
@@ -178,21 +188,21 @@ def _body_bytes(request: FunctionUrlRequest, limit: int) -> bytes | WebhookRespo
     return _too_large(limit) if len(body) > limit else body
 
 
-def _forget(deps: WebhookDeps, signature: str, notice_key: str | None) -> None:
+def _forget(deps: WebhookDeps, delivery: str, notice_key: str | None) -> None:
     """Undo what this delivery recorded, so its retry is not mistaken for a replay or a duplicate."""
     try:
-        deps.forget_signature(signature)
+        deps.forget_delivery(delivery)
         if notice_key is not None:
             deps.notices.release(notice_key)
     except (ClientError, BotoCoreError):
         pass  # the records expire on their own (TTL); the sender's re-signed retry still gets through
 
 
-def forget_signature_in(guard: DynamoReplayGuard) -> Callable[[str], None]:
-    """Deletes a signature the DynamoDB replay guard recorded (the guard itself only records)."""
+def forget_delivery_in(guard: DynamoReplayGuard) -> Callable[[str], None]:
+    """Deletes a delivery the DynamoDB replay guard recorded (the guard itself only records)."""
 
-    def forget(signature: str) -> None:
-        dynamodb_client().delete_item(TableName=guard.table_name, Key=to_item({guard.key_attribute: guard.key_prefix + signature}))
+    def forget(delivery: str) -> None:
+        dynamodb_client().delete_item(TableName=guard.table_name, Key=to_item({guard.key_attribute: guard.key_prefix + delivery}))
 
     return forget
 
@@ -212,12 +222,13 @@ def _too_large(limit: int) -> WebhookResponse:
     return _rejected(413, "body_too_large", f"the body is larger than {limit} bytes")
 
 
-def _unavailable(reason: str) -> WebhookResponse:
+def _unavailable(reason: str, *, misconfigured: bool = False) -> WebhookResponse:
     return WebhookResponse(
         status=503,
         body={"error": "unavailable", "message": "the delivery could not be processed now; retry later"},
         headers={"retry-after": "30"},
         failure=reason,
+        misconfigured=misconfigured,
     )
 
 
@@ -227,5 +238,6 @@ def malformed_event() -> WebhookResponse:
 
 
 def misconfigured(problem: str) -> WebhookResponse:
-    """The endpoint's own deployment is broken (a setting is missing): the sender should retry later."""
-    return _unavailable(f"misconfigured: {problem}")
+    """The endpoint's own deployment is broken (a setting missing, a blank key): the sender should retry
+    later, and the `WebhookMisconfigured` alarm tells an operator to fix it."""
+    return _unavailable(f"misconfigured: {problem}", misconfigured=True)
