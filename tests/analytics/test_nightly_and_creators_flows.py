@@ -54,7 +54,7 @@ PRODUCTS = {  # product: (work, title, series, podcast, release)
 DAYS = [date(2026, 11, 20) + timedelta(days=n) for n in range(11)]  # 20 to 30 November
 MISSING = date(2026, 11, 25)
 ASH_CROWN = 3302  # The Ash Crown: the novel Secret Passages (3105) is compared with
-PRE_ORDER = date(2026, 11, 24)  # its pre-order window opens; its Ads campaign runs until 23 December
+PRE_ORDER = date(2026, 11, 24)  # its pre-order campaign runs from here until 23 December (the window opened on 10 Nov)
 CAMPAIGN = "camp-ash-crown"
 AD_IMPRESSIONS = 250  # a day, from the campaign's start
 
@@ -78,7 +78,7 @@ def world() -> Iterator[SandboxWorld]:
             delivery.state.podcast_id, delivery.state.episode_id, delivery.state.spotify_id = podcast, f"mep-{product}", f"sp{product}"
             ledger.save(delivery)
         pre_order = new_entry(campaign_key(ASH_CROWN, "pre_order"), MILESTONE)
-        pre_order.state.window = MilestoneWindow(anchor_date=date(2027, 2, 4), opens_on=PRE_ORDER, closes_on=date(2027, 2, 4), reason="pre-order")
+        pre_order.state.window = MilestoneWindow(anchor_date=date(2027, 2, 4), opens_on=date(2026, 11, 10), closes_on=date(2027, 2, 4), reason="pre-order")
         ledger.save(pre_order)
         campaign = new_entry(campaign_key(ASH_CROWN, "pre_order"), SPOTIFY_ADS)
         campaign.status, campaign.state.campaign_id = CampaignStatus.LIVE, CAMPAIGN
@@ -145,7 +145,8 @@ def test_the_night_writes_the_dimensions(world: SandboxWorld, first_night: dict[
 
 def test_the_books_campaign_milestone_is_in_the_launch_comparison(world: SandboxWorld, first_night: dict[str, Any], tmp_path: Path) -> None:
     milestones = [(r["work_id"], r["milestone"], r["milestone_date"], r["campaign_id"], r["window_end"]) for r in dimension(world, "dim_milestone")]
-    assert milestones == [("3105", "pre_order", PRE_ORDER, CAMPAIGN, date(2026, 12, 23))]  # the cancelled one never ran
+    # dated by its campaign's first day, not the window's opening; the cancelled one never ran
+    assert milestones == [("3105", "pre_order", PRE_ORDER, CAMPAIGN, date(2026, 12, 23))]
     copy_to_directory(store_objects(world), tmp_path)
     runner = DuckDBRunner(tmp_path)
     try:

@@ -122,10 +122,12 @@ def title_milestones(ledger: SyncLedger) -> list[MilestoneDimension]:
     """The title milestones the milestone detector announced, with the Ads campaign the planner prepared
     for each: the dates the launch comparison and the report's campaign windows are drawn around.
 
-    - the milestone's date is the day its window opened (pre-order, publication, backlist promotion);
     - its campaign is the Ads campaign id the planner keeps (drafts, live or paused: the Ads report
-      collector reads the same ids, so their delivery facts join the title), and the campaign's last
-      day is the day before the planned end (the ad sets end at that midnight);
+      collector reads the same ids, so their delivery facts join the title);
+    - its date is the campaign's first day where there is a campaign (the activity the audio is
+      compared around; a pre-order window may have opened weeks before the campaign could start),
+      else the day the milestone's window opened; its end is the campaign's last day (the day before
+      the planned end: the ad sets end at that midnight);
     - a cancelled milestone counts only when its campaign still exists (a live campaign was paused:
       it delivered until then); one whose drafts were deleted never ran and is left out."""
     announced = [entry for status in MilestoneStatus for entry in ledger.by_status(MILESTONE, status)]
@@ -138,12 +140,12 @@ def title_milestones(ledger: SyncLedger) -> list[MilestoneDimension]:
         if window is None or (entry.status != MilestoneStatus.REACHED and campaign_id is None):
             continue
         work_id, milestone = campaign_parts(entry.key)
-        ends_on = campaign.state.ends_on if campaign is not None and campaign_id is not None else None
+        starts_on, ends_on = (campaign.state.starts_on, campaign.state.ends_on) if campaign is not None and campaign_id is not None else (None, None)
         rows.append(
             MilestoneDimension(
                 work_id=str(work_id),
                 milestone=milestone,
-                milestone_date=window.opens_on,
+                milestone_date=starts_on or window.opens_on,
                 campaign_id=campaign_id,
                 window_end=ends_on - timedelta(days=1) if ends_on is not None else None,
             )
