@@ -39,7 +39,8 @@ from sandbox.analytics_report import store_objects
 from sandbox.catalogue import TimelineEdit, load_catalogue
 from sandbox.marketing import AD_ACCOUNT, MARKETING_FLOWS
 from sandbox.world import SandboxWorld
-from tests.integration.harness import ledger, ledger_versions, open_world, put_event, recording_requests, scheduled_event
+from tests.integration.harness import ledger, ledger_versions, open_world, put_event, scheduled_event
+from tests.recorded_requests import recording_requests
 
 MARKETING = tuple(flow for flow in FLOWS if flow.name in MARKETING_FLOWS)
 DAYS = 7
