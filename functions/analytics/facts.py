@@ -299,7 +299,7 @@ class Dimensions(BaseModel):
         keys: dict[tuple[str, ...], KeyRow] = {}
 
         def add(row: KeyRow) -> None:
-            key = (row.source, row.entity_type, row.entity_id)
+            key: tuple[str, ...] = (row.source, row.entity_type, row.entity_id)
             if row.entity_type == "campaign":  # a book's campaign stands beside each audio work launched with it
                 key += (row.work_id or "",)
             if key in keys and keys[key] != row:
