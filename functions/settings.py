@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping
-from functools import cached_property, lru_cache
+from functools import cached_property
 from typing import Any, ClassVar, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -25,7 +25,7 @@ from functions.analytics.download_counting import DownloadCounting
 from functions.mapping_config import MappingConfig
 from functions.preflight.settings import MIB, PreflightSettings
 from functions.marketing.config import MarketingConfig
-from functions.flow_declarations import Bucket, FlowDeclaration, Secret, Table, flow
+from functions.flow_declarations import Bucket, FlowDeclaration, Secret, Table
 
 
 class ConfigurationError(RuntimeError):
@@ -96,7 +96,6 @@ class CoreSettings(EnvironmentSettings):
     dead_letter_queue_url: str | None = Field(default=None, description="the flow's own DLQ (queue flows)")
     max_receives: int = Field(default=5, ge=1, description="receives before a record is dead-lettered")
     alerts_topic_arn: str | None = Field(default=None, description="the operations alerts SNS topic (flows that alert)")
-    powertools_service_name: str | None = Field(default=None, description="the flow's name, set by the stack")
     mapping: MappingConfig = Field(default_factory=MappingConfig, description="the Consonance -> domain mapping (JSON)")
     # The Spotify markets where availability is watched (ISO 3166-1 alpha-2): the monitor asks about
     # them, the recorder reads "worldwide" in a notice as them (and any market already recorded).
@@ -554,16 +553,3 @@ class FlowSettings:
     @cached_property
     def megaphone_export(self) -> MegaphoneExportSettings:
         return self._of_bucket(Bucket.MEGAPHONE_EXPORT, MegaphoneExportSettings)  # type: ignore[no-any-return]
-
-
-@lru_cache(maxsize=1)
-def flow_settings() -> FlowSettings:
-    """The running flow's settings (the stack names the flow in POWERTOOLS_SERVICE_NAME)."""
-    name = os.environ.get("POWERTOOLS_SERVICE_NAME")
-    if not name:
-        raise ConfigurationError("POWERTOOLS_SERVICE_NAME (the flow's name) is not set")
-    try:
-        declaration = flow(name)
-    except KeyError:
-        raise ConfigurationError(f"POWERTOOLS_SERVICE_NAME names no declared flow: {name!r}") from None
-    return FlowSettings(declaration)

@@ -11,7 +11,7 @@ LambdaFunctionUrlAuth rule belongs to no rule pack applied here. Why it is publi
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from aws_cdk import Stack
 from aws_cdk import aws_dynamodb as dynamodb
@@ -148,13 +148,6 @@ def suppress_flow_findings(flow: FlowConstruct, stack: ConsonanceSpotifyStack) -
 
 BUCKET_READ_WILDCARDS = ("Action::s3:GetObject*", "Action::s3:GetBucket*", "Action::s3:List*")
 BUCKET_WRITE_WILDCARDS = (*BUCKET_READ_WILDCARDS, "Action::s3:DeleteObject*", "Action::s3:Abort*")
-
-
-def object_wildcard(bucket: Any) -> str:
-    """The IAM5 finding text for `<bucket arn>/*`, exactly as cdk-nag reports it."""
-    stack = Stack.of(bucket)
-    logical_id = stack.get_logical_id(bucket.node.default_child)
-    return f"Resource::<{logical_id}.Arn>/*"
 
 
 def apply_justified_suppressions(stack: ConsonanceSpotifyStack) -> None:

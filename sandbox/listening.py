@@ -19,7 +19,10 @@ Emitted as:
 - Spotify for Creators (`feed_creators`): shows, episodes, daily figures and follower counts into the
   simulator (`ListeningPlan.creators_login_expires_on` says when the sandbox should expire the login);
 - Ads delivery (`deliver_ads`): per campaign and day, the aggregate report's stats, handed to a
-  `record_delivery(entity_id, day, stats)` callable (the Ads API simulator's).
+  `record_delivery(entity_id, day, stats)` callable — for a world built offline from these figures
+  (tests/analytics/generated_world.py). The sandbox world does not use it: there the Ads simulator
+  delivers the live campaigns the flows created (`sandbox/marketing.py`) and the Ads report collector
+  brings them into the store, as in AWS.
 """
 
 from __future__ import annotations

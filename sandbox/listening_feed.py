@@ -12,8 +12,9 @@ for Spotify's figures — with the ids those simulators gave them:
 - Spotify for Creators: the day's figures and follower counts go into the Creators simulator when the
   day ends (midnight UTC, before the nightly run asks for them), where the collector reads them; the
   scenario's login-expiry day makes the stored cookies stale at that midnight.
-- Spotify Ads: `deliver_ads` records each live campaign's day with the Ads simulator's
-  `record_delivery` when the world has one (the campaign flows create the campaigns).
+- Spotify Ads: not here. Paid delivery is the Ads simulator's (`sandbox/marketing.py` records each
+  live ad's day as the campaign flows' campaigns go live), and the Ads report collector brings it
+  into the store as it does in AWS: one path, the deployed one.
 
 The titles' launch dates follow the nightly flow's rule (`functions.analytics.dimensions.launch_of`),
 from the same Consonance answers, so the launch bumps sit where the rollups will look for them.
@@ -47,7 +48,6 @@ MARKER_AT = time(11, 0)  # Megaphone's V2 completion marker
 PARTIAL_AT = time(13, 0)  # the overwritten day's earlier, half-full hourly version (same day)
 PLAN_DAYS = 120  # listening generated ahead; a run emits only the days it reaches
 DEFAULT_BOOK_TYPES = ("ElectronicBookProduct", "PhysicalBookProduct")
-RecordDelivery = Callable[[str, date, dict[str, float]], None]
 
 
 @dataclass(frozen=True)
@@ -125,8 +125,6 @@ class ListeningFeed:
         export_bucket: str,
         export_prefix: str = "",
         on_objects: Callable[[], None] = lambda: None,
-        ads: RecordDelivery | None = None,
-        live_campaigns: Callable[[date], Sequence[str]] = lambda day: (),
     ):
         scenario = catalogue.analytics
         start = catalogue.start_date
@@ -148,7 +146,6 @@ class ListeningFeed:
         self.export_bucket = export_bucket
         self.export_prefix = export_prefix.strip("/") + "/" if export_prefix.strip("/") else ""
         self.on_objects = on_objects
-        self.ads, self.live_campaigns = ads, live_campaigns
         self.next_day = start  # the next day whose file is due
         self.next_spotify_day = start  # the next day whose Spotify figures are due
         self.drops: list[tuple[datetime, str, str]] = []  # (moment, key, note): what was put, for reports
@@ -202,18 +199,13 @@ class ListeningFeed:
             self.on_objects()
 
     def _spotify_day(self, day: date) -> None:
-        """The day is over on Spotify's side: its Creators figures, and its paid delivery."""
+        """The day is over on Spotify's side: its Creators figures."""
         if not self._creators_seeded:  # the follower count the day before the first, for day one's change
             for (show, seen), count in self.generator.truth.followers.items():
                 if seen < self.plan.first_day:
                     self.creators.set_followers(show, seen, count)
             self._creators_seeded = True
         self.generator.feed_creators_day(self.creators, self.creators_login.sp_dc, day, self._on_spotify(day))
-        if self.ads is not None:
-            for campaign in self.live_campaigns(day):
-                stats = self.generator.truth.ads.get((campaign, day))
-                if stats is not None:
-                    self.ads(campaign, day, {k: v for k, v in stats.items() if k != "COMPLETION_RATE"})
 
     def _put(self, now: datetime, drop: ExportDrop) -> None:
         if self._s3 is None:

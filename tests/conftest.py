@@ -1,7 +1,8 @@
 """Fixtures shared by every test package: one in-process moto per module for those that need AWS (starting
 it is most of a test's cost; each test deploys its own copy under its own prefix), the requests the
-connectors sent, simulator routes cleared after each test of a connector module, a virtual clock
-installed as the process clock, and the media host simulator routed on it."""
+connectors sent (tests/recorded_requests.py), simulator routes cleared after each test of a connector
+module, a virtual clock installed as the process clock (`virtual_clock`, or `clock`; a module moves its
+start by overriding `clock_start`), and the media host simulator routed on it."""
 
 from __future__ import annotations
 
@@ -12,10 +13,11 @@ import pytest
 from moto import mock_aws
 
 from functions.clock import SystemClock, use_clock
-from functions.connectors.http import HttpExchange, clear_routes, observe_requests, route_host
+from functions.connectors.http import HttpExchange, clear_routes, route_host
 from sandbox.clock import VirtualClock
 from sandbox.moto_server import reset_client_caches
 from sandbox.simulators.media_host import MediaHostSimulator
+from tests.recorded_requests import recording_requests
 
 VIRTUAL_START = datetime(2031, 6, 1, 8, 0, tzinfo=timezone.utc)
 
@@ -36,10 +38,8 @@ def aws() -> Iterator[None]:
 @pytest.fixture
 def exchanges() -> Iterator[list[HttpExchange]]:
     """Every request the connectors send during the test, as observers see them (secrets redacted)."""
-    seen: list[HttpExchange] = []
-    stop = observe_requests(seen.append)
-    yield seen
-    stop()
+    with recording_requests() as log:
+        yield log.exchanges
 
 
 @pytest.fixture
@@ -56,12 +56,24 @@ def clock_start() -> datetime:
 
 
 @pytest.fixture
-def virtual_clock(clock_start: datetime) -> Iterator[VirtualClock]:
+def clock_type() -> type[VirtualClock]:
+    """The virtual clock's class; a module that checks each wait overrides it with a subclass."""
+    return VirtualClock
+
+
+@pytest.fixture
+def virtual_clock(clock_start: datetime, clock_type: type[VirtualClock]) -> Iterator[VirtualClock]:
     """A virtual clock starting at `clock_start`, installed as the process clock for the test."""
-    clock = VirtualClock(clock_start)
+    clock = clock_type(clock_start)
     use_clock(clock)
     yield clock
     use_clock(SystemClock())
+
+
+@pytest.fixture
+def clock(virtual_clock: VirtualClock) -> VirtualClock:
+    """`virtual_clock` under the short name the connector and simulator tests use."""
+    return virtual_clock
 
 
 @pytest.fixture

@@ -1,13 +1,16 @@
-"""Spotify Ads API reporting (official) → daily facts: the mapping the Ads reporting reader plugs into.
+"""Spotify Ads API reporting (official) → daily facts: what the aggregate report's rows become.
 
-The reader itself (paging `GET /ad_accounts/{id}/aggregate_reports` by `continuation_token`, windows of
-at most 90 days, `granularity=DAY` with midnight `report_start`/`report_end`) waits for the Ads API
-simulator; this module fixes what its rows become, after the spec (`AggregateReportResponse`):
+The reader is the Ads connector's `daily_reports` (paging `GET /ad_accounts/{id}/aggregate_reports` by
+`continuation_token`, windows of at most 90 days, `granularity=DAY` with midnight `report_start`/
+`report_end`), run nightly by the Ads report collector (`functions/flows/ads_report_collector`), which
+writes each day's facts as one batch of the `spotify_ads` partition. The rows, after the spec
+(`AggregateReportResponse`):
 `{continuation_token, granularity, rows: [{entity_type, entity_id, entity_name, entity_status,
 parent_entity, start_time, end_time, stats: [{field_type, field_value}]}]}`.
 
 - One DAY row → facts for the UTC day it starts on, entity_type `campaign` or `ad_set`, keyed by the
-  Ads entity id (dim_milestone's `campaign_id` maps campaigns to works).
+  Ads entity id (dim_milestone's `campaign_id`, from the campaign planner's ledger entries, maps
+  campaigns to the audio works beside their title; the rollups read paid delivery at campaign level).
 - Counts only (`FIELD_METRICS`); rates are recomputed in the rollups from counts (summing rates across
   days is meaningless). Where a report has COMPLETION_RATE and IMPRESSIONS but not COMPLETES, completes
   are derived as rate × impressions (the rate read as a fraction when ≤ 1, else a percentage —

@@ -17,13 +17,16 @@ Rules (documented choices, see README "Listening analytics"):
   an audio work whose launch is a related book also counts towards that book's authors.
 - **Spotify shows**: only the opted-in Creators shows are known by id (`creatorsShows`: show ->
   series), which is all the Creators facts need; Megaphone podcasts and episodes come from the ledger.
-- **Milestones** (campaign windows) come from a `MilestoneSource`: none until the campaign flows
-  keep them in the ledger.
+- **Milestones** (campaign windows) are the title milestones the campaign flows recorded (the nightly
+  flow reads them from the ledger: `functions.flows.analytics_nightly.logic.title_milestones`). They
+  belong to a marketed title, usually a book: a milestone stands beside every audio work whose own
+  work is that title or whose launch is that title's book, so a novel's pre-order campaign is marked
+  on its companion podcast's launch comparison; a milestone of a title with no such audio is left out.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -32,13 +35,7 @@ from functions.connectors.consonance.records import AnalyticsWorkRecord
 from functions.domain.models import Episode
 from functions.state.targets import MegaphoneState
 
-MilestoneSource = Callable[[], Sequence[MilestoneDimension]]
 SUBJECT_PREFERENCE = ("Thema", "BISAC")
-
-
-def no_milestones() -> Sequence[MilestoneDimension]:
-    """No campaign milestones are kept yet (the campaign flows will provide them)."""
-    return ()
 
 
 @dataclass(frozen=True)
@@ -119,6 +116,7 @@ def build_dimensions(
     books = frozenset(book_types)
     show_of_series = {series: show for show, series in sorted(creators_shows.items())}
     titles: dict[str, TitleDimension] = {}
+    launched_with: dict[str, int | None] = {}  # audio work -> the book work whose launch it is compared with
     episodes: list[EpisodeDimension] = []
     contributors: dict[tuple[str, str, str], ContributorDimension] = {}
     for product in sorted(products, key=lambda p: p.episode.product_id):
@@ -133,6 +131,7 @@ def build_dimensions(
         if work_key not in titles:
             related = [works[book] for book in related_books.get(str(series_id), ()) if book in works] if series_id is not None else []
             launch = launch_of(work, episode.release_date, related, books)
+            launched_with[work_key] = launch.book_work_id if launch else None
             subject = main_subject(work)
             titles[work_key] = TitleDimension(
                 work_id=work_key,
@@ -182,10 +181,21 @@ def build_dimensions(
                 release_date=episode.release_date,
             )
         )
-    known_works = set(titles)
     return Dimensions(
         titles=tuple(titles.values()),
         episodes=tuple(episodes),
         contributors=tuple(contributors.values()),
-        milestones=tuple(m for m in milestones if m.work_id in known_works),
+        milestones=milestones_beside_audio(milestones, launched_with),
     )
+
+
+def milestones_beside_audio(milestones: Sequence[MilestoneDimension], launched_with: Mapping[str, int | None]) -> tuple[MilestoneDimension, ...]:
+    """Each title milestone once for every audio work it stands beside: the audio of that very work, and
+    the audio whose launch is that work's book (see the module docstring); the others are left out."""
+    rows: dict[tuple[str, date, str, str], MilestoneDimension] = {}
+    for milestone in milestones:
+        for audio_work, book_work in launched_with.items():
+            if milestone.work_id == audio_work or (book_work is not None and milestone.work_id == str(book_work)):
+                key = (audio_work, milestone.milestone_date, milestone.milestone, milestone.campaign_id or "")
+                rows.setdefault(key, milestone.model_copy(update={"work_id": audio_work}))
+    return tuple(rows[key] for key in sorted(rows))

@@ -293,12 +293,15 @@ class Dimensions(BaseModel):
         return self
 
     def key_rows(self) -> list[KeyRow]:
-        """`dim_key`: every source id the dimensions know, mapped once (a conflict is an error)."""
+        """`dim_key`: every source id the dimensions know, mapped once (a conflict is an error); an Ads
+        campaign once per audio work it stands beside (a book's campaign, with each audio launched with the book)."""
         series_of_work = {t.work_id: t.series_id for t in self.titles}
-        keys: dict[tuple[str, str, str], KeyRow] = {}
+        keys: dict[tuple[str, ...], KeyRow] = {}
 
         def add(row: KeyRow) -> None:
-            key = (row.source, row.entity_type, row.entity_id)
+            key: tuple[str, ...] = (row.source, row.entity_type, row.entity_id)
+            if row.entity_type == "campaign":  # a book's campaign stands beside each audio work launched with it
+                key += (row.work_id or "",)
             if key in keys and keys[key] != row:
                 raise DimensionConflict(f"{row.source} {row.entity_type} {row.entity_id} maps to two different entities")
             keys[key] = row
@@ -316,7 +319,7 @@ class Dimensions(BaseModel):
         for m in self.milestones:
             if m.campaign_id:
                 add(KeyRow(source="spotify_ads", entity_type="campaign", entity_id=m.campaign_id, product_id=None, work_id=m.work_id, series_id=series_of_work.get(m.work_id)))
-        return sorted(keys.values(), key=lambda k: (k.source, k.entity_type, k.entity_id))
+        return sorted(keys.values(), key=lambda k: (k.source, k.entity_type, k.entity_id, k.work_id or ""))
 
     def group_rows(self, author_role_codes: Sequence[str] = ("A01",)) -> list[GroupRow]:
         """`dim_group`: the groups each episode counts towards. Authors are the work's contributors

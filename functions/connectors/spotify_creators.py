@@ -167,16 +167,6 @@ class Performance(CreatorsModel):
     medianCompletion: MedianCompletion
 
 
-class EpisodeMetadata(CreatorsModel):
-    id: str
-    name: str
-    releaseDate: date | None = None
-    duration: float | None = None
-    starts: float | None = None
-    streams: float | None = None
-    listeners: float | None = None
-
-
 class ShowMetadata(CreatorsModel):
     totalEpisodes: float
     starts: float
@@ -369,9 +359,6 @@ class SpotifyCreatorsClient:
     # endpoints -------------------------------------------------------------------------------------
     def show_metadata(self, show_id: str) -> ShowMetadata:
         return self._get(f"/shows/{_id(show_id)}/metadata", ShowMetadata)
-
-    def episode_metadata(self, episode_id: str) -> EpisodeMetadata:
-        return self._get(f"/episodes/{_id(episode_id)}/metadata", EpisodeMetadata)
 
     def starts_and_streams(self, kind: str, entity_id: str, start: date, end: date) -> DetailedStreams:
         return self._get(f"/{_kind(kind)}/{_id(entity_id)}/detailedStreams", DetailedStreams, _range(start, end))

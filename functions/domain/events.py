@@ -203,7 +203,7 @@ KNOWN_VERSIONS: dict[str, frozenset[int]] = {}
 
 def register(event_type: type[DomainEvent], versions: frozenset[int] = frozenset({1})) -> type[DomainEvent]:
     """Make an event type parseable; registering records its known versions too, so a type
-    registered later (a test's, a new flow's) is accepted by `parse_bus_event` like the built-ins."""
+    registered later (a test's, a new flow's) is accepted by `parse_bus_envelope` like the built-ins."""
     EVENT_TYPES[event_type.detail_type] = event_type
     KNOWN_VERSIONS[event_type.detail_type] = versions
     return event_type
@@ -282,11 +282,6 @@ class BusEvent(BaseModel):
     source: str
     time: datetime
     detail: dict[str, Any]
-
-
-def parse_bus_event(body: str | dict[str, Any], accept: tuple[type[DomainEvent], ...]) -> DomainEvent:
-    """Parse an EventBridge event into the domain event it carries, or raise a typed error."""
-    return parse_bus_envelope(body, accept)[1]
 
 
 def parse_bus_envelope(body: str | dict[str, Any], accept: tuple[type[DomainEvent], ...]) -> tuple[str, DomainEvent]:

@@ -35,8 +35,3 @@ ISO_3166_ALPHA2: frozenset[str] = frozenset(
 USER_ASSIGNED_IN_USE: frozenset[str] = frozenset({"XK"})
 
 KNOWN_TERRITORIES: frozenset[str] = ISO_3166_ALPHA2 | USER_ASSIGNED_IN_USE
-
-
-def is_known_territory(code: str) -> bool:
-    """True for an upper-case ISO 3166-1 alpha-2 code (or XK); lower case is not accepted here."""
-    return code in KNOWN_TERRITORIES

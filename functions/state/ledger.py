@@ -25,7 +25,7 @@ from functions.domain.errors import TransientError
 from functions.domain.models import Finding
 from functions.state.dynamo import dynamodb_client, from_item, to_item
 from functions.state.keys import EntityKey, parse_entity_key
-from functions.state.targets import State, TargetSpec, TargetState
+from functions.state.targets import State, TargetSpec
 
 HISTORY_LIMIT = 25
 JSON_ATTRIBUTES = ("findings", "history", "state")
@@ -197,10 +197,3 @@ def _entry(item: dict[str, Any], target: TargetSpec[State]) -> LedgerEntry[State
     for name in LEGACY_JSON_ATTRIBUTES:
         values.pop(name, None)
     return LedgerEntry[target.state].model_validate(values)  # type: ignore[name-defined]
-
-
-def as_state(state: TargetState, model: type[State]) -> State:
-    """Narrow an entry's state read through a generic scan to the model its target declares."""
-    if not isinstance(state, model):
-        raise TypeError(f"expected {model.__name__}, got {type(state).__name__}")
-    return state

@@ -141,5 +141,36 @@ def test_milestones_of_unknown_works_are_left_out() -> None:
     assert [m.work_id for m in build(milestones=milestones).milestones] == ["3110"]
 
 
+def test_a_books_milestones_stand_beside_the_audio_launched_with_it() -> None:
+    """The Crown (3302) is the companion podcast's launch: its campaign milestones are the companion's;
+    The Court (3301), the other related novel, is not its launch, so its milestone is left out."""
+    crown_pre_order = MilestoneDimension(work_id="3302", milestone="pre_order", milestone_date=date(2026, 12, 2), campaign_id="camp-crown", window_end=date(2027, 1, 31))
+    crown_publication = MilestoneDimension(work_id="3302", milestone="publication", milestone_date=date(2027, 2, 4))
+    court_backlist = MilestoneDimension(work_id="3301", milestone="backlist", milestone_date=date(2027, 3, 10), campaign_id="camp-court")
+    dims = build(milestones=[crown_publication, court_backlist, crown_pre_order])
+    assert [(m.work_id, m.milestone, m.milestone_date, m.campaign_id, m.window_end) for m in dims.milestones] == [
+        ("3110", "pre_order", date(2026, 12, 2), "camp-crown", date(2027, 1, 31)),
+        ("3110", "publication", date(2027, 2, 4), None, None),
+    ]
+    campaigns = [(k.entity_id, k.work_id, k.series_id) for k in dims.key_rows() if k.entity_type == "campaign"]
+    assert campaigns == [("camp-crown", "3110", "9102")]  # its Ads delivery counts towards the companion's groups
+
+
+def test_a_campaign_beside_two_audio_works_is_keyed_to_both() -> None:
+    """Two episodes of the companion podcast (each its own work) launched with the same novel: the novel's
+    campaign is in dim_key once per work, so it reaches each title's groups (and each series once)."""
+    second = work(
+        3111, "Inside the Court, Episode 11", series=COURT,
+        products=[{"__typename": "ElectronicAudioProduct", "id": 41111, "publicationDate": "2026-12-17"}],
+    )
+    products = [*PRODUCTS, AudioProduct(episode(41111, 3111, "The Map Room", COURT, date(2026, 12, 17)), None)]
+    milestone = MilestoneDimension(work_id="3302", milestone="pre_order", milestone_date=date(2026, 12, 2), campaign_id="camp-crown")
+    dims = build_dimensions(
+        products, {**WORKS, 3111: second}, related_books={"9102": (3301, 3302)}, creators_shows={}, author_roles=("A01",), book_types=BOOKS, milestones=[milestone]
+    )
+    assert [m.work_id for m in dims.milestones] == ["3110", "3111"]
+    assert [(k.entity_id, k.work_id) for k in dims.key_rows() if k.entity_type == "campaign"] == [("camp-crown", "3110"), ("camp-crown", "3111")]
+
+
 def test_without_creators_opt_in_no_spotify_show_is_mapped() -> None:
     assert all(e.spotify_show_id is None for e in build(creators_shows={}).episodes)

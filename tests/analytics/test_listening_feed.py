@@ -3,9 +3,9 @@
 No flows run here: the world only gives the feed its simulators and buckets, and the test moves the
 clock and calls the feed as the runtime's tick would. Checked: the export's schedule (the whole day at
 04:00 the next day, the marker at 11:00, the overwritten day's partial version at 13:00 the same day,
-nothing on the missing day), the Creators figures at midnight and the login expiring on its day, and
-the paid delivery each live campaign gets through an Ads simulator's `record_delivery` in report
-field names it accepts (the campaign flows create the campaigns; here the test names them).
+nothing on the missing day), the Creators figures at midnight and the login expiring on its day.
+Paid delivery is not the feed's: the Ads simulator records it and the Ads report collector reads it
+(tests/integration/test_campaigns.py).
 """
 
 from __future__ import annotations
@@ -15,13 +15,8 @@ from datetime import date, datetime, time, timedelta, timezone
 
 import pytest
 
-from functions.analytics.facts import MilestoneDimension
-from functions.mapping_config import MappingConfig
 from sandbox.catalogue import load_catalogue
-from sandbox.listening_feed import ListeningFeed, catalogue_dimensions
-from sandbox.simulators.spotify_ads import RECORDABLE_FIELDS
 from sandbox.world import SandboxWorld, WorldOptions
-from infra.flows import Bucket
 
 START = date(2026, 12, 1)
 
@@ -50,24 +45,3 @@ def test_the_export_schedule_and_the_creators_login(world: SandboxWorld) -> None
     assert overwritten == ["2026-12-04T13:30", "2026-12-05T04:00"]  # half-full first, then the whole day
     assert world.creators.accounts[world.creators_login.sp_dc].expired  # day 4's midnight
     assert set(feed.delivered) == {START, date(2026, 12, 2), date(2026, 12, 4), date(2026, 12, 5)}  # whole files, by 6 Dec 04:00
-
-
-def test_paid_delivery_reaches_the_ads_simulator_in_fields_it_records(world: SandboxWorld) -> None:
-    dimensions = catalogue_dimensions(world.catalogue, world.consonance, next(iter(world.consonance.keys.values())), MappingConfig().audio_product_types)
-    milestone = MilestoneDimension(work_id="3110", milestone="pre_order", milestone_date=START, campaign_id="camp-1", window_end=START + timedelta(days=1))
-    recorded: list[tuple[str, date, dict[str, float]]] = []
-    feed = ListeningFeed(
-        world.catalogue,
-        dimensions.model_copy(update={"milestones": (milestone,)}),
-        megaphone=world.megaphone,
-        spotify=world.spotify,
-        creators=world.creators,
-        creators_login=world.creators_login,
-        export_bucket=world.resources.buckets[Bucket.MEGAPHONE_EXPORT],
-        ads=lambda campaign, day, stats: recorded.append((campaign, day, stats)),
-        live_campaigns=lambda day: ["camp-1"],
-    )
-    feed(at(START + timedelta(days=3), time(0, 0)))
-    assert [(c, d) for c, d, _ in recorded] == [("camp-1", START), ("camp-1", START + timedelta(days=1))]  # its window only
-    for _, _, stats in recorded:
-        assert set(stats) <= RECORDABLE_FIELDS and stats["IMPRESSIONS"] > stats["COMPLETES"] > 0

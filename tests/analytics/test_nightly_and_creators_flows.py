@@ -1,9 +1,12 @@
 """The nightly analytics run and the Spotify for Creators collector, as deployed in the sandbox.
 
 The ledger knows three audio products of the sample catalogue (two Salt Road parts, one Inside the
-Ember Court episode) with their Megaphone and Spotify ids; the store holds ten days of their Megaphone
-downloads (one day missing). One night then:
-- writes the dimensions (titles with the launch each is compared against, from Consonance's works),
+Ember Court episode) with their Megaphone and Spotify ids, and the campaign flows' record of The Ash
+Crown (the Ember Court episode's launch): its pre-order milestone with a live Ads campaign, and a
+cancelled backlist milestone whose drafts were deleted; the store holds ten days of the episodes'
+Megaphone downloads (one day missing) and the campaign's Ads delivery. One night then:
+- writes the dimensions (titles with the launch each is compared against, from Consonance's works,
+  and the book's campaign milestone beside the episode, so the launch comparison includes it),
 - reports the missing export day,
 - asks the collector for the opted-in show (The Salt Road), which reads the Creators simulator,
 - rolls up on the sandbox's Athena and writes each work's summary to Consonance, with the report link;
@@ -17,6 +20,7 @@ import io
 import json
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -27,10 +31,15 @@ from functions.analytics.facts import Metric, fact
 from functions.analytics.store import Partition, s3_store
 from functions.domain.models import Credit, Episode, EpisodeKind, Show
 from functions.flow_names import FlowName
-from functions.state.keys import episode_key, listening_key
+from functions.analytics.duckdb_runner import DuckDBRunner
+from functions.analytics.rollups import run_rollup
+from functions.analytics.store import copy_to_directory
+from functions.domain.marketing import MilestoneWindow
+from functions.state.keys import campaign_key, episode_key, listening_key
 from functions.state.ledger import SyncLedger, new_entry
-from functions.state.targets import EPISODE_SOURCE, LISTENING, MEGAPHONE, ListeningStatus
+from functions.state.targets import EPISODE_SOURCE, LISTENING, MEGAPHONE, MILESTONE, SPOTIFY_ADS, CampaignStatus, ListeningStatus, MilestoneStatus
 from infra.flows import FLOWS, Bucket, Table
+from sandbox.analytics_report import store_objects
 from sandbox.catalogue import load_catalogue
 from sandbox.distribution import spotify_show_id
 from sandbox.world import SANDBOX_REPORT_URL, SandboxWorld, WorldOptions
@@ -44,6 +53,10 @@ PRODUCTS = {  # product: (work, title, series, podcast, release)
 }
 DAYS = [date(2026, 11, 20) + timedelta(days=n) for n in range(11)]  # 20 to 30 November
 MISSING = date(2026, 11, 25)
+ASH_CROWN = 3302  # The Ash Crown: the novel Secret Passages (3105) is compared with
+PRE_ORDER = date(2026, 11, 24)  # its pre-order campaign runs from here until 23 December (the window opened on 10 Nov)
+CAMPAIGN = "camp-ash-crown"
+AD_IMPRESSIONS = 250  # a day, from the campaign's start
 
 
 def downloads(product: int, day: date) -> int:
@@ -64,8 +77,22 @@ def world() -> Iterator[SandboxWorld]:
             delivery = new_entry(episode_key(product), MEGAPHONE)
             delivery.state.podcast_id, delivery.state.episode_id, delivery.state.spotify_id = podcast, f"mep-{product}", f"sp{product}"
             ledger.save(delivery)
+        pre_order = new_entry(campaign_key(ASH_CROWN, "pre_order"), MILESTONE)
+        pre_order.state.window = MilestoneWindow(anchor_date=date(2027, 2, 4), opens_on=date(2026, 11, 10), closes_on=date(2027, 2, 4), reason="pre-order")
+        ledger.save(pre_order)
+        campaign = new_entry(campaign_key(ASH_CROWN, "pre_order"), SPOTIFY_ADS)
+        campaign.status, campaign.state.campaign_id = CampaignStatus.LIVE, CAMPAIGN
+        campaign.state.starts_on, campaign.state.ends_on = PRE_ORDER, date(2026, 12, 24)
+        ledger.save(campaign)
+        backlist = new_entry(campaign_key(ASH_CROWN, "backlist"), MILESTONE)  # cancelled, its drafts deleted: never ran
+        backlist.status, backlist.state.window = MilestoneStatus.CANCELLED, MilestoneWindow(opens_on=date(2026, 11, 22), reason="marked")
+        ledger.save(backlist)
         store = s3_store(world.resources.buckets[Bucket.ANALYTICS])
         retrieved = datetime(2026, 12, 1, tzinfo=timezone.utc)
+        for day in DAYS:
+            if day >= PRE_ORDER:
+                delivery = [fact("spotify_ads", day, "campaign", CAMPAIGN, Metric.AD_IMPRESSIONS, AD_IMPRESSIONS, retrieved_at=retrieved, origin="test")]
+                store.replace_batch(Partition("spotify_ads", day), "account-test", delivery)
         for day in DAYS:
             if day != MISSING:
                 facts = [
@@ -114,6 +141,30 @@ def test_the_night_writes_the_dimensions(world: SandboxWorld, first_night: dict[
     assert episodes["41009"]["spotify_show_id"] == SALT_SHOW and episodes["41105"]["spotify_show_id"] is None  # only the opted-in show
     authors = {(row["work_id"], row["contributor_name"]) for row in dimension(world, "dim_contributor") if row["role_code"] == "A01"}
     assert ("3105", "Rowan Ashby") in authors  # the related novel's author
+
+
+def test_the_books_campaign_milestone_is_in_the_launch_comparison(world: SandboxWorld, first_night: dict[str, Any], tmp_path: Path) -> None:
+    milestones = [(r["work_id"], r["milestone"], r["milestone_date"], r["campaign_id"], r["window_end"]) for r in dimension(world, "dim_milestone")]
+    # dated by its campaign's first day, not the window's opening; the cancelled one never ran
+    assert milestones == [("3105", "pre_order", PRE_ORDER, CAMPAIGN, date(2026, 12, 23))]
+    copy_to_directory(store_objects(world), tmp_path)
+    runner = DuckDBRunner(tmp_path)
+    try:
+        comparison = run_rollup(runner, "launch_comparison", window_days=28, as_of=DAYS[-1])
+        windows = run_rollup(runner, "campaign_windows")
+    finally:
+        runner.close()
+    around = {r["metric"]: r for r in comparison if (r["group_type"], r["group_key"], r["anchor_kind"]) == ("title", "3105", "pre_order")}
+    assert around["plays"]["anchor_date"] == PRE_ORDER and around["plays"]["after_days_observed"] == 7
+    assert around["plays"]["before_value"] == sum(downloads(41105, d) for d in DAYS if d < PRE_ORDER)
+    assert around["plays"]["after_value"] == sum(downloads(41105, d) for d in DAYS if d >= PRE_ORDER and d != MISSING)
+    assert (around["ad_impressions"]["before_value"], around["ad_impressions"]["after_value"]) == (0, 7 * AD_IMPRESSIONS)
+    series = {r["anchor_kind"] for r in comparison if (r["group_type"], r["group_key"]) == ("series", "9102")}
+    assert series == {"pre_order"}  # the episode's series sees the book's campaign too (its publication is 66 days past the data)
+    # on the launch-aligned charts (day 0 = 4 Feb 2027, The Ash Crown's publication): 72 to 43 days before
+    assert [(w["group_key"], w["milestone"], w["campaign_id"], w["start_offset"], w["end_offset"]) for w in windows if w["group_type"] == "title"] == [
+        ("3105", "pre_order", CAMPAIGN, -72, -43)
+    ]
 
 
 def test_the_missing_export_day_is_a_finding(world: SandboxWorld, first_night: dict[str, Any]) -> None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import secrets
 
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import pytest
@@ -41,14 +41,13 @@ from graphql.language import (
     TypeDefinitionNode,
 )
 
-from functions.clock import clock as active_clock
-from functions.clock import use_clock
 from functions.connectors.consonance import ConsonanceClient, SpotifyLinkWrite
 from functions.connectors.consonance.queries import ALL_DOCUMENTS, spotify_links_mutation
-from functions.connectors.http import HttpExchange, HttpService, observe_requests, route_host
-from sandbox.catalogue import ApiKey, load_catalogue
+from functions.connectors.http import HttpExchange, HttpService, route_host
+from sandbox.catalogue import ApiKey, Catalogue, load_catalogue
 from sandbox.clock import VirtualClock
 from sandbox.simulators.consonance import ConsonanceSimulator
+from tests.recorded_requests import recording_requests
 
 REPO_ROOT = Path(__file__).parents[2]
 SHARED_SPEC = REPO_ROOT.parent / "shared/specs/consonance/schema.graphql"
@@ -107,17 +106,21 @@ def test_built_write_back_documents_validate(extended_spec: GraphQLSchema, opera
     assert validate(extended_spec, parse(spotify_links_mutation(operations))) == []  # type: ignore[arg-type]
 
 
+@pytest.fixture(scope="module")
+def catalogue() -> Catalogue:
+    return load_catalogue()
+
+
 @pytest.fixture
-def sent_by_the_connector() -> Iterator[list[HttpExchange]]:
+def clock_start(catalogue: Catalogue) -> datetime:
+    return catalogue.start_moment()
+
+
+@pytest.fixture
+def sent_by_the_connector(catalogue: Catalogue, virtual_clock: VirtualClock, cleared_routes: None) -> Iterator[list[HttpExchange]]:
     """Drive every connector call against the simulator and collect what went over the wire."""
-    catalogue = load_catalogue()
-    previous = active_clock()
-    clock = VirtualClock(catalogue.start_moment())
-    use_clock(clock)
-    exchanges: list[HttpExchange] = []
-    stop = observe_requests(exchanges.append)
-    try:
-        simulator = ConsonanceSimulator(clock, catalogue, page_size=20, api_keys=[ApiKey(key=TEST_KEY)])
+    with recording_requests() as log:
+        simulator = ConsonanceSimulator(virtual_clock, catalogue, page_size=20, api_keys=[ApiKey(key=TEST_KEY)])
         route_host("consonance-conformance.test", simulator)
         http = HttpService("consonance", "https://consonance-conformance.test/graphql", lambda: {"Authorization": f"Bearer {TEST_KEY}"})
         client = ConsonanceClient(http)
@@ -130,10 +133,7 @@ def sent_by_the_connector() -> Iterator[list[HttpExchange]]:
                 SpotifyLinkWrite(product_id=41002, url="https://open.spotify.com/episode/b", status="live"),
             ]
         )
-        yield exchanges
-    finally:
-        stop()
-        use_clock(previous)
+        yield log.exchanges
 
 
 def test_every_request_the_connector_sends_validates_against_spec_plus_extensions(

@@ -29,7 +29,8 @@ from functions.settings import MegaphoneSettings
 from infra.flows import Secret
 from sandbox.simulators.megaphone import MegaphoneSimulator, ScriptedFaults
 from sandbox.world import SandboxWorld
-from tests.integration.harness import ExchangeLog, megaphone_episode, open_world, recording_requests, target_entry
+from tests.integration.harness import megaphone_episode, open_world, target_entry
+from tests.recorded_requests import ExchangeLog, recording_requests
 from tests.integration.small_catalogue import START, SmallCatalogue
 
 FACTS_PATH = Path(__file__).parents[2].parent / "shared/specs/megaphone/API-FACTS.md"

@@ -2,7 +2,7 @@
 
 Nothing here stands in for project code: events are read from a real EventBridge rule on the
 sandbox's bus (moto routes it to an SQS "tap" queue), requests from the simulators' own records and
-`observe_requests`, state from the ledger and cursor tables.
+`tests/recorded_requests.py`, state from the ledger and cursor tables.
 """
 
 from __future__ import annotations
@@ -12,13 +12,11 @@ import json
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
 import boto3
 
-from functions.connectors.http import HttpExchange, observe_requests
 from functions.domain.events import DomainEvent
 from functions.state.keys import episode_key
 from functions.consonance_writes import SPOTIFY_LINK
@@ -200,21 +198,3 @@ def write_backs_for(world: SandboxWorld, product_id: int) -> list[Any]:
     return [w for w in world.consonance.write_backs if w.product_id == product_id]
 
 
-@dataclass
-class ExchangeLog:
-    """Every request a connector sent while recording (secrets already redacted by the connector)."""
-
-    exchanges: list[HttpExchange] = field(default_factory=list)
-
-    def of(self, service: str) -> list[HttpExchange]:
-        return [e for e in self.exchanges if e.service == service]
-
-
-@contextmanager
-def recording_requests() -> Iterator[ExchangeLog]:
-    log = ExchangeLog()
-    stop = observe_requests(log.exchanges.append)
-    try:
-        yield log
-    finally:
-        stop()

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import io
 import json
-from datetime import time
+from datetime import date, time
+from pathlib import Path
 from collections import Counter
 from collections.abc import Iterator
 from typing import Any
@@ -23,15 +24,23 @@ import boto3
 import pyarrow.parquet as pq
 import pytest
 
+from functions.analytics.duckdb_runner import DuckDBRunner
+from functions.analytics.rollups import run_rollup
+from functions.analytics.store import copy_to_directory
+from functions.domain.models import Episode, EpisodeKind, Show
+from functions.flow_names import FlowName
 from functions.flows.milestone_detector.logic import last_announcement
-from functions.state.keys import campaign_key
-from functions.state.targets import MILESTONE, SPOTIFY_ADS, CampaignStatus, MilestoneStatus
+from functions.state.keys import campaign_key, episode_key
+from functions.state.ledger import new_entry
+from functions.state.targets import EPISODE_SOURCE, MILESTONE, SPOTIFY_ADS, CampaignStatus, MilestoneStatus
 from infra.flows import FLOWS, Bucket, Secret
 from infra.naming import ResourceNames
+from sandbox.analytics_report import store_objects
 from sandbox.catalogue import TimelineEdit, load_catalogue
 from sandbox.marketing import AD_ACCOUNT, MARKETING_FLOWS
 from sandbox.world import SandboxWorld
-from tests.integration.harness import ledger, ledger_versions, open_world, put_event, recording_requests
+from tests.integration.harness import ledger, ledger_versions, open_world, put_event, scheduled_event
+from tests.recorded_requests import recording_requests
 
 MARKETING = tuple(flow for flow in FLOWS if flow.name in MARKETING_FLOWS)
 DAYS = 7
@@ -263,3 +272,39 @@ def test_without_the_inferred_consonance_fields_the_settings_read_bisacs_and_tak
     assert general.status is CampaignStatus.NEEDS_PERSON and [f.code for f in general.findings] == ["segment_no_age"]
     assert queries and all("subjectCodes" not in q and "onixContentAudienceCodes" not in q and "bisacs" in q for q in queries)
 
+
+
+def test_a_books_campaign_milestones_reach_the_analytics_launch_comparison(tmp_path: Path) -> None:
+    """Issue 12's launch comparison around each campaign milestone, from what the campaign flows record:
+    Inside the Ember Court's episode (3105, no book of its own) is configured to launch with Salt and
+    Lantern Light (3502). After four days of the marketing flows, the nightly analytics run lists 3502's
+    pre-order and publication milestones beside the episode, and the pre-order campaign's Ads delivery —
+    collected by the Ads report collector — is in the comparison around its milestone."""
+    flows = MARKETING + tuple(flow for flow in FLOWS if flow.name == FlowName.ANALYTICS_NIGHTLY)
+    related = {"ANALYTICS_RELATED_BOOKS": json.dumps({"9102": [3502]})}
+    with open_world(load_catalogue(parts=CAMPAIGN_PART), flows=flows, extra_environment=related) as world:
+        source = new_entry(episode_key(41105), EPISODE_SOURCE)
+        source.state.episode = Episode(
+            product_id=41105, work_id=3105, kind=EpisodeKind.COMPANION_PODCAST, title="Secret Passages",
+            show=Show(series_id=9102, name="Inside the Ember Court"), release_date=date(2026, 10, 1),
+        )
+        ledger(world).save(source)
+        world.run_for(4)
+        world.runtime.invoke(FlowName.ANALYTICS_NIGHTLY, scheduled_event(world, FlowName.ANALYTICS_NIGHTLY))
+        pre_order, publication = entry(world, 3502, "pre_order"), entry(world, 3502, "publication")
+        announced = ledger(world).get(campaign_key(3502, "pre_order"), MILESTONE)
+        copy_to_directory(store_objects(world), tmp_path)
+    assert announced is not None and announced.state.window is not None
+    runner = DuckDBRunner(tmp_path)
+    try:
+        milestones = run_rollup(runner, "campaign_windows")
+        comparison = run_rollup(runner, "launch_comparison", window_days=28, as_of=date(2026, 12, 4))
+        ads = pq.read_table(tmp_path / "facts" / "source=spotify_ads").to_pylist()
+    finally:
+        runner.close()
+    beside = {(w["work_id"], w["milestone"], w["campaign_id"]) for w in milestones if w["group_type"] == "title"}
+    assert beside == {("3105", "pre_order", pre_order.state.campaign_id), ("3105", "publication", publication.state.campaign_id)}
+    around = {r["metric"]: r for r in comparison if (r["group_type"], r["group_key"], r["anchor_kind"]) == ("title", "3105", "pre_order")}
+    assert around["ad_impressions"]["anchor_date"] == pre_order.state.starts_on > announced.state.window.opens_on  # the campaign's start
+    delivered = sum(r["value"] for r in ads if r["entity_type"] == "campaign" and r["entity_id"] == pre_order.state.campaign_id and r["metric"] == "ad_impressions")
+    assert delivered > 0 and around["ad_impressions"]["after_value"] == delivered

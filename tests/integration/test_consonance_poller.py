@@ -18,16 +18,15 @@ from functions.domain.events import EpisodeChanged, SeriesChanged
 from sandbox.world import SandboxWorld
 from tests.integration.harness import (
     EventTap,
-    ExchangeLog,
     cursor,
     ledger_versions,
     of_type,
     open_world,
-    recording_requests,
     scheduled_event,
     source_entry,
 )
 from tests.integration.small_catalogue import AUTHOR, NARRATOR, START, SmallCatalogue, artwork_url, audio_url
+from tests.recorded_requests import ExchangeLog, recording_requests
 
 SERIES = 1
 EPISODES = range(101, 108)  # parts 1..7

@@ -30,7 +30,8 @@ from infra.flows import Bucket, Table, flow
 from infra.ops.__main__ import main as ops_main
 from sandbox.catalogue import ContributionEntry, MediaFileEntry, ProductEntry, SpotifyAccountEntry, SupportingResourceEntry, WorkEntry
 from sandbox.world import SandboxWorld
-from tests.integration.harness import PUBLISHING_FLOWS, ExchangeLog, ledger, open_world, put_event, recording_requests, scheduled_event
+from tests.integration.harness import PUBLISHING_FLOWS, ledger, open_world, put_event, scheduled_event
+from tests.recorded_requests import ExchangeLog, recording_requests
 from tests.integration.small_catalogue import AUTHOR, GUEST, NARRATOR, START, SmallCatalogue
 
 PROMOTION_FLOWS = tuple(flow(name) for name in (FlowName.CONTRIBUTOR_POLLER, FlowName.AUTHOR_PLAYLISTS, FlowName.PROMO_BRIEFS))

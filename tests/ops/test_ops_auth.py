@@ -15,7 +15,6 @@ from datetime import datetime, timedelta, timezone
 import boto3
 import pytest
 
-from functions.clock import SystemClock, use_clock
 from functions.connectors.http import clear_routes, route_host
 from functions.connectors.spotify_auth import AuthorisationLost, AuthorizationCodeTokens, accounts_service
 from functions.secrets import AccountAuthorisations
@@ -35,11 +34,14 @@ START = datetime(2026, 12, 1, 9, tzinfo=timezone.utc)
 
 
 @pytest.fixture
-def accounts(aws: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[SpotifyAccounts]:
+def clock_start() -> datetime:
+    return START
+
+
+@pytest.fixture
+def accounts(aws: None, monkeypatch: pytest.MonkeyPatch, clock: VirtualClock) -> Iterator[SpotifyAccounts]:
     global NAMES
     NAMES = ResourceNames(f"auth-test-{next(_deployments)}")
-    clock = VirtualClock(START)
-    use_clock(clock)
     simulator = SpotifyAccounts(
         clock,
         {"auth-app": RegisteredApp("auth-app", "auth-app-secret")},
@@ -66,7 +68,6 @@ def accounts(aws: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[SpotifyAcco
     simulator.browser = browser  # type: ignore[attr-defined]
     yield simulator
     clear_routes()
-    use_clock(SystemClock())
 
 
 def run_cli(*arguments: str) -> tuple[int, str, str]:

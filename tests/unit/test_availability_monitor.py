@@ -15,8 +15,7 @@ import pytest
 
 from functions.dependencies import Dependencies
 from functions.settings import FlowSettings
-from functions.clock import SystemClock, use_clock
-from functions.connectors.http import HttpService, RetryPolicy, clear_routes, route_host
+from functions.connectors.http import HttpService, RetryPolicy, route_host
 from functions.connectors.megaphone import EpisodeFields, MegaphoneClient
 from functions.connectors.spotify_web import SpotifyCredentials, SpotifyWebClient
 from functions.domain.events import AvailabilityChanged, DomainEvent
@@ -139,13 +138,15 @@ def record_in_table(store: AvailabilityStore, event: AvailabilityChanged) -> Non
 
 
 @pytest.fixture
-def clock() -> Iterator[VirtualClock]:
-    virtual = VirtualClock(START)
-    use_clock(virtual)
-    yield virtual
-    clear_routes()
+def clock_start() -> datetime:
+    return START
+
+
+@pytest.fixture(autouse=True)
+def fresh_connections(cleared_routes: None) -> Iterator[None]:
+    """No simulator route and no cached AWS client outlives a test (the handler test deploys its own)."""
+    yield
     reset_client_caches()
-    use_clock(SystemClock())
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from functions.domain.events import DistributionChanged
 from functions.state.keys import episode_key
 from functions.state.ledger import new_entry
 from functions.state.targets import DISTRIBUTION, DistributionStatus
-from tests.unit.test_availability_monitor import MARKETS, SHOW, World, clock, world  # noqa: F401 (fixtures)
+from tests.unit.test_availability_monitor import MARKETS, SHOW, World, clock_start, fresh_connections, world  # noqa: F401 (fixtures)
 
 PRODUCT = 41507
 

@@ -21,7 +21,6 @@ import pytest
 from functions.consonance_writes import SPOTIFY_LINK
 from functions.dependencies import Dependencies
 from functions.settings import FlowSettings
-from functions.clock import SystemClock, use_clock
 from functions.connectors.consonance import SpotifyLinkWrite
 from functions.connectors.http import clear_routes, route_host
 from functions.domain.events import AvailabilityChanged, DomainEvent, TakedownReported
@@ -31,7 +30,7 @@ from functions.flows.availability_recorder.handler import handler
 from functions.state.keys import episode_key
 from functions.state.targets import EPISODE_SOURCE as SOURCE, MEGAPHONE as TARGET
 from functions.state.targets import CONSONANCE_WRITEBACK, MegaphoneState, WrittenLink
-from functions.state.ledger import LedgerEntry, SyncLedger, new_entry
+from functions.state.ledger import SyncLedger, new_entry
 from functions.state.targets import LedgerStatus
 from infra.flows import Secret, Table, flow
 from sandbox.moto_server import reset_client_caches
@@ -128,9 +127,12 @@ def sqs_record(event: DomainEvent, event_id: str, receive_count: int) -> dict[st
 
 
 @pytest.fixture
-def world(aws: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
-    clock = VirtualClock(START)
-    use_clock(clock)
+def clock_start() -> datetime:
+    return START
+
+
+@pytest.fixture
+def world(aws: None, monkeypatch: pytest.MonkeyPatch, clock: VirtualClock) -> Iterator[World]:
     prefix = f"rec{next(_ids)}"
     resources = create_resources([FLOW], secret_values={Secret.CONSONANCE: CONSONANCE_KEY}, prefix=prefix)
     sns, sqs = boto3.client("sns"), boto3.client("sqs")
@@ -150,7 +152,6 @@ def world(aws: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
     yield World(clock, consonance, resources, platform.ledger, alerts_queue_url, platform)
     clear_routes()
     reset_client_caches()
-    use_clock(SystemClock())
 
 
 def seed_delivered_episode(platform: Dependencies) -> None:

@@ -5,19 +5,16 @@ from __future__ import annotations
 import secrets
 
 import itertools
-from collections.abc import Iterator
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 import httpx
 import pytest
 
-from functions.clock import clock as active_clock
-from functions.clock import use_clock
 from functions.connectors.consonance import ConsonanceClient, SpotifyLinkWrite, typed_graphql_error
 from functions.connectors.consonance.records import GraphQLErrorEntry
 from functions.connectors.errors import AmbiguousWrite, AuthenticationFailed, RateLimited, RequestRejected
-from functions.connectors.http import HttpExchange, HttpService, RetryPolicy, observe_requests, route_host
+from functions.connectors.http import HttpExchange, HttpService, RetryPolicy, route_host
 from functions.connectors.consonance.mapping import map_product
 from functions.mapping_config import MappingConfig
 from sandbox.catalogue import SAMPLE_CATALOGUE_PATH, ApiKey, Catalogue
@@ -39,20 +36,8 @@ def catalogue() -> Catalogue:
 
 
 @pytest.fixture
-def virtual_clock(catalogue: Catalogue) -> Iterator[VirtualClock]:
-    previous = active_clock()
-    virtual = VirtualClock(catalogue.start_moment() + timedelta(hours=8))
-    use_clock(virtual)
-    yield virtual
-    use_clock(previous)
-
-
-@pytest.fixture
-def sent() -> Iterator[list[HttpExchange]]:
-    exchanges: list[HttpExchange] = []
-    stop = observe_requests(exchanges.append)
-    yield exchanges
-    stop()
+def clock_start(catalogue: Catalogue) -> datetime:
+    return catalogue.start_moment() + timedelta(hours=8)
 
 
 def make_client(
@@ -76,7 +61,7 @@ def make_simulator(clock: VirtualClock, catalogue: Catalogue, **options: object)
 
 # ------------------------------------------------------------------------------------------- paging
 def test_paging_follows_after_ids_and_stops_on_an_empty_page(
-    virtual_clock: VirtualClock, catalogue: Catalogue, sent: list[HttpExchange]
+    virtual_clock: VirtualClock, catalogue: Catalogue, exchanges: list[HttpExchange]
 ) -> None:
     simulator = make_simulator(virtual_clock, catalogue, page_size=10)
     client = make_client(simulator)
@@ -85,8 +70,8 @@ def test_paging_follows_after_ids_and_stops_on_an_empty_page(
 
     assert len(ids) == AUDIO_IDS_IN_SAMPLE
     assert ids == sorted(ids) and len(set(ids)) == len(ids)
-    afters = [exchange.request_body["variables"]["after"] for exchange in sent]
-    assert len(sent) == 6  # five pages of at most 10, then the empty page that ends the walk
+    afters = [exchange.request_body["variables"]["after"] for exchange in exchanges]
+    assert len(exchanges) == 6  # five pages of at most 10, then the empty page that ends the walk
     assert afters[0] is None
     assert afters[1:] == [ids[9], ids[19], ids[29], ids[39], ids[-1]]
 
@@ -99,14 +84,14 @@ def test_one_page_is_returned_by_changed_products(virtual_clock: VirtualClock, c
     assert [record.id for record in page] == [41016, 41017, 41018, 41019, 41020, 41101, 41102]
 
 
-def test_a_short_page_does_not_end_the_walk(virtual_clock: VirtualClock, catalogue: Catalogue, sent: list[HttpExchange]) -> None:
+def test_a_short_page_does_not_end_the_walk(virtual_clock: VirtualClock, catalogue: Catalogue, exchanges: list[HttpExchange]) -> None:
     """The server's page size is unknown to the client: only an empty page ends it."""
     client = make_client(make_simulator(virtual_clock, catalogue, page_size=25))
 
     ids = [record.id for record in client.iter_changed_products(date(2026, 1, 1))]
 
     assert len(ids) == AUDIO_IDS_IN_SAMPLE
-    assert len(sent) == 3
+    assert len(exchanges) == 3
 
 
 def test_records_are_typed_models(virtual_clock: VirtualClock, catalogue: Catalogue) -> None:
@@ -223,7 +208,7 @@ def test_graphql_errors_are_classified_by_code_or_wording() -> None:
 
 # ------------------------------------------------------------------------------------------- write-back
 def test_batched_write_back_creates_then_updates_links_in_one_request_each(
-    virtual_clock: VirtualClock, catalogue: Catalogue, sent: list[HttpExchange]
+    virtual_clock: VirtualClock, catalogue: Catalogue, exchanges: list[HttpExchange]
 ) -> None:
     simulator = make_simulator(virtual_clock, catalogue)
     client = make_client(simulator)
@@ -234,8 +219,8 @@ def test_batched_write_back_creates_then_updates_links_in_one_request_each(
             SpotifyLinkWrite(product_id=41002, url="https://open.spotify.com/episode/two", status="draft"),
         ]
     )
-    assert len(sent) == 1
-    assert "w0: createWebLink" in sent[0].request_body["query"] and "w1: createWebLink" in sent[0].request_body["query"]
+    assert len(exchanges) == 1
+    assert "w0: createWebLink" in exchanges[0].request_body["query"] and "w1: createWebLink" in exchanges[0].request_body["query"]
     assert [r.product_id for r in created] == [41001, 41002]
     assert all(r.ok and r.link_id is not None for r in created)
 
@@ -245,8 +230,8 @@ def test_batched_write_back_creates_then_updates_links_in_one_request_each(
             SpotifyLinkWrite(product_id=41003, url="https://open.spotify.com/episode/three", status="live"),
         ]
     )
-    assert len(sent) == 2
-    assert "w0: updateWebLink" in sent[1].request_body["query"] and "w1: createWebLink" in sent[1].request_body["query"]
+    assert len(exchanges) == 2
+    assert "w0: updateWebLink" in exchanges[1].request_body["query"] and "w1: createWebLink" in exchanges[1].request_body["query"]
     assert updated[0].link_id == created[0].link_id and updated[0].ok
     assert updated[1].ok and updated[1].link_id not in (created[0].link_id, created[1].link_id)
 
@@ -282,9 +267,9 @@ def test_write_back_reports_mutation_errors_per_product(virtual_clock: VirtualCl
     assert results[3].errors == ["id: web link not found"] and results[3].link_id == 123
 
 
-def test_an_empty_write_back_sends_nothing(virtual_clock: VirtualClock, catalogue: Catalogue, sent: list[HttpExchange]) -> None:
+def test_an_empty_write_back_sends_nothing(virtual_clock: VirtualClock, catalogue: Catalogue, exchanges: list[HttpExchange]) -> None:
     assert make_client(make_simulator(virtual_clock, catalogue)).record_spotify_links([]) == []
-    assert sent == []
+    assert exchanges == []
 
 
 # ------------------------------------------------------------------------------------------- rate limits and faults
@@ -326,21 +311,21 @@ class FailOnce(FaultPlan):
         return super().draw()
 
 
-def test_queries_are_retried_after_a_5xx(virtual_clock: VirtualClock, catalogue: Catalogue, sent: list[HttpExchange]) -> None:
+def test_queries_are_retried_after_a_5xx(virtual_clock: VirtualClock, catalogue: Catalogue, exchanges: list[HttpExchange]) -> None:
     client = make_client(make_simulator(virtual_clock, catalogue, faults=FailOnce("503")))
 
     assert client.product(41001) is not None
-    assert [exchange.status for exchange in sent] == [503, 200]
+    assert [exchange.status for exchange in exchanges] == [503, 200]
 
 
-def test_mutations_are_not_retried_blindly(virtual_clock: VirtualClock, catalogue: Catalogue, sent: list[HttpExchange]) -> None:
+def test_mutations_are_not_retried_blindly(virtual_clock: VirtualClock, catalogue: Catalogue, exchanges: list[HttpExchange]) -> None:
     simulator = make_simulator(virtual_clock, catalogue, faults=FailOnce("500"))
     client = make_client(simulator)
 
     with pytest.raises(AmbiguousWrite):
         client.record_spotify_links([SpotifyLinkWrite(product_id=41001, url="https://open.spotify.com/episode/a", status="live")])
 
-    assert len(sent) == 1
+    assert len(exchanges) == 1
     assert simulator.write_backs == []
 
 

@@ -13,7 +13,6 @@ from datetime import datetime, timezone
 
 import pytest
 
-from functions.clock import SystemClock, use_clock
 from functions.connectors.consonance import ConsonanceClient
 from functions.connectors.http import HttpService, RetryPolicy, clear_routes, route_host
 from functions.consonance_writes import NOT_FOR_PUBLICATION, ConsonanceWriteback, InternalNote
@@ -39,9 +38,12 @@ class Setup:
 
 
 @pytest.fixture
-def setup(aws: None) -> Iterator[Setup]:
-    clock = VirtualClock(datetime(2026, 12, 1, tzinfo=timezone.utc))
-    use_clock(clock)
+def clock_start() -> datetime:
+    return datetime(2026, 12, 1, tzinfo=timezone.utc)
+
+
+@pytest.fixture
+def setup(aws: None, clock: VirtualClock) -> Iterator[Setup]:
     catalogue = load_catalogue()
     simulator = ConsonanceSimulator(clock, catalogue, requests_per_minute=None, api_keys=[ApiKey(key=KEY, access="read_write")])
     route_host("notes.consonance.test", simulator)
@@ -54,7 +56,6 @@ def setup(aws: None) -> Iterator[Setup]:
     ledger = SyncLedger(_create_table(next(s for s in TABLES if s.table.value == "ledger"), f"notes-{next(_tables)}"))
     yield Setup(simulator, ConsonanceWriteback(ConsonanceClient(http), ledger), ledger)
     clear_routes()
-    use_clock(SystemClock())
 
 
 def note(markdown: str, purpose: str = "campaign-brief") -> InternalNote:

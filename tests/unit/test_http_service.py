@@ -4,12 +4,10 @@ simulator, on a virtual clock."""
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
 from datetime import datetime, timezone
 
 import pytest
 
-from functions.clock import SystemClock, use_clock
 from functions.connectors.errors import AuthenticationFailed, ServiceUnavailable
 from functions.connectors.http import HttpService, RetryPolicy, route_host
 from functions.connectors.megaphone import MegaphoneClient
@@ -40,11 +38,13 @@ class RecordingClock(VirtualClock):
 
 
 @pytest.fixture
-def clock() -> Iterator[RecordingClock]:
-    virtual = RecordingClock(START)
-    use_clock(virtual)
-    yield virtual
-    use_clock(SystemClock())
+def clock_type() -> type[VirtualClock]:
+    return RecordingClock
+
+
+@pytest.fixture
+def clock_start() -> datetime:
+    return START
 
 
 def megaphone(

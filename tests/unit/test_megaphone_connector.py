@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import datetime, timezone
 
 import httpx
 import pytest
 
-from functions.clock import SystemClock, use_clock
 from functions.connectors.errors import AmbiguousWrite, AuthenticationFailed, NotFound, RequestRejected
 from functions.connectors.http import HttpService, RetryPolicy, route_host
 from functions.connectors.api_client import next_link as next_page_url
@@ -36,11 +34,8 @@ START = datetime(2031, 3, 1, 12, 0, tzinfo=timezone.utc)
 
 
 @pytest.fixture
-def clock() -> Iterator[VirtualClock]:
-    virtual = VirtualClock(START)
-    use_clock(virtual)
-    yield virtual
-    use_clock(SystemClock())
+def clock_start() -> datetime:
+    return START
 
 
 def simulator(clock: VirtualClock, **options) -> MegaphoneSimulator:

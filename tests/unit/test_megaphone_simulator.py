@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import httpx
 import pytest
 
-from functions.clock import SystemClock, use_clock
 from functions.connectors.link_header import parse_link_header
 from sandbox.clock import VirtualClock
 from sandbox.simulators.base import FaultPlan
@@ -29,11 +27,8 @@ AUDIO = "https://audio.example/ch1.mp3"
 
 
 @pytest.fixture
-def clock() -> Iterator[VirtualClock]:
-    virtual = VirtualClock(START)
-    use_clock(virtual)
-    yield virtual
-    use_clock(SystemClock())
+def clock_start() -> datetime:
+    return START
 
 
 def simulator(clock: VirtualClock, **options: Any) -> MegaphoneSimulator:

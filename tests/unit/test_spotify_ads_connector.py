@@ -14,7 +14,7 @@ import pytest
 
 from functions.connectors.api_client import StaticToken
 from functions.connectors.errors import AmbiguousWrite, PermanentError, TransientError
-from functions.connectors.http import HttpExchange, HttpService, observe_requests, route_host
+from functions.connectors.http import HttpService, route_host
 from functions.connectors.spotify_ads import (
     DEFAULT_BASE_URL,
     AdsAuthenticationFailed,
@@ -33,6 +33,7 @@ from sandbox import media
 from sandbox.clock import VirtualClock
 from sandbox.simulators.megaphone import ScriptedFaults
 from sandbox.simulators.spotify_ads import ADS_HOST, SimulatedAdAccount, SpotifyAdsSimulator
+from tests.recorded_requests import recording_requests
 
 ACCOUNT = "7c1e5d2a-9b34-4f6e-8a71-2d5c3b9e0f48"
 TOKEN = secrets.token_urlsafe(24)  # generated: no credential lives in a fixture
@@ -45,11 +46,6 @@ pytestmark = pytest.mark.usefixtures("cleared_routes")
 @pytest.fixture
 def clock_start() -> datetime:
     return START
-
-
-@pytest.fixture
-def clock(virtual_clock: VirtualClock) -> VirtualClock:
-    return virtual_clock
 
 
 def make(clock: VirtualClock, **options: Any) -> tuple[SpotifyAdsSimulator, SpotifyAdsClient]:
@@ -102,18 +98,17 @@ def creatives(client: SpotifyAdsClient) -> tuple[str, str]:
 
 def test_a_draft_hierarchy_validates_at_its_re_read_version_once_its_assets_are_ready(clock: VirtualClock) -> None:
     simulator, client = make(clock)
-    sent: list[HttpExchange] = []
-    stop = observe_requests(sent.append)
-    campaign = client.create_draft_campaign({"name": "cs:1:pre_order The Glass Orchard (pre-order)", "objective": "CLICKS"})
-    audio, image = creatives(client)
-    ad_set = client.create_draft_ad_set(ad_set_body(campaign.id))
-    client.create_draft_ad(ad_body(ad_set.id, audio, image))
+    with recording_requests() as log:
+        campaign = client.create_draft_campaign({"name": "cs:1:pre_order The Glass Orchard (pre-order)", "objective": "CLICKS"})
+        audio, image = creatives(client)
+        ad_set = client.create_draft_ad_set(ad_set_body(campaign.id))
+        client.create_draft_ad(ad_body(ad_set.id, audio, image))
 
-    not_ready = client.validate(campaign.id)
-    clock.advance(61)
-    assert {a.status for a in client.assets([audio, image])} == {"READY"}  # one request for both
-    valid = client.validate(campaign.id)
-    stop()
+        not_ready = client.validate(campaign.id)
+        clock.advance(61)
+        assert {a.status for a in client.assets([audio, image])} == {"READY"}  # one request for both
+        valid = client.validate(campaign.id)
+    sent = log.exchanges
 
     assert not not_ready.valid and {c for i in not_ready.issues for c in i.error_codes} == {"INVALID.ASSET.NOT_READY"}
     assert not_ready.issues[0].text().startswith("ad ") and "[INVALID.ASSET.NOT_READY]" in not_ready.issues[0].text()
@@ -225,10 +220,9 @@ def test_daily_reports_page_by_a_continuation_token_sent_alone_in_windows_of_90_
         ids.append(campaign.id)
         for offset in range(40):
             simulator.record_delivery(ad.id, date(2026, 10, 1) + timedelta(days=offset * 3), {"IMPRESSIONS": 100 + n, "COMPLETES": 60})
-    sent: list[HttpExchange] = []
-    stop = observe_requests(sent.append)
-    reports = list(client.daily_reports("CAMPAIGN", ids, date(2026, 10, 1), date(2027, 2, 1), ["IMPRESSIONS", "COMPLETION_RATE"]))
-    stop()
+    with recording_requests() as log:
+        reports = list(client.daily_reports("CAMPAIGN", ids, date(2026, 10, 1), date(2027, 2, 1), ["IMPRESSIONS", "COMPLETION_RATE"]))
+    sent = log.exchanges
 
     rows = [row for report in reports for row in report.rows]
     assert len(rows) == 3 * 40 and {r.entity_id for r in rows} == set(ids)

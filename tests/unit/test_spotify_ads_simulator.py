@@ -34,9 +34,8 @@ LIVE = f"/ad_accounts/{ACCOUNT}"
 
 # ------------------------------------------------------------------------------------------ set-up
 @pytest.fixture
-def clock() -> VirtualClock:
-    """The simulator's own clock (no connector runs here, so the process-wide clock stays as it is)."""
-    return VirtualClock(START)
+def clock_start() -> datetime:
+    return START
 
 
 def simulator(clock: VirtualClock, **options: Any) -> SpotifyAdsSimulator:

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date, datetime, timezone
 
 import httpx
 import pytest
 
-from functions.clock import SystemClock, use_clock
 from functions.connectors.errors import ApiError, RateLimited, ServiceUnavailable
 from functions.connectors.http import HttpExchange, RetryPolicy, clear_routes, route_host
 from functions.connectors.spotify_web import (
@@ -33,11 +31,8 @@ START = datetime(2031, 3, 1, 12, 0, tzinfo=timezone.utc)
 
 
 @pytest.fixture
-def clock() -> Iterator[VirtualClock]:
-    virtual = VirtualClock(START)
-    use_clock(virtual)
-    yield virtual
-    use_clock(SystemClock())
+def clock_start() -> datetime:
+    return START
 
 
 def connect(simulator: SpotifyWebSimulator, credentials: SpotifyCredentials = CREDENTIALS) -> SpotifyWebClient:

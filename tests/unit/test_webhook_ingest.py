@@ -17,7 +17,6 @@ from typing import Any
 import boto3
 import pytest
 
-from functions.clock import SystemClock, use_clock
 from functions.flows.webhook_ingest.handler import MISCONFIGURED_METRIC, handler
 from functions.flows.webhook_ingest.logic import MAX_BODY_BYTES
 from functions.webhook.signature import sign, signature_headers
@@ -106,9 +105,12 @@ class Endpoint:
 
 
 @pytest.fixture
-def endpoint(aws: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[Endpoint]:
-    clock = VirtualClock(NOW)
-    use_clock(clock)
+def clock_start() -> datetime:
+    return NOW
+
+
+@pytest.fixture
+def endpoint(aws: None, monkeypatch: pytest.MonkeyPatch, clock: VirtualClock) -> Iterator[Endpoint]:
     prefix = f"wh{next(_requests)}"
     resources = create_resources(
         [WEBHOOK, RECORDER], secret_values={Secret.WEBHOOK: SECRET, Secret.CONSONANCE: "unused"}, prefix=prefix, event_source=prefix
@@ -118,7 +120,6 @@ def endpoint(aws: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[Endpoint]:
     reset_client_caches()
     yield Endpoint(clock, resources)
     reset_client_caches()
-    use_clock(SystemClock())
 
 
 # ------------------------------------------------------------------------------------------ accepted

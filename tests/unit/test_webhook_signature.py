@@ -12,7 +12,6 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from functions.clock import SystemClock, use_clock
 from functions.domain.notices import AvailabilityNotice, InvalidNotice, NoticeKind, parse_notice
 from functions.state import dynamo
 from functions.webhook import signature as webhook
@@ -29,7 +28,6 @@ from functions.webhook.signature import (
     signature_headers,
     verify,
 )
-from sandbox.clock import VirtualClock
 
 SECRET = "whsec-3c1f0d9e8b7a"
 NOW = datetime(2031, 3, 1, 12, 0, tzinfo=timezone.utc)
@@ -51,11 +49,8 @@ BODY = json.dumps(
 
 
 @pytest.fixture
-def clock() -> Iterator[VirtualClock]:
-    virtual = VirtualClock(NOW)
-    use_clock(virtual)
-    yield virtual
-    use_clock(SystemClock())
+def clock_start() -> datetime:
+    return NOW
 
 
 # ------------------------------------------------------------------------------------ signature

@@ -9,7 +9,6 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from functions.analytics.dimensions import no_milestones
 from functions.dependencies import Dependencies
 from functions.flow_declarations import flow
 from functions.flow_names import FlowName
@@ -29,7 +28,6 @@ def nightly_deps(platform: Dependencies) -> NightlyDeps:
         rollups=platform.athena_rollups,
         bus=platform.event_bus,
         settings=platform.settings.analytics,
-        milestones=no_milestones,  # the campaign flows' milestones, once they keep them in the ledger
         flow=FLOW.name,
     )
 

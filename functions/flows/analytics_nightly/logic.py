@@ -2,8 +2,8 @@
 
 1. Dimensions: the audio products the ledger knows (their works, shows, credits, Megaphone and Spotify
    ids) and those works from Consonance (title, series, main subject, the book launch they are
-   compared with) are written to the store (`functions/analytics/dimensions.py`); the rollups join
-   facts to them.
+   compared with), with the title milestones the campaign flows recorded (`title_milestones`), are
+   written to the store (`functions/analytics/dimensions.py`); the rollups join facts to them.
 2. Missing export days: a final day with no Megaphone export becomes a finding on that day's ledger
    entry (Megaphone keeps no backfill: a person must ask).
 3. Spotify for Creators (UNOFFICIAL, opt-in): one `CreatorsCollectionDue` per opted-in show, for the
@@ -23,7 +23,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from functions.analytics.creators_facts import CreatorsOptIn
-from functions.analytics.dimensions import AudioProduct, MilestoneSource, build_dimensions, works_to_read
+from functions.analytics.dimensions import AudioProduct, build_dimensions, works_to_read
+from functions.analytics.facts import MilestoneDimension
 from functions.analytics.intake import creators_entry, record_missing_export_days
 from functions.analytics.rollups import RollupRunner
 from functions.analytics.store import FactStore
@@ -34,9 +35,18 @@ from functions.consonance_writes import ConsonanceWriteback, InternalNote
 from functions.domain.events import CreatorsCollectionDue
 from functions.event_bus import EventBus
 from functions.settings import AnalyticsSettings
-from functions.state.keys import work_key
+from functions.state.keys import campaign_parts, work_key
 from functions.state.ledger import SyncLedger
-from functions.state.targets import CONSONANCE_WRITEBACK, EPISODE_SOURCE, MEGAPHONE, EpisodeSourceState, MegaphoneState
+from functions.state.targets import (
+    CONSONANCE_WRITEBACK,
+    EPISODE_SOURCE,
+    MEGAPHONE,
+    MILESTONE,
+    SPOTIFY_ADS,
+    EpisodeSourceState,
+    MegaphoneState,
+    MilestoneStatus,
+)
 
 SUMMARY_PURPOSE = "analytics-summary"
 WORKS_PER_REQUEST = 25  # aliased works in one Consonance query
@@ -52,7 +62,6 @@ class NightlyDeps:
     rollups: RollupRunner
     bus: EventBus
     settings: AnalyticsSettings
-    milestones: MilestoneSource
     flow: str
 
 
@@ -79,7 +88,7 @@ def run_nightly(deps: NightlyDeps, now: datetime) -> NightlyOutcome:
         creators_shows=deps.settings.creators_shows if deps.settings.creators_enabled else {},
         author_roles=deps.settings.analytics_author_roles,
         book_types=deps.settings.analytics_book_product_types,
-        milestones=deps.milestones(),
+        milestones=title_milestones(deps.ledger),
     )
     deps.store.write_dimensions(dimensions, deps.settings.analytics_author_roles)
     outcome.titles, outcome.episodes = len(dimensions.titles), len(dimensions.episodes)
@@ -107,6 +116,41 @@ def audio_products(ledger: SyncLedger) -> list[AudioProduct]:
         if entry.state.episode is not None:
             products.append(AudioProduct(entry.state.episode, deliveries.get(entry.entity)))
     return products
+
+
+def title_milestones(ledger: SyncLedger) -> list[MilestoneDimension]:
+    """The title milestones the milestone detector announced, with the Ads campaign the planner prepared
+    for each: the dates the launch comparison and the report's campaign windows are drawn around.
+
+    - its campaign is the Ads campaign id the planner keeps (drafts, live or paused: the Ads report
+      collector reads the same ids, so their delivery facts join the title);
+    - its date is the campaign's first day where there is a campaign (the activity the audio is
+      compared around; a pre-order window may have opened weeks before the campaign could start),
+      else the day the milestone's window opened; its end is the campaign's last day (the day before
+      the planned end: the ad sets end at that midnight);
+    - a cancelled milestone counts only when its campaign still exists (a live campaign was paused:
+      it delivered until then); one whose drafts were deleted never ran and is left out."""
+    announced = [entry for status in MilestoneStatus for entry in ledger.by_status(MILESTONE, status)]
+    campaigns = ledger.get_many([entry.key for entry in announced], SPOTIFY_ADS)
+    rows = []
+    for entry in sorted(announced, key=lambda e: e.entity):
+        window = entry.state.window
+        campaign = campaigns.get(entry.key)
+        campaign_id = campaign.state.campaign_id if campaign is not None else None
+        if window is None or (entry.status != MilestoneStatus.REACHED and campaign_id is None):
+            continue
+        work_id, milestone = campaign_parts(entry.key)
+        starts_on, ends_on = (campaign.state.starts_on, campaign.state.ends_on) if campaign is not None and campaign_id is not None else (None, None)
+        rows.append(
+            MilestoneDimension(
+                work_id=str(work_id),
+                milestone=milestone,
+                milestone_date=starts_on or window.opens_on,
+                campaign_id=campaign_id,
+                window_end=ends_on - timedelta(days=1) if ends_on is not None else None,
+            )
+        )
+    return rows
 
 
 def read_works(consonance: ConsonanceClient, work_ids: Sequence[int]) -> dict[int, AnalyticsWorkRecord]:

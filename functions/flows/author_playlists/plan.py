@@ -53,11 +53,6 @@ class DesiredPlaylist:
     def details_hash(self) -> str:
         return _hash({"name": self.name, "description": self.description, "public": self.public})
 
-    @property
-    def brief_hash(self) -> str:
-        """What a promo brief reads from the playlist besides its link: the episodes and their shows."""
-        return _hash([e.model_dump(mode="json") for e in self.episodes])
-
 
 def desired_playlist(contributor: Contributor, live: list[LiveEpisode], policy: PromotionPolicy) -> DesiredPlaylist:
     episodes = [
