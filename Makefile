@@ -5,7 +5,7 @@ STAMP  := $(VENV)/.requirements-installed
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 20
 
-.PHONY: demo test synth bench install clean
+.PHONY: demo test check synth bench install clean
 
 $(STAMP): requirements.txt requirements-analytics.txt requirements-dev.txt
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -20,9 +20,15 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(PY) -m sandbox run --days 7 --seed 7 --report reports/demo-report.json --http-log reports/demo-http.jsonl --analytics-report reports/analytics.html
 
-## make test: the whole suite (unit, integration on moto + simulators, infra, end to end, conformance)
-test: $(STAMP)
+## make test: the static checks, then the whole suite (unit, integration on moto + simulators, infra,
+## end to end, conformance)
+test: check
 	$(PY) -m pytest -q -p no:cacheprovider
+
+## make check: the linter (ruff) and the type checker (mypy); configured in pyproject.toml, see docs/checks.md
+check: $(STAMP)
+	$(PY) -m ruff check
+	$(PY) -m mypy
 
 ## make synth: CloudFormation templates into cdk.out (layer built without Docker, cdk-nag checks)
 synth: $(STAMP)
@@ -33,4 +39,4 @@ bench: $(STAMP)
 	$(PY) -m bench
 
 clean:
-	rm -rf cdk.out build reports bench/results.json .pytest_cache
+	rm -rf cdk.out build reports bench/results.json .pytest_cache .mypy_cache .ruff_cache

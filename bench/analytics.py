@@ -164,7 +164,7 @@ def year_of_facts(root: Path, episodes: int, days: int, seed: int = 9) -> int:
         )
     )
     rows = 0
-    retrieved = datetime(2026, 1, 1)
+    retrieved = datetime(2026, 1, 1)  # noqa: DTZ001 - the fact store keeps UTC stamps without a zone
     megaphone_ids = pa.array([f"m{e}" for e in range(episodes)])
     spotify_ids = pa.array([f"sp{e}" for e in range(episodes)])
     for offset in range(days):

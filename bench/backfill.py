@@ -38,6 +38,7 @@ from collections import Counter
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from itertools import pairwise
 from typing import Any
 
 from bench.aws import in_process_world
@@ -340,7 +341,7 @@ def _idle_seconds(calls: list[Call], rate_per_minute: float, slack: float = 2.0)
     credential sat unused."""
     interval = 60.0 / rate_per_minute
     idle = 0.0
-    for before, after in zip(calls, calls[1:]):
+    for before, after in pairwise(calls):
         gap = (after.at - before.at).total_seconds()
         if gap > slack * interval:
             idle += gap - interval

@@ -343,10 +343,10 @@ def measure(
     baseline = Samples(BASELINE, None)
     samples = [Samples(flow.name, handler_module(flow)) for flow in flows]
     jobs: list[tuple[Samples, dict[str, Any], dict[str, str]]] = [(baseline, {"kind": "baseline", "region": REGION}, lambda_environment(None, tree))]
-    jobs += [(s, flow_job(f), lambda_environment(f, tree)) for s, f in zip(samples, flows)]
+    jobs += [(s, flow_job(f), lambda_environment(f, tree)) for s, f in zip(samples, flows, strict=True)]
     variants = [Samples(name, None) for name, _ in WHAT_IF] if what_if else []
     publisher = next((f for f in flows if f.name == "episode-publisher"), flows[0] if flows else None)
-    jobs += [(v, {"kind": "code", "code": body, "region": REGION}, lambda_environment(publisher, tree)) for v, (_, body) in zip(variants, WHAT_IF)]
+    jobs += [(v, {"kind": "code", "code": body, "region": REGION}, lambda_environment(publisher, tree)) for v, (_, body) in zip(variants, WHAT_IF, strict=False)]  # no variants without what_if
     for round_number in range(repetitions + 1):  # round 0 warms the page cache
         for target, job, environment in jobs:
             if target.error is not None:

@@ -205,12 +205,12 @@ class ConsonanceWriteback:
         products = self.consonance.products(list(dict.fromkeys(item.product_id for item in unknown)))
         for item in unknown:
             record = products.get(item.product_id)
-            link = item.purpose.find(record, self.consonance.link_role) if record is not None else None
-            if link is None:
+            existing = item.purpose.find(record, self.consonance.link_role) if record is not None else None
+            if existing is None:
                 continue
             entry = entries[item.key]
-            entry.state.links[item.purpose.name] = WrittenLink(link_id=link.id, url=link.link, status=item.purpose.status_in(link.description) or "")
-            entry.record("link_adopted", f"Consonance already has link {link.id} ({link.description or 'no description'})")
+            entry.state.links[item.purpose.name] = WrittenLink(link_id=existing.id, url=existing.link, status=item.purpose.status_in(existing.description) or "")
+            entry.record("link_adopted", f"Consonance already has link {existing.id} ({existing.description or 'no description'})")
 
     # notes -----------------------------------------------------------------------------------------
     def write_internal_notes(self, notes: Sequence[InternalNote]) -> list[Exception | None]:

@@ -67,7 +67,7 @@ class EventBus:
             if not response.get("FailedEntryCount"):
                 self.published += len(pending)
                 return
-            failed = [e for e, r in zip(pending, response["Entries"]) if r.get("ErrorCode")]
+            failed = [e for e, r in zip(pending, response["Entries"], strict=True) if r.get("ErrorCode")]
             self.published += len(pending) - len(failed)
             pending = failed
         raise EventPublishFailed(f"{len(pending)} event(s) could not be put on {self.bus_name}")

@@ -91,7 +91,7 @@ def reset_environments() -> None:
 
 
 def _instrumented(handler: LambdaHandler) -> LambdaHandler:
-    return logger.inject_lambda_context(clear_state=True)(metrics.log_metrics(tracer.capture_lambda_handler(handler)))  # type: ignore[no-any-return]
+    return logger.inject_lambda_context(clear_state=True)(metrics.log_metrics(tracer.capture_lambda_handler(handler)))
 
 
 def queue_flow(

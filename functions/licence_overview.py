@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from functions.domain.licence import LicenceChannel, LifecycleState
+from functions.domain.licence import LifecycleState
 from functions.state.keys import EntityKey
 from functions.state.ledger import LedgerEntry, SyncLedger
 from functions.state.targets import CHANNEL_TARGETS, LICENCE, LicenceState

@@ -23,7 +23,7 @@ CACHE_SECONDS = 300
 
 def secret_value(secret_id: str) -> str:
     value = parameters.get_secret(secret_id, max_age=CACHE_SECONDS)
-    if not isinstance(value, str) or not value:
+    if not isinstance(value, str) or not value:  # type: ignore[redundant-expr]  # typed str, but a binary secret arrives as bytes
         raise ValueError(f"secret {secret_id} is empty or not a string")
     return value
 

@@ -331,7 +331,7 @@ def _comma_list(value: object) -> object:
             value = json.loads(text)
         else:
             return tuple(part.strip() for part in text.split(",") if part.strip())
-    return tuple(str(part).strip() for part in value) if isinstance(value, (list, tuple)) else value  # type: ignore[union-attr]
+    return tuple(str(part).strip() for part in value) if isinstance(value, (list, tuple)) else value
 
 
 class AnalyticsSettings(EnvironmentSettings):
@@ -447,7 +447,6 @@ BUCKET_SETTINGS: dict[Bucket, type[EnvironmentSettings]] = {
     Bucket.ANALYTICS: AnalyticsSettings,
     Bucket.MEGAPHONE_EXPORT: MegaphoneExportSettings,
 }
-BUCKET_VARIABLES: dict[Bucket, str] = {bucket: f"{bucket.name}_BUCKET" for bucket in Bucket}  # DOCUMENTS_BUCKET ...
 TABLE_VARIABLES: dict[Table, str] = {
     Table.LEDGER: "LEDGER_TABLE",
     Table.CURSORS: "CURSORS_TABLE",

@@ -299,12 +299,12 @@ def resolve_context(lookup: Callable[[str], Any]) -> dict[str, str]:
 def validate_flow_environments(resolved: Mapping[str, str], flows: Sequence[FlowDeclaration]) -> None:
     """Run every flow's settings models over the values the deployment gives it; any malformed value
     stops synthesis (missing ones are reported by `missing_for_deployment` as warnings instead)."""
-    from functions.settings import BUCKET_SETTINGS, CONNECTOR_SETTINGS, FEATURE_SETTINGS, CoreSettings, HttpSettings
+    from functions.settings import BUCKET_SETTINGS, CONNECTOR_SETTINGS, FEATURE_SETTINGS, CoreSettings, EnvironmentSettings, HttpSettings
 
     problems: list[str] = []
     for declaration in flows:
         env = environment_for_flow(declaration, resolved)
-        models = [CoreSettings, HttpSettings, *(CONNECTOR_SETTINGS[s] for s in declaration.secrets if s in CONNECTOR_SETTINGS)]
+        models: list[type[EnvironmentSettings]] = [CoreSettings, HttpSettings, *(CONNECTOR_SETTINGS[s] for s in declaration.secrets if s in CONNECTOR_SETTINGS)]
         models += [m for key in (None, *declaration.secrets) for m in FEATURE_SETTINGS.get(key, ())]
         models += [BUCKET_SETTINGS[b] for b in declaration.buckets if b in BUCKET_SETTINGS]
         for model in models:

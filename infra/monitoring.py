@@ -240,7 +240,7 @@ class FlowMonitoring(Construct):
         unknown_signal_flows = {name for signal in SIGNAL_ALARMS for name in signal.flows} - declared
         if unknown_signal_flows:
             raise ValueError(f"SIGNAL_ALARMS names flows that are not declared: {sorted(unknown_signal_flows)}")
-        by_name = {flow.declaration.name: flow for flow in flows}
+        by_name: dict[str, FlowConstruct] = {flow.declaration.name: flow for flow in flows}  # FlowName is a str
         self.alarms: dict[str, list[cloudwatch.Alarm]] = {}
         self.heartbeat_alarms: dict[str, cloudwatch.Alarm] = {}
         for flow in flows:

@@ -25,7 +25,8 @@ import pyarrow.parquet as pq
 
 from functions.analytics.facts import SOURCES
 from functions.analytics.intake import intake_entries
-from functions.analytics.store import FACTS_DIRECTORY, S3Objects, copy_to_directory
+from functions.analytics.facts import FACTS_DIRECTORY
+from functions.analytics.store import S3Objects, copy_to_directory
 from functions.flows.analytics_nightly.logic import SUMMARY_PURPOSE
 from functions.state.ledger import SyncLedger
 from infra.flows import Bucket, Table

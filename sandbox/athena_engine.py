@@ -168,7 +168,7 @@ class AthenaEngine:
             raise AthenaRequestInvalid(f"Query has not yet finished. Current state: {execution.state}")
         size = min(int(request.get("MaxResults") or MAX_RESULTS), MAX_RESULTS)
         start = int(request.get("NextToken") or 0)
-        table = [[name for name, _ in execution.columns], *execution.rows]  # Athena's first row is the header
+        table: list[list[str | None]] = [[name for name, _ in execution.columns], *execution.rows]  # Athena's first row is the header
         page = table[start : start + size]
         answer: dict[str, Any] = {
             "UpdateCount": 0,

@@ -201,7 +201,7 @@ class ListeningGenerator:
                     record = delivery_record(episode, day, serial, country, rng)
                     yield json.dumps(record)
                     if rng.random() < self.plan.noise_share:
-                        yield json.dumps({**record, "id": f"{record['id']}-again", "created_at": _later(record["created_at"])})
+                        yield json.dumps({**record, "id": f"{record['id']}-again", "created_at": _later(str(record["created_at"]))})
                     if rng.random() < self.plan.noise_share:
                         yield json.dumps({**record, "id": f"{record['id']}-bot", "ip": f"198.51.100.{serial % 250}", "blacklisted_ua": True})
                     if rng.random() < self.plan.noise_share:
@@ -245,11 +245,11 @@ class ListeningGenerator:
             simulator.record_day(episode.spotify_episode_id, day, figures.starts, figures.streams, figures.listeners)
             for index, value in enumerate((figures.starts, figures.streams, figures.listeners)):
                 show[index] += value
-        for show, (starts, streams, listeners) in totals.items():
+        for show_id, (starts, streams, listeners) in totals.items():
             if starts or streams or listeners:
-                simulator.record_day(show, day, starts, streams, listeners)
-            if (show, day) in self.truth.followers:
-                simulator.set_followers(show, day, self.truth.followers[(show, day)])
+                simulator.record_day(show_id, day, starts, streams, listeners)
+            if (show_id, day) in self.truth.followers:
+                simulator.set_followers(show_id, day, self.truth.followers[(show_id, day)])
 
     # Ads --------------------------------------------------------------------------------------------
     def deliver_ads(self, record_delivery: RecordDelivery, through: date | None = None) -> int:
@@ -300,7 +300,7 @@ def delivery_record(episode: EpisodeDimension, day: date, serial: int, country: 
 
 
 def _later(stamp: str) -> str:
-    moment = datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%SZ") + timedelta(seconds=60)
+    moment = datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc) + timedelta(seconds=60)
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 

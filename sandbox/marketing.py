@@ -28,7 +28,6 @@ from typing import Any
 import httpx
 
 from functions.connectors.http import route_host
-from functions.flow_declarations import Secret
 from functions.flow_names import FlowName
 from sandbox.catalogue import Catalogue
 from sandbox.clock import VirtualClock

@@ -133,6 +133,7 @@ class MotoServer:
         self._thread = threading.Thread(target=server.serve_forever, name="moto-server", daemon=True)
         self._thread.start()
         host, port = server.server_address[:2]
+        assert isinstance(host, str)  # a TCP server's address (only a Unix socket's is bytes)
         self._server = server
         self.endpoint_url = f"http://{host}:{port}"
         if self.in_process:

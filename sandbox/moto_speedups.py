@@ -39,7 +39,7 @@ def fast_body(result: object) -> str | None:
 
 
 @contextmanager
-def fast_dynamodb_json(on_compare: Callable[[str, str, str], None] | None = None) -> Iterator[None]:
+def fast_dynamodb_json(on_compare: Callable[[str, str, str | bytes], None] | None = None) -> Iterator[None]:
     """While active, moto answers DynamoDB data-plane calls with `fast_body`. With `on_compare`, the
     serializer runs too and `on_compare(operation, fast, serialized)` sees both bodies (for tests)."""
     from moto.core.responses import ActionResult

@@ -132,13 +132,13 @@ def _ledger_table_key() -> Any:
 
 
 def _flow_stats(stats: Any) -> dict[str, Any]:
-    values = asdict(stats) if is_dataclass(stats) else dict(stats)
+    values = asdict(stats) if is_dataclass(stats) and not isinstance(stats, type) else dict(stats)
     ordered = {k: values.get(k, 0) for k in ("delivered", "succeeded", "retried", "dead_lettered")}
     return {**ordered, **{k: v for k, v in values.items() if k not in ordered and k not in ("flow",)}}
 
 
 def _plain(value: Any) -> Any:
-    if is_dataclass(value):
+    if is_dataclass(value) and not isinstance(value, type):
         return {k: _plain(v) for k, v in asdict(value).items()}
     if hasattr(value, "model_dump"):
         return value.model_dump(mode="json")

@@ -178,7 +178,7 @@ def create_resources(
         # environment, and the caller invokes it with `LocalRuntime.invoke`.
 
     table_env_vars = {spec.table: spec.env_var for spec in tables}
-    environments = {
+    environments: dict[str, dict[str, str]] = {
         flow.name: _flow_environment(
             flow,
             prefix,

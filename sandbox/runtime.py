@@ -226,7 +226,7 @@ class LocalRuntime:
         self.idle_poll_interval = idle_poll_interval
         self.invocation_log: list[InvocationRecord] = []
 
-        self._by_name = {flow.name: flow for flow in self.flows}
+        self._by_name: dict[str, FlowDeclaration] = {flow.name: flow for flow in self.flows}  # FlowName is a str
         self._queue_flows = [flow for flow in self.flows if flow.consumes_queue]
         self._schedule_flows = [flow for flow in self.flows if isinstance(flow.trigger, ScheduleTrigger)]
         for flow in self.flows:
@@ -667,7 +667,7 @@ class LocalRuntime:
 
     def stats(self) -> dict[str, FlowStats]:
         """A snapshot per flow; dead letters are counted now, by reading the DLQs."""
-        snapshot = {name: replace(stats) for name, stats in self._stats.items()}
+        snapshot: dict[str, FlowStats] = {name: replace(stats) for name, stats in self._stats.items()}
         letters = self.dead_letters()
         for flow in self._queue_flows:
             own = [letter for letter in letters if letter.flow == flow.name]

@@ -168,7 +168,7 @@ class SandboxWorld:
         os.environ["POWERTOOLS_TRACE_DISABLED"] = "true"
         self._quiet_lambda_logs()
         self.metrics = EmfCapture(sys.stdout)
-        self._real_stdout, sys.stdout = sys.stdout, self.metrics  # type: ignore[assignment]
+        self._real_stdout, sys.stdout = sys.stdout, self.metrics
         warnings.filterwarnings("ignore", message="No application metrics to publish")
         self._moto = MotoServer()
         self._moto.__enter__()

@@ -26,10 +26,10 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from functions.analytics.facts import DailyFact, EntityType, Metric, fact
+from functions.analytics.facts import DailyFact, EntityType, Metric, Source, fact
 from functions.domain.errors import PermanentError
 
-SOURCE = "spotify_ads"
+SOURCE: Source = "spotify_ads"
 FIELD_METRICS: dict[str, Metric] = {
     "IMPRESSIONS": Metric.AD_IMPRESSIONS,
     "REACH": Metric.AD_REACH,

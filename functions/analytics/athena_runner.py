@@ -87,7 +87,7 @@ class AthenaRunner:
         values = query.values(arguments)
         if values:
             request["ExecutionParameters"] = [
-                athena_literal(value, parameter.type) for value, parameter in zip(values, query.parameters)
+                athena_literal(value, parameter.type) for value, parameter in zip(values, query.parameters, strict=True)
             ]
         return request
 
@@ -135,12 +135,13 @@ class AthenaRunner:
                 data = data[1:]  # the header row
             for row in data:
                 cells = [cell.get("VarCharValue") for cell in row["Data"]]
-                rows.append({name: typed_value(text, kind) for (name, kind), text in zip(columns, cells)})
+                rows.append({name: typed_value(text, kind) for (name, kind), text in zip(columns, cells, strict=True)})
         return rows
 
     def _call(self, operation: str, **request: Any) -> dict[str, Any]:
         try:
-            return getattr(self.client, operation)(**request)
+            answer: dict[str, Any] = getattr(self.client, operation)(**request)  # boto3 is untyped
+            return answer
         except ClientError as exc:
             raise _typed(exc, operation) from exc
 

@@ -26,7 +26,7 @@ from datetime import date, datetime, timedelta
 
 from pydantic import BaseModel, ConfigDict
 
-from functions.analytics.facts import DailyFact, Dimension, EntityType, Metric, fact
+from functions.analytics.facts import DailyFact, Dimension, EntityType, Metric, Source, fact
 from functions.analytics.store import FactStore, Partition
 from functions.alerts import Alert
 from functions.connectors.errors import ServiceUnavailable
@@ -41,7 +41,7 @@ from functions.connectors.spotify_creators import (
 from functions.domain.errors import PermanentError
 from functions.domain.models import Finding
 
-SOURCE = "spotify_creators"
+SOURCE: Source = "spotify_creators"
 EPISODE_BUCKETS = 16
 _REACHED = {"25": Metric.REACHED_25_PCT, "50": Metric.REACHED_50_PCT, "75": Metric.REACHED_75_PCT, "100": Metric.REACHED_100_PCT}
 

@@ -158,13 +158,13 @@ def build_dimensions(
                 )
                 contributors.setdefault((work_key, row.contributor_id, row.role_code), row)
             if not credited:  # no work-level credits: the product's own
-                for credit in episode.credits:
+                for product_credit in episode.credits:
                     row = ContributorDimension(
                         work_id=work_key,
-                        contributor_id=str(credit.contributor_id),
-                        contributor_name=credit.name,
-                        role_code=credit.role_code,
-                        sequence_number=credit.sequence,
+                        contributor_id=str(product_credit.contributor_id),
+                        contributor_name=product_credit.name,
+                        role_code=product_credit.role_code,
+                        sequence_number=product_credit.sequence,
                     )
                     contributors.setdefault((work_key, row.contributor_id, row.role_code), row)
         spotify_episode = delivery.spotify_id if delivery else None

@@ -17,7 +17,8 @@ import duckdb
 import pyarrow as pa
 
 from functions.analytics.rollups import RollupQuery
-from functions.analytics.store import DIMENSION_MODELS, DIMENSIONS_DIRECTORY, FACT_SCHEMA, FACTS_DIRECTORY, dimension_schema
+from functions.analytics.facts import DIMENSION_MODELS, DIMENSIONS_DIRECTORY, FACTS_DIRECTORY
+from functions.analytics.store import FACT_SCHEMA, dimension_schema
 
 
 class DuckDBRunner:
@@ -56,7 +57,7 @@ class DuckDBRunner:
     def run(self, query: RollupQuery, arguments: Mapping[str, Any]) -> list[dict[str, Any]]:
         cursor = self.connection.execute(query.composed(), query.values(arguments))
         columns = [column[0] for column in cursor.description]
-        return [dict(zip(columns, row)) for row in cursor.fetchall()]
+        return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
 
     def close(self) -> None:
         self.connection.close()

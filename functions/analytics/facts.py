@@ -335,7 +335,8 @@ class Dimensions(BaseModel):
             title = titles[e.work_id]
             series = e.series_id or title.series_id
 
-            def add(group_type: GroupType, key: str, label: str) -> None:
+            # the episode and series are bound per iteration (add runs at once, but a late call must not see the next episode)
+            def add(group_type: GroupType, key: str, label: str, e: EpisodeDimension = e, series: str | None = series) -> None:
                 rows[(group_type, key, e.product_id)] = GroupRow(
                     group_type=group_type,
                     group_key=key,

@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from datetime import date, timedelta
 
 from functions.analytics.creators_facts import CreatorsCollection
+from functions.analytics.facts import Source
 from functions.analytics.megaphone_export import ExportIngest
 from functions.analytics.store import FactStore
 from functions.domain.errors import PermanentError
@@ -22,8 +23,8 @@ from functions.state.keys import listening_key
 from functions.state.ledger import ConcurrentUpdate, LedgerEntry, SyncLedger
 from functions.state.targets import LISTENING, ListeningState, ListeningStatus
 
-EXPORT = "megaphone_export"
-CREATORS = "spotify_creators"
+EXPORT: Source = "megaphone_export"
+CREATORS: Source = "spotify_creators"
 SAVE_ATTEMPTS = 3
 # Megaphone's V2 export finalises a day by 11:00 UTC the next day (the legacy one by 04:30): at a run
 # on day D, the days up to D-2 are final.

@@ -42,12 +42,12 @@ from typing import BinaryIO, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from functions.analytics.download_counting import DownloadCounting, ExportFieldNames
-from functions.analytics.facts import DailyFact, Metric, fact
+from functions.analytics.facts import DailyFact, Metric, Source, fact
 from functions.analytics.store import FactStore, Partition, WrittenBatch
 from functions.domain.errors import PermanentError
 from functions.domain.models import Finding
 
-SOURCE = "megaphone_export"
+SOURCE: Source = "megaphone_export"
 BATCH = "delivery"  # legacy and V2 files of one day write the same batch: the later replaces the earlier
 READ_BUFFER_BYTES = 1 << 20
 MAX_REASONS = 5
@@ -193,7 +193,7 @@ def parse_day_file(
     reasons: list[str] = []
 
     try:
-        reader = io.BufferedReader(gzip.GzipFile(fileobj=stream, mode="rb"), buffer_size=READ_BUFFER_BYTES)  # type: ignore[arg-type]
+        reader = io.BufferedReader(gzip.GzipFile(fileobj=stream, mode="rb"), buffer_size=READ_BUFFER_BYTES)
         for number, line in enumerate(reader, start=1):
             if not line.strip():
                 continue

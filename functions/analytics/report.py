@@ -240,9 +240,9 @@ def render_html(report: Report) -> str:
     data = report.data
     charts = "\n".join(f'<figure id="chart-{name}">{svg(figure)}</figure>' for name, figure in report.figures.items())
     header = (
-        "<tr><th>Rank</th><th>{}</th><th>Episodes</th><th>Plays</th><th>Plays per episode</th>"
+        f"<tr><th>Rank</th><th>{html.escape(data.grouping.capitalize())}</th><th>Episodes</th><th>Plays</th><th>Plays per episode</th>"
         "<th>Launch lift (28 d after vs before)</th><th>Reaching 75 %</th><th>Median completion</th><th>Growth 28 d</th></tr>"
-    ).format(html.escape(data.grouping.capitalize()))
+    )
     body = "\n".join(
         f"<tr><td>{g.rank}</td><td>{html.escape(g.label)}</td><td>{g.episodes}</td><td>{g.plays:,.0f}</td>"
         f"<td>{g.plays_per_episode:,.1f}</td><td>{_percent(g.launch_lift, signed=True)}"

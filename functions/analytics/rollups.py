@@ -18,7 +18,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
@@ -102,12 +102,12 @@ def rollup_names() -> list[str]:
     return sorted(p.stem for p in SQL_DIRECTORY.glob("*.sql"))
 
 
-@lru_cache(maxsize=None)
+@cache
 def view_text(name: str) -> str:
     return RollupQuery(name, (SQL_DIRECTORY / "views" / f"{name}.sql").read_text(), ()).body
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_rollup(name: str) -> RollupQuery:
     path = SQL_DIRECTORY / f"{name}.sql"
     if name not in rollup_names():

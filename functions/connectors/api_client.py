@@ -175,7 +175,7 @@ class GraphQLAfterPaging:
     def next_request(self, current: PageRequest, page: Page) -> PageRequest | None:
         if not page.items:
             return None
-        ids = [item.get(self.id_key) for item in page.items if isinstance(item, dict) and isinstance(item.get(self.id_key), int)]
+        ids: list[int] = [item[self.id_key] for item in page.items if isinstance(item, dict) and isinstance(item.get(self.id_key), int)]
         if not ids:
             return None
         body = dict(current.json_body or {})

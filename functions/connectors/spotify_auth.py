@@ -199,7 +199,7 @@ def spotify_error(exc: ApiError) -> ApiError:
         error = SpotifyUnavailable(exc.service, message, exc.status, exc.body)
     else:
         return exc
-    error.detail = detail  # type: ignore[attr-defined]
+    error.detail = detail
     return error
 
 

@@ -22,6 +22,7 @@ from functions.state.keys import episode_key
 
 from collections.abc import Iterable, Sequence
 from datetime import date
+from itertools import pairwise
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -73,7 +74,7 @@ class Clearance(BaseModel):
             if not windows:
                 raise ValueError(f"{territory} is listed without a window")
             spans = [_span(w) for w in windows]
-            if any(b[0] <= a[1] for a, b in zip(spans, spans[1:])):
+            if any(b[0] <= a[1] for a, b in pairwise(spans)):
                 raise ValueError(f"windows of {territory} overlap, touch or are out of order")
         return self
 

@@ -269,8 +269,8 @@ class PromoBriefRequested(DomainEvent):
         return str(contributor_key(self.contributor_id))
 
 
-for _event_type in (ContributorChanged, AuthorPlaylistChanged, PromoBriefRequested):
-    register(_event_type)
+for _promotion_event in (ContributorChanged, AuthorPlaylistChanged, PromoBriefRequested):
+    register(_promotion_event)
 
 class BusEvent(BaseModel):
     """The EventBridge envelope as it arrives in an SQS message body."""

@@ -9,6 +9,7 @@ delivery is retried by the next sweep."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TypeVar
 
 from functions.domain.errors import InvalidRecord
 from functions.domain.events import LicenceChannelChanged
@@ -17,6 +18,9 @@ from functions.event_bus import EventBus
 from functions.state.keys import licence_key
 from functions.state.ledger import LedgerEntry, SyncLedger
 from functions.state.targets import LICENCE, ChannelState, ChannelStatus, LicenceState
+
+# Each channel keeps its own state class (brand show, playlists, venue); all share ChannelState.
+ChannelTarget = TypeVar("ChannelTarget", bound=ChannelState)
 
 
 def read_licence(ledger: SyncLedger, product_id: int) -> LedgerEntry[LicenceState]:
@@ -28,7 +32,7 @@ def read_licence(ledger: SyncLedger, product_id: int) -> LedgerEntry[LicenceStat
 
 
 def settle(
-    target: LedgerEntry[ChannelState],
+    target: LedgerEntry[ChannelTarget],
     licence: LedgerEntry[LicenceState],
     *,
     live: bool,
@@ -63,7 +67,7 @@ def settle(
     return target.status != before
 
 
-def announce(bus: EventBus, product_id: int, channel: LicenceChannel, target: LedgerEntry[ChannelState], correlation_id: str = "") -> None:
+def announce(bus: EventBus, product_id: int, channel: LicenceChannel, target: LedgerEntry[ChannelTarget], correlation_id: str = "") -> None:
     bus.publish(
         [
             LicenceChannelChanged(

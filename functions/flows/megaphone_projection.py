@@ -60,16 +60,16 @@ def desired_fields(episode: Episode, *, draft: bool, settings: PublishingConfig)
         subtitle=episode.subtitle,
         summary=summary or None,
         author=_join(authors) or None,
-        externalId=str(episode.product_id),
+        external_id=str(episode.product_id),
         pubdate=pubdate(episode.release_date),
         draft=draft,
         explicit=settings.explicit_value,
-        episodeType="full",
-        seasonNumber=1 if episode.part_number is not None else None,
-        episodeNumber=episode.part_number,
-        backgroundAudioFileUrl=episode.master_audio.url if episode.master_audio else None,
-        backgroundImageFileUrl=episode.artwork_url,
-        customFields={"isbn13": episode.isbn13, "credits": credits} if episode.isbn13 else {"credits": credits},
+        episode_type="full",
+        season_number=1 if episode.part_number is not None else None,
+        episode_number=episode.part_number,
+        background_audio_file_url=episode.master_audio.url if episode.master_audio else None,
+        background_image_file_url=episode.artwork_url,
+        custom_fields={"isbn13": episode.isbn13, "credits": credits} if episode.isbn13 else {"credits": credits},
     )
 
 

@@ -80,7 +80,7 @@ class AvailabilityRecord(BaseModel):
     def same_state_as(self, other: AvailabilityRecord | None) -> bool:
         if other is None:
             return False
-        return self.model_dump(include=_COMPARED_FIELDS) == other.model_dump(include=_COMPARED_FIELDS)
+        return self.model_dump(include=set(_COMPARED_FIELDS)) == other.model_dump(include=set(_COMPARED_FIELDS))
 
 
 def transition(

@@ -60,7 +60,8 @@ class DocumentStore:
             if exc.response["Error"]["Code"] in ("404", "NoSuchKey", "NotFound"):
                 return None
             raise
-        return head.get("Metadata", {}).get(CONTENT_HASH_METADATA)
+        stored: str | None = head.get("Metadata", {}).get(CONTENT_HASH_METADATA)
+        return stored
 
     def read_json(self, key: str) -> dict[str, Any] | None:
         try:

@@ -35,7 +35,8 @@ class IdempotencyStore:
         response = dynamodb_client().get_item(TableName=self.table_name, Key=to_item({"id": key}), ConsistentRead=True)
         item = from_item(response["Item"]) if "Item" in response else None
         if item and item.get("status") == "COMPLETED":
-            return item.get("result", {})
+            result: dict[str, Any] = item.get("result", {})
+            return result
         return None
 
     def claim(self, key: str, lease_seconds: float) -> dict[str, Any] | None:

@@ -50,7 +50,8 @@ class VenuePackages:
             if exc.response["Error"]["Code"] in ("404", "NoSuchKey", "NotFound"):
                 return None
             raise
-        return head.get("Metadata", {}).get(SHA256_METADATA)
+        stored: str | None = head.get("Metadata", {}).get(SHA256_METADATA)
+        return stored
 
     def put_audio(self, key: str, media: FetchedMedia) -> None:
         media.body.seek(0)

@@ -263,7 +263,7 @@ def describe_episode(episode: availability.EpisodeAvailability) -> str:
     if ledger is None:
         lines.append("Ledger: nothing pushed to Megaphone for this product.")
         return "\n".join(lines)
-    lines.append(f"Ledger status: {ledger.status.value}" + (f" — {ledger.status_reason}" if ledger.status_reason else ""))
+    lines.append(f"Ledger status: {ledger.status}" + (f" — {ledger.status_reason}" if ledger.status_reason else ""))
     if ledger.findings:
         lines.append("Findings:")
         lines.extend(f"  - {finding_text(finding)}" for finding in ledger.findings)

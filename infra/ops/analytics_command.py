@@ -30,7 +30,7 @@ from infra.ops.command import EXIT_OK
 NAME = "analytics"
 
 
-def add_to(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_to(commands: argparse._SubParsersAction) -> None:
     from functions.analytics.report import add_arguments
 
     analytics = commands.add_parser("analytics", help="listening analytics").add_subparsers(dest="analytics_command", required=True)

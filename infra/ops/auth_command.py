@@ -23,7 +23,7 @@ from infra.ops.plan import PROJECT_ROOT
 NAME = "auth"
 
 
-def add_to(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_to(commands: argparse._SubParsersAction) -> None:
     auth = commands.add_parser("auth", help="authorise an account of an external service").add_subparsers(dest="auth_service", required=True)
     spotify = auth.add_parser("spotify", help="authorise a publisher's or brand's Spotify account (authorization code + PKCE)")
     spotify.add_argument("--account", required=True, help="the account's name in the deployment (the spotifyAccounts context)")

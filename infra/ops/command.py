@@ -22,6 +22,6 @@ class UsageError(Exception):
 class OpsCommand(Protocol):
     NAME: str
 
-    def add_to(self, commands: argparse._SubParsersAction) -> None: ...  # type: ignore[type-arg]
+    def add_to(self, commands: argparse._SubParsersAction) -> None: ...
 
     def run(self, arguments: argparse.Namespace, names: ResourceNames, out: TextIO, err: TextIO) -> int: ...

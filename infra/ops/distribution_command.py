@@ -24,7 +24,7 @@ from infra.ops.output import render_table
 NAME = "distribution"
 
 
-def add_to(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_to(commands: argparse._SubParsersAction) -> None:
     command = commands.add_parser("distribution", help="every product's pre-flight and delivery state, with open distribution problems")
     command.add_argument("--failing", action="store_true", help="only products with a problem or a pre-flight hold")
     command.add_argument("--product", type=int, action="append", dest="products", metavar="ID", help="only this product (repeatable)")

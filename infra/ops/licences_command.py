@@ -30,7 +30,7 @@ def days(text: str) -> int:
     return int(found.group(1))
 
 
-def add_to(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_to(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser(NAME, help="branded-audio licences: lifecycle state, until when, and where each asset is live")
     parser.add_argument("--licensee", help="only this licensee (its name, any case)")
     parser.add_argument("--expiring-within", type=days, metavar="DAYS", help="only licences live now that end within DAYS (e.g. 30d)")

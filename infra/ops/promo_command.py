@@ -29,7 +29,7 @@ from infra.ops.output import print_json, render_table
 NAME = "promo"
 
 
-def add_to(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_to(commands: argparse._SubParsersAction) -> None:
     promo = commands.add_parser("promo", help="contributor promotion: promo briefs and author playlists").add_subparsers(
         dest="promo_command", required=True
     )

@@ -145,7 +145,7 @@ def build_executable_schema(sdl_path: Path = PROJECT_SDL_PATH, without: Sequence
     assert isinstance(iso_date, GraphQLScalarType)
     iso_date.serialize = _serialize_iso_date  # type: ignore[method-assign]
     iso_date.parse_value = _parse_iso_date  # type: ignore[method-assign]
-    iso_date.parse_literal = _parse_iso_date_literal  # type: ignore[method-assign,assignment]
+    iso_date.parse_literal = _parse_iso_date_literal  # type: ignore[method-assign]
     return schema
 
 
@@ -671,7 +671,7 @@ class ConsonanceSimulator(Simulator):
         for field in edit.changes:
             setattr(target, field, getattr(updated, field))
         stamped = owner if owner is not None else target
-        stamped.changed_on = on  # type: ignore[union-attr]
+        stamped.changed_on = on
 
     def _find(self, edit: TimelineEdit) -> tuple[Any, ProductEntry | None]:
         """The record an update targets, and the product that owns it (production files live on products)."""

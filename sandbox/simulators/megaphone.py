@@ -44,7 +44,7 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, TypeGuard
 
 import httpx
 import mutagen
@@ -548,7 +548,7 @@ def _not_found() -> httpx.Response:
     return json_response(404, {"errors": ["Not found"]})
 
 
-def _present(value: Any) -> bool:
+def _present(value: Any) -> TypeGuard[str]:
     return isinstance(value, str) and bool(value.strip())
 
 

@@ -32,7 +32,7 @@ import re
 import threading
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
@@ -67,7 +67,7 @@ class SimulatorContractBroken(AssertionError):
     """The simulator built a body its own schema rejects: a bug in the simulator, never the client's."""
 
 
-@lru_cache(maxsize=None)
+@cache
 def schema_validator(name: str) -> jsonschema.protocols.Validator:
     """One checked validator per schema file (building it checks the schema itself, which is slow)."""
     document = json.loads((SCHEMAS / name).read_text())

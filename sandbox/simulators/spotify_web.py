@@ -33,8 +33,6 @@ so an episode is never answered without it.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import math
 import random
 import re
@@ -42,7 +40,7 @@ import threading
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from typing import Any, Literal
-from urllib.parse import parse_qs, urlencode
+from urllib.parse import urlencode
 
 import httpx
 
@@ -148,7 +146,7 @@ class SpotifyWebSimulator(Simulator):
         spotify_id: str,
         show_id: str,
         name: str,
-        markets: set[str] | list[str] | tuple[str, ...],
+        markets: set[str] | frozenset[str] | list[str] | tuple[str, ...],
         release_date: date,
         *,
         description: str = "",

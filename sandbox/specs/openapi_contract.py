@@ -113,7 +113,7 @@ class _BearerProvider(BaseProvider):
 
 
 class _SecuritySchemes(SecurityProviderFactory):
-    PROVIDERS = {**SecurityProviderFactory.PROVIDERS, "oauth2": _BearerProvider, "http": HttpProvider}
+    PROVIDERS = {**SecurityProviderFactory.PROVIDERS, "oauth2": _BearerProvider, "http": HttpProvider}  # noqa: RUF012 - the base class declares it so
 
 
 class HttpxOpenAPIRequest:

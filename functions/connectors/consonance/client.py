@@ -98,8 +98,8 @@ class ConsonanceClient:
             self._raise_errors("ChangedProductKinds", page.body, page.response)
             for raw in page.items:
                 if isinstance(raw, dict) and isinstance(raw.get("id"), int):
-                    work = raw.get("work") if isinstance(raw.get("work"), dict) else {}
-                    yield raw["id"], work.get("workType")
+                    work = raw.get("work")
+                    yield raw["id"], work.get("workType") if isinstance(work, dict) else None
 
     def branded_products(self, product_ids: Sequence[int], *, contract_status: bool = True) -> dict[int, ProductRecord]:
         """Products by id with each contract's party, termination reason and (unless the deployment

@@ -106,7 +106,7 @@ def map_product(record: ProductRecord, config: MappingConfig) -> MappedProduct:
         findings.append(finding("missing_series", product_id, "podcast content that is in no series has no show"))
     else:
         series = membership.series
-        show = Show(series_id=series.id, name=(series.name or "").strip() or f"Series {series.id}")
+        show = Show(series_id=membership.series.id, name=(series.name or "").strip() or f"Series {series.id}")
         findings += part_number_findings(membership.part_number, product_id)
         part_number = parse_part_number(membership.part_number)
 

@@ -25,7 +25,8 @@ from typing import Literal
 
 from functions.analytics.export_objects import ExportObjects
 from functions.analytics.intake import record_export_ingest, record_export_rejected
-from functions.analytics.megaphone_export import DownloadCounting, ExportIngest, ExportObject, classify_key, ingest_day_file
+from functions.analytics.download_counting import DownloadCounting
+from functions.analytics.megaphone_export import ExportIngest, ExportObject, classify_key, ingest_day_file
 from functions.analytics.store import FactStore
 from functions.clock import utcnow
 from functions.domain.errors import PermanentError
@@ -69,7 +70,7 @@ class KnownEpisodes:
         now = utcnow()
         if self._read_at is None or now - self._read_at >= self.ttl:
             self._ids = frozenset(
-                entry.state.episode_id for entry in self.ledger.scan(MEGAPHONE) if entry.state.episode_id  # type: ignore[attr-defined]
+                entry.state.episode_id for entry in self.ledger.scan(MEGAPHONE) if entry.state.episode_id
             )
             self._read_at = now
         return self._ids

@@ -109,6 +109,7 @@ def sync_playlists(deps: PlaylistDeps, now: datetime) -> PlaylistRunOutcome:
     outcome.promotable = len(promotable)
     live = _live_episodes(deps)
     entries = deps.ledger.get_many([contributor_key(c) for c in promotable], AUTHOR_PLAYLIST)
+    desired: DesiredPlaylist | None  # None: the contributor no longer needs a playlist
     for status in (PlaylistStatus.CURRENT, PlaylistStatus.FAILED):
         for entry in deps.ledger.by_status(AUTHOR_PLAYLIST, status):
             entries.setdefault(entry.key, entry)

@@ -55,7 +55,7 @@ from functions.distribution.problems import playability_overdue
 from functions.domain.events import AvailabilityChanged, DistributionChanged
 from functions.event_bus import EventBus
 from functions.flow_names import FlowName
-from functions.state.availability import CHANNEL_WIDE, AvailabilityRecord, AvailabilityStore, transition
+from functions.state.availability import CHANNEL_WIDE, AvailabilityRecord, AvailabilityStore, Channel, transition
 from functions.state.cursors import CursorStore
 from functions.state.ledger import LedgerEntry, SyncLedger
 from functions.state.targets import DISTRIBUTION, MEGAPHONE, DistributionStatus, LedgerStatus, MegaphoneState
@@ -106,7 +106,7 @@ class MonitorOutcome:
 class Observation:
     """One channel/territory as seen now, and how to describe it if it differs from the table."""
 
-    channel: str
+    channel: Channel
     territory: str
     live: bool
     reason: str
@@ -302,15 +302,14 @@ def _check_entry(
 
 
 def _table_after(
-    entry: LedgerEntry[MegaphoneState], table: dict[tuple[str, str], AvailabilityRecord], observations: list[Observation], at: datetime
+    entry: LedgerEntry[MegaphoneState], table: dict[tuple[Channel, str], AvailabilityRecord], observations: list[Observation], at: datetime
 ) -> list[AvailabilityRecord]:
     """The episode's records as the recorder will leave them once it has this run's observations."""
     after = dict(table)
     for o in observations:
-        channel = "megaphone" if o.channel == "megaphone" else "spotify"
         existing = table.get((o.channel, o.territory))
         after[(o.channel, o.territory)] = transition(
-            existing, entity=entry.entity, channel=channel, territory=o.territory, live=o.live, reason=o.reason,
+            existing, entity=entry.entity, channel=o.channel, territory=o.territory, live=o.live, reason=o.reason,
             taken_down=o.takedown, source="monitor", observed_at=at,
         )  # fmt: skip
     return list(after.values())
@@ -353,7 +352,7 @@ def _megaphone_observation(belief: EntryBelief, live: bool, reason: str) -> Obse
 
 
 def _spotify_observations(
-    belief: EntryBelief, spotify_id: str, offer: dict[str, set[str]], deps: MonitorDeps, table: dict[tuple[str, str], AvailabilityRecord]
+    belief: EntryBelief, spotify_id: str, offer: dict[str, set[str]], deps: MonitorDeps, table: dict[tuple[Channel, str], AvailabilityRecord]
 ) -> list[Observation]:
     observations: list[Observation] = []
     for market in deps.markets:

@@ -9,13 +9,14 @@ from functions.domain.events import DomainEvent, EpisodeDelivered, LicenceChange
 from functions.flow_declarations import flow
 from functions.flow_names import FlowName
 from functions.flow_template import queue_flow
-from functions.flows.brand_show.logic import refresh_brand_show, reconcile_brand_show
+from functions.flows.brand_show.logic import BrandShowOutcome, refresh_brand_show, reconcile_brand_show
 from functions.flows.episode_publisher.deps import publisher_deps
 from functions.flows.episode_publisher.logic import PublisherDeps
 from functions.observability import logger, metrics
 
 
 def follow_licence(domain_event: DomainEvent, deps: PublisherDeps) -> None:
+    outcome: BrandShowOutcome | None
     if isinstance(domain_event, LicenceChanged):
         outcome = reconcile_brand_show(domain_event.product_id, deps, utcnow(), today())
     else:

@@ -318,8 +318,10 @@ def _finish(
 
 
 class _Problem(Protocol):
-    code: str
-    message: str
+    @property
+    def code(self) -> str: ...
+    @property
+    def message(self) -> str: ...
 
 
 def _findings(key: EntityKey, problems: Sequence[_Problem]) -> list[Finding]:

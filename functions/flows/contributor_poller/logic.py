@@ -88,8 +88,8 @@ def poll_contributors(deps: ContributorPollDeps, started_at: datetime) -> Contri
     outcome.announced = sorted(e.contributor.contributor_id for e in events)
     if events:
         deps.bus.publish(events)
-    for entry in contributor_entries:
-        deps.ledger.save(entry)
+    for contributor_entry in contributor_entries:
+        deps.ledger.save(contributor_entry)
     for work_entry in work_entries:
         deps.ledger.save(work_entry)
     deps.cursors.put(CURSOR, {"changed_since": started_at.date().isoformat(), "last_success_at": started_at.isoformat()})
@@ -114,7 +114,7 @@ def _contributor_changes(
     events: list[ContributorChanged] = []
     saved: list[LedgerEntry[ContributorSourceState]] = []
     correlation_id = f"contributor-poll-{started_at.isoformat()}"
-    for contributor_id, (entry, contact, work_ids) in plans.items():
+    for entry, contact, work_ids in plans.values():
         if contact is None:
             continue  # never seen with contact details (a credit on a work it no longer has)
         contributor, findings = assemble_contributor(contact, [works[w] for w in work_ids if w in works], deps.mapping.promotion)

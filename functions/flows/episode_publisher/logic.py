@@ -151,10 +151,10 @@ def decide_action(evaluation: Evaluation, config: PublishingConfig, preflight: P
     if not state.on_megaphone:
         return PublishAction(ActionKind.CREATE, decision, fields=fields, changed_fields=tuple(sorted(fields.wire())))
     if target.pushed_hash == fields_hash(fields):
-        status = None
+        settled: LedgerStatus | None = None
         if target.status in (LedgerStatus.HELD, LedgerStatus.SEEN, LedgerStatus.WITHDRAWN):
-            status = LedgerStatus.DRAFT if fields.draft else LedgerStatus.DELIVERED
-        return PublishAction(ActionKind.NONE, decision, status=status)
+            settled = LedgerStatus.DRAFT if fields.draft else LedgerStatus.DELIVERED
+        return PublishAction(ActionKind.NONE, decision, status=settled)
     previous = state.pushed_fields or {}
     changed = tuple(sorted(k for k, v in fields.wire().items() if previous.get(k) != v)) if previous else ("(unknown: pushed before field snapshots)",)
     kind = ActionKind.PUBLISH if (not fields.draft and not state.live) else ActionKind.UPDATE

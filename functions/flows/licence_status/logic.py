@@ -112,7 +112,7 @@ def channel_status_text(target: LedgerEntry[ChannelState]) -> str:
     if target.status == ChannelStatus.WITHDRAWN:
         when = state.withdrawn_at.date().isoformat() if state.withdrawn_at else ""
         return f"withdrawn {when} ({target.status_reason})".replace("  ", " ")
-    return f"{target.status.value}: {target.status_reason}" if target.status_reason else str(target.status)
+    return f"{target.status}: {target.status_reason}" if target.status_reason else str(target.status)
 
 
 def status_note(licence: LedgerEntry[LicenceState], channels: dict[LicenceChannel, LedgerEntry[Any]]) -> InternalNote:

@@ -50,10 +50,10 @@ def sync_series(series_id: int, deps: MetadataSyncDeps) -> SeriesSyncOutcome:
     outcome = SeriesSyncOutcome(series_id=series_id)
     episodes = [s.state.episode for s in deps.ledger.by_series(series_key(series_id), EPISODE_SOURCE) if s.state.episode]
     outcome.episodes = len(episodes)
-    conflicts = series_conflicts([e for e in episodes if e], deps.config.mapping)
+    conflicts = series_conflicts(episodes, deps.config.mapping)
     outcome.conflicting = sorted(conflicts)
-    found = deps.ledger.get_many([episode_key(e.product_id) for e in episodes if e], MEGAPHONE)
-    targets = {e.product_id: found.get(episode_key(e.product_id)) for e in episodes if e}
+    found = deps.ledger.get_many([episode_key(e.product_id) for e in episodes], MEGAPHONE)
+    targets = {e.product_id: found.get(episode_key(e.product_id)) for e in episodes}
 
     reevaluate: list[EpisodeReevaluationDue] = []
     for product_id, target in targets.items():
@@ -71,7 +71,7 @@ def sync_series(series_id: int, deps: MetadataSyncDeps) -> SeriesSyncOutcome:
 
     podcast_id = deps.config.podcast_for(series_id)
     if podcast_id is not None:
-        _correct_drift(podcast_id, [e for e in episodes if e and e.product_id not in conflicts], targets, deps, outcome)
+        _correct_drift(podcast_id, [e for e in episodes if e.product_id not in conflicts], targets, deps, outcome)
     if reevaluate:
         deps.bus.publish(reevaluate)
     return outcome

@@ -48,11 +48,11 @@ def sweep(ledger: SyncLedger, cursors: CursorStore, bus: EventBus, now: datetime
     if cursor.get("last_daily_check") != today.isoformat():
         sources = [e for e in ledger.scan(EPISODE_SOURCE) if e.state.episode]
         checked_on = date.fromisoformat(cursor["last_daily_check"]) if "last_daily_check" in cursor else None
-        for entry in sources:
-            edge = _clearance_edge(entry.state.episode, checked_on, today, policy)
+        for source in sources:
+            edge = _clearance_edge(source.state.episode, checked_on, today, policy)
             if edge is not None:
-                outcome.rights_windows.append(entry.key.number)
-                events.append(RightsWindowDue(product_id=entry.key.number, due_at=now, reason=f"clearance changed on {edge}"))
+                outcome.rights_windows.append(source.key.number)
+                events.append(RightsWindowDue(product_id=source.key.number, due_at=now, reason=f"clearance changed on {edge}"))
         outcome.drift_checks = sorted({parse_entity_key(e.series_key).number for e in sources if e.series_key})
         events.extend(SeriesChanged(series_id=s, reason=f"daily drift check {today}") for s in outcome.drift_checks)
     bus.publish(events)
