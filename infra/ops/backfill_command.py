@@ -27,7 +27,7 @@ from infra.ops.output import print_json
 NAME = "backfill"
 
 
-def add_to(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_to(commands: argparse._SubParsersAction) -> None:
     command = commands.add_parser(
         NAME, help="push a series, a release-date range or the whole catalogue through the flows, paced by the rate limits"
     )

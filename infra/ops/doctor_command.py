@@ -18,7 +18,7 @@ NAME = "doctor"
 TITLES = {System.CONSONANCE: "Consonance", System.MEGAPHONE: "Megaphone", System.SPOTIFY: "Spotify"}
 
 
-def add_to(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_to(commands: argparse._SubParsersAction) -> None:
     command = commands.add_parser("doctor", help="check Consonance, Megaphone and Spotify with the deployed secrets and settings")
     command.add_argument(
         "--system", type=System, choices=list(System), action="append", dest="systems", help="only this system (repeatable; default: all)"

@@ -28,7 +28,7 @@ from infra.ops.replay import BusObserver, FlowRunner, NothingToReplay, ReplayRep
 NAME = "replay"
 
 
-def add_to(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_to(commands: argparse._SubParsersAction) -> None:
     command = commands.add_parser(NAME, help="one episode or series through its flows now, with each step's decision")
     command.add_argument("entity", metavar="ENTITY", help="episode#ID, series#ID, or a product id")
     command.add_argument("--wait", type=float, default=120.0, metavar="S", help="deployed: read the ledger at most this long (default 120)")
