@@ -36,9 +36,10 @@ SEEDS = (3, 11, 29)
 FAULTED_DAYS = 1.0
 CALM_DAYS = 0.25
 # The Salt Road parts 3 (taken down worldwide), 9 (live) and 11 (a draft whose title is fixed during
-# the faults), Inside the Ember Court part 2 (taken down in AU and NZ) and a Larkspur product that
-# is not approved.
-PRODUCTS = frozenset({41003, 41009, 41011, 41102, 41208})
+# the faults), Inside the Ember Court part 2 (taken down in AU and NZ), a Larkspur product that is
+# not approved, and Home by the Salt Road, a product with no master audio file at all.
+PRODUCTS = frozenset({41003, 41009, 41011, 41020, 41102, 41208})
+NO_MASTER_AUDIO = 41020
 FLOWS = (
     *PUBLISHING_FLOWS,
     *(flow(name) for name in (FlowName.AVAILABILITY_MONITOR, FlowName.AVAILABILITY_RECORDER, FlowName.DISTRIBUTION_FEEDBACK, FlowName.RECONCILER)),
@@ -120,6 +121,15 @@ def test_the_baseline_saw_both_takedowns_and_no_faults(baseline: Run) -> None:
     assert baseline.crashes == 0 and not baseline.dead_letters
     assert len(takedown_alerts(baseline.report)) == 2
     assert len(baseline.report["spotify"]["megaphone"]["episodes"]) == 4  # all but the one not approved
+
+
+def test_a_product_not_on_spotify_carries_a_finding_with_its_reason(baseline: Run) -> None:
+    """Not approved (here: no master audio file at all) is said in the report, not just left out."""
+    on_megaphone = {int(e["externalId"]) for e in baseline.report["spotify"]["megaphone"]["episodes"]}
+    findings = {(f["entity"], f["code"]): f["message"] for f in baseline.report["findings"]}
+    for product_id in PRODUCTS - on_megaphone:
+        assert f"episode#{product_id}" in {entity for entity, _ in findings}, product_id
+    assert "no master audio file" in findings[(f"episode#{NO_MASTER_AUDIO}", "not_approved")]
 
 
 def test_faults_were_really_injected(faulted: Run) -> None:
