@@ -51,7 +51,7 @@ from functions.event_bus import EventBus
 from functions.flows.consonance_poller.logic import FIRST_POLL_SINCE, PollDeps, detect_changes
 from functions.flows.milestone_detector.logic import last_announcement
 from functions.state.cursors import CursorStore
-from functions.state.keys import EntityKey, EntityKind, parse_entity_key
+from functions.state.keys import EntityKey, episode_key, parse_entity_key
 from functions.state.ledger import ConcurrentUpdate, LedgerEntry, SyncLedger, new_entry
 from functions.state.targets import (
     CONSONANCE_WRITEBACK,
@@ -252,7 +252,7 @@ def megaphone_orphans(deps: ReconcileDeps, entries: Entries, now: datetime, outc
             complete = False
             continue
         for external_id, episode_id in sorted(listed):
-            key = parse_entity_key(f"{EntityKind.EPISODE.value}#{external_id}")
+            key = episode_key(int(external_id))
             target = entries.get((str(key), MEGAPHONE.name))
             if target is not None and (target.state.episode_id is not None or target.pending_create):
                 continue
