@@ -101,6 +101,10 @@ class CoreSettings(EnvironmentSettings):
     # them, the recorder reads "worldwide" in a notice as them (and any market already recorded).
     spotify_markets: tuple[str, ...] = Field(default=("GB", "US", "IE", "AU", "CA", "DE"), description="markets watched")
 
+    # The reconciler re-emits a create intent older than this (its answer was lost, its retry never came).
+    reconcile_stuck_after_minutes: int = Field(default=60, gt=0, description="minutes before a create intent counts as stuck")
+    # ... and re-emits a remedy that did not help again after that pause, doubled each time up to this.
+    reconcile_retry_cap_minutes: int = Field(default=24 * 60, gt=0, description="longest pause between two re-emissions of one remedy")
     # Where people open the documents the flows write (briefs, reports): a base URL in front of the
     # documents bucket (e.g. an authenticated CloudFront); unset, links open the object in the S3 console.
     documents_base_url: str | None = Field(default=None, description="base URL for links to documents")

@@ -9,7 +9,10 @@ every flow in one process, so around each invocation it swaps in that flow's own
   that a `functions.settings` model reads, is absent unless this flow is given it (no leaking);
 - `functions.execution_environment` cache: the settings and clients `functions/` builds once;
 - Powertools' parameter providers (the secrets cache and its client);
-- boto3's default session (the credentials it resolved).
+- boto3's default session (the credentials it resolved). Each environment's session is new, as a
+  new process's is, but all of them read botocore's service models and endpoint data through one
+  shared loader: parsing those JSON files again on every cold start after a crash was most of a
+  faulted run's CPU time, and the files are the same for every environment.
 
 Outside invocations the process's own cache, providers and session are current again (the world's
 hooks and the runtime use those). A crashed or timed-out invocation discards its environment, so
@@ -26,6 +29,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
+import botocore.loaders
+import botocore.session
 from aws_lambda_powertools.utilities.parameters.constants import DEFAULT_PROVIDERS
 
 from functions.execution_environment import EnvironmentCache, use_cache
@@ -54,6 +59,7 @@ class ExecutionEnvironments:
         self._saved = {name: os.environ.get(name) for name in self._managed}
         self._environments: dict[str, ExecutionEnvironment] = {}
         self.cold_starts: dict[str, int] = {flow: 0 for flow in self._variables}
+        self._loader: botocore.loaders.Loader | None = None
 
     @contextmanager
     def entered(self, flow: str) -> Iterator[ExecutionEnvironment]:
@@ -67,6 +73,8 @@ class ExecutionEnvironments:
         outer_providers = dict(DEFAULT_PROVIDERS)
         DEFAULT_PROVIDERS.clear()
         DEFAULT_PROVIDERS.update(environment.parameter_providers)
+        if environment.boto3_session is None:
+            environment.boto3_session = self._new_session()
         outer_session, boto3.DEFAULT_SESSION = boto3.DEFAULT_SESSION, environment.boto3_session
         environment.invocations += 1
         try:
@@ -77,6 +85,17 @@ class ExecutionEnvironments:
             DEFAULT_PROVIDERS.update(outer_providers)
             environment.boto3_session, boto3.DEFAULT_SESSION = boto3.DEFAULT_SESSION, outer_session
             use_cache(outer_cache)
+
+    def _new_session(self) -> boto3.session.Session:
+        """A fresh boto3 session (no credentials, clients or config from another environment) whose
+        botocore data loader is shared by every environment of this process."""
+        if self._loader is None:
+            self._loader = botocore.loaders.create_loader()
+        core = botocore.session.get_session()
+        core.register_component("data_loader", self._loader)
+        session = boto3.session.Session(botocore_session=core)
+        self._loader.search_paths[:] = list(dict.fromkeys(self._loader.search_paths))  # boto3 appends its own path each time
+        return session
 
     def discard(self, flow: str) -> None:
         """The environment died (a crash, a timeout): the flow's next invocation starts cold."""

@@ -477,6 +477,12 @@ class CampaignStatus(StrEnum):
     STOPPED = "stopped"  # the title was cancelled: drafts deleted, a live campaign paused
 
 
+# Where the planner has nothing left to do for a revision (the planner and the reconciler read this).
+CAMPAIGN_SETTLED = frozenset(
+    {CampaignStatus.VALIDATED, CampaignStatus.INVALID, CampaignStatus.NEEDS_PERSON, CampaignStatus.LIVE, CampaignStatus.STOPPED}
+)
+
+
 class DraftEntity(BaseModel):
     """An Ads API draft the integration wrote, and the hash of the body it last wrote."""
 

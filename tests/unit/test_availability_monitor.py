@@ -393,6 +393,39 @@ def test_a_run_that_dies_keeps_the_podcasts_it_finished(world: World):
     assert second.checked == 2
 
 
+def test_a_run_that_dies_inside_a_podcast_keeps_the_markets_it_read(world: World):
+    world.deliver(41001)
+    world.run()  # the show's id is learnt
+    read: list[str] = []
+
+    class Dying(Exception):
+        pass
+
+    original = world.deps.spotify.show_episodes
+
+    def read_then_die(show_id, market):  # type: ignore[no-untyped-def]
+        if len(read) == 2:
+            raise Dying("the invocation died on its third market")
+        read.append(market)
+        return original(show_id, market)
+
+    world.deps.spotify.show_episodes = read_then_die  # type: ignore[method-assign]
+    with pytest.raises(Dying):
+        world.run()
+    assert sorted((world.cursors.get(CURSOR_NAME) or {})["partial_reads"][PODCAST]["markets"]) == sorted(MARKETS[:2])
+
+    read.clear()
+    world.deps.spotify.show_episodes = original  # type: ignore[method-assign]
+    requests_before = world.spotify_sim.requests_served
+    second, _ = world.run()  # within PARTIAL_READ_KEPT: only the market still missing is read
+    assert second.checked == 1 and second.spotify_requests == 1
+    assert world.spotify_sim.requests_served - requests_before in (1, 2)  # (+ an app token when it expired)
+    assert (world.cursors.get(CURSOR_NAME) or {})["partial_reads"] == {}
+
+    third, _ = world.run()  # a whole sweep reads every market again
+    assert third.spotify_requests == len(MARKETS)
+
+
 def test_scheduled_episodes_are_not_compared_yet(world: World):
     entry = world.deliver(41001)
     world.megaphone_sim.set_episode_fields(entry.state.episode_id, pubdate=(world.clock.now() + timedelta(days=3)).isoformat())

@@ -33,9 +33,11 @@ each difference (`DistributionChanged`), both ways: the problem appears, or Spot
 It repeats the announcement on every run until the report agrees, so none is lost.
 
 
-Progress is checkpointed after each podcast (the cursor names the last podcast done), and the next
-run starts after it: a run that crashes, times out or runs out of budget loses at most the podcast it
-was on, and successive runs always get further. One podcast's failure (an API error) is counted and
+Progress is checkpointed as it goes: after each podcast (the cursor names the last podcast done, and
+the next run starts after it), and inside a podcast after each market's episode list is read (kept
+in the cursor for `PARTIAL_READ_KEPT`, so the next run reads only the markets still missing; a show id
+is kept the moment it is learnt). A run that crashes, times out or runs out of budget loses at most
+the one request it was on, and successive runs always get further, however often they crash. One podcast's failure (an API error) is counted and
 logged and the others go on; a Spotify quota or credential failure stops asking Spotify for the rest
 of the run (every call would fail alike) while the Megaphone checks go on.
 """
@@ -45,6 +47,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from functions.connectors.errors import AuthenticationFailed
 from functions.connectors.megaphone import MegaphoneClient, MegaphoneEpisode
@@ -69,6 +72,7 @@ SELF_WITHDRAWN_STATUSES = frozenset({LedgerStatus.WITHDRAWN, LedgerStatus.DRAFT}
 MEGAPHONE_LIVE_STATUSES = frozenset({None, "published"})
 MEGAPHONE_NOT_YET_RELEASED = "scheduled"
 DEFAULT_RESERVE_SECONDS = 20.0  # stop starting entries when less than this is left of the invocation
+PARTIAL_READ_KEPT = timedelta(hours=2)  # a market's list read by a run that died is reused this long
 
 
 @dataclass
@@ -135,35 +139,70 @@ def monitor_availability(deps: MonitorDeps, observed_at: datetime, time_left: Ca
                          reserve_seconds: float = DEFAULT_RESERVE_SECONDS) -> MonitorOutcome:
     outcome = MonitorOutcome()
     cursor = deps.cursors.get(CURSOR_NAME) or {}
-    shows: dict[str, str] = dict(cursor.get("spotify_shows") or {})
     watched = _watched_by_podcast(deps)
-    order = _rotated(sorted(watched), cursor.get("resume_after_podcast"))
+    progress = SweepProgress(
+        deps.cursors,
+        observed_at,
+        outcome,
+        resume_after=cursor.get("resume_after_podcast"),
+        shows=dict(cursor.get("spotify_shows") or {}),
+        partial={podcast: read for podcast, read in (cursor.get("partial_reads") or {}).items() if podcast in watched},
+    )
+    order = _rotated(sorted(watched), progress.resume_after)
     requests_before = deps.spotify.api.sent
     overdue: dict[int, bool] = {}  # product id -> never played by Spotify in time
     for position, podcast_id in enumerate(order):
         if time_left is not None and time_left() < reserve_seconds:
             outcome.deferred = sum(len(watched[p]) for p in order[position:])
             break
-        _check_podcast(podcast_id, watched[podcast_id], shows, deps, observed_at, outcome, overdue)
+        _check_podcast(podcast_id, watched[podcast_id], progress, deps, observed_at, outcome, overdue)
         outcome.spotify_requests = deps.spotify.api.sent - requests_before
-        finished = position == len(order) - 1
-        deps.cursors.put(CURSOR_NAME, _checkpoint(None if finished else podcast_id, shows, observed_at, outcome))
+        progress.partial.pop(podcast_id, None)
+        progress.resume_after = None if position == len(order) - 1 else podcast_id
+        progress.save()
     if not order:
-        deps.cursors.put(CURSOR_NAME, _checkpoint(None, shows, observed_at, outcome))
+        progress.save()
     _announce_playability(deps, overdue, outcome)
     return outcome
 
 
-def _checkpoint(resume_after: str | None, shows: dict[str, str], observed_at: datetime, outcome: MonitorOutcome) -> dict[str, object]:
-    return {
-        "resume_after_podcast": resume_after,
-        "spotify_shows": shows,
-        "last_run_at": observed_at.isoformat(),
-        "checked": outcome.checked,
-        "emitted": outcome.emitted,
-        "errors": len(outcome.errors),
-        "deferred": outcome.deferred,
-    }
+@dataclass
+class SweepProgress:
+    """What a sweep has done so far, saved in the cursor as it goes (see the module docstring)."""
+
+    cursors: CursorStore
+    observed_at: datetime
+    outcome: MonitorOutcome
+    resume_after: str | None
+    shows: dict[str, str]  # podcast id -> Spotify show id
+    partial: dict[str, dict[str, Any]]  # podcast id -> {"at": when read, "markets": {market: [playable episode ids]}}
+
+    def markets_read(self, podcast_id: str) -> dict[str, set[str]]:
+        """The markets a recent run read for this podcast before it died."""
+        read = self.partial.get(podcast_id)
+        if read is None or self.observed_at - datetime.fromisoformat(read["at"]) > PARTIAL_READ_KEPT:
+            return {}
+        return {market: set(ids) for market, ids in read["markets"].items()}
+
+    def market_read(self, podcast_id: str, market: str, playable: set[str]) -> None:
+        read = self.partial.setdefault(podcast_id, {"at": self.observed_at.isoformat(), "markets": {}})
+        read["markets"][market] = sorted(playable)
+        self.save()
+
+    def save(self) -> None:
+        self.cursors.put(
+            CURSOR_NAME,
+            {
+                "resume_after_podcast": self.resume_after,
+                "spotify_shows": self.shows,
+                "partial_reads": self.partial,
+                "last_run_at": self.observed_at.isoformat(),
+                "checked": self.outcome.checked,
+                "emitted": self.outcome.emitted,
+                "errors": len(self.outcome.errors),
+                "deferred": self.outcome.deferred,
+            },
+        )
 
 
 def _watched_by_podcast(deps: MonitorDeps) -> dict[str, list[LedgerEntry[MegaphoneState]]]:
@@ -189,7 +228,7 @@ SpotifyOffer = dict[str, set[str]] | IntegrationError | None  # market -> playab
 def _check_podcast(
     podcast_id: str,
     entries: list[LedgerEntry[MegaphoneState]],
-    shows: dict[str, str],
+    progress: SweepProgress,
     deps: MonitorDeps,
     observed_at: datetime,
     outcome: MonitorOutcome,
@@ -200,7 +239,7 @@ def _check_podcast(
     except IntegrationError as exc:
         outcome.errors.extend(f"{entry.entity}: {exc.__class__.__name__}: {exc}" for entry in entries)
         return
-    offer = _spotify_offer(podcast_id, entries, listing, shows, deps, outcome)
+    offer = _spotify_offer(podcast_id, entries, listing, progress, deps, outcome)
     for entry in entries:
         try:
             events = _check_entry(entry, listing, offer, deps, observed_at, outcome, overdue)
@@ -219,7 +258,7 @@ def _spotify_offer(
     podcast_id: str,
     entries: list[LedgerEntry[MegaphoneState]],
     listing: dict[str, MegaphoneEpisode],
-    shows: dict[str, str],
+    progress: SweepProgress,
     deps: MonitorDeps,
     outcome: MonitorOutcome,
 ) -> SpotifyOffer:
@@ -236,14 +275,19 @@ def _spotify_offer(
     if outcome.spotify_stopped is not None:
         return _spotify_stopped_error(outcome.spotify_stopped)
     try:
-        show_id = shows.get(podcast_id) or _learn_show(spotify_ids, deps)
-        if show_id is None:  # none of its live episodes is on Spotify in any market yet
-            return {market: set() for market in deps.markets}
-        shows[podcast_id] = show_id
-        return {
-            market: {episode.id for episode in deps.spotify.show_episodes(show_id, market) if episode.playable}
-            for market in deps.markets
-        }
+        show_id = progress.shows.get(podcast_id)
+        if show_id is None:
+            show_id = _learn_show(spotify_ids, deps)
+            if show_id is None:  # none of its live episodes is on Spotify in any market yet
+                return {market: set() for market in deps.markets}
+            progress.shows[podcast_id] = show_id
+            progress.save()
+        offer = progress.markets_read(podcast_id)
+        for market in deps.markets:
+            if market not in offer:
+                offer[market] = {episode.id for episode in deps.spotify.show_episodes(show_id, market) if episode.playable}
+                progress.market_read(podcast_id, market, offer[market])
+        return offer
     except (SpotifyQuotaExceeded, AuthenticationFailed) as exc:
         outcome.spotify_stopped = f"{exc.__class__.__name__}: {exc}"
         return _spotify_stopped_error(outcome.spotify_stopped)

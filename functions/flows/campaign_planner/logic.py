@@ -41,9 +41,9 @@ from functions.marketing.targeting import Segment, SegmentProblem, derive_segmen
 from functions.state.documents import DocumentStore
 from functions.state.keys import EntityKey, campaign_key, work_key
 from functions.state.ledger import LedgerEntry, SyncLedger
-from functions.state.targets import ADS_CREATIVES, SPOTIFY_ADS, AdsCampaignState, CampaignStatus, CreativesState, ValidationRecord
+from functions.state.targets import ADS_CREATIVES, CAMPAIGN_SETTLED, SPOTIFY_ADS, AdsCampaignState, CampaignStatus, CreativesState, ValidationRecord
 
-SETTLED = frozenset({CampaignStatus.VALIDATED, CampaignStatus.INVALID, CampaignStatus.NEEDS_PERSON, CampaignStatus.LIVE, CampaignStatus.STOPPED})
+SETTLED = CAMPAIGN_SETTLED
 FLOW = str(FlowName.CAMPAIGN_PLANNER)
 
 
