@@ -20,9 +20,11 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(PY) -m sandbox run --days 7 --seed 7 --report reports/demo-report.json --http-log reports/demo-http.jsonl --analytics-report reports/analytics.html
 
-## make test: the whole suite (unit, integration on moto + simulators, infra, end to end, conformance)
+## make test: the whole suite (unit, integration on moto + simulators, infra, end to end, conformance),
+## on TEST_WORKERS processes (pytest-xdist; each test module, or the modules sharing a session run, on one)
+TEST_WORKERS ?= 2
 test: $(STAMP)
-	$(PY) -m pytest -q -p no:cacheprovider
+	$(PY) -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadgroup
 
 ## make synth: CloudFormation templates into cdk.out (layer built without Docker, cdk-nag checks)
 synth: $(STAMP)
