@@ -21,9 +21,11 @@ demo: $(STAMP)
 	$(PY) -m sandbox run --days 7 --seed 7 --report reports/demo-report.json --http-log reports/demo-http.jsonl --analytics-report reports/analytics.html
 
 ## make test: the static checks, then the whole suite (unit, integration on moto + simulators, infra,
-## end to end, conformance)
+## end to end, conformance) on TEST_WORKERS processes (pytest-xdist; each test module, or the modules
+## sharing a session run, on one)
+TEST_WORKERS ?= 2
 test: check
-	$(PY) -m pytest -q -p no:cacheprovider
+	$(PY) -m pytest -q -p no:cacheprovider -n $(TEST_WORKERS) --dist loadgroup
 
 ## make check: the linter (ruff) and the type checker (mypy); configured in pyproject.toml, see docs/checks.md
 check: $(STAMP)

@@ -2,7 +2,8 @@
 it is most of a test's cost; each test deploys its own copy under its own prefix), the requests the
 connectors sent (tests/recorded_requests.py), simulator routes cleared after each test of a connector
 module, a virtual clock installed as the process clock (`virtual_clock`, or `clock`; a module moves its
-start by overriding `clock_start`), and the media host simulator routed on it."""
+start by overriding `clock_start`), the media host simulator routed on it; and how the suite is split
+between `make test`'s workers (pytest-xdist, `--dist loadgroup`)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,27 @@ from sandbox.simulators.media_host import MediaHostSimulator
 from tests.recorded_requests import recording_requests
 
 VIRTUAL_START = datetime(2031, 6, 1, 8, 0, tzinfo=timezone.utc)
+# Session fixtures built once for several modules: the tests that use them stay on one worker, so
+# each is built once per run, as without workers (the e2e runs take a minute each; the stack's synthesis too).
+SHARED_SESSION_FIXTURES = {"sample_run": "sample-run", "branded": "branded-run", "assets": "synthesized-stack"}
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Each test module is one xdist group (its module fixtures — a sandbox world, a moto — are built
+    once, on one worker), except that the modules sharing an expensive session fixture form one group.
+    A test that names its group already keeps it (a module fixture's parameters may each be a group)."""
+    groups: dict[str, str] = {}
+    for item in items:
+        module = item.nodeid.split("::", 1)[0]
+        fixtures = getattr(item, "fixturenames", ())
+        shared = next((group for name, group in SHARED_SESSION_FIXTURES.items() if name in fixtures), None)
+        if shared is not None:
+            groups[module] = f"session:{shared}"
+        groups.setdefault(module, module)
+    for item in items:
+        if item.get_closest_marker("xdist_group") is None:
+            item.add_marker(pytest.mark.xdist_group(groups[item.nodeid.split("::", 1)[0]]))
 
 
 @pytest.fixture(scope="module")

@@ -83,9 +83,16 @@ def read_facts(world: SandboxWorld) -> Facts:
     return Facts(rows)
 
 
-@pytest.fixture(scope="module", params=[0.0, 0.2], ids=["no-faults", "faults-0.2"])
+@pytest.fixture(
+    scope="module",
+    params=[
+        pytest.param(0.0, id="no-faults", marks=pytest.mark.xdist_group("analytics-run-no-faults")),
+        pytest.param(0.2, id="faults-0.2", marks=pytest.mark.xdist_group("analytics-run-faults")),
+    ],
+)
 def world(request: pytest.FixtureRequest) -> Iterator[SandboxWorld]:
-    """One run per fault rate, one after the other (a world owns the process's clock and routes)."""
+    """One run per fault rate, one after the other (a world owns the process's clock and routes);
+    under `make test`'s workers the two runs may go to different workers."""
     catalogue = derived_sample(load_catalogue(), set(KEEP), before_day=int(DAYS) + 1)
     # the publishing path feeds Megaphone and Spotify; the availability flows (the costliest to run) add nothing here
     options = WorldOptions(seed=7, faults=request.param, flows=PUBLISHING_FLOWS + ANALYTICS_FLOWS)

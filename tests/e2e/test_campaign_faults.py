@@ -33,6 +33,7 @@ FAULT_RATE = 0.2
 SEED = 7
 DAYS = 7
 MARKETING = tuple(flow for flow in FLOWS if flow.name in MARKETING_FLOWS)
+CAMPAIGN_PART = ("campaigns.json",)  # the main sample and the campaign titles, as the campaign integration test runs
 ENTITY_KINDS = ("draft_campaigns", "draft_ad_sets", "draft_ads", "campaigns", "ad_sets", "ads", "assets")
 # What the server assigns or derives from time, left out of the comparison (ids are compared through names).
 SERVER_FIELDS = {"id", "created_at", "updated_at", "campaign_id", "ad_set_id", "ad_account_id", "draft_hierarchy_version", "ad_preview_url", "url"}
@@ -65,7 +66,7 @@ class Run:
 
 def run(faults: float) -> Run:
     crash = CrashAfterFirstDraftCampaign()
-    with SandboxWorld(load_catalogue(), WorldOptions(seed=SEED, faults=faults, flows=MARKETING)) as world:
+    with SandboxWorld(load_catalogue(parts=CAMPAIGN_PART), WorldOptions(seed=SEED, faults=faults, flows=MARKETING)) as world:
         assert world.marketing is not None
         stop = None
         if faults:
