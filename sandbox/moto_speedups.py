@@ -130,7 +130,7 @@ def cheaper_item_order() -> Iterator[None]:
             key=lambda x: (x.hash_key.cast_value, x.range_key.cast_value) if x.range_key else x.hash_key.cast_value,
         )
 
-    original_cast = DynamoType.cast_value.fget
+    original_cast = DynamoType.cast_value.fget  # type: ignore[attr-defined]  # a property, typed by moto as its getter
 
     def cast_value(self: Any) -> Any:
         kind = self.type
