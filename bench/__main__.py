@@ -155,7 +155,7 @@ PARTS = tuple(RUNNERS)
 EXPECTED: dict[str, list[tuple[str, float]]] = {
     "demo": [("demo_wall_seconds", 60.0), ("demo_runtime_calls_per_invocation", 1.0)],
     "cold_start": [("cold_start_ratio", 1.25)],
-    "overhead": [("handler_overhead_ms_median", 1.0)],
+    "overhead": [("publisher_round_trips_per_new_episode", 3.0), ("publisher_cpu_ms_per_event_net", 8.37), ("publisher_cpu_ms_per_event", 16.22)],
     "backfill": [
         ("backfill_floor_ratio", 1.05),
         ("calls_per_new_episode", 3.0),

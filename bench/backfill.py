@@ -46,6 +46,7 @@ from bench.instrument import AwsCallCounter, Call, CallLog, count_by_service, de
 from bench.lambda_timeouts import hard_timeouts
 from bench.simulator_indexes import index_lookups
 from functions.flows.consonance_poller.logic import CURSOR as POLLER_CURSOR
+from functions.state.targets import CONSONANCE_WRITEBACK, WritebackStatus
 from functions.state.targets import MEGAPHONE as TARGET
 from functions.state.cursors import CursorStore
 from functions.state.ledger import SyncLedger
@@ -113,14 +114,20 @@ def floor_ratio(calls: list[Call], rate_per_minute: float) -> dict[str, Any]:
 
 
 def ledger_status_counts(ledger: SyncLedger) -> dict[str, int]:
+    """Megaphone entries by status, pending creates, and the episodes' write-back entries by status
+    (pending: a write started whose outcome is unknown) and how many carry no written link."""
     counts: Counter[str] = Counter()
-    for entry in ledger.scan(TARGET):
-        counts[entry.status.value] += 1
+    megaphone = list(ledger.scan(TARGET))
+    for entry in megaphone:
+        counts[str(entry.status)] += 1
         if entry.pending_create:
             counts["pending_create"] += 1
-        if entry.attributes.get("writeback_pending"):
+    writebacks = ledger.get_many([entry.key for entry in megaphone], CONSONANCE_WRITEBACK)
+    for entry in megaphone:
+        writeback = writebacks.get(entry.key)
+        if writeback is not None and writeback.status == WritebackStatus.PENDING:
             counts["writeback_pending"] += 1
-        if not entry.attributes.get("written_back"):
+        if writeback is None or not writeback.state.links:
             counts["not_written_back"] += 1
     return dict(sorted(counts.items()))
 
