@@ -127,6 +127,7 @@ FEATURE_PARTS = {
     "branded": "bench.branded:branded_figures",
     "campaigns": "bench.campaigns:campaign_figures",
     "availability": "bench.availability:availability_figures",
+    "long_run": "bench.demo:long_run_figures",
 }
 
 
@@ -167,6 +168,7 @@ EXPECTED: dict[str, list[tuple[str, float]]] = {
     "promotion": [("promotion_calls_per_contributor_change", 4.0), ("promotion_calls_on_unchanged_run", 0.0)],
     "branded": [("branded_withdrawal_minutes_max", 15.0), ("branded_go_live_minutes_max", 15.0)],
     "availability": [("availability_sweep_web_api_calls", 600.0)],
+    "long_run": [("long_run_wall_seconds", 300.0)],
     "campaigns": [("ads_calls_per_milestone", 8.0), ("ads_calls_per_later_milestone", 8.0), ("writes_on_unchanged_campaign_rerun", 0.0)],
     "analytics": [
         ("analytics_export_ingest_seconds", 60.0),
