@@ -32,10 +32,16 @@ def publish(domain_event: DomainEvent, deps: PublisherDeps) -> None:
 
 def read_ahead(events: list[DomainEvent], deps: PublisherDeps) -> AbstractContextManager[Any]:
     """One BatchGetItem for every ledger entry the batch's episodes are evaluated on."""
-    product_ids = [e.episode.product_id if isinstance(e, EpisodeChanged) else e.product_id for e in events if isinstance(e, (EpisodeChanged, EpisodeReevaluationDue))]
+    product_ids = [
+        event.episode.product_id if isinstance(event, EpisodeChanged) else event.product_id
+        for event in events
+        if isinstance(event, (EpisodeChanged, EpisodeReevaluationDue))
+    ]
     return deps.ledger.batch_reads(ledger_reads_for(product_ids))
 
 
 # Every side effect is guarded by the ledger (a version-checked create intent, idempotent updates,
 # equal hashes write nothing), so duplicates are checked and completed once per batch, not claimed per record.
-handler = queue_flow(flow(FlowName.EPISODE_PUBLISHER), build=publisher_deps, handle=publish, prepare=read_ahead, ledger_guarded=True)
+handler = queue_flow(
+    flow(FlowName.EPISODE_PUBLISHER), build=publisher_deps, handle=publish, prepare=read_ahead, ledger_guarded=True
+)
