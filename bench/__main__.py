@@ -38,6 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--series", type=int, default=40, help="backfill: series")
     parser.add_argument("--parts", type=int, default=50, help="backfill: parts per series")
     parser.add_argument("--changed", type=int, default=100, help="backfill: episodes whose title is edited")
+    parser.add_argument("--backfill-as-is", action="store_true", help="backfill: also run it with the sandbox's own timeout handling (informational)")
     parser.add_argument("--analytics-episodes", type=int, default=5000, help="analytics: the catalogue's episodes (export day, year of facts)")
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
     args = parser.parse_args(argv)
@@ -117,7 +118,7 @@ def _overhead(args: argparse.Namespace, say: Any) -> list[Figure]:
 def _backfill(args: argparse.Namespace, say: Any) -> list[Figure]:
     from bench.figures import backfill_figures
 
-    return backfill_figures(args.series, args.parts, args.changed, say)
+    return backfill_figures(args.series, args.parts, args.changed, say, as_is=args.backfill_as_is)
 
 
 # Parts that take no arguments: "module:function", each function taking `say` and returning figures.
