@@ -1,4 +1,4 @@
-"""`python -m bench [--only demo,cold_start,overhead,backfill,analytics,preflight,promotion,branded,campaigns] [--series 40 --parts 50 --changed 100] ...`
+"""`python -m bench [--only demo,long_run,cold_start,overhead,availability,backfill,analytics,preflight,promotion,branded,campaigns] [--series 40 --parts 50 --changed 100] ...`
 
 Measures the issue's figures, prints a table (figure, value, target, status, notes) and writes
 bench/results.json with each figure, its target, pass/miss and a note. Exit status 0 whether targets
@@ -38,6 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--series", type=int, default=40, help="backfill: series")
     parser.add_argument("--parts", type=int, default=50, help="backfill: parts per series")
     parser.add_argument("--changed", type=int, default=100, help="backfill: episodes whose title is edited")
+    parser.add_argument("--backfill-as-is", action="store_true", help="backfill: also run it with the sandbox's own timeout handling (informational)")
     parser.add_argument("--analytics-episodes", type=int, default=5000, help="analytics: the catalogue's episodes (export day, year of facts)")
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
     args = parser.parse_args(argv)
@@ -70,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
         Figure(
             name="bench_wall_seconds",
             value=wall,
-            target=900.0 if set(selected) == set(PARTS) else None,
+            target=600.0 if set(selected) == set(PARTS) else None,  # issue 10: `make bench` under 10 minutes
             unit="s",
             note=f"whole bench on {os.cpu_count()} CPUs; by part: " + ", ".join(f"{k} {v:.0f} s" for k, v in timings.items()),
             details={"parts": timings},
@@ -117,7 +118,7 @@ def _overhead(args: argparse.Namespace, say: Any) -> list[Figure]:
 def _backfill(args: argparse.Namespace, say: Any) -> list[Figure]:
     from bench.figures import backfill_figures
 
-    return backfill_figures(args.series, args.parts, args.changed, say)
+    return backfill_figures(args.series, args.parts, args.changed, say, as_is=args.backfill_as_is)
 
 
 # Parts that take no arguments: "module:function", each function taking `say` and returning figures.
@@ -126,6 +127,8 @@ FEATURE_PARTS = {
     "promotion": "bench.promotion:promotion_figures",
     "branded": "bench.branded:branded_figures",
     "campaigns": "bench.campaigns:campaign_figures",
+    "availability": "bench.availability:availability_figures",
+    "long_run": "bench.demo:long_run_figures",
 }
 
 
@@ -155,7 +158,7 @@ PARTS = tuple(RUNNERS)
 EXPECTED: dict[str, list[tuple[str, float]]] = {
     "demo": [("demo_wall_seconds", 60.0), ("demo_runtime_calls_per_invocation", 1.0)],
     "cold_start": [("cold_start_ratio", 1.25)],
-    "overhead": [("handler_overhead_ms_median", 1.0)],
+    "overhead": [("publisher_round_trips_per_new_episode", 3.0), ("publisher_cpu_ms_per_event_net", 8.37), ("publisher_cpu_ms_per_event", 16.22)],
     "backfill": [
         ("backfill_floor_ratio", 1.05),
         ("calls_per_new_episode", 3.0),
@@ -165,6 +168,8 @@ EXPECTED: dict[str, list[tuple[str, float]]] = {
     "preflight": [("preflight_compliant_ms", 1000.0), ("preflight_rendition_ms", 5000.0), ("preflight_cached_ms", 5.0)],
     "promotion": [("promotion_calls_per_contributor_change", 4.0), ("promotion_calls_on_unchanged_run", 0.0)],
     "branded": [("branded_withdrawal_minutes_max", 15.0), ("branded_go_live_minutes_max", 15.0)],
+    "availability": [("availability_sweep_web_api_calls", 600.0)],
+    "long_run": [("long_run_wall_seconds", 300.0)],
     "campaigns": [("ads_calls_per_milestone", 8.0), ("ads_calls_per_later_milestone", 8.0), ("writes_on_unchanged_campaign_rerun", 0.0)],
     "analytics": [
         ("analytics_export_ingest_seconds", 60.0),

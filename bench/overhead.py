@@ -1,24 +1,22 @@
-"""handler_overhead_ms_median: wall time the episode publisher's handler spends per event when every
-dependency answers with zero latency.
+"""handler_overhead: what the episode publisher's handler costs per event when every dependency
+answers at once — CPU per event net of the stand-ins, and AWS round trips per event.
 
 Method (the product code runs unchanged; only its surroundings are made instant):
-- AWS is moto *in process* (`moto.mock_aws`): boto3 calls are answered inside botocore, with no HTTP
-  hop and no server thread. (The sandbox's moto server adds ~5–10 ms of loopback HTTP per call, which
-  is I/O latency, not handler overhead.) Moto's own slow paths are short-cut (`bench.aws.moto_speedups`:
-  same answers, less emulation time), so less of the figure is the stand-in's work.
-- Consonance and Megaphone are the sandbox simulators, already in-process httpx transports; their
-  rate limits are switched off and the connectors' configured rates raised so that no rate-limit
-  wait happens (the limiter still makes its one DynamoDB counter update per request, as deployed).
-- The resources, environment and delivery are the sandbox's (`create_resources`, `LocalRuntime`):
-  the real poller emits the events, EventBridge routes them to the publisher's SQS queue, and the
-  runtime hands the publisher Lambda-shaped batches of its declared batch size (5).
-- Logs are formatted as in Lambda (Powertools JSON) and written to /dev/null; EMF metrics printed to
-  stdout go to /dev/null too.
-- Each publisher invocation is timed with `perf_counter`; its time is divided evenly among its
-  records, and the figure is the median over events. Nothing is subtracted. The time spent inside
-  the in-process fakes (moto's backend, the simulators) is measured separately and reported as a
-  share, with the median of (time − fakes' time) as a net figure: in Lambda that part is the remote
-  services' own work, which the network round trip would replace.
+- The world is the sandbox's own (`sandbox.world.SandboxWorld`): its simulators, its one media
+  library (`sandbox.media_library.SandboxMedia`: masters and covers the pre-flight fetches), the
+  resources and environments built from the flow declarations, and the local runtime, which hands
+  the publisher Lambda-shaped batches of its declared size from its SQS queue.
+- AWS is moto *in process* (`bench.aws.in_process_world`): no loopback HTTP hop, moto's slow paths
+  short-cut (same answers). Consonance and Megaphone answer without rate limits and the connectors'
+  rates are raised, so no rate-limit wait happens (the limiter still does its DynamoDB work, as deployed).
+- Each publisher invocation is timed (wall: `perf_counter`; CPU: `thread_time`, moto and the
+  simulators run in this thread). The time inside moto's backend and the simulators (remote services'
+  own work in production, replaced there by the network round trip) is measured and subtracted for
+  the net figures. An invocation's time is divided evenly among its records; figures are medians
+  over events.
+- AWS calls are counted per invocation at botocore (every call, retries included) and divided by the
+  records: the handler makes them one after another, so this is also the number of sequential round
+  trips per event (production latency ≈ CPU + round trips × RTT).
 
 Three scenarios, each over every episode of a synthetic catalogue: `new` (a backfill event: create
 on Megaphone), `changed` (a title edit: update), `unchanged` (a re-evaluation with nothing to do).
@@ -27,23 +25,17 @@ The headline is the `new` scenario, the backfill's event.
 
 from __future__ import annotations
 
-import io
-import json
-import logging
 import os
-import secrets
 import statistics
-import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
-from urllib.parse import urlsplit
+from collections.abc import Iterator
 
-from bench.aws import moto_speedups
 from bench.catalogue import backfill_catalogue
 from bench.instrument import AwsCallCounter, diff
 
@@ -52,19 +44,39 @@ HANDLER_MODULE = "functions.flows.episode_publisher.handler"
 UNLIMITED_RATE = 1_000_000  # per minute: the limiter never waits
 
 
+@dataclass(frozen=True)
+class Invocation:
+    """One publisher invocation: wall seconds, records, seconds inside the stand-ins, CPU seconds."""
+
+    seconds: float
+    records: int
+    aws_server: float  # wall inside moto's backend
+    aws_client: float  # wall inside botocore's client call (backend included)
+    api_server: float  # wall inside the simulators
+    cpu: float
+    cpu_in_fakes: float  # CPU inside moto's backend and the simulators
+    aws_calls: int
+
+
 @dataclass
 class Timings:
-    """Per invocation: wall seconds, records, and the seconds spent inside the in-process fakes."""
-
-    invocations: list[tuple[float, int, float, float, float]] = field(default_factory=list)
+    invocations: list[Invocation] = field(default_factory=list)
 
     def per_event_ms(self, what: str = "total") -> list[float]:
         values: list[float] = []
-        for total, records, aws_server, aws_client, api_server in self.invocations:
-            if not records:
+        for i in self.invocations:
+            if not i.records:
                 continue
-            seconds = {"total": total, "net": total - aws_server - api_server, "aws_server": aws_server, "aws_client": aws_client, "api_server": api_server}[what]
-            values += [seconds * 1000 / records] * records
+            seconds = {
+                "total": i.seconds,
+                "net": i.seconds - i.aws_server - i.api_server,
+                "aws_server": i.aws_server,
+                "aws_client": i.aws_client,
+                "api_server": i.api_server,
+                "cpu": i.cpu,
+                "cpu_net": i.cpu - i.cpu_in_fakes,
+            }[what]
+            values += [seconds * 1000 / i.records] * i.records
         return values
 
     def median(self, what: str = "total") -> float | None:
@@ -72,21 +84,23 @@ class Timings:
         return statistics.median(values) if values else None
 
     def events(self) -> int:
-        return sum(records for _, records, *_ in self.invocations)
+        return sum(i.records for i in self.invocations)
+
+    def calls_per_event(self) -> float:
+        return sum(i.aws_calls for i in self.invocations) / max(1, self.events())
 
 
 class _Stopwatches:
-    """Accumulates time spent inside moto's backend, botocore's client and the simulators, only while
-    the publisher's handler runs."""
+    """Accumulates wall and CPU time spent inside moto's backend, botocore's client and the
+    simulators, only while the publisher's handler runs."""
 
     def __init__(self) -> None:
         self.active = False
-        self.aws_server = 0.0
-        self.aws_call = 0.0
-        self.api_server = 0.0
+        self.reset()
 
     def reset(self) -> None:
         self.aws_server = self.aws_call = self.api_server = 0.0
+        self.aws_server_cpu = self.aws_call_cpu = self.api_server_cpu = 0.0
 
     def wrap(self, owner: Any, name: str, bucket: str) -> Callable[[], None]:
         original = getattr(owner, name)
@@ -95,11 +109,12 @@ class _Stopwatches:
         def timed(*args: Any, **kwargs: Any) -> Any:
             if not watches.active:
                 return original(*args, **kwargs)
-            started = time.perf_counter()
+            started, cpu_started = time.perf_counter(), time.thread_time()
             try:
                 return original(*args, **kwargs)
             finally:
                 setattr(watches, bucket, getattr(watches, bucket) + time.perf_counter() - started)
+                setattr(watches, f"{bucket}_cpu", getattr(watches, f"{bucket}_cpu") + time.thread_time() - cpu_started)
 
         setattr(owner, name, timed)
         return lambda: setattr(owner, name, original)
@@ -144,6 +159,8 @@ class OverheadResult:
                 "median_in_moto_backend_ms": _round(timings.median("aws_server")),
                 "median_in_botocore_incl_backend_ms": _round(timings.median("aws_client")),
                 "median_in_simulators_ms": _round(timings.median("api_server")),
+                "median_cpu_ms": _round(timings.median("cpu")),
+                "median_cpu_net_of_fakes_ms": _round(timings.median("cpu_net")),
                 "aws_calls_per_event": round(self.aws_calls_per_event.get(name, 0.0), 2),
                 "aws_operations_per_event": self.aws_operations_per_event.get(name, {}),
             }
@@ -162,25 +179,10 @@ def _quantile(values: list[float], q: float) -> float | None:
 
 
 def measure(series: int = 4, parts: int = 50, *, progress: Any = None) -> OverheadResult:
+    """The three scenarios in one sandbox world (`SandboxWorld` on in-process moto), rate limits off."""
     say = progress or (lambda message: None)
     started = time.perf_counter()
-    from moto import mock_aws
-
-    shadowing = {name: None for name in os.environ if name.startswith("AWS_ENDPOINT_URL")}
-    aws_environment = {
-        **shadowing,
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SESSION_TOKEN": None,
-        "AWS_PROFILE": None,
-        "AWS_DEFAULT_REGION": "eu-west-1",
-        "AWS_REGION": "eu-west-1",
-        "POWERTOOLS_TRACE_DISABLED": "true",  # no X-Ray daemon here (as in the sandbox)
-    }
     with ExitStack() as stack:
-        stack.enter_context(_environment(aws_environment))
-        stack.enter_context(mock_aws())
-        stack.enter_context(moto_speedups())
         result = _run_scenarios(series, parts, stack, say)
     result.wall_seconds = round(time.perf_counter() - started, 1)
     return result
@@ -192,79 +194,29 @@ def _run_scenarios(series: int, parts: int, stack: ExitStack, say: Callable[[str
     from botocore.client import BaseClient
     from moto.core.botocore_stubber import BotocoreStubber
 
-    from functions.connectors.http import clear_routes, route_host
+    from bench.aws import in_process_world
     from functions.domain.events import EpisodeReevaluationDue
     from functions.event_bus import EventBus
-    from functions.settings import Settings
-    from infra.flows import FLOWS, Secret
-    from sandbox.clock import VirtualClock
-    from sandbox.moto_server import reset_client_caches
-    from sandbox.resources import create_resources
-    from sandbox.runtime import LocalRuntime
+    from functions.flow_names import FlowName
+    from functions.settings import CoreSettings
+    from infra.flows import FLOWS
     from sandbox.simulators.base import Simulator
-    from sandbox.simulators.consonance import ConsonanceSimulator
-    from sandbox.simulators.megaphone import MegaphoneSimulator
+    from sandbox.world import SandboxWorld, WorldOptions
 
-    reset_client_caches()  # every client from here on is created inside the mock
     catalogue = backfill_catalogue(series, parts)
-    clock = VirtualClock(catalogue.start_moment() + timedelta(hours=9))
-    secret_values = {
-        Secret.CONSONANCE: secrets.token_urlsafe(24),
-        Secret.MEGAPHONE: secrets.token_urlsafe(24),
-        Secret.SPOTIFY: json.dumps({"client_id": secrets.token_hex(16), "client_secret": secrets.token_urlsafe(24)}),
-        Secret.WEBHOOK: secrets.token_urlsafe(32),
-    }
-    from sandbox.catalogue import ApiKey
+    # the flows a publication involves; the availability monitor and recorder take no part and poll
+    # Spotify for every live episode (wall time only)
+    flows = tuple(f for f in FLOWS if f.name not in (FlowName.AVAILABILITY_MONITOR, FlowName.AVAILABILITY_RECORDER))
+    options = WorldOptions(seed=7, flows=flows, megaphone_rate_per_minute=UNLIMITED_RATE, consonance_rate_per_minute=UNLIMITED_RATE)
+    world = SandboxWorld(catalogue, options)
+    world.clock.advance_to(catalogue.start_moment() + timedelta(hours=9))
+    stack.enter_context(in_process_world())
 
-    consonance = ConsonanceSimulator(
-        clock, catalogue, requests_per_minute=None, api_keys=[ApiKey(key=secret_values[Secret.CONSONANCE], access="read_write")]
-    )
-    megaphone = MegaphoneSimulator(
-        clock,
-        network_id=catalogue.megaphone.network_id,
-        podcasts={p.id: p.title for p in catalogue.megaphone.podcasts},
-        tokens=[secret_values[Secret.MEGAPHONE]],
-        rate_limit_per_window=None,  # ingest takes its default time: a new episode waits for it, as in the backfill
-    )
-    defaults = Settings()
-    route_host(urlsplit(defaults.consonance_url).netloc, consonance)
-    route_host(urlsplit(defaults.megaphone_url).netloc, megaphone)
-    stack.callback(clear_routes)
-    environment = {
-        "MEGAPHONE_NETWORK_ID": catalogue.megaphone.network_id,
-        "MEGAPHONE_PODCASTS": json.dumps(catalogue.megaphone.podcast_by_series()),
-        "MEGAPHONE_RATE_PER_MINUTE": str(UNLIMITED_RATE),
-        "CONSONANCE_RATE_PER_MINUTE": str(UNLIMITED_RATE),
-        "POWERTOOLS_TRACE_DISABLED": "true",
-    }
-    resources = create_resources(FLOWS, secret_values=secret_values, extra_environment=environment)
-
-    # Logs: formatted as in Lambda, written nowhere. Metrics (EMF on stdout): nowhere.
-    from functions.observability import logger
-
-    devnull = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 (closed by the stack)
-    stack.callback(devnull.close)
-    inner = logger._logger
-    saved_handlers = list(inner.handlers)
-    sink = logging.StreamHandler(devnull)
-    if saved_handlers:
-        sink.setFormatter(saved_handlers[0].formatter)
-    for existing in saved_handlers:
-        inner.removeHandler(existing)
-    inner.addHandler(sink)
-    stack.callback(lambda: (inner.removeHandler(sink), [inner.addHandler(h) for h in saved_handlers]))
-    real_stdout = sys.stdout
-    sys.stdout = io.TextIOWrapper(io.BufferedWriter(io.FileIO(os.devnull, "w")), encoding="utf-8")  # type: ignore[assignment]
-    stack.callback(lambda: setattr(sys, "stdout", real_stdout))
-
-    watches = _Stopwatches()
-    stack.callback(watches.wrap(BotocoreStubber, "__call__", "aws_server"))
-    stack.callback(watches.wrap(BaseClient, "_make_api_call", "aws_call"))
-    stack.callback(watches.wrap(Simulator, "handle_request", "api_server"))
-    counter = stack.enter_context(AwsCallCounter())
-
+    # Logs: formatted as in Lambda, written nowhere (the world sends them to its lambda log, unset here).
     module = importlib.import_module(HANDLER_MODULE)
     original_handler = module.handler
+    watches = _Stopwatches()
+    counter = AwsCallCounter()
     current = Timings()
     publisher_aws: dict[str, Any] = {"calls": 0, "operations": Counter()}
 
@@ -272,22 +224,42 @@ def _run_scenarios(series: int, parts: int, stack: ExitStack, say: Callable[[str
         watches.reset()
         before = counter.snapshot()
         watches.active = True
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.thread_time()
         try:
             return original_handler(event, context)
         finally:
-            elapsed = time.perf_counter() - started
+            elapsed, cpu = time.perf_counter() - started, time.thread_time() - cpu_started
             watches.active = False
             made = diff(counter.snapshot(), before)
             publisher_aws["calls"] += AwsCallCounter.total(made)
             for (service, operation, _table), count in made.items():
                 publisher_aws["operations"][f"{service} {operation}"] += count
-            current.invocations.append((elapsed, len(event.get("Records", [])), watches.aws_server, watches.aws_call, watches.api_server))
+            current.invocations.append(
+                Invocation(
+                    seconds=elapsed,
+                    records=len(event.get("Records", [])),
+                    aws_server=watches.aws_server,
+                    aws_client=watches.aws_call,
+                    api_server=watches.api_server,
+                    cpu=cpu,
+                    cpu_in_fakes=watches.aws_server_cpu + watches.api_server_cpu,
+                    aws_calls=AwsCallCounter.total(made),
+                )
+            )
 
     module.handler = timed_handler
     stack.callback(lambda: setattr(module, "handler", original_handler))
+    stack.enter_context(world)
+    # no rate-limit waits anywhere: the simulators' limits off, the connectors' rates raised (the
+    # limiter still makes its DynamoDB counter update per request, as deployed)
+    world.consonance.rate_limit = None
+    world.megaphone.rate_limit = None
+    stack.callback(watches.wrap(BotocoreStubber, "__call__", "aws_server"))
+    stack.callback(watches.wrap(BaseClient, "_make_api_call", "aws_call"))
+    stack.callback(watches.wrap(Simulator, "handle_request", "api_server"))
+    stack.enter_context(counter)
+    runtime, clock, consonance = world.runtime, world.clock, world.consonance
 
-    runtime = stack.enter_context(LocalRuntime(FLOWS, resources, clock, before_tick=[consonance.apply_due_changes]))
     scenarios: dict[str, Timings] = {}
     aws_per_event: dict[str, float] = {}
     operations_per_event: dict[str, dict[str, float]] = {}
@@ -303,10 +275,11 @@ def _run_scenarios(series: int, parts: int, stack: ExitStack, say: Callable[[str
         scenarios[name] = current
         aws_per_event[name] = publisher_aws["calls"] / max(1, current.events())
         operations_per_event[name] = {op: round(n / max(1, current.events()), 2) for op, n in publisher_aws["operations"].most_common()}
-        say(f"  handler overhead: {name}: {current.events()} events, median {current.median() or 0:.2f} ms")
+        say(f"  handler overhead: {name}: {current.events()} events, median {current.median() or 0:.2f} ms, {aws_per_event[name]:.2f} AWS calls/event")
 
     # new: the first poll (15 minutes after the runtime starts) announces every episode.
     scenario("new", lambda: None, 16)
+
     # changed: every title edited; the next poll announces them.
     def edit_titles() -> None:
         for product in consonance.catalogue.products:
@@ -315,11 +288,12 @@ def _run_scenarios(series: int, parts: int, stack: ExitStack, say: Callable[[str
 
     scenario("changed", edit_titles, 16)
     # unchanged: a re-evaluation of every episode, nothing to do.
-    settings = Settings.from_environment(resources.environments[PUBLISHER])
-    bus = EventBus(settings.event_bus_name, settings.event_source)
+    environment = dict(world.resources.environments[PUBLISHER])
+    core = CoreSettings.from_environment(environment)
+    bus = EventBus(core.event_bus_name, core.event_source)
 
     def reevaluate() -> None:
-        with _environment(dict(resources.environments[PUBLISHER])):
+        with _environment(environment):
             bus.publish([EpisodeReevaluationDue(product_id=p.id, reason="bench: re-evaluate", due_at=clock.now()) for p in catalogue.products])
 
     scenario("unchanged", reevaluate, 2)

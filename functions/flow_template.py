@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, TypeVar
@@ -100,9 +101,14 @@ def queue_flow(
     build: Callable[[Dependencies], FlowDeps],
     handle: Callable[[DomainEvent, FlowDeps], None],
     idempotent: bool = True,
+    prepare: Callable[[list[DomainEvent], FlowDeps], AbstractContextManager[Any]] | None = None,
+    ledger_guarded: bool = False,
 ) -> LambdaHandler:
     """A queue-fed flow acting on each record on its own (partial batch failures). With `idempotent`,
-    a duplicate delivery of an event this flow already applied is recognised and skipped."""
+    a duplicate delivery of an event this flow already applied is recognised and skipped: claimed per
+    record, or, when the flow's side effects are `ledger_guarded` (conditional ledger writes), checked
+    and completed once per batch (functions.sqs_batch). `prepare` sees the batch's events first and
+    scopes their handling (e.g. reads what they all need in one round trip)."""
     environment = ExecutionEnvironment(declaration, build)
 
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
@@ -116,6 +122,8 @@ def queue_flow(
             accept=declaration.accepts,
             handle=lambda domain_event: handle(domain_event, deps),
             idempotency=platform.idempotency if idempotent else None,
+            claim_each=not ledger_guarded,
+            prepare=(lambda events: prepare(events, deps)) if prepare is not None else None,
         )
 
     return _instrumented(handler)

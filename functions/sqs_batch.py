@@ -11,6 +11,14 @@ batch failures (ReportBatchItemFailures), so each record is retried on its own.
   "crashed or timed out" and the failure recorded on its previous receive, when there was one. So
   `dlq list` never shows a record without a reason.
 
+A flow whose every side effect is guarded by conditional ledger writes (the publisher: a create is
+preceded by a version-checked intent, updates are idempotent, equal hashes write nothing) may skip
+the per-record claim (`claim_each=False`): the batch's completed keys are read in one call, the
+records run, and the keys they applied are completed in one call at the end. Two deliveries of one
+event racing each other both evaluate; the ledger's version check lets one write and retries the
+other, which then finds nothing to do. A `prepare` step sees the batch's events first (to read
+what they need in one round trip) and scopes the records' handling.
+
 The partial batch response is built here rather than with Powertools' batch utility: the loop is a
 few lines, and the utility's import (its event data classes and parser models) was the largest
 single share of every queue handler's cold start (`make bench`).
@@ -19,6 +27,7 @@ single share of every queue handler's cold start (`make bench`).
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -68,19 +77,54 @@ def consume_sqs_batch(
     accept: tuple[type[DomainEvent], ...],
     handle: Callable[[DomainEvent], None],
     idempotency: IdempotencyStore | None = None,
+    claim_each: bool = True,
+    prepare: Callable[[list[DomainEvent]], AbstractContextManager[Any]] | None = None,
 ) -> dict[str, Any]:
     """Each record on its own. With `idempotency`, a delivery of an event that this flow already
     applied (SQS and EventBridge both deliver at least once) is recognised by (flow, entity,
     EventBridge event id) and not acted on again. A re-announced change gets a new event id and is
-    evaluated again: the ledger's content hashes, not this record, decide whether that writes anything."""
+    evaluated again: the ledger's content hashes, not this record, decide whether that writes anything.
+    `claim_each=False` and `prepare`: see the module docstring."""
     lease_seconds = _lease_seconds(context)
+    batch_claims = idempotency is not None and not claim_each
+    readable = _readable_events(event, accept) if batch_claims or prepare is not None else []
+    completed: set[str] = set()
+    applied: list[str] = []
+    if batch_claims and readable:
+        assert idempotency is not None
+        completed = idempotency.completed_among([f"{flow}|{e.entity_key()}|{event_id}" for event_id, e in readable])
 
     def act(record: SqsRecord) -> None:
         event_id, domain_event = parse_bus_envelope(record.body, accept)
         logger.append_keys(correlation_id=domain_event.correlation_id or record.message_id)
-        _handle_once(domain_event, handle, idempotency, f"{flow}|{domain_event.entity_key()}|{event_id}", lease_seconds)
+        key = f"{flow}|{domain_event.entity_key()}|{event_id}"
+        if not batch_claims:
+            _handle_once(domain_event, handle, idempotency, key, lease_seconds)
+        elif key in completed:
+            metrics.add_metric(name="RecordsAlreadyApplied", unit=MetricUnit.Count, value=1)
+        else:
+            handle(domain_event)
+            completed.add(key)
+            applied.append(key)
 
-    return _consume_each(event, flow, core, idempotency, act)
+    with prepare([e for _, e in readable]) if prepare is not None else nullcontext():
+        response = _consume_each(event, flow, core, idempotency, act)
+    if applied:
+        assert idempotency is not None
+        idempotency.complete_all(applied, {"applied": True})
+    return response
+
+
+def _readable_events(event: dict[str, Any], accept: tuple[type[DomainEvent], ...]) -> list[tuple[str, DomainEvent]]:
+    """The batch's events that parse (with their EventBridge ids), read ahead of the records' handling;
+    a record that does not parse fails on its own when its turn comes."""
+    readable: list[tuple[str, DomainEvent]] = []
+    for record in _records(event):
+        try:
+            readable.append(parse_bus_envelope(record.body, accept))
+        except Exception:  # noqa: BLE001 - settled with its reason when the record's turn comes
+            continue
+    return readable
 
 
 def consume_object_events(

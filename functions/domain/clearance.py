@@ -137,17 +137,32 @@ def compute_clearance(
         ]
         for right, grants in grants_by_type.items()
     }
+    # Territories covered by the same grants have the same windows: computed once per such group
+    # (a worldwide catalogue has ~250 territories and usually one or two groups).
     windows: dict[str, tuple[DateWindow, ...]] = {}
+    by_grants: dict[tuple[tuple[int, ...], ...], tuple[DateWindow, ...]] = {}
     for territory in sorted(for_sale):
-        spans: list[Span] = [(_OPEN_START, _OPEN_END)]
-        for right in required:
-            held = _union(span for places, span in prepared[right] if span is not None and territory in places)
-            spans = _intersect(spans, held)
-            if not spans:
-                break
-        if spans:
-            windows[territory] = tuple(_window(span) for span in spans)
+        covering = tuple(
+            tuple(i for i, (places, span) in enumerate(prepared[right]) if span is not None and territory in places) for right in required
+        )
+        if covering not in by_grants:
+            by_grants[covering] = _windows_of(covering, required, prepared)
+        if by_grants[covering]:
+            windows[territory] = by_grants[covering]
     return Clearance(windows=windows)
+
+
+def _windows_of(
+    covering: tuple[tuple[int, ...], ...], required: Sequence[str], prepared: dict[str, list[tuple[frozenset[str], Span | None]]]
+) -> tuple[DateWindow, ...]:
+    """The windows where every required right is held, given which grants of each right apply."""
+    spans: list[Span] = [(_OPEN_START, _OPEN_END)]
+    for right, indexes in zip(required, covering):
+        held = _union(span for i in indexes if (span := prepared[right][i][1]) is not None)
+        spans = _intersect(spans, held)
+        if not spans:
+            break
+    return tuple(_window(span) for span in spans)
 
 
 def _grant_span(grant: RightGrant) -> Span | None:

@@ -6,12 +6,18 @@ sandbox can point `AWS_ENDPOINT_URL` at moto before anything connects.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import boto3
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
+from functions.domain.errors import TransientError
 from functions.execution_environment import built_once
+
+BATCH_GET_LIMIT = 100  # keys per BatchGetItem
+BATCH_WRITE_LIMIT = 25  # requests per BatchWriteItem
+BATCH_ATTEMPTS = 8  # calls per chunk before unprocessed keys or items are a transient failure
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
@@ -24,6 +30,33 @@ def dynamodb_client() -> Any:
 
 def reset_clients() -> None:
     dynamodb_client.cache_clear()
+
+
+def batch_get(table: str, keys: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    """The items of `keys` (serialised) that exist, in as few consistent BatchGetItem calls as
+    possible: why — one round trip reads what a whole batch of records needs."""
+    for start in range(0, len(keys), BATCH_GET_LIMIT):
+        request: dict[str, Any] = {table: {"Keys": keys[start : start + BATCH_GET_LIMIT], "ConsistentRead": True}}
+        for _ in range(BATCH_ATTEMPTS):
+            response = dynamodb_client().batch_get_item(RequestItems=request)
+            yield from response.get("Responses", {}).get(table, [])
+            request = response.get("UnprocessedKeys") or {}
+            if not request:
+                break
+        else:
+            raise TransientError(f"{table}: batch read left keys unprocessed")
+
+
+def batch_put(table: str, items: list[dict[str, Any]]) -> None:
+    """Unconditional puts of `items` (serialised), 25 a BatchWriteItem call, unprocessed ones retried."""
+    for start in range(0, len(items), BATCH_WRITE_LIMIT):
+        request: dict[str, Any] = {table: [{"PutRequest": {"Item": item}} for item in items[start : start + BATCH_WRITE_LIMIT]]}
+        for _ in range(BATCH_ATTEMPTS):
+            request = dynamodb_client().batch_write_item(RequestItems=request).get("UnprocessedItems") or {}
+            if not request:
+                break
+        else:
+            raise TransientError(f"{table}: batch write left items unprocessed")
 
 
 def to_item(values: dict[str, Any]) -> dict[str, Any]:

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, Generic
@@ -23,7 +25,7 @@ from pydantic import BaseModel, Field, model_validator
 from functions.clock import utcnow
 from functions.domain.errors import TransientError
 from functions.domain.models import Finding
-from functions.state.dynamo import dynamodb_client, from_item, to_item
+from functions.state.dynamo import batch_get, dynamodb_client, from_item, to_item
 from functions.state.keys import EntityKey, parse_entity_key
 from functions.state.targets import State, TargetSpec
 
@@ -33,8 +35,6 @@ JSON_ATTRIBUTES = ("findings", "history", "state")
 LEGACY_JSON_ATTRIBUTES = ("snapshot", "attributes", "target_ids")
 SERIES_INDEX = "by-series"
 STATUS_INDEX = "by-status"
-BATCH_GET_LIMIT = 100
-BATCH_GET_ATTEMPTS = 8
 
 
 class HistoryEntry(BaseModel):
@@ -91,11 +91,41 @@ def new_entry(key: EntityKey, target: TargetSpec[State]) -> LedgerEntry[State]:
     return LedgerEntry[target.state](entity=str(key), target=target.name, status=str(target.initial_status), state=target.state())  # type: ignore[name-defined]
 
 
+@dataclass
+class BatchReads:
+    """What one batch of records read from the ledger, kept until the batch ends: the items read ahead
+    (None: known absent) and the series queries made. A save replaces its item and forgets the series
+    queries it could change, so later records of the batch see this batch's own writes."""
+
+    items: dict[tuple[str, str], dict[str, Any] | None] = field(default_factory=dict)
+    series: dict[tuple[str, str], list[LedgerEntry[Any]]] = field(default_factory=dict)
+
+
 class SyncLedger:
     def __init__(self, table_name: str):
         self.table_name = table_name
+        self._batch: BatchReads | None = None
+
+    @contextmanager
+    def batch_reads(self, wanted: Iterable[tuple[EntityKey, TargetSpec[Any]]]) -> Iterator[BatchReads]:
+        """Read every (entity, target) a batch of records will need in one BatchGetItem, and answer
+        `get` and `by_series` from memory until the block ends: a batch then costs one read round trip
+        instead of several per record. Writes still go to DynamoDB, conditional on the version read."""
+        pairs = {(str(key), target.name) for key, target in wanted}
+        reads = BatchReads(items=dict.fromkeys(pairs))
+        for item in batch_get(self.table_name, [to_item({"pk": pk, "sk": sk}) for pk, sk in sorted(pairs)]):
+            reads.items[(item["pk"]["S"], item["sk"]["S"])] = item
+        outer, self._batch = self._batch, reads
+        try:
+            yield reads
+        finally:
+            self._batch = outer
 
     def get(self, key: EntityKey, target: TargetSpec[State]) -> LedgerEntry[State] | None:
+        wanted = (str(key), target.name)
+        if self._batch is not None and wanted in self._batch.items:
+            item = self._batch.items[wanted]
+            return _entry(item, target) if item is not None else None
         response = dynamodb_client().get_item(
             TableName=self.table_name, Key=to_item({"pk": str(key), "sk": target.name}), ConsistentRead=True
         )
@@ -111,21 +141,8 @@ class SyncLedger:
     def get_items(self, wanted: Iterable[tuple[EntityKey, TargetSpec[Any]]]) -> list[LedgerEntry[Any]]:
         """Entries for any mix of (entity, target) pairs in as few BatchGetItem calls as possible."""
         specs = {(str(key), target.name): target for key, target in wanted}
-        found: list[LedgerEntry[Any]] = []
-        pending = list(specs)
-        for start in range(0, len(pending), BATCH_GET_LIMIT):
-            keys = [to_item({"pk": pk, "sk": sk}) for pk, sk in pending[start : start + BATCH_GET_LIMIT]]
-            request: dict[str, Any] = {self.table_name: {"Keys": keys, "ConsistentRead": True}}
-            for _ in range(BATCH_GET_ATTEMPTS):
-                response = dynamodb_client().batch_get_item(RequestItems=request)
-                for item in response.get("Responses", {}).get(self.table_name, []):
-                    found.append(_entry(item, specs[(item["pk"]["S"], item["sk"]["S"])]))
-                request = response.get("UnprocessedKeys") or {}
-                if not request:
-                    break
-            else:
-                raise TransientError(f"{self.table_name}: batch read left keys unprocessed")
-        return found
+        keys = [to_item({"pk": pk, "sk": sk}) for pk, sk in specs]
+        return [_entry(item, specs[(item["pk"]["S"], item["sk"]["S"])]) for item in batch_get(self.table_name, keys)]
 
     def save(self, entry: LedgerEntry[Any]) -> LedgerEntry[Any]:
         """Write the entry if nobody else changed it since it was read; bump its version."""
@@ -144,21 +161,39 @@ class SyncLedger:
         kwargs: dict[str, Any] = {"ConditionExpression": condition}
         if expected:
             kwargs["ExpressionAttributeValues"] = to_item({":expected": expected})
+        item = to_item(values)
         try:
-            dynamodb_client().put_item(TableName=self.table_name, Item=to_item(values), **kwargs)
+            dynamodb_client().put_item(TableName=self.table_name, Item=item, **kwargs)
         except ClientError as exc:
             if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
                 entry.version = expected
+                self._forget(entry)  # read it again, should this batch come back to it
                 raise ConcurrentUpdate(f"{entry.entity}/{entry.target} changed concurrently; retry") from exc
             raise
+        if self._batch is not None:
+            self._batch.items[(entry.entity, entry.target)] = item
+            self._batch.series.pop((values.get("series_key") or "", entry.target), None)
         return entry
 
+    def _forget(self, entry: LedgerEntry[Any]) -> None:
+        if self._batch is not None:
+            self._batch.items.pop((entry.entity, entry.target), None)
+            self._batch.series.pop((entry.series_key or "", entry.target), None)
+
     def by_series(self, series: EntityKey, target: TargetSpec[State]) -> list[LedgerEntry[State]]:
-        return [
+        """The series' entries of one target. Inside `batch_reads` the query runs once per series and
+        batch, and every record gets the same entries: read them, do not change them."""
+        cached = self._batch.series.get((str(series), target.name)) if self._batch is not None else None
+        if cached is not None:
+            return list(cached)
+        entries = [
             _entry(item, target)
             for item in self._query(SERIES_INDEX, "series_key", str(series))
             if item["sk"]["S"] == target.name
         ]
+        if self._batch is not None:
+            self._batch.series[(str(series), target.name)] = entries
+        return list(entries)
 
     def by_status(self, target: TargetSpec[State], status: StrEnum | str) -> list[LedgerEntry[State]]:
         return [_entry(item, target) for item in self._query(STATUS_INDEX, "status_key", f"{target.name}#{status}")]

@@ -9,7 +9,7 @@ import pytest
 
 from bench.backfill import floor_ratio
 from bench.instrument import AwsCallCounter, Call, call_from_exchange, describe_calls, diff, is_graphql_mutation
-from bench.overhead import Timings
+from bench.overhead import Invocation, Timings
 from functions.connectors.http import HttpExchange
 
 T0 = datetime(2027, 3, 1, 21, 0, tzinfo=timezone.utc)
@@ -116,13 +116,16 @@ def test_aws_call_counter_sees_calls_by_operation_and_table() -> None:
 
 def test_overhead_timings_per_event() -> None:
     timings = Timings()
-    timings.invocations.append((0.010, 5, 0.004, 0.006, 0.001))  # 2 ms per event, 5 events
-    timings.invocations.append((0.009, 1, 0.002, 0.003, 0.0))  # 9 ms, 1 event
-    timings.invocations.append((0.5, 0, 0.0, 0.0, 0.0))  # an empty batch counts no event
+    # 2 ms per event, 5 events; 9 ms, 1 event; an empty batch counts no event
+    timings.invocations.append(Invocation(0.010, 5, 0.004, 0.006, 0.001, cpu=0.008, cpu_in_fakes=0.003, aws_calls=19))
+    timings.invocations.append(Invocation(0.009, 1, 0.002, 0.003, 0.0, cpu=0.007, cpu_in_fakes=0.002, aws_calls=4))
+    timings.invocations.append(Invocation(0.5, 0, 0.0, 0.0, 0.0, cpu=0.0, cpu_in_fakes=0.0, aws_calls=0))
     assert timings.events() == 6
     assert timings.per_event_ms() == pytest.approx([2.0] * 5 + [9.0])
     assert timings.median() == pytest.approx(2.0)
     assert timings.median("net") == pytest.approx(1.0)  # (10 - 4 - 1) / 5
+    assert timings.median("cpu_net") == pytest.approx(1.0)  # (8 - 3) / 5
+    assert timings.calls_per_event() == pytest.approx(23 / 6)
     assert Timings().median() is None
 
 

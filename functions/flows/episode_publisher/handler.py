@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
+from typing import Any
+
 from aws_lambda_powertools.metrics import MetricUnit
 
 from functions.clock import today
@@ -10,7 +13,7 @@ from functions.flow_declarations import flow
 from functions.flow_names import FlowName
 from functions.flow_template import queue_flow
 from functions.flows.episode_publisher.deps import publisher_deps
-from functions.flows.episode_publisher.logic import PublisherDeps, publish_episode
+from functions.flows.episode_publisher.logic import PublisherDeps, ledger_reads_for, publish_episode
 from functions.flows.rights_gate import UNENFORCEABLE
 from functions.observability import logger, metrics
 
@@ -27,4 +30,18 @@ def publish(domain_event: DomainEvent, deps: PublisherDeps) -> None:
     logger.info("episode evaluated", extra={"product_id": outcome.product_id, "action": outcome.action, "reason": outcome.reason})
 
 
-handler = queue_flow(flow(FlowName.EPISODE_PUBLISHER), build=publisher_deps, handle=publish)
+def read_ahead(events: list[DomainEvent], deps: PublisherDeps) -> AbstractContextManager[Any]:
+    """One BatchGetItem for every ledger entry the batch's episodes are evaluated on."""
+    product_ids = [
+        event.episode.product_id if isinstance(event, EpisodeChanged) else event.product_id
+        for event in events
+        if isinstance(event, (EpisodeChanged, EpisodeReevaluationDue))
+    ]
+    return deps.ledger.batch_reads(ledger_reads_for(product_ids))
+
+
+# Every side effect is guarded by the ledger (a version-checked create intent, idempotent updates,
+# equal hashes write nothing), so duplicates are checked and completed once per batch, not claimed per record.
+handler = queue_flow(
+    flow(FlowName.EPISODE_PUBLISHER), build=publisher_deps, handle=publish, prepare=read_ahead, ledger_guarded=True
+)

@@ -25,7 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from functions.connectors.errors import NotFound
 from functions.connectors.megaphone import EpisodeFields, MegaphoneClient, MegaphoneEpisode
@@ -38,9 +38,9 @@ from functions.event_bus import EventBus
 from functions.flows.episode_publisher.gate import GateDecision, Placement, PreflightCheck, RightsCheck, decide
 from functions.flows.megaphone_projection import desired_fields, fields_hash
 from functions.flows.publishing_config import PublishingConfig
-from functions.state.keys import episode_key, series_key
+from functions.state.keys import EntityKey, episode_key, series_key
 from functions.state.ledger import LedgerEntry, SyncLedger
-from functions.state.targets import EPISODE_SOURCE, MEGAPHONE, LedgerStatus, MegaphoneState
+from functions.state.targets import EPISODE_SOURCE, MEGAPHONE, LedgerStatus, MegaphoneState, TargetSpec
 
 if TYPE_CHECKING:
     from functions.flows.preflight_gate import PreflightGate
@@ -94,6 +94,11 @@ class Evaluation:
     target: LedgerEntry[MegaphoneState]
     source_hash: str | None = None
     findings: list[Finding] = field(default_factory=list)
+
+
+def ledger_reads_for(product_ids: list[int]) -> list[tuple[EntityKey, TargetSpec[Any]]]:
+    """The entries `evaluate` reads for these episodes (read ahead for a whole batch)."""
+    return [(episode_key(product_id), spec) for product_id in product_ids for spec in (EPISODE_SOURCE, MEGAPHONE)]
 
 
 def evaluate(

@@ -1,0 +1,60 @@
+"""The publisher's AWS round trips per published episode, counted where the sandbox sends every AWS
+request (`runtime.access`: botocore's before-send, the same hook that checks the flow's grants), not
+timed. Issue 10's goal: a batch reads what it needs once (the ledger entries in one BatchGetItem, the
+series once, the completed events once) and each new episode then costs its create intent, its
+Megaphone rate-limit slot and its final ledger write, one after another."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+
+from functions.domain.events import EpisodeReevaluationDue
+from sandbox.world import SandboxWorld
+from tests.integration.harness import bus_envelope, ledger_versions, open_world, sqs_event
+from tests.integration.small_catalogue import START, SmallCatalogue
+
+SERIES = 1
+EPISODES = tuple(range(301, 306))  # one batch of the publisher's declared size (5), one series
+PUBLISHER = "episode-publisher"
+PER_EPISODE = 3  # create intent, Megaphone rate-limit slot, final ledger write
+PER_BATCH = 4  # ledger read-ahead, completed events read, series query, completed events write
+
+
+@pytest.fixture(scope="module")
+def world() -> Iterator[SandboxWorld]:
+    made = SmallCatalogue()
+    made.show(SERIES, "The Salt Road")
+    for part, product_id in enumerate(EPISODES, start=1):
+        made.episode(product_id, SERIES, str(part), f"Part {part}", START - timedelta(days=30 - part))
+    with open_world(made.build()) as opened:
+        yield opened
+
+
+def publisher_counts(world: SandboxWorld) -> tuple[int, int, int]:
+    """(AWS requests, records, invocations) of the publisher so far."""
+    runs = [r for r in world.runtime.invocation_log if r.flow == PUBLISHER and r.records]
+    return world.runtime.access.requests_by_flow[PUBLISHER], sum(r.records for r in runs), len(runs)
+
+
+def test_a_batch_of_new_episodes_costs_three_round_trips_each(world: SandboxWorld) -> None:
+    world.runtime.run_for(minutes=20)  # the first poll announces the five episodes; the publisher creates them
+    calls, records, invocations = publisher_counts(world)
+    assert records == len(EPISODES) and invocations == 1, (records, invocations)
+    # the first invocation of an execution environment also reads the Megaphone token (Secrets Manager)
+    assert calls <= PER_EPISODE * records + PER_BATCH + 1, calls  # 20 here: 15 + 4 + the token
+
+
+def test_a_batch_of_unchanged_episodes_reads_once_and_writes_nothing_to_the_ledger(world: SandboxWorld) -> None:
+    calls_before, _, _ = publisher_counts(world)
+    versions = ledger_versions(world)
+    bodies = [
+        bus_envelope(world, "EpisodeReevaluationDue", EpisodeReevaluationDue(product_id=p, reason="test", due_at=world.clock.now()).model_dump(mode="json"))
+        for p in EPISODES
+    ]
+    assert world.runtime.invoke(PUBLISHER, sqs_event(world, PUBLISHER, *bodies)) == {"batchItemFailures": []}
+    calls = world.runtime.access.requests_by_flow[PUBLISHER] - calls_before
+    assert ledger_versions(world) == versions
+    assert calls == PER_BATCH, calls  # nothing per episode: the batch's reads and its completions
