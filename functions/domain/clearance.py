@@ -157,7 +157,7 @@ def _windows_of(
 ) -> tuple[DateWindow, ...]:
     """The windows where every required right is held, given which grants of each right apply."""
     spans: list[Span] = [(_OPEN_START, _OPEN_END)]
-    for right, indexes in zip(required, covering):
+    for right, indexes in zip(required, covering, strict=True):
         held = _union(span for i in indexes if (span := prepared[right][i][1]) is not None)
         spans = _intersect(spans, held)
         if not spans:
