@@ -11,7 +11,7 @@ import boto3
 import pytest
 
 from functions.domain.errors import PermanentError, UnknownEventVersion
-from functions.domain.events import SeriesChanged, parse_bus_event
+from functions.domain.events import SeriesChanged, parse_bus_envelope
 from functions.settings import CoreSettings
 from functions.sqs_batch import consume_sqs_batch
 
@@ -26,7 +26,7 @@ def envelope(version: Any, series_id: int = 7) -> str:
 @pytest.mark.parametrize("version", ODD_VERSIONS, ids=repr)
 def test_a_version_that_is_not_a_known_integer_is_a_permanent_unknown_version(version: Any) -> None:
     with pytest.raises(UnknownEventVersion, match="SeriesChanged schema_version .* is not supported") as raised:
-        parse_bus_event(envelope(version), (SeriesChanged,))
+        parse_bus_envelope(envelope(version), (SeriesChanged,))
     assert isinstance(raised.value, PermanentError)
 
 
