@@ -18,7 +18,7 @@ from infra.flows import FLOWS, Secret
 from infra.naming import ResourceNames
 from infra.ops.auth import DEFAULT_PORT, AuthorisationFailed, authorise_account, scopes_for_accounts
 from infra.ops.command import EXIT_FAILED, EXIT_OK, UsageError
-from infra.ops.plan import PROJECT_ROOT
+from infra.ops.deployed_flow import PROJECT_ROOT
 
 NAME = "auth"
 

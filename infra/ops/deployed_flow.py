@@ -17,25 +17,33 @@ from pathlib import Path
 from functions.dependencies import Dependencies
 from functions.settings import FlowSettings
 from infra.deployment_context import environment_for_flow, load_cdk_json_context, resolve_context
-from infra.flows import SECRET_SPECS, flow
+from infra.flows import SECRET_SPECS, FlowDeclaration, flow
 from infra.naming import ResourceNames
 from infra.tables import table_spec
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
-def deployed_flow_environment(
-    names: ResourceNames, flow_name: str, project_root: Path = PROJECT_ROOT, environ: Mapping[str, str] | None = None
-) -> dict[str, str]:
-    declaration = flow(flow_name)
+def context_environment(declaration: FlowDeclaration, project_root: Path = PROJECT_ROOT) -> dict[str, str]:
+    """The declaration's slice of the cdk.json context, resolved as `make synth` resolves it."""
     context = load_cdk_json_context(project_root) if (project_root / "cdk.json").is_file() else {}
-    deployed = environment_for_flow(declaration, resolve_context(context.get))
-    wiring = {
+    return environment_for_flow(declaration, resolve_context(context.get))
+
+
+def named_wiring(declaration: FlowDeclaration, names: ResourceNames) -> dict[str, str]:
+    """What the stack wires into the function, named from the prefix: the bus, its tables, its secrets' ids."""
+    return {
         "EVENT_BUS_NAME": names.event_bus,
         **{table_spec(table).env_var: names.table(table) for table in declaration.tables},
         **{SECRET_SPECS[secret].env_var: names.secret(secret) for secret in declaration.secrets},
     }
-    return {**deployed, **(os.environ if environ is None else environ), **wiring}
+
+
+def deployed_flow_environment(
+    names: ResourceNames, flow_name: str, project_root: Path = PROJECT_ROOT, environ: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    declaration = flow(flow_name)
+    return {**context_environment(declaration, project_root), **(os.environ if environ is None else environ), **named_wiring(declaration, names)}
 
 
 def deployed_dependencies(names: ResourceNames, flow_name: str, environ: Mapping[str, str] | None = None) -> Dependencies:

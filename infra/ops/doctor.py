@@ -34,12 +34,12 @@ from functions.connectors.errors import ApiError, AuthenticationFailed, NotFound
 from functions.connectors.spotify_auth import AuthorisationLost, AuthorizationCodeTokens, accounts_service
 from functions.dependencies import Dependencies
 from functions.domain.errors import IntegrationError
-from functions.settings import TABLE_VARIABLES, ConfigurationError, FlowSettings, known_variables
-from infra.deployment_context import environment_for_flow, load_cdk_json_context, resolve_context
-from infra.flows import FLOWS, SECRET_SPECS, FlowDeclaration, FlowName, Secret, Table, flow
+from functions.settings import ConfigurationError, FlowSettings, known_variables
+from infra.flows import FLOWS, FlowDeclaration, FlowName, Secret, Table, flow
 from infra.naming import ResourceNames
 from infra.ops import consonance_schema
 from infra.ops.auth import scopes_for_accounts
+from infra.ops.deployed_flow import context_environment, named_wiring
 
 # The failures a check reports instead of stopping the doctor: a connector's typed errors, AWS refusing
 # a call (a secret that is not there), a setting missing or malformed, a secret of the wrong shape.
@@ -92,17 +92,13 @@ def doctor_declaration(system: System) -> FlowDeclaration:
 def doctor_environment(declaration: FlowDeclaration, names: ResourceNames, project_root: Path, environ: Mapping[str, str]) -> dict[str, str]:
     """What the stack would give this declaration: its slice of the cdk.json context, the resource names
     from the prefix, then any setting variable the process environment sets."""
-    context = load_cdk_json_context(project_root) if (project_root / "cdk.json").is_file() else {}
-    environment = environment_for_flow(declaration, resolve_context(context.get))
-    environment["EVENT_BUS_NAME"] = names.event_bus
-    environment["POWERTOOLS_SERVICE_NAME"] = declaration.name
-    for secret in declaration.secrets:
-        environment[SECRET_SPECS[secret].env_var] = names.secret(secret)
-    for table in declaration.tables:
-        environment[TABLE_VARIABLES[table]] = names.table(table)
     known = known_variables()
-    environment.update({name: value for name, value in environ.items() if name in known})
-    return environment
+    return {
+        **context_environment(declaration, project_root),
+        **named_wiring(declaration, names),
+        "POWERTOOLS_SERVICE_NAME": declaration.name,
+        **{name: value for name, value in environ.items() if name in known},
+    }
 
 
 def failed(system: System, check: str, exc: BaseException) -> Check:

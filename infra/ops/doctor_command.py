@@ -12,7 +12,7 @@ from infra.naming import ResourceNames
 from infra.ops.command import EXIT_FAILED, EXIT_OK
 from infra.ops.doctor import Status, System, run_checks
 from infra.ops.output import render_table
-from infra.ops.plan import PROJECT_ROOT
+from infra.ops.deployed_flow import PROJECT_ROOT
 
 NAME = "doctor"
 TITLES = {System.CONSONANCE: "Consonance", System.MEGAPHONE: "Megaphone", System.SPOTIFY: "Spotify"}

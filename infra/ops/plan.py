@@ -24,19 +24,16 @@ from functions.settings import deployed_preflight, preflight_rules
 from functions.state.keys import episode_key
 from functions.state.ledger import SyncLedger
 from functions.state.targets import EPISODE_SOURCE
-from infra.deployment_context import environment_for_flow, load_cdk_json_context, resolve_context
 from infra.flows import FlowName, Table, flow
 from infra.naming import ResourceNames
+from infra.ops.deployed_flow import PROJECT_ROOT, context_environment
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
 PLANNING_FLOW = FlowName.EPISODE_PUBLISHER
 
 
 def deployed_environment(project_root: Path = PROJECT_ROOT, environ: Mapping[str, str] | None = None) -> dict[str, str]:
     """The publisher's settings as deployed: cdk.json context for its flow, overridden by the environment."""
-    context = load_cdk_json_context(project_root) if (project_root / "cdk.json").is_file() else {}
-    deployed = environment_for_flow(flow(PLANNING_FLOW), resolve_context(context.get))
-    return {**deployed, **(os.environ if environ is None else environ)}
+    return {**context_environment(flow(PLANNING_FLOW), project_root), **(os.environ if environ is None else environ)}
 
 
 def deployed_settings(project_root: Path = PROJECT_ROOT, environ: Mapping[str, str] | None = None) -> PublishingConfig:

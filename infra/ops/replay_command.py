@@ -62,7 +62,7 @@ def run(arguments: argparse.Namespace, names: ResourceNames, out: TextIO, err: T
 def _publisher_evaluation(names: ResourceNames, runner: FlowRunner, product_id: int) -> str | None:
     """What the publisher's own evaluation says now (the `plan` command's), before anything runs."""
     environ = runner.environment(FlowName.EPISODE_PUBLISHER)
-    config = plan.deployed_settings(environ=environ) if environ is not None else plan.deployed_settings()
+    config = plan.deployed_settings(environ=environ)
     changes, _ = plan.plan(names, config, today(), [product_id], environ=environ)
     return f"{changes[0].action}: {changes[0].reason}" if changes else None
 

@@ -25,7 +25,7 @@ from infra.naming import ResourceNames
 from infra.ops.__main__ import main
 from infra.ops.command import EXIT_FAILED, EXIT_OK
 from infra.ops.doctor import Status, System, failed, run_checks
-from infra.ops.plan import PROJECT_ROOT
+from infra.ops.deployed_flow import PROJECT_ROOT
 from sandbox.catalogue import ApiKey, load_catalogue
 from sandbox.simulators.consonance import ConsonanceSimulator
 from sandbox.world import SandboxWorld, WorldOptions
