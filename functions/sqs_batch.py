@@ -87,17 +87,18 @@ def consume_sqs_batch(
     `claim_each=False` and `prepare`: see the module docstring."""
     lease_seconds = _lease_seconds(context)
     batch_claims = idempotency is not None and not claim_each
-    readable = _readable_events(event, accept) if batch_claims or prepare is not None else []
+    readable = _readable_events(event, accept) if batch_claims or prepare is not None else {}
     completed: set[str] = set()
     applied: list[str] = []
     if batch_claims and readable:
         assert idempotency is not None
-        completed = idempotency.completed_among([f"{flow}|{e.entity_key()}|{event_id}" for event_id, e in readable])
+        completed = idempotency.completed_among([_claim_key(flow, event_id, e) for event_id, e in readable.values()])
 
     def act(record: SqsRecord) -> None:
-        event_id, domain_event = parse_bus_envelope(record.body, accept)
+        # read ahead already (batch claims, `prepare`): parsed once; otherwise, or if it did not parse, here
+        event_id, domain_event = readable.get(record.message_id) or parse_bus_envelope(record.body, accept)
         logger.append_keys(correlation_id=domain_event.correlation_id or record.message_id)
-        key = f"{flow}|{domain_event.entity_key()}|{event_id}"
+        key = _claim_key(flow, event_id, domain_event)
         if not batch_claims:
             _handle_once(domain_event, handle, idempotency, key, lease_seconds)
         elif key in completed:
@@ -107,7 +108,7 @@ def consume_sqs_batch(
             completed.add(key)
             applied.append(key)
 
-    with prepare([e for _, e in readable]) if prepare is not None else nullcontext():
+    with prepare([e for _, e in readable.values()]) if prepare is not None else nullcontext():
         response = _consume_each(event, flow, core, idempotency, act)
     if applied:
         assert idempotency is not None
@@ -115,13 +116,18 @@ def consume_sqs_batch(
     return response
 
 
-def _readable_events(event: dict[str, Any], accept: tuple[type[DomainEvent], ...]) -> list[tuple[str, DomainEvent]]:
-    """The batch's events that parse (with their EventBridge ids), read ahead of the records' handling;
-    a record that does not parse fails on its own when its turn comes."""
-    readable: list[tuple[str, DomainEvent]] = []
+def _claim_key(flow: str, event_id: str, domain_event: DomainEvent) -> str:
+    """What a delivery is recognised by: this flow, the event's entity and its EventBridge id."""
+    return f"{flow}|{domain_event.entity_key()}|{event_id}"
+
+
+def _readable_events(event: dict[str, Any], accept: tuple[type[DomainEvent], ...]) -> dict[str, tuple[str, DomainEvent]]:
+    """The batch's events that parse (with their EventBridge ids) by message id, read ahead of the
+    records' handling; a record that does not parse fails on its own when its turn comes."""
+    readable: dict[str, tuple[str, DomainEvent]] = {}
     for record in _records(event):
         try:
-            readable.append(parse_bus_envelope(record.body, accept))
+            readable[record.message_id] = parse_bus_envelope(record.body, accept)
         except Exception:  # noqa: BLE001 - settled with its reason when the record's turn comes
             continue
     return readable
