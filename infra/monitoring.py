@@ -36,7 +36,7 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from infra.flow_constructs import METRICS_NAMESPACE, FlowConstruct, construct_id
-from infra.flows import FLOWS, HttpTrigger, ScheduleTrigger
+from infra.flows import FLOWS, FlowName, HttpTrigger, ScheduleTrigger
 
 
 @dataclass(frozen=True)
@@ -78,8 +78,8 @@ THRESHOLDS = AlarmThresholds()
 
 # Flow name -> the metric its handler puts once per successful run (namespace METRICS_NAMESPACE,
 # dimension service=<flow name>, the Powertools Metrics default dimension).
-HEARTBEATS: dict[str, str] = {"consonance-poller": "PollSucceeded", "licence-sweep": "LicenceSweepSucceeded"}
-AUTHORISATION_CHECK_FLOW = "spotify-authorisation-check"
+HEARTBEATS: dict[str, str] = {FlowName.CONSONANCE_POLLER: "PollSucceeded", FlowName.LICENCE_SWEEP: "LicenceSweepSucceeded"}
+AUTHORISATION_CHECK_FLOW = FlowName.SPOTIFY_AUTHORISATION_CHECK
 AUTHORISATION_DAYS_METRIC = "SpotifyAuthorisationDaysLeft"
 
 
@@ -106,7 +106,7 @@ SIGNAL_ALARMS: tuple[SignalAlarm, ...] = (
     SignalAlarm(
         kind="withdrawals",
         metric_name="EpisodesWithdrawn",
-        flows=("rights-sync", "episode-publisher"),
+        flows=(FlowName.RIGHTS_SYNC, FlowName.EPISODE_PUBLISHER),
         threshold=THRESHOLDS.episodes_withdrawn,
         period=THRESHOLDS.signal_period,
         description="episodes were withdrawn from Spotify; check the ledger's status reason (python -m infra.ops availability <id>)",
@@ -114,7 +114,7 @@ SIGNAL_ALARMS: tuple[SignalAlarm, ...] = (
     SignalAlarm(
         kind="takedowns",
         metric_name="TakedownsDetected",
-        flows=("availability-recorder",),
+        flows=(FlowName.AVAILABILITY_RECORDER,),
         threshold=THRESHOLDS.takedowns_detected,
         period=THRESHOLDS.signal_period,
         description="takedowns were found on Spotify or reported by a notice; rights team to review",
@@ -122,7 +122,7 @@ SIGNAL_ALARMS: tuple[SignalAlarm, ...] = (
     SignalAlarm(
         kind="unenforceable-restrictions",
         metric_name="UnenforceableRestrictions",
-        flows=("rights-sync", "episode-publisher"),
+        flows=(FlowName.RIGHTS_SYNC, FlowName.EPISODE_PUBLISHER),
         threshold=THRESHOLDS.unenforceable_restrictions,
         period=THRESHOLDS.signal_period,
         description="cleared only in some territories, which Megaphone cannot restrict; held back or published everywhere per the mapping, a person must decide (ledger findings)",
@@ -146,7 +146,7 @@ SIGNAL_ALARMS: tuple[SignalAlarm, ...] = (
     SignalAlarm(
         kind="live-past-window",
         metric_name="LicencesLivePastWindow",
-        flows=("licence-sweep",),
+        flows=(FlowName.LICENCE_SWEEP,),
         threshold=THRESHOLDS.licences_live_past_window,
         period=THRESHOLDS.licences_live_past_window_period,
         description="a branded asset is still live on a channel after its licence ended or was revoked; see python -m infra.ops licences and the channel flows' DLQs",
@@ -156,7 +156,7 @@ SIGNAL_ALARMS: tuple[SignalAlarm, ...] = (
 # Branded audio: the licence sweep puts these per licensee (dimension `licensee`) every run; the
 # dashboard graphs them for every licensee with a metric search.
 LICENCE_STATE_METRICS: tuple[str, ...] = ("LicencesLive", "LicencesExpiring", "LicencesWithdrawn")
-LICENCE_SWEEP_FLOW = "licence-sweep"
+LICENCE_SWEEP_FLOW = FlowName.LICENCE_SWEEP
 
 
 class OperationsAlerts(Construct):
