@@ -17,7 +17,7 @@ Writes are guarded by `observed_at`: an observation older than the one an item a
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import datetime, timezone
 from typing import Any, Literal
 
@@ -25,7 +25,7 @@ from botocore.exceptions import ClientError
 from pydantic import AwareDatetime, BaseModel, ConfigDict, field_serializer, field_validator
 
 from functions.clock import utcnow
-from functions.state.dynamo import dynamodb_client, from_item, to_item
+from functions.state.dynamo import batch_get, dynamodb_client, from_item, to_item
 from functions.state.keys import EntityKey
 
 Channel = Literal["megaphone", "spotify"]
@@ -132,6 +132,21 @@ class AvailabilityStore:
             self._query(KeyConditionExpression="pk = :pk", ExpressionAttributeValues=to_item({":pk": str(entity)}), ConsistentRead=True),
             key=lambda record: record.sort_key,
         )
+
+    def get_many(
+        self, entities: Iterable[EntityKey | str], places: Iterable[tuple[Channel, str]]
+    ) -> dict[str, list[AvailabilityRecord]]:
+        """The records of each entity at the given (channel, territory) places, in as few BatchGetItem
+        calls as possible (why: a sweep reads a whole podcast's episodes at once instead of one query
+        each). Only those places: a territory outside them (one a notice named) needs `get_for`."""
+        wanted = sorted({str(entity) for entity in entities})
+        sort_keys = sorted({f"{channel}#{territory}" for channel, territory in places})
+        found: dict[str, list[AvailabilityRecord]] = {entity: [] for entity in wanted}
+        keys = [to_item({"pk": entity, "sk": sort_key}) for entity in wanted for sort_key in sort_keys]
+        for item in batch_get(self.table_name, keys):
+            record = _record(item)
+            found[record.entity].append(record)
+        return {entity: sorted(records, key=lambda record: record.sort_key) for entity, records in found.items()}
 
     def get(self, entity: EntityKey | str, channel: Channel, territory: str) -> AvailabilityRecord | None:
         response = dynamodb_client().get_item(

@@ -394,6 +394,8 @@ def test_a_run_that_dies_keeps_the_podcasts_it_finished(world: World):
 
 
 def test_a_run_that_dies_inside_a_podcast_keeps_the_markets_it_read(world: World):
+    """A healthy sweep writes its cursor once per podcast (plus its start and end marks), not once per
+    request; the run after a crash saves after every market, so later crashes lose one request."""
     world.deliver(41001)
     world.run()  # the show's id is learnt
     read: list[str] = []
@@ -411,7 +413,13 @@ def test_a_run_that_dies_inside_a_podcast_keeps_the_markets_it_read(world: World
 
     world.deps.spotify.show_episodes = read_then_die  # type: ignore[method-assign]
     with pytest.raises(Dying):
-        world.run()
+        world.run()  # the last sweep finished: no market read is saved on its own
+    cursor = world.cursors.get(CURSOR_NAME) or {}
+    assert cursor["partial_reads"] == {} and cursor.get("unfinished_since") is not None
+
+    read.clear()
+    with pytest.raises(Dying):
+        world.run()  # the last sweep died: this one saves each market as it reads it
     assert sorted((world.cursors.get(CURSOR_NAME) or {})["partial_reads"][PODCAST]["markets"]) == sorted(MARKETS[:2])
 
     read.clear()
@@ -420,10 +428,38 @@ def test_a_run_that_dies_inside_a_podcast_keeps_the_markets_it_read(world: World
     second, _ = world.run()  # within PARTIAL_READ_KEPT: only the market still missing is read
     assert second.checked == 1 and second.spotify_requests == 1
     assert world.spotify_sim.requests_served - requests_before in (1, 2)  # (+ an app token when it expired)
-    assert (world.cursors.get(CURSOR_NAME) or {})["partial_reads"] == {}
+    cursor = world.cursors.get(CURSOR_NAME) or {}
+    assert cursor["partial_reads"] == {} and cursor.get("unfinished_since") is None
 
     third, _ = world.run()  # a whole sweep reads every market again
     assert third.spotify_requests == len(MARKETS)
+
+
+def test_a_healthy_sweep_writes_its_cursor_once_per_podcast_and_reads_stored_availability_per_podcast(world: World):
+    world.deliver(41001)
+    world.deliver(41003)
+    world.deliver(41002, OTHER_PODCAST)
+    world.run()
+    puts: list[str] = []
+    gets: list[object] = []
+    original_put, original_get_many = world.deps.cursors.put, world.deps.availability.get_many
+
+    def counted_put(name, values):  # type: ignore[no-untyped-def]
+        puts.append(name)
+        return original_put(name, values)
+
+    def counted_get_many(entities, places):  # type: ignore[no-untyped-def]
+        gets.append(sorted(str(entity) for entity in entities))
+        return original_get_many(entities, places)
+
+    world.deps.cursors.put = counted_put  # type: ignore[method-assign]
+    world.deps.availability.get_many = counted_get_many  # type: ignore[method-assign]
+    outcome, _ = world.run()
+
+    podcasts = len(gets)
+    assert podcasts == 2 and outcome.checked == 3 and outcome.spotify_requests >= len(MARKETS)
+    assert puts == [CURSOR_NAME] * (podcasts + 1)  # the start mark, each podcast but the last, the end
+    assert sum(len(entities) for entities in gets) == 3
 
 
 def test_scheduled_episodes_are_not_compared_yet(world: World):

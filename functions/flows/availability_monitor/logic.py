@@ -33,11 +33,17 @@ each difference (`DistributionChanged`), both ways: the problem appears, or Spot
 It repeats the announcement on every run until the report agrees, so none is lost.
 
 
-Progress is checkpointed as it goes: after each podcast (the cursor names the last podcast done, and
-the next run starts after it), and inside a podcast after each market's episode list is read (kept
-in the cursor for `PARTIAL_READ_KEPT`, so the next run reads only the markets still missing; a show id
-is kept the moment it is learnt). A run that crashes, times out or runs out of budget loses at most
-the one request it was on, and successive runs always get further, however often they crash. One podcast's failure (an API error) is counted and
+Progress is checkpointed as it goes, at a cost that follows how the last run ended. A sweep marks the
+cursor unfinished when it starts and clears the mark when it ends, and saves after each podcast (the
+cursor names the last podcast done, and the next run starts after it; a show id is kept the moment it
+is learnt). When the mark is still there as a run starts, the last sweep crashed or timed out, and this
+one also saves after each market's episode list is read (kept in the cursor for `PARTIAL_READ_KEPT`, so
+the next run reads only the markets still missing). So a healthy sweep costs one cursor write per
+podcast plus one, not one per request; the first crash loses at most one podcast's reads, every later
+crash at most the one request it was on, and successive runs always get further, however often they
+crash. Stored availability is read per podcast (one BatchGetItem for its episodes on Megaphone and in
+the watched markets), not per episode; an episode that has just gone dark on Megaphone gets its full
+record set read, so a territory a notice named outside the watched markets closes too. One podcast's failure (an API error) is counted and
 logged and the others go on; a Spotify quota or credential failure stops asking Spotify for the rest
 of the run (every call would fail alike) while the Megaphone checks go on.
 """
@@ -147,7 +153,10 @@ def monitor_availability(deps: MonitorDeps, observed_at: datetime, time_left: Ca
         resume_after=cursor.get("resume_after_podcast"),
         shows=dict(cursor.get("spotify_shows") or {}),
         partial={podcast: read for podcast, read in (cursor.get("partial_reads") or {}).items() if podcast in watched},
+        careful=cursor.get("unfinished_since") is not None,
+        unfinished_since=observed_at,
     )
+    progress.save()  # the mark that this sweep has not finished, until it does
     order = _rotated(sorted(watched), progress.resume_after)
     requests_before = deps.spotify.api.sent
     overdue: dict[int, bool] = {}  # product id -> never played by Spotify in time
@@ -159,9 +168,10 @@ def monitor_availability(deps: MonitorDeps, observed_at: datetime, time_left: Ca
         outcome.spotify_requests = deps.spotify.api.sent - requests_before
         progress.partial.pop(podcast_id, None)
         progress.resume_after = None if position == len(order) - 1 else podcast_id
-        progress.save()
-    if not order:
-        progress.save()
+        if progress.resume_after is not None:
+            progress.save()
+    progress.unfinished_since = None
+    progress.save()
     _announce_playability(deps, overdue, outcome)
     return outcome
 
@@ -176,6 +186,8 @@ class SweepProgress:
     resume_after: str | None
     shows: dict[str, str]  # podcast id -> Spotify show id
     partial: dict[str, dict[str, Any]]  # podcast id -> {"at": when read, "markets": {market: [playable episode ids]}}
+    careful: bool = False  # the last sweep died unfinished: save after every market read
+    unfinished_since: datetime | None = None  # saved while this sweep runs; cleared when it ends
 
     def markets_read(self, podcast_id: str) -> dict[str, set[str]]:
         """The markets a recent run read for this podcast before it died."""
@@ -187,7 +199,8 @@ class SweepProgress:
     def market_read(self, podcast_id: str, market: str, playable: set[str]) -> None:
         read = self.partial.setdefault(podcast_id, {"at": self.observed_at.isoformat(), "markets": {}})
         read["markets"][market] = sorted(playable)
-        self.save()
+        if self.careful:
+            self.save()
 
     def save(self) -> None:
         self.cursors.put(
@@ -196,6 +209,7 @@ class SweepProgress:
                 "resume_after_podcast": self.resume_after,
                 "spotify_shows": self.shows,
                 "partial_reads": self.partial,
+                "unfinished_since": self.unfinished_since.isoformat() if self.unfinished_since else None,
                 "last_run_at": self.observed_at.isoformat(),
                 "checked": self.outcome.checked,
                 "emitted": self.outcome.emitted,
@@ -240,9 +254,11 @@ def _check_podcast(
         outcome.errors.extend(f"{entry.entity}: {exc.__class__.__name__}: {exc}" for entry in entries)
         return
     offer = _spotify_offer(podcast_id, entries, listing, progress, deps, outcome)
+    places: list[tuple[Channel, str]] = [("megaphone", CHANNEL_WIDE), *(("spotify", market) for market in deps.markets)]
+    stored = deps.availability.get_many([entry.entity for entry in entries], places)
     for entry in entries:
         try:
-            events = _check_entry(entry, listing, offer, deps, observed_at, outcome, overdue)
+            events = _check_entry(entry, listing, offer, stored[str(entry.entity)], deps, observed_at, outcome, overdue)
             if events:
                 deps.bus.publish(events)
         except (IntegrationError, ValueError) as exc:
@@ -310,19 +326,25 @@ def _check_entry(
     entry: LedgerEntry[MegaphoneState],
     listing: dict[str, MegaphoneEpisode],
     offer: SpotifyOffer,
+    stored: list[AvailabilityRecord],
     deps: MonitorDeps,
     observed_at: datetime,
     outcome: MonitorOutcome,
     overdue: dict[int, bool],
 ) -> list[AvailabilityChanged]:
+    """`stored`: the episode's records on Megaphone and in the watched markets."""
     belief = EntryBelief(entry)
     remote = listing.get(entry.state.episode_id or "")
     if remote is not None and remote.status == MEGAPHONE_NOT_YET_RELEASED and remote.draft is False:
         outcome.not_yet_released += 1
         return []
-    table = {(record.channel, record.territory): record for record in deps.availability.get_for(entry.entity)}
-
+    table = {(record.channel, record.territory): record for record in stored}
     megaphone_live, megaphone_reason = _megaphone_state(remote)
+    megaphone_stored = table.get(("megaphone", CHANNEL_WIDE))
+    if not megaphone_live and (megaphone_stored is None or megaphone_stored.live):
+        # It has just gone dark on Megaphone (or is seen for the first time): every Spotify territory
+        # still shown live closes, including any a notice named outside the watched markets.
+        table = {(record.channel, record.territory): record for record in deps.availability.get_for(entry.entity)}
     observations = [_megaphone_observation(belief, megaphone_live, megaphone_reason)]
 
     spotify_id = entry.state.spotify_id or (remote.spotify_identifier if remote else None)
