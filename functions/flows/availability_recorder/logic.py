@@ -185,8 +185,10 @@ def _record(
 ) -> RecordOutcome:
     outcome = RecordOutcome(product_id=product_id)
     entity = target.entity
-    isbn13 = _isbn_of(entity, deps.ledger)
     stored = {(record.channel, record.territory): record for record in deps.availability.get_for(entity)}
+    # Every record of an episode carries its ISBN: the ledger is asked only for an episode's first record.
+    isbn13 = next((record.isbn13 for record in stored.values() if record.isbn13), None) or _isbn_of(entity, deps.ledger)
+    table_moved = False  # a write lost to a newer observation: the table holds what this run did not see
     for change in changes:
         existing = stored.get((change.channel, change.territory))
         record = transition(
@@ -209,9 +211,12 @@ def _record(
             continue
         if deps.availability.put(record, existing):
             outcome.records_written += 1
+            stored[(record.channel, record.territory)] = record
         else:
             outcome.records_unchanged += 1
-    _settle_takedowns(product_id, target, deps, outcome, source_note)
+            table_moved = table_moved or not record.same_state_as(existing)
+    records = deps.availability.get_for(entity) if table_moved else list(stored.values())
+    _settle_takedowns(product_id, target, records, deps, outcome, source_note)
     return outcome
 
 
@@ -222,9 +227,14 @@ def _isbn_of(entity: str, ledger: SyncLedger) -> str | None:
 
 # ------------------------------------------------------------------------------------------ takedowns
 def _settle_takedowns(
-    product_id: int, target: LedgerEntry[MegaphoneState], deps: RecorderDeps, outcome: RecordOutcome, source_note: str
+    product_id: int,
+    target: LedgerEntry[MegaphoneState],
+    records: list[AvailabilityRecord],
+    deps: RecorderDeps,
+    outcome: RecordOutcome,
+    source_note: str,
 ) -> None:
-    records = deps.availability.get_for(target.entity)
+    """`records`: the episode's whole table as this event leaves it."""
     taken_down = [record for record in records if record.taken_down and not record.live]
     places = sorted({_place(record) for record in taken_down})
     alerted = list(target.state.takedown_places)
