@@ -66,6 +66,7 @@ from functions.state.targets import (
 
 CURSOR = "reconciler"
 ADOPT_MARK = "adopt:"  # a pending-create mark the reconciler sets: the episode is on Megaphone already
+COMPARED_TARGETS = (EPISODE_SOURCE, MEGAPHONE, CONSONANCE_WRITEBACK, MILESTONE, SPOTIFY_ADS)  # the only ones it reads
 WRITTEN_BACK_STATUSES = (LedgerStatus.DELIVERED, LedgerStatus.WITHDRAWN)  # what the publisher announces
 
 
@@ -132,7 +133,7 @@ def reconcile(deps: ReconcileDeps, now: datetime) -> ReconcileOutcome:
             outcome.consonance_read = True
             cursor["consonance_read_on"] = today
             deps.cursors.put(CURSOR, cursor)  # checkpoint: a crash after this does not read it again today
-    entries: Entries = {(entry.entity, entry.target): entry for entry in deps.ledger.scan()}
+    entries: Entries = {(e.entity, e.target): e for e in deps.ledger.scan_targets(*COMPARED_TARGETS)}
     found = [*publisher_out_of_step(entries, now, deps.stuck_after), *write_back_out_of_step(entries), *campaigns_out_of_step(entries, now, deps.stuck_after)]
     if cursor.get("megaphone_listed_on") != today:
         orphans, complete = megaphone_orphans(deps, entries, now, outcome)
