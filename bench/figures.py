@@ -278,6 +278,7 @@ def backfill_figures(series: int, parts: int, changed: int, say: Any, as_is: boo
     """`as_is` also runs the backfill as the sandbox runs it (informational; doubles this part's time,
     so off by default to keep `make bench` under 10 minutes)."""
     from bench.backfill import run_backfill
+    from functions.connectors.rate_limit import slot_interval_ms
 
     say("  backfill with Lambda's timeouts enforced (phases 1-3) ...")
     result = run_backfill(series, parts, changed, lambda_timeouts=True, progress=say)
@@ -291,6 +292,7 @@ def backfill_figures(series: int, parts: int, changed: int, say: Any, as_is: boo
     complete = backfill["complete"]
     checker = backfill["runtime_flows"].get("ingest-checker", {})
     stopped = backfill["stopped_at_timeout"].get("ingest-checker", 0)
+    interval_ms = slot_interval_ms(result.megaphone_rate_per_minute)
     floor_note = (
         f"{result.episodes} episodes ({series} series × {parts}) backfilled in virtual time with every invocation stopped at its declared "
         f"timeout, as Lambda would: {mega['elapsed_seconds']:.0f} s from the first Megaphone POST to the last Megaphone call, for "
@@ -298,8 +300,9 @@ def backfill_figures(series: int, parts: int, changed: int, say: Any, as_is: boo
         f"delay of {mega.get('unavoidable_wait_seconds', 0):.0f} s, the last create's); the credential sat "
         f"unused for {backfill['megaphone_idle_seconds']:.0f} s. Megaphone's per-token limit is the binding constraint: every episode needs a "
         f"create and an ingest check there, at half Consonance's rate; Consonance made {cons['calls']} calls (floor "
-        f"{cons['floor_seconds']:.0f} s at {result.consonance_rate_per_minute}/min). The client limiter stretches its fixed windows to "
-        f"60/59 s so no rolling minute exceeds the limit: the best achievable ratio is ~{60 / 59:.3f}. "
+        f"{cons['floor_seconds']:.0f} s at {result.consonance_rate_per_minute}/min). The client limiter spaces its slots "
+        f"{interval_ms} ms apart so no rolling minute exceeds the limit even with a slot used up to a second late: the best "
+        f"achievable ratio is ~{interval_ms * result.megaphone_rate_per_minute / 60_000:.3f}. "
         f"{backfill['rate_limited_429']} requests were answered 429. Wall time {backfill['wall_seconds']:.0f} s."
     )
     if soft is not None:

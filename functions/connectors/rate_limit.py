@@ -20,12 +20,17 @@ slots would bunch into a burst. So the requests of any 60 s sit on slots within 
 and `interval_ms` is the smallest whole millisecond with per_minute x interval > 60 s + tolerance
 (60/min -> 1017 ms, 120/min -> 509 ms): at most `per_minute` such slots fit in that span.
 
-Block size adapts: the first reservation of an invocation is one slot (a one-request invocation wastes
-nothing), each further one doubles up to `MAX_BLOCK`, so a 50-request sweep costs 7 writes, not 50.
+Block size adapts, so a write is rarely wasted: an invocation's first block is as many slots as the
+last invocation in this environment sent requests (one at a cold start; scheduled flows repeat
+themselves), each further block doubles up to `MAX_BLOCK` (a 50-request sweep costs 7 writes from a
+cold start, 4 and a give-back when warm), and an invocation whose slots came too late (its requests are sparser than
+the slots) drops back to blocks of one. Which case to try first at an invocation's start follows
+what the last one found: flows sharing a credential tend to be scheduled together, or alone.
 Slots reserved and not used hold every other Lambda on the credential back, so `release()` gives the
 rest of the block back at the end of an invocation (one conditional write, only when nobody reserved
-after it: the schedule still ends where this block ends); the dependency container calls it for every
-limiter it built (`functions.dependencies.Dependencies.release_rate_limits`).
+after it: the schedule still ends where this block ends, and only when some of them are still ahead);
+the dependency container calls it for every limiter it built
+(`functions.dependencies.Dependencies.release_rate_limits`).
 """
 
 from __future__ import annotations
@@ -133,22 +138,36 @@ class SlotRateLimiter:
         self._slots: deque[int] = deque()
         self._last_end: int | None = None  # the schedule's next free moment as this process last left it
         self._next_block = 1
+        # What the last invocation showed, for the first reservation of the next (see `release`).
+        self._first_block = 1
+        self._busy_at_start = False
+        # This invocation so far.
+        self._sent = 0
+        self._dropped = False
+        self._reserved = 0
 
     def acquire(self) -> None:
         now = epoch_seconds()
         while self._slots and self._slots[0] + LATE_TOLERANCE_MS < now * 1000:
             self._slots.popleft()  # too late to use: sending now could bunch with the slots after it
+            self._dropped = True
+            self._next_block = 1  # requests come slower than slots: a bigger block would only hold others back
         if not self._slots:
             self._reserve(math.floor(now * 1000))
+        self._sent += 1
         wait = self._slots.popleft() / 1000 - now
         if wait > 0:
             self.waited_seconds += wait
             clock().sleep(wait)
 
     def release(self) -> None:
-        """Give the block's unused slots back (when nobody reserved after them), and start the next
-        invocation with a block of one again."""
-        self._next_block = 1
+        """End of an invocation: give the block's unused slots back (when nobody reserved after them),
+        and size the next invocation's first block by this one: as many slots as it sent requests
+        (scheduled flows repeat themselves), or one if its requests came slower than its slots."""
+        if self._sent:
+            self._first_block = 1 if self._dropped else min(self._sent, self.max_block)
+        self._next_block = self._first_block
+        self._sent, self._dropped, self._reserved = 0, False, 0
         if not self._slots or self._last_end is None:
             return
         first_unused, end = self._slots[0], self._last_end
@@ -161,7 +180,9 @@ class SlotRateLimiter:
     def _reserve(self, now_ms: int) -> None:
         count = self._next_block
         amount = count * self.interval_ms
-        busy_first = self._last_end is not None and self._last_end >= now_ms
+        # Busy if this process's own last block still ends ahead; at an invocation's start, whatever the
+        # last invocation found then (flows on one credential tend to start together, or alone).
+        busy_first = (self._last_end is not None and self._last_end >= now_ms) or (self._reserved == 0 and self._busy_at_start)
         attempts = (self.schedule.extend, self.schedule.restart) if busy_first else (self.schedule.restart, self.schedule.extend)
         for write in range(MAX_RESERVATION_WRITES):
             end = attempts[write % 2](self.key, amount, now_ms)
@@ -169,7 +190,10 @@ class SlotRateLimiter:
                 break
         else:
             raise RateScheduleContended(f"{self.key}: the shared rate-limit schedule changed under {MAX_RESERVATION_WRITES} reservations")
+        if self._reserved == 0:
+            self._busy_at_start = attempts[write % 2] == self.schedule.extend
         self.reservations += 1
+        self._reserved += 1
         self._last_end = end
         self._slots.extend(end - amount + i * self.interval_ms for i in range(count))
         self._next_block = min(count * 2, self.max_block)
