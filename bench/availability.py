@@ -39,7 +39,7 @@ def _sweeps(say: Any) -> list[Figure]:
     from functions.clock import SystemClock, use_clock
     from functions.connectors.http import HttpService, RetryPolicy, clear_routes, route_host
     from functions.connectors.megaphone import EpisodeFields, MegaphoneClient
-    from functions.connectors.rate_limit import InMemoryWindowCounters, WindowRateLimiter
+    from functions.connectors.rate_limit import InMemorySlotSchedule, SlotRateLimiter
     from functions.connectors.spotify_auth import SpotifyCredentials
     from functions.connectors.spotify_web import SpotifyWebClient
     from functions.domain.events import DomainEvent
@@ -119,7 +119,7 @@ def _sweeps(say: Any) -> list[Figure]:
         say(f"  availability: seeded in {time.perf_counter() - seeded:.0f} s; two sweeps ...")
         spotify = SpotifyWebClient(
             SpotifyCredentials(client_id="sandbox-client", client_secret="sandbox-secret"),
-            limiter=WindowRateLimiter("spotify:bench", spotify_settings.spotify_rate_per_minute, InMemoryWindowCounters()),
+            limiter=SlotRateLimiter("spotify:bench", spotify_settings.spotify_rate_per_minute, InMemorySlotSchedule()),
             retry=retry,
         )
         bus = CountingBus()

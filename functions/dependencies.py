@@ -11,6 +11,7 @@ neither the variable nor the permission).
 from __future__ import annotations
 
 import json
+import math
 from functools import cached_property
 from typing import TYPE_CHECKING
 
@@ -27,7 +28,7 @@ if TYPE_CHECKING:
     from functions.connectors.consonance.client import ConsonanceClient
     from functions.connectors.http import HttpService, RetryPolicy
     from functions.connectors.megaphone import MegaphoneClient
-    from functions.connectors.rate_limit import WindowRateLimiter
+    from functions.connectors.rate_limit import SlotRateLimiter
     from functions.connectors.spotify_auth import AuthorizationCodeTokens, SpotifyCredentials
     from functions.connectors.spotify_playlists import SpotifyPlaylistsClient
     from functions.connectors.spotify_web import SpotifyWebClient
@@ -49,6 +50,7 @@ if TYPE_CHECKING:
 class Dependencies:
     def __init__(self, settings: FlowSettings):
         self.settings = settings
+        self._limiters: dict[str, SlotRateLimiter] = {}
 
     # state ---------------------------------------------------------------------------------------
     @cached_property
@@ -101,13 +103,23 @@ class Dependencies:
         http = self.settings.http
         return RetryPolicy(max_attempts=http.http_max_attempts, backoff_cap_seconds=http.http_backoff_cap_seconds)
 
-    def _shared_limiter(self, service: str, credential: str, per_minute: int) -> WindowRateLimiter:
-        """One rate limit per credential, shared by every concurrent Lambda (keyed by its fingerprint)."""
-        from functions.connectors.rate_limit import WindowRateLimiter
+    def _shared_limiter(self, service: str, credential: str, per_minute: int) -> SlotRateLimiter:
+        """One rate limit per credential, shared by every concurrent Lambda (keyed by its fingerprint),
+        and one limiter per credential in this environment, however many clients use it."""
+        from functions.connectors.rate_limit import SlotRateLimiter
         from functions.secrets import fingerprint
-        from functions.state.cursors import DynamoWindowCounters
+        from functions.state.cursors import DynamoSlotSchedule
 
-        return WindowRateLimiter(f"{service}:{fingerprint(credential)}", per_minute, DynamoWindowCounters(self.settings.table(Table.CURSORS)))
+        key = f"{service}:{fingerprint(credential)}"
+        if key not in self._limiters:
+            self._limiters[key] = SlotRateLimiter(key, per_minute, DynamoSlotSchedule(self.settings.table(Table.CURSORS)))
+        return self._limiters[key]
+
+    def release_rate_limits(self) -> None:
+        """At the end of an invocation: give back the request slots its limiters reserved and did not
+        use, so other Lambdas on the same credentials need not wait for them."""
+        for limiter in self._limiters.values():
+            limiter.release()
 
     def _service(self, service: str, base_url: str, secret_id: str | None, per_minute: int) -> HttpService:
         from functions.connectors.http import HttpService
@@ -343,22 +355,17 @@ class Dependencies:
 
     @cached_property
     def spotify_creators(self) -> SpotifyCreatorsClient:
-        """The UNOFFICIAL Creators client for the publisher's session: one request per interval, held
-        across every concurrent collector by a window in the cursors table, and within one by spacing."""
-        from functions.connectors.rate_limit import SuccessiveLimits, WindowRateLimiter
+        """The UNOFFICIAL Creators client for the publisher's session: at most one request per interval,
+        held across every concurrent collector by the shared slot schedule (slots at least an interval
+        apart) and, since a slot may be used a little late, within one collector by spacing."""
+        from functions.connectors.rate_limit import SuccessiveLimits
         from functions.connectors.spotify_creators import CreatorsCredentials, MinimumSpacing, SpotifyCreatorsClient
-        from functions.secrets import fingerprint
-        from functions.state.cursors import DynamoWindowCounters
 
         config = self.settings.spotify_creators
         secret_id = config.spotify_creators_secret_id
         interval = config.spotify_creators_min_interval_seconds
-        shared = WindowRateLimiter(
-            f"spotify-creators:{fingerprint(secret_id)}",
-            max(1, round(60 / interval)),
-            DynamoWindowCounters(self.settings.table(Table.CURSORS)),
-            window_seconds=interval,
-        )
+        # Whole requests per minute, rounded down: the slots are then never closer than the interval.
+        shared = self._shared_limiter("spotify-creators", secret_id, max(1, math.floor(60 / interval)))
         return SpotifyCreatorsClient(
             lambda: CreatorsCredentials.from_secret(secret_value(secret_id)),
             pacing=SuccessiveLimits(shared, MinimumSpacing(interval)),

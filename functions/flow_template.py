@@ -78,6 +78,13 @@ class ExecutionEnvironment(Generic[FlowDeps]):
         deps: FlowDeps = values[key]  # type: ignore[assignment]
         return deps
 
+    def release_rate_limits(self) -> None:
+        """Give back the rate-limit slots this invocation reserved and did not use (nothing to do when
+        the environment has built no dependencies yet)."""
+        platform = current_cache().values.get((self, "platform"))
+        if isinstance(platform, Dependencies):
+            platform.release_rate_limits()
+
     def forget(self) -> None:
         values = current_cache().values
         values.pop((self, "platform"), None)
@@ -91,8 +98,17 @@ def reset_environments() -> None:
         environment.forget()
 
 
-def _instrumented(handler: LambdaHandler) -> LambdaHandler:
-    return logger.inject_lambda_context(clear_state=True)(metrics.log_metrics(tracer.capture_lambda_handler(handler)))
+def _instrumented(environment: ExecutionEnvironment[Any], handler: LambdaHandler) -> LambdaHandler:
+    """Powertools around the handler, and the invocation's unused rate-limit slots given back at its
+    end, whatever its outcome (`functions.connectors.rate_limit`)."""
+
+    def invocation(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        try:
+            return handler(event, context)
+        finally:
+            environment.release_rate_limits()
+
+    return logger.inject_lambda_context(clear_state=True)(metrics.log_metrics(tracer.capture_lambda_handler(invocation)))
 
 
 def queue_flow(
@@ -126,7 +142,7 @@ def queue_flow(
             prepare=(lambda events: prepare(events, deps)) if prepare is not None else None,
         )
 
-    return _instrumented(handler)
+    return _instrumented(environment, handler)
 
 
 def batch_queue_flow(
@@ -150,7 +166,7 @@ def batch_queue_flow(
             handle_all=lambda events: dict(handle_all(events, deps)),
         )
 
-    return _instrumented(handler)
+    return _instrumented(environment, handler)
 
 
 def scheduled_flow(
@@ -168,7 +184,7 @@ def scheduled_flow(
         time_left = (lambda: remaining() / 1000.0) if callable(remaining) else None
         return dict(run(environment.deps(), utcnow(), time_left))
 
-    return _instrumented(handler)
+    return _instrumented(environment, handler)
 
 
 def http_flow(
@@ -190,7 +206,7 @@ def http_flow(
             deps = exc
         return respond(event, deps)
 
-    return _instrumented(handler)
+    return _instrumented(environment, handler)
 
 
 def object_created_flow(
@@ -213,4 +229,4 @@ def object_created_flow(
             handle=lambda stored: handle(stored, deps),
         )
 
-    return _instrumented(handler)
+    return _instrumented(environment, handler)

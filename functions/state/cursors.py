@@ -1,14 +1,19 @@
-"""Small named records: poller and monitor cursors, "last successful run" marks, rate-limit windows.
+"""Small named records: poller and monitor cursors, "last successful run" marks, rate-limit schedules.
 
-All live in the cursors table (`pk` = name). Rate-limit window counters carry a TTL (`expires_at`)
-so DynamoDB deletes them by itself.
+All live in the cursors table (`pk` = name). A rate-limit schedule carries a TTL (`expires_at`) so
+DynamoDB deletes it by itself once its credential has been idle for a day.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError
+
+from functions.observability import logger
 from functions.state.dynamo import dynamodb_client, from_item, to_item
+
+SCHEDULE_EXPIRY_MARGIN_SECONDS = 86_400
 
 
 class CursorStore:
@@ -27,18 +32,62 @@ class CursorStore:
         dynamodb_client().put_item(TableName=self.table_name, Item=to_item({**values, "pk": name}))
 
 
-class DynamoWindowCounters:
-    """Rate-limit window counters shared by every concurrent Lambda using one credential."""
+class DynamoSlotSchedule:
+    """The rate-limit slot schedules (`functions.connectors.rate_limit`) shared by every concurrent Lambda:
+    one item per credential (`pk` = `rate#<key>`) holding `next_free_ms`, changed only by conditional
+    `UpdateItem`s (a failed condition is the answer "the schedule is in the other state")."""
 
     def __init__(self, table_name: str):
         self.table_name = table_name
 
-    def increment(self, key: str, window: int, expires_at: int) -> int:
-        response = dynamodb_client().update_item(
-            TableName=self.table_name,
-            Key=to_item({"pk": f"rate#{key}#{window}"}),
-            UpdateExpression="ADD request_count :one SET expires_at = :exp",
-            ExpressionAttributeValues=to_item({":one": 1, ":exp": expires_at}),
-            ReturnValues="UPDATED_NEW",
+    def extend(self, key: str, amount_ms: int, now_ms: int) -> int | None:
+        return self._update(
+            key,
+            "SET next_free_ms = next_free_ms + :amount, expires_at = :expires",
+            "next_free_ms >= :now",
+            {":amount": amount_ms, ":now": now_ms, ":expires": _expiry(now_ms + amount_ms)},
         )
-        return int(from_item(response["Attributes"])["request_count"])
+
+    def restart(self, key: str, amount_ms: int, now_ms: int) -> int | None:
+        return self._update(
+            key,
+            "SET next_free_ms = :end, expires_at = :expires",
+            "attribute_not_exists(next_free_ms) OR next_free_ms < :now",
+            {":end": now_ms + amount_ms, ":now": now_ms, ":expires": _expiry(now_ms + amount_ms)},
+        )
+
+    def give_back(self, key: str, amount_ms: int, end_ms: int) -> bool:
+        """Giving back only saves other Lambdas some waiting: a failure of any kind leaves the slots
+        reserved, which is safe, and must not fail the invocation whose work is done."""
+        try:
+            return (
+                self._update(key, "SET next_free_ms = next_free_ms - :amount", "next_free_ms = :end", {":amount": amount_ms, ":end": end_ms})
+                is not None
+            )
+        except (ClientError, BotoCoreError) as exc:
+            logger.warning("rate-limit slots not given back", extra={"rate_key": key, "error": type(exc).__name__})
+            return False
+
+    def _update(self, key: str, update: str, condition: str, values: dict[str, int]) -> int | None:
+        try:
+            response = dynamodb_client().update_item(
+                TableName=self.table_name,
+                Key=to_item({"pk": f"rate#{key}"}),
+                UpdateExpression=update,
+                ConditionExpression=condition,
+                ExpressionAttributeValues=to_item(values),
+                ReturnValues="UPDATED_NEW",
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return None
+            raise
+        return int(from_item(response["Attributes"])["next_free_ms"])
+
+
+def _expiry(end_ms: int) -> int:
+    """The item's TTL: a day past the end of the block just reserved. An extension knows only its own
+    block's end, not the queue ahead of it, so the margin must exceed any queue the credential can
+    build (a day of requests, e.g. 5,400 Lambdas each holding a block of 16 at 60/min), or DynamoDB
+    could delete a schedule that still has slots ahead."""
+    return end_ms // 1000 + SCHEDULE_EXPIRY_MARGIN_SECONDS

@@ -11,6 +11,7 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
+from functions.connectors.rate_limit import slot_interval_ms
 from functions.domain.models import Episode, EpisodeKind, Show
 from infra.ops.__main__ import main
 from infra.ops.backfill import BackfillScope, Pacer, default_per_minute
@@ -93,7 +94,9 @@ def test_a_series_backfill_goes_through_the_flows_paced_and_touches_nothing_else
     assert outcome["announced"] == list(HARBOUR_PARTS) and outcome["series_changed"] == [HARBOUR]
     assert outcome["events_put"] == 4  # three EpisodeChanged, one SeriesChanged: what a first poll would put
     assert "3 product(s) at 2 a minute, about 1.0 minute(s)" in err and "announcing" in err
-    assert world.clock.now() - started == timedelta(minutes=1)  # paced: 30 s apart on the sandbox's clock
+    # paced: 30 s apart on the sandbox's clock, after the command's two Consonance reads, which the shared
+    # limit (Consonance's 120/min) sends one slot apart
+    assert world.clock.now() - started == timedelta(minutes=1, milliseconds=slot_interval_ms(120))
     assert source_entry(world, HARBOUR_PARTS[0]).history[-1].action == "source_changed"  # type: ignore[union-attr]
 
     world.runtime.run_for(hours=2)  # the flows consume what the backfill put on the bus

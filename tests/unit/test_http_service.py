@@ -11,7 +11,7 @@ import pytest
 from functions.connectors.errors import AuthenticationFailed, ServiceUnavailable
 from functions.connectors.http import HttpService, RetryPolicy, route_host
 from functions.connectors.megaphone import MegaphoneClient
-from functions.connectors.rate_limit import InMemoryWindowCounters, RateLimiter, UnlimitedRate, WindowRateLimiter
+from functions.connectors.rate_limit import InMemorySlotSchedule, RateLimiter, SlotRateLimiter, UnlimitedRate
 from sandbox.clock import VirtualClock
 from sandbox.simulators.megaphone import BASE_URL, MegaphoneSimulator, ScriptedFaults
 
@@ -102,9 +102,9 @@ def test_retry_after_is_honoured_instead_of_the_backoff(clock):
     ("client_per_minute", "server_per_minute", "calls"),
     [(60, 60, 150), (30, 60, 75), (59, 60, 150), (300, 300, 700)],
 )
-def test_the_window_limiter_keeps_under_the_servers_rolling_limit(clock, exchanges, client_per_minute, server_per_minute, calls):
+def test_the_slot_limiter_keeps_under_the_servers_rolling_limit(clock, exchanges, client_per_minute, server_per_minute, calls):
     sim = simulator(clock, rate_limit_per_window=server_per_minute, rate_window_seconds=60)
-    limiter = WindowRateLimiter(f"megaphone:{client_per_minute}", client_per_minute, InMemoryWindowCounters())
+    limiter = SlotRateLimiter(f"megaphone:{client_per_minute}", client_per_minute, InMemorySlotSchedule())
     client = megaphone(sim, limiter=limiter)
     started = clock.now()
 
