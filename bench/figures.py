@@ -291,6 +291,7 @@ def backfill_figures(series: int, parts: int, changed: int, say: Any, as_is: boo
     mega, cons = backfill["megaphone_floor"], backfill["consonance_floor"]
     complete = backfill["complete"]
     checker = backfill["runtime_flows"].get("ingest-checker", {})
+    follow_up = backfill["runtime_flows"].get("ingest-follow-up", {})
     stopped = backfill["stopped_at_timeout"].get("ingest-checker", 0)
     interval_ms = slot_interval_ms(result.megaphone_rate_per_minute)
     floor_note = (
@@ -303,6 +304,9 @@ def backfill_figures(series: int, parts: int, changed: int, say: Any, as_is: boo
         f"{cons['floor_seconds']:.0f} s at {result.consonance_rate_per_minute}/min). The client limiter spaces its slots "
         f"{interval_ms} ms apart so no rolling minute exceeds the limit even with a slot used up to a second late: the best "
         f"achievable ratio is ~{interval_ms * result.megaphone_rate_per_minute / 60_000:.3f}. "
+        f"Each create's ingest is checked once the expected ingest time has passed (the publisher's delayed message to the ingest "
+        f"follow-up: {follow_up.get('invocations', 0)} runs), the ingest checker's 5-minute sweep staying the safety net "
+        f"({checker.get('invocations', 0)} runs). "
         f"{backfill['rate_limited_429']} requests were answered 429. Wall time {backfill['wall_seconds']:.0f} s."
     )
     if soft is not None:
@@ -316,9 +320,8 @@ def backfill_figures(series: int, parts: int, changed: int, say: Any, as_is: boo
         floor_note = f"INCOMPLETE: only {backfill['episodes_written_back']} of {result.episodes} written back within the bound. " + floor_note
     if mega["ratio"] is not None and mega["ratio"] > FLOOR_TARGET:
         floor_note += (
-            f" MISSED: the Megaphone credential sat idle {backfill['megaphone_idle_seconds']:.0f} s. The ingest checker runs only on "
-            f"its 5-minute schedule ({checker.get('invocations', 0)} runs, {stopped} stopped at the 120 s timeout): nothing checks an "
-            f"ingest promptly after its create (a delayed message would), so the tail of the backfill waits for the next run."
+            f" MISSED: the Megaphone credential sat idle {backfill['megaphone_idle_seconds']:.0f} s "
+            f"({stopped} ingest-checker runs stopped at the 120 s timeout)."
         )
     after = result.after_backfill
     counted = backfill["counted_calls"]

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from functions.connectors.spotify_playlists import SpotifyPlaylistsClient
     from functions.connectors.spotify_web import SpotifyWebClient
     from functions.consonance_writes import ConsonanceWriteback
+    from functions.direct_messages import DirectMessages
     from functions.event_bus import EventBus
     from functions.secrets import AccountAuthorisations
     from functions.state.availability import AvailabilityStore
@@ -89,6 +90,17 @@ class Dependencies:
 
         core = self.settings.core
         return EventBus(core.event_bus_name, core.event_source, allowed=self.settings.declaration.emits)
+
+    def direct_messages(self, target: str) -> DirectMessages | None:
+        """Messages to a flow this one `sends_to`; None where the deployment does not wire its queue
+        (an operator's local run of the flow's logic)."""
+        from functions.direct_messages import DirectMessages
+        from functions.flow_declarations import flow
+
+        url = self.settings.queue_url(target)
+        if url is None:
+            return None
+        return DirectMessages(url, self.settings.core.event_source, flow(target).accepts)
 
     @cached_property
     def alerts(self) -> AlertPublisher:

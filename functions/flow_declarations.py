@@ -25,6 +25,7 @@ from functions.domain.events import (
     EpisodeChanged,
     EpisodeDelivered,
     EpisodeReevaluationDue,
+    IngestCheckDue,
     PromoBriefRequested,
     LicenceChanged,
     LicenceChannelChanged,
@@ -161,11 +162,37 @@ class ObjectCreatedTrigger:
 
 
 @dataclass(frozen=True)
+class DirectTrigger:
+    """Consume these domain events sent straight to the flow's own SQS queue by the flows that name it
+    in `sends_to` (SendMessage, in the envelope EventBridge delivers, so the consuming side, `dlq list`
+    and the redrive treat them as any event). The reason to skip the bus: a message can be delayed
+    (`DelaySeconds`, up to 15 minutes), an EventBridge delivery cannot — work due a known time after
+    something happened, such as an ingest check after a create."""
+
+    events: tuple[type[DomainEvent], ...]
+    description: str = "messages sent by other flows"
+
+    @property
+    def detail_types(self) -> tuple[str, ...]:
+        return tuple(event.detail_type for event in self.events)
+
+
+# SQS's longest message delay (`DelaySeconds`).
+MAX_MESSAGE_DELAY_SECONDS = 900
+
+
+def queue_url_variable(flow_name: str) -> str:
+    """The variable carrying a direct-trigger flow's queue URL into the flows that send to it:
+    `ingest-follow-up` -> `INGEST_FOLLOW_UP_QUEUE_URL`."""
+    return f"{flow_name.upper().replace('-', '_')}_QUEUE_URL"
+
+
+@dataclass(frozen=True)
 class FlowDeclaration:
     name: FlowName
     handler: str  # dotted path "package.module.function"
     description: str
-    trigger: EventTrigger | ScheduleTrigger | HttpTrigger | ObjectCreatedTrigger
+    trigger: EventTrigger | ScheduleTrigger | HttpTrigger | ObjectCreatedTrigger | DirectTrigger
     batch_size: int = 10
     max_receives: int = 5
     timeout_seconds: int = 60
@@ -180,6 +207,9 @@ class FlowDeclaration:
     secrets: tuple[Secret, ...] = ()
     emits: tuple[type[DomainEvent], ...] = ()
     publishes_alerts: bool = False  # may publish to the operations alerts SNS topic (ALERTS_TOPIC_ARN)
+    # Flows with a `DirectTrigger` this flow sends messages to (sqs:SendMessage on their queue, whose
+    # URL arrives in `queue_url_variable(name)`).
+    sends_to: tuple[str, ...] = ()  # flow names (FlowName members)
     spotify_scopes: tuple[str, ...] = ()  # OAuth scopes the flow needs on the Spotify accounts it uses
     environment: dict[str, str] = field(default_factory=dict)
     # Dependency groups beyond the main layer, each a layer of its own (infra/layer_groups.py): heavy
@@ -189,11 +219,11 @@ class FlowDeclaration:
 
     @property
     def consumes_queue(self) -> bool:
-        return isinstance(self.trigger, (EventTrigger, ObjectCreatedTrigger))
+        return isinstance(self.trigger, (EventTrigger, ObjectCreatedTrigger, DirectTrigger))
 
     @property
     def accepts(self) -> tuple[type[DomainEvent], ...]:
-        return self.trigger.events if isinstance(self.trigger, EventTrigger) else ()
+        return self.trigger.events if isinstance(self.trigger, (EventTrigger, DirectTrigger)) else ()
 
     @property
     def emitted_detail_types(self) -> tuple[str, ...]:
@@ -238,14 +268,27 @@ FLOWS: tuple[FlowDeclaration, ...] = (
         bucket_writes=(Bucket.RENDITIONS,),
         secrets=(Secret.MEGAPHONE,),
         emits=(EpisodeDelivered, DistributionChanged),
+        sends_to=(FlowName.INGEST_FOLLOW_UP,),  # each create's ingest check, delayed by the expected ingest time
     ),
     FlowDeclaration(
         name=FlowName.INGEST_CHECKER,
         handler="functions.flows.ingest_checker.handler.handler",
-        description="Checks episodes whose audio Megaphone is ingesting; marks them delivered when processed",
+        description="Sweep: checks every episode whose audio Megaphone is ingesting; marks them delivered when processed",
         trigger=ScheduleTrigger(every_minutes=5),
         timeout_seconds=120,
         max_concurrency=1,
+        reads=(Table.LEDGER, Table.CURSORS),
+        writes=(Table.LEDGER, Table.CURSORS),
+        secrets=(Secret.MEGAPHONE,),
+        emits=(EpisodeDelivered, DistributionChanged),
+    ),
+    FlowDeclaration(
+        name=FlowName.INGEST_FOLLOW_UP,
+        handler="functions.flows.ingest_checker.follow_up.handler",
+        description="Checks a pushed episode's audio ingest once the expected ingest time has passed (the sweep is the safety net)",
+        trigger=DirectTrigger(events=(IngestCheckDue,), description="the publisher's ingest checks, delayed by the expected ingest time"),
+        batch_size=10,
+        timeout_seconds=120,
         reads=(Table.LEDGER, Table.CURSORS),
         writes=(Table.LEDGER, Table.CURSORS),
         secrets=(Secret.MEGAPHONE,),

@@ -10,6 +10,7 @@ class FlowName(StrEnum):
     CONSONANCE_POLLER = "consonance-poller"
     EPISODE_PUBLISHER = "episode-publisher"
     INGEST_CHECKER = "ingest-checker"
+    INGEST_FOLLOW_UP = "ingest-follow-up"
     CONSONANCE_WRITEBACK = "consonance-writeback"
     METADATA_SYNC = "metadata-sync"
     RELEASE_SWEEP = "release-sweep"

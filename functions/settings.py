@@ -25,7 +25,7 @@ from functions.analytics.download_counting import DownloadCounting
 from functions.mapping_config import MappingConfig
 from functions.preflight.settings import MIB, PreflightSettings
 from functions.marketing.config import MarketingConfig
-from functions.flow_declarations import Bucket, FlowDeclaration, Secret, Table
+from functions.flow_declarations import FLOWS, MAX_MESSAGE_DELAY_SECONDS, Bucket, DirectTrigger, FlowDeclaration, Secret, Table, queue_url_variable
 
 
 class ConfigurationError(RuntimeError):
@@ -165,6 +165,13 @@ class MegaphoneSettings(EnvironmentSettings):
     megaphone_rate_per_minute: int = Field(default=60, gt=0, description="requests per minute per token")
     megaphone_podcasts: dict[str, str] = Field(default_factory=dict, description="Consonance series id -> Megaphone podcast id (JSON)")
     megaphone_explicit_value: str = Field(default="clean", description="Megaphone's `explicit` value for clean episodes")
+    # Inferred, not a published fact (the facts sheet only says the ingest is asynchronous): how long
+    # Megaphone usually takes to ingest an episode's audio. The publisher's ingest check is delayed by
+    # this much (an SQS message delay, hence at most 900 s); a slower ingest is picked up by the
+    # ingest checker's sweep, so too short costs one extra read, too long only delays delivery.
+    megaphone_ingest_seconds: int = Field(
+        default=120, ge=0, le=MAX_MESSAGE_DELAY_SECONDS, description="expected audio ingest time (inferred), the ingest check's delay"
+    )
     # Distribution pre-flight (functions/preflight/settings.py lists every limit and its source).
     preflight: PreflightSettings = Field(
         default_factory=lambda: PreflightSettings(**DEPLOYED_PREFLIGHT_DEFAULTS), description="pre-flight limits (JSON)"
@@ -178,6 +185,7 @@ class MegaphoneSettings(EnvironmentSettings):
         "megaphone_url": "megaphoneUrl",
         "megaphone_network_id": "megaphoneNetworkId",
         "megaphone_rate_per_minute": "megaphoneRatePerMinute",
+        "megaphone_ingest_seconds": "megaphoneIngestSeconds",
         "megaphone_podcasts": "megaphonePodcasts",
         "preflight": "distributionPreflight",
         "renditions_base_url": "renditionsBaseUrl",
@@ -468,9 +476,15 @@ SETTINGS_MODELS: tuple[type[EnvironmentSettings], ...] = (
 )
 
 
+# The queue URLs of the direct-trigger flows, given to the flows that send to them.
+QUEUE_URL_VARIABLES: frozenset[str] = frozenset(queue_url_variable(f.name) for f in FLOWS if isinstance(f.trigger, DirectTrigger))
+
+
 def known_variables() -> set[str]:
-    """Every environment variable some settings model reads, and the tables' names."""
-    return set().union(*(model.variables() for model in SETTINGS_MODELS), TABLE_VARIABLES.values(), BUCKET_VARIABLES.values())
+    """Every environment variable some settings model reads, the tables' names and the queue URLs."""
+    return set().union(
+        *(model.variables() for model in SETTINGS_MODELS), TABLE_VARIABLES.values(), BUCKET_VARIABLES.values(), QUEUE_URL_VARIABLES
+    )
 
 
 class FlowSettings:
@@ -493,6 +507,8 @@ class FlowSettings:
             raise ConfigurationError(f"{declaration.name}: table/bucket variable(s) not set: {', '.join(missing)}")
         self._tables = {table: env[TABLE_VARIABLES[table]] for table in declaration.tables}
         self._buckets = {bucket: env[BUCKET_VARIABLES[bucket]] for bucket in declaration.buckets}
+        # Unset outside a deployment that has the target (an operator's local run): nothing is sent.
+        self._queue_urls = {target: env.get(queue_url_variable(target)) or None for target in declaration.sends_to}
         self._bucket_settings: dict[Bucket, EnvironmentSettings] = {
             bucket: BUCKET_SETTINGS[bucket].from_environment(env) for bucket in declaration.buckets if bucket in BUCKET_SETTINGS
         }
@@ -512,6 +528,12 @@ class FlowSettings:
             return self._buckets[bucket]
         except KeyError:
             raise ConfigurationError(f"{self.declaration.name} does not declare bucket {bucket.value}") from None
+
+    def queue_url(self, target: str) -> str | None:
+        """The queue URL of a flow this one `sends_to` (None where the deployment does not wire it)."""
+        if target not in self._queue_urls:
+            raise ConfigurationError(f"{self.declaration.name} does not declare sending to {target}")
+        return self._queue_urls[target]
 
     def _connector(self, secret: Secret, model: type[Any]) -> Any:
         settings = self._connectors.get(secret)

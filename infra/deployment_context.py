@@ -13,6 +13,7 @@ so a function never carries configuration for a system it cannot call.
 | megaphoneNetworkId      | MEGAPHONE_NETWORK_ID        | flows declaring Secret.MEGAPHONE  |
 | megaphonePodcasts       | MEGAPHONE_PODCASTS (JSON)   | flows declaring Secret.MEGAPHONE  |
 | megaphoneRatePerMinute  | MEGAPHONE_RATE_PER_MINUTE   | flows declaring Secret.MEGAPHONE  |
+| megaphoneIngestSeconds  | MEGAPHONE_INGEST_SECONDS    | flows declaring Secret.MEGAPHONE  |
 | spotifyAccountsUrl      | SPOTIFY_ACCOUNTS_URL        | flows declaring Secret.SPOTIFY    |
 | spotifyApiUrl           | SPOTIFY_API_URL             | flows declaring Secret.SPOTIFY    |
 | spotifyMarkets          | SPOTIFY_MARKETS (a,b,c)     | every flow                        |
@@ -112,6 +113,13 @@ CONTEXT_SETTINGS: tuple[ContextSetting, ...] = (
     ),
     ContextSetting(
         "megaphoneRatePerMinute", "MEGAPHONE_RATE_PER_MINUTE", ValueKind.INTEGER, "requests per minute per token", Secret.MEGAPHONE
+    ),
+    ContextSetting(
+        "megaphoneIngestSeconds",
+        "MEGAPHONE_INGEST_SECONDS",
+        ValueKind.INTEGER,
+        "expected audio ingest time in seconds (inferred; 0-900): the delay of the publisher's ingest check",
+        Secret.MEGAPHONE,
     ),
     ContextSetting("spotifyAccountsUrl", "SPOTIFY_ACCOUNTS_URL", ValueKind.TEXT, "Spotify Accounts service base URL", Secret.SPOTIFY),
     ContextSetting("spotifyApiUrl", "SPOTIFY_API_URL", ValueKind.TEXT, "Spotify Web API base URL", Secret.SPOTIFY),

@@ -4,6 +4,9 @@ that holds exactly what the declaration names.
 - A queue flow (EventTrigger) is: bus rule (source + detail-types) -> SQS queue -> Lambda, with the
   queue redriving to a DLQ after `max_receives` receives and the handler reporting partial batch
   failures. The handler also dead-letters explicitly (with a reason), so it may send to its own DLQ.
+- A direct-trigger flow (DirectTrigger) is the same queue -> Lambda with its DLQ, without a bus rule:
+  the flows that name it in `sends_to` send to the queue themselves (possibly delayed), granted
+  sqs:SendMessage on it and given its URL (`wire_senders`).
 - A scheduled flow (ScheduleTrigger) is: schedule rule -> Lambda (asynchronous invocation), with
   reserved concurrency `max_concurrency` and an async-invoke DLQ, so a run that fails after Lambda's
   retries is kept for inspection instead of vanishing.
@@ -53,6 +56,7 @@ from infra.buckets import bucket_spec
 from infra.flows import (
     SECRET_SPECS,
     Bucket,
+    DirectTrigger,
     EventTrigger,
     FlowDeclaration,
     HttpTrigger,
@@ -60,6 +64,7 @@ from infra.flows import (
     ScheduleTrigger,
     Secret,
     Table,
+    queue_url_variable,
 )
 from infra.naming import ResourceNames
 from infra.snap_start import SNAP_START_ALIAS
@@ -280,9 +285,9 @@ class FlowConstruct(Construct):
             self.role.add_to_principal_policy(iam.PolicyStatement(actions=list(ALERT_PUBLISH_KEY_ACTIONS), resources=[shared.alerts_key.key_arn]))
 
 
-def validate_queue_flow(declaration: FlowDeclaration) -> EventTrigger | ObjectCreatedTrigger:
+def validate_queue_flow(declaration: FlowDeclaration) -> EventTrigger | ObjectCreatedTrigger | DirectTrigger:
     """Reject at synth time what AWS would reject at deploy time; return the flow's queue trigger."""
-    if not isinstance(declaration.trigger, (EventTrigger, ObjectCreatedTrigger)):
+    if not isinstance(declaration.trigger, (EventTrigger, ObjectCreatedTrigger, DirectTrigger)):
         raise TypeError(f"{declaration.name} is not an event-triggered flow")
     if isinstance(declaration.trigger, ObjectCreatedTrigger) and declaration.trigger.bucket not in declaration.bucket_reads + declaration.bucket_writes:
         raise ValueError(f"{declaration.name}: triggered by {declaration.trigger.bucket.value} objects, it must declare reading that bucket")
@@ -296,7 +301,8 @@ def validate_queue_flow(declaration: FlowDeclaration) -> EventTrigger | ObjectCr
 
 class QueueFlow(FlowConstruct):
     """Bus rule -> SQS queue (+ DLQ) -> Lambda with partial batch responses. For an object-created
-    trigger the rule is on the default bus, where S3 announces the bucket's objects."""
+    trigger the rule is on the default bus, where S3 announces the bucket's objects; a direct trigger
+    has no rule (its senders send to the queue, `wire_senders`)."""
 
     def __init__(self, scope: Construct, declaration: FlowDeclaration, shared: SharedResources) -> None:
         trigger = validate_queue_flow(declaration)
@@ -328,6 +334,8 @@ class QueueFlow(FlowConstruct):
                 max_concurrency=declaration.max_concurrency,
             )
         )
+        if isinstance(trigger, DirectTrigger):
+            return
         if isinstance(trigger, ObjectCreatedTrigger):
             self.rule = self._object_created_rule(trigger, shared)
             return
@@ -437,9 +445,22 @@ def flow_environment(declaration: FlowDeclaration, shared: SharedResources, trig
     return {**deployment, **declaration.environment, **wiring}
 
 
+def wire_senders(flows: Mapping[str, FlowConstruct]) -> None:
+    """Each flow's `sends_to`: sqs:SendMessage on the target's queue (SQS-managed encryption: no key
+    grant) and the queue's URL in `queue_url_variable(target)`. A target that is not a direct-trigger
+    flow of this stack stops synthesis."""
+    for sender in flows.values():
+        for name in sender.declaration.sends_to:
+            target = flows.get(name)
+            if target is None or not isinstance(target.declaration.trigger, DirectTrigger) or target.queue is None:
+                raise ValueError(f"{sender.declaration.name} sends to {name}, which is not a direct-trigger flow of this stack")
+            target.queue.grant(sender.role, "sqs:SendMessage")  # all it calls (SendMessageBatch is authorised as this)
+            sender.function.add_environment(queue_url_variable(name), target.queue.queue_url)
+
+
 def build_flow(scope: Construct, declaration: FlowDeclaration, shared: SharedResources) -> FlowConstruct:
     trigger = declaration.trigger
-    if isinstance(trigger, (EventTrigger, ObjectCreatedTrigger)):
+    if isinstance(trigger, (EventTrigger, ObjectCreatedTrigger, DirectTrigger)):
         return QueueFlow(scope, declaration, shared)
     if isinstance(trigger, ScheduleTrigger):
         return ScheduledFlow(scope, declaration, shared)

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 from functions.flow_declarations import (
     FLOWS,
+    MAX_MESSAGE_DELAY_SECONDS,
     SECRET_SPECS,
     Bucket,
+    DirectTrigger,
     EventTrigger,
     FlowDeclaration,
     HttpTrigger,
@@ -18,13 +20,16 @@ from functions.flow_declarations import (
     SecretSpec,
     Table,
     flow,
+    queue_url_variable,
 )
 from functions.flow_names import FlowName
 
 __all__ = [
     "FLOWS",
+    "MAX_MESSAGE_DELAY_SECONDS",
     "SECRET_SPECS",
     "Bucket",
+    "DirectTrigger",
     "EventTrigger",
     "FlowDeclaration",
     "FlowName",
@@ -36,4 +41,5 @@ __all__ = [
     "SecretSpec",
     "Table",
     "flow",
+    "queue_url_variable",
 ]

@@ -42,7 +42,7 @@ from functions.settings import CoreSettings
 from infra.bytecode import BytecodeBuildError, require_bytecode
 from infra.deployment_context import DeploymentContextError, missing_for_deployment, resolve_context, validate_flow_environments
 from functions.analytics.catalog import store_root, table_inputs
-from infra.flow_constructs import ARCHITECTURE, RUNTIME, AnalyticsQueries, FlowConstruct, SharedResources, build_flow, construct_id
+from infra.flow_constructs import ARCHITECTURE, RUNTIME, AnalyticsQueries, FlowConstruct, SharedResources, build_flow, construct_id, wire_senders
 from infra.function_size import FunctionSize, check_function_sizes, function_sizes
 from infra.layer_groups import LAYER_GROUPS, groups_used
 from infra.buckets import BUCKETS, BucketSpec
@@ -165,6 +165,7 @@ class ConsonanceSpotifyStack(Stack):
             analytics=self.analytics,
         )
         self.flows: dict[str, FlowConstruct] = {declaration.name: build_flow(self, declaration, shared) for declaration in FLOWS}
+        wire_senders(self.flows)
         self.monitoring = FlowMonitoring(
             self, "Monitoring", list(self.flows.values()), self.operations_topic, spotify_accounts=list(self.account_secrets)
         )

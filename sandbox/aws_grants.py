@@ -13,6 +13,7 @@ against the flow's `FlowGrants`, mirroring the CDK grants it deploys with:
 | `secrets`               | secretsmanager GetSecretValue, DescribeSecret on those secrets (`grant_read`) |
 | `emits`                 | events PutEvents on the flow's bus, for those detail-types only             |
 | queue flow              | sqs SendMessage(Batch) to its own dead-letter queue                         |
+| `sends_to`              | sqs SendMessage(Batch) to those direct-trigger flows' queues                |
 | `publishes_alerts`      | sns Publish to the operations alerts topic                                  |
 | `runs_athena_queries`   | athena Start/Get/StopQueryExecution, GetQueryResults, GetWorkGroup in the analytics workgroup |
 | anything else           | denied                                                                      |
@@ -118,6 +119,7 @@ class FlowGrants:
     dead_letter_queue_arn: str | None
     alerts_topic_arn: str | None
     athena_workgroup_arn: str | None = None
+    sendable_queue_arns: frozenset[str] = frozenset()  # the queues of the flows it `sends_to`
 
     @classmethod
     def of(cls, flow: FlowDeclaration, resources: SandboxResources) -> FlowGrants:
@@ -135,6 +137,7 @@ class FlowGrants:
             event_bus_arn=resources.event_bus_arn,
             emits=frozenset(flow.emitted_detail_types),
             dead_letter_queue_arn=queue.dead_letter_queue_arn if queue is not None else None,
+            sendable_queue_arns=frozenset(resources.queues[target].queue_arn for target in flow.sends_to if target in resources.queues),
             alerts_topic_arn=resources.alerts_topic_arn if flow.publishes_alerts else None,
             athena_workgroup_arn=(
                 f"arn:aws:athena:{resources.region}:{resources.account}:workgroup/{resources.analytics.workgroup}"
@@ -163,7 +166,7 @@ class FlowGrants:
         if service == "events":
             return operation == "PutEvents" and resource == self.event_bus_arn and permission.detail_type in self.emits
         if service == "sqs":
-            return operation == "SendMessage" and resource == self.dead_letter_queue_arn
+            return operation == "SendMessage" and (resource == self.dead_letter_queue_arn or resource in self.sendable_queue_arns)
         if service == "sns":
             return operation == "Publish" and self.alerts_topic_arn is not None and resource == self.alerts_topic_arn
         if service == "athena":
@@ -338,6 +341,11 @@ class AwsAccess:
         return access_denied_response(model, denial.message)
 
     def _count(self, **_: Any) -> None:
+        self.count_request()
+
+    def count_request(self) -> None:
+        """One request to AWS by the current invocation (or outside one); also for a request the
+        sandbox answers itself (a delayed SQS message the runtime holds), which never reaches the transport."""
         current = self._current
         self.requests_by_flow[current.flow if current is not None else OUTSIDE_INVOCATIONS] += 1
         if current is not None:

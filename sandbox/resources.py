@@ -3,7 +3,8 @@
 Built from the same declarations as the stack (`infra.flows`, `infra.tables`), so local wiring is
 deployed wiring: one custom event bus; per queue flow an EventBridge rule (source + detail-types)
 — for a flow fed by a bucket's objects, a rule on the default bus where S3 announces them, the bucket
-having EventBridge notifications on — targeting the flow's SQS queue, whose redrive policy sends a message to the flow's own DLQ after
+having EventBridge notifications on — targeting the flow's SQS queue (a direct-trigger flow's queue has no
+rule: the flows that `sends_to` it get its URL and send themselves), whose redrive policy sends a message to the flow's own DLQ after
 `max_receives` receives and whose visibility timeout is the declared one; per scheduled flow a
 schedule rule (the local runtime plays its Lambda target); the DynamoDB tables with their keys, GSIs
 (projection ALL), TTL and point-in-time recovery; the Secrets Manager secrets with sandbox values;
@@ -31,7 +32,18 @@ import boto3
 
 from infra.buckets import BUCKETS, bucket_spec
 from functions.analytics.catalog import store_root, table_inputs
-from infra.flows import SECRET_SPECS, Bucket, EventTrigger, FlowDeclaration, ObjectCreatedTrigger, ScheduleTrigger, Secret, Table
+from infra.flows import (
+    SECRET_SPECS,
+    Bucket,
+    DirectTrigger,
+    EventTrigger,
+    FlowDeclaration,
+    ObjectCreatedTrigger,
+    ScheduleTrigger,
+    Secret,
+    Table,
+    queue_url_variable,
+)
 from infra.naming import DEFAULT_RESOURCE_PREFIX, ResourceNames
 from infra.tables import TABLES, TableSpec
 
@@ -50,12 +62,12 @@ ExtraEnvironment = Mapping[str, str] | Callable[[FlowDeclaration], Mapping[str, 
 
 @dataclass(frozen=True)
 class QueueWiring:
-    """A queue flow's rule, queue and dead-letter queue."""
+    """A queue flow's rule (none for a direct trigger), queue and dead-letter queue."""
 
     flow: str
-    rule_name: str
-    rule_arn: str
-    detail_types: tuple[str, ...]
+    rule_name: str | None
+    rule_arn: str | None
+    detail_types: tuple[str, ...]  # what reaches the queue from the bus
     queue_name: str
     queue_url: str
     queue_arn: str
@@ -172,6 +184,8 @@ def create_resources(
         elif isinstance(flow.trigger, ObjectCreatedTrigger):
             pattern = _object_created_pattern(bucket_names[flow.trigger.bucket], _extras_for(flow, extra_environment), flow.trigger)
             queues[flow.name] = _wire_queue(events, sqs, flow, flow.trigger, prefix, event_source, pattern=pattern)
+        elif isinstance(flow.trigger, DirectTrigger):
+            queues[flow.name] = _wire_queue(events, sqs, flow, flow.trigger, prefix, event_source)
         elif isinstance(flow.trigger, ScheduleTrigger):
             schedules[flow.name] = _wire_schedule(events, flow, flow.trigger, prefix)
         # Any other trigger (an HTTP endpoint) has nothing to create here: the flow gets its
@@ -184,6 +198,7 @@ def create_resources(
             prefix,
             event_source,
             queues.get(flow.name),
+            {target: queues[target].queue_url for target in flow.sends_to if target in queues},
             table_names,
             table_env_vars,
             bucket_names,
@@ -232,14 +247,14 @@ def _wire_queue(
     events: Any,
     sqs: Any,
     flow: FlowDeclaration,
-    trigger: EventTrigger | ObjectCreatedTrigger,
+    trigger: EventTrigger | ObjectCreatedTrigger | DirectTrigger,
     prefix: str,
     event_source: str,
     *,
     pattern: dict[str, Any] | None = None,
 ) -> QueueWiring:
     """The flow's queue and DLQ and the rule feeding it: on the custom bus for domain events, or — with
-    `pattern` — on the default bus, where S3 announces objects."""
+    `pattern` — on the default bus, where S3 announces objects; none for a direct trigger."""
     names = ResourceNames(prefix)
     queue_name = names.queue(flow.name)
     dlq_name = names.dead_letter_queue(flow.name)
@@ -257,17 +272,20 @@ def _wire_queue(
     )["QueueUrl"]
     queue_arn = _queue_arn(sqs, queue_url)
 
-    rule_name = names.event_rule(flow.name)
-    bus = names.event_bus if pattern is None else "default"
-    pattern = pattern or {"source": [event_source], "detail-type": list(trigger.detail_types)}
-    rule_arn = events.put_rule(Name=rule_name, EventBusName=bus, EventPattern=json.dumps(pattern), State="ENABLED")["RuleArn"]
-    events.put_targets(Rule=rule_name, EventBusName=bus, Targets=[{"Id": "queue", "Arn": queue_arn}])
-    sqs.set_queue_attributes(QueueUrl=queue_url, Attributes={"Policy": json.dumps(_queue_policy(queue_arn, rule_arn))})
+    rule_name: str | None = None
+    rule_arn: str | None = None
+    if not isinstance(trigger, DirectTrigger):
+        rule_name = names.event_rule(flow.name)
+        bus = names.event_bus if pattern is None else "default"
+        pattern = pattern or {"source": [event_source], "detail-type": list(trigger.detail_types)}
+        rule_arn = events.put_rule(Name=rule_name, EventBusName=bus, EventPattern=json.dumps(pattern), State="ENABLED")["RuleArn"]
+        events.put_targets(Rule=rule_name, EventBusName=bus, Targets=[{"Id": "queue", "Arn": queue_arn}])
+        sqs.set_queue_attributes(QueueUrl=queue_url, Attributes={"Policy": json.dumps(_queue_policy(queue_arn, rule_arn))})
     return QueueWiring(
         flow=flow.name,
         rule_name=rule_name,
         rule_arn=rule_arn,
-        detail_types=trigger.detail_types,
+        detail_types=() if isinstance(trigger, DirectTrigger) else trigger.detail_types,
         queue_name=queue_name,
         queue_url=queue_url,
         queue_arn=queue_arn,
@@ -392,6 +410,7 @@ def _flow_environment(
     prefix: str,
     event_source: str,
     queue: QueueWiring | None,
+    sends_to: Mapping[str, str],  # target flow -> its queue URL (the targets among these flows)
     table_names: Mapping[Table, str],
     table_env_vars: Mapping[Table, str],
     bucket_names: Mapping[Bucket, str],
@@ -424,6 +443,8 @@ def _flow_environment(
     if queue is not None:
         wiring["DEAD_LETTER_QUEUE_URL"] = queue.dead_letter_queue_url
         wiring["MAX_RECEIVES"] = str(queue.max_receives)
+    for target, url in sends_to.items():
+        wiring[queue_url_variable(target)] = url
     overridden = sorted(set(wiring) & set(flow.environment))
     if overridden:
         raise ValueError(f"{flow.name}: declaration.environment may not override {overridden}")

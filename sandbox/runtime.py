@@ -15,6 +15,11 @@ Queue flows, exactly like the event source mapping:
   keeps the queue's own `VisibilityTimeout` on the virtual clock: a message that was not deleted
   becomes visible again (ChangeMessageVisibility 0) once virtual time has passed its receive time
   plus the queue's visibility timeout — not at the next round.
+- Delays: a message sent with `DelaySeconds` becomes visible that many seconds of virtual time
+  later, not of wall time as in moto: the runtime holds it and sends it when it is due
+  (`sandbox.delayed_messages`), and `run_until` stops at that moment (between ticks), so it is
+  delivered on time. A flow's undelayed send to another flow's queue (a direct trigger) makes the
+  runtime poll that queue after the invocation.
 - Redrive: SQS moves a message to the DLQ on the receive after `maxReceiveCount` receives; moto does
   exactly that on ReceiveMessage (checked with moto 5.2.1), so the runtime leaves it to moto. Such
   messages carry no reason; handlers dead-letter explicitly (with a reason) before that point.
@@ -76,6 +81,7 @@ from functions.flow_template import reset_environments
 from infra.flows import FlowDeclaration, ScheduleTrigger
 from sandbox.aws_grants import AwsAccess, FlowGrants
 from sandbox.clock import VirtualClock
+from sandbox.delayed_messages import DelayedMessages
 from sandbox.execution_environments import ExecutionEnvironments
 from sandbox.resources import QueueWiring, SandboxResources
 
@@ -244,6 +250,9 @@ class LocalRuntime:
         self.environments = ExecutionEnvironments({flow.name: resources.environments[flow.name] for flow in self.flows})
         self.access = AwsAccess(resources.region, resources.account).open()
         self._grants = {flow.name: FlowGrants.of(flow, resources) for flow in self.flows}
+        self.delayed = DelayedMessages(
+            clock, frozenset(wiring.queue_url for wiring in resources.queues.values()), self._new_id, self.access.count_request
+        ).open()  # after the grant checks: a denied send is answered as denied, never held
         self._in_flight: list[_InFlight] = []
         self._pending_retries: list[_PendingRetry] = []
         self._last_receive_count: dict[str, int] = {}
@@ -283,6 +292,7 @@ class LocalRuntime:
             return
         self._closed = True
         self.environments.close()
+        self.delayed.close()
         self.access.close()
         functions.clock.use_clock(self._previous_clock)
 
@@ -325,7 +335,11 @@ class LocalRuntime:
         self._poll_every_queue()  # messages may have been sent since the last call
         self.run_due()
         while self.clock.now() < moment:
-            self.clock.advance_to(min(self.clock.now() + self.tick, moment))
+            stop = min(self.clock.now() + self.tick, moment)
+            held_until = self.delayed.next_due()
+            if held_until is not None and self.clock.now() < held_until < stop:
+                stop = held_until  # a delayed message is delivered when it is due, not at the next tick
+            self.clock.advance_to(stop)
             self.run_due()
 
     def run_due(self) -> None:
@@ -407,6 +421,7 @@ class LocalRuntime:
                 if stop_crashing is not None:
                     stop_crashing()
         self._poll_subscribers_of(access.detail_types_put)  # whatever the handler put is now in those queues
+        self._poll_queues_at(self.delayed.take_sent_now())  # and what it sent straight to a queue
         elapsed = (self.clock.now() - started).total_seconds()
         if self.enforce_timeouts and elapsed > flow.timeout_seconds and not isinstance(exception, SimulatedCrash):
             exception = InvocationTimedOut(f"{flow.name} ran {elapsed:.0f} s of virtual time; its timeout is {flow.timeout_seconds} s")
@@ -569,12 +584,19 @@ class LocalRuntime:
             if response.get("Failed"):
                 raise RuntimeError(f"could not delete processed messages from {wiring.queue_name}: {response['Failed']}")
 
+    def _poll_queues_at(self, urls: set[str]) -> None:
+        if urls:
+            self._queues_to_poll.update(name for name, wiring in self.resources.queues.items() if wiring.queue_url in urls)
+
     def _release_due_messages(self) -> bool:
-        """Make visible again the messages whose (virtual) visibility timeout has passed."""
+        """Send the held delayed messages that are due; make visible again the messages whose
+        (virtual) visibility timeout has passed."""
+        released_delayed = self.delayed.release_due(self._sqs)
+        self._poll_queues_at(released_delayed)
         now = self.clock.now()
         due = [message for message in self._in_flight if message.visible_at <= now]
         if not due:
-            return False
+            return bool(released_delayed)
         self._in_flight = [message for message in self._in_flight if message.visible_at > now]
         by_queue: dict[str, list[_InFlight]] = {}
         for message in due:
@@ -594,8 +616,7 @@ class LocalRuntime:
                     if error.response["Error"]["Code"] not in ("AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist"):
                         raise
         _after_moto_released(time.time())
-        urls = {message.queue_url for message in due}
-        self._queues_to_poll.update(name for name, wiring in self.resources.queues.items() if wiring.queue_url in urls)
+        self._poll_queues_at({message.queue_url for message in due})
         return True
 
     def _idle_poll_due(self) -> bool:

@@ -85,6 +85,18 @@ class EpisodeDelivered(DomainEvent):
         return str(episode_key(self.product_id))
 
 
+class IngestCheckDue(DomainEvent):
+    """The episode's audio should have been ingested by now: the publisher sends this straight to the
+    ingest follow-up's queue, delayed by the expected ingest time, so the check runs then instead of
+    at the ingest checker's next scheduled sweep."""
+
+    detail_type: ClassVar[str] = "IngestCheckDue"
+    product_id: int
+
+    def entity_key(self) -> str:
+        return str(episode_key(self.product_id))
+
+
 class RightsChanged(DomainEvent):
     """The rights or sales territories of an episode changed in Consonance: recompute clearance."""
 
@@ -214,6 +226,7 @@ for _event_type in (
     SeriesChanged,
     EpisodeReevaluationDue,
     EpisodeDelivered,
+    IngestCheckDue,
     RightsChanged,
     RightsWindowDue,
     AvailabilityChanged,

@@ -32,7 +32,8 @@ class FaultPlan:
         """For a timeout: did the server act before the response was lost? (half the time)"""
         return self._rng.random() < 0.5
 
-    def draw(self) -> str | None:
+    def draw(self, request: httpx.Request | None = None) -> str | None:
+        """The fault for this request, if any (`request`: for plans that target particular requests)."""
         if self.rate <= 0 or self._rng.random() >= self.rate:
             return None
         kind = self._rng.choice(self.kinds)
@@ -98,7 +99,7 @@ class Simulator(httpx.BaseTransport):
             wait = self.rate_limit.admit(identity)
             if wait is not None:
                 return self.rate_limited_response(wait)
-        fault = self.faults.draw()
+        fault = self.faults.draw(request)
         if fault == "timeout":
             if self.faults.lost_response():
                 self.route(request, identity)  # the write happened; only the answer is lost

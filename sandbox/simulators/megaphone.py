@@ -101,24 +101,43 @@ class _Ingest:
     audio: dict[str, Any] | None = None  # duration, size, bitrate read from the fetched file
 
 
+@dataclass(frozen=True)
+class FaultFor:
+    """A scripted fault for the first request with this method whose path ends with `path_suffix`;
+    requests before it pass untouched (or meet the random plan). So a test can fail one particular
+    call, such as the create of one podcast's episode, whatever other traffic comes first."""
+
+    kind: str
+    method: str
+    path_suffix: str
+
+    def matches(self, request: httpx.Request | None) -> bool:
+        return request is not None and request.method == self.method and request.url.path.endswith(self.path_suffix)
+
+
 class ScriptedFaults(FaultPlan):
     """A FaultPlan that first plays a fixed script, one entry per request, then behaves as the seeded
     random plan. Entries: "500", "503", "429", "timeout" (the answer is lost before the server acts)
     and "timeout-after-write" (the server acts, then the answer is lost) — so a test can decide whether
-    an ambiguous write really happened."""
+    an ambiguous write really happened — each for the next request, or (`FaultFor`) for the next
+    request that matches."""
 
-    def __init__(self, *script: str, rate: float = 0.0, seed: int = 0, retry_after_seconds: int = 2):
+    def __init__(self, *script: str | FaultFor, rate: float = 0.0, seed: int = 0, retry_after_seconds: int = 2):
         super().__init__(rate=rate, seed=seed, retry_after_seconds=retry_after_seconds)
         self.script = list(script)
         self._scripted_write: bool | None = None
 
-    def fail_next(self, *kinds: str) -> None:
+    def fail_next(self, *kinds: str | FaultFor) -> None:
         self.script.extend(kinds)
 
-    def draw(self) -> str | None:
+    def draw(self, request: httpx.Request | None = None) -> str | None:
         if not self.script:
-            return super().draw()
-        kind = self.script.pop(0)
+            return super().draw(request)
+        head = self.script[0]
+        if isinstance(head, FaultFor) and not head.matches(request):
+            return super().draw(request)
+        self.script.pop(0)
+        kind = head.kind if isinstance(head, FaultFor) else head
         self.injected[kind] = self.injected.get(kind, 0) + 1
         if kind.startswith("timeout"):
             self._scripted_write = kind == "timeout-after-write"

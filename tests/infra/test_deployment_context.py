@@ -174,6 +174,8 @@ def test_cdk_json_runs_the_app_with_python() -> None:
         ({"consonanceMapping": {"max_title_length": "long"}}, "MAPPING .* is invalid at 'max_title_length': Input should be a valid integer.*\\(got 'long'\\); set CDK context 'consonanceMapping'"),
         ({"consonanceMapping": {"max_title_length": [100]}}, "is invalid at 'max_title_length': Input should be a valid integer"),
         ({"webhookToleranceSeconds": "   "}, "context 'webhookToleranceSeconds' is blank"),
+        # an SQS message delay is at most 900 s: a longer expected ingest time cannot be the check's delay
+        ({"megaphoneIngestSeconds": 901}, "MEGAPHONE_INGEST_SECONDS .*less than or equal to 900.*set CDK context 'megaphoneIngestSeconds'"),
     ],
 )
 def test_malformed_configuration_stops_synthesis_with_a_clear_message(context: dict[str, Any], message: str) -> None:

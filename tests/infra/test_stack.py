@@ -19,7 +19,7 @@ from infra.flow_constructs import REDRIVE_MARGIN
 from infra.deployment_context import CONTEXT_SETTINGS
 from infra.flow_constructs import ALERT_PUBLISH_KEY_ACTIONS, ATHENA_QUERY_ACTIONS, GLUE_READ_ACTIONS, METRICS_NAMESPACE, construct_id, secret_env_var
 from infra.flows import SECRET_SPECS
-from infra.flows import FLOWS, EventTrigger, FlowDeclaration, HttpTrigger, ScheduleTrigger, Secret, Table
+from infra.flows import FLOWS, DirectTrigger, EventTrigger, FlowDeclaration, HttpTrigger, ScheduleTrigger, Secret, Table, queue_url_variable
 from infra.monitoring import HEARTBEATS, SIGNAL_ALARMS, THRESHOLDS, oldest_message_age_threshold
 from infra.naming import ResourceNames
 from infra.stack import EVENT_SOURCE, ConsonanceSpotifyStack
@@ -29,6 +29,8 @@ from tests.infra.synthesis import TEST_CONTEXT_OVERRIDES, SynthesizedStack, refe
 QUEUE_FLOWS = [d for d in FLOWS if d.consumes_queue]  # domain events and S3 object events alike
 SCHEDULED_FLOWS = [d for d in FLOWS if isinstance(d.trigger, ScheduleTrigger)]
 HTTP_FLOWS = [d for d in FLOWS if isinstance(d.trigger, HttpTrigger)]
+DIRECT_FLOWS = [d for d in FLOWS if isinstance(d.trigger, DirectTrigger)]  # fed by their senders, not by a rule
+SENDERS = [d for d in FLOWS if d.sends_to]
 FLOWS_WITH_DEAD_LETTERS = QUEUE_FLOWS + SCHEDULED_FLOWS
 ALERT_PUBLISHERS = [d for d in FLOWS if d.publishes_alerts]
 NAMES = ResourceNames()  # the default prefix: the test context does not set resourcePrefix
@@ -78,7 +80,7 @@ def environment(synthesized: SynthesizedStack, flow_name: str) -> dict[str, Any]
 @pytest.mark.parametrize("declaration", QUEUE_FLOWS, ids=ids(QUEUE_FLOWS))
 def test_queue_flow_has_rule_queue_dead_letter_queue_and_event_source(synthesized: SynthesizedStack, declaration: FlowDeclaration) -> None:
     flow = synthesized.stack.flows[declaration.name]
-    assert flow.queue is not None and flow.dead_letter_queue is not None and flow.rule is not None
+    assert flow.queue is not None and flow.dead_letter_queue is not None
     queue_id = synthesized.logical_id(flow.queue)
     dead_letter_id = synthesized.logical_id(flow.dead_letter_queue)
     function_id = synthesized.logical_id(flow.function)
@@ -101,6 +103,10 @@ def test_queue_flow_has_rule_queue_dead_letter_queue_and_event_source(synthesize
     assert mapping["ScalingConfig"] == {"MaximumConcurrency": declaration.max_concurrency}
     assert declaration.max_concurrency >= 2
 
+    if isinstance(declaration.trigger, DirectTrigger):
+        assert flow.rule is None  # its senders send to the queue (test_a_sender_may_send_to_the_queues_it_declares_only)
+        return
+    assert flow.rule is not None
     rule = synthesized.properties(flow.rule)
     assert [target["Arn"] for target in rule["Targets"]] == [{"Fn::GetAtt": [queue_id, "Arn"]}]
     if isinstance(declaration.trigger, EventTrigger):
@@ -116,11 +122,26 @@ def test_queue_flow_has_rule_queue_dead_letter_queue_and_event_source(synthesize
         }
 
 
+def test_a_sender_may_send_to_the_queues_it_declares_only(synthesized: SynthesizedStack) -> None:
+    """`sends_to`: the target queue's URL in the sender's environment and sqs:SendMessage on that
+    queue; no other flow may send to a direct-trigger flow's queue."""
+    assert SENDERS and DIRECT_FLOWS, "no flow sends straight to another's queue: nothing left to prove"
+    for target in DIRECT_FLOWS:
+        queue = synthesized.stack.flows[target.name].queue
+        assert queue is not None
+        queue_id = synthesized.logical_id(queue)
+        for declaration in FLOWS:
+            may_send = "sqs:SendMessage" in grants_by_resource(synthesized, declaration.name).get(queue_id, set())
+            assert may_send == (target.name in declaration.sends_to), declaration.name
+            url = environment(synthesized, declaration.name).get(queue_url_variable(target.name))
+            assert url == ({"Ref": queue_id} if target.name in declaration.sends_to else None), declaration.name
+
+
 def test_one_queue_pipeline_per_queue_flow_and_one_dead_letter_queue_per_flow(synthesized: SynthesizedStack) -> None:
     synthesized.template.resource_count_is("AWS::Lambda::EventSourceMapping", len(QUEUE_FLOWS))
     synthesized.template.resource_count_is("AWS::SQS::Queue", 2 * len(QUEUE_FLOWS) + len(SCHEDULED_FLOWS))
     synthesized.template.resource_count_is("AWS::Lambda::Function", len(FLOWS))
-    synthesized.template.resource_count_is("AWS::Events::Rule", len(QUEUE_FLOWS) + len(SCHEDULED_FLOWS))
+    synthesized.template.resource_count_is("AWS::Events::Rule", len(QUEUE_FLOWS) - len(DIRECT_FLOWS) + len(SCHEDULED_FLOWS))
     synthesized.template.resource_count_is("AWS::Events::EventBus", 1)
     synthesized.template.resource_count_is("AWS::Lambda::Url", len(HTTP_FLOWS))
 
@@ -421,13 +442,16 @@ def test_role_grants_exactly_what_the_declaration_names(synthesized: Synthesized
     if flow.dead_letter_queue is not None:
         dead_letter_ids.add(synthesized.logical_id(flow.dead_letter_queue))
         assert grants[synthesized.logical_id(flow.dead_letter_queue)] == {"sqs:SendMessage"}
+    sent_to = {synthesized.logical_id(stack.flows[target].queue) for target in declaration.sends_to}
+    for queue_id in sent_to:
+        assert grants[queue_id] == {"sqs:SendMessage"}
     other_queues = {
         synthesized.logical_id(q)
         for other in stack.flows.values()
         if other is not flow
         for q in (other.queue, other.dead_letter_queue)
         if q is not None
-    }
+    } - sent_to
     assert not other_queues & set(grants)
 
     assert grants["*"] == {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
@@ -438,6 +462,7 @@ def test_role_grants_exactly_what_the_declaration_names(synthesized: Synthesized
     expected = (
         {"*", synthesized.logical_id(flow.log_group)}
         | dead_letter_ids
+        | sent_to
         | set(synthesized.logical_id(stack.tables[t]) for t in declaration.tables)
         | {synthesized.logical_id(stack.secrets[s]) for s in declaration.secrets if s in stack.secrets}
         | (
@@ -605,7 +630,8 @@ def test_resources_carry_the_names_the_ops_cli_and_sandbox_use(synthesized: Synt
         assert synthesized.properties(flow.function)["FunctionName"] == NAMES.function(declaration.name)
         if flow.queue is not None:
             assert synthesized.properties(flow.queue)["QueueName"] == NAMES.queue(declaration.name)
-            assert synthesized.properties(flow.rule)["Name"] == NAMES.event_rule(declaration.name)
+            if not isinstance(declaration.trigger, DirectTrigger):  # a direct trigger has no rule
+                assert synthesized.properties(flow.rule)["Name"] == NAMES.event_rule(declaration.name)
         if isinstance(declaration.trigger, ScheduleTrigger):
             assert synthesized.properties(flow.rule)["Name"] == NAMES.schedule_rule(declaration.name)
         if flow.dead_letter_queue is not None:

@@ -33,7 +33,7 @@ PUBLISHING_FLOWS: tuple[FlowDeclaration, ...] = tuple(
     flow
     for flow in FLOWS
     if flow.name
-    in {"consonance-poller", "episode-publisher", "ingest-checker", "consonance-writeback", "metadata-sync", "release-sweep", "rights-sync"}
+    in {"consonance-poller", "episode-publisher", "ingest-checker", "ingest-follow-up", "consonance-writeback", "metadata-sync", "release-sweep", "rights-sync"}
 )
 
 

@@ -18,7 +18,7 @@ from functions.flows.megaphone_projection import pubdate
 from functions.state.idempotency import IdempotencyStore
 from functions.state.targets import LedgerStatus
 from infra.flows import Table
-from sandbox.simulators.megaphone import ScriptedFaults
+from sandbox.simulators.megaphone import FaultFor, ScriptedFaults
 from sandbox.world import SandboxWorld
 from tests.integration.harness import (
     EventTap,
@@ -195,9 +195,12 @@ def test_title_change_emits_one_event_and_one_put(world: SandboxWorld, tap: Even
     ids=["answer-lost-after-the-write", "answer-lost-before-the-write"],
 )
 def test_create_whose_answer_was_lost_is_not_duplicated(world: SandboxWorld, product_id: int, fault: str, posts: int) -> None:
+    # Run alone, the first poll also brings the serial's episodes (their creates go to another
+    # podcast): the fault is aimed at the create on this product's podcast, whatever comes first.
+    create_path = f"/api/networks/test-network/podcasts/mp-{INTERVIEWS}/episodes"
     approve(world, product_id)
     poll_now(world)
-    world.megaphone.faults = ScriptedFaults(fault)  # the next Megaphone request: the publisher's POST
+    world.megaphone.faults = ScriptedFaults(FaultFor(fault, "POST", create_path))
     since, retried = world.clock.now(), world.runtime.stats()["episode-publisher"].retried
     world.runtime.drain()
     assert world.runtime.stats()["episode-publisher"].retried == retried + 1  # reported failed: SQS redelivers it
@@ -207,7 +210,8 @@ def test_create_whose_answer_was_lost_is_not_duplicated(world: SandboxWorld, pro
 
     episodes = [e for e in world.megaphone.state()["episodes"] if e["externalId"] == str(product_id)]
     assert len(episodes) == 1
-    posts_sent = [w for w in megaphone_writes(world, since) if w[0] == "POST"]
+    assert not world.megaphone.faults.script  # the scripted fault met the create
+    posts_sent = [w for w in megaphone_writes(world, since) if w == ("POST", create_path)]  # this product's podcast: only it is approved
     assert len(posts_sent) == posts
     entry = target_entry(world, product_id)
     assert entry is not None and entry.state.episode_id == episodes[0]["id"] and entry.pending_create is None

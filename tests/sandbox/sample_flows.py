@@ -31,7 +31,7 @@ from functions.execution_environment import built_once
 from functions.settings import FlowSettings
 from functions.state.dynamo import dynamodb_client
 from functions.state.idempotency import IdempotencyStore
-from infra.flows import EventTrigger, FlowDeclaration, ScheduleTrigger, Secret, Table
+from infra.flows import DirectTrigger, EventTrigger, FlowDeclaration, ScheduleTrigger, Secret, Table
 
 SAMPLE_API_HOST = "sample-api.invalid"
 SAMPLE_SECRET = "sample-token-3f9c1e7a"
@@ -367,6 +367,17 @@ CALLER = FlowDeclaration(
     secrets=(Secret.MEGAPHONE,),
     emits=(SampleOrderPlaced,),
 )
+DIRECT = FlowDeclaration(
+    name="sample-direct",
+    handler="tests.sandbox.sample_flows.probe_handler",
+    description="a direct-trigger flow: fed by its senders, not by a rule",
+    trigger=DirectTrigger(events=(SampleProbe,)),
+    batch_size=10,
+    max_receives=2,
+    timeout_seconds=30,
+    reads=(Table.LEDGER,),
+)
+SENDER = replace(CALLER, name="sample-sender", description="makes the AWS call it is asked to make; may send to sample-direct", sends_to=(DIRECT.name,))
 ALERTER = FlowDeclaration(
     name="sample-alerter",
     handler="tests.sandbox.sample_flows.aws_caller_handler",

@@ -11,7 +11,7 @@ from typing import Any
 import boto3
 import pytest
 
-from infra.flows import Secret, Table
+from infra.flows import Secret, Table, queue_url_variable
 from sandbox.aws_grants import Permission
 from sandbox.runtime import LocalRuntime, SimulatedCrash
 from tests.sandbox import sample_flows
@@ -19,11 +19,13 @@ from tests.sandbox.deployments import BuildRuntime
 from tests.sandbox.sample_flows import (
     ALERTER,
     CALLER,
+    DIRECT,
     PRODUCER,
     PROBE,
     REMEMBERED,
     REMEMBERED_UNGRANTED,
     SAMPLE_SECRET,
+    SENDER,
     WARM_A,
     WARM_B,
     SampleOrderPlaced,
@@ -229,3 +231,18 @@ def test_queues_are_polled_after_an_invocation_only_for_the_detail_types_it_put(
     producing = build_runtime((PRODUCER, ORDERS), idle_poll_interval=timedelta(days=1))
     producing.run_for(hours=2)
     assert [delivery.receive_count for delivery in sample_flows.WORLD.deliveries] == [1, 1, 1, 1]
+
+
+def test_a_flow_sends_straight_to_the_queues_it_declares_and_no_other(build_runtime: BuildRuntime) -> None:
+    runtime = build_runtime((SENDER, CALLER, DIRECT), deploy_options={"secret_values": BOTH_SECRETS})
+    direct_queue = runtime.resources.queues[DIRECT.name]
+    assert direct_queue.rule_name is None and direct_queue.detail_types == ()  # nothing reaches it from the bus
+    assert runtime.resources.environments[SENDER.name][queue_url_variable(DIRECT.name)] == direct_queue.queue_url
+    assert queue_url_variable(DIRECT.name) not in runtime.resources.environments[CALLER.name]
+
+    sent = call(runtime, SENDER, "sqs", "send_message", QueueUrl=direct_queue.queue_url, MessageBody="{}")
+    refused = call(runtime, CALLER, "sqs", "send_message", QueueUrl=direct_queue.queue_url, MessageBody="{}")
+
+    assert sent["allowed"] is True
+    assert (refused["allowed"], refused["code"], refused["status"]) == (False, "AccessDenied", 403)
+    assert [(d.flow, d.permission.action) for d in runtime.access.denials] == [(CALLER.name, "sqs:SendMessage")]

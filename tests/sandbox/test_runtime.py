@@ -14,6 +14,7 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 from aws_lambda_powertools.utilities.data_classes import SQSEvent
 
 from functions.event_bus import EventBus
@@ -25,6 +26,7 @@ from sandbox.runtime import FlowStats, LocalRuntime, SimulatedCrash
 from tests.sandbox import sample_flows
 from tests.sandbox.deployments import START, BuildRuntime, deploy
 from tests.sandbox.sample_flows import (
+    DIRECT,
     FLAKY,
     HOURLY,
     ORDERS,
@@ -35,6 +37,7 @@ from tests.sandbox.sample_flows import (
     QUARTER_HOURLY_SLEEPER,
     SAMPLE_API_HOST,
     SAMPLE_SECRET,
+    SENDER,
     SampleOrderPlaced,
 )
 
@@ -508,3 +511,57 @@ def test_moto_server_points_the_environment_at_itself_and_restores_it(
         client.list_queues()
 
     assert dict(os.environ) == before
+
+
+# message delays ----------------------------------------------------------------------------------
+def test_a_delayed_message_is_delivered_when_its_delay_has_passed_in_virtual_time(build_runtime: BuildRuntime) -> None:
+    runtime = build_runtime((SENDER, DIRECT))
+    queue_url = runtime.resources.queues[DIRECT.name].queue_url
+    attributes = {"origin": {"DataType": "String", "StringValue": "sender"}}
+    requests_before = runtime.access.requests_by_flow[SENDER.name]
+
+    answer = runtime.invoke(
+        SENDER,
+        {"service": "sqs", "operation": "send_message", "params": {"QueueUrl": queue_url, "MessageBody": '{"probe": 1}', "DelaySeconds": 150, "MessageAttributes": attributes}},
+    )
+    assert answer["allowed"] is True
+    assert runtime.access.requests_by_flow[SENDER.name] == requests_before + 1  # the held send is the sender's request
+
+    runtime.run_until(START + timedelta(seconds=149))
+    assert [r for r in runtime.invocation_log if r.flow == DIRECT.name] == []  # not before its delay (not at a tick either)
+
+    runtime.run_until(START + timedelta(minutes=5))
+    [delivered] = [r for r in runtime.invocation_log if r.flow == DIRECT.name]
+    assert delivered.started_at == START + timedelta(seconds=150)
+    [record] = sample_flows.WORLD.probe_events[-1]["Records"]
+    assert record["body"] == '{"probe": 1}' and record["attributes"]["ApproximateReceiveCount"] == "1"
+    # the answer the sender got carries SQS's checksums of what was finally delivered
+    assert answer["response"]["MD5OfMessageBody"] == record["md5OfBody"]
+    assert answer["response"]["MD5OfMessageAttributes"] == record["md5OfMessageAttributes"]
+
+
+def test_delayed_messages_of_a_batch_fall_due_each_at_its_own_delay(build_runtime: BuildRuntime) -> None:
+    runtime = build_runtime((DIRECT,))
+    queue_url = runtime.resources.queues[DIRECT.name].queue_url
+    entries = [{"Id": str(delay), "MessageBody": json.dumps({"delay": delay}), "DelaySeconds": delay} for delay in (0, 60, 900)]
+    sqs = boto3.session.Session().client("sqs")  # a session made after the runtime: its calls are the runtime's to hold
+    sent = sqs.send_message_batch(QueueUrl=queue_url, Entries=entries)
+    assert sorted(entry["Id"] for entry in sent["Successful"]) == ["0", "60", "900"] and not sent.get("Failed")
+
+    runtime.run_until(START + timedelta(minutes=20))
+
+    delivered = {
+        json.loads(record["body"])["delay"]: runtime_record.started_at
+        for runtime_record, event in zip([r for r in runtime.invocation_log if r.flow == DIRECT.name], sample_flows.WORLD.probe_events, strict=True)
+        for record in event["Records"]
+    }
+    assert delivered == {delay: START + timedelta(seconds=delay) for delay in (0, 60, 900)}
+
+
+def test_a_delay_sqs_refuses_is_refused(build_runtime: BuildRuntime) -> None:
+    runtime = build_runtime((DIRECT,))
+    with pytest.raises(ClientError) as refused:
+        sqs = boto3.session.Session().client("sqs")
+        sqs.send_message(QueueUrl=runtime.resources.queues[DIRECT.name].queue_url, MessageBody="x", DelaySeconds=901)
+    assert "DelaySeconds" in str(refused.value)
+    assert runtime.delayed.held == []

@@ -304,11 +304,11 @@ class FailOnce(FaultPlan):
         super().__init__(rate=1.0, kinds=(kind,))
         self.fired = False
 
-    def draw(self) -> str | None:
+    def draw(self, request: httpx.Request | None = None) -> str | None:
         if self.fired:
             return None
         self.fired = True
-        return super().draw()
+        return super().draw(request)
 
 
 def test_queries_are_retried_after_a_5xx(virtual_clock: VirtualClock, catalogue: Catalogue, exchanges: list[HttpExchange]) -> None:

@@ -5,6 +5,8 @@ handler); its rights check is the rights model plus, for branded assets, their l
 from __future__ import annotations
 
 from functions.dependencies import Dependencies
+from functions.flow_names import FlowName
+from functions.flows.episode_publisher.ingest_checks import IngestChecks
 from functions.flows.episode_publisher.logic import PublisherDeps
 from functions.flows.preflight_gate import PreflightGate
 from functions.flows.publishing_config import PublishingConfig
@@ -14,6 +16,7 @@ from functions.flows.licence_gate import publishing_rights_check
 def publisher_deps(platform: Dependencies) -> PublisherDeps:
     config = PublishingConfig.from_settings(platform.settings)
     return PublisherDeps(
+        ingest_checks=_ingest_checks(platform),
         ledger=platform.ledger,
         megaphone=platform.megaphone,
         bus=platform.event_bus,
@@ -26,3 +29,14 @@ def publisher_deps(platform: Dependencies) -> PublisherDeps:
             config=config,
         ),
     )
+
+
+def _ingest_checks(platform: Dependencies) -> IngestChecks | None:
+    """Only for a flow that declares sending to the ingest follow-up (the publisher), whose queue the
+    deployment wires; the flows sharing this factory leave their episodes to the sweep."""
+    if FlowName.INGEST_FOLLOW_UP not in platform.settings.declaration.sends_to:
+        return None
+    messages = platform.direct_messages(FlowName.INGEST_FOLLOW_UP)
+    if messages is None:
+        return None
+    return IngestChecks(messages, delay_seconds=platform.settings.megaphone.megaphone_ingest_seconds)

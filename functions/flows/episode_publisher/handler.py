@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, ExitStack
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -30,18 +30,23 @@ def publish(domain_event: DomainEvent, deps: PublisherDeps) -> None:
     logger.info("episode evaluated", extra={"product_id": outcome.product_id, "action": outcome.action, "reason": outcome.reason})
 
 
-def read_ahead(events: list[DomainEvent], deps: PublisherDeps) -> AbstractContextManager[Any]:
-    """One BatchGetItem for every ledger entry the batch's episodes are evaluated on."""
+def around_batch(events: list[DomainEvent], deps: PublisherDeps) -> AbstractContextManager[Any]:
+    """One BatchGetItem for every ledger entry the batch's episodes are evaluated on; once the batch
+    has run, one SendMessageBatch of the ingest checks its pushes made due."""
     product_ids = [
         event.episode.product_id if isinstance(event, EpisodeChanged) else event.product_id
         for event in events
         if isinstance(event, (EpisodeChanged, EpisodeReevaluationDue))
     ]
-    return deps.ledger.batch_reads(ledger_reads_for(product_ids))
+    scope = ExitStack()
+    if deps.ingest_checks is not None:
+        scope.enter_context(deps.ingest_checks.batch())
+    scope.enter_context(deps.ledger.batch_reads(ledger_reads_for(product_ids)))
+    return scope
 
 
 # Every side effect is guarded by the ledger (a version-checked create intent, idempotent updates,
 # equal hashes write nothing), so duplicates are checked and completed once per batch, not claimed per record.
 handler = queue_flow(
-    flow(FlowName.EPISODE_PUBLISHER), build=publisher_deps, handle=publish, prepare=read_ahead, ledger_guarded=True
+    flow(FlowName.EPISODE_PUBLISHER), build=publisher_deps, handle=publish, prepare=around_batch, ledger_guarded=True
 )

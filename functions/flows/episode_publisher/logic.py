@@ -8,8 +8,9 @@ Three steps, so that the dry run (`infra.ops plan`) runs the very code the publi
 - `apply`: carries the action out. Equal field hashes write nothing. A create is preceded by an
   intent mark in the ledger; a retry after an ambiguous create (timeout, 5xx) finds the intent and
   looks the episode up by `externalId` before creating, so no episode is ever doubled. Updates (PUT)
-  are idempotent. New or changed audio leaves the entry `awaiting_ingest`; the ingest checker
-  finishes it without holding this Lambda. An episode that becomes live with its audio already
+  are idempotent. New or changed audio leaves the entry `awaiting_ingest`; the ingest follow-up
+  checks it once the expected ingest time has passed (`deps.ingest_checks`), the ingest checker's
+  sweep otherwise, without holding this Lambda. An episode that becomes live with its audio already
   ingested is announced (`EpisodeDelivered`) here.
 
 The distribution pre-flight (`deps.preflight`, `functions.flows.preflight_gate`) runs inside the gate;
@@ -43,6 +44,7 @@ from functions.state.ledger import LedgerEntry, SyncLedger
 from functions.state.targets import EPISODE_SOURCE, MEGAPHONE, LedgerStatus, MegaphoneState, TargetSpec
 
 if TYPE_CHECKING:
+    from functions.flows.episode_publisher.ingest_checks import IngestChecks
     from functions.flows.preflight_gate import PreflightGate
 
 TAKEDOWN_EVERYWHERE = "worldwide"
@@ -56,6 +58,7 @@ class PublisherDeps:
     config: PublishingConfig
     rights_check: RightsCheck
     preflight: PreflightGate | None = None  # the distribution pre-flight (the deployed publisher always has it)
+    ingest_checks: IngestChecks | None = None  # the publisher's prompt ingest checks (ingest_checks.py)
 
 
 class ActionKind(StrEnum):
@@ -218,6 +221,8 @@ def _apply(action: PublishAction, episode: Episode, target: LedgerEntry[Megaphon
     target.state.audio_pending = False  # consumed: the status says what the audio still needs
     if audio_pending and not remote.ingested:
         target.set_status(LedgerStatus.AWAITING_INGEST, "Megaphone is ingesting the audio")
+        if deps.ingest_checks is not None:
+            deps.ingest_checks.request(episode.product_id)
     elif action.fields.draft:
         target.set_status(LedgerStatus.DRAFT, reason)
     else:
