@@ -1,6 +1,8 @@
 """Spotify's distribution requirements both ways, on the sandbox world: the sample's Larkspur Shorts
-(`sandbox/catalogue/sample.d/distribution.json`, one episode per case) run through every flow for five
-and a half virtual days, with the Consonance fixes the timeline makes on days 2, 4 and 5; then again
+(`sandbox/catalogue/sample.d/distribution.json`, one episode per case) run through every flow that
+publishes, watches or reports distribution (`DISTRIBUTION_FLOWS`: not promotion, branded audio,
+campaigns or analytics, which the sample-run tests in tests/e2e run with these) for five and a half
+virtual days, with the Consonance fixes the timeline makes on days 2, 4 and 5; then again
 with a fifth of API calls and media fetches failing and handlers crashing, to the same end.
 
 Two moments are looked at: day 1 at noon (every problem found, none fixed yet, the unplayable episode
@@ -28,6 +30,7 @@ from functions.preflight.results import ArtworkStatus
 from functions.state.keys import episode_key
 from functions.state.ledger import LedgerEntry, SyncLedger
 from functions.state.targets import DISTRIBUTION, MEGAPHONE, DistributionState, DistributionStatus, LedgerStatus, MegaphoneState
+from functions.flow_names import FlowName
 from infra.flows import FLOWS, Table
 from sandbox.catalogue import Catalogue, load_catalogue
 from sandbox.world import SandboxWorld
@@ -35,6 +38,13 @@ from tests.integration.harness import open_world
 from tests.integration.small_catalogue import derived_sample
 
 SHORTS = frozenset(range(41501, 41509))
+NOT_DISTRIBUTION = {
+    FlowName.CONTRIBUTOR_POLLER, FlowName.AUTHOR_PLAYLISTS, FlowName.PROMO_BRIEFS,
+    FlowName.LICENCE_SWEEP, FlowName.BRAND_SHOW, FlowName.VENUE_DELIVERY, FlowName.LICENCE_STATUS, FlowName.BRAND_PLAYLISTS,
+    FlowName.MILESTONE_DETECTOR, FlowName.CAMPAIGN_PLANNER, FlowName.ADS_REPORT_COLLECTOR,
+    FlowName.ANALYTICS_EXPORT_INGEST, FlowName.ANALYTICS_CREATORS_COLLECTOR, FlowName.ANALYTICS_NIGHTLY,
+}  # fmt: skip
+DISTRIBUTION_FLOWS = tuple(flow for flow in FLOWS if flow.name not in NOT_DISTRIBUTION)
 MEDIA = "https://media.larkspurvine.example"
 COVER = f"{MEDIA}/art/larkspur-shorts-3000.jpg"
 TOO_SMALL = f"{MEDIA}/art/shorts/episode-01-1000.jpg"
@@ -95,7 +105,7 @@ def snapshot(world: SandboxWorld) -> Snapshot:
 
 @pytest.fixture(scope="module")
 def run() -> Iterator[Run]:
-    with open_world(catalogue(), flows=FLOWS, seed=5) as world:
+    with open_world(catalogue(), flows=DISTRIBUTION_FLOWS, seed=5) as world:
         world.runtime.run_until(world.clock.now() + timedelta(days=1, hours=12))
         day_one = snapshot(world)
         world.runtime.run_until(world.clock.now() + timedelta(days=4))  # day 5 noon: the last fix is 09:30
@@ -300,7 +310,7 @@ FAULT_RATE = 0.2
 @pytest.fixture(scope="module")
 def faulted(run: Run) -> Iterator[tuple[Snapshot, SandboxWorld]]:
     """The same six days with a fifth of API calls and media fetches failing, and handlers crashing."""
-    with open_world(catalogue(), flows=FLOWS, seed=5, faults=FAULT_RATE) as world:
+    with open_world(catalogue(), flows=DISTRIBUTION_FLOWS, seed=5, faults=FAULT_RATE) as world:
         world.runtime.run_until(run.end.at)
         yield snapshot(world), world
 
