@@ -56,7 +56,7 @@ from botocore.model import OperationModel
 from botocore.parsers import create_parser
 
 from infra.flows import FlowDeclaration
-from sandbox.aws_transport import BufferedBody, install_botocore_handler
+from sandbox.aws_transport import BufferedBody, install_botocore_handlers
 from infra.flows import SECRET_SPECS
 from infra.naming import ResourceNames
 from sandbox.resources import SandboxResources
@@ -291,21 +291,21 @@ class AwsAccess:
         self.used: dict[str, set[Permission]] = {}
         self.denials: list[Denial] = []
         self._current: InvocationAccess | None = None
-        self._removers: list[Callable[[], None]] = []
+        self._remove_handlers: Callable[[], None] | None = None
 
     def open(self) -> AwsAccess:
-        if not self._removers:
-            self._removers = [
-                install_botocore_handler("before-parameter-build", self._check),
-                install_botocore_handler("before-call", self._answer_denied),
-                install_botocore_handler("before-send", self._count),
-            ]
+        if self._remove_handlers is None:
+            self._remove_handlers = install_botocore_handlers(
+                ("before-parameter-build", self._check),
+                ("before-call", self._answer_denied),
+                ("before-send", self._count),
+            )
         return self
 
     def close(self) -> None:
-        for remove in self._removers:
-            remove()
-        self._removers = []
+        if self._remove_handlers is not None:
+            self._remove_handlers()
+            self._remove_handlers = None
 
     @contextmanager
     def invocation(self, grants: FlowGrants) -> Iterator[InvocationAccess]:

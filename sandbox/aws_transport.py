@@ -46,6 +46,17 @@ def install_botocore_handler(event_name: str, handler: Callable[..., Any]) -> Ca
     return remove
 
 
+def install_botocore_handlers(*specs: tuple[str, Callable[..., Any]]) -> Callable[[], None]:
+    """`install_botocore_handler` for several (event name, handler) pairs; returns one remover for all."""
+    removers = [install_botocore_handler(event_name, handler) for event_name, handler in specs]
+
+    def remove() -> None:
+        for remover in removers:
+            remover()
+
+    return remove
+
+
 class BufferedBody:
     """What botocore reads a response body from (`stream()` for the whole content, `read()` for
     streaming outputs), over bytes already in memory."""

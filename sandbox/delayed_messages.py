@@ -32,7 +32,7 @@ from botocore.model import OperationModel
 from botocore.parsers import create_parser
 
 from infra.flows import MAX_MESSAGE_DELAY_SECONDS
-from sandbox.aws_transport import BufferedBody, install_botocore_handler
+from sandbox.aws_transport import BufferedBody, install_botocore_handlers
 from sandbox.clock import VirtualClock
 
 SEND_OPERATIONS = ("SendMessage", "SendMessageBatch")
@@ -58,21 +58,18 @@ class DelayedMessages:
     count_request: Callable[[], None]
     held: list[HeldMessage] = field(default_factory=list)
     sent_now: set[str] = field(default_factory=set)  # queues sent to without a delay, since last asked
-    _removers: list[Callable[[], None]] = field(default_factory=list)
+    _remove_handlers: Callable[[], None] | None = None
 
     def open(self) -> DelayedMessages:
         """Install the handlers (after the grant checks, so a denied send is answered as denied)."""
-        if not self._removers:
-            self._removers = [
-                install_botocore_handler("before-parameter-build", self._take),
-                install_botocore_handler("before-call", self._answer),
-            ]
+        if self._remove_handlers is None:
+            self._remove_handlers = install_botocore_handlers(("before-parameter-build", self._take), ("before-call", self._answer))
         return self
 
     def close(self) -> None:
-        for remove in self._removers:
-            remove()
-        self._removers = []
+        if self._remove_handlers is not None:
+            self._remove_handlers()
+            self._remove_handlers = None
 
     def take_sent_now(self) -> set[str]:
         """The queues that received undelayed messages since the last call (the runtime polls them)."""
