@@ -16,10 +16,10 @@ arrives never arrives. Availability itself (appearing, disappearing) still follo
 the rights timeline measures how promptly the integration acts, not how fast Spotify re-reads.
 
 Reading Megaphone's whole state (a deep copy of every episode) every virtual minute was a tenth of a
-demo's wall time, so the bridge reads it only when it may have changed: after Megaphone received a
-request, at the moment a scheduled episode's pubdate arrives, at every tick while an audio ingest
-runs (that is when a Spotify identifier appears), and at least every `resync_interval` for edits
-made on the simulator directly, outside its API (tests, scripts).
+demo's wall time, so the bridge reads it only when it may have changed: after a write to Megaphone
+(its `revision`: API writes and edits made on the simulator, e.g. a scripted takedown; reads change
+nothing), at the moment a scheduled episode's pubdate arrives, at every tick while an audio ingest
+runs (that is when a Spotify identifier appears), and at least every `resync_interval` besides.
 
 It also keeps the rights timeline: every change of an episode's state on the simulated Spotify side
 (live / draft / taken down), with the virtual time and the clearance that held at that moment.
@@ -103,7 +103,7 @@ class SpotifyDistribution:
     mapping: MappingConfig
     ledger: SyncLedger | None = None
     delay: timedelta = DEFAULT_DISTRIBUTION_DELAY
-    resync_interval: timedelta = timedelta(minutes=5)
+    resync_interval: timedelta = timedelta(hours=1)
     timeline: list[TimelineEntry] = field(default_factory=list)
     takedowns_applied: list[dict[str, Any]] = field(default_factory=list)
     _withdrawn_by_megaphone: set[str] = field(default_factory=set)
@@ -114,7 +114,7 @@ class SpotifyDistribution:
     _in_transit: dict[str, tuple[datetime, DistributedMetadata]] = field(default_factory=dict)  # due, metadata
     _episodes: list[dict[str, Any]] = field(default_factory=list)  # Megaphone's episodes when last read
     _read_at: datetime | None = None
-    _requests_seen: int = -1
+    _revision_seen: int = -1
     _reread_at: datetime | None = None  # the next moment time alone changes what Megaphone answers
     _unplayable: dict[str, Literal["not_playable", "missing"]] = field(default_factory=dict)  # by external id
 
@@ -137,13 +137,13 @@ class SpotifyDistribution:
     def _megaphone_may_have_changed(self, now: datetime) -> bool:
         return (
             self._read_at is None
-            or len(self.megaphone.received) != self._requests_seen
+            or self.megaphone.revision != self._revision_seen
             or (self._reread_at is not None and now >= self._reread_at)
             or now - self._read_at >= self.resync_interval
         )
 
     def _read_megaphone(self, now: datetime) -> None:
-        self._requests_seen = len(self.megaphone.received)
+        self._revision_seen = self.megaphone.revision
         self._episodes = self.megaphone.state()["episodes"]
         self._read_at = now
         moments = [

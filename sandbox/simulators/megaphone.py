@@ -237,10 +237,13 @@ class MegaphoneSimulator(Simulator):
         self._pinned_status: dict[str, str] = {}
         self._ingest_failures: dict[str, str] = {}
         self._created = 0
+        self.revision = 0  # counts what may have changed the state: writes through the API and edits made here
 
     # transport -------------------------------------------------------------------
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         self.received.append(ReceivedRequest(request.method, request.url.path, request.url.query.decode(), self.clock.now()))
+        if request.method not in ("GET", "HEAD"):
+            self.revision += 1
         return super().handle_request(request)
 
     def authenticate(self, request: httpx.Request) -> str | httpx.Response:
@@ -496,6 +499,7 @@ class MegaphoneSimulator(Simulator):
         URL starts an ingest as an API update would."""
         if episode_id not in self._episodes:
             raise KeyError(f"no episode {episode_id}")
+        self.revision += 1
         fields = {_camel(name): value for name, value in changes.items()}
         if "status" in fields:
             status = fields.pop("status")
@@ -516,6 +520,7 @@ class MegaphoneSimulator(Simulator):
 
     def remove_episode(self, episode_id: str) -> None:
         """Someone deleted the episode in Megaphone's UI: later reads answer 404."""
+        self.revision += 1
         del self._episodes[episode_id]
         self._ingests.pop(episode_id, None)
         self._ingest_failures.pop(episode_id, None)
