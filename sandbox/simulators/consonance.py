@@ -15,10 +15,17 @@ What it enforces, as the real API does (or as graphql-ruby servers do where Cons
 `createWebLink` / `updateWebLink` change the catalogue and bump the product's changed date (the poller
 then sees a "change" whose content is the same: it must emit nothing). `write_backs` records them for the
 sandbox report; `apply_due_changes(now)` applies the catalogue's scripted timeline edits that are due.
+
+A query's answer is kept and given again to the same query (same variables, key and page size) until
+something may have changed the records: a mutation, a timeline edit, or anyone taking `catalogue` (a
+test or script that may edit it). The poller and the licence sweep ask for the same day's changes every
+15 minutes, and executing a query is the simulator's whole cost; rate limits and faults still apply
+to every request, before the answer is looked up.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timezone
@@ -33,6 +40,8 @@ from graphql import (
     GraphQLResolveInfo,
     GraphQLScalarType,
     GraphQLSchema,
+    OperationDefinitionNode,
+    OperationType,
     build_ast_schema,
     build_schema,
     execute_sync,
@@ -73,6 +82,7 @@ from sandbox.simulators.base import FaultPlan, RollingWindowLimit, Simulator, js
 
 PROJECT_SDL_PATH = Path(__file__).resolve().parents[2] / "functions" / "connectors" / "consonance" / "schema.graphql"
 GRAPHQL_PATH = "/graphql"
+ANSWERS_KEPT = 64  # distinct queries answered from memory until the records change
 MAX_DESCRIPTION_LENGTH = 255  # the simulator's rule for a web link description (a plausible DB column)
 
 GraphQLView = dict[str, Any]
@@ -228,22 +238,30 @@ class ConsonanceSimulator(Simulator):
         super().__init__(clock, faults=faults, rate_limit=rate_limit)
         if page_size < 1:
             raise ValueError("page_size must be positive")
-        self.catalogue = catalogue.model_copy(deep=True)
+        self._catalogue = catalogue.model_copy(deep=True)
         self.page_size = page_size
-        self.keys = {k.key: k for k in (api_keys if api_keys is not None else self.catalogue.api_keys)}
+        self.keys = {k.key: k for k in (api_keys if api_keys is not None else self._catalogue.api_keys)}
         self.schema = build_executable_schema(sdl_path, without)
         self.write_backs: list[WriteBack] = []
         self.notes_written: list[NoteWritten] = []
-        self._next_text_id = max((t.id for t in self.catalogue.marketing_texts), default=0) + 900_001
-        self._prepared: dict[str, tuple[DocumentNode, list[Any]]] = {}
+        self._next_text_id = max((t.id for t in self._catalogue.marketing_texts), default=0) + 900_001
+        self._prepared: dict[str, tuple[DocumentNode, list[Any], bool]] = {}
+        self._answers: dict[tuple[str, str, str | None, str, int], dict[str, Any]] = {}
         self.applied_edits: list[AppliedEdit] = []
-        self._pending_edits = sorted(self.catalogue.timeline, key=self.catalogue.due_at)
-        self._next_link_id = 1 + max((link.id for p in self.catalogue.products for link in p.web_links), default=900_000)
+        self._pending_edits = sorted(self._catalogue.timeline, key=self._catalogue.due_at)
+        self._next_link_id = 1 + max((link.id for p in self._catalogue.products for link in p.web_links), default=900_000)
+
+    @property
+    def catalogue(self) -> Catalogue:
+        """The simulator's records, to read or edit: whoever takes them may change them, so answers
+        kept so far are forgotten."""
+        self._answers.clear()
+        return self._catalogue
 
     @property
     def _records_created_at(self) -> datetime:
         """When a file record without its own time was made: the catalogue's records_changed_on."""
-        return datetime.combine(self.catalogue.records_changed_on, time(0, 0), tzinfo=timezone.utc)
+        return datetime.combine(self._catalogue.records_changed_on, time(0, 0), tzinfo=timezone.utc)
 
     # ---------------------------------------------------------------------------------- transport
     def authenticate(self, request: httpx.Request) -> str | httpx.Response:
@@ -279,12 +297,22 @@ class ConsonanceSimulator(Simulator):
                 document = parse(query)
             except GraphQLError as error:
                 return {"errors": [error.formatted]}
-            prepared = (document, [e.formatted for e in validate(self.schema, document)])
+            reads_only = all(
+                definition.operation is OperationType.QUERY
+                for definition in document.definitions
+                if isinstance(definition, OperationDefinitionNode)
+            )
+            prepared = (document, [e.formatted for e in validate(self.schema, document)], reads_only)
             if len(self._prepared) < 256:
                 self._prepared[query] = prepared
-        document, validation_errors = prepared
+        document, validation_errors, reads_only = prepared
         if validation_errors:
             return {"errors": validation_errors}
+        asked = (query, json.dumps(variables, sort_keys=True, default=str), operation_name, key.key, self.page_size)
+        if reads_only and asked in self._answers:
+            return self._answers[asked]
+        if not reads_only:
+            self._answers.clear()
         result = execute_sync(
             self.schema,
             document,
@@ -297,27 +325,29 @@ class ConsonanceSimulator(Simulator):
             response["errors"] = [e.formatted for e in result.errors]
         if result.data is not None or not result.errors:
             response["data"] = result.data
+        if reads_only and len(self._answers) < ANSWERS_KEPT:
+            self._answers[asked] = response
         return response
 
     # ---------------------------------------------------------------------------------- catalogue look-ups
     def _product(self, product_id: int) -> ProductEntry | None:
-        return next((p for p in self.catalogue.products if p.id == product_id), None)
+        return next((p for p in self._catalogue.products if p.id == product_id), None)
 
     def _work(self, work_id: int) -> WorkEntry | None:
-        return next((w for w in self.catalogue.works if w.id == work_id), None)
+        return next((w for w in self._catalogue.works if w.id == work_id), None)
 
     def _series(self, series_id: int) -> SeriesEntry | None:
-        return next((s for s in self.catalogue.series if s.id == series_id), None)
+        return next((s for s in self._catalogue.series if s.id == series_id), None)
 
     def _contributor(self, contributor_id: int) -> ContributorEntry | None:
-        return next((c for c in self.catalogue.contributors if c.id == contributor_id), None)
+        return next((c for c in self._catalogue.contributors if c.id == contributor_id), None)
 
     def _contracts_of(self, work_id: int) -> list[ContractEntry]:
-        return sorted((c for c in self.catalogue.contracts if work_id in c.work_ids), key=lambda c: c.id)
+        return sorted((c for c in self._catalogue.contracts if work_id in c.work_ids), key=lambda c: c.id)
 
     def changed_on(self, product: ProductEntry) -> date:
         """The date Consonance's changedSince sees for a product: its own or any sibling record's."""
-        baseline = self.catalogue.records_changed_on
+        baseline = self._catalogue.records_changed_on
         dates = [product.changed_on or baseline]
         work = self._work(product.work_id)
         if work is not None:
@@ -350,7 +380,7 @@ class ConsonanceSimulator(Simulator):
         return self._work_view(work) if work is not None else None
 
     def _matching(self, search: dict[str, Any]) -> list[ProductEntry]:
-        products = sorted(self.catalogue.products, key=lambda p: p.id)
+        products = sorted(self._catalogue.products, key=lambda p: p.id)
         if search.get("idEq") is not None:
             products = [p for p in products if p.id == search["idEq"]]
         if search.get("isbn13Eq") is not None:
@@ -437,7 +467,7 @@ class ConsonanceSimulator(Simulator):
             )
         views += [
             self._note_view(text)
-            for text in self.catalogue.marketing_texts
+            for text in self._catalogue.marketing_texts
             if product.id in text.product_ids and (variant_in is None or text.variant in variant_in)
         ]
         return views
@@ -480,7 +510,7 @@ class ConsonanceSimulator(Simulator):
             "title": work.title,
             "workType": work.work_type,
             "seriesMemberships": memberships,
-            "marketingTexts": lambda info: [self._note_view(t) for t in self.catalogue.marketing_texts if t.work_id == work.id],
+            "marketingTexts": lambda info: [self._note_view(t) for t in self._catalogue.marketing_texts if t.work_id == work.id],
             "supportingResources": [
                 {
                     "id": r.id,
@@ -515,7 +545,7 @@ class ConsonanceSimulator(Simulator):
         """A work's contributions: those of its products, each contributor and role once (Consonance
         keeps contributions on the work and lists the products they apply to)."""
         views: dict[tuple[int, str], GraphQLView] = {}
-        for product in sorted((p for p in self.catalogue.products if p.work_id == work.id), key=lambda p: p.id):
+        for product in sorted((p for p in self._catalogue.products if p.work_id == work.id), key=lambda p: p.id):
             for view in self._contribution_views(product):
                 views.setdefault((view["contributor"]["id"], view["onixContributorRoleCode"]), view)
         return list(views.values())
@@ -569,7 +599,7 @@ class ConsonanceSimulator(Simulator):
 
     def _update_web_link(self, key: ApiKey, data: dict[str, Any]) -> GraphQLView:
         self._require_write_access(key, "updateWebLink")
-        owner = next((p for p in self.catalogue.products for link in p.web_links if link.id == data["id"]), None)
+        owner = next((p for p in self._catalogue.products for link in p.web_links if link.id == data["id"]), None)
         errors = self._link_errors(data)
         if owner is None:
             errors.insert(0, {"field": "id", "messages": ["web link not found"]})
@@ -605,13 +635,13 @@ class ConsonanceSimulator(Simulator):
             variant=data.get("variant"),
         )
         self._next_text_id += 1
-        self.catalogue.marketing_texts.append(text)
+        self._catalogue.marketing_texts.append(text)
         self._record_note("createMarketingText", text)
         return {"clientMutationId": data.get("clientMutationId"), "errors": [], "marketingText": self._note_view(text)}
 
     def _update_marketing_text(self, key: ApiKey, data: dict[str, Any]) -> GraphQLView:
         self._require_write_access(key, "updateMarketingText")
-        text = next((t for t in self.catalogue.marketing_texts if t.id == data["id"]), None)
+        text = next((t for t in self._catalogue.marketing_texts if t.id == data["id"]), None)
         if text is None:
             return {"clientMutationId": data.get("clientMutationId"), "errors": [{"field": "id", "messages": ["marketing text not found"]}], "marketingText": None}
         if data.get("externalTextMarkdown") is not None:
@@ -655,9 +685,10 @@ class ConsonanceSimulator(Simulator):
     def apply_due_changes(self, now: datetime) -> list[AppliedEdit]:
         """Apply every scripted timeline edit due at or before `now`, in order; returns what was applied."""
         applied: list[AppliedEdit] = []
-        while self._pending_edits and self.catalogue.due_at(self._pending_edits[0]) <= now:
+        while self._pending_edits and self._catalogue.due_at(self._pending_edits[0]) <= now:
+            self._answers.clear()
             edit = self._pending_edits.pop(0)
-            self._apply(edit, self.catalogue.due_at(edit).date())
+            self._apply(edit, self._catalogue.due_at(edit).date())
             applied.append(AppliedEdit(at=now, edit=edit))
         self.applied_edits += applied
         return applied
@@ -680,11 +711,11 @@ class ConsonanceSimulator(Simulator):
             "work": self._work,
             "series": self._series,
             "contributor": self._contributor,
-            "contract": lambda i: next((c for c in self.catalogue.contracts if c.id == i), None),
+            "contract": lambda i: next((c for c in self._catalogue.contracts if c.id == i), None),
         }
         assert edit.id is not None
         if edit.entity == "production_file":
-            for product in self.catalogue.products:
+            for product in self._catalogue.products:
                 for file in product.production_files:
                     if file.id == edit.id:
                         return file, product
@@ -697,11 +728,11 @@ class ConsonanceSimulator(Simulator):
     def _add(self, edit: TimelineEdit, on: date) -> None:
         record = {**(edit.record or {}), "changed_on": on.isoformat()}
         collections: dict[str, tuple[list[Any], type[Any]]] = {
-            "product": (self.catalogue.products, ProductEntry),
-            "work": (self.catalogue.works, WorkEntry),
-            "contract": (self.catalogue.contracts, ContractEntry),
-            "contributor": (self.catalogue.contributors, ContributorEntry),
-            "series": (self.catalogue.series, SeriesEntry),
+            "product": (self._catalogue.products, ProductEntry),
+            "work": (self._catalogue.works, WorkEntry),
+            "contract": (self._catalogue.contracts, ContractEntry),
+            "contributor": (self._catalogue.contributors, ContributorEntry),
+            "series": (self._catalogue.series, SeriesEntry),
         }
         collection, model = collections[edit.entity]
         entry = model.model_validate(record)
