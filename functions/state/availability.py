@@ -160,13 +160,15 @@ class AvailabilityStore:
             self._query(IndexName=ISBN_INDEX, KeyConditionExpression="isbn13 = :isbn", ExpressionAttributeValues=to_item({":isbn": isbn13}))
         )
 
-    def put(self, record: AvailabilityRecord, existing: AvailabilityRecord | None = None) -> bool:
+    def put(self, record: AvailabilityRecord, existing: AvailabilityRecord | None = None, *, existing_read: bool = False) -> bool:
         """Write the record when it differs from what is stored and is not older than it.
 
         Returns True when written; False when nothing changed or a newer observation is already there.
-        `existing` saves a read when the caller already has the stored record.
+        `existing` saves a read when the caller already has the stored record; `existing_read` says the
+        caller read the episode's records, so None means there is none (a new episode's first records
+        would otherwise cost a read each). The write's condition still refuses an older observation.
         """
-        current = existing if existing is not None else self.get(record.entity, record.channel, record.territory)
+        current = existing if existing is not None or existing_read else self.get(record.entity, record.channel, record.territory)
         if record.same_state_as(current):
             return False
         values: dict[str, Any] = record.model_dump(mode="json", exclude={"entity"})

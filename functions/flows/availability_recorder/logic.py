@@ -209,7 +209,7 @@ def _record(
             outcome.notes.append(f"{record.sort_key}: a newer observation is recorded; this older one is ignored")
             outcome.records_unchanged += 1
             continue
-        if deps.availability.put(record, existing):
+        if deps.availability.put(record, existing, existing_read=True):
             outcome.records_written += 1
             stored[(record.channel, record.territory)] = record
         else:
