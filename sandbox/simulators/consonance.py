@@ -215,6 +215,39 @@ def schema_without(sdl: str, coordinates: Sequence[str]) -> GraphQLSchema:
     return build_ast_schema(document)
 
 
+@dataclass(frozen=True)
+class _Lookups:
+    """The catalogue's records by id (the first of an id, as a list search finds), built once per state
+    of the records: `changedSince` looks up every product's work, contracts, series and contributors,
+    which searched lists were quadratic in a 500-product catalogue."""
+
+    products: dict[int, ProductEntry]
+    works: dict[int, WorkEntry]
+    series: dict[int, SeriesEntry]
+    contributors: dict[int, ContributorEntry]
+    contracts_by_work: dict[int, tuple[ContractEntry, ...]]
+
+    @classmethod
+    def of(cls, catalogue: Catalogue) -> _Lookups:
+        def by_id(records: Sequence[Any]) -> dict[int, Any]:
+            found: dict[int, Any] = {}
+            for record in records:
+                found.setdefault(record.id, record)
+            return found
+
+        contracts: dict[int, list[ContractEntry]] = {}
+        for contract in sorted(catalogue.contracts, key=lambda c: c.id):
+            for work_id in dict.fromkeys(contract.work_ids):
+                contracts.setdefault(work_id, []).append(contract)
+        return cls(
+            products=by_id(catalogue.products),
+            works=by_id(catalogue.works),
+            series=by_id(catalogue.series),
+            contributors=by_id(catalogue.contributors),
+            contracts_by_work={work_id: tuple(found) for work_id, found in contracts.items()},
+        )
+
+
 class ConsonanceSimulator(Simulator):
     service = "consonance"
 
@@ -247,6 +280,7 @@ class ConsonanceSimulator(Simulator):
         self._next_text_id = max((t.id for t in self._catalogue.marketing_texts), default=0) + 900_001
         self._prepared: dict[str, tuple[DocumentNode, list[Any], bool]] = {}
         self._answers: dict[tuple[str, str, str | None, str, int], dict[str, Any]] = {}
+        self._lookups_now: _Lookups | None = None
         self.applied_edits: list[AppliedEdit] = []
         self._pending_edits = sorted(self._catalogue.timeline, key=self._catalogue.due_at)
         self._next_link_id = 1 + max((link.id for p in self._catalogue.products for link in p.web_links), default=900_000)
@@ -255,7 +289,7 @@ class ConsonanceSimulator(Simulator):
     def catalogue(self) -> Catalogue:
         """The simulator's records, to read or edit: whoever takes them may change them, so answers
         kept so far are forgotten."""
-        self._answers.clear()
+        self._forget()
         return self._catalogue
 
     @property
@@ -312,7 +346,7 @@ class ConsonanceSimulator(Simulator):
         if reads_only and asked in self._answers:
             return self._answers[asked]
         if not reads_only:
-            self._answers.clear()
+            self._forget()
         result = execute_sync(
             self.schema,
             document,
@@ -331,19 +365,29 @@ class ConsonanceSimulator(Simulator):
 
     # ---------------------------------------------------------------------------------- catalogue look-ups
     def _product(self, product_id: int) -> ProductEntry | None:
-        return next((p for p in self._catalogue.products if p.id == product_id), None)
+        return self._lookups().products.get(product_id)
 
     def _work(self, work_id: int) -> WorkEntry | None:
-        return next((w for w in self._catalogue.works if w.id == work_id), None)
+        return self._lookups().works.get(work_id)
 
     def _series(self, series_id: int) -> SeriesEntry | None:
-        return next((s for s in self._catalogue.series if s.id == series_id), None)
+        return self._lookups().series.get(series_id)
 
     def _contributor(self, contributor_id: int) -> ContributorEntry | None:
-        return next((c for c in self._catalogue.contributors if c.id == contributor_id), None)
+        return self._lookups().contributors.get(contributor_id)
 
     def _contracts_of(self, work_id: int) -> list[ContractEntry]:
-        return sorted((c for c in self._catalogue.contracts if work_id in c.work_ids), key=lambda c: c.id)
+        return list(self._lookups().contracts_by_work.get(work_id, ()))
+
+    def _lookups(self) -> _Lookups:
+        if self._lookups_now is None:
+            self._lookups_now = _Lookups.of(self._catalogue)
+        return self._lookups_now
+
+    def _forget(self) -> None:
+        """The records may have changed: kept answers and look-ups are rebuilt when next needed."""
+        self._answers.clear()
+        self._lookups_now = None
 
     def changed_on(self, product: ProductEntry) -> date:
         """The date Consonance's changedSince sees for a product: its own or any sibling record's."""
@@ -686,9 +730,10 @@ class ConsonanceSimulator(Simulator):
         """Apply every scripted timeline edit due at or before `now`, in order; returns what was applied."""
         applied: list[AppliedEdit] = []
         while self._pending_edits and self._catalogue.due_at(self._pending_edits[0]) <= now:
-            self._answers.clear()
+            self._forget()
             edit = self._pending_edits.pop(0)
             self._apply(edit, self._catalogue.due_at(edit).date())
+            self._forget()
             applied.append(AppliedEdit(at=now, edit=edit))
         self.applied_edits += applied
         return applied
