@@ -14,7 +14,10 @@ from typing import Any
 
 import pytest
 
+from bench.instrument import AwsCallCounter
 from functions.domain.events import EpisodeChanged, SeriesChanged
+from functions.flow_declarations import Table
+from functions.state.cursors import CursorStore
 from sandbox.world import SandboxWorld
 from tests.integration.harness import (
     EventTap,
@@ -120,13 +123,34 @@ def test_cursor_is_the_date_of_the_last_successful_poll(world: SandboxWorld) -> 
 
 def test_second_poll_without_change_emits_nothing_and_writes_nothing(world: SandboxWorld, tap: EventTap) -> None:
     versions = ledger_versions(world)
-    outcome, log = poll(world, moment(0, 0, 30))
+    with AwsCallCounter() as calls:
+        outcome, log = poll(world, moment(0, 0, 30))
 
     # The date cursor is inclusive, so every record changed today comes back; the hashes match.
     assert [request["since"] for request in page_requests(log)] == [START.isoformat()] * 5
     assert outcome == {"changed": 0, "unchanged": 8, "series_changed": []}
     assert tap.take() == []
     assert ledger_versions(world) == versions
+    # The records are exactly those the first poll compared: the ledger is not even read.
+    assert ledger_reads(world, calls) == 0
+
+
+def test_identical_records_are_compared_again_under_another_mapping(world: SandboxWorld, tap: EventTap) -> None:
+    stored = cursor(world, "consonance-poller")
+    assert stored is not None and stored["compared_pages"]
+    CursorStore(world.resources.tables[Table.CURSORS]).put("consonance-poller", stored | {"compared_basis": "an earlier mapping"})
+
+    with AwsCallCounter() as calls:
+        outcome, _ = poll(world, moment(0, 0, 45))
+
+    assert outcome == {"changed": 0, "unchanged": 8, "series_changed": []}
+    assert ledger_reads(world, calls) == 1  # one BatchGetItem for the page of 8
+    assert tap.take() == []
+
+
+def ledger_reads(world: SandboxWorld, calls: AwsCallCounter) -> int:
+    ledger = world.resources.tables[Table.LEDGER]
+    return sum(n for (_, operation, table), n in calls.snapshot().items() if operation in ("BatchGetItem", "GetItem", "Query") and ledger in table.split(","))
 
 
 def test_cursor_moves_to_the_next_day(world: SandboxWorld, tap: EventTap) -> None:

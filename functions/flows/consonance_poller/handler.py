@@ -32,7 +32,9 @@ def run(deps: PollDeps, now: datetime, time_left: Callable[[], float] | None) ->
         logger.error("Consonance returned records that cannot be keyed", extra={"records": outcome.malformed[:20]})
     metrics.add_metric(name="ProductsChanged", unit=MetricUnit.Count, value=outcome.changed)
     metrics.add_metric(name="PollSucceeded", unit=MetricUnit.Count, value=1)
-    logger.info("poll finished", extra={"outcome": outcome.__dict__ | {"changed_since": outcome.changed_since.isoformat()}})
+    summary = {name: value for name, value in outcome.__dict__.items() if name != "pages"}
+    summary |= {"changed_since": outcome.changed_since.isoformat(), "pages": len(outcome.pages)}
+    logger.info("poll finished", extra={"outcome": summary})
     return {"changed": outcome.changed, "unchanged": outcome.unchanged, "series_changed": outcome.series_changed}
 
 
