@@ -11,7 +11,8 @@ constant; `cheaper_item_order()` sorts a table's items (every Query and Scan doe
 once per item instead of per comparison, and converts a string, binary or number key without first
 asking whether it is a set, a list, a map or null; `remembered_action_names()` keeps the list of a response class's methods moto's dispatch
 builds on every request. A Query reads only the items that can match its hash key
-(`query_reads_only_its_partition()`). All patch moto's classes
+(`query_reads_only_its_partition()`), a Query or Scan returns its items without deep-copying them
+(`uncopied_query_and_scan_results()`). All patch moto's classes
 for the whole process while active, so the moto server's socket and in-process paths (and `mock_aws`)
 answer alike.
 
@@ -147,7 +148,25 @@ def cheaper_item_order() -> Iterator[None]:
 
 
 _current_read = threading.local()
-"""What the Query running on this thread may skip; set by the wrapper below for one call."""
+"""What the Query or Scan running on this thread may skip; set by the wrappers below for one call."""
+
+
+def _during_each_call(method: Callable[..., Any], **settings: Any) -> Callable[..., Any]:
+    """`method`, with `settings` as attributes of `_current_read` for the length of each call (a call
+    within a call keeps its caller's settings afterwards)."""
+
+    @functools.wraps(method)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        before = {name: getattr(_current_read, name, None) for name in settings}
+        for name, value in settings.items():
+            setattr(_current_read, name, value() if callable(value) else value)
+        try:
+            return method(*args, **kwargs)
+        finally:
+            for name, value in before.items():
+                setattr(_current_read, name, value)
+
+    return wrapper
 
 
 @contextmanager
@@ -234,6 +253,29 @@ def _query_candidates(table: Any, arguments: dict[str, Any]) -> dict[Any, Any] |
 
 
 @contextmanager
+def uncopied_query_and_scan_results() -> Iterator[None]:
+    """moto's `Table.query` and `Table.scan` deep-copy every item they return (a query: every candidate,
+    before its FilterExpression drops most of them). Only moto's Query and Scan responses call them
+    (through the backend), and those turn the returned items into new dicts and lists (`DynamoResult`)
+    at once; the filters only read an item, and index and expression projections build new ones. The
+    copies are never needed, so while a query or scan runs, an item's deep copy is the item itself."""
+    from moto.dynamodb.models.dynamo_type import Item
+    from moto.dynamodb.models.table import Table
+
+    original_deepcopy = Item.__deepcopy__
+
+    def deepcopy(self: Any, memo: dict[int, Any]) -> Any:
+        return self if getattr(_current_read, "uncopied", False) else original_deepcopy(self, memo)
+
+    with (
+        mock.patch.object(Item, "__deepcopy__", deepcopy),
+        mock.patch.object(Table, "query", _during_each_call(Table.query, uncopied=True)),
+        mock.patch.object(Table, "scan", _during_each_call(Table.scan, uncopied=True)),
+    ):
+        yield
+
+
+@contextmanager
 def remembered_action_names() -> Iterator[None]:
     """moto's dispatch lists a response class's methods with `inspect.getmembers` on every request to
     see whether the action is one of them; a class's methods do not change, so the list is kept."""
@@ -251,6 +293,7 @@ def moto_speedups() -> Iterator[None]:
         moto_sqs_and_events_speedups(),
         cheaper_item_order(),
         query_reads_only_its_partition(),  # after cheaper_item_order: it narrows whichever all_items is in place
+        uncopied_query_and_scan_results(),
         remembered_action_names(),
     ):
         yield
