@@ -12,7 +12,8 @@ once per item instead of per comparison, and converts a string, binary or number
 asking whether it is a set, a list, a map or null; `remembered_action_names()` keeps the list of a response class's methods moto's dispatch
 builds on every request. A Query reads only the items that can match its hash key
 (`query_reads_only_its_partition()`), a Query or Scan returns its items without deep-copying them
-(`uncopied_query_and_scan_results()`). All patch moto's classes
+(`uncopied_query_and_scan_results()`), and sizes each item once, counting string and number
+attributes directly (`item_sizes_once_per_read()`, `cheaper_item_sizes()`). All patch moto's classes
 for the whole process while active, so the moto server's socket and in-process paths (and `mock_aws`)
 answer alike.
 
@@ -276,6 +277,57 @@ def uncopied_query_and_scan_results() -> Iterator[None]:
 
 
 @contextmanager
+def cheaper_item_sizes() -> Iterator[None]:
+    """moto's `Item.size` (every Query and Scan sizes every item it reads, for the 1 MB page limit) asks
+    each attribute value its size through a chain of type tests. A string's size is its name's
+    UTF-8 length plus its own, a number's its name's plus the length of its text: computed here
+    directly for those two (moto's answers: `bytesize` of a string, `len(str(...))` of a number);
+    every other kind of value is still asked."""
+    from moto.dynamodb.models.dynamo_type import Item
+    from moto.dynamodb.models.utilities import bytesize
+
+    def size(self: Any) -> int:
+        total = 0
+        for name, value in self.attrs.items():
+            text = value.value
+            if type(text) is str and (value.type == "S" or value.type == "N"):
+                total += bytesize(name) + (len(text.encode()) if value.type == "S" else len(text))
+            else:
+                total += bytesize(name) + value.size()
+        return total
+
+    with mock.patch.object(Item, "size", size):
+        yield
+
+
+@contextmanager
+def item_sizes_once_per_read() -> Iterator[None]:
+    """moto's `Table.query` and `Table.scan` compute each item's size (a walk over every attribute) twice:
+    once to check the 1 MB page limit, once to add it to the page's size. Within one call the items do
+    not change, so the second answer is the first, remembered for that call only."""
+    from moto.dynamodb.models.dynamo_type import Item
+    from moto.dynamodb.models.table import Table
+
+    original_size = Item.size
+
+    def size(self: Any) -> int:
+        sizes = getattr(_current_read, "sizes", None)
+        if sizes is None:
+            return original_size(self)
+        known = sizes.get(id(self))
+        if known is None or known[0] is not self:
+            known = sizes[id(self)] = (self, original_size(self))  # the item kept: its id stays its own
+        return known[1]
+
+    with (
+        mock.patch.object(Item, "size", size),
+        mock.patch.object(Table, "query", _during_each_call(Table.query, sizes=dict)),
+        mock.patch.object(Table, "scan", _during_each_call(Table.scan, sizes=dict)),
+    ):
+        yield
+
+
+@contextmanager
 def remembered_action_names() -> Iterator[None]:
     """moto's dispatch lists a response class's methods with `inspect.getmembers` on every request to
     see whether the action is one of them; a class's methods do not change, so the list is kept."""
@@ -294,6 +346,8 @@ def moto_speedups() -> Iterator[None]:
         cheaper_item_order(),
         query_reads_only_its_partition(),  # after cheaper_item_order: it narrows whichever all_items is in place
         uncopied_query_and_scan_results(),
+        cheaper_item_sizes(),
+        item_sizes_once_per_read(),  # after cheaper_item_sizes: it remembers whichever size is in place
         remembered_action_names(),
     ):
         yield
