@@ -10,8 +10,12 @@ serializer whenever the result holds anything JSON cannot carry as is (binary, t
 constant; `cheaper_item_order()` sorts a table's items (every Query and Scan does) on keys converted
 once per item instead of per comparison, and converts a string, binary or number key without first
 asking whether it is a set, a list, a map or null; `remembered_action_names()` keeps the list of a response class's methods moto's dispatch
-builds on every request. Both patch moto's classes for the whole process while active, so the moto server's socket
-and in-process paths (and `mock_aws`) answer alike.
+builds on every request. A Query reads only the items that can match its hash key
+(`query_reads_only_its_partition()`), a Query or Scan returns its items without deep-copying them
+(`uncopied_query_and_scan_results()`), and sizes each item once, counting string and number
+attributes directly (`item_sizes_once_per_read()`, `cheaper_item_sizes()`). All patch moto's classes
+for the whole process while active, so the moto server's socket and in-process paths (and `mock_aws`)
+answer alike.
 
 tests/sandbox/test_aws_transport.py holds every answer of a broad DynamoDB / SQS / EventBridge / SNS
 / Secrets Manager scenario equal with and without them; tests/unit/test_bench_aws.py compares the
@@ -20,7 +24,9 @@ fast body with the serializer's call by call for the ledger's traffic.
 
 from __future__ import annotations
 
+import functools
 import json
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -92,8 +98,6 @@ def moto_sqs_and_events_speedups() -> Iterator[None]:
         retention_period = self.get_queue(queue_name).message_retention_period
         return not retention_period + message.sent_timestamp / 1000 <= sqs_models.unix_time()
 
-    import functools
-
     cached_parse = functools.lru_cache(maxsize=1024)(jsonpath_ng.ext.parse)
     with (
         mock.patch.object(sqs_models, "unix_time", _fast_unix_time(sqs_models.unix_time, 1.0)),
@@ -144,12 +148,189 @@ def cheaper_item_order() -> Iterator[None]:
         yield
 
 
+_current_read = threading.local()
+"""What the Query or Scan running on this thread may skip; set by the wrappers below for one call."""
+
+
+def _during_each_call(method: Callable[..., Any], **settings: Any) -> Callable[..., Any]:
+    """`method`, with `settings` as attributes of `_current_read` for the length of each call (a call
+    within a call keeps its caller's settings afterwards)."""
+
+    @functools.wraps(method)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        before = {name: getattr(_current_read, name, None) for name in settings}
+        for name, value in settings.items():
+            setattr(_current_read, name, value() if callable(value) else value)
+        try:
+            return method(*args, **kwargs)
+        finally:
+            for name, value in before.items():
+                setattr(_current_read, name, value)
+
+    return wrapper
+
+
+@contextmanager
+def query_reads_only_its_partition() -> Iterator[None]:
+    """moto's `Table.query` takes its candidates from `all_items()`, the whole table sorted, and then keeps
+    those whose table hash key (a table query) or index hash key attributes (an index query) equal
+    the query's. While a query runs, `all_items()` answers from the items that can pass that test:
+    the table's hash bucket holding the query's key, or the items whose index hash attributes equal
+    the query's (the same `!=` moto applies). Same answer: every item moto keeps is among them (an
+    item lives in the bucket of its own hash key, and bucket keys hash and compare by type and
+    value), and sorting a subset with the same key and a stable sort gives the order the subset has
+    in the sorted whole, so moto's filter, its re-sort and everything after see the same list."""
+    import inspect
+    from types import SimpleNamespace
+
+    from moto.dynamodb.models.table import Table
+
+    original_query = Table.query
+    original_all_items: Callable[[Any], list[Any]] = Table.all_items  # called on the table or a view of part of it
+    parameters = inspect.signature(original_query)
+
+    def query(self: Any, *args: Any, **kwargs: Any) -> Any:
+        arguments = parameters.bind(self, *args, **kwargs).arguments
+        _current_read.partition = (self, _query_candidates(self, arguments))
+        try:
+            return original_query(self, *args, **kwargs)
+        finally:
+            _current_read.partition = None
+
+    def all_items(self: Any) -> list[Any]:
+        partition = getattr(_current_read, "partition", None)
+        if partition is None or partition[0] is not self or partition[1] is None:
+            return original_all_items(self)
+        _current_read.partition = None  # the query's one call
+        return original_all_items(SimpleNamespace(items=partition[1], range_key_attr=self.range_key_attr))
+
+    with mock.patch.object(Table, "query", query), mock.patch.object(Table, "all_items", all_items):
+        yield
+
+
+def _query_candidates(table: Any, arguments: dict[str, Any]) -> dict[Any, Any] | None:
+    """The part of `table.items` (same shape, same order) a query can answer from; None: all of it."""
+    if not arguments.get("index_name"):
+        hash_key = arguments.get("hash_key")
+        if hash_key is None:
+            return None
+        try:
+            bucket = table.items.get(hash_key)
+        except TypeError:  # a key value of a type that cannot be a key (a list, a map): moto compares
+            return None
+        return {} if bucket is None else {hash_key: bucket}
+    conditions = arguments.get("hash_key_conditions") or []
+    if not conditions:
+        return None
+
+    if all(expected.type in ("S", "B") for _, expected in conditions):
+        # moto's `!=` compares type and `cast_value`, which is the value itself for a string or binary
+        wanted_values = [(name, expected.type, expected.value) for name, expected in conditions]
+
+        def wanted(item: Any) -> bool:
+            for name, kind, expected_value in wanted_values:
+                value = item.attrs.get(name)
+                if value is None or value.type != kind or value.value != expected_value:
+                    return False
+            return True
+
+    else:
+
+        def wanted(item: Any) -> bool:
+            for name, expected in conditions:
+                value = item.attrs.get(name)
+                if not value or value != expected:
+                    return False
+            return True
+
+    if not table.range_key_attr:
+        return {key: item for key, item in table.items.items() if wanted(item)}
+    candidates: dict[Any, Any] = {}
+    for key, bucket in table.items.items():
+        for range_key, item in bucket.items():
+            if wanted(item):
+                candidates.setdefault(key, {})[range_key] = item
+    return candidates
+
+
+@contextmanager
+def uncopied_query_and_scan_results() -> Iterator[None]:
+    """moto's `Table.query` and `Table.scan` deep-copy every item they return (a query: every candidate,
+    before its FilterExpression drops most of them). Only moto's Query and Scan responses call them
+    (through the backend), and those turn the returned items into new dicts and lists (`DynamoResult`)
+    at once; the filters only read an item, and index and expression projections build new ones. The
+    copies are never needed, so while a query or scan runs, an item's deep copy is the item itself."""
+    from moto.dynamodb.models.dynamo_type import Item
+    from moto.dynamodb.models.table import Table
+
+    original_deepcopy = Item.__deepcopy__
+
+    def deepcopy(self: Any, memo: dict[int, Any]) -> Any:
+        return self if getattr(_current_read, "uncopied", False) else original_deepcopy(self, memo)
+
+    with (
+        mock.patch.object(Item, "__deepcopy__", deepcopy),
+        mock.patch.object(Table, "query", _during_each_call(Table.query, uncopied=True)),
+        mock.patch.object(Table, "scan", _during_each_call(Table.scan, uncopied=True)),
+    ):
+        yield
+
+
+@contextmanager
+def cheaper_item_sizes() -> Iterator[None]:
+    """moto's `Item.size` (every Query and Scan sizes every item it reads, for the 1 MB page limit) asks
+    each attribute value its size through a chain of type tests. A string's size is its name's
+    UTF-8 length plus its own, a number's its name's plus the length of its text: computed here
+    directly for those two (moto's answers: `bytesize` of a string, `len(str(...))` of a number);
+    every other kind of value is still asked."""
+    from moto.dynamodb.models.dynamo_type import Item
+    from moto.dynamodb.models.utilities import bytesize
+
+    def size(self: Any) -> int:
+        total = 0
+        for name, value in self.attrs.items():
+            text = value.value
+            if type(text) is str and (value.type == "S" or value.type == "N"):
+                total += bytesize(name) + (len(text.encode()) if value.type == "S" else len(text))
+            else:
+                total += bytesize(name) + value.size()
+        return total
+
+    with mock.patch.object(Item, "size", size):
+        yield
+
+
+@contextmanager
+def item_sizes_once_per_read() -> Iterator[None]:
+    """moto's `Table.query` and `Table.scan` compute each item's size (a walk over every attribute) twice:
+    once to check the 1 MB page limit, once to add it to the page's size. Within one call the items do
+    not change, so the second answer is the first, remembered for that call only."""
+    from moto.dynamodb.models.dynamo_type import Item
+    from moto.dynamodb.models.table import Table
+
+    original_size = Item.size
+
+    def size(self: Any) -> int:
+        sizes = getattr(_current_read, "sizes", None)
+        if sizes is None:
+            return original_size(self)
+        known = sizes.get(id(self))
+        if known is None or known[0] is not self:
+            known = sizes[id(self)] = (self, original_size(self))  # the item kept: its id stays its own
+        return known[1]
+
+    with (
+        mock.patch.object(Item, "size", size),
+        mock.patch.object(Table, "query", _during_each_call(Table.query, sizes=dict)),
+        mock.patch.object(Table, "scan", _during_each_call(Table.scan, sizes=dict)),
+    ):
+        yield
+
+
 @contextmanager
 def remembered_action_names() -> Iterator[None]:
     """moto's dispatch lists a response class's methods with `inspect.getmembers` on every request to
     see whether the action is one of them; a class's methods do not change, so the list is kept."""
-    import functools
-
     from moto.core import responses
 
     with mock.patch.object(responses, "method_names_from_class", functools.lru_cache(maxsize=None)(responses.method_names_from_class)):
@@ -159,5 +340,14 @@ def remembered_action_names() -> Iterator[None]:
 @contextmanager
 def moto_speedups() -> Iterator[None]:
     """Every moto speed-up above (wall time only; moto answers the same)."""
-    with fast_dynamodb_json(), moto_sqs_and_events_speedups(), cheaper_item_order(), remembered_action_names():
+    with (
+        fast_dynamodb_json(),
+        moto_sqs_and_events_speedups(),
+        cheaper_item_order(),
+        query_reads_only_its_partition(),  # after cheaper_item_order: it narrows whichever all_items is in place
+        uncopied_query_and_scan_results(),
+        cheaper_item_sizes(),
+        item_sizes_once_per_read(),  # after cheaper_item_sizes: it remembers whichever size is in place
+        remembered_action_names(),
+    ):
         yield

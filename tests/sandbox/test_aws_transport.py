@@ -174,6 +174,7 @@ def scenario(client: Clients) -> list[tuple[str, Any]]:
             ]
         ),
     )
+    dynamodb_reads(dynamodb, step)
     step("missing table", lambda: dynamodb.get_item(TableName="nope", Key={"pk": {"S": "a"}}))
     step("validation error", lambda: dynamodb.get_item(TableName="t", Key={"pk": {"S": "a"}}))
 
@@ -248,6 +249,156 @@ def scenario(client: Clients) -> list[tuple[str, Any]]:
     return steps
 
 
+def dynamodb_reads(dynamodb: Any, step: Callable[[str, Callable[[], Any]], Any]) -> None:
+    """Queries and scans the way moto's speed-ups narrow, skip copies and remember sizes: index queries
+    with and without range conditions, filters, paging both ways, projections, counts, legacy filters,
+    items without the index's keys, a table without a range key, and pages cut at 1 MB."""
+
+    def paged(name: str, operation: Callable[..., Any], **arguments: Any) -> None:
+        start: dict[str, Any] = {}
+        for page in range(30):
+            answer = step(f"{name} page {page}", lambda start=start: operation(**arguments, **start))
+            last = answer.get("ok", {}).get("LastEvaluatedKey")
+            if not last:
+                return
+            start = {"ExclusiveStartKey": last}
+        raise AssertionError(f"{name}: paging did not end")
+
+    step(
+        "create reads table",
+        lambda: dynamodb.create_table(
+            TableName="reads",
+            AttributeDefinitions=[
+                {"AttributeName": n, "AttributeType": t} for n, t in (("pk", "S"), ("sk", "S"), ("status", "S"), ("rank", "N"), ("kind", "S"))
+            ],
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+            GlobalSecondaryIndexes=[
+                {
+                    "IndexName": "by-status",
+                    "KeySchema": [{"AttributeName": "status", "KeyType": "HASH"}, {"AttributeName": "rank", "KeyType": "RANGE"}],
+                    "Projection": {"ProjectionType": "ALL"},
+                },
+                {"IndexName": "by-kind", "KeySchema": [{"AttributeName": "kind", "KeyType": "HASH"}], "Projection": {"ProjectionType": "KEYS_ONLY"}},
+                {
+                    "IndexName": "by-kind-include",
+                    "KeySchema": [{"AttributeName": "kind", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+                    "Projection": {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["note"]},
+                },
+            ],
+            BillingMode="PAY_PER_REQUEST",
+        ),
+    )
+    for number in range(40):  # written out of key order; some items lack the indexes' key attributes
+        item: dict[str, Any] = {"pk": {"S": f"p{(number * 7) % 5}"}, "sk": {"S": f"s{(number * 11) % 40:02}"}, "note": {"S": f"n{number % 3}"}}
+        if number % 4:
+            item["status"] = {"S": ("open", "closed")[number % 2]}
+        if number % 6:
+            item["rank"] = {"N": str((number * 13) % 9)}  # equal ranks: moto orders them by the table's keys
+        if number % 5 != 2:
+            item["kind"] = {"S": ("a", "b", "c")[number % 3]}
+        if number % 8 == 0:
+            item["tags"] = {"SS": ["x", f"t{number}"]}
+        dynamodb.put_item(TableName="reads", Item=item)
+    statuses = {":s": {"S": "open"}}
+    query = dynamodb.query
+    step("query index", lambda: query(TableName="reads", IndexName="by-status", KeyConditionExpression="#s = :s", ExpressionAttributeNames={"#s": "status"}, ExpressionAttributeValues=statuses))
+    step(
+        "query index range",
+        lambda: query(
+            TableName="reads",
+            IndexName="by-status",
+            KeyConditionExpression="#s = :s AND #r BETWEEN :lo AND :hi",
+            ExpressionAttributeNames={"#s": "status", "#r": "rank"},
+            ExpressionAttributeValues=statuses | {":lo": {"N": "2"}, ":hi": {"N": "6"}},
+        ),
+    )
+    for forward in (True, False):
+        paged(
+            f"query index filtered forward={forward}",
+            query,
+            TableName="reads",
+            IndexName="by-status",
+            KeyConditionExpression="#s = :s AND #r > :lo",
+            FilterExpression="note <> :n",
+            ExpressionAttributeNames={"#s": "status", "#r": "rank"},
+            ExpressionAttributeValues=statuses | {":lo": {"N": "1"}, ":n": {"S": "n1"}},
+            ScanIndexForward=forward,
+            Limit=3,
+        )
+        paged(
+            f"query partition forward={forward}",
+            query,
+            TableName="reads",
+            KeyConditionExpression="pk = :p AND begins_with(sk, :s)",
+            FilterExpression="attribute_exists(#s)",
+            ProjectionExpression="pk, sk, #s, tags",
+            ExpressionAttributeNames={"#s": "status"},
+            ExpressionAttributeValues={":p": {"S": "p2"}, ":s": {"S": "s"}},
+            ScanIndexForward=forward,
+            Limit=2,
+        )
+    step("query index projected", lambda: query(TableName="reads", IndexName="by-status", KeyConditionExpression="#s = :s", ProjectionExpression="pk, #r", ExpressionAttributeNames={"#s": "status", "#r": "rank"}, ExpressionAttributeValues=statuses))
+    step("query index count", lambda: query(TableName="reads", IndexName="by-status", KeyConditionExpression="#s = :s", ExpressionAttributeNames={"#s": "status"}, ExpressionAttributeValues=statuses, Select="COUNT"))
+    paged("query keys-only index", query, TableName="reads", IndexName="by-kind", KeyConditionExpression="kind = :k", ExpressionAttributeValues={":k": {"S": "b"}}, Limit=4)
+    step("query include index", lambda: query(TableName="reads", IndexName="by-kind-include", KeyConditionExpression="kind = :k AND sk < :s", FilterExpression="note = :n", ExpressionAttributeValues={":k": {"S": "a"}, ":s": {"S": "s30"}, ":n": {"S": "n0"}}))
+    step("query empty partition", lambda: query(TableName="reads", KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": {"S": "p9"}}))
+    step(
+        "query legacy conditions",
+        lambda: query(
+            TableName="reads",
+            KeyConditions={"pk": {"AttributeValueList": [{"S": "p1"}], "ComparisonOperator": "EQ"}},
+            QueryFilter={"note": {"AttributeValueList": [{"S": "n2"}], "ComparisonOperator": "EQ"}},
+        ),
+    )
+    scan = dynamodb.scan
+    paged("scan filtered", scan, TableName="reads", FilterExpression="note IN (:a, :b) AND attribute_exists(kind)", ExpressionAttributeValues={":a": {"S": "n0"}, ":b": {"S": "n2"}}, Limit=7)
+    paged("scan index", scan, TableName="reads", IndexName="by-status", FilterExpression="#r >= :r", ExpressionAttributeNames={"#r": "rank"}, ExpressionAttributeValues={":r": {"N": "4"}}, Limit=5)
+    step("scan projected", lambda: scan(TableName="reads", ProjectionExpression="sk, tags", FilterExpression="contains(tags, :x)", ExpressionAttributeValues={":x": {"S": "x"}}))
+    step("scan count", lambda: scan(TableName="reads", Select="COUNT", FilterExpression="note = :n", ExpressionAttributeValues={":n": {"S": "n1"}}))
+    step("scan legacy filter", lambda: scan(TableName="reads", ScanFilter={"status": {"ComparisonOperator": "NULL"}, "note": {"AttributeValueList": [{"S": "n0"}], "ComparisonOperator": "EQ"}}))
+    step("scan segment", lambda: scan(TableName="reads", Segment=1, TotalSegments=3, FilterExpression="attribute_not_exists(#r)", ExpressionAttributeNames={"#r": "rank"}))
+
+    # a table without a range key (numbers written out of order), queried by a differently spelt number
+    step(
+        "create flat table",
+        lambda: dynamodb.create_table(
+            TableName="flat",
+            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "N"}, {"AttributeName": "group", "AttributeType": "S"}],
+            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+            GlobalSecondaryIndexes=[{"IndexName": "by-group", "KeySchema": [{"AttributeName": "group", "KeyType": "HASH"}], "Projection": {"ProjectionType": "ALL"}}],
+            BillingMode="PAY_PER_REQUEST",
+        ),
+    )
+    for number in (12, 3, 40, 7, 25, 1, 9, 30):
+        flat_item = {"id": {"N": str(number)}, "n": {"N": str(number % 4)}} | ({"group": {"S": f"g{number % 2}"}} if number != 9 else {})
+        dynamodb.put_item(TableName="flat", Item=flat_item)
+    step("query flat", lambda: query(TableName="flat", KeyConditionExpression="id = :i", ExpressionAttributeValues={":i": {"N": "7.0"}}))
+    paged("query flat index", query, TableName="flat", IndexName="by-group", KeyConditionExpression="#g = :g", FilterExpression="n <> :z", ExpressionAttributeNames={"#g": "group"}, ExpressionAttributeValues={":g": {"S": "g1"}, ":z": {"N": "0"}}, Limit=2, ScanIndexForward=False)
+    paged("scan flat", scan, TableName="flat", FilterExpression="n < :two", ExpressionAttributeValues={":two": {"N": "2"}}, Limit=3)
+
+    # pages cut at 1 MB as moto counts it: in "edge" the first three items are exactly 1,000,000 bytes
+    # (a full page), in "over" one byte more (the third item goes to the next page)
+    for partition, extra in (("edge", 0), ("over", 1)):
+        for number, blob_bytes in enumerate((333_264, 333_264, 333_265 + extra, 0)):
+            edge_item = {
+                "pk": {"S": partition},
+                "sk": {"S": f"b{number}"},
+                "status": {"S": partition},
+                "rank": {"N": "1.50"},
+                "flag": {"BOOL": True},
+                "none": {"NULL": True},
+                "list": {"L": [{"S": "é"}, {"N": "10"}]},
+                "map": {"M": {"k": {"S": "ü"}}},
+                "bin": {"B": b"\x00\x01\x02"},
+                "nums": {"NS": ["1", "22"]},
+            } | ({"blob": {"S": "é" * 1000 + "a" * (blob_bytes - 2000)}} if blob_bytes else {})
+            dynamodb.put_item(TableName="reads", Item=edge_item)
+        paged(f"query {partition}", query, TableName="reads", KeyConditionExpression="pk = :p", ProjectionExpression="sk", ExpressionAttributeValues={":p": {"S": partition}})
+        by_status = {"IndexName": "by-status", "ExpressionAttributeNames": {"#s": "status"}, "ExpressionAttributeValues": {":s": {"S": partition}}}
+        paged(f"query {partition} index", query, TableName="reads", KeyConditionExpression="#s = :s", ProjectionExpression="sk", **by_status)
+    paged("scan big", scan, TableName="reads", ProjectionExpression="sk", FilterExpression="attribute_exists(#b)", ExpressionAttributeNames={"#b": "blob"})
+
+
 def test_every_answer_is_the_same_over_the_socket_and_in_process(server: MotoServer) -> None:
     assert server.transport is not None
     server.reset_state()
@@ -286,6 +437,9 @@ def test_moto_speedups_answer_what_moto_answers(server: MotoServer) -> None:
 
     for (name, expected), (_, actual) in zip(plain, fast, strict=True):
         assert actual == expected, name
+    counts = {name: result["ok"]["Count"] for name, result in plain if name.startswith(("query edge", "query over"))}
+    assert counts["query edge page 0"] == counts["query edge index page 0"] == 3, "a page of exactly 1,000,000 bytes is full"
+    assert counts["query over page 0"] == counts["query over index page 0"] == 2, "one byte more starts the next page"
 
 
 def test_message_digests_match_their_bodies_in_process(server: MotoServer) -> None:
