@@ -50,6 +50,9 @@ _URL_KEYS = ("wsgi.url_scheme", "HTTP_HOST", "SERVER_NAME", "SERVER_PORT", "SCRI
 _ROUTES_KEPT = 4096  # routes are per path: S3 object keys would otherwise grow the cache without end
 
 
+_NOT_ROUTED_YET: Any = object()
+
+
 @dataclass(frozen=True)
 class Route:
     """What Flask does for a request to one app, method and path: the moto view it calls and the
@@ -123,11 +126,12 @@ class DirectDispatch:
         if not self._is_plain(app):
             return None
         key = (app, method, path)
-        if key not in self._routes:
+        route = self._routes.get(key, _NOT_ROUTED_YET)
+        if route is _NOT_ROUTED_YET:
+            route = _flask_route(app, environ)
             if len(self._routes) >= _ROUTES_KEPT:
                 self._routes.clear()
-            self._routes[key] = _flask_route(app, environ)
-        route = self._routes[key]
+            self._routes[key] = route
         return None if route is None else (app, route)
 
     def _is_plain(self, app: Flask) -> bool:
@@ -141,6 +145,7 @@ class DirectDispatch:
                 and set(after) <= {None}
                 and len(after.get(None, [])) <= 1
                 and not any(app.teardown_request_funcs.values())
+                and not app.teardown_appcontext_funcs
                 and not any(app.url_value_preprocessors.values())
             )
         return self._plain_apps[app]
