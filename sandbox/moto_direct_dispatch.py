@@ -11,17 +11,20 @@ in-process AWS call is that machinery rather than moto's own work.
 `DirectDispatch.answer` does the same steps for the same environ with less around them: the same
 dispatcher picks the app; the route and the headers the after-request step adds are found once per
 (app, method, path) by Flask itself, in a request context of that request; the handler is called with
-Flask's own request class built from the environ (so moto parses it exactly as in the server), and
-its result becomes a Flask `Response` whose WSGI status, headers and body are returned. What it
+Flask's own request class built from the environ, behind a werkzeug `LocalProxy` as the server hands
+it over (so moto parses it exactly as in the server), and its result becomes a Flask `Response` whose WSGI status, headers and body are returned. What it
 cannot reproduce that way it declines (None), and the caller sends the request through the WSGI
 application instead: moto's own API and instance metadata (their views read Flask's globals), CORS
 requests (an `Origin` header, preflights: their headers depend on the request), gzip bodies (the
 before-request step would rewrite them), apps whose before/after-request steps are not the ones
 described here, paths Flask does not route to a moto handler, and whatever `declines` refuses (the
-Athena engine's operations, answered in front of moto).
+Athena engine's operations, answered in front of moto). Every service the sandbox calls — DynamoDB,
+SQS, EventBridge, SNS, Secrets Manager, S3 (path-style, as botocore addresses the loopback endpoint),
+Glue and moto's Athena operations — takes the direct way; a one-day run sends all but the Athena
+engine's few queries (9 of 6,354 calls) through it.
 
-tests/sandbox/test_aws_transport.py runs a scenario across the sandbox's services through both and
-compares every answer, raw status and headers included.
+tests/sandbox/test_aws_transport.py runs a scenario across those services through both and compares
+every answer, raw status, headers and bodies included, and malformed requests' answers and crashes.
 """
 
 from __future__ import annotations
