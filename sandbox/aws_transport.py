@@ -9,8 +9,11 @@ bytes, calls the server's own WSGI application (moto's `DomainDispatcherApplicat
 socket server serves) and hands botocore an `AWSResponse` with the status, headers and body the
 application produced. Request serialization, moto's server-mode dispatch (host inference from the
 signature, Flask routing, the backends) and response parsing are therefore exactly those of the
-socket path; only the bytes do not cross a socket. tests/sandbox/test_aws_transport.py compares the
-answers of both paths call by call.
+socket path; only the bytes do not cross a socket. Given a `direct` route (the sandbox's moto server
+gives it `sandbox.moto_direct_dispatch.DirectDispatch`), the transport first offers it the same
+environ: it answers what the application would answer by calling moto's handler without Flask around
+it, or declines, and the request goes to the application. tests/sandbox/test_aws_transport.py
+compares the answers of the socket and both in-process paths call by call.
 
 Handlers are installed process-wide through `botocore.handlers.BUILTIN_HANDLERS` (as moto's own
 `mock_aws` does), so every botocore session created while they are installed has them — the
