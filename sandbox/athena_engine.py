@@ -85,10 +85,16 @@ class AthenaEngine:
         self.executions: dict[str, _Execution] = {}
         self._lock = threading.Lock()
 
-    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+    @staticmethod
+    def answers(environ: dict[str, Any]) -> bool:
+        """True for the requests this engine answers itself; moto answers the others."""
         service, _, operation = environ.get("HTTP_X_AMZ_TARGET", "").partition(".")
-        if service != "AmazonAthena" or operation not in HANDLED:
+        return service == "AmazonAthena" and operation in HANDLED
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if not self.answers(environ):
             return self.app(environ, start_response)
+        operation = environ["HTTP_X_AMZ_TARGET"].partition(".")[2]
         length = int(environ.get("CONTENT_LENGTH") or 0)
         request = json.loads(environ["wsgi.input"].read(length) or b"{}")
         match = _REGION.search(environ.get("HTTP_AUTHORIZATION", ""))

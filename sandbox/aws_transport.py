@@ -9,8 +9,11 @@ bytes, calls the server's own WSGI application (moto's `DomainDispatcherApplicat
 socket server serves) and hands botocore an `AWSResponse` with the status, headers and body the
 application produced. Request serialization, moto's server-mode dispatch (host inference from the
 signature, Flask routing, the backends) and response parsing are therefore exactly those of the
-socket path; only the bytes do not cross a socket. tests/sandbox/test_aws_transport.py compares the
-answers of both paths call by call.
+socket path; only the bytes do not cross a socket. Given a `direct` route (the sandbox's moto server
+gives it `sandbox.moto_direct_dispatch.DirectDispatch`), the transport first offers it the same
+environ: it answers what the application would answer by calling moto's handler without Flask around
+it, or declines, and the request goes to the application. tests/sandbox/test_aws_transport.py
+compares the answers of the socket and both in-process paths call by call.
 
 Handlers are installed process-wide through `botocore.handlers.BUILTIN_HANDLERS` (as moto's own
 `mock_aws` does), so every botocore session created while they are installed has them — the
@@ -24,7 +27,7 @@ import io
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import unquote, urlsplit
 
 from botocore import handlers as botocore_handlers
@@ -75,19 +78,29 @@ class BufferedBody:
         self._buffer.close()
 
 
-class InProcessTransport:
-    """Answers botocore requests for `endpoint_url` by calling `app` in this thread."""
+class DirectRoute(Protocol):
+    """Answers a request the WSGI application would answer, in its status, headers and body, or
+    declines it (None, having run nothing); `sandbox.moto_direct_dispatch.DirectDispatch`."""
 
-    def __init__(self, app: WsgiApplication, endpoint_url: str):
+    def answer(self, environ: dict[str, Any]) -> tuple[int, list[tuple[str, str]], bytes] | None: ...
+
+
+class InProcessTransport:
+    """Answers botocore requests for `endpoint_url` in this thread: through `direct` when it takes
+    the request, else by calling `app`."""
+
+    def __init__(self, app: WsgiApplication, endpoint_url: str, direct: DirectRoute | None = None):
         parts = urlsplit(endpoint_url)
         if not parts.hostname or not parts.port:
             raise ValueError(f"not a loopback server URL with a port: {endpoint_url!r}")
         self.app = app
+        self.direct = direct
         self.endpoint_url = endpoint_url.rstrip("/")
         self._prefix = self.endpoint_url + "/"
         self._server_name = parts.hostname
         self._server_port = str(parts.port)
         self.requests = 0
+        self.direct_requests = 0  # of `requests`, those `direct` answered; the rest went through `app`
         self.seconds_in_application = 0.0  # wall time inside moto's application (the emulator's own work)
 
     def handles(self, url: str) -> bool:
@@ -96,15 +109,25 @@ class InProcessTransport:
     def __call__(self, request: AWSPreparedRequest, **_: Any) -> AWSResponse | None:
         if not self.handles(request.url):
             return None
-        self.requests += 1
         status, headers, body = self.exchange(request.method, request.url, request.headers.items(), _body_bytes(request.body))
         return AWSResponse(request.url, status, headers, BufferedBody(body))
 
     def exchange(
         self, method: str, url: str, headers: Iterable[tuple[str, str | bytes]], body: bytes
     ) -> tuple[int, list[tuple[str, str]], bytes]:
-        """One request through the WSGI application: (status code, headers, body)."""
+        """One request, through `direct` or the WSGI application: (status code, headers, body)."""
+        self.requests += 1
         environ = self._environ(method, url, headers, body)
+        if self.direct is not None:
+            started = time.perf_counter()
+            try:
+                answered = self.direct.answer(environ)
+            finally:
+                self.seconds_in_application += time.perf_counter() - started
+            if answered is not None:
+                self.direct_requests += 1
+                status, response_headers, content = answered
+                return status, _joined_headers(response_headers), content
         captured: dict[str, Any] = {}
 
         def start_response(status: str, response_headers: list[tuple[str, str]], exc_info: Any = None) -> Callable[[bytes], None]:
@@ -113,13 +136,9 @@ class InProcessTransport:
             return _refuse_write
 
         started = time.perf_counter()
-        result = self.app(environ, start_response)
         try:
-            content = b"".join(result)
+            content = drained(self.app(environ, start_response))
         finally:
-            close = getattr(result, "close", None)
-            if close is not None:
-                close()
             self.seconds_in_application += time.perf_counter() - started
         return int(captured["status"].split(" ", 1)[0]), _joined_headers(captured["headers"]), content
 
@@ -168,6 +187,16 @@ class InProcessTransport:
         if body and "CONTENT_LENGTH" not in sent:
             environ["CONTENT_LENGTH"] = str(len(body))
         return environ
+
+
+def drained(body: Iterable[bytes]) -> bytes:
+    """A WSGI response body in one piece, closed afterwards as PEP 3333 asks of the server."""
+    try:
+        return b"".join(body)
+    finally:
+        close = getattr(body, "close", None)
+        if close is not None:
+            close()
 
 
 def _body_bytes(body: Any) -> bytes:

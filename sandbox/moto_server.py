@@ -8,7 +8,9 @@ per-service endpoint overrides) is taken out of the environment and put back whe
 
 Clients in this process skip the socket (`in_process=True`, the default): their requests, prepared
 by botocore for the loopback URL, are handed to the same WSGI application the server thread serves
-(`sandbox.aws_transport`). Other processes keep using the socket. While it runs, moto's slow paths
+(`sandbox.aws_transport`), or — unless `direct_dispatch=False` — straight to the moto handler that
+application would call, without Flask's request handling around it (`sandbox.moto_direct_dispatch`).
+Other processes keep using the socket. While it runs, moto's slow paths
 are short-cut with the same answers (`speedups=True`, the default; `sandbox.moto_speedups`).
 
 In front of moto stands the sandbox's Athena engine (`sandbox.athena_engine`): moto does not run SQL,
@@ -31,6 +33,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 
 from sandbox.athena_engine import AthenaEngine
 from sandbox.aws_transport import InProcessTransport, install_botocore_handler
+from sandbox.moto_direct_dispatch import DirectDispatch
 from sandbox.moto_speedups import moto_speedups
 
 SANDBOX_REGION = "eu-west-1"
@@ -87,10 +90,18 @@ class MotoServer:
     """Start with `with MotoServer() as server:`; the environment points at it until the block ends."""
 
     def __init__(
-        self, region: str = SANDBOX_REGION, host: str = "127.0.0.1", port: int = 0, *, in_process: bool = True, speedups: bool = True
+        self,
+        region: str = SANDBOX_REGION,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        in_process: bool = True,
+        direct_dispatch: bool = True,
+        speedups: bool = True,
     ):
         self.region = region
         self.in_process = in_process
+        self.direct_dispatch = direct_dispatch
         self.speedups = speedups
         self._patches = ExitStack()
         self._host = host
@@ -127,7 +138,8 @@ class MotoServer:
         werkzeug.setLevel(logging.ERROR)  # one access-log line per AWS call drowns everything else
         if self.speedups:
             self._patches.enter_context(moto_speedups())
-        self.athena = AthenaEngine(RememberingDispatcher(), SANDBOX_ACCOUNT, self.region)
+        dispatcher = RememberingDispatcher()
+        self.athena = AthenaEngine(dispatcher, SANDBOX_ACCOUNT, self.region)
         application = self.athena
         server = make_server(self._host, self._port, application, threaded=True)
         self._thread = threading.Thread(target=server.serve_forever, name="moto-server", daemon=True)
@@ -137,7 +149,8 @@ class MotoServer:
         self._server = server
         self.endpoint_url = f"http://{host}:{port}"
         if self.in_process:
-            self.transport = InProcessTransport(application, self.endpoint_url)
+            direct = DirectDispatch(dispatcher, declines=AthenaEngine.answers) if self.direct_dispatch else None
+            self.transport = InProcessTransport(application, self.endpoint_url, direct)
             self._remove_transport = install_botocore_handler("before-send", self.transport)
         self._point_environment_here()
         reset_client_caches()

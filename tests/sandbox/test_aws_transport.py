@@ -1,14 +1,17 @@
 """The in-process transport answers exactly what the loopback socket answers: the same scenario of
-DynamoDB, SQS, EventBridge, SNS and Secrets Manager calls — errors included — is run once over the
-socket and once in process, against the same moto server emptied in between, and every answer
-(parsed by botocore, volatile ids and timestamps masked) is compared. The same scenario holds moto's
-speed-ups (`sandbox.moto_speedups`, on by default in the sandbox) to moto's own answers."""
+DynamoDB, SQS, EventBridge, SNS, Secrets Manager, S3, Glue and Athena calls — errors included — is
+run over the socket, in process through moto's WSGI application and in process through the direct
+dispatch (`sandbox.moto_direct_dispatch`), against the same moto server emptied in between, and every
+answer (parsed by botocore, volatile ids and timestamps masked) is compared; the two in-process
+paths are also compared raw, status and headers. The same scenario holds moto's speed-ups
+(`sandbox.moto_speedups`, on by default in the sandbox) to moto's own answers."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import re
+import traceback
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any
@@ -17,6 +20,8 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
+from sandbox.aws_transport import InProcessTransport
+from sandbox.moto_server import DUMMY_CREDENTIAL as DUMMY
 from sandbox.moto_server import MotoServer
 from sandbox.moto_speedups import moto_speedups
 
@@ -37,6 +42,21 @@ VOLATILE_KEYS = {
     "MD5OfBody",  # of a body holding an event id and time; checked against the body itself below
 }
 
+# headers that differ between two runs of the same call (request ids, times, digests of bodies that
+# hold ids and times)
+VOLATILE_HEADERS = {"x-amzn-requestid", "x-amz-request-id", "x-amz-id-2", "x-amz-crc32", "date", "last-modified", "content-length", "content-md5"}
+
+# the same in raw bodies: ids, SQS receipt handles, secret ARN suffixes, S3 request ids, digests of
+# bodies holding ids and times, and every number (times; floats print with varying digits)
+VOLATILE_BYTES = (
+    (re.compile(UUID.pattern.encode()), b"<uuid>"),
+    (re.compile(rb'"ReceiptHandle": "[^"]*"'), b'"ReceiptHandle": "<volatile>"'),
+    (re.compile(rb'"MD5OfBody": "[^"]*"'), b'"MD5OfBody": "<volatile>"'),
+    (re.compile(SECRET_SUFFIX.pattern.encode()), rb"\1-<suffix>"),
+    (re.compile(rb"<RequestId>[^<]*</RequestId>"), b"<RequestId>volatile</RequestId>"),
+    (re.compile(rb"\d+(\.\d+)?"), b"0"),
+)
+
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[MotoServer]:
@@ -53,6 +73,28 @@ def socket_clients(server: MotoServer) -> Clients:
 
 def in_process_clients() -> Clients:
     return boto3.session.Session().client
+
+
+class RecordingTransport(InProcessTransport):
+    """The in-process transport, keeping every raw answer: (method, path, status, headers, body)."""
+
+    def __init__(self, server: MotoServer, *, direct: bool):
+        assert server.transport is not None and server.athena is not None
+        super().__init__(server.athena, server.endpoint_url, server.transport.direct if direct else None)
+        self.answers: list[tuple[str, str, int, list[tuple[str, str]], bytes]] = []
+
+    def exchange(self, method: str, url: str, headers: Any, body: bytes) -> tuple[int, list[tuple[str, str]], bytes]:
+        status, response_headers, content = super().exchange(method, url, headers, body)
+        self.answers.append((method, url.split("?")[0], status, response_headers, content))
+        return status, response_headers, content
+
+
+def recording_clients(server: MotoServer, transport: RecordingTransport) -> Clients:
+    """Clients whose session sends through `transport` instead of the server's own."""
+    session = boto3.session.Session()
+    session._session.unregister("before-send", server.transport)  # noqa: SLF001 - the one botocore API for it
+    session._session.register("before-send", transport)  # noqa: SLF001
+    return session.client
 
 
 def normalized(value: Any) -> Any:
@@ -90,6 +132,7 @@ def outcome(call: Callable[[], Any]) -> Any:
 def scenario(client: Clients) -> list[tuple[str, Any]]:
     dynamodb, sqs, events = client("dynamodb"), client("sqs"), client("events")
     sns, secrets = client("sns"), client("secretsmanager")
+    s3, glue, athena = client("s3"), client("glue"), client("athena")
     steps: list[tuple[str, Any]] = []
 
     def step(name: str, call: Callable[[], Any]) -> Any:
@@ -246,6 +289,51 @@ def scenario(client: Clients) -> list[tuple[str, Any]]:
     step("get secret", lambda: secrets.get_secret_value(SecretId="app/token"))
     step("describe secret", lambda: secrets.describe_secret(SecretId="app/token"))
     step("missing secret", lambda: secrets.get_secret_value(SecretId="app/none"))
+
+    # S3: a bucket, objects with metadata and keys that need quoting, listing, ranges, HEAD, errors
+    step("create bucket", lambda: s3.create_bucket(Bucket="reports", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}))
+    keys = ("day=2026-01-01/part 1.json", "day=2026-01-02/part+2.json", "naïve/ünïcode~key.txt")
+    for number, key in enumerate(keys):
+        step(
+            f"put object {number}",
+            lambda key=key, number=number: s3.put_object(Bucket="reports", Key=key, Body=f"body {number} é".encode(), ContentType="application/json", Metadata={"source": "sandbox"}),
+        )
+    step("get object", lambda: _read_body(s3.get_object(Bucket="reports", Key=keys[0])))
+    step("get object range", lambda: _read_body(s3.get_object(Bucket="reports", Key=keys[2], Range="bytes=2-5")))
+    step("head object", lambda: s3.head_object(Bucket="reports", Key=keys[1]))
+    step("list prefix", lambda: s3.list_objects_v2(Bucket="reports", Prefix="day=", Delimiter="/"))
+    step("list page", lambda: s3.list_objects_v2(Bucket="reports", MaxKeys=2))
+    step("copy object", lambda: s3.copy_object(Bucket="reports", Key="copy.json", CopySource={"Bucket": "reports", "Key": keys[1]}))
+    step("delete object", lambda: s3.delete_object(Bucket="reports", Key="copy.json"))
+    step("missing key", lambda: s3.get_object(Bucket="reports", Key="nope"))
+    step("head missing key", lambda: s3.head_object(Bucket="reports", Key="nope"))
+    step("missing bucket", lambda: s3.list_objects_v2(Bucket="no-such-bucket"))
+
+    # Glue tables over S3, and Athena: moto's own operations and the sandbox's query engine
+    step("create database", lambda: glue.create_database(DatabaseInput={"Name": "analytics"}))
+    step(
+        "create glue table",
+        lambda: glue.create_table(
+            DatabaseName="analytics",
+            TableInput={
+                "Name": "plays",
+                "PartitionKeys": [{"Name": "day", "Type": "string"}],
+                "StorageDescriptor": {"Columns": [{"Name": "n", "Type": "bigint"}], "Location": "s3://reports/plays/"},
+            },
+        ),
+    )
+    step("get glue table", lambda: glue.get_table(DatabaseName="analytics", Name="plays"))
+    step("missing glue table", lambda: glue.get_table(DatabaseName="analytics", Name="nope"))
+    step("list work groups", lambda: athena.list_work_groups())
+    started: dict[str, Any] = {}
+
+    def start_query() -> Any:
+        started.update(athena.start_query_execution(QueryString="SELECT count(*) AS n FROM plays", QueryExecutionContext={"Database": "analytics"}))
+        return started
+
+    step("start query", start_query)
+    step("query results", lambda: athena.get_query_results(QueryExecutionId=started["QueryExecutionId"]))
+    step("work group exists", lambda: athena.create_work_group(Name="primary"))
     return steps
 
 
@@ -399,20 +487,33 @@ def dynamodb_reads(dynamodb: Any, step: Callable[[str, Callable[[], Any]], Any])
     paged("scan big", scan, TableName="reads", ProjectionExpression="sk", FilterExpression="attribute_exists(#b)", ExpressionAttributeNames={"#b": "blob"})
 
 
+def _read_body(response: dict[str, Any]) -> dict[str, Any]:
+    return {**response, "Body": response["Body"].read()}
+
+
 def test_every_answer_is_the_same_over_the_socket_and_in_process(server: MotoServer) -> None:
-    assert server.transport is not None
+    assert server.transport is not None and server.transport.direct is not None
     server.reset_state()
     before = server.transport.requests
     over_socket = scenario(socket_clients(server))
     assert server.transport.requests == before, "the socket clients must not use the in-process transport"
 
     server.reset_state()
-    in_process = scenario(in_process_clients())
+    wsgi = RecordingTransport(server, direct=False)
+    through_wsgi = scenario(recording_clients(server, wsgi))
+    server.reset_state()
+    direct = RecordingTransport(server, direct=True)
+    through_direct = scenario(recording_clients(server, direct))
+    server.reset_state()
+    direct_before = server.transport.direct_requests
+    in_process = scenario(in_process_clients())  # the server's own transport, as the sandbox uses it
     assert server.transport.requests - before >= len(in_process)
+    assert server.transport.direct_requests - direct_before == direct.direct_requests, "the sandbox's transport dispatches directly"
 
-    assert [name for name, _ in in_process] == [name for name, _ in over_socket]
-    for (name, expected), (_, actual) in zip(over_socket, in_process, strict=True):
-        assert actual == expected, name
+    for path, steps in (("wsgi", through_wsgi), ("direct", through_direct), ("in process", in_process)):
+        assert [name for name, _ in steps] == [name for name, _ in over_socket], path
+        for (name, expected), (_, actual) in zip(over_socket, steps, strict=True):
+            assert actual == expected, f"{path}: {name}"
     errors = {name: result["error"] for name, result in in_process if "error" in result}
     assert errors == {
         "conditional put fails": "ConditionalCheckFailedException",
@@ -423,9 +524,37 @@ def test_every_answer_is_the_same_over_the_socket_and_in_process(server: MotoSer
         "missing rule": "ResourceNotFoundException",
         "publish to missing topic": "NotFound",
         "missing secret": "ResourceNotFoundException",
+        "missing key": "NoSuchKey",
+        "head missing key": "404",
+        "missing bucket": "NoSuchBucket",
+        "missing glue table": "EntityNotFoundException",
+        "work group exists": "InvalidRequestException",
     }
     routed = next(result for name, result in in_process if name == "routed messages")["ok"]["Messages"]
     assert [m["Body"]["json"]["detail"]["n"] for m in routed] == [0, 2], "EventBridge routed only the matching detail-type"
+    results = next(result for name, result in in_process if name == "query results")["ok"]["ResultSet"]["Rows"]
+    assert results == [{"Data": [{"VarCharValue": "n"}]}, {"Data": [{"VarCharValue": "0"}]}], "the sandbox's Athena engine answered"
+
+    # raw: the direct dispatch took every request but the Athena engine's, and answered what the
+    # WSGI application answered, header for header and byte for byte but for ids, times and digests
+    athena_engine_calls = 2  # StartQueryExecution, GetQueryResults
+    assert wsgi.direct_requests == 0
+    assert direct.direct_requests == direct.requests - athena_engine_calls == len(direct.answers) - athena_engine_calls
+    assert len(direct.answers) == len(wsgi.answers)
+    for (method, path, status, headers, body), (*request, wsgi_status, wsgi_headers, wsgi_body) in zip(direct.answers, wsgi.answers, strict=True):
+        assert request == [method, path]
+        assert (status, masked_headers(headers)) == (wsgi_status, masked_headers(wsgi_headers)), f"{method} {path}"
+        assert masked_body(body) == masked_body(wsgi_body), f"{method} {path}"
+
+
+def masked_body(body: bytes) -> bytes:
+    for pattern, replacement in VOLATILE_BYTES:
+        body = pattern.sub(replacement, body)
+    return body
+
+
+def masked_headers(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    return [(name, "<volatile>" if name.lower() in VOLATILE_HEADERS else value) for name, value in headers]
 
 
 def test_moto_speedups_answer_what_moto_answers(server: MotoServer) -> None:
@@ -466,6 +595,65 @@ def test_other_processes_still_reach_the_server_over_the_socket(server: MotoServ
         check=True,
     )
     assert "seen-from-outside" in listed.stdout
+
+
+def test_what_the_direct_dispatch_declines_goes_through_the_wsgi_application(server: MotoServer) -> None:
+    """CORS requests and moto's own API are answered by the WSGI application, unchanged."""
+    assert server.transport is not None and server.transport.direct is not None
+    transport = server.transport
+    declined = {
+        "an Origin header": ("POST", f"{server.endpoint_url}/", [("X-Amz-Target", "AmazonSQS.ListQueues"), ("Origin", "http://example.test")]),
+        "a preflight": ("OPTIONS", f"{server.endpoint_url}/", [("Origin", "http://example.test"), ("Access-Control-Request-Method", "POST")]),
+        "moto's API": ("GET", f"{server.endpoint_url}/moto-api/data.json", []),
+    }
+    for reason, (method, url, headers) in declined.items():
+        environ = transport._environ(method, url, headers, b"")  # noqa: SLF001 - the environ the transport builds
+        assert transport.direct.answer(environ) is None, reason
+        direct_before = transport.direct_requests
+        status, _, _ = transport.exchange(method, url, headers, b"")
+        assert transport.direct_requests == direct_before, reason
+        assert status < 500, reason
+
+
+def test_malformed_requests_get_the_same_answer_or_error_from_both_paths(server: MotoServer) -> None:
+    """Requests botocore would not send: moto's errors, its crashes (raised to the caller in both)
+    and Flask's 404 for an unrouted path come out of the direct dispatch as out of the application."""
+    assert server.transport is not None and server.athena is not None
+    server.reset_state()
+    wsgi = InProcessTransport(server.athena, server.endpoint_url)
+    direct = InProcessTransport(server.athena, server.endpoint_url, server.transport.direct)
+
+    def signed(service: str, *headers: tuple[str, str]) -> list[tuple[str, str]]:
+        credential = f"Credential={DUMMY}/20260101/eu-west-1/{service}/aws4_request, SignedHeaders=host, Signature=0"
+        return [("Authorization", f"AWS4-HMAC-SHA256 {credential}"), *headers]
+
+    json_10 = ("Content-Type", "application/x-amz-json-1.0")
+    requests = [
+        ("POST", "/", signed("dynamodb", ("X-Amz-Target", "DynamoDB_20120810.GetItem"), json_10), b"not json"),
+        ("POST", "/", signed("dynamodb", ("X-Amz-Target", "DynamoDB_20120810.NoSuchOperation"), json_10), b"{}"),
+        ("POST", "/", signed("sqs", ("X-Amz-Target", "AmazonSQS.GetQueueUrl"), json_10), b"{}"),
+        ("POST", "/", signed("sns", ("Content-Type", "application/x-www-form-urlencoded")), b"Action=Publish&Version=2010-03-31"),
+        ("GET", "/no/such/path", signed("events"), b""),
+        ("PUT", "/some-bucket", signed("s3"), b""),
+        ("HEAD", "/some-bucket", signed("s3"), b""),
+        ("GET", "/some-bucket?location", signed("s3"), b""),
+    ]
+
+    crashed_in_direct_dispatch = 0
+
+    def answer(transport: InProcessTransport, method: str, path: str, headers: list[tuple[str, str]], body: bytes) -> Any:
+        nonlocal crashed_in_direct_dispatch
+        try:
+            status, response_headers, content = transport.exchange(method, server.endpoint_url + path, headers, body)
+        except Exception as error:  # noqa: BLE001 - moto's crash is the answer compared
+            crashed_in_direct_dispatch += any("moto_direct_dispatch" in frame.filename for frame in traceback.extract_tb(error.__traceback__))
+            return ("raised", type(error).__name__, str(error))
+        return (status, masked_headers(response_headers), masked_body(content))
+
+    for method, path, headers, body in requests:
+        assert answer(direct, method, path, headers, body) == answer(wsgi, method, path, headers, body), f"{method} {path}"
+    crashes = 3
+    assert (direct.direct_requests, crashed_in_direct_dispatch) == (len(requests) - 1 - crashes, crashes), "all but the unrouted path went the direct way"
 
 
 def test_requests_for_other_hosts_are_left_to_botocore(server: MotoServer) -> None:
