@@ -6,6 +6,7 @@ DynamoDB deletes it by itself once its credential has been idle for a day.
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -14,6 +15,9 @@ from functions.observability import logger
 from functions.state.dynamo import dynamodb_client, from_item, to_item
 
 SCHEDULE_EXPIRY_MARGIN_SECONDS = 86_400
+LAST_SUCCESS = "last_success_at"
+# How stale a cursor's last-success mark may get while its position stands still (see `advance`).
+LAST_SUCCESS_REFRESH = timedelta(hours=1)
 
 
 class CursorStore:
@@ -30,6 +34,26 @@ class CursorStore:
 
     def put(self, name: str, values: dict[str, Any]) -> None:
         dynamodb_client().put_item(TableName=self.table_name, Item=to_item({**values, "pk": name}))
+
+    def advance(self, name: str, previous: dict[str, Any] | None, values: dict[str, Any]) -> bool:
+        """A successful run's cursor, written unless it only restates `previous` (as read at the run's
+        start): the same position, and a last-success mark under `LAST_SUCCESS_REFRESH` old. Why: a
+        poller's position is a date, so three in four of its 15-minute runs would write the same item
+        again. Returns whether it wrote."""
+        if previous is not None and _restates(previous, values):
+            return False
+        self.put(name, values)
+        return True
+
+
+def _restates(previous: dict[str, Any], values: dict[str, Any]) -> bool:
+    stored = from_item(to_item(values))  # as it would read back (no None values, plain numbers)
+    if {k: v for k, v in stored.items() if k != LAST_SUCCESS} != {k: v for k, v in previous.items() if k != LAST_SUCCESS}:
+        return False
+    marked, now = previous.get(LAST_SUCCESS), stored.get(LAST_SUCCESS)
+    if not isinstance(marked, str) or not isinstance(now, str):
+        return marked == now
+    return datetime.fromisoformat(now) - datetime.fromisoformat(marked) < LAST_SUCCESS_REFRESH
 
 
 class DynamoSlotSchedule:

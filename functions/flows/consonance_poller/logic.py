@@ -70,8 +70,9 @@ def poll(deps: PollDeps, started_at: datetime) -> PollOutcome:
     basis = _comparison_basis(deps.mapping)
     compared = frozenset(cursor.get("compared_pages") or ()) if cursor.get("compared_basis") == basis else frozenset()
     outcome = detect_changes(deps, since, correlation_id=f"poll-{started_at.isoformat()}", compared_before=compared)
-    deps.cursors.put(
+    deps.cursors.advance(
         CURSOR,
+        cursor or None,
         {
             "changed_since": started_at.date().isoformat(),
             "last_success_at": started_at.isoformat(),

@@ -92,7 +92,7 @@ def poll_contributors(deps: ContributorPollDeps, started_at: datetime) -> Contri
         deps.ledger.save(contributor_entry)
     for work_entry in work_entries:
         deps.ledger.save(work_entry)
-    deps.cursors.put(CURSOR, {"changed_since": started_at.date().isoformat(), "last_success_at": started_at.isoformat()})
+    deps.cursors.advance(CURSOR, cursor or None, {"changed_since": started_at.date().isoformat(), "last_success_at": started_at.isoformat()})
     return outcome
 
 

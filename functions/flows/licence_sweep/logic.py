@@ -122,7 +122,7 @@ def sweep(deps: LicenceSweepDeps, now: datetime) -> SweepOutcome:
         deps.bus.publish(events)
         outcome.announced = len(events)
     licences = sorted(key.number for key in entries)
-    deps.cursors.put(CURSOR, {"changed_since": today.isoformat(), "last_success_at": now.isoformat(), "licences": licences})
+    deps.cursors.advance(CURSOR, cursor or None, {"changed_since": today.isoformat(), "last_success_at": now.isoformat(), "licences": licences})
     return outcome
 
 

@@ -105,7 +105,7 @@ def detect(deps: DetectorDeps, now: datetime) -> DetectionOutcome:
         deps.ledger.save(milestone)
     for source in due.values():
         deps.ledger.save(source)
-    deps.cursors.put(CURSOR, {"changed_since": today.isoformat(), "last_daily_check": today.isoformat(), "last_success_at": now.isoformat()})
+    deps.cursors.advance(CURSOR, cursor or None, {"changed_since": today.isoformat(), "last_daily_check": today.isoformat(), "last_success_at": now.isoformat()})
     return outcome
 
 
