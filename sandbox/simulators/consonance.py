@@ -730,7 +730,6 @@ class ConsonanceSimulator(Simulator):
         """Apply every scripted timeline edit due at or before `now`, in order; returns what was applied."""
         applied: list[AppliedEdit] = []
         while self._pending_edits and self._catalogue.due_at(self._pending_edits[0]) <= now:
-            self._forget()
             edit = self._pending_edits.pop(0)
             self._apply(edit, self._catalogue.due_at(edit).date())
             self._forget()
