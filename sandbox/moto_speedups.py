@@ -171,6 +171,18 @@ def _during_each_call(method: Callable[..., Any], **settings: Any) -> Callable[.
 
 
 @contextmanager
+def _during_each_read(**settings: Any) -> Iterator[None]:
+    """moto's `Table.query` and `Table.scan`, each with `settings` for the length of its calls."""
+    from moto.dynamodb.models.table import Table
+
+    with (
+        mock.patch.object(Table, "query", _during_each_call(Table.query, **settings)),
+        mock.patch.object(Table, "scan", _during_each_call(Table.scan, **settings)),
+    ):
+        yield
+
+
+@contextmanager
 def query_reads_only_its_partition() -> Iterator[None]:
     """moto's `Table.query` takes its candidates from `all_items()`, the whole table sorted, and then keeps
     those whose table hash key (a table query) or index hash key attributes (an index query) equal
@@ -261,18 +273,13 @@ def uncopied_query_and_scan_results() -> Iterator[None]:
     at once; the filters only read an item, and index and expression projections build new ones. The
     copies are never needed, so while a query or scan runs, an item's deep copy is the item itself."""
     from moto.dynamodb.models.dynamo_type import Item
-    from moto.dynamodb.models.table import Table
 
     original_deepcopy = Item.__deepcopy__
 
     def deepcopy(self: Any, memo: dict[int, Any]) -> Any:
         return self if getattr(_current_read, "uncopied", False) else original_deepcopy(self, memo)
 
-    with (
-        mock.patch.object(Item, "__deepcopy__", deepcopy),
-        mock.patch.object(Table, "query", _during_each_call(Table.query, uncopied=True)),
-        mock.patch.object(Table, "scan", _during_each_call(Table.scan, uncopied=True)),
-    ):
+    with mock.patch.object(Item, "__deepcopy__", deepcopy), _during_each_read(uncopied=True):
         yield
 
 
@@ -306,7 +313,6 @@ def item_sizes_once_per_read() -> Iterator[None]:
     once to check the 1 MB page limit, once to add it to the page's size. Within one call the items do
     not change, so the second answer is the first, remembered for that call only."""
     from moto.dynamodb.models.dynamo_type import Item
-    from moto.dynamodb.models.table import Table
 
     original_size = Item.size
 
@@ -319,11 +325,7 @@ def item_sizes_once_per_read() -> Iterator[None]:
             known = sizes[id(self)] = (self, original_size(self))  # the item kept: its id stays its own
         return known[1]
 
-    with (
-        mock.patch.object(Item, "size", size),
-        mock.patch.object(Table, "query", _during_each_call(Table.query, sizes=dict)),
-        mock.patch.object(Table, "scan", _during_each_call(Table.scan, sizes=dict)),
-    ):
+    with mock.patch.object(Item, "size", size), _during_each_read(sizes=dict):
         yield
 
 
