@@ -367,15 +367,11 @@ CALLER = FlowDeclaration(
     secrets=(Secret.MEGAPHONE,),
     emits=(SampleOrderPlaced,),
 )
-DIRECT = FlowDeclaration(
+DIRECT = replace(
+    PROBE,
     name="sample-direct",
-    handler="tests.sandbox.sample_flows.probe_handler",
     description="a direct-trigger flow: fed by its senders, not by a rule",
     trigger=DirectTrigger(events=(SampleProbe,)),
-    batch_size=10,
-    max_receives=2,
-    timeout_seconds=30,
-    reads=(Table.LEDGER,),
 )
 SENDER = replace(CALLER, name="sample-sender", description="makes the AWS call it is asked to make; may send to sample-direct", sends_to=(DIRECT.name,))
 ALERTER = FlowDeclaration(
