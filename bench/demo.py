@@ -279,7 +279,7 @@ def figures_from(wall: float, cpu: float, counts: DemoCounts) -> list[Any]:
                         f"{row['aws_calls']} calls for {row['records']} records in {row['invocations']} invocations "
                         "(issue goal: <= 3 sequential AWS round trips per published episode; this counts every call a record's "
                         "invocation made, re-evaluations and already-applied deliveries included). Each invocation reads its batch "
-                        "once (4 calls: ledger read-ahead, completed events, series query, completions), then a new episode costs 3: "
+                        "once (2 calls: ledger read-ahead, series query), then a new episode costs 2 plus its share of the rate-limit writes: "
                         f"the demo's batches are small ({row['records'] / max(1, row['invocations']):.1f} records an invocation), so "
                         "the per-batch calls weigh more here than in a backfill's full batches (`overhead` part)."
                     ),

@@ -227,17 +227,17 @@ def overhead_figures(series: int, say: Any) -> list[Figure]:
     trips_note = (
         f"AWS calls the publisher's invocations made ÷ their records, new-episode events ({operations}); the handler makes them "
         "one after another, so these are sequential round trips. Per batch: one BatchGetItem for every ledger entry the batch "
-        "needs, one for the events already completed, one series Query (per series in the batch), one BatchWriteItem "
-        "completing the applied events. Per new episode: the create intent (a version-checked PutItem: it is the idempotency "
-        "claim now) and the final ledger write. Megaphone rate-limit slots: blocks of 1, 2, 4 ... reserved in one conditional "
+        "needs and one series Query (per series in the batch); no idempotency record is read or written (the ledger's "
+        "version checks and content hashes make a duplicate delivery evaluate to nothing). Per new episode: the create intent "
+        "(a version-checked PutItem: it is the idempotency claim now) and the final ledger write. Megaphone rate-limit slots: blocks of 1, 2, 4 ... reserved in one conditional "
         "UpdateItem each, the left-over slots given back in one more at the invocation's end (4 writes for a batch of 5). "
         f"Before: {before['aws_calls']} (4 puts, 2 gets, the series query, the limiter). tests/integration/"
-        "test_publisher_round_trips.py counts the same at the sandbox's AWS transport (2 per episode + 4 per batch + 4 rate-limit writes). "
+        "test_publisher_round_trips.py counts the same at the sandbox's AWS transport (2 per episode + 2 per batch + 4 rate-limit writes). "
     )
     if (new["aws_calls_per_event"] or 0) > ROUND_TRIPS_TARGET:
         trips_note += (
-            "MISSED by the per-batch reads and writes spread over 5 records (4 + 4 rate-limit writes); a series summary item "
-            "and one multi-table BatchGetItem (ledger + completed events) would take 0.2 more off."
+            "MISSED by the per-batch reads and writes spread over 5 records (2 reads, the rate-limit writes, the ingest checks' "
+            "SendMessageBatch); a series summary item read with the ledger entries would take 0.2 more off."
         )
     return [
         Figure(

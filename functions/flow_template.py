@@ -121,10 +121,10 @@ def queue_flow(
     ledger_guarded: bool = False,
 ) -> LambdaHandler:
     """A queue-fed flow acting on each record on its own (partial batch failures). With `idempotent`,
-    a duplicate delivery of an event this flow already applied is recognised and skipped: claimed per
-    record, or, when the flow's side effects are `ledger_guarded` (conditional ledger writes), checked
-    and completed once per batch (functions.sqs_batch). `prepare` sees the batch's events first and
-    scopes their handling (e.g. reads what they all need in one round trip)."""
+    a duplicate delivery of an event this flow already applied is recognised and skipped (a claim per
+    record), unless the flow's side effects are `ledger_guarded`: conditional ledger writes make a
+    duplicate evaluate to nothing, so no claim is kept (functions.sqs_batch). `prepare` sees the
+    batch's events first and scopes their handling (e.g. reads what they all need in one round trip)."""
     environment = ExecutionEnvironment(declaration, build)
 
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
@@ -138,7 +138,7 @@ def queue_flow(
             accept=declaration.accepts,
             handle=lambda domain_event: handle(domain_event, deps),
             idempotency=platform.idempotency if idempotent else None,
-            claim_each=not ledger_guarded,
+            claims=not ledger_guarded,
             prepare=(lambda events: prepare(events, deps)) if prepare is not None else None,
         )
 

@@ -11,13 +11,15 @@ batch failures (ReportBatchItemFailures), so each record is retried on its own.
   "crashed or timed out" and the failure recorded on its previous receive, when there was one. So
   `dlq list` never shows a record without a reason.
 
-A flow whose every side effect is guarded by conditional ledger writes (the publisher: a create is
-preceded by a version-checked intent, updates are idempotent, equal hashes write nothing) may skip
-the per-record claim (`claim_each=False`): the batch's completed keys are read in one call, the
-records run, and the keys they applied are completed in one call at the end. Two deliveries of one
-event racing each other both evaluate; the ledger's version check lets one write and retries the
-other, which then finds nothing to do. A `prepare` step sees the batch's events first (to read
-what they need in one round trip) and scopes the records' handling.
+A flow whose every side effect is guarded by conditional ledger writes, and which evaluates from
+the ledger's latest snapshot rather than the event's copy (the publisher: a create is preceded by a
+version-checked intent, updates are idempotent, equal hashes write nothing), keeps no record of the
+events it applied (`claims=False`): a duplicate delivery evaluates again, finds nothing to do and
+writes nothing, so a per-record or per-batch idempotency record would only add round trips. Two
+deliveries of one event racing each other both evaluate; the ledger's version check lets one write
+and retries the other, which then finds nothing to do. The idempotency table still remembers a
+failed receive's reason for the dead-letter queue. A `prepare` step sees the batch's events first
+(to read what they need in one round trip) and scopes the records' handling.
 
 The partial batch response is built here rather than with Powertools' batch utility: the loop is a
 few lines, and the utility's import (its event data classes and parser models) was the largest
@@ -77,43 +79,28 @@ def consume_sqs_batch(
     accept: tuple[type[DomainEvent], ...],
     handle: Callable[[DomainEvent], None],
     idempotency: IdempotencyStore | None = None,
-    claim_each: bool = True,
+    claims: bool = True,
     prepare: Callable[[list[DomainEvent]], AbstractContextManager[Any]] | None = None,
 ) -> dict[str, Any]:
-    """Each record on its own. With `idempotency`, a delivery of an event that this flow already
-    applied (SQS and EventBridge both deliver at least once) is recognised by (flow, entity,
+    """Each record on its own. With `idempotency` and `claims`, a delivery of an event that this flow
+    already applied (SQS and EventBridge both deliver at least once) is recognised by (flow, entity,
     EventBridge event id) and not acted on again. A re-announced change gets a new event id and is
     evaluated again: the ledger's content hashes, not this record, decide whether that writes anything.
-    `claim_each=False` and `prepare`: see the module docstring."""
+    `claims=False` and `prepare`: see the module docstring."""
     lease_seconds = _lease_seconds(context)
-    batch_claims = idempotency is not None and not claim_each
-    readable = _readable_events(event, accept) if batch_claims or prepare is not None else {}
-    completed: set[str] = set()
-    applied: list[str] = []
-    if batch_claims and readable:
-        assert idempotency is not None
-        completed = idempotency.completed_among([_claim_key(flow, event_id, e) for event_id, e in readable.values()])
+    readable = _readable_events(event, accept) if prepare is not None else {}
 
     def act(record: SqsRecord) -> None:
-        # read ahead already (batch claims, `prepare`): parsed once; otherwise, or if it did not parse, here
+        # read ahead already (`prepare`): parsed once; otherwise, or if it did not parse, here
         event_id, domain_event = readable.get(record.message_id) or parse_bus_envelope(record.body, accept)
         logger.append_keys(correlation_id=domain_event.correlation_id or record.message_id)
-        key = _claim_key(flow, event_id, domain_event)
-        if not batch_claims:
-            _handle_once(domain_event, handle, idempotency, key, lease_seconds)
-        elif key in completed:
-            metrics.add_metric(name="RecordsAlreadyApplied", unit=MetricUnit.Count, value=1)
+        if claims:
+            _handle_once(domain_event, handle, idempotency, _claim_key(flow, event_id, domain_event), lease_seconds)
         else:
             handle(domain_event)
-            completed.add(key)
-            applied.append(key)
 
     with prepare([e for _, e in readable.values()]) if prepare is not None else nullcontext():
-        response = _consume_each(event, flow, core, idempotency, act)
-    if applied:
-        assert idempotency is not None
-        idempotency.complete_all(applied, {"applied": True})
-    return response
+        return _consume_each(event, flow, core, idempotency, act)
 
 
 def _claim_key(flow: str, event_id: str, domain_event: DomainEvent) -> str:

@@ -15,7 +15,7 @@ from botocore.exceptions import ClientError
 
 from functions.clock import epoch_seconds
 from functions.domain.errors import TransientError
-from functions.state.dynamo import batch_get, batch_put, dynamodb_client, from_item, to_item
+from functions.state.dynamo import dynamodb_client, from_item, to_item
 
 DEFAULT_RETENTION_SECONDS = 7 * 24 * 3600
 FAILURE_RETENTION_SECONDS = 14 * 24 * 3600  # as long as a DLQ keeps a message
@@ -38,17 +38,6 @@ class IdempotencyStore:
             result: dict[str, Any] = item.get("result", {})
             return result
         return None
-
-    def completed_among(self, keys: list[str]) -> set[str]:
-        """Which of `keys` completed already, in one BatchGetItem (for a batch of records at once)."""
-        unique = sorted(set(keys))
-        found = batch_get(self.table_name, [to_item({"id": key}) for key in unique])
-        return {str(item["id"]["S"]) for item in found if item.get("status", {}).get("S") == "COMPLETED"}
-
-    def complete_all(self, keys: list[str], result: dict[str, Any]) -> None:
-        """Mark every key completed with `result` in as few BatchWriteItem calls as possible."""
-        expiration = int(epoch_seconds() + self.retention_seconds)
-        batch_put(self.table_name, [to_item({"id": key, "status": "COMPLETED", "result": result, "expiration": expiration}) for key in sorted(set(keys))])
 
     def claim(self, key: str, lease_seconds: float) -> dict[str, Any] | None:
         """Claim `key`. Returns the stored result if it already completed; raises if another holds it."""

@@ -166,9 +166,10 @@ def test_unchanged_redelivery_writes_nothing(world: SandboxWorld) -> None:
 
     assert megaphone_writes(world, since) == []
     assert ledger_versions(world) == versions
-    # It was evaluated once (and found unchanged); the duplicates were recognised by their event id.
+    # Each delivery was evaluated and found unchanged; no idempotency record is kept for the publisher
+    # (its ledger writes are the guard), so none was claimed or completed for the event.
     idempotency = IdempotencyStore(world.resources.tables[Table.IDEMPOTENCY])
-    assert idempotency.completed_result(f"episode-publisher|episode#{LIVE}|re-announced-1") == {"applied": True}
+    assert idempotency.completed_result(f"episode-publisher|episode#{LIVE}|re-announced-1") is None
 
 
 def test_title_change_emits_one_event_and_one_put(world: SandboxWorld, tap: EventTap) -> None:

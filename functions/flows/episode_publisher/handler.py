@@ -46,7 +46,8 @@ def around_batch(events: list[DomainEvent], deps: PublisherDeps) -> AbstractCont
 
 
 # Every side effect is guarded by the ledger (a version-checked create intent, idempotent updates,
-# equal hashes write nothing), so duplicates are checked and completed once per batch, not claimed per record.
+# equal hashes write nothing) and each record is evaluated from the ledger's latest snapshot, so a
+# duplicate delivery evaluates to nothing: no idempotency record is read or written for it.
 handler = queue_flow(
     flow(FlowName.EPISODE_PUBLISHER), build=publisher_deps, handle=publish, prepare=around_batch, ledger_guarded=True
 )
