@@ -24,6 +24,7 @@ import os
 import threading
 import urllib.request
 from contextlib import ExitStack
+from collections.abc import Iterable
 from types import TracebackType
 from typing import Any
 
@@ -173,6 +174,17 @@ class MotoServer:
         reset_client_caches()
         if self._werkzeug_level is not None:
             logging.getLogger("werkzeug").setLevel(self._werkzeug_level)
+
+    def queues_holding_messages(self, queue_urls: Iterable[str]) -> set[str]:
+        """Which of these queues hold any message (visible, in flight or delayed), read from moto's
+        SQS backend in this process without a request: an idle poll then receives only where a
+        receive could return something. Only answers for a server running in this process."""
+        if self._server is None:
+            raise RuntimeError("the moto server is not running")
+        from moto.sqs.models import sqs_backends
+
+        queues = sqs_backends[SANDBOX_ACCOUNT][self.region].queues
+        return {url for url in queue_urls if (queue := queues.get(url.rsplit("/", 1)[-1])) is not None and queue._messages}
 
     def reset_state(self) -> None:
         """Empty every moto backend (queues, tables, buses, secrets) without restarting the server."""

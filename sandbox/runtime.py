@@ -218,6 +218,7 @@ class LocalRuntime:
         enforce_timeouts: bool = True,
         idle_poll_interval: timedelta = timedelta(minutes=15),
         before_tick: Iterable[BeforeTick] = (),
+        holding_messages: Callable[[Iterable[str]], set[str]] | None = None,
     ):
         if tick <= timedelta(0):
             raise ValueError("tick must be positive")
@@ -230,6 +231,9 @@ class LocalRuntime:
         self.crash_probability = crash_probability
         self.enforce_timeouts = enforce_timeouts
         self.idle_poll_interval = idle_poll_interval
+        # Which of the given queue URLs hold any message, when that can be known without a request
+        # (moto's backend in this process); None: poll every queue.
+        self._holding_messages = holding_messages
         self.invocation_log: list[InvocationRecord] = []
 
         self._by_name: dict[str, FlowDeclaration] = {flow.name: flow for flow in self.flows}  # FlowName is a str
@@ -313,7 +317,14 @@ class LocalRuntime:
         self._poll_every_queue()
 
     def _poll_every_queue(self) -> None:
-        self._queues_to_poll = {flow.name for flow in self._queue_flows}
+        """Every queue flow's queue, or — when the runtime can see which queues hold messages — those
+        holding any: an empty queue's receive returns nothing, so skipping it changes no delivery."""
+        names = [flow.name for flow in self._queue_flows]
+        if self._holding_messages is not None:
+            holding = self._holding_messages([self.resources.queues[name].queue_url for name in names])
+            names = [name for name in names if self.resources.queues[name].queue_url in holding]
+            self._last_poll_at = self.clock.now()  # every queue was looked at: that is the idle poll
+        self._queues_to_poll = set(names)
 
     def _poll_subscribers_of(self, detail_types: set[str]) -> None:
         """Poll the queues whose rules take any of `detail_types` (put on the bus, seen at the transport)."""

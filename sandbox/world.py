@@ -272,6 +272,7 @@ class SandboxWorld:
             # poll; the idle poll is only a safety net
             idle_poll_interval=timedelta(hours=1),
             before_tick=[self.consonance.apply_due_changes, self.distribution.tick],
+            holding_messages=self._moto.queues_holding_messages,
         )
         self.runtime.__enter__()
         # `python -m infra.ops replay` run in this process runs the flows in this runtime

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import os
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import boto3
@@ -13,6 +13,7 @@ import pytest
 
 from infra.flows import Secret, Table, queue_url_variable
 from sandbox.aws_grants import Permission
+from sandbox.moto_server import MotoServer
 from sandbox.runtime import LocalRuntime, SimulatedCrash
 from tests.sandbox import sample_flows
 from tests.sandbox.deployments import BuildRuntime
@@ -231,6 +232,36 @@ def test_queues_are_polled_after_an_invocation_only_for_the_detail_types_it_put(
     producing = build_runtime((PRODUCER, ORDERS), idle_poll_interval=timedelta(days=1))
     producing.run_for(hours=2)
     assert [delivery.receive_count for delivery in sample_flows.WORLD.deliveries] == [1, 1, 1, 1]
+
+
+def test_an_idle_poll_receives_only_from_queues_holding_messages(build_runtime: BuildRuntime, moto_server: MotoServer) -> None:
+    """With moto's backend in this process the runtime sees which queues hold messages: an idle poll
+    of empty queues sends no request, and a message nobody told the runtime about (sent from outside
+    it, as S3's notifications reach a queue inside moto) is still delivered at the next idle poll."""
+    from sandbox.aws_grants import OUTSIDE_INVOCATIONS
+    from tests.sandbox.sample_flows import HOURLY, ORDERS
+
+    runtime = build_runtime((HOURLY, ORDERS), idle_poll_interval=timedelta(hours=1), holding_messages=moto_server.queues_holding_messages)
+    runtime.run_for(hours=5)  # five idle polls and run_until's poll, of an empty queue
+    assert runtime.access.requests_by_flow[OUTSIDE_INVOCATIONS] == 1  # only the queue's visibility read at start-up
+
+    send_at = runtime.clock.now() + timedelta(minutes=10)
+    body = json.dumps(
+        {
+            "version": "0", "id": "unseen-1", "detail-type": "SampleOrderPlaced", "source": "test", "account": "123456789012",
+            "time": "2025-03-03T14:10:00Z", "region": "eu-west-1", "resources": [],
+            "detail": SampleOrderPlaced(order_id="unseen").model_dump(mode="json"),
+        }
+    )  # fmt: skip
+
+    def send_unannounced(now: datetime) -> None:  # a sender outside the runtime that does not call expect_messages()
+        if now == send_at:
+            boto3.client("sqs").send_message(QueueUrl=runtime.resources.queues[ORDERS.name].queue_url, MessageBody=body)
+
+    runtime.add_before_tick(send_unannounced)
+    runtime.run_for(hours=1)  # the hourly idle poll comes 50 minutes after the send: the queue holds a message
+    assert [(d.order_id, d.receive_count) for d in sample_flows.WORLD.deliveries] == [("unseen", 1)]
+    assert sample_flows.WORLD.deliveries[0].at - send_at == timedelta(minutes=50)
 
 
 def test_a_flow_sends_straight_to_the_queues_it_declares_and_no_other(build_runtime: BuildRuntime) -> None:
