@@ -85,10 +85,13 @@ def sweep(deps: LicenceSweepDeps, now: datetime) -> SweepOutcome:
     cursor = deps.cursors.get(CURSOR) or {}
     since = date.fromisoformat(cursor["changed_since"]) if "changed_since" in cursor else FIRST_SWEEP_SINCE
     outcome = SweepOutcome(changed_since=since)
-    entries = deps.ledger.get_many([licence_key(int(pid)) for pid in cursor.get("licences", [])], LICENCE)
+    known = [licence_key(int(pid)) for pid in cursor.get("licences", [])]
+    entries, channels = _licences_and_channels(deps.ledger, known)
     changed = _read_changes(deps, since, entries, outcome)
     today = now.date()
-    channels = _channel_entries(deps.ledger, entries)
+    first_seen = sorted(set(entries) - set(known))
+    if first_seen:  # a licence read for the first time this run may already have channel entries (a lost cursor)
+        channels.update(_licences_and_channels(deps.ledger, first_seen, with_licences=False)[1])
     events: list[LicenceChanged] = []
     for key, entry in sorted(entries.items()):
         if entry.state.asset is None:
@@ -174,14 +177,20 @@ def _apply_source(entry: LedgerEntry[LicenceState], mapped: MappedAsset) -> bool
     return True
 
 
-def _channel_entries(
-    ledger: SyncLedger, entries: dict[EntityKey, LedgerEntry[LicenceState]]
-) -> dict[EntityKey, dict[LicenceChannel, LedgerEntry[Any]]]:
-    found: dict[EntityKey, dict[LicenceChannel, LedgerEntry[Any]]] = {}
+def _licences_and_channels(
+    ledger: SyncLedger, keys: list[EntityKey], *, with_licences: bool = True
+) -> tuple[dict[EntityKey, LedgerEntry[LicenceState]], dict[EntityKey, dict[LicenceChannel, LedgerEntry[Any]]]]:
+    """The licences' entries and their channels' entries, in one BatchGetItem (100 keys a call)."""
     by_target = {spec.name: channel for channel, spec in CHANNEL_TARGETS.items()}
-    for item in ledger.get_items((key, spec) for key in entries for spec in CHANNEL_TARGETS.values()):
-        found.setdefault(item.key, {})[by_target[item.target]] = item
-    return found
+    targets = (LICENCE, *CHANNEL_TARGETS.values()) if with_licences else tuple(CHANNEL_TARGETS.values())
+    licences: dict[EntityKey, LedgerEntry[LicenceState]] = {}
+    channels: dict[EntityKey, dict[LicenceChannel, LedgerEntry[Any]]] = {}
+    for item in ledger.get_items((key, spec) for key in keys for spec in targets):
+        if item.target == LICENCE.name:
+            licences[item.key] = item
+        else:
+            channels.setdefault(item.key, {})[by_target[item.target]] = item
+    return licences, channels
 
 
 # ----------------------------------------------------------------------------------- deciding
