@@ -51,8 +51,8 @@ def cover(
     """A cover image of `width`×`height` in `image_format`, saved in colour `mode`.
 
     `grain` (0–255) is the amplitude of seeded noise; `truncate_to` cuts the file (a damaged upload).
-    Encoding a 3000×3000 cover takes ~0.1 s and the bytes depend only on the arguments, so the last
-    few made are kept."""
+    Making a 3000×3000 cover takes ~30 ms (its background is shared, `_gradient`; the JPEG encoding is
+    most of the rest) and the bytes depend only on the arguments, so the last few made are kept."""
     image = _picture(width, height, seed)
     if grain:
         rng = random.Random(seed)
@@ -68,11 +68,18 @@ def cover(
 
 
 def _picture(width: int, height: int, seed: int) -> Image.Image:
-    gradient = Image.linear_gradient("L").resize((width, height))
-    image = Image.merge("RGB", (gradient, gradient.rotate(90), gradient.transpose(Image.Transpose.FLIP_LEFT_RIGHT)))
+    image = _gradient(width, height).copy()
     hue = random.Random(seed).randrange(256)
     ImageDraw.Draw(image).ellipse((width // 5, height // 5, width * 4 // 5, height * 4 // 5), fill=(hue, 40, 255 - hue))
     return image
+
+
+@functools.lru_cache(maxsize=2)
+def _gradient(width: int, height: int) -> Image.Image:
+    """The covers' shared background (only the disc's colour differs by seed); resizing and merging
+    the channels is most of a 3000×3000 cover's making, so it is made once per size. Callers copy it."""
+    gradient = Image.linear_gradient("L").resize((width, height))
+    return Image.merge("RGB", (gradient, gradient.rotate(90), gradient.transpose(Image.Transpose.FLIP_LEFT_RIGHT)))
 
 
 # ------------------------------------------------------------------------------------------ audio
