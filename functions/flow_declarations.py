@@ -268,7 +268,7 @@ FLOWS: tuple[FlowDeclaration, ...] = (
         bucket_writes=(Bucket.RENDITIONS,),
         secrets=(Secret.MEGAPHONE,),
         emits=(EpisodeDelivered, DistributionChanged),
-        sends_to=(FlowName.INGEST_FOLLOW_UP,),  # each create's ingest check, delayed by the expected ingest time
+        sends_to=(FlowName.INGEST_FOLLOW_UP,),  # each audio push's ingest check, delayed by the expected ingest time
     ),
     FlowDeclaration(
         name=FlowName.INGEST_CHECKER,
@@ -286,7 +286,7 @@ FLOWS: tuple[FlowDeclaration, ...] = (
         name=FlowName.INGEST_FOLLOW_UP,
         handler="functions.flows.ingest_checker.follow_up.handler",
         description="Checks a pushed episode's audio ingest once the expected ingest time has passed (the sweep is the safety net)",
-        trigger=DirectTrigger(events=(IngestCheckDue,), description="the publisher's ingest checks, delayed by the expected ingest time"),
+        trigger=DirectTrigger(events=(IngestCheckDue,), description="ingest checks of the flows that push audio, delayed by the expected ingest time"),
         batch_size=10,
         timeout_seconds=120,
         reads=(Table.LEDGER, Table.CURSORS),
@@ -341,6 +341,7 @@ FLOWS: tuple[FlowDeclaration, ...] = (
         bucket_writes=(Bucket.RENDITIONS,),
         secrets=(Secret.MEGAPHONE,),
         emits=(EpisodeDelivered, DistributionChanged),
+        sends_to=(FlowName.INGEST_FOLLOW_UP,),  # a release's ingest check, as the episode publisher's
     ),
     FlowDeclaration(
         name=FlowName.AVAILABILITY_MONITOR,
@@ -485,6 +486,7 @@ FLOWS: tuple[FlowDeclaration, ...] = (
         bucket_writes=(Bucket.RENDITIONS,),  # the publisher's pre-flight, as the episode publisher's
         secrets=(Secret.MEGAPHONE,),
         emits=(EpisodeDelivered, DistributionChanged, LicenceChannelChanged),
+        sends_to=(FlowName.INGEST_FOLLOW_UP,),  # a go-live's ingest check, as the episode publisher's
     ),
     FlowDeclaration(
         name=FlowName.VENUE_DELIVERY,

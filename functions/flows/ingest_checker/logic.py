@@ -1,8 +1,8 @@
 """Finishes deliveries whose audio Megaphone is still ingesting, without holding any Lambda.
 
-Two ways in, one check (`check_entries`): the publisher's delayed `IngestCheckDue` messages (the
-ingest follow-up, `check_due`: the named episodes still awaiting ingest, once the expected ingest
-time has passed) and the scheduled sweep over the ledger's `awaiting_ingest` index
+Two ways in, one check (`check_entries`): the delayed `IngestCheckDue` messages every push of audio
+sends (the ingest follow-up, `check_due`: the named episodes still awaiting ingest, once the expected
+ingest time has passed) and the scheduled sweep over the ledger's `awaiting_ingest` index
 (`check_ingests`, the safety net for a slower ingest or a lost message; it leaves alone an entry
 pushed less than the expected ingest time ago: its audio is most likely still being ingested, and
 its delayed check falls due then). A podcast with several of
