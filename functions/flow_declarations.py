@@ -274,7 +274,9 @@ FLOWS: tuple[FlowDeclaration, ...] = (
         name=FlowName.INGEST_CHECKER,
         handler="functions.flows.ingest_checker.handler.handler",
         description="Sweep: checks every episode whose audio Megaphone is ingesting; marks them delivered when processed",
-        trigger=ScheduleTrigger(every_minutes=5),
+        # The safety net only: every push that leaves an episode awaiting ingest sends its own delayed
+        # check to the ingest follow-up; the sweep catches a lost or failed send and a slower ingest.
+        trigger=ScheduleTrigger(every_minutes=15),
         timeout_seconds=120,
         max_concurrency=1,
         reads=(Table.LEDGER, Table.CURSORS),

@@ -3,11 +3,12 @@
 Every flow that pushes audio through the publisher's logic (the episode publisher, rights sync, the
 brand show) sends each such push's `IngestCheckDue` straight to the ingest follow-up's queue, delayed
 by the expected ingest time (MEGAPHONE_INGEST_SECONDS); the local runtime holds it for that long of
-virtual time. Everything here is asserted on the virtual clock: the first poll (and the publisher's
-create) runs at 00:15, the sweep's slots are 00:05, 00:10, 00:15, 00:20, ... so a check that waited
-for the sweep would deliver at 00:20 at the earliest. Rights sync's release and the brand show's
-go-live come at midnight of the second day (a narration agreement, a brand licence starting then),
-with the sweep's slot at midnight and the next one a sweep interval later.
+virtual time. The ingest checker's sweep is only the safety net (every 15 minutes). Everything here
+is asserted on the virtual clock: the first poll (and the publisher's create) runs at 00:15, the
+sweep's slots are 00:15 (before the create), 00:30, 00:45, ... so a check that waited for the sweep
+would deliver at 00:30 at the earliest. Rights sync's release and the brand show's go-live come at
+midnight of the second day (a narration agreement, a brand licence starting then), with a sweep slot
+at midnight and the next one a sweep interval later.
 """
 
 from __future__ import annotations
@@ -40,10 +41,29 @@ SERIES, EPISODE = 1, 401
 EXPECTED_INGEST_SECONDS = 120  # the pushes' delay (the setting's default, set here explicitly)
 EXPECTED_INGEST = timedelta(seconds=EXPECTED_INGEST_SECONDS)
 ENVIRONMENT = {"MEGAPHONE_INGEST_SECONDS": str(EXPECTED_INGEST_SECONDS)}
-FIRST_SWEEP_AFTER_CREATE = datetime.combine(START, time(0, 20), tzinfo=timezone.utc)
 SECOND_DAY = datetime.combine(START + timedelta(days=1), time(0), tzinfo=timezone.utc)  # the release / go-live
 RELEASED, BRANDED_SERIES, BRANDED = 402, 9601, 44951
 BRAND_FLOWS = tuple(f for f in FLOWS if f.name in {FlowName.LICENCE_SWEEP, FlowName.BRAND_SHOW, FlowName.INGEST_CHECKER, FlowName.INGEST_FOLLOW_UP})
+
+
+def every(flow_name: str) -> timedelta:
+    trigger = flow(flow_name).trigger
+    assert isinstance(trigger, ScheduleTrigger)
+    return timedelta(minutes=trigger.every_minutes)
+
+
+RUNTIME_START = datetime.combine(START, time(0), tzinfo=timezone.utc)
+FIRST_POLL = RUNTIME_START + every(FlowName.CONSONANCE_POLLER)  # the publisher's create follows it at once
+
+
+def next_sweep_after(moment: datetime) -> datetime:
+    """The ingest checker's first scheduled run after `moment` (its slots: every interval from the
+    runtime's start)."""
+    interval = every(FlowName.INGEST_CHECKER)
+    return RUNTIME_START + ((moment - RUNTIME_START) // interval + 1) * interval
+
+
+FIRST_SWEEP_AFTER_CREATE = next_sweep_after(FIRST_POLL)
 
 
 @contextmanager
@@ -57,15 +77,6 @@ def world_ingesting_in(seconds: float) -> Iterator[SandboxWorld]:
 
 def invocations(world: SandboxWorld, flow: str) -> list[InvocationRecord]:
     return [record for record in world.runtime.invocation_log if record.flow == flow and record.records]
-
-
-def next_sweep_after(moment: datetime) -> datetime:
-    """The ingest checker's first scheduled run after `moment` (its slots: every interval from the
-    runtime's start, midnight of START)."""
-    trigger = flow(FlowName.INGEST_CHECKER).trigger
-    assert isinstance(trigger, ScheduleTrigger)
-    every, start = timedelta(minutes=trigger.every_minutes), datetime.combine(START, time(0), tzinfo=timezone.utc)
-    return start + ((moment - start) // every + 1) * every
 
 
 def checked_at_the_ingest_time(world: SandboxWorld, product_id: int, pushed_by: str) -> InvocationRecord:
@@ -107,7 +118,7 @@ def test_a_created_episode_is_checked_and_written_back_once_its_ingest_time_has_
 def test_an_ingest_slower_than_expected_is_left_to_the_sweep_without_retrying_the_message() -> None:
     slower = EXPECTED_INGEST_SECONDS + 120
     with world_ingesting_in(slower) as world:
-        world.runtime.run_until(FIRST_SWEEP_AFTER_CREATE - timedelta(minutes=4, seconds=30))  # just after the create
+        world.runtime.run_until(FIRST_POLL + timedelta(seconds=30))  # just after the create
         requests = len(world.megaphone.received)
         swept = world.runtime.invoke("ingest-checker", scheduled_event(world, "ingest-checker"))
         # a sweep now leaves the fresh push to its delayed check: its audio is most likely still ingesting
@@ -121,7 +132,7 @@ def test_an_ingest_slower_than_expected_is_left_to_the_sweep_without_retrying_th
         assert world.runtime.dead_letters() == []
         [create] = [r for r in world.megaphone.received if r.method == "POST"]
         [written] = write_backs_for(world, EPISODE)
-        # the sweep at 00:20 found it ingested (Megaphone finished at create + 240 s)
+        # the sweep at 00:30 found it ingested (Megaphone finished at create + 240 s)
         assert create.at + timedelta(seconds=slower) <= FIRST_SWEEP_AFTER_CREATE <= written.at
         assert target_entry(world, EPISODE).status is LedgerStatus.DELIVERED  # type: ignore[union-attr]
 

@@ -1,7 +1,7 @@
 """The ingest checks a batch of pushes makes due, sent when the batch ends.
 
 Megaphone ingests pushed audio asynchronously; without this, an episode left `awaiting_ingest` would
-wait for the ingest checker's next scheduled sweep (every five minutes). Instead
+wait for the ingest checker's next scheduled sweep (every 15 minutes: only the safety net). Instead
 each batch of every flow that pushes through `publish_episode` (the publisher, rights sync, the brand
 show) sends, in one SendMessageBatch, an `IngestCheckDue` per such episode to the ingest follow-up's
 queue, delayed by the expected ingest time (`MEGAPHONE_INGEST_SECONDS`, inferred, configurable). A
