@@ -331,7 +331,7 @@ def _after_backfill(world: SandboxWorld, calls: list[Call], completion: datetime
         "polls_rereading_the_backfill": len(rereads),
         "reread_calls": sum(p["pages"] for p in rereads),
         "reread_calls_per_poll": per_poll,
-        "reread_calls_per_hour": per_poll * 60 // _poll_every_minutes(),
+        "reread_calls_per_hour": per_poll * 60 // every_minutes("consonance-poller"),
         "poll_pages": polls,
     }
 
@@ -357,9 +357,11 @@ def _idle_seconds(calls: list[Call], rate_per_minute: float, slack: float = 2.0)
     return round(idle, 1)
 
 
-def _poll_every_minutes() -> int:
-    trigger = flow("consonance-poller").trigger
-    return trigger.every_minutes if isinstance(trigger, ScheduleTrigger) else 15
+def every_minutes(flow_name: str) -> int:
+    """A scheduled flow's interval, as declared."""
+    trigger = flow(flow_name).trigger
+    assert isinstance(trigger, ScheduleTrigger), flow_name
+    return trigger.every_minutes
 
 
 def _title_on_megaphone(world: SandboxWorld, pid: int, title: str) -> bool:

@@ -277,7 +277,7 @@ def overhead_figures(series: int, say: Any) -> list[Figure]:
 def backfill_figures(series: int, parts: int, changed: int, say: Any, as_is: bool = False) -> list[Figure]:
     """`as_is` also runs the backfill as the sandbox runs it (informational; doubles this part's time,
     so off by default to keep `make bench` under 10 minutes)."""
-    from bench.backfill import run_backfill
+    from bench.backfill import every_minutes, run_backfill
     from functions.connectors.rate_limit import slot_interval_ms
 
     say("  backfill with Lambda's timeouts enforced (phases 1-3) ...")
@@ -305,7 +305,7 @@ def backfill_figures(series: int, parts: int, changed: int, say: Any, as_is: boo
         f"{interval_ms} ms apart so no rolling minute exceeds the limit even with a slot used up to a second late: the best "
         f"achievable ratio is ~{interval_ms * result.megaphone_rate_per_minute / 60_000:.3f}. "
         f"Each create's ingest is checked once the expected ingest time has passed (the publisher's delayed message to the ingest "
-        f"follow-up: {follow_up.get('invocations', 0)} runs), the ingest checker's 5-minute sweep staying the safety net "
+        f"follow-up: {follow_up.get('invocations', 0)} runs), the ingest checker's {every_minutes('ingest-checker')}-minute sweep staying the safety net "
         f"({checker.get('invocations', 0)} runs). "
         f"{backfill['rate_limited_429']} requests were answered 429. Wall time {backfill['wall_seconds']:.0f} s."
     )

@@ -268,13 +268,15 @@ FLOWS: tuple[FlowDeclaration, ...] = (
         bucket_writes=(Bucket.RENDITIONS,),
         secrets=(Secret.MEGAPHONE,),
         emits=(EpisodeDelivered, DistributionChanged),
-        sends_to=(FlowName.INGEST_FOLLOW_UP,),  # each create's ingest check, delayed by the expected ingest time
+        sends_to=(FlowName.INGEST_FOLLOW_UP,),  # each audio push's ingest check, delayed by the expected ingest time
     ),
     FlowDeclaration(
         name=FlowName.INGEST_CHECKER,
         handler="functions.flows.ingest_checker.handler.handler",
         description="Sweep: checks every episode whose audio Megaphone is ingesting; marks them delivered when processed",
-        trigger=ScheduleTrigger(every_minutes=5),
+        # The safety net only: every push that leaves an episode awaiting ingest sends its own delayed
+        # check to the ingest follow-up; the sweep catches a lost or failed send and a slower ingest.
+        trigger=ScheduleTrigger(every_minutes=15),
         timeout_seconds=120,
         max_concurrency=1,
         reads=(Table.LEDGER, Table.CURSORS),
@@ -286,7 +288,7 @@ FLOWS: tuple[FlowDeclaration, ...] = (
         name=FlowName.INGEST_FOLLOW_UP,
         handler="functions.flows.ingest_checker.follow_up.handler",
         description="Checks a pushed episode's audio ingest once the expected ingest time has passed (the sweep is the safety net)",
-        trigger=DirectTrigger(events=(IngestCheckDue,), description="the publisher's ingest checks, delayed by the expected ingest time"),
+        trigger=DirectTrigger(events=(IngestCheckDue,), description="ingest checks of the flows that push audio, delayed by the expected ingest time"),
         batch_size=10,
         timeout_seconds=120,
         reads=(Table.LEDGER, Table.CURSORS),
@@ -341,6 +343,7 @@ FLOWS: tuple[FlowDeclaration, ...] = (
         bucket_writes=(Bucket.RENDITIONS,),
         secrets=(Secret.MEGAPHONE,),
         emits=(EpisodeDelivered, DistributionChanged),
+        sends_to=(FlowName.INGEST_FOLLOW_UP,),  # a release's ingest check, as the episode publisher's
     ),
     FlowDeclaration(
         name=FlowName.AVAILABILITY_MONITOR,
@@ -485,6 +488,7 @@ FLOWS: tuple[FlowDeclaration, ...] = (
         bucket_writes=(Bucket.RENDITIONS,),  # the publisher's pre-flight, as the episode publisher's
         secrets=(Secret.MEGAPHONE,),
         emits=(EpisodeDelivered, DistributionChanged, LicenceChannelChanged),
+        sends_to=(FlowName.INGEST_FOLLOW_UP,),  # a go-live's ingest check, as the episode publisher's
     ),
     FlowDeclaration(
         name=FlowName.VENUE_DELIVERY,

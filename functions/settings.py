@@ -166,7 +166,7 @@ class MegaphoneSettings(EnvironmentSettings):
     megaphone_podcasts: dict[str, str] = Field(default_factory=dict, description="Consonance series id -> Megaphone podcast id (JSON)")
     megaphone_explicit_value: str = Field(default="clean", description="Megaphone's `explicit` value for clean episodes")
     # Inferred, not a published fact (the facts sheet only says the ingest is asynchronous): how long
-    # Megaphone usually takes to ingest an episode's audio. The publisher's ingest check is delayed by
+    # Megaphone usually takes to ingest an episode's audio. A push's ingest check is delayed by
     # this much (an SQS message delay, hence at most 900 s); a slower ingest is picked up by the
     # ingest checker's sweep, so too short costs one extra read, too long only delays delivery.
     megaphone_ingest_seconds: int = Field(

@@ -118,7 +118,7 @@ CONTEXT_SETTINGS: tuple[ContextSetting, ...] = (
         "megaphoneIngestSeconds",
         "MEGAPHONE_INGEST_SECONDS",
         ValueKind.INTEGER,
-        "expected audio ingest time in seconds (inferred; 0-900): the delay of the publisher's ingest check",
+        "expected audio ingest time in seconds (inferred; 0-900): the delay of a push's ingest check",
         Secret.MEGAPHONE,
     ),
     ContextSetting("spotifyAccountsUrl", "SPOTIFY_ACCOUNTS_URL", ValueKind.TEXT, "Spotify Accounts service base URL", Secret.SPOTIFY),

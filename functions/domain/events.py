@@ -86,9 +86,10 @@ class EpisodeDelivered(DomainEvent):
 
 
 class IngestCheckDue(DomainEvent):
-    """The episode's audio should have been ingested by now: the publisher sends this straight to the
-    ingest follow-up's queue, delayed by the expected ingest time, so the check runs then instead of
-    at the ingest checker's next scheduled sweep."""
+    """The episode's audio should have been ingested by now: the flow that pushed it (the publisher,
+    rights sync, the brand show) sends this straight to the ingest follow-up's queue, delayed by the
+    expected ingest time, so the check runs then instead of at the ingest checker's next scheduled
+    sweep (the safety net, every 15 minutes)."""
 
     detail_type: ClassVar[str] = "IngestCheckDue"
     product_id: int

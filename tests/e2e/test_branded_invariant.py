@@ -14,14 +14,14 @@ independently of the project's lifecycle code.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 
 import boto3
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from infra.flows import FLOWS, Bucket, ScheduleTrigger, flow
+from infra.flows import FLOWS, Bucket, flow
 from sandbox.catalogue import (
     Catalogue,
     ContractEntry,
@@ -51,12 +51,11 @@ ACCOUNT = "northwind-lodges"
 CHANNEL_RIGHTS = {"brand_show": "Brand show", "brand_playlist": "Brand playlist", "venue_delivery": "Venue delivery"}
 # The flows that put branded assets anywhere (the brand show publishes through the publisher's own
 # logic with the episode the sweep read; the poller and the episode publisher would only add more
-# evaluations by the same gate). The ingest checker (which learns the Spotify id the playlists need)
-# runs every 15 minutes here instead of 5: the same work, a third of the invocations.
+# evaluations by the same gate). The Spotify id the playlists need is learnt when the audio is
+# ingested: by the ingest check the brand show's push sends to the ingest follow-up, or by the ingest
+# checker's sweep (the safety net), as deployed.
 FLOWS_RUN = tuple(
-    replace(f, trigger=ScheduleTrigger(every_minutes=15)) if f.name == "ingest-checker" else f
-    for f in FLOWS
-    if f.name in {"licence-sweep", "brand-show", "ingest-checker", "brand-playlists", "venue-delivery"}
+    f for f in FLOWS if f.name in {"licence-sweep", "brand-show", "ingest-checker", "ingest-follow-up", "brand-playlists", "venue-delivery"}
 )
 COUNTRIES = ("GB", "IE", "US", "DE")
 

@@ -2,7 +2,7 @@
 simulators, driven through the local runtime (real queues, real EventBridge rules).
 
 One world for the module; the tests run in order and each says at which virtual moment it acts:
-first poll and publish (00:00), ingest finished (00:05), an unchanged re-delivery, a title change
+first poll and publish (00:00), ingest checked (00:02), an unchanged re-delivery, a title change
 (~01:00), lost create responses (~02:00), and the release day of a draft (day 1, 00:00).
 """
 
@@ -129,7 +129,9 @@ def test_future_release_is_a_draft_with_its_pubdate(world: SandboxWorld) -> None
 
 
 def test_ingest_checker_marks_delivered_and_writes_the_link_back_once(world: SandboxWorld) -> None:
-    run_until(world, at(0, 0, 10))  # the ingest checker runs at 00:05; Megaphone finished at 00:02
+    # Megaphone finished at 00:02, when the publisher's delayed checks fell due; the ingest checker's
+    # sweep (the safety net) first runs at 00:15, so what is delivered by 00:10 was delivered by them
+    run_until(world, at(0, 0, 10))
 
     for product_id in (LIVE, SECOND):
         episode = megaphone_episode(world, product_id)

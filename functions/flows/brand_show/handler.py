@@ -11,6 +11,7 @@ from functions.flow_names import FlowName
 from functions.flow_template import queue_flow
 from functions.flows.brand_show.logic import BrandShowOutcome, refresh_brand_show, reconcile_brand_show
 from functions.flows.episode_publisher.deps import publisher_deps
+from functions.flows.episode_publisher.ingest_checks import ingest_checks_sent_after_batch
 from functions.flows.episode_publisher.logic import PublisherDeps
 from functions.observability import logger, metrics
 
@@ -29,4 +30,5 @@ def follow_licence(domain_event: DomainEvent, deps: PublisherDeps) -> None:
     logger.info("brand show", extra={"product_id": outcome.product_id, "status": outcome.status, "reason": outcome.reason})
 
 
-handler = queue_flow(flow(FlowName.BRAND_SHOW), build=publisher_deps, handle=follow_licence)
+# A go-live that pushes audio asks for its ingest check; the batch sends them all once it has run.
+handler = queue_flow(flow(FlowName.BRAND_SHOW), build=publisher_deps, handle=follow_licence, prepare=ingest_checks_sent_after_batch)

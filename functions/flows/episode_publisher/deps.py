@@ -32,8 +32,9 @@ def publisher_deps(platform: Dependencies) -> PublisherDeps:
 
 
 def _ingest_checks(platform: Dependencies) -> IngestChecks | None:
-    """Only for a flow that declares sending to the ingest follow-up (the publisher), whose queue the
-    deployment wires; the flows sharing this factory leave their episodes to the sweep."""
+    """Only for a flow that declares sending to the ingest follow-up, whose queue the deployment then
+    wires: every flow sharing this factory does (the publisher, rights sync, the brand show), so any
+    push that leaves an episode awaiting ingest gets its prompt check; the sweep is the safety net."""
     if FlowName.INGEST_FOLLOW_UP not in platform.settings.declaration.sends_to:
         return None
     messages = platform.direct_messages(FlowName.INGEST_FOLLOW_UP)

@@ -13,6 +13,7 @@ from functions.flow_declarations import flow
 from functions.flow_names import FlowName
 from functions.flow_template import queue_flow
 from functions.flows.episode_publisher.deps import publisher_deps
+from functions.flows.episode_publisher.ingest_checks import ingest_checks_sent_after_batch
 from functions.flows.episode_publisher.logic import PublisherDeps, ledger_reads_for, publish_episode
 from functions.flows.rights_gate import UNENFORCEABLE
 from functions.observability import logger, metrics
@@ -39,8 +40,7 @@ def around_batch(events: list[DomainEvent], deps: PublisherDeps) -> AbstractCont
         if isinstance(event, (EpisodeChanged, EpisodeReevaluationDue))
     ]
     scope = ExitStack()
-    if deps.ingest_checks is not None:
-        scope.enter_context(deps.ingest_checks.batch())
+    scope.enter_context(ingest_checks_sent_after_batch(events, deps))
     scope.enter_context(deps.ledger.batch_reads(ledger_reads_for(product_ids)))
     return scope
 

@@ -1,24 +1,30 @@
 """The ingest checks a batch of pushes makes due, sent when the batch ends.
 
-Megaphone ingests pushed audio asynchronously; without this, an episode left `awaiting_ingest` waits
-for the ingest checker's next scheduled sweep (every five minutes). Instead each batch sends, in one
-SendMessageBatch, an `IngestCheckDue` per such episode to the ingest follow-up's queue, delayed by
-the expected ingest time (`MEGAPHONE_INGEST_SECONDS`, inferred, configurable). A send that fails is
-logged, not raised: the episode is already pushed and saved, and the sweep still finds it.
+Megaphone ingests pushed audio asynchronously; without this, an episode left `awaiting_ingest` would
+wait for the ingest checker's next scheduled sweep (every 15 minutes: only the safety net). Instead
+each batch of every flow that pushes through `publish_episode` (the publisher, rights sync, the brand
+show) sends, in one SendMessageBatch, an `IngestCheckDue` per such episode to the ingest follow-up's
+queue, delayed by the expected ingest time (`MEGAPHONE_INGEST_SECONDS`, inferred, configurable). A
+send that fails is logged, not raised: the episode is already pushed and saved, and the sweep still
+finds it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from aws_lambda_powertools.metrics import MetricUnit
 
 from functions.direct_messages import DirectMessages
 from functions.domain.errors import TransientError
-from functions.domain.events import IngestCheckDue
+from functions.domain.events import DomainEvent, IngestCheckDue
 from functions.observability import logger, metrics
+
+if TYPE_CHECKING:
+    from functions.flows.episode_publisher.logic import PublisherDeps
 
 
 @dataclass
@@ -48,3 +54,11 @@ class IngestChecks:
         except TransientError as exc:
             metrics.add_metric(name="IngestChecksNotSent", unit=MetricUnit.Count, value=len(due))
             logger.warning("ingest checks not sent; the ingest checker's sweep finds these episodes", extra={"products": due, "error": str(exc)})
+
+
+def ingest_checks_sent_after_batch(events: list[DomainEvent], deps: PublisherDeps) -> AbstractContextManager[None]:
+    """The batch scope (a queue flow's `prepare`) of every flow publishing through `publish_episode`:
+    the ingest checks the batch's pushes requested are sent once it has run (the events do not matter,
+    only what was pushed). A flow whose deployment does not wire the follow-up has no `ingest_checks`
+    (deps.py) and sends nothing."""
+    return deps.ingest_checks.batch() if deps.ingest_checks is not None else nullcontext()

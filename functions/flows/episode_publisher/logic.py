@@ -58,7 +58,7 @@ class PublisherDeps:
     config: PublishingConfig
     rights_check: RightsCheck
     preflight: PreflightGate | None = None  # the distribution pre-flight (the deployed publisher always has it)
-    ingest_checks: IngestChecks | None = None  # the publisher's prompt ingest checks (ingest_checks.py)
+    ingest_checks: IngestChecks | None = None  # the prompt ingest checks of the pushes (ingest_checks.py)
 
 
 class ActionKind(StrEnum):

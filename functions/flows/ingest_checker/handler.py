@@ -26,7 +26,7 @@ class IngestDeps:
     ledger: SyncLedger
     megaphone: MegaphoneClient
     bus: EventBus
-    expected_ingest: timedelta  # MEGAPHONE_INGEST_SECONDS: the delay of the publisher's checks
+    expected_ingest: timedelta  # MEGAPHONE_INGEST_SECONDS: the delay of the pushes' ingest checks
 
 
 def ingest_deps(platform: Dependencies) -> IngestDeps:

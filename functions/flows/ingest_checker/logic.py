@@ -1,11 +1,11 @@
 """Finishes deliveries whose audio Megaphone is still ingesting, without holding any Lambda.
 
-Two ways in, one check (`check_entries`): the publisher's delayed `IngestCheckDue` messages (the
-ingest follow-up, `check_due`: the named episodes still awaiting ingest, once the expected ingest
-time has passed) and the scheduled sweep over the ledger's `awaiting_ingest` index
-(`check_ingests`, the safety net for a slower ingest or a lost message; it leaves alone an entry
-pushed less than the expected ingest time ago: its audio is most likely still being ingested, and
-its delayed check falls due then). A podcast with several of
+Two ways in, one check (`check_entries`): the delayed `IngestCheckDue` messages every push of audio
+sends (the ingest follow-up, `check_due`: the named episodes still awaiting ingest, once the expected
+ingest time has passed: the timely check) and the scheduled sweep over the ledger's `awaiting_ingest`
+index every 15 minutes (`check_ingests`, only the safety net, for a slower ingest or a check whose send
+was lost or failed; it leaves alone an entry pushed less than the expected ingest time ago: its audio
+is most likely still being ingested, and its delayed check falls due then). A podcast with several of
 the episodes waiting is read with one paged list: processed audio makes the entry
 `delivered` (or `draft` when it is not released yet) and announces it for write-back; a failed ingest
 makes it `failed`, with a reason a person can act on, and records the audio URL Megaphone could not
