@@ -10,9 +10,11 @@ every flow in one process, so around each invocation it swaps in that flow's own
 - `functions.execution_environment` cache: the settings and clients `functions/` builds once;
 - Powertools' parameter providers (the secrets cache and its client);
 - boto3's default session (the credentials it resolved). Each environment's session is new, as a
-  new process's is, but all of them read botocore's service models and endpoint data through one
-  shared loader: parsing those JSON files again on every cold start after a crash was most of a
-  faulted run's CPU time, and the files are the same for every environment.
+  new process's is, but every botocore session made in this process while the environments exist
+  (theirs, and the ones Powertools' secrets providers make for themselves) reads botocore's service
+  models and endpoint data through one shared loader: parsing those JSON files again on every cold
+  start after a crash was most of a faulted run's CPU time, and the files are the same for every
+  environment.
 
 Outside invocations the process's own cache, providers and session are current again (the world's
 hooks and the runtime use those). A crashed or timed-out invocation discards its environment, so
@@ -59,7 +61,7 @@ class ExecutionEnvironments:
         self._saved = {name: os.environ.get(name) for name in self._managed}
         self._environments: dict[str, ExecutionEnvironment] = {}
         self.cold_starts: dict[str, int] = {flow: 0 for flow in self._variables}
-        self._loader: botocore.loaders.Loader | None = None
+        _LOADER_SHARING.begin(self)  # every botocore session made from now on, until close()
 
     @contextmanager
     def entered(self, flow: str) -> Iterator[ExecutionEnvironment]:
@@ -87,30 +89,72 @@ class ExecutionEnvironments:
             use_cache(outer_cache)
 
     def _new_session(self) -> boto3.session.Session:
-        """A fresh boto3 session (no credentials, clients or config from another environment) whose
-        botocore data loader is shared by every environment of this process."""
-        if self._loader is None:
-            self._loader = botocore.loaders.create_loader()
-        core = botocore.session.get_session()
-        core.register_component("data_loader", self._loader)
-        session = boto3.session.Session(botocore_session=core)
-        self._loader.search_paths[:] = list(dict.fromkeys(self._loader.search_paths))  # boto3 appends its own path each time
-        return session
+        """A fresh boto3 session (no credentials, clients or config from another environment); its
+        botocore data loader is the shared one (`_LoaderSharing`)."""
+        return boto3.session.Session(botocore_session=botocore.session.get_session())
 
     def discard(self, flow: str) -> None:
         """The environment died (a crash, a timeout): the flow's next invocation starts cold."""
         self._environments.pop(flow, None)
 
     def close(self) -> None:
-        """Put back every variable as it was before the first invocation."""
+        """Put back every variable as it was before the first invocation, and botocore's loader factory."""
         for name, value in self._saved.items():
             _set_variable(name, value)
         self._environments.clear()
+        _LOADER_SHARING.end(self)
 
     def _apply_variables(self, flow: str) -> None:
         wanted = self._variables[flow]
         for name in self._managed:
             _set_variable(name, wanted.get(name))
+
+
+class _UniquePaths(list[str]):
+    """boto3 appends its own data directory to a session's loader paths for every session it makes;
+    on a shared loader the list would grow by one entry a session."""
+
+    def append(self, path: str) -> None:
+        if path not in self:
+            super().append(path)
+
+
+class _SharedLoader(botocore.loaders.Loader):
+    """botocore's default loader, its search paths kept free of repeats (it caches what it loads)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._search_paths = _UniquePaths(self.search_paths)
+
+
+class _LoaderSharing:
+    """botocore's loader factory replaced while any ExecutionEnvironments is open (runtimes may close
+    in any order): one shared loader, unless a session names its own data path (`AWS_DATA_PATH`)."""
+
+    def __init__(self) -> None:
+        self.original = botocore.session.create_loader
+        self.owners: set[int] = set()
+        self.loader: _SharedLoader | None = None
+
+    def begin(self, owner: object) -> None:
+        if not self.owners:
+            self.loader = _SharedLoader()
+            botocore.session.create_loader = self.create_loader
+        self.owners.add(id(owner))
+
+    def end(self, owner: object) -> None:
+        self.owners.discard(id(owner))
+        if not self.owners and botocore.session.create_loader == self.create_loader:
+            botocore.session.create_loader = self.original
+            self.loader = None
+
+    def create_loader(self, search_path_string: str | None = None) -> botocore.loaders.Loader:
+        if search_path_string or self.loader is None:
+            return self.original(search_path_string)
+        return self.loader
+
+
+_LOADER_SHARING = _LoaderSharing()
 
 
 def _set_variable(name: str, value: str | None) -> None:

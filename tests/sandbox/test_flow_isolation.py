@@ -206,6 +206,29 @@ def test_a_flow_keeps_its_own_clients_between_invocations_and_never_shares_them(
     assert runtime.environments.cold_starts == {WARM_A.name: 1, WARM_B.name: 1}
 
 
+def test_every_botocore_session_shares_one_loader_while_environments_exist(monkeypatch: pytest.MonkeyPatch) -> None:
+    """botocore's service models are parsed once per process, not once per session (each flow's
+    environment, and every Powertools secrets provider, makes its own); botocore's factory is back
+    once the last ExecutionEnvironments closes, whatever the order they close in."""
+    import botocore.session
+
+    from aws_lambda_powertools.utilities.parameters import SecretsProvider
+    from sandbox.execution_environments import ExecutionEnvironments
+
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
+    own_factory = botocore.session.create_loader
+    first, second = ExecutionEnvironments({}), ExecutionEnvironments({})
+    sessions = [boto3.session.Session(), boto3.session.Session(), SecretsProvider().client._loader]
+    loaders = [session._loader for session in sessions[:2]] + [sessions[2]]
+    assert loaders[0] is loaders[1] is loaders[2]
+    assert len(loaders[0].search_paths) == len(set(loaders[0].search_paths))  # boto3's own path once, however many sessions
+    first.close()
+    assert boto3.session.Session()._loader is loaders[0]  # the second is still open
+    second.close()
+    assert botocore.session.create_loader is own_factory
+    assert boto3.session.Session()._loader is not loaders[0]
+
+
 def test_an_environment_that_crashed_is_replaced_by_a_cold_start(build_runtime: BuildRuntime) -> None:
     runtime = build_runtime((WARM_A,))
     before = runtime.invoke(WARM_A, {})
