@@ -12,13 +12,13 @@ The moto speed-ups live in `sandbox.moto_speedups` (the sandbox's moto server us
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from types import TracebackType
 from typing import Any
 from unittest import mock
 
-from sandbox.moto_server import _SHADOWING_VARIABLES, DUMMY_CREDENTIAL, SANDBOX_REGION, reset_client_caches
+from sandbox.moto_server import _SHADOWING_VARIABLES, DUMMY_CREDENTIAL, SANDBOX_REGION, queues_holding_messages, reset_client_caches
 from sandbox.moto_speedups import (  # noqa: F401 - the bench's and its tests' names for them
     FAST_OPERATIONS,
     fast_body,
@@ -87,6 +87,11 @@ class InProcessAws:
             raise RuntimeError("the in-process AWS mock is not running")
 
         self._mock.reset()
+
+    def queues_holding_messages(self, queue_urls: Iterable[str]) -> set[str]:
+        if self._mock is None:
+            raise RuntimeError("the in-process AWS mock is not running")
+        return queues_holding_messages(self.region, queue_urls)
 
     def __enter__(self) -> InProcessAws:
         return self.start()

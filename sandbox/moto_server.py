@@ -70,6 +70,17 @@ class RememberingDispatcher(DomainDispatcherApplication):
         return self._backend_by_host[host]
 
 
+def queues_holding_messages(region: str, queue_urls: Iterable[str]) -> set[str]:
+    """Which of these queues hold any message (visible, in flight or delayed), read from moto's SQS
+    backend in this process without a request: an idle poll then receives only where a receive could
+    return something. moto's backends live in this process both behind the server thread and under
+    `mock_aws`."""
+    from moto.sqs.models import sqs_backends
+
+    queues = sqs_backends[SANDBOX_ACCOUNT][region].queues
+    return {url for url in queue_urls if (queue := queues.get(url.rsplit("/", 1)[-1])) is not None and queue._messages}
+
+
 def reset_client_caches() -> None:
     """Forget every boto3 client the project already built, so the next one uses the current
     environment (endpoint, region, credentials)."""
@@ -176,15 +187,9 @@ class MotoServer:
             logging.getLogger("werkzeug").setLevel(self._werkzeug_level)
 
     def queues_holding_messages(self, queue_urls: Iterable[str]) -> set[str]:
-        """Which of these queues hold any message (visible, in flight or delayed), read from moto's
-        SQS backend in this process without a request: an idle poll then receives only where a
-        receive could return something. Only answers for a server running in this process."""
         if self._server is None:
             raise RuntimeError("the moto server is not running")
-        from moto.sqs.models import sqs_backends
-
-        queues = sqs_backends[SANDBOX_ACCOUNT][self.region].queues
-        return {url for url in queue_urls if (queue := queues.get(url.rsplit("/", 1)[-1])) is not None and queue._messages}
+        return queues_holding_messages(self.region, queue_urls)
 
     def reset_state(self) -> None:
         """Empty every moto backend (queues, tables, buses, secrets) without restarting the server."""

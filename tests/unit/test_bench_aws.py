@@ -46,6 +46,15 @@ def test_in_process_aws_points_the_environment_at_the_mock_and_restores_it(monke
     assert os.environ["AWS_ENDPOINT_URL"] == "http://127.0.0.1:1" and os.environ["AWS_PROFILE"] == "someone"
 
 
+def test_in_process_aws_shows_the_world_which_queues_hold_messages(aws: InProcessAws) -> None:
+    """The world asks its AWS (the moto server, or this in the bench) which queues an idle poll need
+    receive from; both read moto's backend in this process."""
+    sqs = boto3.client("sqs")
+    holding, empty = (sqs.create_queue(QueueName=name)["QueueUrl"] for name in ("holding", "empty"))
+    sqs.send_message(QueueUrl=holding, MessageBody="{}")
+    assert aws.queues_holding_messages([holding, empty]) == {holding}
+
+
 def test_fast_dynamodb_json_equals_the_serializer_for_ledger_traffic(aws: InProcessAws) -> None:
     compared: list[str] = []
     different: list[str] = []
