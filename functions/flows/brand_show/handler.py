@@ -11,7 +11,7 @@ from functions.flow_names import FlowName
 from functions.flow_template import queue_flow
 from functions.flows.brand_show.logic import BrandShowOutcome, refresh_brand_show, reconcile_brand_show
 from functions.flows.episode_publisher.deps import publisher_deps
-from functions.flows.episode_publisher.ingest_checks import ingest_checks_sent_after_batch
+from functions.flows.episode_publisher.batch_scope import publishing_batch
 from functions.flows.episode_publisher.logic import PublisherDeps
 from functions.observability import logger, metrics
 
@@ -30,5 +30,6 @@ def follow_licence(domain_event: DomainEvent, deps: PublisherDeps) -> None:
     logger.info("brand show", extra={"product_id": outcome.product_id, "status": outcome.status, "reason": outcome.reason})
 
 
-# A go-live that pushes audio asks for its ingest check; the batch sends them all once it has run.
-handler = queue_flow(flow(FlowName.BRAND_SHOW), build=publisher_deps, handle=follow_licence, prepare=ingest_checks_sent_after_batch)
+# The batch reads its episodes' ledger entries at once; a go-live that pushes audio asks for its ingest
+# check, and the batch sends them all once it has run (functions.flows.episode_publisher.batch_scope).
+handler = queue_flow(flow(FlowName.BRAND_SHOW), build=publisher_deps, handle=follow_licence, prepare=publishing_batch)

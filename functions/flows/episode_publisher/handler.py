@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from contextlib import AbstractContextManager, ExitStack
-from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
@@ -13,8 +11,8 @@ from functions.flow_declarations import flow
 from functions.flow_names import FlowName
 from functions.flow_template import queue_flow
 from functions.flows.episode_publisher.deps import publisher_deps
-from functions.flows.episode_publisher.ingest_checks import ingest_checks_sent_after_batch
-from functions.flows.episode_publisher.logic import PublisherDeps, ledger_reads_for, publish_episode
+from functions.flows.episode_publisher.batch_scope import publishing_batch
+from functions.flows.episode_publisher.logic import PublisherDeps, publish_episode
 from functions.flows.rights_gate import UNENFORCEABLE
 from functions.observability import logger, metrics
 
@@ -31,23 +29,9 @@ def publish(domain_event: DomainEvent, deps: PublisherDeps) -> None:
     logger.info("episode evaluated", extra={"product_id": outcome.product_id, "action": outcome.action, "reason": outcome.reason})
 
 
-def around_batch(events: list[DomainEvent], deps: PublisherDeps) -> AbstractContextManager[Any]:
-    """One BatchGetItem for every ledger entry the batch's episodes are evaluated on; once the batch
-    has run, one SendMessageBatch of the ingest checks its pushes made due."""
-    product_ids = [
-        event.episode.product_id if isinstance(event, EpisodeChanged) else event.product_id
-        for event in events
-        if isinstance(event, (EpisodeChanged, EpisodeReevaluationDue))
-    ]
-    scope = ExitStack()
-    scope.enter_context(ingest_checks_sent_after_batch(events, deps))
-    scope.enter_context(deps.ledger.batch_reads(ledger_reads_for(product_ids)))
-    return scope
-
-
 # Every side effect is guarded by the ledger (a version-checked create intent, idempotent updates,
 # equal hashes write nothing) and each record is evaluated from the ledger's latest snapshot, so a
 # duplicate delivery evaluates to nothing: no idempotency record is read or written for it.
 handler = queue_flow(
-    flow(FlowName.EPISODE_PUBLISHER), build=publisher_deps, handle=publish, prepare=around_batch, ledger_guarded=True
+    flow(FlowName.EPISODE_PUBLISHER), build=publisher_deps, handle=publish, prepare=publishing_batch, ledger_guarded=True
 )

@@ -12,19 +12,15 @@ finds it.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from aws_lambda_powertools.metrics import MetricUnit
 
 from functions.direct_messages import DirectMessages
 from functions.domain.errors import TransientError
-from functions.domain.events import DomainEvent, IngestCheckDue
+from functions.domain.events import IngestCheckDue
 from functions.observability import logger, metrics
-
-if TYPE_CHECKING:
-    from functions.flows.episode_publisher.logic import PublisherDeps
 
 
 @dataclass
@@ -54,11 +50,3 @@ class IngestChecks:
         except TransientError as exc:
             metrics.add_metric(name="IngestChecksNotSent", unit=MetricUnit.Count, value=len(due))
             logger.warning("ingest checks not sent; the ingest checker's sweep finds these episodes", extra={"products": due, "error": str(exc)})
-
-
-def ingest_checks_sent_after_batch(events: list[DomainEvent], deps: PublisherDeps) -> AbstractContextManager[None]:
-    """The batch scope (a queue flow's `prepare`) of every flow publishing through `publish_episode`:
-    the ingest checks the batch's pushes requested are sent once it has run (the events do not matter,
-    only what was pushed). A flow whose deployment does not wire the follow-up has no `ingest_checks`
-    (deps.py) and sends nothing."""
-    return deps.ingest_checks.batch() if deps.ingest_checks is not None else nullcontext()

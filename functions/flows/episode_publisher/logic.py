@@ -39,9 +39,9 @@ from functions.event_bus import EventBus
 from functions.flows.episode_publisher.gate import GateDecision, Placement, PreflightCheck, RightsCheck, decide
 from functions.flows.megaphone_projection import desired_fields, fields_hash
 from functions.flows.publishing_config import PublishingConfig
-from functions.state.keys import EntityKey, episode_key, series_key
+from functions.state.keys import EntityKey, episode_key, licence_key, series_key
 from functions.state.ledger import LedgerEntry, SyncLedger
-from functions.state.targets import EPISODE_SOURCE, MEGAPHONE, LedgerStatus, MegaphoneState, TargetSpec
+from functions.state.targets import EPISODE_SOURCE, LICENCE, MEGAPHONE, LedgerStatus, MegaphoneState, TargetSpec
 
 if TYPE_CHECKING:
     from functions.flows.episode_publisher.ingest_checks import IngestChecks
@@ -100,8 +100,14 @@ class Evaluation:
 
 
 def ledger_reads_for(product_ids: list[int]) -> list[tuple[EntityKey, TargetSpec[Any]]]:
-    """The entries `evaluate` reads for these episodes (read ahead for a whole batch)."""
-    return [(episode_key(product_id), spec) for product_id in product_ids for spec in (EPISODE_SOURCE, MEGAPHONE)]
+    """The entries `evaluate` reads for these episodes (read ahead for a whole batch): the source, the
+    Megaphone target and, which the licence gate reads for a branded asset, its licence (absent for
+    the others: the read-ahead then answers "none" without a call)."""
+    return [
+        pair
+        for product_id in product_ids
+        for pair in ((episode_key(product_id), EPISODE_SOURCE), (episode_key(product_id), MEGAPHONE), (licence_key(product_id), LICENCE))
+    ]
 
 
 def evaluate(

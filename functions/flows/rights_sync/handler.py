@@ -10,7 +10,7 @@ from functions.flow_declarations import flow
 from functions.flow_names import FlowName
 from functions.flow_template import queue_flow
 from functions.flows.episode_publisher.deps import publisher_deps
-from functions.flows.episode_publisher.ingest_checks import ingest_checks_sent_after_batch
+from functions.flows.episode_publisher.batch_scope import publishing_batch
 from functions.flows.episode_publisher.logic import PublisherDeps
 from functions.flows.rights_sync.logic import apply_rights
 from functions.observability import logger, metrics
@@ -27,5 +27,6 @@ def sync_rights(domain_event: DomainEvent, deps: PublisherDeps) -> None:
     logger.info("rights decision", extra={"product_id": outcome.product_id, "placement": outcome.placement, "reason": outcome.reason})
 
 
-# A release that pushes audio asks for its ingest check; the batch sends them all once it has run.
-handler = queue_flow(flow(FlowName.RIGHTS_SYNC), build=publisher_deps, handle=sync_rights, prepare=ingest_checks_sent_after_batch)
+# The batch reads its episodes' ledger entries at once; a release that pushes audio asks for its ingest
+# check, and the batch sends them all once it has run (functions.flows.episode_publisher.batch_scope).
+handler = queue_flow(flow(FlowName.RIGHTS_SYNC), build=publisher_deps, handle=sync_rights, prepare=publishing_batch)
