@@ -1,7 +1,7 @@
 """The batch scope (a queue flow's `prepare`) of every flow publishing through `publish_episode`: the
 publisher, rights sync and the brand show.
 
-Before the batch: one BatchGetItem for every ledger entry the batch's episodes are evaluated on
+Before the batch: one BatchGetItem for every ledger entry the batch's evaluated episodes are read on
 (`ledger_reads_for`), answered from memory while the records run (writes still go to DynamoDB,
 conditional on the version read). After it: one SendMessageBatch of the ingest checks its pushes
 made due (`IngestChecks`; a flow whose deployment does not wire the follow-up sends nothing)."""
@@ -14,7 +14,6 @@ from typing import Any
 from functions.domain.events import (
     DomainEvent,
     EpisodeChanged,
-    EpisodeDelivered,
     EpisodeReevaluationDue,
     LicenceChanged,
     RightsChanged,
@@ -22,15 +21,17 @@ from functions.domain.events import (
 )
 from functions.flows.episode_publisher.logic import PublisherDeps, ledger_reads_for
 
-# The events these flows take, each about one product.
-_ABOUT_A_PRODUCT = (EpisodeReevaluationDue, RightsChanged, RightsWindowDue, LicenceChanged, EpisodeDelivered)
+# The events these flows evaluate a product on (`publish_episode`), each about one product. Not the
+# brand show's `EpisodeDelivered`: recording a delivery reads the licence alone (and only a branded
+# asset's channel entries after it), so reading the episode's entries ahead would be work for nothing.
+_EVALUATED = (EpisodeReevaluationDue, RightsChanged, RightsWindowDue, LicenceChanged)
 
 
 def publishing_batch(events: list[DomainEvent], deps: PublisherDeps) -> AbstractContextManager[Any]:
     product_ids = [
         event.episode.product_id if isinstance(event, EpisodeChanged) else event.product_id
         for event in events
-        if isinstance(event, (EpisodeChanged, *_ABOUT_A_PRODUCT))
+        if isinstance(event, (EpisodeChanged, *_EVALUATED))
     ]
     scope = ExitStack()
     scope.enter_context(deps.ingest_checks.batch() if deps.ingest_checks is not None else nullcontext())
