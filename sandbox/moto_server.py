@@ -23,8 +23,8 @@ import logging
 import os
 import threading
 import urllib.request
-from contextlib import ExitStack
 from collections.abc import Iterable
+from contextlib import ExitStack
 from types import TracebackType
 from typing import Any
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 from aws_lambda_powertools.metrics import MetricUnit
 
 from functions.clock import today

@@ -1,6 +1,7 @@
 """Queue (direct, delayed): the `IngestCheckDue` of a push (by the publisher, rights sync or the brand
-show) -> check those episodes' ingest now (see logic.py). An episode still ingesting, or one whose check failed, is left to the scheduled
-sweep: the message is not retried, so a slow ingest never keeps a message cycling."""
+show) -> check those episodes' ingest now (see logic.py). An episode still ingesting, or one whose
+check failed, is left to the scheduled sweep: the message is not retried, so a slow ingest never
+keeps a message cycling."""
 
 from __future__ import annotations
 
