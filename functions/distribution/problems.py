@@ -109,12 +109,13 @@ def delivery_signature(entry: LedgerEntry[MegaphoneState]) -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:32]
 
 
-def playability_overdue(
-    entry: LedgerEntry[MegaphoneState], records: Sequence[AvailabilityRecord], now: datetime, within: timedelta
+def playability_deadline(
+    entry: LedgerEntry[MegaphoneState], records: Sequence[AvailabilityRecord], within: timedelta
 ) -> datetime | None:
-    """When Spotify should have made the episode playable, if that moment has passed without Spotify
-    ever serving it in a watched market while Megaphone publishes it; None otherwise. Only for an
-    episode the integration has delivered (audio ingested, live): before that, its own problem says why."""
+    """When Spotify must have made the episode playable: `within` after Megaphone began publishing an
+    episode the integration delivered (audio ingested, live; before that, its own problem says why)
+    that Spotify has never served in a watched market; None when no such moment applies. It moves
+    only when the records do, so a caller may keep it and compare it with a later clock."""
     if entry.status != LedgerStatus.DELIVERED or entry.state.draft is not False:
         return None
     megaphone = next((r for r in records if r.channel == "megaphone" and r.territory == CHANNEL_WIDE), None)
@@ -122,8 +123,15 @@ def playability_overdue(
         return None
     if any(r.channel == "spotify" and r.since is not None for r in records):
         return None  # Spotify served it at some point: a stop since then is a takedown, not this
-    deadline = megaphone.since + within
-    return deadline if now >= deadline else None
+    return megaphone.since + within
+
+
+def playability_overdue(
+    entry: LedgerEntry[MegaphoneState], records: Sequence[AvailabilityRecord], now: datetime, within: timedelta
+) -> datetime | None:
+    """The playability deadline (`playability_deadline`) if it has passed at `now`; None otherwise."""
+    deadline = playability_deadline(entry, records, within)
+    return deadline if deadline is not None and now >= deadline else None
 
 
 def taken_down_places(records: Sequence[AvailabilityRecord]) -> list[str]:

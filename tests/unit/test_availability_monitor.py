@@ -369,24 +369,24 @@ def test_a_run_that_dies_keeps_the_podcasts_it_finished(world: World):
     world.deliver(41001)
     world.deliver(41002, OTHER_PODCAST)
     first_podcast = sorted([PODCAST, OTHER_PODCAST])[0]
-    lists = 0
+    reads = 0
 
     class Dying(Exception):
         pass
 
-    original = world.megaphone.list_episodes
+    original = world.availability.get_many
 
-    def list_then_die(podcast_id):  # type: ignore[no-untyped-def]
-        nonlocal lists
-        lists += 1
-        if lists == 2:
+    def read_then_die(entities, places):  # type: ignore[no-untyped-def]
+        nonlocal reads
+        reads += 1
+        if reads == 2:
             raise Dying("the invocation died on its second podcast")
-        return original(podcast_id)
+        return original(entities, places)
 
-    world.megaphone.list_episodes = list_then_die  # type: ignore[method-assign]
+    world.availability.get_many = read_then_die  # type: ignore[method-assign]
     with pytest.raises(Dying):
         world.run()
-    world.megaphone.list_episodes = original  # type: ignore[method-assign]
+    world.availability.get_many = original  # type: ignore[method-assign]
     assert (world.cursors.get(CURSOR_NAME) or {})["resume_after_podcast"] == first_podcast
 
     second, _ = world.run()  # starts with the podcast it died on
@@ -435,31 +435,86 @@ def test_a_run_that_dies_inside_a_podcast_keeps_the_markets_it_read(world: World
     assert third.spotify_requests == len(MARKETS)
 
 
+def counting_reads_and_saves(world: World) -> tuple[list[list[str]], list[str]]:
+    """The stored-availability reads (entities per read) and cursor saves the monitor makes from now on."""
+    reads: list[list[str]] = []
+    saves: list[str] = []
+    original_put, original_get_many = world.deps.cursors.put, world.deps.availability.get_many
+
+    def counted_put(name, values):  # type: ignore[no-untyped-def]
+        saves.append(name)
+        return original_put(name, values)
+
+    def counted_get_many(entities, places):  # type: ignore[no-untyped-def]
+        reads.append(sorted(str(entity) for entity in entities))
+        return original_get_many(entities, places)
+
+    world.deps.cursors.put = counted_put  # type: ignore[method-assign]
+    world.deps.availability.get_many = counted_get_many  # type: ignore[method-assign]
+    return reads, saves
+
+
 def test_a_healthy_sweep_writes_its_cursor_once_per_podcast_and_reads_stored_availability_per_podcast(world: World):
     world.deliver(41001)
     world.deliver(41003)
     world.deliver(41002, OTHER_PODCAST)
     world.run()
-    puts: list[str] = []
-    gets: list[object] = []
-    original_put, original_get_many = world.deps.cursors.put, world.deps.availability.get_many
-
-    def counted_put(name, values):  # type: ignore[no-untyped-def]
-        puts.append(name)
-        return original_put(name, values)
-
-    def counted_get_many(entities, places):  # type: ignore[no-untyped-def]
-        gets.append(sorted(str(entity) for entity in entities))
-        return original_get_many(entities, places)
-
-    world.deps.cursors.put = counted_put  # type: ignore[method-assign]
-    world.deps.availability.get_many = counted_get_many  # type: ignore[method-assign]
+    reads, saves = counting_reads_and_saves(world)
     outcome, _ = world.run()
 
-    podcasts = len(gets)
+    podcasts = len(reads)
     assert podcasts == 2 and outcome.checked == 3 and outcome.spotify_requests >= len(MARKETS)
-    assert puts == [CURSOR_NAME] * (podcasts + 1)  # the start mark, each podcast but the last, the end
-    assert sum(len(entities) for entities in gets) == 3
+    assert saves == [CURSOR_NAME] * (podcasts + 1)  # the start mark, each podcast but the last, the end
+    assert sum(len(entities) for entities in reads) == 3
+
+
+def test_an_unchanged_podcast_is_not_read_from_the_table_until_something_it_depends_on_changes(world: World):
+    taken = world.deliver(41001)
+    world.deliver(41003)
+    other = world.deliver(41002, OTHER_PODCAST)
+    world.run()  # first sight: events, so not settled
+    world.run()  # compared again, in agreement: settled
+    reads, saves = counting_reads_and_saves(world)
+
+    outcome, events = world.run()
+    assert events == [] and reads == [] and saves == [CURSOR_NAME] * 2  # the start and end marks only
+    assert (outcome.checked, outcome.unchanged, outcome.emitted) == (3, 3, 0)
+    assert outcome.spotify_requests >= len(MARKETS)  # Spotify and Megaphone are still asked every run
+
+    world.spotify_sim.take_down(taken.state.spotify_id, ["US"])  # Spotify changed: that podcast only
+    outcome, events = world.run()
+    assert [(e.product_id, e.territories, e.takedown) for e in events] == [(41001, ("US",), True)]
+    assert reads[-1] == ["episode#41001", "episode#41003"] and outcome.unchanged == 1
+
+    reads.clear()
+    other.set_status(LedgerStatus.DELIVERED, "re-released after a correction")  # the ledger changed (a new version)
+    world.ledger.save(other)
+    outcome, events = world.run()
+    # Compared: the podcast whose entry changed, and the one whose last check emitted (now in agreement).
+    assert events == [] and reads == [["episode#41002"], ["episode#41001", "episode#41003"]]
+
+    reads.clear()
+    outcome, events = world.run()
+    assert events == [] and reads == [] and outcome.unchanged == 3
+
+
+def test_a_settled_podcast_is_compared_with_the_table_again_after_full_check_every(world: World):
+    entry = world.deliver(41001)
+    world.run()
+    world.run()  # settled at this run's time
+    settled_at = world.clock.now() - timedelta(hours=1)
+    # The table changed behind the monitor's back (e.g. a notice that closed a market without a takedown).
+    us = world.availability.get(entry.entity, "spotify", "US")
+    world.availability.put(
+        transition(us, entity=entry.entity, channel="spotify", territory="US", live=False, reason="closed by a notice",
+                   taken_down=False, source="webhook", observed_at=world.clock.now()),
+        us,
+    )
+    while world.clock.now() - settled_at < world.deps.full_check_every:
+        outcome, events = world.run()
+        assert events == [] and outcome.unchanged == 1
+    outcome, events = world.run()
+    assert [(e.territories, e.live) for e in events] == [(("US",), True)] and outcome.unchanged == 0
 
 
 def test_scheduled_episodes_are_not_compared_yet(world: World):

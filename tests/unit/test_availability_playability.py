@@ -52,3 +52,18 @@ def test_never_playable_is_announced_after_the_deadline_once_reported_not_again_
     world.spotify_sim.publish_episode(spotify_id, SHOW, "Episode", set(MARKETS), date(2031, 2, 1))
     outcome, _ = world.run()
     assert announced(world) == [PRODUCT] and outcome.not_playable == 0  # Spotify plays it now: the report must clear
+
+
+def test_the_deadline_passing_while_the_podcast_is_unchanged_is_still_announced(world: World) -> None:
+    """The stored records are not read for an unchanged podcast; the deadline kept from its last
+    settled check, compared with this run's clock, still turns the episode overdue on time."""
+    world.deps.playable_within = timedelta(hours=5)
+    world.deps.full_check_every = timedelta(days=2)  # no full check in between
+    world.deliver(PRODUCT, on_spotify=False)
+    world.run()  # first sight: Megaphone live from now
+    world.run()  # settled
+    for _ in range(3):
+        outcome, _ = world.run()
+        assert announced(world) == [] and outcome.unchanged == 1
+    outcome, _ = world.run()  # 5 hours after Megaphone was first seen publishing it
+    assert announced(world) == [PRODUCT] and outcome.not_playable == 1 and outcome.unchanged == 1

@@ -3,7 +3,7 @@ what differs from the availability table — nothing when nothing changed.
 
 Spotify pushes nothing, so this runs on a schedule over the ledger's Megaphone entries that have an
 episode there (delivered, withdrawn, draft or held), podcast by podcast:
-- Megaphone: ONE paged list per podcast. An episode that is draft, has a status other than
+- Megaphone: ONE paged list per podcast, read a few podcasts ahead (`MEGAPHONE_READ_AHEAD`). An episode that is draft, has a status other than
   published, or is missing from its podcast is not live there; a `scheduled` one is not released
   yet, so there is nothing to compare (Spotify would not show it either).
 - Spotify Web API: per configured market, the podcast's show's episode list (`/shows/{id}/episodes`,
@@ -26,11 +26,23 @@ comes before the recorder caught up, an event is emitted twice, and the recorder
 changed" makes the repeat a no-op.
 
 Never playable: an episode Megaphone publishes that Spotify has served in none of the watched markets
-`playable_within` after it went live (`functions.distribution.problems.playability_overdue`, on the
+`playable_within` after it went live (`functions.distribution.problems.playability_deadline`, on the
 table as this run leaves it) is a distribution problem. The monitor compares that with what the
 distribution feedback flow reports (one query: the `distribution` entries with problems) and announces
 each difference (`DistributionChanged`), both ways: the problem appears, or Spotify played it at last.
 It repeats the announcement on every run until the report agrees, so none is lost.
+
+Unchanged podcasts: most hours nothing changed, and reading every episode's stored records to find
+that out was most of a run's work. A check that emitted nothing and failed nowhere is settled: the
+table agrees with what was observed. The cursor keeps, per podcast, a digest of what that check
+observed (`_observed_digest`: the watched ledger entries' versions, the Megaphone listing, the Spotify
+offer, the settings) and each episode's playability deadline. A later run that observes the same digest
+within `full_check_every` (6 h) reads no stored records for that podcast: the comparison would come out
+the same, and the deadlines, compared with this run's clock, still say which episodes are overdue. The
+table changes only from events; the monitor's own leave their check unsettled (so the next run compares
+again), and a signed notice that takes down or reinstates also saves the entry's takedown places (a new
+version, a new digest).
+A notice that changed the table without changing a takedown is compared at the next full check.
 
 
 Progress is checkpointed as it goes, at a cost that follows how the last run ended. A sweep marks the
@@ -39,7 +51,7 @@ cursor names the last podcast done, and the next run starts after it; a show id 
 is learnt). When the mark is still there as a run starts, the last sweep crashed or timed out, and this
 one also saves after each market's episode list is read (kept in the cursor for `PARTIAL_READ_KEPT`, so
 the next run reads only the markets still missing). So a healthy sweep costs one cursor write per
-podcast plus one, not one per request; the first crash loses at most one podcast's reads, every later
+podcast compared plus one (an unchanged podcast has nothing to keep), not one per request; the first crash loses at most one podcast's reads, every later
 crash at most the one request it was on, and successive runs always get further, however often they
 crash. Stored availability is read per podcast (one BatchGetItem for its episodes on Megaphone and in
 the watched markets), not per episode; an episode that has just gone dark on Megaphone gets its full
@@ -50,6 +62,8 @@ of the run (every call would fail alike) while the Megaphone checks go on.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
@@ -60,7 +74,7 @@ from functions.connectors.megaphone import MegaphoneClient, MegaphoneEpisode
 from functions.connectors.spotify_web import SpotifyQuotaExceeded, SpotifyWebClient
 from functions.domain.errors import IntegrationError
 from functions.distribution.models import ProblemKind
-from functions.distribution.problems import playability_overdue
+from functions.distribution.problems import playability_deadline
 from functions.domain.events import AvailabilityChanged, DistributionChanged
 from functions.event_bus import EventBus
 from functions.flow_names import FlowName
@@ -79,6 +93,11 @@ MEGAPHONE_LIVE_STATUSES = frozenset({None, "published"})
 MEGAPHONE_NOT_YET_RELEASED = "scheduled"
 DEFAULT_RESERVE_SECONDS = 20.0  # stop starting entries when less than this is left of the invocation
 PARTIAL_READ_KEPT = timedelta(hours=2)  # a market's list read by a run that died is reused this long
+# Megaphone listings read back to back, ahead of the podcasts being checked: requests that follow each
+# other take one rate-limit reservation between them, where one list per podcast between the podcast's
+# Spotify requests came later than its slot and took a reservation each. Eight lists are about eight
+# seconds at 60 requests a minute, well inside the time reserve.
+MEGAPHONE_READ_AHEAD = 8
 
 
 @dataclass
@@ -92,11 +111,15 @@ class MonitorDeps:
     markets: tuple[str, ...]
     # Spotify must play an episode this long after Megaphone published it (CoreSettings.spotify_playable_within_hours).
     playable_within: timedelta = timedelta(hours=24)
+    # A podcast seen exactly as at its last settled check is compared with the table again after this
+    # long anyway (see "Unchanged podcasts" in the module docstring).
+    full_check_every: timedelta = timedelta(hours=6)
 
 
 @dataclass
 class MonitorOutcome:
     checked: int = 0
+    unchanged: int = 0  # of those, episodes of podcasts seen exactly as at their last settled check
     not_yet_released: int = 0
     emitted: int = 0
     takedowns: int = 0
@@ -153,26 +176,31 @@ def monitor_availability(deps: MonitorDeps, observed_at: datetime, time_left: Ca
         resume_after=cursor.get("resume_after_podcast"),
         shows=dict(cursor.get("spotify_shows") or {}),
         partial={podcast: read for podcast, read in (cursor.get("partial_reads") or {}).items() if podcast in watched},
+        checks=dict(cursor.get("podcast_checks") or {}),
         careful=cursor.get("unfinished_since") is not None,
         unfinished_since=observed_at,
     )
     progress.save()  # the mark that this sweep has not finished, until it does
     order = _rotated(sorted(watched), progress.resume_after)
     requests_before = deps.spotify.api.sent
-    overdue: dict[int, bool] = {}  # product id -> never played by Spotify in time
+    deadlines: dict[int, datetime | None] = {}  # product id -> when Spotify must have played it
+    listings: dict[str, Listing] = {}
     for position, podcast_id in enumerate(order):
         if time_left is not None and time_left() < reserve_seconds:
             outcome.deferred = sum(len(watched[p]) for p in order[position:])
             break
-        _check_podcast(podcast_id, watched[podcast_id], progress, deps, observed_at, outcome, overdue)
+        if podcast_id not in listings:
+            listings = _read_listings(deps.megaphone, order[position : position + MEGAPHONE_READ_AHEAD])
+        compared = _check_podcast(podcast_id, watched[podcast_id], listings.pop(podcast_id), progress, deps, observed_at, outcome, deadlines)
         outcome.spotify_requests = deps.spotify.api.sent - requests_before
         progress.partial.pop(podcast_id, None)
         progress.resume_after = None if position == len(order) - 1 else podcast_id
-        if progress.resume_after is not None:
+        if progress.resume_after is not None and compared:
             progress.save()
+    progress.checks = {podcast: check for podcast, check in progress.checks.items() if podcast in watched}
     progress.unfinished_since = None
     progress.save()
-    _announce_playability(deps, overdue, outcome)
+    _announce_playability(deps, deadlines, observed_at, outcome)
     return outcome
 
 
@@ -186,6 +214,8 @@ class SweepProgress:
     resume_after: str | None
     shows: dict[str, str]  # podcast id -> Spotify show id
     partial: dict[str, dict[str, Any]]  # podcast id -> {"at": when read, "markets": {market: [playable episode ids]}}
+    # podcast id -> its last settled check: {"digest": what was observed, "at": when, "deadlines": {product id: playability deadline}}
+    checks: dict[str, dict[str, Any]] = field(default_factory=dict)
     careful: bool = False  # the last sweep died unfinished: save after every market read
     unfinished_since: datetime | None = None  # saved while this sweep runs; cleared when it ends
 
@@ -209,6 +239,7 @@ class SweepProgress:
                 "resume_after_podcast": self.resume_after,
                 "spotify_shows": self.shows,
                 "partial_reads": self.partial,
+                "podcast_checks": self.checks,
                 "unfinished_since": self.unfinished_since.isoformat() if self.unfinished_since else None,
                 "last_run_at": self.observed_at.isoformat(),
                 "checked": self.outcome.checked,
@@ -237,37 +268,92 @@ def _rotated(podcasts: list[str], resume_after: str | None) -> list[str]:
 
 
 SpotifyOffer = dict[str, set[str]] | IntegrationError | None  # market -> playable episode ids; an error; None: not asked
+Listing = dict[str, MegaphoneEpisode] | IntegrationError  # a podcast's episodes on Megaphone by id, or why not read
+
+
+def _read_listings(megaphone: MegaphoneClient, podcasts: list[str]) -> dict[str, Listing]:
+    """Each podcast's ONE paged Megaphone list, read back to back (see `MEGAPHONE_READ_AHEAD`)."""
+    listings: dict[str, Listing] = {}
+    for podcast_id in podcasts:
+        try:
+            listings[podcast_id] = {episode.id: episode for episode in megaphone.list_episodes(podcast_id)}
+        except IntegrationError as exc:
+            listings[podcast_id] = exc
+    return listings
 
 
 def _check_podcast(
     podcast_id: str,
     entries: list[LedgerEntry[MegaphoneState]],
+    listing: Listing,
     progress: SweepProgress,
     deps: MonitorDeps,
     observed_at: datetime,
     outcome: MonitorOutcome,
-    overdue: dict[int, bool],
-) -> None:
-    try:
-        listing = {episode.id: episode for episode in deps.megaphone.list_episodes(podcast_id)}
-    except IntegrationError as exc:
-        outcome.errors.extend(f"{entry.entity}: {exc.__class__.__name__}: {exc}" for entry in entries)
-        return
+    deadlines: dict[int, datetime | None],
+) -> bool:
+    """Compare one podcast's episodes with the table; whether it did (False: a listing error, or the
+    podcast is unchanged since its last settled check and the table was not read)."""
+    if isinstance(listing, IntegrationError):
+        outcome.errors.extend(f"{entry.entity}: {listing.__class__.__name__}: {listing}" for entry in entries)
+        progress.checks.pop(podcast_id, None)
+        return False
     offer = _spotify_offer(podcast_id, entries, listing, progress, deps, outcome)
+    digest = None if isinstance(offer, IntegrationError) else _observed_digest(entries, listing, offer, deps)
+    last = progress.checks.get(podcast_id)
+    if digest is not None and last is not None and last["digest"] == digest and observed_at - datetime.fromisoformat(last["at"]) < deps.full_check_every:
+        kept = {int(product_id): datetime.fromisoformat(at) if at else None for product_id, at in last["deadlines"].items()}
+        deadlines.update(kept)
+        outcome.checked += len(entries)
+        outcome.unchanged += len(entries)
+        outcome.not_yet_released += len(entries) - len(kept)
+        return False
     places: list[tuple[Channel, str]] = [("megaphone", CHANNEL_WIDE), *(("spotify", market) for market in deps.markets)]
     stored = deps.availability.get_many([entry.entity for entry in entries], places)
+    found: dict[int, datetime | None] = {}
+    settled = True
     for entry in entries:
         try:
-            events = _check_entry(entry, listing, offer, stored[str(entry.entity)], deps, observed_at, outcome, overdue)
+            events = _check_entry(entry, listing, offer, stored[str(entry.entity)], deps, observed_at, outcome, found)
             if events:
                 deps.bus.publish(events)
         except (IntegrationError, ValueError) as exc:
             outcome.errors.append(f"{entry.entity}: {exc.__class__.__name__}: {exc}")
+            settled = False
             continue
+        settled = settled and not events
         outcome.checked += 1
         outcome.emitted += len(events)
         outcome.takedowns += sum(1 for event in events if event.takedown)
         outcome.went_live += sum(1 for event in events if event.live)
+    deadlines.update(found)
+    if settled and digest is not None:
+        progress.checks[podcast_id] = {
+            "digest": digest,
+            "at": observed_at.isoformat(),
+            "deadlines": {str(product_id): at.isoformat() if at else None for product_id, at in found.items()},
+        }
+    else:
+        progress.checks.pop(podcast_id, None)
+    return True
+
+
+def _observed_digest(
+    entries: list[LedgerEntry[MegaphoneState]], listing: dict[str, MegaphoneEpisode], offer: dict[str, set[str]] | None, deps: MonitorDeps
+) -> str:
+    """Everything a check compares with the stored availability, apart from the table: each watched
+    entry as the ledger has it (its version), its episode as Megaphone lists it, the markets Spotify
+    offers it in, and the settings the comparison uses. The table itself changes only from events
+    (the monitor's own, or a notice, which also writes the entry's takedown history and so its version)."""
+    episodes = []
+    for entry in entries:
+        remote = listing.get(entry.state.episode_id or "")
+        spotify_id = entry.state.spotify_id or (remote.spotify_identifier if remote else None)
+        served = None if offer is None or not spotify_id else sorted(market for market, ids in offer.items() if spotify_id in ids)
+        megaphone = None if remote is None else [remote.status, remote.draft, remote.spotify_identifier]
+        episodes.append([str(entry.entity), entry.version, megaphone, served])
+    observed = {"markets": list(deps.markets), "playable_within": deps.playable_within.total_seconds(), "episodes": episodes}
+    return hashlib.sha256(json.dumps(observed, sort_keys=True).encode()).hexdigest()[:32]
 
 
 def _spotify_offer(
@@ -330,7 +416,7 @@ def _check_entry(
     deps: MonitorDeps,
     observed_at: datetime,
     outcome: MonitorOutcome,
-    overdue: dict[int, bool],
+    deadlines: dict[int, datetime | None],
 ) -> list[AvailabilityChanged]:
     """`stored`: the episode's records on Megaphone and in the watched markets."""
     belief = EntryBelief(entry)
@@ -363,7 +449,7 @@ def _check_entry(
         ]
     changed = [o for o in observations if _differs(o, table.get((o.channel, o.territory)))]
     after = _table_after(entry, table, observations, observed_at)
-    overdue[entry.key.number] = playability_overdue(entry, after, observed_at, deps.playable_within) is not None
+    deadlines[entry.key.number] = playability_deadline(entry, after, deps.playable_within)
     return _as_events(entry.key.number, changed, observed_at)
 
 
@@ -381,8 +467,9 @@ def _table_after(
     return list(after.values())
 
 
-def _announce_playability(deps: MonitorDeps, overdue: dict[int, bool], outcome: MonitorOutcome) -> None:
+def _announce_playability(deps: MonitorDeps, deadlines: dict[int, datetime | None], observed_at: datetime, outcome: MonitorOutcome) -> None:
     """Announce every episode whose never-playable state differs from what the distribution report says."""
+    overdue = {product_id: deadline is not None and observed_at >= deadline for product_id, deadline in deadlines.items()}
     outcome.not_playable = sum(overdue.values())
     reported = {
         entry.key.number
