@@ -214,7 +214,8 @@ class SweepProgress:
     resume_after: str | None
     shows: dict[str, str]  # podcast id -> Spotify show id
     partial: dict[str, dict[str, Any]]  # podcast id -> {"at": when read, "markets": {market: [playable episode ids]}}
-    # podcast id -> its last settled check: {"digest": what was observed, "at": when, "deadlines": {product id: playability deadline}}
+    # podcast id -> its last settled check: {"digest": what was observed, "at": when,
+    # "deadlines": {product id: playability deadline, where one applies}, "not_compared": [product ids]}
     checks: dict[str, dict[str, Any]] = field(default_factory=dict)
     careful: bool = False  # the last sweep died unfinished: save after every market read
     unfinished_since: datetime | None = None  # saved while this sweep runs; cleared when it ends
@@ -302,11 +303,7 @@ def _check_podcast(
     digest = None if isinstance(offer, IntegrationError) else _observed_digest(entries, listing, offer, deps)
     last = progress.checks.get(podcast_id)
     if digest is not None and last is not None and last["digest"] == digest and observed_at - datetime.fromisoformat(last["at"]) < deps.full_check_every:
-        kept = {int(product_id): datetime.fromisoformat(at) if at else None for product_id, at in last["deadlines"].items()}
-        deadlines.update(kept)
-        outcome.checked += len(entries)
-        outcome.unchanged += len(entries)
-        outcome.not_yet_released += len(entries) - len(kept)
+        _kept_deadlines(entries, last, deadlines, outcome)
         return False
     places: list[tuple[Channel, str]] = [("megaphone", CHANNEL_WIDE), *(("spotify", market) for market in deps.markets)]
     stored = deps.availability.get_many([entry.entity for entry in entries], places)
@@ -331,11 +328,29 @@ def _check_podcast(
         progress.checks[podcast_id] = {
             "digest": digest,
             "at": observed_at.isoformat(),
-            "deadlines": {str(product_id): at.isoformat() if at else None for product_id, at in found.items()},
+            # Kept small (the cursor is written as the sweep goes): the few deadlines that apply, and
+            # the episodes not compared (not released yet); every other episode has no deadline.
+            "deadlines": {str(product_id): at.isoformat() for product_id, at in found.items() if at is not None},
+            "not_compared": sorted(entry.key.number for entry in entries if entry.key.number not in found),
         }
     else:
         progress.checks.pop(podcast_id, None)
     return True
+
+
+def _kept_deadlines(
+    entries: list[LedgerEntry[MegaphoneState]], check: dict[str, Any], deadlines: dict[int, datetime | None], outcome: MonitorOutcome
+) -> None:
+    """An unchanged podcast's episodes as its last settled check left them (the digest says the
+    entries are the same ones)."""
+    kept = {int(product_id): datetime.fromisoformat(at) for product_id, at in check["deadlines"].items()}
+    not_compared = set(check["not_compared"])
+    for entry in entries:
+        if entry.key.number not in not_compared:
+            deadlines[entry.key.number] = kept.get(entry.key.number)
+    outcome.checked += len(entries)
+    outcome.unchanged += len(entries)
+    outcome.not_yet_released += len(not_compared)
 
 
 def _observed_digest(
