@@ -3,9 +3,10 @@ what differs from the availability table — nothing when nothing changed.
 
 Spotify pushes nothing, so this runs on a schedule over the ledger's Megaphone entries that have an
 episode there (delivered, withdrawn, draft or held), podcast by podcast:
-- Megaphone: ONE paged list per podcast, read a few podcasts ahead (`MEGAPHONE_READ_AHEAD`). An episode that is draft, has a status other than
-  published, or is missing from its podcast is not live there; a `scheduled` one is not released
-  yet, so there is nothing to compare (Spotify would not show it either).
+- Megaphone: ONE paged list per podcast, read a few podcasts ahead (`MEGAPHONE_READ_AHEAD`). An
+  episode that is draft, has a status other than published, or is missing from its podcast is not
+  live there; a `scheduled` one is not released yet, so there is nothing to compare (Spotify would
+  not show it either).
 - Spotify Web API: per configured market, the podcast's show's episode list (`/shows/{id}/episodes`,
   50 a page) — which episodes Spotify offers there and whether each is playable — so a sweep costs
   about ⌈episodes ÷ 50⌉ × markets requests, not episodes × markets (the several-episodes endpoint is
@@ -40,10 +41,9 @@ offer, the settings) and each episode's playability deadline. A later run that o
 within `full_check_every` (6 h) reads no stored records for that podcast: the comparison would come out
 the same, and the deadlines, compared with this run's clock, still say which episodes are overdue. The
 table changes only from events; the monitor's own leave their check unsettled (so the next run compares
-again), and a signed notice that takes down or reinstates also saves the entry's takedown places (a new
-version, a new digest).
-A notice that changed the table without changing a takedown is compared at the next full check.
-
+again), and a signed notice that takes down or reinstates also saves the entry's takedown places (a
+new version, a new digest). A notice that changed the table without changing a takedown is compared
+at the next full check.
 
 Progress is checkpointed as it goes, at a cost that follows how the last run ended. A sweep marks the
 cursor unfinished when it starts and clears the mark when it ends, and saves after each podcast (the
@@ -51,8 +51,8 @@ cursor names the last podcast done, and the next run starts after it; a show id 
 is learnt). When the mark is still there as a run starts, the last sweep crashed or timed out, and this
 one also saves after each market's episode list is read (kept in the cursor for `PARTIAL_READ_KEPT`, so
 the next run reads only the markets still missing). So a healthy sweep costs one cursor write per
-podcast compared plus one (an unchanged podcast has nothing to keep), not one per request; the first crash loses at most one podcast's reads, every later
-crash at most the one request it was on, and successive runs always get further, however often they
+podcast compared plus one (an unchanged podcast has nothing to keep), not one per request; the first
+crash loses at most one podcast's reads, every later crash at most the one request it was on, and successive runs always get further, however often they
 crash. Stored availability is read per podcast (one BatchGetItem for its episodes on Megaphone and in
 the watched markets), not per episode; an episode that has just gone dark on Megaphone gets its full
 record set read, so a territory a notice named outside the watched markets closes too. One podcast's failure (an API error) is counted and
