@@ -8,7 +8,6 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-import boto3
 import pytest
 
 from functions.state.availability import STOPPED_INDEX, AvailabilityRecord, AvailabilityStore, transition
@@ -16,6 +15,7 @@ from functions.state.keys import episode_key
 from infra.flows import Table
 from infra.tables import table_spec
 from sandbox.resources import _create_table
+from tests.botocore_events import session_events
 
 START = datetime(2026, 12, 1, tzinfo=timezone.utc)
 
@@ -29,8 +29,6 @@ def store(aws: None) -> AvailabilityStore:
 def scans() -> Iterator[list[dict[str, Any]]]:
     """(request parameters, ScannedCount) of every Scan from here on."""
     seen: list[dict[str, Any]] = []
-    session = boto3.DEFAULT_SESSION or boto3.setup_default_session() or boto3.DEFAULT_SESSION
-    assert session is not None
 
     def before(params: dict[str, Any], **_: Any) -> None:
         seen.append({"params": params})
@@ -38,15 +36,8 @@ def scans() -> Iterator[list[dict[str, Any]]]:
     def after(parsed: dict[str, Any], **_: Any) -> None:
         seen[-1]["scanned"] = parsed.get("ScannedCount")
 
-    session.events.register("provide-client-params.dynamodb.Scan", before)
-    session.events.register("after-call.dynamodb.Scan", after)
-    from functions.state.dynamo import reset_clients
-
-    reset_clients()
-    yield seen
-    session.events.unregister("provide-client-params.dynamodb.Scan", before)
-    session.events.unregister("after-call.dynamodb.Scan", after)
-    reset_clients()
+    with session_events({"provide-client-params.dynamodb.Scan": before, "after-call.dynamodb.Scan": after}):
+        yield seen
 
 
 def observe(store: AvailabilityStore, product_id: int, territory: str, *, live: bool, taken_down: bool = False, hours: int = 0) -> AvailabilityRecord:

@@ -22,6 +22,7 @@ from functions.state.ledger import EntryView, LedgerEntry, StatePart, SyncLedger
 from functions.state.targets import CONSONANCE_WRITEBACK, EPISODE_SOURCE, MEGAPHONE, LedgerStatus, WritebackState, WrittenLink
 from infra.tables import TABLES
 from sandbox.resources import _create_table
+from tests.botocore_events import session_events
 
 LEGACY_ITEMS = Path(__file__).resolve().parents[1] / "fixtures" / "legacy_ledger_items.json"
 _tables = itertools.count(1)
@@ -61,19 +62,12 @@ def ledger(aws: None) -> SyncLedger:
 def scanned_items() -> Iterator[list[dict[str, Any]]]:
     """The items of every Scan answer from here on, as botocore parsed them."""
     items: list[dict[str, Any]] = []
-    session = boto3.DEFAULT_SESSION or boto3.setup_default_session() or boto3.DEFAULT_SESSION
-    assert session is not None
 
     def keep(parsed: dict[str, Any], **_: Any) -> None:
         items.extend(parsed.get("Items", []))
 
-    session.events.register("after-call.dynamodb.Scan", keep)
-    from functions.state.dynamo import reset_clients
-
-    reset_clients()
-    yield items
-    session.events.unregister("after-call.dynamodb.Scan", keep)
-    reset_clients()
+    with session_events({"after-call.dynamodb.Scan": keep}):
+        yield items
 
 
 def saved(ledger: SyncLedger, entry: LedgerEntry[Any]) -> LedgerEntry[Any]:
