@@ -43,10 +43,6 @@ JSON_ATTRIBUTES = ("findings", "history", "state")
 LEGACY_JSON_ATTRIBUTES = ("snapshot", "attributes", "target_ids")
 SERIES_INDEX = "by-series"
 STATUS_INDEX = "by-status"
-# What a view reads of an item: the entry's common scalars and its state (and, for an item written
-# before typed state, what its state is migrated from).
-VIEW_SCALARS = ("pk", "sk", "status", "source_hash", "pushed_hash", "pending_create", "updated_at", "version")
-VIEW_PROJECTION = Projection((*VIEW_SCALARS, "state", *LEGACY_JSON_ATTRIBUTES))
 
 
 class HistoryEntry(BaseModel):
@@ -139,6 +135,12 @@ class EntryView(BaseModel, Generic[Part]):
         return parse_entity_key(self.entity)
 
 
+# What a view reads of an item: its keys, the entry's common scalars a view carries and its state (and,
+# for an item written before typed state, what its state is migrated from).
+VIEW_SCALARS = ("pk", "sk", *(name for name in EntryView.model_fields if name not in ("entity", "target", "state")))
+VIEW_PROJECTION = Projection((*VIEW_SCALARS, "state", *LEGACY_JSON_ATTRIBUTES))
+
+
 @dataclass(frozen=True)
 class TargetView(Generic[Part]):
     """How a reader views one target's entries: `state` names the state fields it compares (a
@@ -155,7 +157,7 @@ class TargetView(Generic[Part]):
 
     def of(self, entry: LedgerEntry[Any]) -> EntryView[Part]:
         """The view of `entry` that a read of it, as saved, gives."""
-        values = entry.model_dump(include=set(VIEW_SCALARS) - {"pk", "sk"} | {"entity", "target"})
+        values = entry.model_dump(include=set(EntryView.model_fields) - {"state"})
         return EntryView[self.state].model_validate({**values, "state": self.state.model_validate(entry.state.model_dump(mode="json"))})  # type: ignore[name-defined]
 
     def read(self, item: dict[str, Any]) -> EntryView[Part]:
