@@ -56,7 +56,12 @@ TABLES: tuple[TableSpec, ...] = (
         table=Table.AVAILABILITY,
         partition_key="pk",
         sort_key="sk",
-        indexes=(IndexSpec(name="by-isbn", partition_key="isbn13", sort_key="sk"),),
+        indexes=(
+            IndexSpec(name="by-isbn", partition_key="isbn13", sort_key="sk"),
+            # sparse: only records that stopped (`stopped_at` is absent while live), so the taken-down
+            # ones are found without reading every live record
+            IndexSpec(name="by-stopped-at", partition_key="stopped_at"),
+        ),
         env_var="AVAILABILITY_TABLE",
         purpose="where each item is live, by channel and territory, since when, and why it stopped",
     ),

@@ -14,7 +14,8 @@ builds on every request. A Query reads only the items that can match its hash ke
 (`query_reads_only_its_partition()`), a Query or Scan returns its items without deep-copying them
 (`uncopied_query_and_scan_results()`), and sizes each item once, counting string and number
 attributes directly (`item_sizes_once_per_read()`, `cheaper_item_sizes()`); results become plain
-data by their values' exact types first (`plainer_results()`). All patch moto's classes
+data by their values' exact types first (`plainer_results()`), and a projection of top-level
+attributes takes them from the item without converting all of it (`cheaper_projections()`). All patch moto's classes
 for the whole process while active, so the moto server's socket and in-process paths (and `mock_aws`)
 answer alike.
 
@@ -358,6 +359,41 @@ def plainer_results() -> Iterator[None]:
 
 
 @contextmanager
+def cheaper_projections() -> Iterator[None]:
+    """moto's `Item.project` turns the whole item into plain Python once per projected name (a scan
+    projecting twelve attributes of a 2 KB ledger item converts it twelve times) and builds the result
+    from that. When every name is a top-level attribute (no path, no list index), each one present is
+    taken from the item directly — a string as it is, any other value converted on its own exactly
+    as moto converts it — in the order moto's merge gives; otherwise moto's own `project` answers.
+    The result's attributes are set at once, not one by one through moto's size check (which sums
+    the whole item again for each): a part of a stored item cannot exceed the limit the item met."""
+    from moto.dynamodb.models import dynamo_type
+    from moto.dynamodb.models.dynamo_type import DynamoType, Item, LimitedSizeDict
+
+    original = Item.project
+
+    def project(self: Any, projection_expressions: list[list[str]]) -> Any:
+        names = [path[0] for path in projection_expressions if len(path) == 1 and not path[0].endswith("]")]
+        if len(names) != len(projection_expressions):
+            return original(self, projection_expressions)
+        attrs: dict[str, Any] = {}
+        for name in names:
+            value = self.attrs.get(name)
+            if value is None or name in attrs:
+                continue
+            if value.type == "S" and type(value.value) is str:
+                attrs[name] = {"S": value.value}
+            else:
+                attrs[name] = dynamo_type.serializer.serialize(dynamo_type.deserializer.deserialize(value.to_regular_json()))
+        projected = Item(hash_key=self.hash_key, range_key=self.range_key, attrs={})
+        projected.attrs = LimitedSizeDict({name: DynamoType(value) for name, value in attrs.items()})  # dict.update: no per-key check
+        return projected
+
+    with mock.patch.object(Item, "project", project):
+        yield
+
+
+@contextmanager
 def remembered_action_names() -> Iterator[None]:
     """moto's dispatch lists a response class's methods with `inspect.getmembers` on every request to
     see whether the action is one of them; a class's methods do not change, so the list is kept."""
@@ -379,6 +415,7 @@ def moto_speedups() -> Iterator[None]:
         cheaper_item_sizes(),
         item_sizes_once_per_read(),  # after cheaper_item_sizes: it remembers whichever size is in place
         plainer_results(),
+        cheaper_projections(),
         remembered_action_names(),
     ):
         yield

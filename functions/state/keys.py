@@ -40,7 +40,7 @@ class EntityKey(str):
     def __new__(cls, kind: EntityKind, identity: str) -> EntityKey:
         if not _PART.match(identity):
             raise InvalidRecord(f"not a valid {kind.value} id for a ledger key: {identity[:80]!r}")
-        key = super().__new__(cls, f"{kind.value}#{identity}")
+        key = super().__new__(cls, kind_prefix(kind) + identity)
         key.kind, key.id = kind, identity
         return key
 
@@ -54,6 +54,11 @@ class EntityKey(str):
         if not head.isdigit():
             raise InvalidRecord(f"{self} has no numeric id")
         return int(head)
+
+
+def kind_prefix(kind: EntityKind) -> str:
+    """What every key of `kind` starts with: a `begins_with` on the stored key selects that kind."""
+    return f"{kind.value}#"
 
 
 def episode_key(product_id: int) -> EntityKey:

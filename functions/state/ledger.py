@@ -7,6 +7,12 @@ findings and a short history that is the audit trail — is `LedgerEntry`; the t
 typed `state`. An entity may have any number of targets, each with its own hashes and history, and
 each retried on its own. Writes are optimistic (`version`), so two concurrent handlers cannot silently
 overwrite each other. Two sparse indexes answer "entries of a series" and "entries in a status".
+
+A sweep that compares many entries every hour reads *views* (`TargetView`, `EntryView`): each entry's
+common scalars and only the state fields it names, fetched with a projection that leaves the history,
+the findings and the status reason in the table, and parsed without building the rest of the state
+(an episode source's whole episode, a delivery's pre-flight result). A view is never saved: a reader
+that decides to write reads the entry itself.
 """
 
 from __future__ import annotations
@@ -17,16 +23,18 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Generic
+from types import NoneType, UnionType
+from typing import Any, Generic, TypeVar, Union, get_args, get_origin
 
 from botocore.exceptions import ClientError
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic.fields import FieldInfo
 
 from functions.clock import utcnow
 from functions.domain.errors import TransientError
 from functions.domain.models import Finding
-from functions.state.dynamo import batch_get, dynamodb_client, from_item, to_item
-from functions.state.keys import EntityKey, parse_entity_key
+from functions.state.dynamo import Projection, batch_get, dynamodb_client, from_item, to_item
+from functions.state.keys import EntityKey, EntityKind, kind_prefix, parse_entity_key
 from functions.state.targets import State, TargetSpec
 
 HISTORY_LIMIT = 25
@@ -69,7 +77,7 @@ class LedgerEntry(BaseModel, Generic[State]):
         return self
 
     def _statuses(self) -> type[StrEnum]:
-        return TargetSpec.of(parse_entity_key(self.entity).kind, self.target).statuses
+        return _statuses(self.entity, self.target)
 
     @property
     def key(self) -> EntityKey:
@@ -85,6 +93,113 @@ class LedgerEntry(BaseModel, Generic[State]):
             self.record(f"status:{value}", reason)
         self.status = value
         self.status_reason = reason
+
+
+def _statuses(entity: str, target: str) -> type[StrEnum]:
+    return TargetSpec.of(parse_entity_key(entity).kind, target).statuses
+
+
+Part = TypeVar("Part", bound=BaseModel)
+
+
+class StatePart(BaseModel):
+    """Base of a model that names part of a target's state (or of a model inside it): the fields one
+    reader compares, each with the state's own type, or a part of that model (`TargetView` checks).
+    The stored state's other keys are skipped, not parsed."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class EntryView(BaseModel, Generic[Part]):
+    """What a sweep compares of an entry (see the module docstring): its common scalars and `state`,
+    the part of its state its `TargetView` names. Never saved: `SyncLedger.save` takes entries."""
+
+    entity: str
+    target: str
+    status: str
+    source_hash: str | None = None
+    pushed_hash: str | None = None
+    pending_create: str | None = None
+    updated_at: datetime | None = None
+    version: int = 0
+    state: Part
+
+    @model_validator(mode="after")
+    def _status_in_its_vocabulary(self) -> EntryView[Part]:
+        """As an entry's: the status a member of its target's status enum."""
+        self.status = _statuses(self.entity, self.target)(self.status)
+        return self
+
+    @property
+    def key(self) -> EntityKey:
+        return parse_entity_key(self.entity)
+
+
+# What a view reads of an item: its keys, the entry's common scalars a view carries and its state (and,
+# for an item written before typed state, what its state is migrated from).
+VIEW_SCALARS = ("pk", "sk", *(name for name in EntryView.model_fields if name not in ("entity", "target", "state")))
+VIEW_PROJECTION = Projection((*VIEW_SCALARS, "state", *LEGACY_JSON_ATTRIBUTES))
+
+
+@dataclass(frozen=True)
+class TargetView(Generic[Part]):
+    """How a reader views one target's entries: `state` names the state fields it compares (a
+    `StatePart`, or the target's whole state model). `kinds` narrows the entities read (None: all
+    the target has). Built once per reader: the part is checked against the state model here, so a
+    view cannot drift from what the target stores."""
+
+    target: TargetSpec[Any]
+    state: type[Part]
+    kinds: frozenset[EntityKind] | None = None
+
+    def __post_init__(self) -> None:
+        _check_part(self.state, self.target.state, f"the {self.target.name} view")
+
+    def of(self, entry: LedgerEntry[Any]) -> EntryView[Part]:
+        """The view of `entry` that a read of it, as saved, gives."""
+        values = entry.model_dump(include=set(EntryView.model_fields) - {"state"})
+        return EntryView[self.state].model_validate({**values, "state": self.state.model_validate(entry.state.model_dump(mode="json"))})  # type: ignore[name-defined]
+
+    def read(self, item: dict[str, Any]) -> EntryView[Part]:
+        """The view of a stored item (read with `VIEW_PROJECTION`)."""
+        values = from_item({name: item[name] for name in VIEW_SCALARS if name in item})
+        values["entity"], values["target"] = values.pop("pk"), values.pop("sk")
+        stored = item.get("state")
+        if stored is not None and "S" in stored:  # the layout `save` writes: the state as one JSON string
+            state = self.state.model_validate_json(stored["S"])
+        else:  # a state stored as a map, or an item written before typed state: the entry's own reading
+            state = self.state.model_validate(_entry(item, self.target).state.model_dump(mode="json"))
+        return EntryView[self.state].model_validate({**values, "state": state})  # type: ignore[name-defined]
+
+
+def _check_part(part: type[BaseModel], whole: type[BaseModel], where: str) -> None:
+    """Each field of `part` is a field of `whole` with its type and default, or — a nested model,
+    optional as in `whole` or not — a part of that model in turn."""
+    if part is whole:
+        return
+    for name, declared in part.model_fields.items():
+        known = whole.model_fields.get(name)
+        if known is None:
+            raise TypeError(f"{where}: {part.__name__}.{name} is not a field of {whole.__name__}")
+        if declared.annotation == known.annotation and _default(declared) == _default(known):
+            continue
+        inner, outer = _model_in(declared.annotation), _model_in(known.annotation)
+        if inner is None or outer is None or inner[1] != outer[1] or _default(declared) != _default(known):
+            raise TypeError(f"{where}: {part.__name__}.{name} must have {whole.__name__}.{name}'s type and default, or be a part of its model")
+        _check_part(inner[0], outer[0], where)
+
+
+def _default(field: FieldInfo) -> Any:
+    return field.get_default(call_default_factory=True)
+
+
+def _model_in(annotation: Any) -> tuple[type[BaseModel], bool] | None:
+    """(the model, whether optional) of an annotation that is a model or an optional model."""
+    optional = get_origin(annotation) in (Union, UnionType) and NoneType in get_args(annotation)
+    inner = [arg for arg in get_args(annotation) if arg is not NoneType] if optional else [annotation]
+    if len(inner) == 1 and isinstance(inner[0], type) and issubclass(inner[0], BaseModel):
+        return inner[0], optional
+    return None
 
 
 def new_entry(key: EntityKey, target: TargetSpec[State]) -> LedgerEntry[State]:
@@ -217,14 +332,56 @@ class SyncLedger:
                 spec = wanted.get(name) or TargetSpec.of(parse_entity_key(item["pk"]["S"]).kind, name)
                 yield _entry(item, spec)
 
-    def _query(self, index: str, key: str, value: str) -> Iterator[dict[str, Any]]:
+    # ---------------------------------------------------------------------------------------- views
+    def scan_views(self, *views: TargetView[Any]) -> Iterator[EntryView[Any]]:
+        """Every entry of the views' targets (of their kinds), as views: one Scan that DynamoDB filters
+        and projects, so only those entries' common scalars and state cross the wire."""
+        by_target = {view.target.name: view for view in views}
+        if len(by_target) != len(views) or not views:
+            raise ValueError("scan_views needs one view per target, and at least one")
+        clauses: list[str] = []
+        values: dict[str, str] = {}
+        for i, view in enumerate(views):
+            values[f":t{i}"] = view.target.name
+            clause = f"sk = :t{i}"
+            if view.kinds is not None and view.kinds != view.target.kinds:
+                prefixes = sorted(kind_prefix(kind) for kind in view.kinds)
+                values.update({f":k{i}_{j}": prefix for j, prefix in enumerate(prefixes)})
+                clause += " AND (" + " OR ".join(f"begins_with(pk, :k{i}_{j})" for j in range(len(prefixes))) + ")"
+            clauses.append(f"({clause})")
+        pages = dynamodb_client().get_paginator("scan").paginate(
+            TableName=self.table_name,
+            ConsistentRead=True,
+            FilterExpression=" OR ".join(clauses),
+            ExpressionAttributeValues=to_item(values),
+            **VIEW_PROJECTION.arguments(),
+        )
+        for page in pages:
+            for item in page.get("Items", []):
+                yield by_target[item["sk"]["S"]].read(item)
+
+    def views_by_status(self, view: TargetView[Part], status: StrEnum | str) -> list[EntryView[Part]]:
+        """The view's entries in one status (the status index, projected)."""
+        return [view.read(item) for item in self._query(STATUS_INDEX, "status_key", f"{view.target.name}#{status}", VIEW_PROJECTION)]
+
+    def get_views(self, keys: Iterable[EntityKey], view: TargetView[Part]) -> dict[EntityKey, EntryView[Part]]:
+        """The view of each entity's entry that exists: BatchGetItem, projected (never from a batch's
+        reads held in memory: those are whole items)."""
+        wanted = [to_item({"pk": str(key), "sk": view.target.name}) for key in dict.fromkeys(keys)]
+        return {entry.key: entry for entry in map(view.read, batch_get(self.table_name, wanted, VIEW_PROJECTION))}
+
+    def _query(self, index: str, key: str, value: str, projection: Projection | None = None) -> Iterator[dict[str, Any]]:
+        arguments: dict[str, Any] = {"ExpressionAttributeNames": {"#k": key}}
+        if projection is not None:
+            arguments = projection.arguments()
+            arguments["ExpressionAttributeNames"]["#k"] = key
         paginator = dynamodb_client().get_paginator("query")
         pages = paginator.paginate(
             TableName=self.table_name,
             IndexName=index,
             KeyConditionExpression="#k = :v",
-            ExpressionAttributeNames={"#k": key},
             ExpressionAttributeValues=to_item({":v": value}),
+            **arguments,
         )
         for page in pages:
             yield from page.get("Items", [])  # indexes project ALL attributes

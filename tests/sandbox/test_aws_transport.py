@@ -442,6 +442,15 @@ def dynamodb_reads(dynamodb: Any, step: Callable[[str, Callable[[], Any]], Any])
     paged("scan filtered", scan, TableName="reads", FilterExpression="note IN (:a, :b) AND attribute_exists(kind)", ExpressionAttributeValues={":a": {"S": "n0"}, ":b": {"S": "n2"}}, Limit=7)
     paged("scan index", scan, TableName="reads", IndexName="by-status", FilterExpression="#r >= :r", ExpressionAttributeNames={"#r": "rank"}, ExpressionAttributeValues={":r": {"N": "4"}}, Limit=5)
     step("scan projected", lambda: scan(TableName="reads", ProjectionExpression="sk, tags", FilterExpression="contains(tags, :x)", ExpressionAttributeValues={":x": {"S": "x"}}))
+    # top-level names in any order, absent from some items or from all (moto's projection, short-cut)
+    step("scan projected names", lambda: scan(TableName="reads", ProjectionExpression="#r, note, pk, absent, tags, sk", ExpressionAttributeNames={"#r": "rank"}))
+    step("scan projected nothing present", lambda: scan(TableName="reads", ProjectionExpression="absent", Limit=3))
+    step(
+        "batch get projected",
+        lambda: dynamodb.batch_get_item(
+            RequestItems={"reads": {"Keys": [{"pk": {"S": f"p{(n * 7) % 5}"}, "sk": {"S": f"s{(n * 11) % 40:02}"}} for n in (0, 5, 8, 13)], "ProjectionExpression": "tags, sk, #r", "ExpressionAttributeNames": {"#r": "rank"}}}
+        ),
+    )
     step("scan count", lambda: scan(TableName="reads", Select="COUNT", FilterExpression="note = :n", ExpressionAttributeValues={":n": {"S": "n1"}}))
     step("scan legacy filter", lambda: scan(TableName="reads", ScanFilter={"status": {"ComparisonOperator": "NULL"}, "note": {"AttributeValueList": [{"S": "n0"}], "ComparisonOperator": "EQ"}}))
     step("scan segment", lambda: scan(TableName="reads", Segment=1, TotalSegments=3, FilterExpression="attribute_not_exists(#r)", ExpressionAttributeNames={"#r": "rank"}))

@@ -9,7 +9,6 @@ from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import pytest
 
 from functions.state.keys import episode_key, series_key
@@ -17,6 +16,7 @@ from functions.state.ledger import ConcurrentUpdate, SyncLedger, new_entry
 from functions.state.targets import EPISODE_SOURCE, MEGAPHONE, LedgerStatus
 from infra.tables import TABLES
 from sandbox.resources import _create_table
+from tests.botocore_events import session_events
 
 
 _tables = itertools.count(1)
@@ -32,19 +32,12 @@ def ledger(aws: None) -> SyncLedger:
 def calls() -> Iterator[Counter[str]]:
     """DynamoDB operations sent from here on, by name."""
     counted: Counter[str] = Counter()
-    session = boto3.DEFAULT_SESSION or boto3.setup_default_session() or boto3.DEFAULT_SESSION
-    assert session is not None
 
     def count(model: Any, **_: Any) -> None:
         counted[model.name] += 1
 
-    session.events.register("before-call.dynamodb", count)
-    from functions.state.dynamo import reset_clients
-
-    reset_clients()  # the ledger's client is made from the session that counts
-    yield counted
-    session.events.unregister("before-call.dynamodb", count)
-    reset_clients()
+    with session_events({"before-call.dynamodb": count}):  # the ledger's client counts
+        yield counted
 
 
 def source(ledger: SyncLedger, product_id: int, series: int = 7) -> None:

@@ -28,6 +28,7 @@ from infra.tables import TABLES
 from functions.clock import SystemClock, use_clock
 from sandbox.clock import VirtualClock
 from sandbox.resources import _create_table
+from tests.botocore_events import session_events
 
 KEY = "megaphone:abc123"
 # Half a second past the minute: slot times and whole seconds do not line up.
@@ -316,19 +317,12 @@ def table(aws: None) -> str:
 def update_items() -> Iterator[list[dict[str, Any]]]:
     """The UpdateItem requests sent to DynamoDB from here on."""
     sent: list[dict[str, Any]] = []
-    session = boto3.DEFAULT_SESSION or boto3.setup_default_session() or boto3.DEFAULT_SESSION
-    assert session is not None
 
     def record(params: dict[str, Any], **_: Any) -> None:
         sent.append(params)
 
-    session.events.register("provide-client-params.dynamodb.UpdateItem", record)
-    from functions.state.dynamo import reset_clients
-
-    reset_clients()  # the limiter's client is made from the session that records
-    yield sent
-    session.events.unregister("provide-client-params.dynamodb.UpdateItem", record)
-    reset_clients()
+    with session_events({"provide-client-params.dynamodb.UpdateItem": record}):  # the limiter's client records
+        yield sent
 
 
 def test_a_fifty_request_run_costs_seven_writes_in_dynamodb_and_four_when_warm(

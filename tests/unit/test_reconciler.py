@@ -10,6 +10,7 @@ from functions.domain.events import EpisodeDelivered, EpisodeReevaluationDue, Mi
 from functions.domain.marketing import MarketedTitle, MilestoneWindow
 from functions.domain.models import Episode, EpisodeKind, Show
 from functions.flows.reconciler.logic import (
+    COMPARED,
     Kind,
     OutOfStep,
     campaigns_out_of_step,
@@ -18,7 +19,7 @@ from functions.flows.reconciler.logic import (
     write_back_out_of_step,
 )
 from functions.state.keys import campaign_key, episode_key
-from functions.state.ledger import LedgerEntry, new_entry
+from functions.state.ledger import EntryView, LedgerEntry, new_entry
 from functions.state.targets import (
     CONSONANCE_WRITEBACK,
     EPISODE_SOURCE,
@@ -33,7 +34,8 @@ from functions.state.targets import (
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=timezone.utc)
 HOUR = timedelta(hours=1)
-Entries = dict[tuple[str, str], LedgerEntry[Any]]
+Entries = dict[tuple[str, str], EntryView[Any]]
+VIEWS = {view.target.name: view for view in COMPARED}
 
 
 def source(product_id: int, source_hash: str = "h1") -> LedgerEntry[Any]:
@@ -61,7 +63,8 @@ def link(product_id: int, status: str, *, pending: bool = False) -> LedgerEntry[
 
 
 def entries(*items: LedgerEntry[Any]) -> Entries:
-    return {(entry.entity, entry.target): entry for entry in items}
+    """As the reconciler reads them from the ledger: each entry's view (`COMPARED`)."""
+    return {(entry.entity, entry.target): VIEWS[entry.target].of(entry) for entry in items}
 
 
 def kinds(found: list[OutOfStep]) -> dict[int, str]:

@@ -3,7 +3,9 @@ should hold (`plan.py`), touching Spotify only where something differs.
 
 Each run:
 1. From the ledger alone: the promotable contributors (the promotion poller's entries), the episodes on
-   Spotify, and each author's desired playlist. An author whose playlist already is what is wanted —
+   Spotify, and each author's desired playlist. Those inputs are read as views (`functions.state.ledger`:
+   only the state fields used, without history or findings); the playlists' own entries whole, since
+   they are written. An author whose playlist already is what is wanted —
    same details, items, cover source — needs nothing: no call to Spotify.
 2. If any author needs something, or the library check is due (`library_check_hours`), the account's
    library is read once (`GET /me/playlists`): it gives every playlist's snapshot id, and shows which
@@ -40,7 +42,8 @@ from functions.connectors.spotify_auth import AuthorisationLost
 from functions.connectors.spotify_playlists import Playlist, SpotifyPlaylistsClient
 from functions.domain.errors import PermanentError, TransientError
 from functions.domain.events import AuthorPlaylistChanged
-from functions.domain.models import Finding
+from functions.domain.contributors import Contributor
+from functions.domain.models import Episode, Finding
 from functions.domain.promotion_policy import PromotionPolicy
 from functions.event_bus import EventBus
 from functions.flow_names import FlowName
@@ -49,7 +52,7 @@ from functions.flows.author_playlists.plan import DesiredPlaylist, LiveEpisode, 
 from functions.state.availability import AvailabilityStore
 from functions.state.cursors import CursorStore
 from functions.state.keys import contributor_key
-from functions.state.ledger import LedgerEntry, SyncLedger, new_entry
+from functions.state.ledger import LedgerEntry, StatePart, SyncLedger, TargetView, new_entry
 from functions.state.targets import (
     AUTHOR_PLAYLIST,
     CONTRIBUTOR_SOURCE,
@@ -64,6 +67,23 @@ from functions.state.targets import (
 CURSOR = "author-playlists"
 RECREATED = "playlist_recreated"
 COVER_UNUSABLE = "playlist_cover_unusable"
+
+
+class PromotableContributor(StatePart):
+    contributor: Contributor | None = None  # not their contact details or works: the playlist needs neither
+
+
+class DeliveredSpotifyId(StatePart):
+    spotify_id: str | None = None
+
+
+class SourceEpisode(StatePart):
+    episode: Episode | None = None
+
+
+CONTRIBUTORS = TargetView(CONTRIBUTOR_SOURCE, PromotableContributor)
+DELIVERIES = TargetView(MEGAPHONE, DeliveredSpotifyId)
+SOURCES = TargetView(EPISODE_SOURCE, SourceEpisode)
 
 
 class AlertSink(Protocol):
@@ -103,7 +123,7 @@ def sync_playlists(deps: PlaylistDeps, now: datetime) -> PlaylistRunOutcome:
     outcome = PlaylistRunOutcome()
     promotable = {
         e.key.number: e.state.contributor
-        for e in deps.ledger.by_status(CONTRIBUTOR_SOURCE, PromotionSourceStatus.PROMOTABLE)
+        for e in deps.ledger.views_by_status(CONTRIBUTORS, PromotionSourceStatus.PROMOTABLE)
         if e.state.contributor is not None
     }
     outcome.promotable = len(promotable)
@@ -161,10 +181,10 @@ def sync_playlists(deps: PlaylistDeps, now: datetime) -> PlaylistRunOutcome:
 def _live_episodes(deps: PlaylistDeps) -> list[LiveEpisode]:
     """Episodes on Spotify now: delivered with a Spotify id, and not taken down anywhere."""
     delivered = {
-        e.key: e.state.spotify_id for e in deps.ledger.by_status(MEGAPHONE, LedgerStatus.DELIVERED) if e.state.spotify_id
+        e.key: e.state.spotify_id for e in deps.ledger.views_by_status(DELIVERIES, LedgerStatus.DELIVERED) if e.state.spotify_id
     }
     taken_down = deps.availability.taken_down()
-    sources = deps.ledger.get_many([key for key in delivered if str(key) not in taken_down], EPISODE_SOURCE)
+    sources = deps.ledger.get_views([key for key in delivered if str(key) not in taken_down], SOURCES)
     return [
         LiveEpisode(episode=source.state.episode, spotify_id=delivered[key])
         for key, source in sorted(sources.items(), key=lambda item: item[0].number)

@@ -35,7 +35,7 @@ from functions.marketing.config import MarketingConfig
 from functions.marketing.milestones import MilestoneRule
 from functions.state.cursors import CursorStore
 from functions.state.keys import EntityKey, campaign_key, work_key
-from functions.state.ledger import LedgerEntry, SyncLedger, new_entry
+from functions.state.ledger import EntryView, LedgerEntry, SyncLedger, new_entry
 from functions.state.targets import MILESTONE, TITLE_SOURCE, MilestoneState, MilestoneStatus, TitleSourceState, TitleWatch
 
 CURSOR = "milestone-detector"
@@ -191,7 +191,7 @@ def _announce(
     )
 
 
-def last_announcement(entry: LedgerEntry[MilestoneState]) -> MilestoneReached:
+def last_announcement(entry: LedgerEntry[MilestoneState] | EntryView[MilestoneState]) -> MilestoneReached:
     """The milestone's last announcement again, as a duplicate delivery carries it (a consumer that
     applied it does nothing)."""
     state = entry.state

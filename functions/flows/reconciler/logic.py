@@ -2,7 +2,8 @@
 says now and re-emits what is out of step, so nothing stays stuck because one delivery died (a
 record dead-lettered, a crash between two writes, an event lost).
 
-Every run (hourly), from one read of the ledger:
+Every run (hourly), from one read of the ledger (views: the few fields compared below, not whole
+entries — see `COMPARED`):
 - an episode whose latest source (Consonance, as the poller last saw it) the publisher never
   evaluated, or evaluated at another source hash (its `EpisodeChanged` was dead-lettered or lost;
   the ledger entry is stuck where the poller left it) → `EpisodeReevaluationDue`;
@@ -51,8 +52,8 @@ from functions.event_bus import EventBus
 from functions.flows.consonance_poller.logic import FIRST_POLL_SINCE, PollDeps, detect_changes
 from functions.flows.milestone_detector.logic import last_announcement
 from functions.state.cursors import CursorStore
-from functions.state.keys import EntityKey, episode_key, parse_entity_key
-from functions.state.ledger import ConcurrentUpdate, LedgerEntry, SyncLedger, new_entry
+from functions.state.keys import EntityKey, EntityKind, episode_key, parse_entity_key
+from functions.state.ledger import ConcurrentUpdate, EntryView, StatePart, SyncLedger, TargetView, new_entry
 from functions.state.targets import (
     CONSONANCE_WRITEBACK,
     EPISODE_SOURCE,
@@ -61,13 +62,52 @@ from functions.state.targets import (
     SPOTIFY_ADS,
     CAMPAIGN_SETTLED,
     LedgerStatus,
+    MilestoneState,
     MilestoneStatus,
+    WritebackState,
 )
 
 CURSOR = "reconciler"
 ADOPT_MARK = "adopt:"  # a pending-create mark the reconciler sets: the episode is on Megaphone already
-COMPARED_TARGETS = (EPISODE_SOURCE, MEGAPHONE, CONSONANCE_WRITEBACK, MILESTONE, SPOTIFY_ADS)  # the only ones it reads
 WRITTEN_BACK_STATUSES = (LedgerStatus.DELIVERED, LedgerStatus.WITHDRAWN)  # what the publisher announces
+
+
+# What it reads of each target it compares: the entries' common scalars and these state fields only.
+class SourceShow(StatePart):
+    series_id: int
+
+
+class SourceEpisode(StatePart):
+    show: SourceShow | None = None
+
+
+class SourceFacts(StatePart):
+    """Of an episode source: whether Consonance's record mapped to an episode, and its series."""
+
+    episode: SourceEpisode | None = None
+
+
+class DeliveryFacts(StatePart):
+    """Of a Megaphone delivery: the source it was decided on, and its ids for the write-back."""
+
+    podcast_id: str | None = None
+    episode_id: str | None = None
+    spotify_id: str | None = None
+    evaluated_source_hash: str | None = None
+    withdraw_pending: bool = False
+
+
+class CampaignRevision(StatePart):
+    revision: int = 0
+
+
+COMPARED = (
+    TargetView(EPISODE_SOURCE, SourceFacts),
+    TargetView(MEGAPHONE, DeliveryFacts),
+    TargetView(CONSONANCE_WRITEBACK, WritebackState, kinds=frozenset({EntityKind.EPISODE})),  # only episodes' links are compared
+    TargetView(MILESTONE, MilestoneState),  # all of it: a remedy repeats its announcement
+    TargetView(SPOTIFY_ADS, CampaignRevision),
+)
 
 
 class Kind:
@@ -117,7 +157,7 @@ class ReconcileOutcome:
     errors: list[str] = field(default_factory=list)
 
 
-Entries = dict[tuple[str, str], LedgerEntry[Any]]
+Entries = dict[tuple[str, str], EntryView[Any]]
 
 
 def reconcile(deps: ReconcileDeps, now: datetime) -> ReconcileOutcome:
@@ -133,7 +173,7 @@ def reconcile(deps: ReconcileDeps, now: datetime) -> ReconcileOutcome:
             outcome.consonance_read = True
             cursor["consonance_read_on"] = today
             deps.cursors.put(CURSOR, cursor)  # checkpoint: a crash after this does not read it again today
-    entries: Entries = {(e.entity, e.target): e for e in deps.ledger.scan_targets(*COMPARED_TARGETS)}
+    entries: Entries = {(e.entity, e.target): e for e in deps.ledger.scan_views(*COMPARED)}
     found = [*publisher_out_of_step(entries, now, deps.stuck_after), *write_back_out_of_step(entries), *campaigns_out_of_step(entries, now, deps.stuck_after)]
     if cursor.get("megaphone_listed_on") != today:
         orphans, complete = megaphone_orphans(deps, entries, now, outcome)
@@ -166,7 +206,7 @@ def publisher_out_of_step(entries: Entries, now: datetime, stuck_after: timedelt
     return found
 
 
-def _publisher_kind(source: LedgerEntry[Any], target: LedgerEntry[Any] | None, now: datetime, stuck_after: timedelta) -> str | None:
+def _publisher_kind(source: EntryView[SourceFacts], target: EntryView[DeliveryFacts] | None, now: datetime, stuck_after: timedelta) -> str | None:
     if target is None:
         return Kind.NEVER_EVALUATED
     if target.state.evaluated_source_hash != source.source_hash:
@@ -220,7 +260,7 @@ def campaigns_out_of_step(entries: Entries, now: datetime, stuck_after: timedelt
     return found
 
 
-def _campaign_kind(milestone: LedgerEntry[Any], campaign: LedgerEntry[Any] | None, now: datetime, stuck_after: timedelta) -> str | None:
+def _campaign_kind(milestone: EntryView[MilestoneState], campaign: EntryView[CampaignRevision] | None, now: datetime, stuck_after: timedelta) -> str | None:
     old_enough = milestone.updated_at is None or now - milestone.updated_at >= stuck_after  # its event may still be queued
     if campaign is None or campaign.state.revision < milestone.state.revision:
         if campaign is None and milestone.status is MilestoneStatus.CANCELLED:
@@ -260,13 +300,16 @@ def megaphone_orphans(deps: ReconcileDeps, entries: Entries, now: datetime, outc
             try:
                 _mark_for_adoption(deps.ledger, key, target, episode_id, podcast_id)
             except ConcurrentUpdate:
-                continue  # someone is writing it right now: the next run looks again
+                continue  # someone is writing it right now (or did since the scan): the next run looks again
             found.append(OutOfStep(key, Kind.ORPHAN_ON_MEGAPHONE, EpisodeReevaluationDue(product_id=key.number, reason=f"reconcile: {Kind.ORPHAN_ON_MEGAPHONE}", due_at=now)))
     return found, complete
 
 
-def _mark_for_adoption(ledger: SyncLedger, key: EntityKey, target: LedgerEntry[Any] | None, episode_id: str, podcast_id: str) -> None:
-    entry = target if target is not None else new_entry(key, MEGAPHONE)
+def _mark_for_adoption(ledger: SyncLedger, key: EntityKey, seen: EntryView[Any] | None, episode_id: str, podcast_id: str) -> None:
+    """The entry itself is read (the scan read a view of it) and saved only if it is still the one seen."""
+    entry = ledger.get(key, MEGAPHONE) if seen is not None else new_entry(key, MEGAPHONE)
+    if entry is None or (seen is not None and entry.version != seen.version):
+        raise ConcurrentUpdate(f"{key}/{MEGAPHONE.name} changed since the reconciler read it")
     entry.pending_create = f"{ADOPT_MARK}{episode_id}"
     entry.record("found_on_megaphone", f"episode {episode_id} in podcast {podcast_id} carries this product's externalId; to be adopted")
     ledger.save(entry)

@@ -1,0 +1,181 @@
+"""Ledger views: what an hourly sweep reads of many entries — each entry's common scalars and the
+state fields it names, projected by DynamoDB (no history, findings or other state crosses the wire) —
+equal to the same view of the entry as saved, for items in today's layout and for items written
+before typed state; and a view that names a field its target's state does not have, or with another
+type or default, is refused when it is declared."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from functions.domain.models import Credit, Episode, EpisodeKind, Finding, Show
+from functions.state.keys import EntityKind, episode_key, parse_entity_key, work_key
+from functions.state.ledger import EntryView, LedgerEntry, StatePart, SyncLedger, TargetView, new_entry
+from functions.state.targets import CONSONANCE_WRITEBACK, EPISODE_SOURCE, MEGAPHONE, LedgerStatus, WritebackState, WrittenLink
+from infra.tables import TABLES
+from sandbox.resources import _create_table
+from tests.botocore_events import session_events
+
+LEGACY_ITEMS = Path(__file__).resolve().parents[1] / "fixtures" / "legacy_ledger_items.json"
+_tables = itertools.count(1)
+
+
+class ShowPart(StatePart):
+    series_id: int
+
+
+class EpisodePart(StatePart):
+    show: ShowPart | None = None
+    release_date: date | None = None
+
+
+class SourcePart(StatePart):
+    episode: EpisodePart | None = None
+
+
+class DeliveryPart(StatePart):
+    spotify_id: str | None = None
+    evaluated_source_hash: str | None = None
+    withdraw_pending: bool = False
+
+
+SOURCES = TargetView(EPISODE_SOURCE, SourcePart)
+DELIVERIES = TargetView(MEGAPHONE, DeliveryPart)
+EPISODE_LINKS = TargetView(CONSONANCE_WRITEBACK, WritebackState, kinds=frozenset({EntityKind.EPISODE}))
+
+
+@pytest.fixture
+def ledger(aws: None) -> SyncLedger:
+    spec = next(s for s in TABLES if s.table.value == "ledger")
+    return SyncLedger(_create_table(spec, f"views-ledger-{next(_tables)}"))
+
+
+@pytest.fixture
+def scanned_items() -> Iterator[list[dict[str, Any]]]:
+    """The items of every Scan answer from here on, as botocore parsed them."""
+    items: list[dict[str, Any]] = []
+
+    def keep(parsed: dict[str, Any], **_: Any) -> None:
+        items.extend(parsed.get("Items", []))
+
+    with session_events({"after-call.dynamodb.Scan": keep}):
+        yield items
+
+
+def saved(ledger: SyncLedger, entry: LedgerEntry[Any]) -> LedgerEntry[Any]:
+    entry.record("written", "by the test")
+    entry.findings = [Finding(code="x", entity=entry.entity, message="a finding", flow="test")]
+    return ledger.save(entry)
+
+
+def episode_source(ledger: SyncLedger, product_id: int, *, show: bool = True) -> LedgerEntry[Any]:
+    entry = new_entry(episode_key(product_id), EPISODE_SOURCE)
+    entry.source_hash = f"h{product_id}"
+    entry.state.episode = Episode(
+        product_id=product_id,
+        kind=EpisodeKind.SERIALIZED_FICTION,
+        title=f"Part {product_id}",
+        summary="A long description " * 40,
+        show=Show(series_id=9, name="Nine") if show else None,
+        release_date=date(2026, 12, product_id),
+        credits=(Credit(contributor_id=5, name="A. Author", role_code="A01", sequence=1),),
+    )
+    return saved(ledger, entry)
+
+
+def delivery(ledger: SyncLedger, product_id: int) -> LedgerEntry[Any]:
+    entry = new_entry(episode_key(product_id), MEGAPHONE)
+    entry.set_status(LedgerStatus.DELIVERED, "live")
+    entry.pushed_hash, entry.pending_create = "pushed", None
+    entry.state.spotify_id, entry.state.evaluated_source_hash, entry.state.pushed_fields = f"sp{product_id}", f"h{product_id}", {"title": "x" * 500}
+    return saved(ledger, entry)
+
+
+def link(ledger: SyncLedger, key: Any) -> LedgerEntry[Any]:
+    entry = new_entry(key, CONSONANCE_WRITEBACK)
+    entry.state.links["spotify"] = WrittenLink(link_id=3, url="https://open.spotify.com/episode/x", status="Live")
+    return saved(ledger, entry)
+
+
+def test_a_scan_gives_each_entry_of_the_views_targets_as_its_view_and_nothing_else(ledger: SyncLedger, scanned_items: list[dict[str, Any]]) -> None:
+    sources = [episode_source(ledger, 1), episode_source(ledger, 2, show=False)]
+    deliveries = [delivery(ledger, 1)]
+    links = [link(ledger, episode_key(1))]
+    link(ledger, work_key(7))  # a work's write-back: not of the kinds viewed
+    saved(ledger, new_entry(episode_key(3), EPISODE_SOURCE))  # a source Consonance's record gave no episode for
+    read = {(view.entity, view.target): view for view in ledger.scan_views(SOURCES, DELIVERIES, EPISODE_LINKS)}
+
+    expected = [SOURCES.of(e) for e in sources] + [DELIVERIES.of(e) for e in deliveries] + [EPISODE_LINKS.of(e) for e in links]
+    assert {key: read[key] for key in [(e.entity, e.target) for e in expected]} == {(e.entity, e.target): e for e in expected}
+    assert set(read) == {(e.entity, e.target) for e in expected} | {("episode#3", "consonance")}
+    assert read[("episode#1", "consonance")].state.episode == EpisodePart(show=ShowPart(series_id=9), release_date=date(2026, 12, 1))
+    assert read[("episode#2", "consonance")].state.episode == EpisodePart(release_date=date(2026, 12, 2))
+    assert read[("episode#3", "consonance")].state.episode is None
+    delivered = read[("episode#1", "megaphone")]
+    assert isinstance(delivered, EntryView) and delivered.status is LedgerStatus.DELIVERED and delivered.version == 1
+    assert delivered.updated_at == deliveries[0].updated_at and delivered.pushed_hash == "pushed"
+    # what crossed the wire: the scalars and the state, never the history, findings or status reason
+    assert scanned_items and all(not {"history", "findings", "status_reason", "status_key"} & set(item) for item in scanned_items)
+
+
+def test_views_by_status_and_by_key_are_the_entries_views(ledger: SyncLedger) -> None:
+    deliveries = [delivery(ledger, 1), delivery(ledger, 2)]
+    seen = saved(ledger, new_entry(episode_key(3), MEGAPHONE))
+    sources = [episode_source(ledger, 1), episode_source(ledger, 2)]
+
+    assert sorted(ledger.views_by_status(DELIVERIES, LedgerStatus.DELIVERED), key=lambda v: v.entity) == [DELIVERIES.of(e) for e in deliveries]
+    assert ledger.views_by_status(DELIVERIES, LedgerStatus.SEEN) == [DELIVERIES.of(seen)]
+    by_key = ledger.get_views([episode_key(2), episode_key(1), episode_key(4), episode_key(1)], SOURCES)
+    assert by_key == {episode_key(1): SOURCES.of(sources[0]), episode_key(2): SOURCES.of(sources[1])}
+
+
+def test_items_written_before_typed_state_give_the_view_of_their_migrated_entry(ledger: SyncLedger) -> None:
+    client = boto3.client("dynamodb")
+    items = json.loads(LEGACY_ITEMS.read_text())
+    for item in items:
+        client.put_item(TableName=ledger.table_name, Item=item)
+    views = {(view.entity, view.target): view for view in ledger.scan_views(SOURCES, DELIVERIES)}
+    assert views
+    for (entity, target), view in views.items():
+        spec = EPISODE_SOURCE if target == EPISODE_SOURCE.name else MEGAPHONE
+        entry = ledger.get(parse_entity_key(entity), spec)
+        assert entry is not None
+        assert view == (SOURCES if spec is EPISODE_SOURCE else DELIVERIES).of(entry)
+
+
+@pytest.mark.parametrize(
+    ("part", "wrong"),
+    [
+        ({"spotify_ids": (str | None, None)}, "is not a field of MegaphoneState"),
+        ({"spotify_id": (str, ...)}, "must have MegaphoneState.spotify_id's type and default"),
+        ({"withdraw_pending": (bool, True)}, "must have MegaphoneState.withdraw_pending's type and default"),
+    ],
+)
+def test_a_view_that_drifts_from_its_targets_state_is_refused_when_declared(part: dict[str, Any], wrong: str) -> None:
+    from pydantic import create_model
+
+    model = create_model("Drifted", __base__=StatePart, **part)
+    with pytest.raises(TypeError, match=wrong):
+        TargetView(MEGAPHONE, model)
+
+
+def test_a_nested_part_is_checked_against_the_model_it_is_part_of() -> None:
+    class BadShow(StatePart):
+        series_id: str
+
+    class BadEpisode(StatePart):
+        show: BadShow | None = None
+
+    class BadSource(StatePart):
+        episode: BadEpisode | None = None
+
+    with pytest.raises(TypeError, match="BadShow.series_id must have Show.series_id's type"):
+        TargetView(EPISODE_SOURCE, BadSource)
