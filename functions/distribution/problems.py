@@ -24,6 +24,7 @@ import hashlib
 import json
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Protocol
 from urllib.parse import urlsplit
 
 from functions.distribution.models import DistributionNotice, DistributionProblem, ProblemKind
@@ -31,7 +32,7 @@ from functions.preflight.findings import FLOW as PREFLIGHT_FLOW
 from functions.preflight.findings import PreflightCode
 from functions.state.availability import CHANNEL_WIDE, AvailabilityRecord
 from functions.state.ledger import LedgerEntry
-from functions.state.targets import LedgerStatus, MegaphoneState
+from functions.state.targets import LedgerStatus, MegaphoneState, PushFlags
 
 COVER_RULES = "a square JPEG or PNG in RGB, 1400–3000 px a side, at most 512 KB"
 REPLACE_COVER = f"Upload a new cover image on the work in Consonance ({COVER_RULES}); the next poll checks it again."
@@ -109,9 +110,16 @@ def delivery_signature(entry: LedgerEntry[MegaphoneState]) -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:32]
 
 
-def playability_deadline(
-    entry: LedgerEntry[MegaphoneState], records: Sequence[AvailabilityRecord], within: timedelta
-) -> datetime | None:
+class Delivery(Protocol):
+    """A Megaphone entry, or the view of one, as far as playability goes."""
+
+    @property
+    def status(self) -> str: ...
+    @property
+    def state(self) -> PushFlags: ...
+
+
+def playability_deadline(entry: Delivery, records: Sequence[AvailabilityRecord], within: timedelta) -> datetime | None:
     """When Spotify must have made the episode playable: `within` after Megaphone began publishing an
     episode the integration delivered (audio ingested, live; before that, its own problem says why)
     that Spotify has never served in a watched market; None when no such moment applies. It moves

@@ -9,10 +9,11 @@ each retried on its own. Writes are optimistic (`version`), so two concurrent ha
 overwrite each other. Two sparse indexes answer "entries of a series" and "entries in a status".
 
 A sweep that compares many entries every hour reads *views* (`TargetView`, `EntryView`): each entry's
-common scalars and only the state fields it names, fetched with a projection that leaves the history,
-the findings and the status reason in the table, and parsed without building the rest of the state
-(an episode source's whole episode, a delivery's pre-flight result). A view is never saved: a reader
-that decides to write reads the entry itself.
+common scalars (the status reason among them: the availability monitor tells why an episode is dark
+with it) and only the state fields it names, fetched with a projection that leaves the history and
+the findings in the table, and parsed without building the rest of the state (an episode source's
+whole episode, a delivery's pre-flight result). A view is never saved: a reader that decides to write
+reads the entry itself.
 """
 
 from __future__ import annotations
@@ -117,6 +118,7 @@ class EntryView(BaseModel, Generic[Part]):
     entity: str
     target: str
     status: str
+    status_reason: str | None = None
     source_hash: str | None = None
     pushed_hash: str | None = None
     pending_create: str | None = None

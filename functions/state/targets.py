@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -77,6 +77,22 @@ class EpisodeSourceState(TargetState):
         return cls(episode=Episode.model_validate(snapshot) if snapshot else None, rights_hash=attributes.get("rights_hash"))
 
 
+class PushFlags(Protocol):
+    """What says whether the integration has an episode published on Megaphone (a state or a view's part)."""
+
+    @property
+    def episode_id(self) -> str | None: ...
+    @property
+    def draft(self) -> bool | None: ...
+    @property
+    def withdraw_pending(self) -> bool: ...
+
+
+def pushed_live(state: PushFlags) -> bool:
+    """Published by the integration and not being withdrawn: what a takedown is measured against."""
+    return state.episode_id is not None and state.draft is False and not state.withdraw_pending
+
+
 class MegaphoneState(TargetState):
     """An episode's delivery to Megaphone (and through it to Spotify)."""
 
@@ -110,7 +126,7 @@ class MegaphoneState(TargetState):
     @property
     def pushed_live(self) -> bool:
         """Published by the integration and not being withdrawn: what a takedown is measured against."""
-        return self.on_megaphone and self.draft is False and not self.withdraw_pending
+        return pushed_live(self)
 
     @property
     def live(self) -> bool:

@@ -80,8 +80,8 @@ from functions.event_bus import EventBus
 from functions.flow_names import FlowName
 from functions.state.availability import CHANNEL_WIDE, AvailabilityRecord, AvailabilityStore, Channel, transition
 from functions.state.cursors import CursorStore
-from functions.state.ledger import LedgerEntry, SyncLedger
-from functions.state.targets import DISTRIBUTION, MEGAPHONE, DistributionStatus, LedgerStatus, MegaphoneState
+from functions.state.ledger import EntryView, StatePart, SyncLedger, TargetView
+from functions.state.targets import DISTRIBUTION, MEGAPHONE, DistributionStatus, LedgerStatus, pushed_live
 
 FLOW = FlowName.AVAILABILITY_MONITOR
 CURSOR_NAME = "availability-monitor"
@@ -98,6 +98,25 @@ PARTIAL_READ_KEPT = timedelta(hours=2)  # a market's list read by a run that die
 # Spotify requests came later than its slot and took a reservation each. Eight lists are about eight
 # seconds at 60 requests a minute, well inside the time reserve.
 MEGAPHONE_READ_AHEAD = 8
+
+
+class WatchedDelivery(StatePart):
+    """What the monitor compares of a Megaphone entry's state: where the episode is, and whether the
+    integration has it published (read as a ledger view: not the pushed fields or the pre-flight)."""
+
+    podcast_id: str | None = None
+    episode_id: str | None = None
+    spotify_id: str | None = None
+    draft: bool | None = None
+    withdraw_pending: bool = False
+
+    @property
+    def pushed_live(self) -> bool:
+        return pushed_live(self)
+
+
+WATCHED = TargetView(MEGAPHONE, WatchedDelivery)
+Watched = EntryView[WatchedDelivery]
 
 
 @dataclass
@@ -150,7 +169,7 @@ class Observation:
 class EntryBelief:
     """What the integration did with the episode, from the ledger entry."""
 
-    entry: LedgerEntry[MegaphoneState]
+    entry: Watched
 
     @property
     def believes_live(self) -> bool:
@@ -251,10 +270,10 @@ class SweepProgress:
         )
 
 
-def _watched_by_podcast(deps: MonitorDeps) -> dict[str, list[LedgerEntry[MegaphoneState]]]:
-    watched: dict[str, list[LedgerEntry[MegaphoneState]]] = {}
+def _watched_by_podcast(deps: MonitorDeps) -> dict[str, list[Watched]]:
+    watched: dict[str, list[Watched]] = {}
     for status in MONITORED_STATUSES:
-        for entry in deps.ledger.by_status(MEGAPHONE, status):
+        for entry in deps.ledger.views_by_status(WATCHED, status):
             if entry.state.episode_id and entry.state.podcast_id:
                 watched.setdefault(entry.state.podcast_id, []).append(entry)
     return {podcast: sorted(entries, key=lambda e: e.entity) for podcast, entries in watched.items()}
@@ -285,7 +304,7 @@ def _read_listings(megaphone: MegaphoneClient, podcasts: list[str]) -> dict[str,
 
 def _check_podcast(
     podcast_id: str,
-    entries: list[LedgerEntry[MegaphoneState]],
+    entries: list[Watched],
     listing: Listing,
     progress: SweepProgress,
     deps: MonitorDeps,
@@ -339,7 +358,7 @@ def _check_podcast(
 
 
 def _kept_deadlines(
-    entries: list[LedgerEntry[MegaphoneState]], check: dict[str, Any], deadlines: dict[int, datetime | None], outcome: MonitorOutcome
+    entries: list[Watched], check: dict[str, Any], deadlines: dict[int, datetime | None], outcome: MonitorOutcome
 ) -> None:
     """An unchanged podcast's episodes as its last settled check left them (the digest says the
     entries are the same ones)."""
@@ -354,7 +373,7 @@ def _kept_deadlines(
 
 
 def _observed_digest(
-    entries: list[LedgerEntry[MegaphoneState]], listing: dict[str, MegaphoneEpisode], offer: dict[str, set[str]] | None, deps: MonitorDeps
+    entries: list[Watched], listing: dict[str, MegaphoneEpisode], offer: dict[str, set[str]] | None, deps: MonitorDeps
 ) -> str:
     """Everything a check compares with the stored availability, apart from the table: each watched
     entry as the ledger has it (its version), its episode as Megaphone lists it, the markets Spotify
@@ -373,7 +392,7 @@ def _observed_digest(
 
 def _spotify_offer(
     podcast_id: str,
-    entries: list[LedgerEntry[MegaphoneState]],
+    entries: list[Watched],
     listing: dict[str, MegaphoneEpisode],
     progress: SweepProgress,
     deps: MonitorDeps,
@@ -424,7 +443,7 @@ def _learn_show(spotify_ids: list[str], deps: MonitorDeps) -> str | None:
 
 
 def _check_entry(
-    entry: LedgerEntry[MegaphoneState],
+    entry: Watched,
     listing: dict[str, MegaphoneEpisode],
     offer: SpotifyOffer,
     stored: list[AvailabilityRecord],
@@ -469,7 +488,7 @@ def _check_entry(
 
 
 def _table_after(
-    entry: LedgerEntry[MegaphoneState], table: dict[tuple[Channel, str], AvailabilityRecord], observations: list[Observation], at: datetime
+    entry: Watched, table: dict[tuple[Channel, str], AvailabilityRecord], observations: list[Observation], at: datetime
 ) -> list[AvailabilityRecord]:
     """The episode's records as the recorder will leave them once it has this run's observations."""
     after = dict(table)
