@@ -21,17 +21,33 @@ def cold_start_figures(repetitions: int, no_bytecode: bool, say: Any) -> list[Fi
     from bench.cold_start import GROUP_LAYER_FLOWS, measure, prepare_runtime
 
     runtime = prepare_runtime(progress=say)
-    compiled = measure(repetitions, runtime=runtime, progress=say)
+    compiled = measure(repetitions, what_if_repetitions=what_if_repetitions(repetitions), runtime=runtime, progress=say)
     sources = None
     if no_bytecode:
         say("  cold start without .pyc (as deployed before the layer and code carried bytecode) ...")
-        sources = measure(max(3, repetitions // 2), bytecode=False, what_if=False, runtime=runtime, progress=say)
+        sources = measure(no_bytecode_repetitions(repetitions), bytecode=False, what_if=False, import_profile=False, runtime=runtime, progress=say)
     figures = [_cold_start_ratio_figure(compiled), _cold_start_ms_figure(compiled, sources, "cold_start_ms_with_bytecode")]
     if sources is not None:
         figures.append(_cold_start_ms_figure(sources, compiled, "cold_start_ms_without_bytecode"))
     say("  cold start of the analytics flows (main layer + their dependency-group layer) ...")
-    figures.append(_group_cold_start_figure(measure(max(3, repetitions // 2), GROUP_LAYER_FLOWS, what_if=False, runtime=runtime, progress=say)))
+    analytics = measure(max(3, repetitions // 2), GROUP_LAYER_FLOWS, what_if=False, import_profile=False, runtime=runtime, progress=say)
+    figures.append(_group_cold_start_figure(analytics))
     return figures
+
+
+def what_if_repetitions(repetitions: int) -> int:
+    """The what-if variants' rounds: levers in a missed headline's note, read as ratios to a baseline
+    measured `repetitions` times; half the rounds (at least 3) keep their median within the spread seen
+    between runs, for half their interpreters."""
+    return max(3, (repetitions + 1) // 2)
+
+
+def no_bytecode_repetitions(repetitions: int) -> int:
+    """The sources-only comparison's rounds: every flow compiles everything it imports there (about 3x
+    the CPU of a bytecode start, most of this part's time), for an informational figure whose point is
+    the with/without factor (about 3x, far beyond the spread of a median of 3); a third of the headline's
+    rounds, at least 3."""
+    return max(3, repetitions // 3)
 
 
 def _group_cold_start_figure(result: Any) -> Figure:
@@ -126,7 +142,7 @@ def _cold_start_ratio_figure(result: Any) -> Figure:
             f"MISSED: the baseline builds one client after one import; the worst flow also imports Powertools, pydantic and "
             f"its connectors and builds {_built_text(worst) if worst else '-'}. Loaded on top of boto3 (cumulative ms at first "
             f"import, and the project modules that pulled it in): {loaded}. Self time by group: {groups}. Costliest project "
-            f"modules themselves: {own}. What-if, imports only, measured in this run (ratio to the baseline): {levers}. With "
+            f"modules themselves: {own}. What-if, imports only, measured in this run ({_what_if_samples(result)}; ratio to the baseline): {levers}. With "
             "SnapStart (docs/cold-start.md) this work moves to the version's publication and a cold start becomes a restore."
         )
     return Figure(
@@ -146,6 +162,11 @@ def _cold_start_ratio_figure(result: Any) -> Figure:
             "repetitions": result.repetitions,
         },
     )
+
+
+def _what_if_samples(result: Any) -> str:
+    counts = sorted({len(v.cpu_ms) for v in result.what_if})
+    return "/".join(map(str, counts)) + " fresh interpreters each, in rounds spread over the run" if counts else "none"
 
 
 def _cold_start_ms_figure(result: Any, other: Any, name: str) -> Figure:
