@@ -328,7 +328,7 @@ def backfill_figures(series: int, parts: int, changed: int, say: Any, as_is: boo
         f"Each create's ingest is checked once the expected ingest time has passed (the publisher's delayed message to the ingest "
         f"follow-up: {follow_up.get('invocations', 0)} runs), the ingest checker's {every_minutes('ingest-checker')}-minute sweep staying the safety net "
         f"({checker.get('invocations', 0)} runs). "
-        f"{backfill['rate_limited_429']} requests were answered 429. Wall time {backfill['wall_seconds']:.0f} s."
+        f"{backfill['rate_limited_429']} requests were answered 429. Wall time {backfill['wall_seconds']:.0f} s (informational; in a whole `make bench` the backfill runs beside the count-only parts)."
     )
     if soft is not None:
         soft_checker = soft.backfill["runtime_flows"].get("ingest-checker", {})
