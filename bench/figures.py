@@ -21,11 +21,16 @@ def cold_start_figures(repetitions: int, no_bytecode: bool, say: Any) -> list[Fi
     from bench.cold_start import GROUP_LAYER_FLOWS, measure, prepare_runtime
 
     runtime = prepare_runtime(progress=say)
-    compiled = measure(repetitions, what_if_repetitions=what_if_repetitions(repetitions), runtime=runtime, progress=say)
-    sources = None
     if no_bytecode:
-        say("  cold start without .pyc (as deployed before the layer and code carried bytecode) ...")
-        sources = measure(no_bytecode_repetitions(repetitions), bytecode=False, what_if=False, import_profile=False, runtime=runtime, progress=say)
+        say("  cold start with the shipped bytecode, and without .pyc (as deployed before) in some of the same rounds ...")
+    compiled = measure(
+        repetitions,
+        what_if_repetitions=what_if_repetitions(repetitions),
+        without_bytecode_repetitions=no_bytecode_repetitions(repetitions) if no_bytecode else 0,
+        runtime=runtime,
+        progress=say,
+    )
+    sources = compiled.without_bytecode
     figures = [_cold_start_ratio_figure(compiled), _cold_start_ms_figure(compiled, sources, "cold_start_ms_with_bytecode")]
     if sources is not None:
         figures.append(_cold_start_ms_figure(sources, compiled, "cold_start_ms_without_bytecode"))
@@ -43,10 +48,11 @@ def what_if_repetitions(repetitions: int) -> int:
 
 
 def no_bytecode_repetitions(repetitions: int) -> int:
-    """The sources-only comparison's rounds: every flow compiles everything it imports there (about 3x
-    the CPU of a bytecode start, most of this part's time), for an informational figure whose point is
-    the with/without factor (about 3x, far beyond the spread of a median of 3); a third of the headline's
-    rounds, at least 3."""
+    """The sources-only comparison's rounds, spread over the headline's (so both sides of the factor
+    meet the same background load; measured as a later phase, load drift moved the factor by up to a
+    fifth): every flow compiles everything it imports there (about 3x the CPU of a bytecode start, most
+    of this part's time), for an informational figure whose point is the with/without factor (about
+    2.5-3x, far beyond the spread of a median of 3); a third of the headline's rounds, at least 3."""
     return max(3, repetitions // 3)
 
 

@@ -243,10 +243,14 @@ def test_measure_spends_interpreters_only_on_what_the_figures_read(tmp_path: Pat
     tree = CodeTree(functions=tmp_path / "functions", layer_site_packages=tmp_path / "layer")
     runtime = LambdaLikeRuntime(interpreter=probe_interpreter(Path(sys.executable)), compiled=tree, sources_only=tree)
     flows = tuple(FLOWS[:2])
-    result = measure(5, flows, what_if_repetitions=3, import_profile=False, runtime=runtime)
+    result = measure(5, flows, what_if_repetitions=3, without_bytecode_repetitions=2, import_profile=False, runtime=runtime)
 
     assert len(result.baseline.cpu_ms) == 5 and all(len(s.cpu_ms) == 5 for s in result.flows)
     assert all(len(v.cpu_ms) == 3 for v in result.what_if) and len(result.what_if) == len(WHAT_IF)
-    assert len(runs) == 2 + 5 * (1 + len(flows)) + 3 * len(WHAT_IF)  # warm-up, rounds, what-if rounds
+    sources = result.without_bytecode
+    assert sources is not None and not sources.bytecode and sources.repetitions == 2
+    assert len(sources.baseline.cpu_ms) == 2 and all(len(s.cpu_ms) == 2 for s in sources.flows)
+    # warm-up, rounds, what-if rounds, sources-only rounds
+    assert len(runs) == 2 + 5 * (1 + len(flows)) + 3 * len(WHAT_IF) + 2 * (1 + len(flows))
     assert not any(extra for _, extra in runs)  # no -X importtime
     assert result.worst_flow == flows[0].name and result.heaviest_imports == []
