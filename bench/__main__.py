@@ -3,22 +3,29 @@
 Measures the issue's figures, prints a table (figure, value, target, status, notes) and writes
 bench/results.json with each figure, its target, pass/miss and a note. Exit status 0 whether targets
 pass or miss (a miss is a finding, not a crash); 1 when a figure could not be measured.
+
+Parts run one after another, except that the backfill (call counts and virtual time) runs in a child
+process beside the other parts whose figures are counts and virtual time (`BESIDE_BACKFILL`): on 2
+cores each has one, and no wall or CPU figure is measured while they share the machine.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import json
 import os
 import platform
+import subprocess
 import sys
+import tempfile
 import time
 import traceback
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from bench.results import Figure, table, write_results
+from bench.results import Figure, figure_from_json, table, write_results
 
 DEFAULT_OUTPUT = Path(__file__).resolve().parent / "results.json"
 
@@ -54,9 +61,10 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     figures: list[Figure] = []
     timings: dict[str, float] = {}
-    for part in PARTS:
-        if part not in selected:
-            continue
+    beside_backfill = [part for part in BESIDE_BACKFILL if part in selected] if "backfill" in selected else []
+
+    def run_part(part: str) -> None:
+        nonlocal figures
         say(f"[bench] {part} ...")
         part_started = time.perf_counter()
         try:
@@ -66,14 +74,33 @@ def main(argv: list[str] | None = None) -> int:
             figures += [Figure(name=name, value=None, target=target, error=f"{type(exc).__name__}: {exc}") for name, target in EXPECTED[part]]
         timings[part] = round(time.perf_counter() - part_started, 1)
         say(f"[bench] {part} done in {timings[part]:.0f} s")
+
+    for part in PARTS:
+        if part not in selected or part in beside_backfill:
+            continue
+        if part != "backfill" or not beside_backfill:
+            run_part(part)
+            continue
+        say(f"[bench] backfill in a child process, beside {', '.join(beside_backfill)} ...")
+        part_started = time.perf_counter()
+        with tempfile.TemporaryDirectory(prefix="bench-backfill-") as scratch:
+            output = Path(scratch) / "backfill.json"
+            child = subprocess.Popen(backfill_child_command(args, output), stdout=subprocess.DEVNULL)  # its progress on stderr; its figures in `output`
+            for companion in beside_backfill:
+                run_part(companion)
+            child.wait()
+            figures += figures_from_child(output, "backfill", child.returncode)
+        timings["backfill"] = round(time.perf_counter() - part_started, 1)
+        say(f"[bench] backfill and {', '.join(beside_backfill)} done in {timings['backfill']:.0f} s")
     wall = round(time.perf_counter() - started, 1)
+    side_by_side = f" (backfill in a child process beside {', '.join(beside_backfill)})" if beside_backfill else ""
     figures.append(
         Figure(
             name="bench_wall_seconds",
             value=wall,
             target=600.0 if set(selected) == set(PARTS) else None,  # issue 10: `make bench` under 10 minutes
             unit="s",
-            note=f"whole bench on {os.cpu_count()} CPUs; by part: " + ", ".join(f"{k} {v:.0f} s" for k, v in timings.items()),
+            note=f"whole bench on {os.cpu_count()} CPUs; by part{side_by_side}: " + ", ".join(f"{k} {v:.0f} s" for k, v in timings.items()),
             details={"parts": timings},
         )
     )
@@ -88,6 +115,24 @@ def main(argv: list[str] | None = None) -> int:
     write_results(args.output, figures, meta)
     print(f"\nResults: {args.output}")
     return 1 if any(f.status == "error" for f in figures) else 0
+
+
+def backfill_child_command(args: argparse.Namespace, output: Path) -> list[str]:
+    """`python -m bench --only backfill` with this run's backfill arguments, its figures into `output`."""
+    command = [sys.executable, "-m", "bench", "--only", "backfill", "--output", str(output)]
+    command += ["--series", str(args.series), "--parts", str(args.parts), "--changed", str(args.changed)]
+    command += ["--backfill-as-is"] * args.backfill_as_is + ["--quiet"] * args.quiet
+    return command
+
+
+def figures_from_child(output: Path, part: str, returncode: int | None) -> list[Figure]:
+    """The part's figures as the child wrote them (without its own bench_wall_seconds); every expected
+    figure as an error when the child wrote nothing."""
+    if not output.is_file():
+        error = f"the {part} child process exited with status {returncode} and wrote no results"
+        return [Figure(name=name, value=None, target=target, error=error) for name, target in EXPECTED[part]]
+    document = json.loads(output.read_text(encoding="utf-8"))
+    return [figure_from_json(data) for data in document["figures"] if data["name"] != "bench_wall_seconds"]
 
 
 def _load_average() -> list[float] | None:
@@ -155,6 +200,11 @@ RUNNERS = {
     **{part: _feature(part) for part in FEATURE_PARTS},
 }
 PARTS = tuple(RUNNERS)
+# Parts whose figures are call counts and virtual time only (a wall time they print is informational),
+# as the backfill's are: `make bench` runs the backfill in a child process beside them, one
+# single-threaded process per core, instead of after them. Never a part with a wall or CPU figure
+# (demo, cold_start, overhead, analytics, preflight, long_run): sharing the machine would change it.
+BESIDE_BACKFILL = ("promotion", "branded", "campaigns", "availability")
 EXPECTED: dict[str, list[tuple[str, float]]] = {
     "demo": [("demo_wall_seconds", 60.0), ("demo_runtime_calls_per_invocation", 1.0)],
     "cold_start": [("cold_start_ratio", 1.25)],

@@ -29,6 +29,14 @@ to other load on this 2-core machine) and wall time. Samples are interleaved (ba
 flow 2, ..., repeat) after a warm-up round, so background load hits both sides alike; the figure is
 the ratio of medians. Two children run side by side (`CHILDREN_AT_ONCE`, one per core): every
 sample, baseline and flow alike, then shares the machine with one other child.
+
+What a run costs is fresh interpreters, so none is spent on what no figure reads: the warm-up reads
+the code trees' files into the page cache and runs one baseline and one flow (not a whole discarded
+round of every job); the what-if variants (informational levers in the headline's note) take the
+`what_if_repetitions` rounds spread over the run; the sources-only comparison runs in a third of
+the same rounds, spread too, rather than as a later phase (both sides of its factor then meet the
+same load); the `-X importtime` profile runs only where a note reads it (the headline), its children
+side by side too.
 """
 
 from __future__ import annotations
@@ -308,6 +316,7 @@ class ColdStartResult:
     worst_flow: str | None
     what_if: list[Samples] = field(default_factory=list)
     interpreter: str = ""
+    without_bytecode: ColdStartResult | None = None  # the same flows from sources only, in some of the same rounds
 
     def ratio(self, samples: Samples, metric: str = "wall") -> float | None:
         ours = samples.wall_median if metric == "wall" else samples.cpu_median
@@ -349,21 +358,45 @@ def measure(
     *,
     bytecode: bool = True,
     what_if: bool = True,
+    what_if_repetitions: int | None = None,
+    without_bytecode_repetitions: int = 0,
+    import_profile: bool = True,
     runtime: LambdaLikeRuntime | None = None,
     progress: Any = None,
 ) -> ColdStartResult:
+    """`repetitions` interleaved rounds of the baseline and every flow; the what-if variants in
+    `what_if_repetitions` of them (default all), spread over the run (`spread_rounds`); with
+    `without_bytecode_repetitions`, the baseline and every flow from sources only too, in that many of
+    the same rounds (`ColdStartResult.without_bytecode`), so both sides of the with/without comparison
+    meet the same background load; `import_profile`: profile the worst flow's imports
+    (`-X importtime`), which only the headline's note reads."""
     say = progress or (lambda message: None)
     runtime = runtime or prepare_runtime(progress=say)
     tree = runtime.compiled if bytecode else runtime.sources_only
-    baseline = Samples(BASELINE, None)
-    samples = [Samples(flow.name, handler_module(flow)) for flow in flows]
-    jobs: list[tuple[Samples, dict[str, Any], dict[str, str]]] = [(baseline, {"kind": "baseline", "region": REGION}, lambda_environment(None, tree))]
-    jobs += [(s, flow_job(f), lambda_environment(f, tree)) for s, f in zip(samples, flows, strict=True)]
+    every_round = set(range(1, repetitions + 1))
+    jobs: list[tuple[Samples, dict[str, Any], dict[str, str], set[int]]] = []
+
+    def add_mode(mode_tree: CodeTree, rounds: set[int]) -> tuple[Samples, list[Samples]]:
+        baseline = Samples(BASELINE, None)
+        samples = [Samples(flow.name, handler_module(flow)) for flow in flows]
+        jobs.append((baseline, {"kind": "baseline", "region": REGION}, lambda_environment(None, mode_tree), rounds))
+        jobs.extend((s, flow_job(f), lambda_environment(f, mode_tree), rounds) for s, f in zip(samples, flows, strict=True))
+        return baseline, samples
+
+    baseline, samples = add_mode(tree, every_round)
     variants = [Samples(name, None) for name, _ in WHAT_IF] if what_if else []
+    variant_rounds = spread_rounds(repetitions, repetitions if what_if_repetitions is None else what_if_repetitions)
     publisher = next((f for f in flows if f.name == "episode-publisher"), flows[0] if flows else None)
-    jobs += [(v, {"kind": "code", "code": body, "region": REGION}, lambda_environment(publisher, tree)) for v, (_, body) in zip(variants, WHAT_IF, strict=False)]  # no variants without what_if
-    for round_number in range(repetitions + 1):  # round 0 warms the page cache
-        live = [(target, job, environment) for target, job, environment in jobs if target.error is None]
+    jobs += [(v, {"kind": "code", "code": body, "region": REGION}, lambda_environment(publisher, tree), variant_rounds) for v, (_, body) in zip(variants, WHAT_IF, strict=False)]  # no variants without what_if
+    sources: tuple[Samples, list[Samples]] | None = None
+    sources_rounds = spread_rounds(repetitions, without_bytecode_repetitions)
+    trees = [tree]
+    if bytecode and without_bytecode_repetitions > 0:
+        sources = add_mode(runtime.sources_only, sources_rounds)
+        trees.append(runtime.sources_only)
+    warm_up(runtime.interpreter, trees, [(job, environment) for _, job, environment, _ in jobs[:2]], flows)
+    for round_number in range(1, repetitions + 1):
+        live = [(target, job, environment) for target, job, environment, rounds in jobs if target.error is None and round_number in rounds]
         with ThreadPoolExecutor(max_workers=CHILDREN_AT_ONCE) as pool:
             results = list(pool.map(lambda planned: _run(runtime.interpreter, planned[1], planned[2])[0], live))
         for (target, _, _), result in zip(live, results, strict=True):
@@ -371,22 +404,52 @@ def measure(
                 target.error = result["error"]
                 continue
             target.built = result.get("built") or target.built
-            if round_number > 0:
-                target.wall_ms.append(result["wall_ms"])
-                target.cpu_ms.append(result["cpu_ms"])
-                if result.get("import_cpu_ms") is not None:
-                    target.import_cpu_ms.append(result["import_cpu_ms"])
-        if round_number:
-            say(f"  cold start ({'bytecode' if bytecode else 'sources only'}): round {round_number}/{repetitions}")
-    measured = [s for s in samples if s.cpu_median is not None]
-    worst = max(measured, key=lambda s: s.cpu_median or 0.0) if measured else None
+            target.wall_ms.append(result["wall_ms"])
+            target.cpu_ms.append(result["cpu_ms"])
+            if result.get("import_cpu_ms") is not None:
+                target.import_cpu_ms.append(result["import_cpu_ms"])
+        say(f"  cold start ({'bytecode' if bytecode else 'sources only'}{', and sources only' if sources and round_number in sources_rounds else ''}): round {round_number}/{repetitions}")
+    worst = _worst(samples)
     heaviest: list[dict[str, Any]] = []
-    if worst is not None:
+    if worst is not None and import_profile:
         worst_flow = next(f for f in flows if f.name == worst.name)
         heaviest = heaviest_imports(runtime.interpreter, flow_job(worst_flow), lambda_environment(worst_flow, tree))
-    return ColdStartResult(
-        baseline, samples, repetitions, bytecode, heaviest, worst.name if worst else None, variants, runtime.interpreter.fingerprint
-    )
+    fingerprint = runtime.interpreter.fingerprint
+    result = ColdStartResult(baseline, samples, repetitions, bytecode, heaviest, worst.name if worst else None, variants, fingerprint)
+    if sources is not None:
+        source_worst = _worst(sources[1])
+        result.without_bytecode = ColdStartResult(
+            sources[0], sources[1], len(sources_rounds), False, [], source_worst.name if source_worst else None, interpreter=fingerprint
+        )
+    return result
+
+
+def _worst(samples: list[Samples]) -> Samples | None:
+    return max((s for s in samples if s.cpu_median is not None), key=lambda s: s.cpu_median or 0.0, default=None)
+
+
+def spread_rounds(repetitions: int, wanted: int) -> set[int]:
+    """`wanted` of the rounds 1..`repetitions`, evenly spaced from the first to the last: a job measured
+    in fewer rounds meets the same stretch of background load as the baseline it is divided by."""
+    wanted = max(1, min(repetitions, wanted))
+    if wanted == 1:
+        return {1}
+    return {1 + round(i * (repetitions - 1) / (wanted - 1)) for i in range(wanted)}
+
+
+def warm_up(interpreter: BytecodeInterpreter, trees: list[CodeTree], jobs: list[tuple[dict[str, Any], dict[str, str]]], flows: tuple[FlowDeclaration, ...]) -> None:
+    """Before the first measured round: every file the children can import read once (the page
+    cache), then `jobs` run once, discarded (the interpreter and the standard library they load).
+    The first round's samples then start as warm as the later ones, for a fraction of a whole round."""
+    roots = {Path(p) for tree in trees for flow in (None, *flows) for p in tree.python_path_for(flow).split(os.pathsep)}
+    for root in sorted(roots):
+        for path in root.rglob("*"):
+            if path.is_file():
+                with path.open("rb") as handle:
+                    while handle.read(1 << 20):
+                        pass
+    with ThreadPoolExecutor(max_workers=CHILDREN_AT_ONCE) as pool:
+        list(pool.map(lambda planned: _run(interpreter, planned[0], planned[1]), jobs))
 
 
 _IMPORTTIME = re.compile(r"^import time:\s+(\d+)\s+\|\s+(\d+)\s+\|(\s*)(\S+)\s*$")
@@ -501,8 +564,9 @@ def heaviest_imports(interpreter: BytecodeInterpreter, job: dict[str, Any], envi
     project: dict[str, list[int]] = {}
     importers: dict[str, str] = {}
     keys: list[dict[str, Any]] = []
-    for _ in range(runs):
-        _, stderr = _run(interpreter, job, environment, ("-X", "importtime"))
+    with ThreadPoolExecutor(max_workers=CHILDREN_AT_ONCE) as pool:  # side by side, as the samples ran
+        profiles = list(pool.map(lambda _: _run(interpreter, job, environment, ("-X", "importtime"))[1], range(runs)))
+    for stderr in profiles:
         rows = parse_importtime(stderr)
         totals: dict[str, int] = {}
         for row in rows:

@@ -40,6 +40,12 @@ class Figure:
         return data
 
 
+def figure_from_json(data: dict[str, Any]) -> Figure:
+    """A figure as `Figure.as_json` wrote it (a part measured in a child process)."""
+    fields = {name: data[name] for name in ("name", "value", "target", "comparison", "unit", "note", "details", "error") if name in data}
+    return Figure(**fields, informational=data.get("status") == "info" and data.get("error") is None)
+
+
 def meets(value: float, target: float, comparison: Comparison) -> bool:
     if isinstance(value, float) and math.isnan(value):
         return False

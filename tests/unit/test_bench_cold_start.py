@@ -213,3 +213,44 @@ def test_millisecond_figures_report_both_modes_and_the_speed_up() -> None:
     assert with_bytecode.status == without.status == "info" and with_bytecode.unit == "ms"
     for figure in (with_bytecode, without):
         assert "390 ms with bytecode vs 840 ms without, 2.2x" in figure.note
+
+
+def test_spread_rounds_are_evenly_spaced_from_the_first_to_the_last() -> None:
+    from bench.cold_start import spread_rounds
+
+    assert spread_rounds(9, 5) == {1, 3, 5, 7, 9}
+    assert spread_rounds(9, 3) == {1, 5, 9}
+    assert spread_rounds(9, 9) == spread_rounds(9, 20) == set(range(1, 10))
+    assert spread_rounds(9, 1) == {1}
+
+
+def test_measure_spends_interpreters_only_on_what_the_figures_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """One warm-up run each of the baseline and the first flow (not a whole discarded round), the
+    what-if variants in the rounds asked for only, and no import profile unless asked."""
+    import bench.cold_start as cold_start
+    from bench.cold_start import WHAT_IF, LambdaLikeRuntime, measure
+
+    runs: list[tuple[str, tuple[str, ...]]] = []
+
+    def fake_run(interpreter: object, job: dict[str, object], environment: dict[str, str], extra_args: tuple[str, ...] = ()) -> tuple[dict[str, object], str]:
+        runs.append((str(job.get("flow") or job.get("code") or job["kind"]), extra_args))
+        return {"wall_ms": 10.0, "cpu_ms": 10.0 if job["kind"] != "flow" else 20.0, "import_cpu_ms": 5.0, "built": {}}, ""
+
+    monkeypatch.setattr(cold_start, "_run", fake_run)
+    (tmp_path / "functions").mkdir()
+    (tmp_path / "layer").mkdir()
+    (tmp_path / "layer" / "module.py").write_text("x = 1\n")
+    tree = CodeTree(functions=tmp_path / "functions", layer_site_packages=tmp_path / "layer")
+    runtime = LambdaLikeRuntime(interpreter=probe_interpreter(Path(sys.executable)), compiled=tree, sources_only=tree)
+    flows = tuple(FLOWS[:2])
+    result = measure(5, flows, what_if_repetitions=3, without_bytecode_repetitions=2, import_profile=False, runtime=runtime)
+
+    assert len(result.baseline.cpu_ms) == 5 and all(len(s.cpu_ms) == 5 for s in result.flows)
+    assert all(len(v.cpu_ms) == 3 for v in result.what_if) and len(result.what_if) == len(WHAT_IF)
+    sources = result.without_bytecode
+    assert sources is not None and not sources.bytecode and sources.repetitions == 2
+    assert len(sources.baseline.cpu_ms) == 2 and all(len(s.cpu_ms) == 2 for s in sources.flows)
+    # warm-up, rounds, what-if rounds, sources-only rounds
+    assert len(runs) == 2 + 5 * (1 + len(flows)) + 3 * len(WHAT_IF) + 2 * (1 + len(flows))
+    assert not any(extra for _, extra in runs)  # no -X importtime
+    assert result.worst_flow == flows[0].name and result.heaviest_imports == []

@@ -3,7 +3,9 @@ only by `make bench`)."""
 
 from __future__ import annotations
 
+import argparse
 import json
+from pathlib import Path
 
 import pytest
 
@@ -65,3 +67,33 @@ def test_results_file_carries_value_target_status_and_note(tmp_path) -> None:  #
     assert figure["name"] == "calls_per_new_episode"
     assert (figure["value"], figure["target"], figure["comparison"], figure["status"], figure["note"]) == (2.2, 3.0, "<=", "pass", "n")
     assert figure["details"] == {"k": 1}
+
+
+def test_a_figure_read_back_from_json_keeps_its_value_target_and_status() -> None:
+    from bench.results import figure_from_json
+
+    figures = [
+        Figure("met", 1.0, 2.0, unit="s", note="n", details={"a": 1}),
+        Figure("missed", 3.0, 2.0),
+        Figure("info", 5.0, None, informational=True),
+        Figure("info_without_value", None, None, informational=True),
+        Figure("broken", None, 2.0, error="boom"),
+    ]
+    for figure in figures:
+        again = figure_from_json(json.loads(json.dumps(figure.as_json())))
+        assert again.as_json() == figure.as_json()
+
+
+def test_the_backfill_child_runs_this_runs_backfill_and_its_figures_come_back(tmp_path: Path) -> None:
+    from bench.__main__ import BESIDE_BACKFILL, EXPECTED, backfill_child_command, figures_from_child
+
+    args = argparse.Namespace(series=3, parts=4, changed=5, backfill_as_is=True, quiet=False)
+    command = backfill_child_command(args, tmp_path / "out.json")
+    assert command[1:5] == ["-m", "bench", "--only", "backfill"] and "--backfill-as-is" in command
+    assert command[command.index("--series") + 1 : command.index("--series") + 6] == ["3", "--parts", "4", "--changed", "5"]
+    missing = figures_from_child(tmp_path / "none.json", "backfill", 1)
+    assert [f.name for f in missing] == [name for name, _ in EXPECTED["backfill"]] and all(f.status == "error" for f in missing)
+    written = [Figure("backfill_floor_ratio", 1.01, 1.05), Figure("bench_wall_seconds", 300.0, None)]
+    write_results(tmp_path / "child.json", written, {"wall_seconds": 300.0})
+    assert [f.as_json() for f in figures_from_child(tmp_path / "child.json", "backfill", 0)] == [written[0].as_json()]
+    assert not set(BESIDE_BACKFILL) & {"demo", "cold_start", "overhead", "analytics", "preflight", "long_run"}
