@@ -377,8 +377,9 @@ def _observed_digest(
 ) -> str:
     """Everything a check compares with the stored availability, apart from the table: each watched
     entry as the ledger has it (its version), its episode as Megaphone lists it, the markets Spotify
-    offers it in, and the settings the comparison uses. The table itself changes only from events
-    (the monitor's own, or a notice, which also writes the entry's takedown history and so its version)."""
+    offers it in, and the settings the comparison uses. The table itself changes only from events:
+    the monitor's own (its check is then not settled), or a notice, whose takedown or reinstatement
+    also saves the entry's takedown places, and so its version."""
     episodes = []
     for entry in entries:
         remote = listing.get(entry.state.episode_id or "")
