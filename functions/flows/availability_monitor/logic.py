@@ -383,7 +383,7 @@ def _observed_digest(
     episodes = []
     for entry in entries:
         remote = listing.get(entry.state.episode_id or "")
-        spotify_id = entry.state.spotify_id or (remote.spotify_identifier if remote else None)
+        spotify_id = _spotify_id(entry, remote)
         served = None if offer is None or not spotify_id else sorted(market for market, ids in offer.items() if spotify_id in ids)
         megaphone = None if remote is None else [remote.status, remote.draft, remote.spotify_identifier]
         episodes.append([str(entry.entity), entry.version, megaphone, served])
@@ -401,12 +401,8 @@ def _spotify_offer(
 ) -> SpotifyOffer:
     """Which episodes Spotify offers (playable) in each market, from the show's episode lists; None
     when no watched episode is live on Megaphone (nothing Spotify could serve)."""
-    spotify_ids = [
-        entry.state.spotify_id or remote.spotify_identifier or ""
-        for entry in entries
-        if (remote := listing.get(entry.state.episode_id or "")) is not None and _megaphone_state(remote)[0]
-    ]
-    spotify_ids = [spotify_id for spotify_id in spotify_ids if spotify_id]
+    live = [(entry, remote) for entry in entries if (remote := listing.get(entry.state.episode_id or "")) is not None and _megaphone_state(remote)[0]]
+    spotify_ids = [spotify_id for entry, remote in live if (spotify_id := _spotify_id(entry, remote))]
     if not spotify_ids:
         return None
     if outcome.spotify_stopped is not None:
@@ -430,6 +426,11 @@ def _spotify_offer(
         return _spotify_stopped_error(outcome.spotify_stopped)
     except IntegrationError as exc:
         return exc
+
+
+def _spotify_id(entry: Watched, remote: MegaphoneEpisode | None) -> str | None:
+    """The episode's Spotify id: as the ledger recorded it, else as Megaphone now lists it."""
+    return entry.state.spotify_id or (remote.spotify_identifier if remote else None)
 
 
 def _learn_show(spotify_ids: list[str], deps: MonitorDeps) -> str | None:
@@ -468,7 +469,7 @@ def _check_entry(
         table = {(record.channel, record.territory): record for record in deps.availability.get_for(entry.entity)}
     observations = [_megaphone_observation(belief, megaphone_live, megaphone_reason)]
 
-    spotify_id = entry.state.spotify_id or (remote.spotify_identifier if remote else None)
+    spotify_id = _spotify_id(entry, remote)
     if megaphone_live and spotify_id:
         if isinstance(offer, IntegrationError):
             raise offer
