@@ -524,6 +524,8 @@ def test_scheduled_episodes_are_not_compared_yet(world: World):
     outcome, events = world.run()
 
     assert events == [] and outcome.not_yet_released == 1
+    again, events = world.run()  # settled and unchanged: still not compared, without reading the table
+    assert events == [] and (again.not_yet_released, again.unchanged, again.not_playable) == (1, 1, 0)
 
 
 # ------------------------------------------------------------------------------------------ the handler, as deployed

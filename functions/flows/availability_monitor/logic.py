@@ -234,7 +234,7 @@ class SweepProgress:
     shows: dict[str, str]  # podcast id -> Spotify show id
     partial: dict[str, dict[str, Any]]  # podcast id -> {"at": when read, "markets": {market: [playable episode ids]}}
     # podcast id -> its last settled check: {"digest": what was observed, "at": when,
-    # "deadlines": {product id: playability deadline, where one applies}, "not_compared": [product ids]}
+    # "deadlines": {product id: playability deadline, where one applies}}
     checks: dict[str, dict[str, Any]] = field(default_factory=dict)
     careful: bool = False  # the last sweep died unfinished: save after every market read
     unfinished_since: datetime | None = None  # saved while this sweep runs; cleared when it ends
@@ -322,7 +322,7 @@ def _check_podcast(
     digest = None if isinstance(offer, IntegrationError) else _observed_digest(entries, listing, offer, deps)
     last = progress.checks.get(podcast_id)
     if digest is not None and last is not None and last["digest"] == digest and observed_at - datetime.fromisoformat(last["at"]) < deps.full_check_every:
-        _kept_deadlines(entries, last, deadlines, outcome)
+        _kept_deadlines(entries, listing, last, deadlines, outcome)
         return False
     places: list[tuple[Channel, str]] = [("megaphone", CHANNEL_WIDE), *(("spotify", market) for market in deps.markets)]
     stored = deps.availability.get_many([entry.entity for entry in entries], places)
@@ -347,10 +347,9 @@ def _check_podcast(
         progress.checks[podcast_id] = {
             "digest": digest,
             "at": observed_at.isoformat(),
-            # Kept small (the cursor is written as the sweep goes): the few deadlines that apply, and
-            # the episodes not compared (not released yet); every other episode has no deadline.
+            # Kept small (the cursor is written as the sweep goes): the few deadlines that apply; every
+            # other episode compared has none.
             "deadlines": {str(product_id): at.isoformat() for product_id, at in found.items() if at is not None},
-            "not_compared": sorted(entry.key.number for entry in entries if entry.key.number not in found),
         }
     else:
         progress.checks.pop(podcast_id, None)
@@ -358,18 +357,18 @@ def _check_podcast(
 
 
 def _kept_deadlines(
-    entries: list[Watched], check: dict[str, Any], deadlines: dict[int, datetime | None], outcome: MonitorOutcome
+    entries: list[Watched], listing: dict[str, MegaphoneEpisode], check: dict[str, Any], deadlines: dict[int, datetime | None], outcome: MonitorOutcome
 ) -> None:
     """An unchanged podcast's episodes as its last settled check left them (the digest says the
-    entries are the same ones)."""
+    entries and their listing are the same, so the ones not released yet are too)."""
     kept = {int(product_id): datetime.fromisoformat(at) for product_id, at in check["deadlines"].items()}
-    not_compared = set(check["not_compared"])
     for entry in entries:
-        if entry.key.number not in not_compared:
+        if _not_yet_released(listing.get(entry.state.episode_id or "")):
+            outcome.not_yet_released += 1
+        else:
             deadlines[entry.key.number] = kept.get(entry.key.number)
     outcome.checked += len(entries)
     outcome.unchanged += len(entries)
-    outcome.not_yet_released += len(not_compared)
 
 
 def _observed_digest(
@@ -457,7 +456,7 @@ def _check_entry(
     """`stored`: the episode's records on Megaphone and in the watched markets."""
     belief = EntryBelief(entry)
     remote = listing.get(entry.state.episode_id or "")
-    if remote is not None and remote.status == MEGAPHONE_NOT_YET_RELEASED and remote.draft is False:
+    if _not_yet_released(remote):
         outcome.not_yet_released += 1
         return []
     table = {(record.channel, record.territory): record for record in stored}
@@ -518,6 +517,11 @@ def _announce_playability(deps: MonitorDeps, deadlines: dict[int, datetime | Non
             [DistributionChanged(product_id=product_id, reason="Spotify playability checked by the availability monitor") for product_id in due]
         )
     outcome.playability_announced = len(due)
+
+
+def _not_yet_released(remote: MegaphoneEpisode | None) -> bool:
+    """Published on Megaphone with a release still to come: nothing to compare yet."""
+    return remote is not None and remote.status == MEGAPHONE_NOT_YET_RELEASED and remote.draft is False
 
 
 def _megaphone_state(remote: MegaphoneEpisode | None) -> tuple[bool, str]:
