@@ -218,6 +218,7 @@ def scenario(client: Clients) -> list[tuple[str, Any]]:
         ),
     )
     dynamodb_reads(dynamodb, step)
+    dynamodb_reads_between_writes(dynamodb, step)
     step("missing table", lambda: dynamodb.get_item(TableName="nope", Key={"pk": {"S": "a"}}))
     step("validation error", lambda: dynamodb.get_item(TableName="t", Key={"pk": {"S": "a"}}))
 
@@ -496,6 +497,81 @@ def dynamodb_reads(dynamodb: Any, step: Callable[[str, Callable[[], Any]], Any])
     paged("scan big", scan, TableName="reads", ProjectionExpression="sk", FilterExpression="attribute_exists(#b)", ExpressionAttributeNames={"#b": "blob"})
 
 
+def dynamodb_reads_between_writes(dynamodb: Any, step: Callable[[str, Callable[[], Any]], Any]) -> None:
+    """Scans and index queries repeated with nothing written between them (`sandbox.moto_read_caches`
+    answers them from what the first computed), and after a write through every path that changes a
+    table: a put, an update in place (of an index key) and one that creates the item, a delete, a batch
+    write, a transaction, a cancelled transaction (rolled back), a failed conditional update, PartiQL."""
+    key = {"AttributeName": "pk", "KeyType": "HASH"}
+    step(
+        "create generations table",
+        lambda: dynamodb.create_table(
+            TableName="generations",
+            AttributeDefinitions=[{"AttributeName": n, "AttributeType": "S"} for n in ("pk", "sk", "status")],
+            KeySchema=[key, {"AttributeName": "sk", "KeyType": "RANGE"}],
+            GlobalSecondaryIndexes=[{"IndexName": "by-status", "KeySchema": [{"AttributeName": "status", "KeyType": "HASH"}], "Projection": {"ProjectionType": "ALL"}}],
+            BillingMode="PAY_PER_REQUEST",
+        ),
+    )
+
+    def item(pk: str, sk: str, status: str | None) -> dict[str, Any]:
+        return {"pk": {"S": pk}, "sk": {"S": sk}} | ({"status": {"S": status}} if status else {})
+
+    def reads(after: str) -> None:
+        for status in ("open", "closed", "gone"):
+            query = {"IndexName": "by-status", "KeyConditionExpression": "#s = :s", "ExpressionAttributeNames": {"#s": "status"}}
+            step(f"{after}: query {status}", lambda s=status, q=query: dynamodb.query(TableName="generations", ExpressionAttributeValues={":s": {"S": s}}, **q))
+        step(f"{after}: scan", lambda: dynamodb.scan(TableName="generations"))
+        step(f"{after}: scan again", lambda: dynamodb.scan(TableName="generations", Limit=3))
+        step(f"{after}: scan index", lambda: dynamodb.scan(TableName="generations", IndexName="by-status"))
+        step(f"{after}: query key", lambda: dynamodb.query(TableName="generations", KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": {"S": "b"}}))
+
+    for number in (3, 0, 4, 1, 2):
+        dynamodb.put_item(TableName="generations", Item=item("ab"[number % 2], f"{number}", ("open", "closed", None)[number % 3]))
+    reads("puts")
+    reads("nothing written")
+    dynamodb.put_item(TableName="generations", Item=item("a", "9", "open"))
+    reads("put")
+    set_status = {"UpdateExpression": "SET #s = :s", "ExpressionAttributeNames": {"#s": "status"}}
+    dynamodb.update_item(TableName="generations", Key=item("b", "1", None), ExpressionAttributeValues={":s": {"S": "open"}}, **set_status)
+    reads("update in place")
+    dynamodb.update_item(TableName="generations", Key=item("b", "7", None), ExpressionAttributeValues={":s": {"S": "open"}}, **set_status)
+    reads("update creating")
+    dynamodb.delete_item(TableName="generations", Key=item("a", "0", None))
+    reads("delete")
+    dynamodb.batch_write_item(
+        RequestItems={"generations": [{"PutRequest": {"Item": item("c", "5", "gone")}}, {"DeleteRequest": {"Key": item("a", "4", None)}}]}
+    )
+    reads("batch write")
+    dynamodb.transact_write_items(
+        TransactItems=[
+            {"Put": {"TableName": "generations", "Item": item("c", "6", "open")}},
+            {"Update": {"TableName": "generations", "Key": item("b", "3", None), "ExpressionAttributeValues": {":s": {"S": "gone"}}, **set_status}},
+            {"Delete": {"TableName": "generations", "Key": item("a", "2", None)}},
+        ]
+    )
+    reads("transaction")
+    step(
+        "cancelled transaction",
+        lambda: dynamodb.transact_write_items(
+            TransactItems=[
+                {"Put": {"TableName": "generations", "Item": item("d", "1", "open")}},
+                {"Update": {"TableName": "generations", "Key": item("b", "1", None), "ConditionExpression": "attribute_not_exists(pk)", "ExpressionAttributeValues": {":s": {"S": "gone"}}, **set_status}},
+            ]
+        ),
+    )
+    reads("cancelled transaction")
+    step(
+        "failed conditional update",
+        lambda: dynamodb.update_item(
+            TableName="generations", Key=item("c", "5", None), ConditionExpression="attribute_not_exists(pk)", ExpressionAttributeValues={":s": {"S": "open"}}, **set_status
+        ),
+    )
+    reads("failed conditional update")
+    step("partiql update", lambda: dynamodb.execute_statement(Statement="UPDATE generations SET status='closed' WHERE pk='c' AND sk='6'"))
+    reads("partiql update")
+
+
 def _read_body(response: dict[str, Any]) -> dict[str, Any]:
     return {**response, "Body": response["Body"].read()}
 
@@ -527,6 +603,8 @@ def test_every_answer_is_the_same_over_the_socket_and_in_process(server: MotoSer
     assert errors == {
         "conditional put fails": "ConditionalCheckFailedException",
         "transaction cancelled": "TransactionCanceledException",
+        "cancelled transaction": "TransactionCanceledException",
+        "failed conditional update": "ConditionalCheckFailedException",
         "missing table": "ResourceNotFoundException",
         "validation error": "ValidationException",
         "missing queue": "AWS.SimpleQueueService.NonExistentQueue",
