@@ -16,8 +16,8 @@ with generations of its own. Within one generation the table answers with what i
 that generation, kept per table object (weakly): the sorted list of its items (a copy each time:
 moto's callers may sort what they get), the items each index holds, and, per index hash attribute
 names, its items grouped by their string or binary values in the table's own item order, which is
-what `_query_candidates` would have found by testing each item. Same answers, same order, one pass per
-generation.
+what `_query_candidates` would have found by testing each item; and the size of each item a read
+sized (`remembered_sizes`). Same answers, same order, one pass per generation.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from unittest import mock
 
+SIZES_KEPT = 50_000
 GroupKey = tuple[tuple[str, Any], ...]  # per hash attribute name: (its type, its value)
 
 
@@ -41,12 +42,14 @@ class _TableReads:
     sorted_items: list[Any] | None = None
     index_items: dict[str, list[Any]] = field(default_factory=dict)
     groups: dict[tuple[str, ...], dict[GroupKey, dict[Any, Any]]] = field(default_factory=dict)
+    sizes: dict[int, tuple[Any, int]] = field(default_factory=dict)  # id(item) -> (the item, its size)
 
     def next_generation(self) -> None:
         self.generation += 1
         self.sorted_items = None
         self.index_items.clear()
         self.groups.clear()
+        self.sizes.clear()
 
 
 _tables: weakref.WeakKeyDictionary[Any, _TableReads] | None = None  # set while `table_read_caches()` is active
@@ -79,6 +82,20 @@ def partition_of(table: Any, wanted_values: list[tuple[str, str, Any]]) -> dict[
     if groups is None:
         groups = reads.groups[names] = _grouped(table, names)
     return groups.get(tuple((kind, value) for _, kind, value in wanted_values), {})
+
+
+def remembered_sizes(table: Any) -> dict[int, tuple[Any, int]] | None:
+    """Where a Query or Scan of `table` remembers the sizes of the items it reads, for the table's
+    generation (the items read are the stored ones, unchanged until the next write, and the copies a
+    projection makes, kept here with their size so their id stays theirs); None when no cache is
+    active. Emptied when it holds `SIZES_KEPT` items, so a table read often and never written holds
+    no more than that."""
+    reads = _reads(table)
+    if reads is None:
+        return None
+    if len(reads.sizes) >= SIZES_KEPT:
+        reads.sizes.clear()
+    return reads.sizes
 
 
 def _grouped(table: Any, names: tuple[str, ...]) -> dict[GroupKey, dict[Any, Any]]:
