@@ -30,7 +30,7 @@ import functools
 import json
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from typing import Any
 from unittest import mock
 
@@ -92,6 +92,9 @@ def moto_sqs_and_events_speedups() -> Iterator[None]:
       the queue's messages (reading the clock per message): with 2,000 messages queued, sending or
       receiving one message costs ~10,000 clock reads. The retention period is read directly.
     - SQS reads "now" per message through datetime constructions: `time.time()` instead.
+    - SQS sending a message reads the queue's ContentBasedDeduplication from all its attributes,
+      three of which count the queue's messages: while `send_message` runs (nothing in it reads a
+      count), the counts answer 0 without counting.
     - EventBridge builds a JSONPath parser (ply yacc) for every target input path of every event:
       the parsed paths are cached (they are immutable).
     """
@@ -102,13 +105,36 @@ def moto_sqs_and_events_speedups() -> Iterator[None]:
         retention_period = self.get_queue(queue_name).message_retention_period
         return not retention_period + message.sent_timestamp / 1000 <= sqs_models.unix_time()
 
+    sending = threading.local()
+
+    def send_message(self: Any, *args: Any, **kwargs: Any) -> Any:
+        before = getattr(sending, "active", False)
+        sending.active = True
+        try:
+            return original_send_message(self, *args, **kwargs)
+        finally:
+            sending.active = before
+
+    def uncounted_while_sending(count: Any) -> property:
+        def value(self: Any) -> int:
+            return 0 if getattr(sending, "active", False) else count.fget(self)
+
+        return property(value)
+
+    original_send_message = sqs_models.SQSBackend.send_message
+    counts = ("approximate_number_of_messages", "approximate_number_of_messages_delayed", "approximate_number_of_messages_not_visible")
+
     cached_parse = functools.lru_cache(maxsize=1024)(jsonpath_ng.ext.parse)
     with (
         mock.patch.object(sqs_models, "unix_time", _fast_unix_time(sqs_models.unix_time, 1.0)),
         mock.patch.object(sqs_models, "unix_time_millis", _fast_unix_time(sqs_models.unix_time_millis, 1000.0)),
         mock.patch.object(sqs_models.SQSBackend, "is_message_valid_based_on_retention_period", is_message_valid_based_on_retention_period),
         mock.patch.object(jsonpath_ng.ext, "parse", cached_parse),
+        mock.patch.object(sqs_models.SQSBackend, "send_message", send_message),
+        ExitStack() as counted,
     ):
+        for name in counts:
+            counted.enter_context(mock.patch.object(sqs_models.Queue, name, uncounted_while_sending(getattr(sqs_models.Queue, name))))
         yield
 
 

@@ -290,8 +290,8 @@ class MegaphoneSimulator(Simulator):
     # endpoints ---------------------------------------------------------------------
     def _list_episodes(self, request: httpx.Request, podcast_id: str) -> httpx.Response:
         external_id = request.url.params.get("externalId")
-        episodes = [
-            self.episode(episode_id)
+        episodes = [  # not copies: the page is serialized at once
+            self._refresh(episode_id)
             for episode_id, episode in self._episodes.items()
             if episode["podcastId"] == podcast_id and (external_id is None or episode.get("externalId") == external_id)
         ]

@@ -30,6 +30,7 @@ UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}
 SECRET_SUFFIX = re.compile(r"(:secret:[A-Za-z0-9/_+=.@-]+?)-[A-Za-z0-9]{6}\b")
 VOLATILE_KEYS = {
     "ReceiptHandle",
+    "SequenceNumber",  # random digits for a FIFO message
     "SentTimestamp",
     "ApproximateFirstReceiveTimestamp",
     "CreatedTimestamp",
@@ -239,6 +240,12 @@ def scenario(client: Clients) -> list[tuple[str, Any]]:
         ),
     )
     step("send batch", lambda: sqs.send_message_batch(QueueUrl=queue, Entries=[{"Id": str(i), "MessageBody": f"m{i}"} for i in range(3)]))
+    step("queue counts after sends", lambda: sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["All"]))
+    fifo = step("create fifo queue", lambda: sqs.create_queue(QueueName="q.fifo", Attributes={"FifoQueue": "true"}))["ok"]["QueueUrl"]
+    step("fifo send without a group", lambda: sqs.send_message(QueueUrl=fifo, MessageBody="no group"))
+    step("fifo send without deduplication", lambda: sqs.send_message(QueueUrl=fifo, MessageBody="no id", MessageGroupId="g"))
+    step("fifo send", lambda: sqs.send_message(QueueUrl=fifo, MessageBody="kept", MessageGroupId="g", MessageDeduplicationId="d"))
+    step("fifo counts", lambda: sqs.get_queue_attributes(QueueUrl=fifo, AttributeNames=["ApproximateNumberOfMessages", "ContentBasedDeduplication"]))
     received: dict[str, Any] = {}
 
     def receive() -> Any:
@@ -604,6 +611,8 @@ def test_every_answer_is_the_same_over_the_socket_and_in_process(server: MotoSer
         "conditional put fails": "ConditionalCheckFailedException",
         "transaction cancelled": "TransactionCanceledException",
         "cancelled transaction": "TransactionCanceledException",
+        "fifo send without a group": "MissingParameter",
+        "fifo send without deduplication": "InvalidParameterValue",
         "failed conditional update": "ConditionalCheckFailedException",
         "missing table": "ResourceNotFoundException",
         "validation error": "ValidationException",
