@@ -56,13 +56,21 @@ def fast_dynamodb_json(on_compare: Callable[[str, str, str | bytes], None] | Non
     from moto.dynamodb.responses import DynamoResult
 
     original = ActionResult.execute_result
+    status_and_headers: dict[tuple[type, str], tuple[int, dict[str, Any]]] = {}
+    """Per serializer and operation, what moto's serializer answers for an empty result: its status
+    and headers depend on nothing else (the operation's HTTP code, the protocol's content type)."""
 
     def execute_result(self: ActionResult, context: Any) -> Any:
         operation = context.operation_model.name
         if isinstance(self, DynamoResult) and operation in FAST_OPERATIONS:
             body = fast_body(self.result)
             if body is not None:
-                status, headers, _ = original(DynamoResult({}), context)  # status and headers, cheaply
+                kind = (context.serializer_class, operation)
+                if kind not in status_and_headers:
+                    status, headers, _ = original(DynamoResult({}), context)
+                    status_and_headers[kind] = (status, dict(headers))
+                status, known_headers = status_and_headers[kind]
+                headers = dict(known_headers)  # the caller adds to its copy
                 if on_compare is not None:
                     on_compare(operation, body, original(self, context)[2])
                 return status, headers, body
@@ -403,6 +411,249 @@ def remembered_action_names() -> Iterator[None]:
         yield
 
 
+def _untyped_moto_module(name: str) -> Any:
+    """A moto module its authors keep out of type checking (`# type: ignore` on its first line): mypy
+    sees none of its names, so it is imported by name and used untyped."""
+    import importlib
+
+    return importlib.import_module(name)
+
+
+@contextmanager
+def update_expressions_parsed_once() -> Iterator[None]:
+    """moto parses an UpdateItem's UpdateExpression twice (the response checks the placeholders it
+    names, the backend validates and runs it), and the sandbox sends the same few expressions
+    thousands of times. The parse depends on the expression's text alone, so its tree is kept per
+    text (up to 1,024 texts). Sharing one tree is safe because no one changes it: in moto 5.2.1 its
+    every user (`update_item` and `transact_write_items` in responses.py, which only read it with
+    `find_clauses`; the backend's `update_item`, also under `transact_write_items`, which hands it to
+    `UpdateExpressionValidator`) reads it or works on a deep copy (`Validator.__init__`). A text that
+    does not parse is parsed, and raises, every time: failures are never kept."""
+    UpdateExpressionParser = _untyped_moto_module("moto.dynamodb.parsing.expressions").UpdateExpressionParser
+
+    original = UpdateExpressionParser.make
+    parse_once = functools.lru_cache(maxsize=1024)(original)
+
+    def make(cls: Any, expression_str: Any) -> Any:
+        if cls is UpdateExpressionParser and type(expression_str) is str:
+            return parse_once(expression_str)
+        return original.__func__(cls, expression_str)  # a classmethod's own function
+
+    with mock.patch.object(UpdateExpressionParser, "make", classmethod(make)):
+        yield
+
+
+_ATOMS = frozenset({str, int, bool, float, type(None)})
+"""Types `copy.deepcopy` returns as they are."""
+
+
+def _copied_tree(value: Any, memo: dict[int, Any], nodes: dict[type, bool]) -> Any:
+    """`copy.deepcopy(value, memo)` for a tree of moto's update-expression nodes, walked directly. A class
+    in `nodes` (True) is copied as deepcopy copies a plain object (`__new__`, then its deep-copied
+    `__dict__`; see `_plainly_copied`), a list element by element, shared parts stay shared (the
+    memo), and anything else is left to `copy.deepcopy`."""
+    kind = type(value)
+    if kind in _ATOMS:
+        return value
+    known = memo.get(id(value), _ATOMS)  # `_ATOMS`: nothing copied yet
+    if known is not _ATOMS:
+        return known
+    if kind is list:
+        copied_list: list[Any] = []
+        memo[id(value)] = copied_list
+        for element in value:
+            copied_list.append(_copied_tree(element, memo, nodes))
+        return copied_list
+    if nodes.get(kind):
+        copied = object.__new__(kind)  # what `kind.__new__` is: `_plainly_copied` saw no class's own
+        memo[id(value)] = copied
+        copied.__dict__.update({name: _copied_tree(attribute, memo, nodes) for name, attribute in value.__dict__.items()})
+        return copied
+    import copy
+
+    return copy.deepcopy(value, memo)
+
+
+def _plainly_copied(kind: type) -> bool:
+    """Whether `copy.deepcopy` copies an instance of `kind` the generic way (`object.__reduce_ex__`: a
+    new object from `__new__`, then the deep-copied `__dict__`): no class of its own defines a copy,
+    pickling or construction hook or slots, and `copyreg` has no entry for it."""
+    import copyreg
+
+    hooks = {"__deepcopy__", "__copy__", "__reduce_ex__", "__reduce__", "__getstate__", "__setstate__", "__getnewargs_ex__", "__getnewargs__", "__new__", "__slots__"}
+    own = [cls for cls in kind.__mro__ if cls is not object]
+    return kind not in copyreg.dispatch_table and not any(hooks & set(vars(cls)) for cls in own)
+
+
+def _subclasses(kind: type) -> set[type]:
+    """`kind` and every class derived from it, now."""
+    found = {kind}
+    subclass: type
+    for subclass in kind.__subclasses__():
+        found |= _subclasses(subclass)
+    return found
+
+
+@contextmanager
+def cheaper_update_expression_copies() -> Iterator[None]:
+    """moto's `Validator.__init__` deep-copies the update-expression tree before validating it (the
+    validation replaces nodes in place); `copy.deepcopy`'s generic machinery is most of that cost. The
+    validators module's `deepcopy` copies a node tree with `_copied_tree` instead (the same copy) and
+    leaves everything else (the `list_append` operand it also deep-copies) to `copy.deepcopy`."""
+    import copy
+
+    from moto.dynamodb.parsing import validators
+
+    Node = _untyped_moto_module("moto.dynamodb.parsing.ast_nodes").Node
+
+    nodes = {kind: _plainly_copied(kind) for kind in _subclasses(Node)}
+
+    def deepcopy(value: Any, memo: dict[int, Any] | None = None) -> Any:
+        if memo is None and type(value) in nodes:
+            return _copied_tree(value, {}, nodes)
+        return copy.deepcopy(value, memo)
+
+    with mock.patch.object(validators, "deepcopy", deepcopy):
+        yield
+
+
+@contextmanager
+def cheaper_update_expression_walks() -> Iterator[None]:
+    """moto validates an update expression with ten depth-first passes over its tree, and each pass asks
+    at every node which processors apply by rebuilding its processor map and testing the node against
+    abstract classes (`isinstance` through `ABCMeta`); `find_clauses` (run by two of the passes at
+    every node below the root, and by `normalize`) tests every child the same way. The same walks,
+    in the same order, with each pass's map built once and the answers to "which processor for this
+    class?" and "is this class an expression or a function?" remembered per class (moto registers no
+    virtual subclasses, so a class's answer never changes); a pass whose traverser keeps the default
+    `pre_processing_of_child` (a no-op) skips calling it."""
+    ast_nodes = _untyped_moto_module("moto.dynamodb.parsing.ast_nodes")
+    DepthFirstTraverser, Expression, Node = ast_nodes.DepthFirstTraverser, ast_nodes.Expression, ast_nodes.Node
+    UpdateExpressionFunction = ast_nodes.UpdateExpressionFunction
+
+    default_hook = DepthFirstTraverser.pre_processing_of_child
+    is_node: dict[type, bool] = {}
+    descends: dict[type, bool] = {}
+
+    def traverse_node_recursively(self: Any, node: Any, child_id: int = -1) -> Any:
+        processing = self._processing_map()
+        kinds = tuple(processing)
+        hook = None if type(self).pre_processing_of_child is default_hook else self.pre_processing_of_child
+        chosen: dict[type, Any] = {}
+
+        def processor_for(kind: type, node: Any) -> Any:
+            if kind not in chosen:
+                chosen[kind] = None
+                if isinstance(node, kinds):
+                    chosen[kind] = next(process for class_key, process in processing.items() if isinstance(node, class_key))
+            return chosen[kind]
+
+        def walk(node: Any, child_id: int) -> Any:
+            kind = type(node)
+            node_kind = is_node.get(kind)
+            if node_kind is None:
+                node_kind = is_node[kind] = isinstance(node, Node)
+            if not node_kind:
+                return node
+            parent_node = node.parent
+            if node.children is not None:
+                for i, child_node in enumerate(node.children):
+                    if hook is not None:
+                        hook(node, i)
+                    walk(child_node, i)
+            process = processor_for(kind, node)
+            if process is not None:
+                node = process(node)
+                node.parent = parent_node
+                if parent_node:
+                    parent_node.children[child_id] = node
+            return node
+
+        return walk(node, child_id)
+
+    def find_clauses(self: Any, clause_types: Any) -> list[Any]:
+        clauses: list[Any] = []
+        for child in self.children or []:
+            kind = type(child)
+            if kind in clause_types:
+                clauses.append(child)
+                continue
+            deeper = descends.get(kind)
+            if deeper is None:
+                deeper = descends[kind] = isinstance(child, Expression) or isinstance(child, UpdateExpressionFunction)
+            if deeper:
+                clauses.extend(child.find_clauses(clause_types))
+        return clauses
+
+    with (
+        mock.patch.object(DepthFirstTraverser, "traverse_node_recursively", traverse_node_recursively),
+        mock.patch.object(Node, "find_clauses", find_clauses),
+    ):
+        yield
+
+
+@contextmanager
+def condition_expressions_parsed_once() -> Iterator[None]:
+    """moto parses a ConditionExpression or FilterExpression twice per call (the response checks the
+    placeholders it uses, the backend evaluates it), character by character with a regular
+    expression per token. The parse (`ConditionExpressionParser.parse`: a tree of `Op`/`Func` objects
+    and the placeholders found) depends only on the expression and the names and values it is given,
+    so it is kept per (expression, names, values) — compared as their exact JSON text, so only equal
+    JSON-native inputs in the same key order share a parse (anything else, such as binary values, is
+    parsed as before). The tree is made from private copies of the names and values (decoded from
+    that text), so no later change to a request's data or to an item built from it reaches a kept
+    tree, and its evaluation (`expr`) only reads it. An expression that does not parse raises
+    exactly as before, every time: failures are never kept. Up to 1,024 parses are kept."""
+    from moto.dynamodb.comparisons import ConditionExpressionParser
+
+    original_parse = ConditionExpressionParser.parse
+
+    @functools.lru_cache(maxsize=1024)
+    def parsed(expression: str, names: str, values: str) -> tuple[Any, tuple[str, ...], tuple[str, ...]]:
+        parser = ConditionExpressionParser(expression, json.loads(names), json.loads(values))
+        op = original_parse(parser)
+        return op, tuple(parser.expr_attr_names_found), tuple(parser.expr_attr_values_found)
+
+    def parse(self: Any) -> Any:
+        expression = self.condition_expression
+        if type(expression) is not str or not expression:
+            return original_parse(self)
+        try:
+            key = (expression, json.dumps(self.expression_attribute_names), json.dumps(self.expression_attribute_values))
+        except (TypeError, ValueError):  # not JSON-native (binary values): parsed as moto parses it
+            return original_parse(self)
+        op, names_found, values_found = parsed(*key)
+        self.expr_attr_names_found.extend(names_found)
+        self.expr_attr_values_found.extend(values_found)
+        return op
+
+    with mock.patch.object(ConditionExpressionParser, "parse", parse):
+        yield
+
+
+@contextmanager
+def cheaper_request_ids() -> Iterator[None]:
+    """After every action moto writes a fresh request id into the body's `<RequestId>` element with a
+    look-behind regular expression run over the whole body — a JSON body (every DynamoDB answer, a
+    Scan's can be megabytes) has none, and the search finds nothing. A text body without the text
+    `<RequestId>` cannot match, so it is returned as it is; the headers get their request id and
+    status exactly as moto gives them (`_enrich_response`)."""
+    from moto.core import responses
+
+    original = responses.BaseResponse._enrich_response
+
+    def enrich_response(headers: dict[str, Any], body: Any) -> tuple[dict[str, Any], Any]:
+        if type(body) is not str or "<RequestId>" in body:
+            return original(headers, body)
+        if "status" in headers:
+            headers["status"] = str(headers["status"])
+        responses.gen_amzn_requestid_long(headers)
+        return headers, body
+
+    with mock.patch.object(responses.BaseResponse, "_enrich_response", staticmethod(enrich_response)):
+        yield
+
+
 @contextmanager
 def moto_speedups() -> Iterator[None]:
     """Every moto speed-up above (wall time only; moto answers the same)."""
@@ -417,5 +668,10 @@ def moto_speedups() -> Iterator[None]:
         plainer_results(),
         cheaper_projections(),
         remembered_action_names(),
+        update_expressions_parsed_once(),
+        cheaper_update_expression_copies(),
+        cheaper_update_expression_walks(),
+        condition_expressions_parsed_once(),
+        cheaper_request_ids(),
     ):
         yield
