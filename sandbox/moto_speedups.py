@@ -248,6 +248,8 @@ def _query_candidates(table: Any, arguments: dict[str, Any]) -> dict[Any, Any] |
     if all(expected.type in ("S", "B") for _, expected in conditions):
         # moto's `!=` compares type and `cast_value`, which is the value itself for a string or binary
         wanted_values = [(name, expected.type, expected.value) for name, expected in conditions]
+        if len(wanted_values) == 1:
+            return _candidates_with(table, *wanted_values[0])
 
         def wanted(item: Any) -> bool:
             for name, kind, expected_value in wanted_values:
@@ -275,6 +277,27 @@ def _query_candidates(table: Any, arguments: dict[str, Any]) -> dict[Any, Any] |
     return candidates
 
 
+def _candidates_with(table: Any, name: str, kind: str, expected: Any) -> dict[Any, Any]:
+    """`_query_candidates` for the usual index query: one hash attribute, a string or binary value (the
+    same test as its `wanted`, written inline: an index query reads every item of the table)."""
+    if not table.range_key_attr:
+        return {
+            key: item
+            for key, item in table.items.items()
+            if (value := item.attrs.get(name)) is not None and value.type == kind and value.value == expected
+        }
+    candidates: dict[Any, Any] = {}
+    for key, bucket in table.items.items():
+        found = {
+            range_key: item
+            for range_key, item in bucket.items()
+            if (value := item.attrs.get(name)) is not None and value.type == kind and value.value == expected
+        }
+        if found:
+            candidates[key] = found
+    return candidates
+
+
 @contextmanager
 def uncopied_query_and_scan_results() -> Iterator[None]:
     """moto's `Table.query` and `Table.scan` deep-copy every item they return (a query: every candidate,
@@ -295,25 +318,48 @@ def uncopied_query_and_scan_results() -> Iterator[None]:
 
 @contextmanager
 def cheaper_item_sizes() -> Iterator[None]:
-    """moto's `Item.size` (every Query and Scan sizes every item it reads, for the 1 MB page limit) asks
-    each attribute value its size through a chain of type tests. A string's size is its name's
-    UTF-8 length plus its own, a number's its name's plus the length of its text: computed here
-    directly for those two (moto's answers: `bytesize` of a string, `len(str(...))` of a number);
-    every other kind of value is still asked."""
-    from moto.dynamodb.models.dynamo_type import Item
+    """moto's `Item.size` (every Query and Scan sizes every item it reads, for the 1 MB page limit;
+    every write checks the 400 KB limit) asks each attribute value its size through a chain of type
+    tests, and `DynamoType.size` sizes each value of a map by first rebuilding it (`DynamoType(v)`,
+    which copies a nested list or map whole). The same numbers, computed directly: a string's size
+    is its UTF-8 length (its length when it is ASCII), a number's the length of its text, a map's the
+    sum of its keys' UTF-8 lengths and its values' sizes (a copy of a value has the value's size), a
+    list's the sum of its elements' sizes; names' sizes are remembered (up to 4,096 names). Sets,
+    booleans, binary and null values, and anything not built as moto builds it, are still asked."""
+    from moto.dynamodb.models.dynamo_type import DynamoType, Item
     from moto.dynamodb.models.utilities import bytesize
+
+    original_value_size = DynamoType.size
+
+    @functools.lru_cache(maxsize=4096)
+    def name_size(name: str) -> int:
+        return len(name) if name.isascii() else len(name.encode("utf-8"))
+
+    def value_size(self: Any) -> int:
+        kind, inner = self.type, self.value
+        if type(inner) is str:
+            if kind == "S":
+                return len(inner) if inner.isascii() else len(inner.encode("utf-8"))
+            if kind == "N":
+                return len(inner)  # moto: len(str(value)), and a str is its own str
+        elif kind == "M" and type(inner) is dict:
+            total = 0
+            for key, nested in inner.items():
+                if type(key) is not str:
+                    return original_value_size(self)
+                total += name_size(key) + (value_size(nested) if type(nested) is DynamoType else DynamoType(nested).size())
+            return total
+        elif kind == "L" and type(inner) is list:
+            return sum([value_size(element) if type(element) is DynamoType else element.size() for element in inner])
+        return original_value_size(self)
 
     def size(self: Any) -> int:
         total = 0
         for name, value in self.attrs.items():
-            text = value.value
-            if type(text) is str and (value.type == "S" or value.type == "N"):
-                total += bytesize(name) + (len(text.encode()) if value.type == "S" else len(text))
-            else:
-                total += bytesize(name) + value.size()
+            total += (name_size(name) if type(name) is str else bytesize(name)) + (value_size(value) if type(value) is DynamoType else value.size())
         return total
 
-    with mock.patch.object(Item, "size", size):
+    with mock.patch.object(Item, "size", size), mock.patch.object(DynamoType, "size", value_size):
         yield
 
 
