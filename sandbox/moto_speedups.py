@@ -700,6 +700,28 @@ def cheaper_request_ids() -> Iterator[None]:
         yield
 
 
+class _KeywordList(list[str]):
+    """moto's reserved words, still a list, answering `in` from a set (the same answer for strings)."""
+
+    def __init__(self, words: list[str]):
+        super().__init__(words)
+        self._words = frozenset(words)
+
+    def __contains__(self, word: object) -> bool:
+        return word in self._words if type(word) is str else super().__contains__(word)
+
+
+@contextmanager
+def reserved_words_looked_up_in_a_set() -> Iterator[None]:
+    """moto asks whether an attribute name is one of DynamoDB's 573 reserved words (every plain name
+    in an update expression's paths, every one a condition or projection names) with `in` on a list,
+    a scan of the whole list for the usual answer "no". The same list, answering `in` from a set."""
+    from moto.dynamodb.parsing.reserved_keywords import ReservedKeywords
+
+    with mock.patch.object(ReservedKeywords, "KEYWORDS", _KeywordList(list(ReservedKeywords.get_reserved_keywords()))):
+        yield
+
+
 @contextmanager
 def moto_speedups() -> Iterator[None]:
     """Every moto speed-up above (wall time only; moto answers the same)."""
@@ -719,5 +741,6 @@ def moto_speedups() -> Iterator[None]:
         cheaper_update_expression_walks(),
         condition_expressions_parsed_once(),
         cheaper_request_ids(),
+        reserved_words_looked_up_in_a_set(),
     ):
         yield
