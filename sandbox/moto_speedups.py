@@ -15,7 +15,14 @@ builds on every request. A Query reads only the items that can match its hash ke
 (`uncopied_query_and_scan_results()`), and sizes each item once, counting string and number
 attributes directly (`item_sizes_once_per_read()`, `cheaper_item_sizes()`); results become plain
 data by their values' exact types first (`plainer_results()`), and a projection of top-level
-attributes takes them from the item without converting all of it (`cheaper_projections()`). All patch moto's classes
+attributes takes them from the item without converting all of it (`cheaper_projections()`). An
+UpdateItem's expression is parsed once per text (`update_expressions_parsed_once()`), its tree copied
+for validation without `copy.deepcopy`'s generic machinery (`cheaper_update_expression_copies()`) and
+validated by the same ten passes with their per-node lookups remembered per class
+(`cheaper_update_expression_walks()`); a condition or filter expression is parsed once per
+expression, names and values (`condition_expressions_parsed_once()`), reserved words are looked up in
+a set (`reserved_words_looked_up_in_a_set()`), and a JSON body is not searched for an XML request id
+(`cheaper_request_ids()`). All patch moto's classes
 for the whole process while active, so the moto server's socket and in-process paths (and `mock_aws`)
 answer alike.
 
@@ -279,7 +286,8 @@ def _query_candidates(table: Any, arguments: dict[str, Any]) -> dict[Any, Any] |
 
 def _candidates_with(table: Any, name: str, kind: str, expected: Any) -> dict[Any, Any]:
     """`_query_candidates` for the usual index query: one hash attribute, a string or binary value (the
-    same test as its `wanted`, written inline: an index query reads every item of the table)."""
+    same test as its `wanted`, written inline, value first: an index query reads every item of the
+    table, and most do not match)."""
     if not table.range_key_attr:
         return {
             key: item
@@ -288,13 +296,13 @@ def _candidates_with(table: Any, name: str, kind: str, expected: Any) -> dict[An
         }
     candidates: dict[Any, Any] = {}
     for key, bucket in table.items.items():
-        found = {
-            range_key: item
-            for range_key, item in bucket.items()
-            if (value := item.attrs.get(name)) is not None and value.type == kind and value.value == expected
-        }
-        if found:
-            candidates[key] = found
+        for range_key, item in bucket.items():
+            value = item.attrs.get(name)
+            if value is not None and value.value == expected and value.type == kind:
+                if key in candidates:
+                    candidates[key][range_key] = item
+                else:
+                    candidates[key] = {range_key: item}
     return candidates
 
 
@@ -436,11 +444,12 @@ def cheaper_projections() -> Iterator[None]:
             if value is None or name in attrs:
                 continue
             if value.type == "S" and type(value.value) is str:
-                attrs[name] = {"S": value.value}
+                attrs[name] = string = object.__new__(DynamoType)  # what DynamoType({"S": text}) holds
+                string.type, string.value = "S", value.value
             else:
-                attrs[name] = dynamo_type.serializer.serialize(dynamo_type.deserializer.deserialize(value.to_regular_json()))
+                attrs[name] = DynamoType(dynamo_type.serializer.serialize(dynamo_type.deserializer.deserialize(value.to_regular_json())))
         projected = Item(hash_key=self.hash_key, range_key=self.range_key, attrs={})
-        projected.attrs = LimitedSizeDict({name: DynamoType(value) for name, value in attrs.items()})  # dict.update: no per-key check
+        projected.attrs = LimitedSizeDict(attrs)  # dict.update: no per-key check
         return projected
 
     with mock.patch.object(Item, "project", project):
