@@ -578,10 +578,11 @@ def cheaper_update_expression_walks() -> Iterator[None]:
     at every node which processors apply by rebuilding its processor map and testing the node against
     abstract classes (`isinstance` through `ABCMeta`); `find_clauses` (run by two of the passes at
     every node below the root, and by `normalize`) tests every child the same way. The same walks,
-    in the same order, with each pass's map built once and the answers to "which processor for this
-    class?" and "is this class an expression or a function?" remembered per class (moto registers no
-    virtual subclasses, so a class's answer never changes); a pass whose traverser keeps the default
-    `pre_processing_of_child` (a no-op) skips calling it."""
+    in the same order, with each pass's map built once and the answers to "which of the map's node
+    classes (in its order) is this node an instance of first?" and "is this class an expression or a
+    function?" remembered per class (moto registers no virtual subclasses, so a class's answer never
+    changes); a pass whose traverser keeps the default `pre_processing_of_child` (a no-op) skips
+    calling it."""
     ast_nodes = _untyped_moto_module("moto.dynamodb.parsing.ast_nodes")
     DepthFirstTraverser, Expression, Node = ast_nodes.DepthFirstTraverser, ast_nodes.Expression, ast_nodes.Node
     UpdateExpressionFunction = ast_nodes.UpdateExpressionFunction
@@ -589,19 +590,15 @@ def cheaper_update_expression_walks() -> Iterator[None]:
     default_hook = DepthFirstTraverser.pre_processing_of_child
     is_node: dict[type, bool] = {}
     descends: dict[type, bool] = {}
+    decided: dict[tuple[type, ...], dict[type, type | None]] = {}
 
     def traverse_node_recursively(self: Any, node: Any, child_id: int = -1) -> Any:
         processing = self._processing_map()
         kinds = tuple(processing)
         hook = None if type(self).pre_processing_of_child is default_hook else self.pre_processing_of_child
-        chosen: dict[type, Any] = {}
-
-        def processor_for(kind: type, node: Any) -> Any:
-            if kind not in chosen:
-                chosen[kind] = None
-                if isinstance(node, kinds):
-                    chosen[kind] = next(process for class_key, process in processing.items() if isinstance(node, class_key))
-            return chosen[kind]
+        chosen = decided.get(kinds)  # node class -> the first of `kinds` it is an instance of, or None
+        if chosen is None:
+            chosen = decided[kinds] = {}
 
         def walk(node: Any, child_id: int) -> Any:
             kind = type(node)
@@ -616,9 +613,12 @@ def cheaper_update_expression_walks() -> Iterator[None]:
                     if hook is not None:
                         hook(node, i)
                     walk(child_node, i)
-            process = processor_for(kind, node)
-            if process is not None:
-                node = process(node)
+            if kind in chosen:
+                class_key = chosen[kind]
+            else:
+                class_key = chosen[kind] = next((key for key in kinds if isinstance(node, key)), None)
+            if class_key is not None:
+                node = processing[class_key](node)
                 node.parent = parent_node
                 if parent_node:
                     parent_node.children[child_id] = node
