@@ -399,21 +399,28 @@ def plainer_results() -> Iterator[None]:
     whether it is a timestamp, an attribute value, something with `to_json`, a map or a list — five
     questions for every string of every item, most of them already plain dicts of strings. Here a
     value of an exact built-in type is answered by its type first (a string, number, boolean or None
-    is itself; a dict or list is walked); everything else (attribute values, timestamps, model
-    objects) goes to moto's own conversion. A 50-item page: 1.3 ms -> 0.23 ms."""
+    is itself; a dict, an item's attributes or a list is walked), and so is an attribute value (a `DynamoType` itself, not
+    binary: moto's `{type: converted value}`, its value walked the same way); everything else
+    (binary values, timestamps, model objects) goes to moto's own conversion. A 50-item page:
+    1.3 ms -> 0.23 ms."""
     from moto.dynamodb import responses
+    from moto.dynamodb.models.dynamo_type import DynamoType, LimitedSizeDict
 
     original = responses.dynamo_to_dict
     itself = (str, int, float, bool, type(None))
+    # an item's attributes are a dict to moto too (unless it gave them a `to_json`, which it would call)
+    walked = (dict,) if hasattr(LimitedSizeDict, "to_json") else (dict, LimitedSizeDict)
 
     def plain(value: Any) -> Any:
         kind = type(value)
         if kind in itself:
             return value
-        if kind is dict:
+        if kind in walked:
             return {key: plain(item) for key, item in value.items()}
         if kind is list:
             return [plain(item) for item in value]
+        if kind is DynamoType and value.type != "B" and value.type != "BS":
+            return {value.type: plain(value.value)}
         return original(value)
 
     with mock.patch.object(responses, "dynamo_to_dict", plain):
