@@ -15,7 +15,14 @@ builds on every request. A Query reads only the items that can match its hash ke
 (`uncopied_query_and_scan_results()`), and sizes each item once, counting string and number
 attributes directly (`item_sizes_once_per_read()`, `cheaper_item_sizes()`); results become plain
 data by their values' exact types first (`plainer_results()`), and a projection of top-level
-attributes takes them from the item without converting all of it (`cheaper_projections()`). All patch moto's classes
+attributes takes them from the item without converting all of it (`cheaper_projections()`). An
+UpdateItem's expression is parsed once per text (`update_expressions_parsed_once()`), its tree copied
+for validation without `copy.deepcopy`'s generic machinery (`cheaper_update_expression_copies()`) and
+validated by the same ten passes with their per-node lookups remembered per class
+(`cheaper_update_expression_walks()`); a condition or filter expression is parsed once per
+expression, names and values (`condition_expressions_parsed_once()`), reserved words are looked up in
+a set (`reserved_words_looked_up_in_a_set()`), and a JSON body is not searched for an XML request id
+(`cheaper_request_ids()`). All patch moto's classes
 for the whole process while active, so the moto server's socket and in-process paths (and `mock_aws`)
 answer alike.
 
@@ -58,13 +65,21 @@ def fast_dynamodb_json(on_compare: Callable[[str, str, str | bytes], None] | Non
     from moto.dynamodb.responses import DynamoResult
 
     original = ActionResult.execute_result
+    status_and_headers: dict[tuple[type, str], tuple[int, dict[str, Any]]] = {}
+    """Per serializer and operation, what moto's serializer answers for an empty result: its status
+    and headers depend on nothing else (the operation's HTTP code, the protocol's content type)."""
 
     def execute_result(self: ActionResult, context: Any) -> Any:
         operation = context.operation_model.name
         if isinstance(self, DynamoResult) and operation in FAST_OPERATIONS:
             body = fast_body(self.result)
             if body is not None:
-                status, headers, _ = original(DynamoResult({}), context)  # status and headers, cheaply
+                kind = (context.serializer_class, operation)
+                if kind not in status_and_headers:
+                    status, headers, _ = original(DynamoResult({}), context)
+                    status_and_headers[kind] = (status, dict(headers))
+                status, known_headers = status_and_headers[kind]
+                headers = dict(known_headers)  # the caller adds to its copy
                 if on_compare is not None:
                     on_compare(operation, body, original(self, context)[2])
                 return status, headers, body
@@ -272,6 +287,8 @@ def _query_candidates(table: Any, arguments: dict[str, Any]) -> dict[Any, Any] |
         kept = partition_of(table, wanted_values)  # the same part, found once per generation of the table
         if kept is not None:
             return kept
+        if len(wanted_values) == 1:
+            return _candidates_with(table, *wanted_values[0])
 
         def wanted(item: Any) -> bool:
             for name, kind, expected_value in wanted_values:
@@ -299,6 +316,28 @@ def _query_candidates(table: Any, arguments: dict[str, Any]) -> dict[Any, Any] |
     return candidates
 
 
+def _candidates_with(table: Any, name: str, kind: str, expected: Any) -> dict[Any, Any]:
+    """`_query_candidates` for the usual index query: one hash attribute, a string or binary value (the
+    same test as its `wanted`, written inline, value first: an index query reads every item of the
+    table, and most do not match)."""
+    if not table.range_key_attr:
+        return {
+            key: item
+            for key, item in table.items.items()
+            if (value := item.attrs.get(name)) is not None and value.type == kind and value.value == expected
+        }
+    candidates: dict[Any, Any] = {}
+    for key, bucket in table.items.items():
+        for range_key, item in bucket.items():
+            value = item.attrs.get(name)
+            if value is not None and value.value == expected and value.type == kind:
+                if key in candidates:
+                    candidates[key][range_key] = item
+                else:
+                    candidates[key] = {range_key: item}
+    return candidates
+
+
 @contextmanager
 def uncopied_query_and_scan_results() -> Iterator[None]:
     """moto's `Table.query` and `Table.scan` deep-copy every item they return (a query: every candidate,
@@ -319,25 +358,48 @@ def uncopied_query_and_scan_results() -> Iterator[None]:
 
 @contextmanager
 def cheaper_item_sizes() -> Iterator[None]:
-    """moto's `Item.size` (every Query and Scan sizes every item it reads, for the 1 MB page limit) asks
-    each attribute value its size through a chain of type tests. A string's size is its name's
-    UTF-8 length plus its own, a number's its name's plus the length of its text: computed here
-    directly for those two (moto's answers: `bytesize` of a string, `len(str(...))` of a number);
-    every other kind of value is still asked."""
-    from moto.dynamodb.models.dynamo_type import Item
+    """moto's `Item.size` (every Query and Scan sizes every item it reads, for the 1 MB page limit;
+    every write checks the 400 KB limit) asks each attribute value its size through a chain of type
+    tests, and `DynamoType.size` sizes each value of a map by first rebuilding it (`DynamoType(v)`,
+    which copies a nested list or map whole). The same numbers, computed directly: a string's size
+    is its UTF-8 length (its length when it is ASCII), a number's the length of its text, a map's the
+    sum of its keys' UTF-8 lengths and its values' sizes (a copy of a value has the value's size), a
+    list's the sum of its elements' sizes; names' sizes are remembered (up to 4,096 names). Sets,
+    booleans, binary and null values, and anything not built as moto builds it, are still asked."""
+    from moto.dynamodb.models.dynamo_type import DynamoType, Item
     from moto.dynamodb.models.utilities import bytesize
+
+    original_value_size = DynamoType.size
+
+    @functools.lru_cache(maxsize=4096)
+    def name_size(name: str) -> int:
+        return len(name) if name.isascii() else len(name.encode("utf-8"))
+
+    def value_size(self: Any) -> int:
+        kind, inner = self.type, self.value
+        if type(inner) is str:
+            if kind == "S":
+                return len(inner) if inner.isascii() else len(inner.encode("utf-8"))
+            if kind == "N":
+                return len(inner)  # moto: len(str(value)), and a str is its own str
+        elif kind == "M" and type(inner) is dict:
+            total = 0
+            for key, nested in inner.items():
+                if type(key) is not str:
+                    return original_value_size(self)
+                total += name_size(key) + (value_size(nested) if type(nested) is DynamoType else DynamoType(nested).size())
+            return total
+        elif kind == "L" and type(inner) is list:
+            return sum([value_size(element) if type(element) is DynamoType else element.size() for element in inner])
+        return original_value_size(self)
 
     def size(self: Any) -> int:
         total = 0
         for name, value in self.attrs.items():
-            text = value.value
-            if type(text) is str and (value.type == "S" or value.type == "N"):
-                total += bytesize(name) + (len(text.encode()) if value.type == "S" else len(text))
-            else:
-                total += bytesize(name) + value.size()
+            total += (name_size(name) if type(name) is str else bytesize(name)) + (value_size(value) if type(value) is DynamoType else value.size())
         return total
 
-    with mock.patch.object(Item, "size", size):
+    with mock.patch.object(Item, "size", size), mock.patch.object(DynamoType, "size", value_size):
         yield
 
 
@@ -375,16 +437,17 @@ def plainer_results() -> Iterator[None]:
     whether it is a timestamp, an attribute value, something with `to_json`, a map or a list — five
     questions for every string of every item, most of them already plain dicts of strings. Here a
     value of an exact built-in type is answered by its type first (a string, number, boolean or None
-    is itself; a dict, an item's attribute dict or a list is walked), and so is an attribute value
-    other than binary ({its type: its value, converted}: moto's own rule, without the import and the
-    five questions it asks again at every level of a nested map); everything else (binary values,
-    timestamps, model objects) goes to moto's own conversion. A 50-item page: 1.3 ms -> 0.23 ms."""
+    is itself; a dict, an item's attributes or a list is walked), and so is an attribute value (a `DynamoType` itself, not
+    binary: moto's `{type: converted value}`, its value walked the same way); everything else
+    (binary values, timestamps, model objects) goes to moto's own conversion. A 50-item page:
+    1.3 ms -> 0.23 ms."""
     from moto.dynamodb import responses
     from moto.dynamodb.models.dynamo_type import DynamoType, LimitedSizeDict
 
     original = responses.dynamo_to_dict
     itself = (str, int, float, bool, type(None))
-    walked = (dict, LimitedSizeDict)  # an item's attributes are a LimitedSizeDict: no to_json, walked as a dict
+    # an item's attributes are a dict to moto too (unless it gave them a `to_json`, which it would call)
+    walked = (dict,) if hasattr(LimitedSizeDict, "to_json") else (dict, LimitedSizeDict)
 
     def plain(value: Any) -> Any:
         kind = type(value)
@@ -394,7 +457,7 @@ def plainer_results() -> Iterator[None]:
             return {key: plain(item) for key, item in value.items()}
         if kind is list:
             return [plain(item) for item in value]
-        if kind is DynamoType and value.type not in ("B", "BS"):  # moto: {type: its value, converted}
+        if kind is DynamoType and value.type != "B" and value.type != "BS":
             return {value.type: plain(value.value)}
         return original(value)
 
@@ -426,11 +489,12 @@ def cheaper_projections() -> Iterator[None]:
             if value is None or name in attrs:
                 continue
             if value.type == "S" and type(value.value) is str:
-                attrs[name] = {"S": value.value}
+                attrs[name] = string = object.__new__(DynamoType)  # what DynamoType({"S": text}) holds
+                string.type, string.value = "S", value.value
             else:
-                attrs[name] = dynamo_type.serializer.serialize(dynamo_type.deserializer.deserialize(value.to_regular_json()))
+                attrs[name] = DynamoType(dynamo_type.serializer.serialize(dynamo_type.deserializer.deserialize(value.to_regular_json())))
         projected = Item(hash_key=self.hash_key, range_key=self.range_key, attrs={})
-        projected.attrs = LimitedSizeDict({name: DynamoType(value) for name, value in attrs.items()})  # dict.update: no per-key check
+        projected.attrs = LimitedSizeDict(attrs)  # dict.update: no per-key check
         return projected
 
     with mock.patch.object(Item, "project", project):
@@ -444,6 +508,271 @@ def remembered_action_names() -> Iterator[None]:
     from moto.core import responses
 
     with mock.patch.object(responses, "method_names_from_class", functools.lru_cache(maxsize=None)(responses.method_names_from_class)):
+        yield
+
+
+def _untyped_moto_module(name: str) -> Any:
+    """A moto module its authors keep out of type checking (`# type: ignore` on its first line): mypy
+    sees none of its names, so it is imported by name and used untyped."""
+    import importlib
+
+    return importlib.import_module(name)
+
+
+@contextmanager
+def update_expressions_parsed_once() -> Iterator[None]:
+    """moto parses an UpdateItem's UpdateExpression twice (the response checks the placeholders it
+    names, the backend validates and runs it), and the sandbox sends the same few expressions
+    thousands of times. The parse depends on the expression's text alone, so its tree is kept per
+    text (up to 1,024 texts). Sharing one tree is safe because no one changes it: in moto 5.2.1 its
+    every user (`update_item` and `transact_write_items` in responses.py, which only read it with
+    `find_clauses`; the backend's `update_item`, also under `transact_write_items`, which hands it to
+    `UpdateExpressionValidator`) reads it or works on a deep copy (`Validator.__init__`). A text that
+    does not parse is parsed, and raises, every time: failures are never kept."""
+    UpdateExpressionParser = _untyped_moto_module("moto.dynamodb.parsing.expressions").UpdateExpressionParser
+
+    original = UpdateExpressionParser.make
+    parse_once = functools.lru_cache(maxsize=1024)(original)
+
+    def make(cls: Any, expression_str: Any) -> Any:
+        if cls is UpdateExpressionParser and type(expression_str) is str:
+            return parse_once(expression_str)
+        return original.__func__(cls, expression_str)  # a classmethod's own function
+
+    with mock.patch.object(UpdateExpressionParser, "make", classmethod(make)):
+        yield
+
+
+_ATOMS = frozenset({str, int, bool, float, type(None)})
+"""Types `copy.deepcopy` returns as they are."""
+
+
+def _copied_tree(value: Any, memo: dict[int, Any], nodes: dict[type, bool]) -> Any:
+    """`copy.deepcopy(value, memo)` for a tree of moto's update-expression nodes, walked directly. A class
+    in `nodes` (True) is copied as deepcopy copies a plain object (`__new__`, then its deep-copied
+    `__dict__`; see `_plainly_copied`), a list element by element, shared parts stay shared (the
+    memo), and anything else is left to `copy.deepcopy`."""
+    kind = type(value)
+    if kind in _ATOMS:
+        return value
+    known = memo.get(id(value), _ATOMS)  # `_ATOMS`: nothing copied yet
+    if known is not _ATOMS:
+        return known
+    if kind is list:
+        copied_list: list[Any] = []
+        memo[id(value)] = copied_list
+        for element in value:
+            copied_list.append(_copied_tree(element, memo, nodes))
+        return copied_list
+    if nodes.get(kind):
+        copied = object.__new__(kind)  # what `kind.__new__` is: `_plainly_copied` saw no class's own
+        memo[id(value)] = copied
+        copied.__dict__.update({name: _copied_tree(attribute, memo, nodes) for name, attribute in value.__dict__.items()})
+        return copied
+    import copy
+
+    return copy.deepcopy(value, memo)
+
+
+def _plainly_copied(kind: type) -> bool:
+    """Whether `copy.deepcopy` copies an instance of `kind` the generic way (`object.__reduce_ex__`: a
+    new object from `__new__`, then the deep-copied `__dict__`): no class of its own defines a copy,
+    pickling or construction hook or slots, and `copyreg` has no entry for it."""
+    import copyreg
+
+    hooks = {"__deepcopy__", "__copy__", "__reduce_ex__", "__reduce__", "__getstate__", "__setstate__", "__getnewargs_ex__", "__getnewargs__", "__new__", "__slots__"}
+    own = [cls for cls in kind.__mro__ if cls is not object]
+    return kind not in copyreg.dispatch_table and not any(hooks & set(vars(cls)) for cls in own)
+
+
+def _subclasses(kind: type) -> set[type]:
+    """`kind` and every class derived from it, now."""
+    found = {kind}
+    subclass: type
+    for subclass in kind.__subclasses__():
+        found |= _subclasses(subclass)
+    return found
+
+
+@contextmanager
+def cheaper_update_expression_copies() -> Iterator[None]:
+    """moto's `Validator.__init__` deep-copies the update-expression tree before validating it (the
+    validation replaces nodes in place); `copy.deepcopy`'s generic machinery is most of that cost. The
+    validators module's `deepcopy` copies a node tree with `_copied_tree` instead (the same copy) and
+    leaves everything else (the `list_append` operand it also deep-copies) to `copy.deepcopy`."""
+    import copy
+
+    from moto.dynamodb.parsing import validators
+
+    Node = _untyped_moto_module("moto.dynamodb.parsing.ast_nodes").Node
+
+    nodes = {kind: _plainly_copied(kind) for kind in _subclasses(Node)}
+
+    def deepcopy(value: Any, memo: dict[int, Any] | None = None) -> Any:
+        if memo is None and type(value) in nodes:
+            return _copied_tree(value, {}, nodes)
+        return copy.deepcopy(value, memo)
+
+    with mock.patch.object(validators, "deepcopy", deepcopy):
+        yield
+
+
+@contextmanager
+def cheaper_update_expression_walks() -> Iterator[None]:
+    """moto validates an update expression with ten depth-first passes over its tree, and each pass asks
+    at every node which processors apply by rebuilding its processor map and testing the node against
+    abstract classes (`isinstance` through `ABCMeta`); `find_clauses` (run by two of the passes at
+    every node below the root, and by `normalize`) tests every child the same way. The same walks,
+    in the same order, with each pass's map built once and the answers to "which of the map's node
+    classes (in its order) is this node an instance of first?" and "is this class an expression or a
+    function?" remembered per class (moto registers no virtual subclasses, so a class's answer never
+    changes); a pass whose traverser keeps the default `pre_processing_of_child` (a no-op) skips
+    calling it."""
+    ast_nodes = _untyped_moto_module("moto.dynamodb.parsing.ast_nodes")
+    DepthFirstTraverser, Expression, Node = ast_nodes.DepthFirstTraverser, ast_nodes.Expression, ast_nodes.Node
+    UpdateExpressionFunction = ast_nodes.UpdateExpressionFunction
+
+    default_hook = DepthFirstTraverser.pre_processing_of_child
+    is_node: dict[type, bool] = {}
+    descends: dict[type, bool] = {}
+    decided: dict[tuple[type, ...], dict[type, type | None]] = {}
+
+    def traverse_node_recursively(self: Any, node: Any, child_id: int = -1) -> Any:
+        processing = self._processing_map()
+        kinds = tuple(processing)
+        hook = None if type(self).pre_processing_of_child is default_hook else self.pre_processing_of_child
+        chosen = decided.get(kinds)  # node class -> the first of `kinds` it is an instance of, or None
+        if chosen is None:
+            chosen = decided[kinds] = {}
+
+        def walk(node: Any, child_id: int) -> Any:
+            kind = type(node)
+            node_kind = is_node.get(kind)
+            if node_kind is None:
+                node_kind = is_node[kind] = isinstance(node, Node)
+            if not node_kind:
+                return node
+            parent_node = node.parent
+            if node.children is not None:
+                for i, child_node in enumerate(node.children):
+                    if hook is not None:
+                        hook(node, i)
+                    walk(child_node, i)
+            if kind in chosen:
+                class_key = chosen[kind]
+            else:
+                class_key = chosen[kind] = next((key for key in kinds if isinstance(node, key)), None)
+            if class_key is not None:
+                node = processing[class_key](node)
+                node.parent = parent_node
+                if parent_node:
+                    parent_node.children[child_id] = node
+            return node
+
+        return walk(node, child_id)
+
+    def find_clauses(self: Any, clause_types: Any) -> list[Any]:
+        clauses: list[Any] = []
+        for child in self.children or []:
+            kind = type(child)
+            if kind in clause_types:
+                clauses.append(child)
+                continue
+            deeper = descends.get(kind)
+            if deeper is None:
+                deeper = descends[kind] = isinstance(child, Expression) or isinstance(child, UpdateExpressionFunction)
+            if deeper:
+                clauses.extend(child.find_clauses(clause_types))
+        return clauses
+
+    with (
+        mock.patch.object(DepthFirstTraverser, "traverse_node_recursively", traverse_node_recursively),
+        mock.patch.object(Node, "find_clauses", find_clauses),
+    ):
+        yield
+
+
+@contextmanager
+def condition_expressions_parsed_once() -> Iterator[None]:
+    """moto parses a ConditionExpression or FilterExpression twice per call (the response checks the
+    placeholders it uses, the backend evaluates it), character by character with a regular
+    expression per token. The parse (`ConditionExpressionParser.parse`: a tree of `Op`/`Func` objects
+    and the placeholders found) depends only on the expression and the names and values it is given,
+    so it is kept per (expression, names, values) — compared as their exact JSON text, so only equal
+    JSON-native inputs in the same key order share a parse (anything else, such as binary values, is
+    parsed as before). The tree is made from private copies of the names and values (decoded from
+    that text), so no later change to a request's data or to an item built from it reaches a kept
+    tree, and its evaluation (`expr`) only reads it. An expression that does not parse raises
+    exactly as before, every time: failures are never kept. Up to 1,024 parses are kept."""
+    from moto.dynamodb.comparisons import ConditionExpressionParser
+
+    original_parse = ConditionExpressionParser.parse
+
+    @functools.lru_cache(maxsize=1024)
+    def parsed(expression: str, names: str, values: str) -> tuple[Any, tuple[str, ...], tuple[str, ...]]:
+        parser = ConditionExpressionParser(expression, json.loads(names), json.loads(values))
+        op = original_parse(parser)
+        return op, tuple(parser.expr_attr_names_found), tuple(parser.expr_attr_values_found)
+
+    def parse(self: Any) -> Any:
+        expression = self.condition_expression
+        if type(expression) is not str or not expression:
+            return original_parse(self)
+        try:
+            key = (expression, json.dumps(self.expression_attribute_names), json.dumps(self.expression_attribute_values))
+        except (TypeError, ValueError):  # not JSON-native (binary values): parsed as moto parses it
+            return original_parse(self)
+        op, names_found, values_found = parsed(*key)
+        self.expr_attr_names_found.extend(names_found)
+        self.expr_attr_values_found.extend(values_found)
+        return op
+
+    with mock.patch.object(ConditionExpressionParser, "parse", parse):
+        yield
+
+
+@contextmanager
+def cheaper_request_ids() -> Iterator[None]:
+    """After every action moto writes a fresh request id into the body's `<RequestId>` element with a
+    look-behind regular expression run over the whole body — a JSON body (every DynamoDB answer, a
+    Scan's can be megabytes) has none, and the search finds nothing. A text body without the text
+    `<RequestId>` cannot match, so it is returned as it is; the headers get their request id and
+    status exactly as moto gives them (`_enrich_response`)."""
+    from moto.core import responses
+
+    original = responses.BaseResponse._enrich_response
+
+    def enrich_response(headers: dict[str, Any], body: Any) -> tuple[dict[str, Any], Any]:
+        if type(body) is not str or "<RequestId>" in body:
+            return original(headers, body)
+        if "status" in headers:
+            headers["status"] = str(headers["status"])
+        responses.gen_amzn_requestid_long(headers)
+        return headers, body
+
+    with mock.patch.object(responses.BaseResponse, "_enrich_response", staticmethod(enrich_response)):
+        yield
+
+
+class _KeywordList(list[str]):
+    """moto's reserved words, still a list, answering `in` from a set (the same answer for strings)."""
+
+    def __init__(self, words: list[str]):
+        super().__init__(words)
+        self._words = frozenset(words)
+
+    def __contains__(self, word: object) -> bool:
+        return word in self._words if type(word) is str else super().__contains__(word)
+
+
+@contextmanager
+def reserved_words_looked_up_in_a_set() -> Iterator[None]:
+    """moto asks whether an attribute name is one of DynamoDB's 573 reserved words (every plain name
+    in an update expression's paths, every one a condition or projection names) with `in` on a list,
+    a scan of the whole list for the usual answer "no". The same list, answering `in` from a set."""
+    from moto.dynamodb.parsing.reserved_keywords import ReservedKeywords
+
+    with mock.patch.object(ReservedKeywords, "KEYWORDS", _KeywordList(list(ReservedKeywords.get_reserved_keywords()))):
         yield
 
 
@@ -462,5 +791,11 @@ def moto_speedups() -> Iterator[None]:
         plainer_results(),
         cheaper_projections(),
         remembered_action_names(),
+        update_expressions_parsed_once(),
+        cheaper_update_expression_copies(),
+        cheaper_update_expression_walks(),
+        condition_expressions_parsed_once(),
+        cheaper_request_ids(),
+        reserved_words_looked_up_in_a_set(),
     ):
         yield

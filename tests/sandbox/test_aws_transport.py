@@ -220,6 +220,7 @@ def scenario(client: Clients) -> list[tuple[str, Any]]:
     )
     dynamodb_reads(dynamodb, step)
     dynamodb_reads_between_writes(dynamodb, step)
+    dynamodb_expressions(dynamodb, step)
     step("missing table", lambda: dynamodb.get_item(TableName="nope", Key={"pk": {"S": "a"}}))
     step("validation error", lambda: dynamodb.get_item(TableName="t", Key={"pk": {"S": "a"}}))
 
@@ -579,6 +580,233 @@ def dynamodb_reads_between_writes(dynamodb: Any, step: Callable[[str, Callable[[
     reads("partiql update")
 
 
+# update expressions (with values and a condition) that moto refuses: each is sent twice
+INVALID_UPDATES = {
+    "syntax": ("SET a = ", {":v": {"N": "1"}}, None),
+    "undefined value": ("SET a = :v, b = :nope", {":v": {"N": "1"}}, None),
+    "two ADD clauses": ("ADD a :v ADD b :v", {":v": {"N": "1"}}, None),
+    "overlapping paths": ("SET a = :v, a = :v", {":v": {"N": "1"}}, None),
+    "key attribute": ("SET pk = :v", {":v": {"S": "x"}}, None),
+    "unknown function": ("SET a = nope(a, :v)", {":v": {"N": "1"}}, None),
+    "reserved word": ("SET name = :v", {":v": {"S": "x"}}, None),
+    "list_append to a number": ("SET n2 = list_append(:v, :v)", {":v": {"N": "1"}}, None),
+    "condition reserved word": ("SET a = :v", {":v": {"N": "1"}}, "attribute_exists(name)"),
+    "condition redundant parentheses": ("SET a = :v", {":v": {"N": "1"}}, "((a = :v))"),
+}
+
+
+def dynamodb_expressions(dynamodb: Any, step: Callable[[str, Callable[[], Any]], Any]) -> None:
+    """Update, condition and filter expressions the way moto's speed-ups keep their parses: one
+    expression again and again with other values, other names and values in another order, updates
+    of an item an earlier update of the same expression changed, list_append / if_not_exists / ADD /
+    DELETE / REMOVE, conditional failures (also in transactions), a set value written to an item and
+    used again in a condition, binary values, and invalid expressions answered twice."""
+    step(
+        "create exprs table",
+        lambda: dynamodb.create_table(
+            TableName="exprs",
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+            BillingMode="PAY_PER_REQUEST",
+        ),
+    )
+    key = {"pk": {"S": "limiter"}}
+    take = "SET #t = :now, #c = if_not_exists(#c, :zero) + :one"
+    for number, (now, limit) in enumerate((("10", "5"), ("20", "15"), ("12", "30"), ("40", "30"), ("41", "30"))):
+        step(
+            f"limiter update {number}",
+            lambda now=now, limit=limit: dynamodb.update_item(
+                TableName="exprs",
+                Key=key,
+                UpdateExpression=take,
+                ConditionExpression="attribute_not_exists(#t) OR #t < :now AND #c < :limit",
+                ExpressionAttributeNames={"#t": "taken_at", "#c": "count"},
+                ExpressionAttributeValues={":now": {"N": now}, ":zero": {"N": "0"}, ":one": {"N": "1"}, ":limit": {"N": limit}},
+                ReturnValues="ALL_NEW",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            ),
+        )
+    step(
+        "limiter values in another order",
+        lambda: dynamodb.update_item(
+            TableName="exprs",
+            Key=key,
+            UpdateExpression=take,
+            ConditionExpression="attribute_not_exists(#t) OR #t < :now AND #c < :limit",
+            ExpressionAttributeNames={"#c": "count", "#t": "taken_at"},
+            ExpressionAttributeValues={":limit": {"N": "99"}, ":one": {"N": "2"}, ":zero": {"N": "0"}, ":now": {"N": "50"}},
+            ReturnValues="UPDATED_OLD",
+        ),
+    )
+    step(
+        "same expression, other names",
+        lambda: dynamodb.update_item(
+            TableName="exprs",
+            Key=key,
+            UpdateExpression=take,
+            ExpressionAttributeNames={"#t": "other_time", "#c": "other_count"},
+            ExpressionAttributeValues={":now": {"N": "1"}, ":zero": {"N": "100"}, ":one": {"N": "1"}},
+            ReturnValues="UPDATED_NEW",
+        ),
+    )
+    grow = "SET #l = list_append(if_not_exists(#l, :empty), :add) ADD n :one, tags :tags"
+    for number in range(3):
+        step(
+            f"list_append and ADD {number}",
+            lambda number=number: dynamodb.update_item(
+                TableName="exprs",
+                Key={"pk": {"S": "lists"}},
+                UpdateExpression=grow,
+                ExpressionAttributeNames={"#l": "log"},
+                ExpressionAttributeValues={
+                    ":empty": {"L": []},
+                    ":add": {"L": [{"S": f"entry {number}"}, {"M": {"n": {"N": str(number)}}}]},
+                    ":one": {"N": "1"},
+                    ":tags": {"SS": [f"t{number}", "common"]},
+                },
+                ReturnValues="ALL_NEW",
+            ),
+        )
+    step(
+        "DELETE from a set and REMOVE list elements",
+        lambda: dynamodb.update_item(
+            TableName="exprs",
+            Key={"pk": {"S": "lists"}},
+            UpdateExpression="DELETE tags :gone REMOVE #l[0], #l[2]",
+            ExpressionAttributeNames={"#l": "log"},
+            ExpressionAttributeValues={":gone": {"SS": ["common"]}},
+            ReturnValues="ALL_NEW",
+        ),
+    )
+    step(
+        "REMOVE and SET with spaces around",
+        lambda: dynamodb.update_item(
+            TableName="exprs",
+            Key={"pk": {"S": "lists"}},
+            UpdateExpression="  REMOVE n   SET   nested = :m ,  extra = :m  ",
+            ExpressionAttributeValues={":m": {"M": {"a": {"L": [{"N": "1"}]}}}},
+            ReturnValues="ALL_NEW",
+        ),
+    )
+    step(
+        "SET a nested path",
+        lambda: dynamodb.update_item(
+            TableName="exprs",
+            Key={"pk": {"S": "lists"}},
+            UpdateExpression="SET nested.a[1] = :v, nested.b = nested.a[0] - :v",
+            ExpressionAttributeValues={":v": {"N": "7"}},
+            ReturnValues="UPDATED_NEW",
+        ),
+    )
+    # a set value both written to an item and used in a later condition: the later condition sees its own
+    for number, (expression, values) in enumerate(
+        (
+            ("SET s = :ss", {":ss": {"SS": ["a"]}}),
+            ("ADD s :more", {":more": {"SS": ["b"]}}),
+        )
+    ):
+        step(
+            f"set value {number}",
+            lambda expression=expression, values=values: dynamodb.update_item(
+                TableName="exprs", Key={"pk": {"S": "sets"}}, UpdateExpression=expression, ExpressionAttributeValues=values, ReturnValues="ALL_NEW"
+            ),
+        )
+    for number in range(2):
+        step(
+            f"set condition {number}",
+            lambda: dynamodb.update_item(
+                TableName="exprs",
+                Key={"pk": {"S": "sets"}},
+                UpdateExpression="SET s = :ss",
+                ConditionExpression="s <> :ss",
+                ExpressionAttributeValues={":ss": {"SS": ["a"]}},
+                ReturnValues="ALL_NEW",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            ),
+        )
+    step(
+        "binary condition",
+        lambda: dynamodb.put_item(
+            TableName="exprs",
+            Item={"pk": {"S": "bin"}, "b": {"B": b"\x01"}},
+            ConditionExpression="attribute_not_exists(b) OR b <> :b",
+            ExpressionAttributeValues={":b": {"B": b"\x01"}},
+        ),
+    )
+    step(
+        "binary condition fails",
+        lambda: dynamodb.put_item(
+            TableName="exprs",
+            Item={"pk": {"S": "bin"}, "b": {"B": b"\x02"}},
+            ConditionExpression="attribute_not_exists(b) OR b <> :b",
+            ExpressionAttributeValues={":b": {"B": b"\x01"}},
+        ),
+    )
+    # invalid expressions answer their errors every time
+    for attempt in range(2):
+        for name, (expression, values, condition) in INVALID_UPDATES.items():
+            step(
+                f"invalid update {name} {attempt}",
+                lambda expression=expression, values=values, condition=condition: dynamodb.update_item(
+                    TableName="exprs",
+                    Key=key,
+                    UpdateExpression=expression,
+                    ExpressionAttributeValues=values,
+                    **({"ConditionExpression": condition} if condition else {}),
+                ),
+            )
+    step(
+        "transaction with a kept update expression",
+        lambda: dynamodb.transact_write_items(
+            TransactItems=[
+                {
+                    "Update": {
+                        "TableName": "exprs",
+                        "Key": key,
+                        "UpdateExpression": take,
+                        "ConditionExpression": "#c < :limit",
+                        "ExpressionAttributeNames": {"#t": "taken_at", "#c": "count"},
+                        "ExpressionAttributeValues": {":now": {"N": "60"}, ":zero": {"N": "0"}, ":one": {"N": "1"}, ":limit": {"N": "100"}},
+                    }
+                },
+                {"Put": {"TableName": "exprs", "Item": {"pk": {"S": "tx"}}, "ConditionExpression": "attribute_not_exists(pk)"}},
+            ]
+        ),
+    )
+    step(
+        "transaction cancelled by a kept condition",
+        lambda: dynamodb.transact_write_items(
+            TransactItems=[
+                {
+                    "Update": {
+                        "TableName": "exprs",
+                        "Key": key,
+                        "UpdateExpression": take,
+                        "ConditionExpression": "#c < :limit",
+                        "ExpressionAttributeNames": {"#t": "taken_at", "#c": "count"},
+                        "ExpressionAttributeValues": {":now": {"N": "70"}, ":zero": {"N": "0"}, ":one": {"N": "1"}, ":limit": {"N": "1"}},
+                    }
+                },
+                {"Put": {"TableName": "exprs", "Item": {"pk": {"S": "tx"}}, "ConditionExpression": "attribute_not_exists(pk)"}},
+            ]
+        ),
+    )
+    step(
+        "transaction with an invalid update expression",
+        lambda: dynamodb.transact_write_items(
+            TransactItems=[{"Update": {"TableName": "exprs", "Key": key, "UpdateExpression": "SET a = ", "ExpressionAttributeValues": {":v": {"N": "1"}}}}]
+        ),
+    )
+    step("get limiter", lambda: dynamodb.get_item(TableName="exprs", Key=key, ConsistentRead=True))
+    for number, low in enumerate(("0", "2", "0")):
+        step(
+            f"scan with a kept filter {number}",
+            lambda low=low: dynamodb.scan(TableName="exprs", FilterExpression="#c > :low OR attribute_exists(#g)", ExpressionAttributeNames={"#c": "count", "#g": "tags"}, ExpressionAttributeValues={":low": {"N": low}}),
+        )
+    for attempt in range(2):
+        step(f"scan with a bad filter {attempt}", lambda: dynamodb.scan(TableName="exprs", FilterExpression="#c >", ExpressionAttributeNames={"#c": "count"}))
+
+
 def _read_body(response: dict[str, Any]) -> dict[str, Any]:
     return {**response, "Body": response["Body"].read()}
 
@@ -625,6 +853,13 @@ def test_every_answer_is_the_same_over_the_socket_and_in_process(server: MotoSer
         "missing bucket": "NoSuchBucket",
         "missing glue table": "EntityNotFoundException",
         "work group exists": "InvalidRequestException",
+        "limiter update 2": "ConditionalCheckFailedException",
+        "set condition 1": "ConditionalCheckFailedException",
+        "binary condition fails": "ConditionalCheckFailedException",
+        "transaction cancelled by a kept condition": "TransactionCanceledException",
+        "transaction with an invalid update expression": "ValidationException",
+    } | {f"invalid update {name} {attempt}": "ValidationException" for name in INVALID_UPDATES for attempt in range(2)} | {
+        f"scan with a bad filter {attempt}": "ValidationException" for attempt in range(2)
     }
     routed = next(result for name, result in in_process if name == "routed messages")["ok"]["Messages"]
     assert [m["Body"]["json"]["detail"]["n"] for m in routed] == [0, 2], "EventBridge routed only the matching detail-type"

@@ -6,11 +6,13 @@ import json
 import time
 from collections.abc import Iterator
 from datetime import datetime, timezone
+from typing import Any
+from unittest import mock
 
 import boto3
 import pytest
 
-from bench.aws import InProcessAws, fast_body, fast_dynamodb_json, moto_sqs_and_events_speedups
+from bench.aws import InProcessAws, fast_body, fast_dynamodb_json, moto_speedups, moto_sqs_and_events_speedups
 from functions.clock import clock, use_clock
 from functions.state.keys import episode_key, series_key
 from functions.state.ledger import LedgerEntry, SyncLedger, new_entry
@@ -118,3 +120,55 @@ def test_sqs_speedups_keep_queue_semantics(aws: InProcessAws) -> None:
         time.sleep(0.002)  # moto compares its wall clock in milliseconds, strictly
         again = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
         assert [m["Body"] for m in again] == [first[0]["Body"]]
+
+
+def test_expressions_are_parsed_once_per_text_with_the_speedups(aws: InProcessAws) -> None:
+    """moto parses an UpdateItem's update and condition expressions twice per call; with the speed-ups an
+    update expression is parsed once per text, a condition once per (text, names, values) — the
+    answers themselves are compared in tests/sandbox/test_aws_transport.py."""
+    from moto.dynamodb.comparisons import ConditionExpressionParser
+    from moto.dynamodb.parsing.tokens import ExpressionTokenizer
+
+    dynamodb = boto3.client("dynamodb")
+    dynamodb.create_table(
+        TableName="counters",
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    parsed = {"update": 0, "condition": 0}
+    tokenize, lex = ExpressionTokenizer.make_list, ConditionExpressionParser._lex_condition_expression
+
+    def counted_tokenize(expression: str) -> Any:
+        parsed["update"] += 1
+        return tokenize(expression)
+
+    def counted_lex(parser: Any) -> Any:
+        parsed["condition"] += 1
+        return lex(parser)
+
+    def updates(times: tuple[str, ...]) -> list[str]:
+        counts = []
+        for now in times:
+            answer = dynamodb.update_item(
+                TableName="counters",
+                Key={"pk": {"S": "k"}},
+                UpdateExpression="SET #t = :now ADD #c :one",
+                ConditionExpression="attribute_not_exists(#t) OR #t <= :now",
+                ExpressionAttributeNames={"#t": "taken_at", "#c": "count"},
+                ExpressionAttributeValues={":now": {"N": now}, ":one": {"N": "1"}},
+                ReturnValues="UPDATED_NEW",
+            )
+            counts.append(answer["Attributes"]["count"]["N"])
+        return counts
+
+    with (
+        mock.patch.object(ExpressionTokenizer, "make_list", staticmethod(counted_tokenize)),
+        mock.patch.object(ConditionExpressionParser, "_lex_condition_expression", counted_lex),
+    ):
+        assert updates(("1", "2", "2", "3")) == ["1", "2", "3", "4"]
+        assert parsed == {"update": 8, "condition": 8}, "moto: twice per call"
+        parsed.update(update=0, condition=0)
+        with moto_speedups():
+            assert updates(("4", "5", "5", "6")) == ["5", "6", "7", "8"]
+        assert parsed == {"update": 1, "condition": 3}, "one text; three different (names, values)"
