@@ -369,8 +369,14 @@ class SyncLedger:
     def get_views(self, keys: Iterable[EntityKey], view: TargetView[Part]) -> dict[EntityKey, EntryView[Part]]:
         """The view of each entity's entry that exists: BatchGetItem, projected (never from a batch's
         reads held in memory: those are whole items)."""
-        wanted = [to_item({"pk": str(key), "sk": view.target.name}) for key in dict.fromkeys(keys)]
-        return {entry.key: entry for entry in map(view.read, batch_get(self.table_name, wanted, VIEW_PROJECTION))}
+        return {entry.key: entry for entry in self.get_view_items((key, view) for key in keys)}
+
+    def get_view_items(self, wanted: Iterable[tuple[EntityKey, TargetView[Any]]]) -> list[EntryView[Any]]:
+        """Views for any mix of (entity, view) pairs, those that exist, in as few projected BatchGetItem
+        calls as possible (why: a sweep reads several targets' views of the same entities at once)."""
+        views = {(str(key), view.target.name): view for key, view in wanted}
+        keys = [to_item({"pk": pk, "sk": sk}) for pk, sk in views]
+        return [views[(item["pk"]["S"], item["sk"]["S"])].read(item) for item in batch_get(self.table_name, keys, VIEW_PROJECTION)]
 
     def _query(self, index: str, key: str, value: str, projection: Projection | None = None) -> Iterator[dict[str, Any]]:
         arguments: dict[str, Any] = {"ExpressionAttributeNames": {"#k": key}}

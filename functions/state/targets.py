@@ -378,6 +378,9 @@ class LicenceState(TargetState):
     ends_on: date | None = None  # end of the window the state refers to (current, next or last)
     fingerprint: str | None = None  # state + licence content: what every channel must have acted on
     fingerprint_at: datetime | None = None  # since when (a channel still live past it + grace is alarmed)
+    # The channels the licence allows (`channel_allowed`) as of its last evaluation: a function of the
+    # fingerprint's inputs, so it is saved whenever they change. None: not evaluated since it existed.
+    allowed_channels: list[LicenceChannel] | None = None
     expiry_alerted_for: list[date] = Field(default_factory=list)  # window ends already alerted (once each)
     transitions: list[LicenceTransition] = Field(default_factory=list)
 
