@@ -84,6 +84,12 @@ class AthenaEngine:
         self.default_region = default_region
         self.executions: dict[str, _Execution] = {}
         self._lock = threading.Lock()
+        # The Glue tables' Parquet objects, copied where DuckDB reads them and kept between queries
+        # (each query writes only what changed since the last): path -> the object's ETag.
+        self._mirror = tempfile.TemporaryDirectory(prefix="athena-")
+        self._mirror_root = Path(self._mirror.name)
+        self._mirrored: dict[Path, str] = {}
+        self._mirror_lock = threading.Lock()
 
     @staticmethod
     def answers(environ: dict[str, Any]) -> bool:
@@ -201,12 +207,12 @@ class AthenaEngine:
             tables = [table.as_dict() for table in glue.get_tables(execution.database, None)]
         except Exception as exc:  # moto's EntityNotFoundException: Athena says the schema does not exist
             raise AthenaRequestInvalid(f"SCHEMA_NOT_FOUND: Schema '{execution.database}' does not exist ({type(exc).__name__})") from None
-        with tempfile.TemporaryDirectory(prefix="athena-") as scratch:
+        with self._mirror_lock:  # one query at a time reads and refreshes the mirror
             connection = duckdb.connect(":memory:")
             try:
                 connection.execute("SET integer_division = true")
                 for table in tables:
-                    self._register(connection, table, Path(scratch) / table["Name"])
+                    self._register(connection, table, self._mirror_root / execution.database / table["Name"])
                 cursor = connection.execute(execution.query, [_literal_value(p) for p in parameters])
                 columns = [(name, _athena_type(str(kind))) for name, kind, *_ in cursor.description]
                 rows = [[_text(value) for value in row] for row in cursor.fetchall()]
@@ -231,12 +237,14 @@ class AthenaEngine:
         connection.execute(f"CREATE VIEW {_quoted(table['Name'])} AS SELECT {selected} FROM read_parquet({pattern}{options})")
 
     def _copy_objects(self, location: str, directory: Path) -> int:
-        """The Parquet objects under an s3:// location, copied (current versions) into `directory`."""
+        """The Parquet objects under an s3:// location (current versions), mirrored in `directory`:
+        an object is written again only when its ETag changed, and a file whose object is gone is
+        removed. Returns how many objects there are."""
         from moto.s3.models import s3_backends
 
         bucket_name, _, prefix = location.removeprefix("s3://").partition("/")
         bucket = s3_backends[self.account]["global"].get_bucket(bucket_name)
-        copied = 0
+        wanted: set[Path] = set()
         for name in list(bucket.keys.keys()):
             if not name.startswith(prefix) or not name.endswith(".parquet"):
                 continue
@@ -244,10 +252,15 @@ class AthenaEngine:
             if current is None or not hasattr(current, "value"):  # deleted (a delete marker)
                 continue
             target = directory / name[len(prefix) :]
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(current.value)
-            copied += 1
-        return copied
+            wanted.add(target)
+            if self._mirrored.get(target) != current.etag:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(current.value)
+                self._mirrored[target] = current.etag
+        for gone in [path for path in self._mirrored if path not in wanted and path.is_relative_to(directory)]:
+            gone.unlink(missing_ok=True)
+            del self._mirrored[gone]
+        return len(wanted)
 
 
 def _literal_value(text: str) -> Any:

@@ -993,3 +993,41 @@ def test_requests_for_other_hosts_are_left_to_botocore(server: MotoServer) -> No
     assert server.transport is not None
     elsewhere = AWSPreparedRequest("GET", "http://127.0.0.2:1/", {}, b"", stream_output=False)
     assert server.transport(elsewhere) is None
+
+
+def test_athena_queries_read_the_objects_as_they_are_now(server: MotoServer) -> None:
+    """The engine keeps its copies of a table's Parquet objects between queries: a query after an
+    object is overwritten, deleted or added answers from the objects as they are then."""
+    import io
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    server.reset_state()
+    clients = in_process_clients()
+    s3, glue, athena = clients("s3"), clients("glue"), clients("athena")
+    s3.create_bucket(Bucket="facts", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"})
+    glue.create_database(DatabaseInput={"Name": "mirror"})
+    storage = {"Columns": [{"Name": "n", "Type": "bigint"}], "Location": "s3://facts/plays/"}
+    glue.create_table(DatabaseName="mirror", TableInput={"Name": "plays", "PartitionKeys": [{"Name": "day", "Type": "string"}], "StorageDescriptor": storage})
+
+    def put(day: str, *values: int) -> None:
+        buffer = io.BytesIO()
+        pq.write_table(pa.table({"n": pa.array(values, pa.int64())}), buffer)
+        s3.put_object(Bucket="facts", Key=f"plays/day={day}/part-0.parquet", Body=buffer.getvalue())
+
+    def total_by_day() -> list[list[str | None]]:
+        query = "SELECT day, sum(n) AS total FROM plays GROUP BY day ORDER BY day"
+        started = athena.start_query_execution(QueryString=query, QueryExecutionContext={"Database": "mirror"})
+        rows = athena.get_query_results(QueryExecutionId=started["QueryExecutionId"])["ResultSet"]["Rows"][1:]
+        return [[cell.get("VarCharValue") for cell in row["Data"]] for row in rows]
+
+    put("2026-01-01", 1, 2)
+    put("2026-01-02", 10)
+    assert total_by_day() == [["2026-01-01", "3"], ["2026-01-02", "10"]]
+    assert total_by_day() == [["2026-01-01", "3"], ["2026-01-02", "10"]], "nothing changed: the same answer"
+    put("2026-01-02", 20, 30)
+    assert total_by_day() == [["2026-01-01", "3"], ["2026-01-02", "50"]], "an overwritten object is read again"
+    s3.delete_object(Bucket="facts", Key="plays/day=2026-01-01/part-0.parquet")
+    put("2026-01-03", 7)
+    assert total_by_day() == [["2026-01-02", "50"], ["2026-01-03", "7"]], "a deleted object is gone, a new one is read"
