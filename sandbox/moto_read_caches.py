@@ -15,9 +15,10 @@ new generation. A table restored from a backup, or a transaction's rollback copy
 with generations of its own. Within one generation the table answers with what it computed first in
 that generation, kept per table object (weakly): the sorted list of its items (a copy each time:
 moto's callers may sort what they get), the items each index holds, and, per index hash attribute
-names, its items grouped by their string or binary values in the table's own item order, which is
-what `_query_candidates` would have found by testing each item; and the size of each item a read
-sized (`remembered_sizes`). Same answers, same order, one pass per generation.
+names, its items grouped by their string or binary values in the table's own item order (the items
+moto's hash-key test keeps for an index query on those values: `partition_of`, which
+`_query_candidates` asks); and the size of each item a read sized (`remembered_sizes`). Same
+answers, same order, one pass per generation.
 """
 
 from __future__ import annotations
@@ -58,10 +59,7 @@ _tables: weakref.WeakKeyDictionary[Any, _TableReads] | None = None  # set while 
 def _reads(table: Any) -> _TableReads | None:
     if _tables is None:
         return None
-    try:
-        return _tables.setdefault(table, _TableReads())
-    except TypeError:  # not a table (e.g. the view of one partition a query sorts): nothing kept
-        return None
+    return _tables.setdefault(table, _TableReads())
 
 
 def _changed(table: Any) -> None:
@@ -70,16 +68,17 @@ def _changed(table: Any) -> None:
         reads.next_generation()
 
 
-def partition_of(table: Any, wanted_values: list[tuple[str, str, Any]]) -> dict[Any, Any] | None:
+def partition_of(table: Any, wanted_values: list[tuple[str, str, Any]]) -> dict[Any, Any]:
     """The part of `table.items` (same shape, same order) whose attributes `name` have exactly type
-    `kind` ("S" or "B") and value `value` for every (name, kind, value) of `wanted_values`; None when no
-    cache is active (the caller tests every item itself)."""
+    `kind` ("S" or "B") and value `value` for every (name, kind, value) of `wanted_values`: from the
+    table's groups for its generation, or, with no cache active, grouped for this call alone."""
+    names = tuple(name for name, _, _ in wanted_values)
     reads = _reads(table)
     if reads is None:
-        return None
-    names = tuple(name for name, _, _ in wanted_values)
-    groups = reads.groups.get(names)
-    if groups is None:
+        groups = _grouped(table, names)
+    elif names in reads.groups:
+        groups = reads.groups[names]
+    else:
         groups = reads.groups[names] = _grouped(table, names)
     return groups.get(tuple((kind, value) for _, kind, value in wanted_values), {})
 

@@ -283,28 +283,14 @@ def _query_candidates(table: Any, arguments: dict[str, Any]) -> dict[Any, Any] |
 
     if all(expected.type in ("S", "B") for _, expected in conditions):
         # moto's `!=` compares type and `cast_value`, which is the value itself for a string or binary
-        wanted_values = [(name, expected.type, expected.value) for name, expected in conditions]
-        kept = partition_of(table, wanted_values)  # the same part, found once per generation of the table
-        if kept is not None:
-            return kept
-        if len(wanted_values) == 1:
-            return _candidates_with(table, *wanted_values[0])
+        return partition_of(table, [(name, expected.type, expected.value) for name, expected in conditions])
 
-        def wanted(item: Any) -> bool:
-            for name, kind, expected_value in wanted_values:
-                value = item.attrs.get(name)
-                if value is None or value.type != kind or value.value != expected_value:
-                    return False
-            return True
-
-    else:
-
-        def wanted(item: Any) -> bool:
-            for name, expected in conditions:
-                value = item.attrs.get(name)
-                if not value or value != expected:
-                    return False
-            return True
+    def wanted(item: Any) -> bool:  # moto's own test, for a number key
+        for name, expected in conditions:
+            value = item.attrs.get(name)
+            if not value or value != expected:
+                return False
+        return True
 
     if not table.range_key_attr:
         return {key: item for key, item in table.items.items() if wanted(item)}
@@ -313,28 +299,6 @@ def _query_candidates(table: Any, arguments: dict[str, Any]) -> dict[Any, Any] |
         for range_key, item in bucket.items():
             if wanted(item):
                 candidates.setdefault(key, {})[range_key] = item
-    return candidates
-
-
-def _candidates_with(table: Any, name: str, kind: str, expected: Any) -> dict[Any, Any]:
-    """`_query_candidates` for the usual index query: one hash attribute, a string or binary value (the
-    same test as its `wanted`, written inline, value first: an index query reads every item of the
-    table, and most do not match)."""
-    if not table.range_key_attr:
-        return {
-            key: item
-            for key, item in table.items.items()
-            if (value := item.attrs.get(name)) is not None and value.type == kind and value.value == expected
-        }
-    candidates: dict[Any, Any] = {}
-    for key, bucket in table.items.items():
-        for range_key, item in bucket.items():
-            value = item.attrs.get(name)
-            if value is not None and value.value == expected and value.type == kind:
-                if key in candidates:
-                    candidates[key][range_key] = item
-                else:
-                    candidates[key] = {range_key: item}
     return candidates
 
 
