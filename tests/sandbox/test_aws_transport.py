@@ -755,42 +755,21 @@ def dynamodb_expressions(dynamodb: Any, step: Callable[[str, Callable[[], Any]],
                     **({"ConditionExpression": condition} if condition else {}),
                 ),
             )
-    step(
-        "transaction with a kept update expression",
-        lambda: dynamodb.transact_write_items(
-            TransactItems=[
-                {
-                    "Update": {
-                        "TableName": "exprs",
-                        "Key": key,
-                        "UpdateExpression": take,
-                        "ConditionExpression": "#c < :limit",
-                        "ExpressionAttributeNames": {"#t": "taken_at", "#c": "count"},
-                        "ExpressionAttributeValues": {":now": {"N": "60"}, ":zero": {"N": "0"}, ":one": {"N": "1"}, ":limit": {"N": "100"}},
-                    }
-                },
-                {"Put": {"TableName": "exprs", "Item": {"pk": {"S": "tx"}}, "ConditionExpression": "attribute_not_exists(pk)"}},
-            ]
-        ),
-    )
-    step(
-        "transaction cancelled by a kept condition",
-        lambda: dynamodb.transact_write_items(
-            TransactItems=[
-                {
-                    "Update": {
-                        "TableName": "exprs",
-                        "Key": key,
-                        "UpdateExpression": take,
-                        "ConditionExpression": "#c < :limit",
-                        "ExpressionAttributeNames": {"#t": "taken_at", "#c": "count"},
-                        "ExpressionAttributeValues": {":now": {"N": "70"}, ":zero": {"N": "0"}, ":one": {"N": "1"}, ":limit": {"N": "1"}},
-                    }
-                },
-                {"Put": {"TableName": "exprs", "Item": {"pk": {"S": "tx"}}, "ConditionExpression": "attribute_not_exists(pk)"}},
-            ]
-        ),
-    )
+    def limiter_transaction(now: str, limit: str) -> Any:
+        """The limiter's update (a kept expression and condition) beside a conditional put, in one transaction."""
+        update = {
+            "TableName": "exprs",
+            "Key": key,
+            "UpdateExpression": take,
+            "ConditionExpression": "#c < :limit",
+            "ExpressionAttributeNames": {"#t": "taken_at", "#c": "count"},
+            "ExpressionAttributeValues": {":now": {"N": now}, ":zero": {"N": "0"}, ":one": {"N": "1"}, ":limit": {"N": limit}},
+        }
+        put = {"TableName": "exprs", "Item": {"pk": {"S": "tx"}}, "ConditionExpression": "attribute_not_exists(pk)"}
+        return dynamodb.transact_write_items(TransactItems=[{"Update": update}, {"Put": put}])
+
+    step("transaction with a kept update expression", lambda: limiter_transaction("60", "100"))
+    step("transaction cancelled by a kept condition", lambda: limiter_transaction("70", "1"))
     step(
         "transaction with an invalid update expression",
         lambda: dynamodb.transact_write_items(
