@@ -355,12 +355,14 @@ def _tell_channels(standing: Standing, channels: dict[LicenceChannel, ChannelVie
     )
 
 
+def _live_where_not_allowed(standing: Standing, channels: dict[LicenceChannel, ChannelView]) -> int:
+    """How many channel entries are live where the licence does not allow them today."""
+    return sum(1 for channel, target in channels.items() if target.status == ChannelStatus.LIVE and channel not in standing.allowed)
+
+
 def _out_of_step(standing: Standing, channels: dict[LicenceChannel, ChannelView]) -> bool:
     """A channel that has not acted on the current fingerprint, or is live where it must not be."""
-    return any(
-        target.state.acted_on != standing.fingerprint or (target.status == ChannelStatus.LIVE and channel not in standing.allowed)
-        for channel, target in channels.items()
-    )
+    return any(target.state.acted_on != standing.fingerprint for target in channels.values()) or _live_where_not_allowed(standing, channels) > 0
 
 
 def _live_past_window(standing: Standing, channels: dict[LicenceChannel, ChannelView], now: datetime) -> int:
@@ -369,4 +371,4 @@ def _live_past_window(standing: Standing, channels: dict[LicenceChannel, Channel
     known_since = standing.fingerprint_at or now
     if now - known_since < LIVE_PAST_WINDOW_GRACE:
         return 0
-    return sum(1 for channel, target in channels.items() if target.status == ChannelStatus.LIVE and channel not in standing.allowed)
+    return _live_where_not_allowed(standing, channels)
