@@ -5,8 +5,10 @@ bench/results.json with each figure, its target, pass/miss and a note. Exit stat
 pass or miss (a miss is a finding, not a crash); 1 when a figure could not be measured.
 
 Parts run one after another, except that the backfill (call counts and virtual time) runs in a child
-process beside the other parts whose figures are counts and virtual time (`BESIDE_BACKFILL`): on 2
-cores each has one, and no wall or CPU figure is measured while they share the machine.
+process beside the parts in `BESIDE_BACKFILL`: on 2 cores each has one. Those are the parts whose
+figures are counts and virtual time, and the two whose wall-time goals are far above what they
+measure (analytics, preflight): sharing the machine can only make a wall time longer, so a pass
+measured there holds alone too, and their figures' notes say where they were measured.
 """
 
 from __future__ import annotations
@@ -68,10 +70,14 @@ def main(argv: list[str] | None = None) -> int:
         say(f"[bench] {part} ...")
         part_started = time.perf_counter()
         try:
-            figures += RUNNERS[part](args, say)
+            measured = RUNNERS[part](args, say)
         except Exception as exc:  # a broken measurement is reported, the others still run
             say(traceback.format_exc())
-            figures += [Figure(name=name, value=None, target=target, error=f"{type(exc).__name__}: {exc}") for name, target in EXPECTED[part]]
+            measured = [Figure(name=name, value=None, target=target, error=f"{type(exc).__name__}: {exc}") for name, target in EXPECTED[part]]
+        if part in beside_backfill and part in SHARED_WALL_TIME:
+            for figure in measured:
+                figure.note += SHARED_MACHINE_NOTE
+        figures += measured
         timings[part] = round(time.perf_counter() - part_started, 1)
         say(f"[bench] {part} done in {timings[part]:.0f} s")
 
@@ -200,11 +206,19 @@ RUNNERS = {
     **{part: _feature(part) for part in FEATURE_PARTS},
 }
 PARTS = tuple(RUNNERS)
-# Parts whose figures are call counts and virtual time only (a wall time they print is informational),
-# as the backfill's are: `make bench` runs the backfill in a child process beside them, one
-# single-threaded process per core, instead of after them. Never a part with a wall or CPU figure
-# (demo, cold_start, overhead, analytics, preflight, long_run): sharing the machine would change it.
-BESIDE_BACKFILL = ("promotion", "branded", "campaigns", "availability")
+# Parts `make bench` runs beside the backfill's child process (one single-threaded process per core)
+# instead of after it. Most have call-count and virtual-time figures only (a wall time they print is
+# informational), as the backfill's are. `SHARED_WALL_TIME` ones have wall-time goals far above what
+# they measure (analytics: 2.5 s and 1.9 s against 60 s and 5 s; preflight: 0.3 s against 5 s):
+# sharing the machine can only lengthen a wall time, so a pass measured beside the backfill is a pass
+# alone, and their notes say where they were measured. Never a part whose goal is close to what it
+# measures or is CPU time (demo, cold_start, overhead, long_run).
+SHARED_WALL_TIME = ("analytics", "preflight")
+BESIDE_BACKFILL = ("promotion", "branded", "campaigns", "availability", *SHARED_WALL_TIME)
+SHARED_MACHINE_NOTE = (
+    " Measured in `make bench` beside the backfill's child process (each with a core of this 2-core machine): "
+    "a shared machine can only make a wall time longer, so alone it is this or shorter."
+)
 EXPECTED: dict[str, list[tuple[str, float]]] = {
     "demo": [("demo_wall_seconds", 60.0), ("demo_runtime_calls_per_invocation", 1.0)],
     "cold_start": [("cold_start_ratio", 1.25)],
