@@ -437,11 +437,35 @@ def cheaper_projections() -> Iterator[None]:
     taken from the item directly — a string as it is, any other value converted on its own exactly
     as moto converts it — in the order moto's merge gives; otherwise moto's own `project` answers.
     The result's attributes are set at once, not one by one through moto's size check (which sums
-    the whole item again for each): a part of a stored item cannot exceed the limit the item met."""
+    the whole item again for each): a part of a stored item cannot exceed the limit the item met.
+
+    A value that moto's conversion (to plain Python and back) would give back unchanged — strings,
+    booleans, nulls, numbers already in the form that conversion writes, and maps and lists of only
+    those — is the stored value itself, shared, as the unprojected Query and Scan results share
+    theirs (`uncopied_query_and_scan_results`): a result is serialized, never changed. Sets and
+    binary values take moto's conversion (it may reorder a set)."""
+    from boto3.dynamodb.types import DYNAMODB_CONTEXT
     from moto.dynamodb.models import dynamo_type
     from moto.dynamodb.models.dynamo_type import DynamoType, Item, LimitedSizeDict
 
     original = Item.project
+
+    def unchanged_by_conversion(value: Any) -> bool:
+        kind = value.type
+        if kind == "S":
+            return type(value.value) is str
+        if kind == "BOOL" or kind == "NULL":
+            return True
+        if kind == "N":
+            try:
+                return str(DYNAMODB_CONTEXT.create_decimal(value.value)) == value.value
+            except ArithmeticError:
+                return False
+        if kind == "M":
+            return all(unchanged_by_conversion(member) for member in value.value.values())
+        if kind == "L":
+            return all(unchanged_by_conversion(member) for member in value.value)
+        return False
 
     def project(self: Any, projection_expressions: list[list[str]]) -> Any:
         names = [path[0] for path in projection_expressions if len(path) == 1 and not path[0].endswith("]")]
@@ -452,9 +476,8 @@ def cheaper_projections() -> Iterator[None]:
             value = self.attrs.get(name)
             if value is None or name in attrs:
                 continue
-            if value.type == "S" and type(value.value) is str:
-                attrs[name] = string = object.__new__(DynamoType)  # what DynamoType({"S": text}) holds
-                string.type, string.value = "S", value.value
+            if unchanged_by_conversion(value):
+                attrs[name] = value
             else:
                 attrs[name] = DynamoType(dynamo_type.serializer.serialize(dynamo_type.deserializer.deserialize(value.to_regular_json())))
         projected = Item(hash_key=self.hash_key, range_key=self.range_key, attrs={})

@@ -395,6 +395,11 @@ def dynamodb_reads(dynamodb: Any, step: Callable[[str, Callable[[], Any]], Any])
             item["kind"] = {"S": ("a", "b", "c")[number % 3]}
         if number % 8 == 0:
             item["tags"] = {"SS": ["x", f"t{number}"]}
+        if number % 3 == 0:  # a map and a list, numbers as a client writes them and as it may not
+            count = {"N": "1e2" if number % 2 else "12"}
+            item["state"] = {"M": {"name": {"S": "x"}, "count": count, "nested": {"L": [{"BOOL": True}, {"NULL": True}, {"N": "0.50"}, {"N": "007"}]}}}
+        if number % 7 == 0:
+            item["blob"], item["marks"] = {"B": bytes([number, 0, 1])}, {"NS": ["1", "2.5", str(number)]}
         dynamodb.put_item(TableName="reads", Item=item)
     statuses = {":s": {"S": "open"}}
     query = dynamodb.query
@@ -453,6 +458,7 @@ def dynamodb_reads(dynamodb: Any, step: Callable[[str, Callable[[], Any]], Any])
     step("scan projected", lambda: scan(TableName="reads", ProjectionExpression="sk, tags", FilterExpression="contains(tags, :x)", ExpressionAttributeValues={":x": {"S": "x"}}))
     # top-level names in any order, absent from some items or from all (moto's projection, short-cut)
     step("scan projected names", lambda: scan(TableName="reads", ProjectionExpression="#r, note, pk, absent, tags, sk", ExpressionAttributeNames={"#r": "rank"}))
+    step("scan projected values", lambda: scan(TableName="reads", ProjectionExpression="#st, #b, marks, sk, #r", ExpressionAttributeNames={"#st": "state", "#b": "blob", "#r": "rank"}))
     step("scan projected nothing present", lambda: scan(TableName="reads", ProjectionExpression="absent", Limit=3))
     step(
         "batch get projected",
