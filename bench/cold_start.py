@@ -35,7 +35,10 @@ every round. The first `SCREENING_ROUNDS` rounds measure the baseline and every 
 then ranked by their median so far and the `CONFIRMED_FLOWS` heaviest (a flow that failed is out)
 go on with the baseline to the last round (`plan_rounds`, `round_jobs`). The worst flow is the
 heaviest of the confirmed ones, by its median over every round; every other flow's median, reported
-in the details, is from the screening rounds only.
+in the details, is from the screening rounds only. A job measured in some rounds only is divided by
+the baseline over those rounds (`ColdStartResult.baseline_for`), so that a ratio compares samples
+that met the same load (in the first screened runs the baseline's samples in the screening rounds
+were 15% above its later ones).
 
 What a run costs is fresh interpreters, so none is spent on what no figure reads: the warm-up reads
 the code trees' files into the page cache and runs one baseline and one flow (not a whole discarded
@@ -322,6 +325,26 @@ class Samples:
     import_cpu_ms: list[float] = field(default_factory=list)  # the part spent importing (the rest builds clients)
     error: str | None = None
     built: dict[str, int] = field(default_factory=dict)
+    rounds: list[int] = field(default_factory=list)  # the round of each sample (none recorded: every round)
+
+    def add(self, round_number: int, outcome: dict[str, Any]) -> None:
+        self.built = outcome.get("built") or self.built
+        self.rounds.append(round_number)
+        self.wall_ms.append(outcome["wall_ms"])
+        self.cpu_ms.append(outcome["cpu_ms"])
+        if outcome.get("import_cpu_ms") is not None:
+            self.import_cpu_ms.append(outcome["import_cpu_ms"])
+
+    def within(self, rounds: Collection[int]) -> Samples:
+        """The samples of `rounds` only (all of them when no rounds were recorded)."""
+        if not self.rounds:
+            return self
+        kept = [i for i, number in enumerate(self.rounds) if number in rounds]
+        return Samples(
+            self.name, self.module, [self.wall_ms[i] for i in kept], [self.cpu_ms[i] for i in kept],
+            [self.import_cpu_ms[i] for i in kept] if len(self.import_cpu_ms) == len(self.rounds) else [],
+            self.error, self.built, [self.rounds[i] for i in kept],
+        )  # fmt: skip
 
     @property
     def wall_median(self) -> float | None:
@@ -351,9 +374,15 @@ class ColdStartResult:
     confirmed: tuple[str, ...] = ()  # the flows measured in every round; the worst is one of them
     group_layers: ColdStartResult | None = None  # the dependency-group flows, in some of the same rounds, against the same baseline
 
+    def baseline_for(self, samples: Samples) -> Samples:
+        """The baseline over the rounds `samples` were measured in: a flow screened out, a what-if
+        variant or an analytics flow is divided by the baseline that met the same load."""
+        return self.baseline.within(samples.rounds) if samples.rounds else self.baseline
+
     def ratio(self, samples: Samples, metric: str = "wall") -> float | None:
+        baseline = self.baseline_for(samples)
         ours = samples.wall_median if metric == "wall" else samples.cpu_median
-        base = self.baseline.wall_median if metric == "wall" else self.baseline.cpu_median
+        base = baseline.wall_median if metric == "wall" else baseline.cpu_median
         return ours / base if ours is not None and base else None
 
     @property
@@ -508,12 +537,8 @@ def measure(
         for (target, _, _), outcome in zip(live, results, strict=True):
             if outcome.get("error"):
                 target.error = outcome["error"]
-                continue
-            target.built = outcome.get("built") or target.built
-            target.wall_ms.append(outcome["wall_ms"])
-            target.cpu_ms.append(outcome["cpu_ms"])
-            if outcome.get("import_cpu_ms") is not None:
-                target.import_cpu_ms.append(outcome["import_cpu_ms"])
+            else:
+                target.add(round_number, outcome)
         say(f"  cold start ({'bytecode' if bytecode else 'sources only'}{', and sources only' if round_number in plan.sources_rounds else ''}): round {round_number}/{repetitions}, {len(live)} children")
     worst = _worst(samples, among=confirmed)
     heaviest_modules: list[dict[str, Any]] = []

@@ -380,6 +380,7 @@ def test_measure_screens_then_confirms_and_drops_a_flow_that_fails(tmp_path: Pat
     by_name = {s.name: s for s in result.flows}
     assert by_name[flows[0].name].error == "ImportError: boom" and len(by_name[flows[0].name].cpu_ms) == 1
     assert [len(by_name[f.name].cpu_ms) for f in flows[1:]] == [3, 9, 9, 9, 3]  # screened-out flows: the screening only
+    assert by_name[flows[1].name].rounds == [1, 2, 3] and by_name[flows[2].name].rounds == result.baseline.rounds == list(range(1, 10))
     assert len(result.baseline.cpu_ms) == 9 and all(len(v.cpu_ms) == 5 for v in result.what_if) and len(result.what_if) == len(WHAT_IF)
 
     sources = result.without_bytecode
@@ -390,6 +391,7 @@ def test_measure_screens_then_confirms_and_drops_a_flow_that_fails(tmp_path: Pat
     groups = result.group_layers
     assert groups is not None and groups.baseline is result.baseline and groups.repetitions == 4
     assert [len(g.cpu_ms) for g in groups.flows] == [4, 4] and groups.worst_flow in {f.name for f in GROUP_LAYER_FLOWS[:2]}
+    assert groups.flows[0].rounds == [1, 4, 6, 9] and len(groups.baseline_for(groups.flows[0]).cpu_ms) == 4
 
     # warm-up (baseline, first flow), then round by round; a sources-only child never before the screening ends
     rounds = runs[2:]
@@ -401,6 +403,19 @@ def test_measure_screens_then_confirms_and_drops_a_flow_that_fails(tmp_path: Pat
     assert len(runs) == 2 + (7 + 7 + 6) + 6 * 4 + 5 * len(WHAT_IF) + 4 * 2 + 3 * 4
 
 
+def test_a_flow_measured_in_some_rounds_is_divided_by_the_baseline_of_those_rounds() -> None:
+    """Screening rounds met more load than the later ones here: a screened-out flow's ratio compares it
+    with the baseline that met the same load, not with a baseline mostly measured later."""
+    baseline = Samples("baseline", None, wall_ms=[200, 200, 200, 100, 100, 100], cpu_ms=[200, 200, 200, 100, 100, 100], rounds=[1, 2, 3, 4, 5, 6])
+    confirmed = Samples("confirmed", "m", wall_ms=[600, 600, 600, 300, 300, 300], cpu_ms=[600, 600, 600, 300, 300, 300], rounds=[1, 2, 3, 4, 5, 6])
+    screened_out = Samples("screened-out", "n", wall_ms=[500] * 3, cpu_ms=[500] * 3, rounds=[1, 2, 3])
+    result = ColdStartResult(baseline, [confirmed, screened_out], 6, True, [], "confirmed", screening_rounds=3, confirmed=("confirmed",))
+    assert result.ratio(confirmed, "cpu") == 450 / 150  # every round: the whole baseline
+    assert result.ratio(screened_out, "cpu") == 500 / 200  # lower than the worst's, as its samples are
+    assert result.baseline_for(screened_out).rounds == [1, 2, 3]
+    assert result.ratio(Samples("unrecorded", "o", cpu_ms=[300]), "cpu") == 300 / 150  # no rounds recorded: the whole baseline
+
+
 def test_ratio_figure_says_which_flows_were_screened_only() -> None:
     from bench.figures import _cold_start_ms_figure, _cold_start_ratio_figure
 
@@ -409,8 +424,8 @@ def test_ratio_figure_says_which_flows_were_screened_only() -> None:
     result.screening_rounds, result.confirmed = 3, ("episode-publisher", "release-sweep")
     figure = _cold_start_ratio_figure(result)
     assert "the baseline and each of the 2 flows heaviest in a screening of all 3 over the first 3 rounds" in figure.note
-    assert "the other flows were measured in the screening rounds only (3 each)" in figure.note
-    assert "best: licence-status, ratio 0.67, from the screening rounds" in figure.note
+    assert "the other flows were measured in the screening rounds only (3 each; their ratios are to the baseline in those rounds)" in figure.note
+    assert "best: licence-status, ratio 0.67, from the screening rounds, to the baseline in them" in figure.note
     flows = figure.details["flows"]
     assert flows["episode-publisher"]["confirmed"] and not flows["licence-status"]["confirmed"]
     assert flows["licence-status"]["samples"] == 3 and figure.details["confirmed_flows"] == ["episode-publisher", "release-sweep"]
