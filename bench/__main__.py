@@ -36,7 +36,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--only", default=",".join(PARTS), help=f"comma-separated subset of {', '.join(PARTS)}")
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help="results JSON (default bench/results.json)")
-    parser.add_argument("--cold-start-reps", type=int, default=9, help="fresh interpreters per handler and for the baseline")
+    parser.add_argument(
+        "--cold-start-reps", type=int, default=9, help="cold start: rounds; the baseline and the heaviest flows run in each, every flow in the first 3"
+    )
     parser.add_argument(
         "--cold-start-no-bytecode",
         action=argparse.BooleanOptionalAction,

@@ -26,17 +26,29 @@ botocore X-Ray clients at import, which a Lambda function never pays for.
 
 The child times only the work (not interpreter start-up) and reports CPU time (the figure: robust
 to other load on this 2-core machine) and wall time. Samples are interleaved (baseline, flow 1,
-flow 2, ..., repeat) after a warm-up round, so background load hits both sides alike; the figure is
-the ratio of medians. Two children run side by side (`CHILDREN_AT_ONCE`, one per core): every
-sample, baseline and flow alike, then shares the machine with one other child.
+flow 2, ..., repeat) after a warm-up, so background load hits both sides alike; the figure is the
+ratio of medians. Two children run side by side (`CHILDREN_AT_ONCE`, one per core): every sample,
+baseline and flow alike, then shares the machine with one other child.
+
+Screen, then confirm: the headline is about the worst flow only, so only the heaviest flows get
+every round. The first `SCREENING_ROUNDS` rounds measure the baseline and every flow; the flows are
+then ranked by their median so far and the `CONFIRMED_FLOWS` heaviest (a flow that failed is out)
+go on with the baseline to the last round (`plan_rounds`, `round_jobs`). The worst flow is the
+heaviest of the confirmed ones, by its median over every round; every other flow's median, reported
+in the details, is from the screening rounds only. A job measured in some rounds only is divided by
+the baseline over those rounds (`ColdStartResult.baseline_for`), so that a ratio compares samples
+that met the same load (in the first screened runs the baseline's samples in the screening rounds
+were 15% above its later ones).
 
 What a run costs is fresh interpreters, so none is spent on what no figure reads: the warm-up reads
 the code trees' files into the page cache and runs one baseline and one flow (not a whole discarded
 round of every job); the what-if variants (informational levers in the headline's note) take the
-`what_if_repetitions` rounds spread over the run; the sources-only comparison runs in a third of
-the same rounds, spread too, rather than as a later phase (both sides of its factor then meet the
-same load); the `-X importtime` profile runs only where a note reads it (the headline), its children
-side by side too.
+`what_if_repetitions` rounds spread over the run; the analytics flows (dependency-group layer) take
+`group_repetitions` rounds spread over it too, against the same baseline; the sources-only
+comparison (only figures about the worst flow read it) covers the baseline and the confirmed flows,
+in a few of the rounds after the screening, spread too, rather than as a later phase (both sides of
+its factor then meet the same load); the `-X importtime` profile runs only where a note reads it
+(the headline), its children side by side too.
 """
 
 from __future__ import annotations
@@ -48,6 +60,7 @@ import shutil
 import statistics
 import subprocess
 import tempfile
+from collections.abc import Collection, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -70,7 +83,7 @@ BASELINE = "baseline: import boto3 + boto3.client('dynamodb')"
 CHILD_TIMEOUT_SECONDS = 120
 # Children measured side by side, one per core: each is a single-threaded interpreter, so on this
 # 2-core machine each has a core of its own, its CPU time (the figure) is its own, and the samples
-# of both sides stay interleaved alike. It halves the part's wall time (17 rounds of every flow).
+# of both sides stay interleaved alike. It halves the part's wall time.
 CHILDREN_AT_ONCE = max(1, min(2, os.cpu_count() or 1))
 
 # What a flow's first invocation builds, by what its declaration names (see the module docstring).
@@ -283,6 +296,26 @@ WHAT_IF: tuple[tuple[str, str], ...] = (
 
 
 # --- measuring -----------------------------------------------------------------------------------
+SCREENING_ROUNDS = 3
+"""Rounds in which every flow is measured before the heaviest are picked. A median of three is the
+fewest samples that one disturbed sample (a burst of outside load on one child) cannot move, and the
+screen only has to tell the heavy flows from the light ones. It is 3 x 24 of the run's ~150
+children, where measuring every flow in every round took 9 x 24 (and 3 x 24 from sources only) of ~350."""
+
+CONFIRMED_FLOWS = 3
+"""How many of the screening's heaviest flows go on to every round (and to the sources-only
+comparison). The worst flow is not a stable fact of the code: the heavy flows sit within about a
+tenth of each other and which one tops them is noise (two full runs on 2 Dec named
+availability-monitor at 743 ms and campaign-planner at 877 ms from disjoint top threes, the top
+eight of each within 12%; in a screened run the top twelve's screening medians were within 13%).
+A flow ranked fourth in the screening can still be the heaviest only by about its gap to the
+third, which is smaller than that run-to-run spread; each further flow costs 6 children with
+bytecode and 3 from sources only (~4 s of the part's wall time)."""
+
+JobKey = tuple[str, str]  # (part, name): part is one of JOB_PARTS, name the flow's, variant's or BASELINE
+JOB_PARTS = ("baseline", "flow", "what-if", "group flow", "sources baseline", "sources flow")
+
+
 @dataclass
 class Samples:
     name: str
@@ -292,6 +325,26 @@ class Samples:
     import_cpu_ms: list[float] = field(default_factory=list)  # the part spent importing (the rest builds clients)
     error: str | None = None
     built: dict[str, int] = field(default_factory=dict)
+    rounds: list[int] = field(default_factory=list)  # the round of each sample (none recorded: every round)
+
+    def add(self, round_number: int, outcome: dict[str, Any]) -> None:
+        self.built = outcome.get("built") or self.built
+        self.rounds.append(round_number)
+        self.wall_ms.append(outcome["wall_ms"])
+        self.cpu_ms.append(outcome["cpu_ms"])
+        if outcome.get("import_cpu_ms") is not None:
+            self.import_cpu_ms.append(outcome["import_cpu_ms"])
+
+    def within(self, rounds: Collection[int]) -> Samples:
+        """The samples of `rounds` only (all of them when no rounds were recorded)."""
+        if not self.rounds:
+            return self
+        kept = [i for i, number in enumerate(self.rounds) if number in rounds]
+        return Samples(
+            self.name, self.module, [self.wall_ms[i] for i in kept], [self.cpu_ms[i] for i in kept],
+            [self.import_cpu_ms[i] for i in kept] if len(self.import_cpu_ms) == len(self.rounds) else [],
+            self.error, self.built, [self.rounds[i] for i in kept],
+        )  # fmt: skip
 
     @property
     def wall_median(self) -> float | None:
@@ -316,11 +369,20 @@ class ColdStartResult:
     worst_flow: str | None
     what_if: list[Samples] = field(default_factory=list)
     interpreter: str = ""
-    without_bytecode: ColdStartResult | None = None  # the same flows from sources only, in some of the same rounds
+    without_bytecode: ColdStartResult | None = None  # the confirmed flows from sources only, in some of the same rounds
+    screening_rounds: int = 0  # 0: every flow measured in every round
+    confirmed: tuple[str, ...] = ()  # the flows measured in every round; the worst is one of them
+    group_layers: ColdStartResult | None = None  # the dependency-group flows, in some of the same rounds, against the same baseline
+
+    def baseline_for(self, samples: Samples) -> Samples:
+        """The baseline over the rounds `samples` were measured in: a flow screened out, a what-if
+        variant or an analytics flow is divided by the baseline that met the same load."""
+        return self.baseline.within(samples.rounds) if samples.rounds else self.baseline
 
     def ratio(self, samples: Samples, metric: str = "wall") -> float | None:
+        baseline = self.baseline_for(samples)
         ours = samples.wall_median if metric == "wall" else samples.cpu_median
-        base = self.baseline.wall_median if metric == "wall" else self.baseline.cpu_median
+        base = baseline.wall_median if metric == "wall" else baseline.cpu_median
         return ours / base if ours is not None and base else None
 
     @property
@@ -352,6 +414,60 @@ def flow_job(flow: FlowDeclaration) -> dict[str, Any]:
     return {"kind": "flow", "flow": flow.name, "module": handler_module(flow), "plan": client_plan(flow).as_json(), "region": REGION}
 
 
+@dataclass(frozen=True)
+class RoundPlan:
+    """Which rounds each part of the run is measured in (`round_jobs` reads it; no interpreter involved)."""
+
+    repetitions: int
+    screening_rounds: int  # every flow in rounds 1..screening_rounds, then the confirmed ones; 0: every flow throughout
+    what_if_rounds: frozenset[int] = frozenset()
+    group_rounds: frozenset[int] = frozenset()
+    sources_rounds: frozenset[int] = frozenset()  # after the screening: only then are the confirmed flows known
+
+
+def plan_rounds(repetitions: int, flows: int, *, what_if_repetitions: int = 0, group_repetitions: int = 0, sources_repetitions: int = 0) -> RoundPlan:
+    """Screen only when it saves children: more rounds than the screening and more flows than are confirmed."""
+    screening = SCREENING_ROUNDS if repetitions > SCREENING_ROUNDS and flows > CONFIRMED_FLOWS else 0
+    return RoundPlan(
+        repetitions=repetitions,
+        screening_rounds=screening,
+        what_if_rounds=frozenset(spread_rounds(repetitions, what_if_repetitions)) if what_if_repetitions > 0 else frozenset(),
+        group_rounds=frozenset(spread_rounds(repetitions, group_repetitions)) if group_repetitions > 0 else frozenset(),
+        sources_rounds=frozenset(spread_rounds(repetitions, sources_repetitions, first=screening + 1)) if sources_repetitions > 0 else frozenset(),
+    )
+
+
+def round_jobs(
+    round_number: int,
+    plan: RoundPlan,
+    flows: Sequence[str],
+    confirmed: Collection[str] = (),
+    variants: Sequence[str] = (),
+    group_flows: Sequence[str] = (),
+) -> list[JobKey]:
+    """The jobs of one round, in the order they start: the baseline; every flow in a screening round (or
+    when there is no screening), the confirmed flows after it; then the what-if variants, the
+    dependency-group flows and the sources-only baseline and flows (the confirmed ones), each in its
+    own rounds. The baseline is in every round: every other job is divided by it."""
+    screening = plan.screening_rounds == 0 or round_number <= plan.screening_rounds
+    measured = list(flows) if screening else [name for name in flows if name in confirmed]
+    keys: list[JobKey] = [("baseline", BASELINE), *(("flow", name) for name in measured)]
+    if round_number in plan.what_if_rounds:
+        keys += [("what-if", name) for name in variants]
+    if round_number in plan.group_rounds:
+        keys += [("group flow", name) for name in group_flows]
+    if round_number in plan.sources_rounds:
+        keys += [("sources baseline", BASELINE), *(("sources flow", name) for name in measured)]
+    return keys
+
+
+def heaviest(samples: Iterable[Samples], count: int) -> tuple[str, ...]:
+    """The `count` flows with the highest CPU median so far, heaviest first (ties in the given order);
+    a flow that failed is out, whatever it measured before."""
+    ranked = sorted((s for s in samples if s.error is None and s.cpu_median is not None), key=lambda s: -(s.cpu_median or 0.0))
+    return tuple(s.name for s in ranked[:count])
+
+
 def measure(
     repetitions: int = 9,
     flows: tuple[FlowDeclaration, ...] = MAIN_LAYER_FLOWS,
@@ -360,81 +476,107 @@ def measure(
     what_if: bool = True,
     what_if_repetitions: int | None = None,
     without_bytecode_repetitions: int = 0,
+    group_flows: tuple[FlowDeclaration, ...] = (),
+    group_repetitions: int | None = None,
     import_profile: bool = True,
     runtime: LambdaLikeRuntime | None = None,
     progress: Any = None,
 ) -> ColdStartResult:
-    """`repetitions` interleaved rounds of the baseline and every flow; the what-if variants in
-    `what_if_repetitions` of them (default all), spread over the run (`spread_rounds`); with
-    `without_bytecode_repetitions`, the baseline and every flow from sources only too, in that many of
-    the same rounds (`ColdStartResult.without_bytecode`), so both sides of the with/without comparison
-    meet the same background load; `import_profile`: profile the worst flow's imports
-    (`-X importtime`), which only the headline's note reads."""
+    """`repetitions` interleaved rounds of the baseline and the flows, screened then confirmed
+    (`plan_rounds`, `round_jobs`): every flow in the first `SCREENING_ROUNDS`, then the
+    `CONFIRMED_FLOWS` heaviest by their median so far; the worst flow is the heaviest confirmed one.
+    The what-if variants in `what_if_repetitions` of the rounds (default all) and `group_flows` (their
+    dependency-group layer on the path) in `group_repetitions` (default all), spread over the run
+    (`spread_rounds`), against the same baseline (`ColdStartResult.group_layers`); with
+    `without_bytecode_repetitions`, the baseline and the confirmed flows from sources only too, in
+    that many of the rounds after the screening (`ColdStartResult.without_bytecode`), so both sides of
+    the with/without comparison meet the same background load; `import_profile`: profile the worst
+    flow's imports (`-X importtime`), which only the headline's note reads."""
     say = progress or (lambda message: None)
     runtime = runtime or prepare_runtime(progress=say)
     tree = runtime.compiled if bytecode else runtime.sources_only
-    every_round = set(range(1, repetitions + 1))
-    jobs: list[tuple[Samples, dict[str, Any], dict[str, str], set[int]]] = []
-
-    def add_mode(mode_tree: CodeTree, rounds: set[int]) -> tuple[Samples, list[Samples]]:
-        baseline = Samples(BASELINE, None)
-        samples = [Samples(flow.name, handler_module(flow)) for flow in flows]
-        jobs.append((baseline, {"kind": "baseline", "region": REGION}, lambda_environment(None, mode_tree), rounds))
-        jobs.extend((s, flow_job(f), lambda_environment(f, mode_tree), rounds) for s, f in zip(samples, flows, strict=True))
-        return baseline, samples
-
-    baseline, samples = add_mode(tree, every_round)
-    variants = [Samples(name, None) for name, _ in WHAT_IF] if what_if else []
-    variant_rounds = spread_rounds(repetitions, repetitions if what_if_repetitions is None else what_if_repetitions)
+    with_sources = bytecode and without_bytecode_repetitions > 0
+    plan = plan_rounds(
+        repetitions,
+        len(flows),
+        what_if_repetitions=(repetitions if what_if_repetitions is None else what_if_repetitions) if what_if else 0,
+        group_repetitions=(repetitions if group_repetitions is None else group_repetitions) if group_flows else 0,
+        sources_repetitions=without_bytecode_repetitions if with_sources else 0,
+    )
     publisher = next((f for f in flows if f.name == "episode-publisher"), flows[0] if flows else None)
-    jobs += [(v, {"kind": "code", "code": body, "region": REGION}, lambda_environment(publisher, tree), variant_rounds) for v, (_, body) in zip(variants, WHAT_IF, strict=False)]  # no variants without what_if
-    sources: tuple[Samples, list[Samples]] | None = None
-    sources_rounds = spread_rounds(repetitions, without_bytecode_repetitions)
+    jobs: dict[JobKey, tuple[Samples, dict[str, Any], dict[str, str]]] = {}
+
+    def add(key: JobKey, module: str | None, job: dict[str, Any], environment: dict[str, str]) -> Samples:
+        jobs[key] = (Samples(key[1], module), job, environment)
+        return jobs[key][0]
+
+    baseline_job = {"kind": "baseline", "region": REGION}
+    baseline = add(("baseline", BASELINE), None, baseline_job, lambda_environment(None, tree))
+    samples = [add(("flow", f.name), handler_module(f), flow_job(f), lambda_environment(f, tree)) for f in flows]
+    variants = [add(("what-if", name), None, {"kind": "code", "code": body, "region": REGION}, lambda_environment(publisher, tree)) for name, body in (WHAT_IF if what_if else ())]
+    groups = [add(("group flow", f.name), handler_module(f), flow_job(f), lambda_environment(f, tree)) for f in group_flows]
     trees = [tree]
-    if bytecode and without_bytecode_repetitions > 0:
-        sources = add_mode(runtime.sources_only, sources_rounds)
+    sources: tuple[Samples, list[Samples]] | None = None
+    if with_sources:
+        sources = (
+            add(("sources baseline", BASELINE), None, baseline_job, lambda_environment(None, runtime.sources_only)),
+            [add(("sources flow", f.name), handler_module(f), flow_job(f), lambda_environment(f, runtime.sources_only)) for f in flows],
+        )
         trees.append(runtime.sources_only)
-    warm_up(runtime.interpreter, trees, [(job, environment) for _, job, environment, _ in jobs[:2]], flows)
+    warm_up(runtime.interpreter, trees, [(job, environment) for _, job, environment in list(jobs.values())[:2]], (*flows, *group_flows))
+    names = [f.name for f in flows]
+    confirmed: tuple[str, ...] = tuple(names) if plan.screening_rounds == 0 else ()
     for round_number in range(1, repetitions + 1):
-        live = [(target, job, environment) for target, job, environment, rounds in jobs if target.error is None and round_number in rounds]
+        if plan.screening_rounds and round_number == plan.screening_rounds + 1:
+            confirmed = heaviest(samples, CONFIRMED_FLOWS)
+            say(f"  cold start: screened {len(flows)} flows in {plan.screening_rounds} rounds; the baseline and the heaviest go on: {', '.join(confirmed)}")
+        keys = round_jobs(round_number, plan, names, confirmed, [v.name for v in variants], [g.name for g in groups])
+        live = [jobs[key] for key in keys if jobs[key][0].error is None]
         with ThreadPoolExecutor(max_workers=CHILDREN_AT_ONCE) as pool:
             results = list(pool.map(lambda planned: _run(runtime.interpreter, planned[1], planned[2])[0], live))
-        for (target, _, _), result in zip(live, results, strict=True):
-            if result.get("error"):
-                target.error = result["error"]
-                continue
-            target.built = result.get("built") or target.built
-            target.wall_ms.append(result["wall_ms"])
-            target.cpu_ms.append(result["cpu_ms"])
-            if result.get("import_cpu_ms") is not None:
-                target.import_cpu_ms.append(result["import_cpu_ms"])
-        say(f"  cold start ({'bytecode' if bytecode else 'sources only'}{', and sources only' if sources and round_number in sources_rounds else ''}): round {round_number}/{repetitions}")
-    worst = _worst(samples)
-    heaviest: list[dict[str, Any]] = []
+        for (target, _, _), outcome in zip(live, results, strict=True):
+            if outcome.get("error"):
+                target.error = outcome["error"]
+            else:
+                target.add(round_number, outcome)
+        say(f"  cold start ({'bytecode' if bytecode else 'sources only'}{', and sources only' if round_number in plan.sources_rounds else ''}): round {round_number}/{repetitions}, {len(live)} children")
+    worst = _worst(samples, among=confirmed)
+    heaviest_modules: list[dict[str, Any]] = []
     if worst is not None and import_profile:
         worst_flow = next(f for f in flows if f.name == worst.name)
-        heaviest = heaviest_imports(runtime.interpreter, flow_job(worst_flow), lambda_environment(worst_flow, tree))
+        heaviest_modules = heaviest_imports(runtime.interpreter, flow_job(worst_flow), lambda_environment(worst_flow, tree))
     fingerprint = runtime.interpreter.fingerprint
-    result = ColdStartResult(baseline, samples, repetitions, bytecode, heaviest, worst.name if worst else None, variants, fingerprint)
+    result = ColdStartResult(
+        baseline, samples, repetitions, bytecode, heaviest_modules, worst.name if worst else None, variants, fingerprint,
+        screening_rounds=plan.screening_rounds, confirmed=confirmed,
+    )  # fmt: skip
     if sources is not None:
-        source_worst = _worst(sources[1])
+        measured_sources = [s for s in sources[1] if s.name in confirmed]
+        source_worst = _worst(measured_sources)
         result.without_bytecode = ColdStartResult(
-            sources[0], sources[1], len(sources_rounds), False, [], source_worst.name if source_worst else None, interpreter=fingerprint
-        )
+            sources[0], measured_sources, len(plan.sources_rounds), False, [], source_worst.name if source_worst else None, interpreter=fingerprint,
+            screening_rounds=plan.screening_rounds, confirmed=confirmed,
+        )  # fmt: skip
+    if groups:
+        group_worst = _worst(groups)
+        result.group_layers = ColdStartResult(baseline, groups, len(plan.group_rounds), bytecode, [], group_worst.name if group_worst else None, interpreter=fingerprint)
     return result
 
 
-def _worst(samples: list[Samples]) -> Samples | None:
-    return max((s for s in samples if s.cpu_median is not None), key=lambda s: s.cpu_median or 0.0, default=None)
+def _worst(samples: list[Samples], among: Collection[str] | None = None) -> Samples | None:
+    """The flow with the highest CPU median, among `among` if given; a flow that failed is out."""
+    candidates = (s for s in samples if s.error is None and s.cpu_median is not None and (among is None or s.name in among))
+    return max(candidates, key=lambda s: s.cpu_median or 0.0, default=None)
 
 
-def spread_rounds(repetitions: int, wanted: int) -> set[int]:
-    """`wanted` of the rounds 1..`repetitions`, evenly spaced from the first to the last: a job measured
-    in fewer rounds meets the same stretch of background load as the baseline it is divided by."""
-    wanted = max(1, min(repetitions, wanted))
+def spread_rounds(repetitions: int, wanted: int, first: int = 1) -> set[int]:
+    """`wanted` of the rounds `first`..`repetitions`, evenly spaced from the first to the last: a job
+    measured in fewer rounds meets the same stretch of background load as the baseline it is divided by."""
+    span = max(1, repetitions - first + 1)
+    wanted = max(1, min(span, wanted))
     if wanted == 1:
-        return {1}
-    return {1 + round(i * (repetitions - 1) / (wanted - 1)) for i in range(wanted)}
+        return {first}
+    return {first + round(i * (span - 1) / (wanted - 1)) for i in range(wanted)}
 
 
 def warm_up(interpreter: BytecodeInterpreter, trees: list[CodeTree], jobs: list[tuple[dict[str, Any], dict[str, str]]], flows: tuple[FlowDeclaration, ...]) -> None:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
 import sys
 import time
 from typing import Any
@@ -103,6 +104,15 @@ def main() -> None:
         error = f"{type(exc).__name__}: {exc}"
     wall_ms, cpu_ms = (time.perf_counter() - wall) * 1000, (time.process_time() - cpu) * 1000
     print(json.dumps({"wall_ms": wall_ms, "cpu_ms": cpu_ms, "import_cpu_ms": import_cpu_ms, "error": error, "built": built}))
+    _leave_without_teardown()
+
+
+def _leave_without_teardown() -> None:
+    """Exit at once, output flushed: tearing down the interpreter (every module and object the flow
+    loaded) is no part of a cold start and cost a quarter of a flow child's CPU, outside the timed part."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 if __name__ == "__main__":

@@ -16,27 +16,30 @@ CHANGED_EPISODE_TARGET = 2.0
 
 # cold start -------------------------------------------------------------------------------------
 def cold_start_figures(repetitions: int, no_bytecode: bool, say: Any) -> list[Figure]:
-    """The ratio (with the bytecode the deployment ships, against the baseline with bytecode too) and
-    the worst flow's import+init in milliseconds with and, when asked, without bytecode."""
-    from bench.cold_start import GROUP_LAYER_FLOWS, measure, prepare_runtime
+    """The ratio (with the bytecode the deployment ships, against the baseline with bytecode too), the
+    worst flow's import+init in milliseconds with and, when asked, without bytecode, and the analytics
+    flows' ratio: one run of interleaved rounds (bench/cold_start.py), one baseline for all of them."""
+    from bench.cold_start import GROUP_LAYER_FLOWS, measure
 
-    runtime = prepare_runtime(progress=say)
-    if no_bytecode:
-        say("  cold start with the shipped bytecode, and without .pyc (as deployed before) in some of the same rounds ...")
+    say(
+        "  cold start with the shipped bytecode: every flow in the screening rounds, then the heaviest; the analytics flows"
+        + (" and, from sources only (as deployed before), the baseline and the heaviest flows" if no_bytecode else "")
+        + " in some of the same rounds ..."
+    )
     compiled = measure(
         repetitions,
         what_if_repetitions=what_if_repetitions(repetitions),
         without_bytecode_repetitions=no_bytecode_repetitions(repetitions) if no_bytecode else 0,
-        runtime=runtime,
+        group_flows=GROUP_LAYER_FLOWS,
+        group_repetitions=group_repetitions(repetitions),
         progress=say,
     )
     sources = compiled.without_bytecode
     figures = [_cold_start_ratio_figure(compiled), _cold_start_ms_figure(compiled, sources, "cold_start_ms_with_bytecode")]
     if sources is not None:
         figures.append(_cold_start_ms_figure(sources, compiled, "cold_start_ms_without_bytecode"))
-    say("  cold start of the analytics flows (main layer + their dependency-group layer) ...")
-    analytics = measure(max(3, repetitions // 2), GROUP_LAYER_FLOWS, what_if=False, import_profile=False, runtime=runtime, progress=say)
-    figures.append(_group_cold_start_figure(analytics))
+    if compiled.group_layers is not None:
+        figures.append(_group_cold_start_figure(compiled.group_layers))
     return figures
 
 
@@ -48,12 +51,19 @@ def what_if_repetitions(repetitions: int) -> int:
 
 
 def no_bytecode_repetitions(repetitions: int) -> int:
-    """The sources-only comparison's rounds, spread over the headline's (so both sides of the factor
-    meet the same background load; measured as a later phase, load drift moved the factor by up to a
-    fifth): every flow compiles everything it imports there (about 3x the CPU of a bytecode start, most
-    of this part's time), for an informational figure whose point is the with/without factor (about
-    2.5-3x, far beyond the spread of a median of 3); a third of the headline's rounds, at least 3."""
+    """The sources-only comparison's rounds (the baseline and the flows confirmed as heaviest), spread
+    over the headline's rounds after the screening (so both sides of the factor meet the same
+    background load; measured as a later phase, load drift moved the factor by up to a fifth): a
+    sources-only start compiles everything it imports (2-3x the CPU of a bytecode start), for
+    informational figures whose point is the with/without factor (2-3x, far beyond the spread of a
+    median of 3); a third of the headline's rounds, at least 3."""
     return max(3, repetitions // 3)
+
+
+def group_repetitions(repetitions: int) -> int:
+    """The analytics flows' rounds (informational, no goal), spread over the headline's and divided by
+    its baseline: half of them, at least 3."""
+    return max(3, repetitions // 2)
 
 
 def _group_cold_start_figure(result: Any) -> Figure:
@@ -65,9 +75,10 @@ def _group_cold_start_figure(result: Any) -> Figure:
     note = (
         f"worst: {worst.name if worst else '-'}: median {_r(worst.cpu_median if worst else None)} ms CPU ({_split_text(worst)}) to import its "
         f"handler and build {_built_text(worst) if worst else '-'}, with the main layer and its dependency-group layer on the path as "
-        f"deployed, vs {_r(result.baseline.cpu_median)} ms for the baseline; every analytics flow: "
+        f"deployed, vs {_r(result.baseline_for(worst).cpu_median if worst else None)} ms for the baseline in the same rounds; every analytics flow: "
         + "; ".join(f"{s.name} {_r(s.cpu_median)} ms (ratio {_r(result.ratio(s, 'cpu'), 2)})" for s in result.flows if s.cpu_median is not None)
-        + f". {result.interpreter}, {result.repetitions} fresh interpreters each. "
+        + f". {result.interpreter}, {result.repetitions} fresh interpreters each, in rounds spread over the headline's run and "
+        f"interleaved with it; the baseline is the headline's, over those rounds. "
         "Informational (no goal in the issue): these functions import pyarrow only where they write Parquet."
     )
     if failed:
@@ -98,10 +109,19 @@ def _split_text(samples: Any) -> str:
 
 
 def _per_flow(result: Any) -> dict[str, Any]:
+    """Every measured flow; `confirmed` false: its median is from the screening rounds only, and its
+    ratio is to the baseline over those rounds (`ColdStartResult.baseline_for`), as every ratio is to
+    the baseline over the flow's own rounds. `screening_cpu_ms_median` is what the flows were ranked by."""
+    screening = range(1, result.screening_rounds + 1)
     return {
         s.name: {
             "module": s.module,
             "built": s.built,
+            "confirmed": s.name in result.confirmed or not result.screening_rounds,
+            "samples": len(s.cpu_ms),
+            "cpu_ms": _rs(s.cpu_ms),
+            "screening_cpu_ms_median": _r(s.within(screening).cpu_median) if result.screening_rounds else None,
+            "baseline_cpu_ms_median": _r(result.baseline_for(s).cpu_median),
             "cpu_ms_median": _r(s.cpu_median),
             "import_cpu_ms_median": _r(s.import_cpu_median),
             "wall_ms_median": _r(s.wall_median),
@@ -119,14 +139,14 @@ def _cold_start_ratio_figure(result: Any) -> Figure:
     failed = [s for s in result.flows if s.error]
     value = result.ratio(worst, "cpu") if worst else None
     worst_wall = result.ratio(worst, "wall") if worst else None
-    best = min((s for s in result.flows if s.cpu_median is not None), key=lambda s: s.cpu_median or 0.0, default=None)
+    best = min((s for s in result.flows if s.cpu_median is not None), key=lambda s: result.ratio(s, "cpu") or 0.0, default=None)
     note = (
         f"worst: {worst.name if worst else '-'}: median {_r(worst.cpu_median if worst else None)} ms CPU ({_split_text(worst)}) to "
         f"import its handler and build what its first event needs ({_built_text(worst) if worst else '-'}) vs "
         f"{_r(baseline.cpu_median)} ms ({_split_text(baseline)}) for `import boto3` + one DynamoDB client (best: "
-        f"{best.name if best else '-'}, ratio {_r(result.ratio(best, 'cpu') if best else None, 2)}); "
+        f"{best.name if best else '-'}, ratio {_r(result.ratio(best, 'cpu') if best else None, 2)}{_screened_only(result, best)}); "
         f"wall-clock ratio {_r(worst_wall, 2)}. Equal work: both sides build their clients; Secrets Manager answered in "
-        f"process, no network. {result.interpreter}, {result.repetitions} fresh interpreters each, interleaved, Lambda-like "
+        f"process, no network. {result.interpreter}, {_samples_text(result)}; interleaved, Lambda-like "
         "environment, only the layer's packages importable, both sides from the checked-hash bytecode the deployment ships. "
         "Figure = ratio of CPU-time medians (robust to other load on the machine). "
     )
@@ -148,7 +168,7 @@ def _cold_start_ratio_figure(result: Any) -> Figure:
             f"MISSED: the baseline builds one client after one import; the worst flow also imports Powertools, pydantic and "
             f"its connectors and builds {_built_text(worst) if worst else '-'}. Loaded on top of boto3 (cumulative ms at first "
             f"import, and the project modules that pulled it in): {loaded}. Self time by group: {groups}. Costliest project "
-            f"modules themselves: {own}. What-if, imports only, measured in this run ({_what_if_samples(result)}; ratio to the baseline): {levers}. With "
+            f"modules themselves: {own}. What-if, imports only, measured in this run ({_what_if_samples(result)}; ratio to the baseline in the same rounds): {levers}. With "
             "SnapStart (docs/cold-start.md) this work moves to the version's publication and a cold start becomes a restore."
         )
     return Figure(
@@ -166,7 +186,31 @@ def _cold_start_ratio_figure(result: Any) -> Figure:
             "what_if": {v.name: {"cpu_ms_median": _r(v.cpu_median), "ratio_cpu": _r(result.ratio(v, "cpu"), 3)} for v in result.what_if},
             "heaviest_imports": result.heaviest_imports,
             "repetitions": result.repetitions,
+            "screening_rounds": result.screening_rounds,
+            "confirmed_flows": list(result.confirmed),
         },
+    )
+
+
+def _screened_only(result: Any, samples: Any) -> str:
+    screened = samples is not None and result.screening_rounds and samples.name not in result.confirmed
+    return ", from the screening rounds, to the baseline in them" if screened else ""
+
+
+def _samples_text(result: Any) -> str:
+    """How many fresh interpreters stand behind the medians, and which flows the worst was chosen from."""
+    if not result.screening_rounds:
+        return f"{result.repetitions} fresh interpreters each"
+    if not result.bytecode:
+        return (
+            f"{result.repetitions} fresh interpreters for the baseline and each of the {len(result.confirmed)} flows confirmed as heaviest "
+            f"with bytecode ({', '.join(result.confirmed)}), in rounds after the screening; the worst is the heaviest of those"
+        )
+    return (
+        f"{result.repetitions} fresh interpreters for the baseline and each of the {len(result.confirmed)} flows heaviest in a screening "
+        f"of all {len(result.flows)} over the first {result.screening_rounds} rounds ({', '.join(result.confirmed)}); the worst is "
+        f"the heaviest of those; the other flows were measured in the screening rounds only ({result.screening_rounds} each; their "
+        "ratios are to the baseline in those rounds)"
     )
 
 
@@ -184,7 +228,7 @@ def _cold_start_ms_figure(result: Any, other: Any, name: str) -> Figure:
         f"worst: {worst.name if worst else '-'}: median {_r(value)} ms CPU ({_split_text(worst)}; wall "
         f"{_r(worst.wall_median if worst else None)} ms) to import its handler and build {_built_text(worst) if worst else '-'}, "
         f"{mode}; baseline (`import boto3` + one client) "
-        f"{_r(result.baseline.cpu_median)} ms the same way. {result.interpreter}, {result.repetitions} fresh interpreters per flow. "
+        f"{_r(result.baseline.cpu_median)} ms the same way. {result.interpreter}, {_samples_text(result)}. "
     )
     if other is not None and other.worst is not None and worst is not None:
         same_flow = next((s for s in other.flows if s.name == worst.name and s.cpu_median), None)
