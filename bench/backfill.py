@@ -9,7 +9,7 @@ default for the figures) an invocation is stopped at its declared timeout as Lam
 
 Three phases in one world:
 
-1. Backfill: a synthetic catalogue (bench.catalogue, 40 series × 50 parts by default, every episode
+1. Backfill: a synthetic catalogue (bench.catalogue, 20 series × 50 parts by default, every episode
    approved, cleared, released and valid) is polled, published, ingested and written back. The run
    stops once every episode has a live Spotify link written back to Consonance (checked every few
    virtual minutes, bounded); completion is the virtual moment of the last write-back.
