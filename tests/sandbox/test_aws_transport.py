@@ -487,6 +487,11 @@ def dynamodb_reads(dynamodb: Any, step: Callable[[str, Callable[[], Any]], Any])
     step("query flat", lambda: query(TableName="flat", KeyConditionExpression="id = :i", ExpressionAttributeValues={":i": {"N": "7.0"}}))
     paged("query flat index", query, TableName="flat", IndexName="by-group", KeyConditionExpression="#g = :g", FilterExpression="n <> :z", ExpressionAttributeNames={"#g": "group"}, ExpressionAttributeValues={":g": {"S": "g1"}, ":z": {"N": "0"}}, Limit=2, ScanIndexForward=False)
     paged("scan flat", scan, TableName="flat", FilterExpression="n < :two", ExpressionAttributeValues={":two": {"N": "2"}}, Limit=3)
+    # pages started from keys no item has, or spelt differently from the item's
+    step("scan flat from a key no item has", lambda: scan(TableName="flat", ExclusiveStartKey={"id": {"N": "8"}}))
+    step("scan flat from a differently spelt key", lambda: scan(TableName="flat", ExclusiveStartKey={"id": {"N": "7.0"}}, Limit=2))
+    step("scan from a key no item has", lambda: scan(TableName="reads", ExclusiveStartKey={"pk": {"S": "p2"}, "sk": {"S": "s15x"}}, Limit=4))
+    step("scan from past the last key", lambda: scan(TableName="reads", ExclusiveStartKey={"pk": {"S": "z"}, "sk": {"S": "z"}}))
 
     # pages cut at 1 MB as moto counts it: in "edge" the first three items are exactly 1,000,000 bytes
     # (a full page), in "over" one byte more (the third item goes to the next page)
