@@ -29,7 +29,8 @@ MEGAPHONE_TOKEN = "bench-megaphone-token"
 
 
 def availability_figures(say: Any) -> list[Figure]:
-    from bench.aws import InProcessAws, moto_speedups
+    from bench.aws import InProcessAws
+    from sandbox.moto_speedups import moto_speedups
 
     with InProcessAws(), moto_speedups():
         return _sweeps(say)
@@ -41,6 +42,7 @@ def _sweeps(say: Any) -> list[Figure]:
     from functions.connectors.megaphone import EpisodeFields, MegaphoneClient
     from functions.connectors.rate_limit import InMemorySlotSchedule, SlotRateLimiter
     from functions.connectors.spotify_auth import SpotifyCredentials
+    from pydantic import SecretStr
     from functions.connectors.spotify_web import SpotifyWebClient
     from functions.domain.events import DomainEvent
     from functions.event_bus import EventBus
@@ -101,10 +103,10 @@ def _sweeps(say: Any) -> list[Figure]:
                 product += 1
                 fields = EpisodeFields(
                     title=f"Episode {product}",
-                    externalId=str(product),
+                    external_id=str(product),
                     draft=False,
                     pubdate=(clock.now() - timedelta(days=1)).isoformat(),
-                    backgroundAudioFileUrl=f"https://media.example/{product}.mp3",
+                    background_audio_file_url=f"https://media.example/{product}.mp3",
                 )
                 megaphone.create_episode(podcast_id, fields)
         clock.advance(120)  # every ingest finished: Megaphone has given each episode its Spotify id
@@ -118,7 +120,7 @@ def _sweeps(say: Any) -> list[Figure]:
                 ledger.save(entry)
         say(f"  availability: seeded in {time.perf_counter() - seeded:.0f} s; two sweeps ...")
         spotify = SpotifyWebClient(
-            SpotifyCredentials(client_id="sandbox-client", client_secret="sandbox-secret"),
+            SpotifyCredentials(client_id="sandbox-client", client_secret=SecretStr("sandbox-secret")),
             limiter=SlotRateLimiter("spotify:bench", spotify_settings.spotify_rate_per_minute, InMemorySlotSchedule()),
             retry=retry,
         )

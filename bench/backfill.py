@@ -317,7 +317,7 @@ def _after_backfill(world: SandboxWorld, calls: list[Call], completion: datetime
     """What the backfill still costs after its last write-back: the poller's date cursor makes every
     poll re-read every product changed (written back) that day, until a poll on the next day moves it."""
     window = [c for c in calls if completion < c.at < until]
-    polls = []
+    polls: list[dict[str, Any]] = []
     for record in world.runtime.invocation_log:
         if record.flow == "consonance-poller" and completion < record.started_at < until:
             pages = sum(1 for c in window if c.operation == "ChangedAudioProducts" and record.started_at <= c.at <= record.finished_at)

@@ -38,7 +38,7 @@ class _Body:
 
 def _answer_secrets_in_process(values: dict[str, str], region: str) -> None:
     import boto3
-    from aws_lambda_powertools.utilities.parameters import base, secrets
+    from aws_lambda_powertools.utilities.parameters import constants, secrets
     from botocore.awsrequest import AWSResponse
 
     def get_secret_value(request: Any, **_: Any) -> Any:
@@ -55,7 +55,7 @@ def _answer_secrets_in_process(values: dict[str, str], region: str) -> None:
 
     client = boto3.client("secretsmanager")
     client.meta.events.register("before-send.secrets-manager.GetSecretValue", get_secret_value)
-    base.DEFAULT_PROVIDERS["secrets"] = secrets.SecretsProvider(boto3_client=client)
+    constants.DEFAULT_PROVIDERS["secrets"] = secrets.SecretsProvider(boto3_client=client)  # the providers `get_secret` uses
 
 
 def _build_flow_clients(job: dict[str, Any]) -> dict[str, int]:

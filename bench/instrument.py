@@ -141,7 +141,7 @@ class AwsCallCounter:
         counts, lock = self.counts, self._lock
 
         def counted(client: Any, operation_name: str, api_params: dict[str, Any]) -> Any:
-            table = api_params.get("TableName", "") if isinstance(api_params, dict) else ""
+            table = api_params.get("TableName", "")
             if not table and operation_name in ("BatchWriteItem", "BatchGetItem"):
                 table = ",".join(sorted((api_params.get("RequestItems") or {}).keys()))
             with lock:
@@ -149,14 +149,14 @@ class AwsCallCounter:
             return original(client, operation_name, api_params)
 
         self._original = original
-        BaseClient._make_api_call = counted  # type: ignore[method-assign]
+        BaseClient._make_api_call = counted
         return self
 
     def __exit__(self, *exc: object) -> None:
         from botocore.client import BaseClient
 
         if self._original is not None:
-            BaseClient._make_api_call = self._original  # type: ignore[method-assign]
+            BaseClient._make_api_call = self._original
             self._original = None
 
     def snapshot(self) -> Counter[tuple[str, str, str]]:

@@ -29,7 +29,7 @@ import os
 import statistics
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -121,7 +121,7 @@ class _Stopwatches:
 
 
 @contextmanager
-def _environment(values: dict[str, str | None]) -> Iterator[None]:
+def _environment(values: Mapping[str, str | None]) -> Iterator[None]:
     saved = {name: os.environ.get(name) for name in values}
     for name, value in values.items():
         if value is None:
@@ -247,7 +247,7 @@ def _run_scenarios(series: int, parts: int, stack: ExitStack, say: Callable[[str
                 )
             )
 
-    module.handler = timed_handler
+    setattr(module, "handler", timed_handler)  # noqa: B010 - a module attribute mypy does not know
     stack.callback(lambda: setattr(module, "handler", original_handler))
     stack.enter_context(world)
     # no rate-limit waits anywhere: the simulators' limits off, the connectors' rates raised (the

@@ -47,7 +47,7 @@ def figure_from_json(data: dict[str, Any]) -> Figure:
 
 
 def meets(value: float, target: float, comparison: Comparison) -> bool:
-    if isinstance(value, float) and math.isnan(value):
+    if math.isnan(value):
         return False
     if comparison == "<=":
         return value <= target

@@ -13,6 +13,7 @@ from pathlib import Path
 import pyarrow.dataset as ds
 import pytest
 
+from functions.alerts import Alert
 from functions.analytics.creators_facts import CreatorsOptIn, bucket_of
 from functions.analytics.store import local_store
 from functions.connectors.http import route_host
@@ -46,8 +47,8 @@ class Published:
 class Alerts:
     sent: list[str]
 
-    def publish(self, alert: object) -> None:
-        self.sent.append(getattr(alert, "message"))
+    def publish(self, alert: Alert) -> None:
+        self.sent.append(alert.message)
 
 
 @pytest.fixture

@@ -58,7 +58,7 @@ def test_launch_chart_aligns_on_publication_and_marks_campaigns(report: Report) 
     assert "day 0" in axes.get_xlabel() and "count" in axes.get_ylabel()
     lines = {line.get_label(): line for line in axes.get_lines()}
     assert {"Ann", "Bob", "Publication (day 0)"} <= set(lines)
-    ann = dict(zip(lines["Ann"].get_xdata(), lines["Ann"].get_ydata()))
+    ann = dict(zip(lines["Ann"].get_xdata(), lines["Ann"].get_ydata(), strict=True))
     # Ann's two launches (10 and 20 Mar), plays averaged: see test_rollup_values' Coast curve
     assert (ann[-28], ann[-18], ann[-15], ann[-8], ann[-5], ann[2], ann[0]) == (50, 50, 7, 20.5, 7, 20.5, 0)
     assert "Campaign windows (shaded, group colour)" in legend_texts(report.figures["launch"])

@@ -4,6 +4,7 @@ collection of an opted-in show into daily facts."""
 
 from __future__ import annotations
 
+from itertools import pairwise
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -66,7 +67,7 @@ def test_login_then_paced_reads_with_redacted_cookies(simulator: SpotifyCreators
     assert client.logins == 1
     assert simulator.paced_out == 0
     times = [datetime.fromisoformat(e.virtual_time) for e in exchanges]
-    assert all((b - a).total_seconds() >= 1.0 for a, b in zip(times, times[1:])), "at most one request a second"
+    assert all((b - a).total_seconds() >= 1.0 for a, b in pairwise(times)), "at most one request a second"
     authorize = exchanges[0]
     assert authorize.url.startswith("https://accounts.spotify.com/oauth2/v2/auth?") and "prompt=none" in authorize.url
     assert authorize.request_headers["cookie"] == "[redacted]"

@@ -105,7 +105,7 @@ def operation_for(spec: dict[str, Any], request: httpx.Request) -> tuple[str, di
     path = request.url.path.removeprefix("/v1")
     for template, item in spec["paths"].items():
         parts, actual = template.strip("/").split("/"), path.strip("/").split("/")
-        if len(parts) == len(actual) and all(p == a or p.startswith("{") for p, a in zip(parts, actual)):
+        if len(parts) == len(actual) and all(p == a or p.startswith("{") for p, a in zip(parts, actual, strict=True)):
             return template, item[request.method.lower()]
     raise AssertionError(f"{request.method} {path} is not an operation of the spec")
 

@@ -42,7 +42,7 @@ def test_each_licence_moves_through_its_lifecycle_on_time(branded: BrandedRun) -
     for product_id, wanted in expected.items():
         recorded = steps(branded, product_id)
         assert [state for state, _ in recorded] == [state for state, _ in wanted], product_id
-        for (state, when), (_, due) in zip(recorded, wanted):
+        for (state, when), (_, due) in zip(recorded, wanted, strict=True):
             assert due <= when <= due + SWEEP + DELIVERY_SLACK, (product_id, state, when)
     assert branded.views[44906].findings == ["licence_without_end"]
     assert "revoked in Consonance" in branded.views[44904].reason and "campaign" in branded.views[44904].reason

@@ -121,7 +121,7 @@ def build_catalogue(start: date, drawn: list[dict]) -> Catalogue:
 def live_intervals(timeline: list[dict], product_id: int, end: datetime) -> list[tuple[datetime, datetime]]:
     changes = [(datetime.fromisoformat(e["virtual_time"]), e["state"]) for e in timeline if e["product_id"] == product_id]
     intervals = []
-    for (moment, state), following in zip(changes, changes[1:] + [(end, "end")]):
+    for (moment, state), following in zip(changes, [*changes[1:], (end, "end")], strict=True):
         if state == "live":
             intervals.append((moment, following[0]))
     return intervals

@@ -4,6 +4,7 @@ on the bus and the flows that consume them (publisher, ingest checker, metadata 
 
 from __future__ import annotations
 
+from itertools import pairwise
 import io
 import json
 from collections.abc import Iterator
@@ -57,7 +58,7 @@ def test_the_pacer_spaces_starts_evenly_on_its_clock() -> None:
     for _ in range(5):
         pacer.wait()
         starts.append(clock.now())
-    assert [b - a for a, b in zip(starts, starts[1:])] == [timedelta(seconds=15)] * 4
+    assert [b - a for a, b in pairwise(starts)] == [timedelta(seconds=15)] * 4
 
 
 def test_the_default_pace_keeps_inside_half_of_megaphones_limit() -> None:

@@ -26,7 +26,7 @@ from functions.state.keys import episode_key
 from functions.state.targets import EPISODE_SOURCE as SOURCE, MEGAPHONE as TARGET
 from functions.state import dynamo
 from functions.state.availability import CHANNEL_WIDE, AvailabilityStore, transition
-from functions.state.ledger import HistoryEntry, LedgerEntry, SyncLedger, new_entry
+from functions.state.ledger import HistoryEntry, SyncLedger, new_entry
 from functions.state.targets import LedgerStatus
 from infra.flows import FLOWS, Table
 from infra.naming import ResourceNames

@@ -68,7 +68,7 @@ def test_officialness_follows_the_source_and_slices_are_consistent() -> None:
     with pytest.raises(ValidationError, match="finite"):
         DailyFact(**{**downloads("ep-1", 3).model_dump(), "value": float("nan")})
     with pytest.raises(ValidationError, match="time zone"):
-        DailyFact(**{**downloads("ep-1", 3).model_dump(), "retrieved_at": datetime(2025, 7, 2)})
+        DailyFact(**{**downloads("ep-1", 3).model_dump(), "retrieved_at": datetime(2025, 7, 2)})  # noqa: DTZ001 - naive on purpose: it must be refused
 
 
 def test_hive_layout_and_rewriting_a_batch_replaces_it(tmp_path: Path) -> None:

@@ -62,7 +62,7 @@ class World:
     def deliver(self, *events: DomainEvent, event_ids: list[str] | None = None, receive_count: int = 1) -> dict[str, Any]:
         """Hand the recorder one SQS batch, as Lambda's event source mapping would."""
         ids = event_ids or [f"evt-{next(_ids)}" for _ in events]
-        records = [sqs_record(event, event_id, receive_count) for event, event_id in zip(events, ids)]
+        records = [sqs_record(event, event_id, receive_count) for event, event_id in zip(events, ids, strict=True)]
         context = LocalLambdaContext(
             function_name="availability-recorder",
             memory_limit_in_mb=256,

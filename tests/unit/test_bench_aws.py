@@ -15,7 +15,7 @@ import pytest
 from bench.aws import InProcessAws, fast_body, fast_dynamodb_json, moto_speedups, moto_sqs_and_events_speedups
 from functions.clock import clock, use_clock
 from functions.state.keys import episode_key, series_key
-from functions.state.ledger import LedgerEntry, SyncLedger, new_entry
+from functions.state.ledger import SyncLedger, new_entry
 from functions.state.targets import MEGAPHONE
 from functions.state.targets import LedgerStatus
 from infra.tables import TABLES, TableSpec

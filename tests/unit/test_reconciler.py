@@ -3,6 +3,7 @@ which remedy each gets, what is left to other sweeps, and the pause between two 
 
 from __future__ import annotations
 
+from itertools import pairwise
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
@@ -181,7 +182,7 @@ def test_a_remedy_goes_out_at_once_then_after_a_doubling_pause_up_to_the_cap() -
         if due:
             emitted_at.append(moment)
         moment += HOUR
-    gaps = [(later - earlier) / HOUR for earlier, later in zip(emitted_at, emitted_at[1:])]
+    gaps = [(later - earlier) / HOUR for earlier, later in pairwise(emitted_at)]
     assert gaps[:5] == [1, 2, 4, 8, 16] and set(gaps[5:]) == {24}
 
 
