@@ -25,7 +25,6 @@ from botocore.exceptions import ClientError
 from pydantic import AwareDatetime, BaseModel, ConfigDict, field_serializer, field_validator
 
 from functions.clock import utcnow
-from functions.domain.errors import TransientError
 from functions.state.dynamo import batch_get, dynamodb_client, from_item, to_item
 from functions.state.keys import EntityKey
 
@@ -35,7 +34,6 @@ CHANNEL_WIDE = "*"
 ISBN_INDEX = "by-isbn"
 STOPPED_INDEX = "by-stopped-at"  # sparse: an item is in it only while `stopped_at` is set (not live)
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
-TRANSACTION_LIMIT = 100  # actions per TransactWriteItems
 
 # What makes two records "the same" for `put`: observation and write times alone are not a change.
 _COMPARED_FIELDS = frozenset(
@@ -174,65 +172,20 @@ class AvailabilityStore:
         current = existing if existing is not None or existing_read else self.get(record.entity, record.channel, record.territory)
         if record.same_state_as(current):
             return False
+        values: dict[str, Any] = record.model_dump(mode="json", exclude={"entity"})
+        values.update(pk=record.entity, sk=record.sort_key, updated_at=utcnow().astimezone(timezone.utc).strftime(TIME_FORMAT))
         try:
-            dynamodb_client().put_item(**self._conditional_put(record))
+            dynamodb_client().put_item(
+                TableName=self.table_name,
+                Item=to_item(values),
+                ConditionExpression="attribute_not_exists(pk) OR observed_at <= :observed",
+                ExpressionAttributeValues=to_item({":observed": values["observed_at"]}),
+            )
         except ClientError as exc:
             if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
                 return False
             raise
         return True
-
-    def put_all(self, changes: list[tuple[AvailabilityRecord, AvailabilityRecord | None]]) -> list[bool]:
-        """`put` for records at distinct places whose stored records the caller read (`existing`, None:
-        none stored), each written when it differs and is not older than what is stored: ONE
-        TransactWriteItems for all of them instead of a PutItem each — an event's places cost one round
-        trip (a transaction writes each item twice over in capacity; a lone record is a plain PutItem).
-        A cancelled transaction writes nothing: the records whose condition failed (a newer observation
-        is stored) are left out and the rest sent again. Returns, per change, whether it was written."""
-        written = [False] * len(changes)
-        pending = [i for i, (record, existing) in enumerate(changes) if not record.same_state_as(existing)]
-        if len({changes[i][0].sort_key for i in pending}) != len(pending):
-            raise ValueError("put_all takes one record per place")
-        if len(pending) == 1:
-            (only,) = pending
-            written[only] = self.put(*changes[only], existing_read=True)
-            return written
-        for start in range(0, len(pending), TRANSACTION_LIMIT):
-            batch = pending[start : start + TRANSACTION_LIMIT]
-            while batch:
-                failed = self._transact_puts([changes[i][0] for i in batch])
-                if failed is None:
-                    for i in batch:
-                        written[i] = True
-                    break
-                batch = [i for position, i in enumerate(batch) if position not in failed]
-        return written
-
-    def _transact_puts(self, records: list[AvailabilityRecord]) -> set[int] | None:
-        """The conditional puts of `records` in one transaction: None when all were written, else the
-        positions whose condition failed (nothing was written)."""
-        try:
-            dynamodb_client().transact_write_items(TransactItems=[{"Put": self._conditional_put(record)} for record in records])
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] != "TransactionCanceledException":
-                raise
-            reasons = [reason.get("Code", "None") for reason in exc.response.get("CancellationReasons", [])]
-            failed = {position for position, code in enumerate(reasons) if code == "ConditionalCheckFailed"}
-            if not failed or any(code not in ("None", "ConditionalCheckFailed") for code in reasons):
-                raise TransientError(f"{self.table_name}: availability transaction cancelled: {', '.join(reasons) or exc}") from exc
-            return failed
-        return None
-
-    def _conditional_put(self, record: AvailabilityRecord) -> dict[str, Any]:
-        """A put of `record` that never replaces a newer observation."""
-        values: dict[str, Any] = record.model_dump(mode="json", exclude={"entity"})
-        values.update(pk=record.entity, sk=record.sort_key, updated_at=utcnow().astimezone(timezone.utc).strftime(TIME_FORMAT))
-        return {
-            "TableName": self.table_name,
-            "Item": to_item(values),
-            "ConditionExpression": "attribute_not_exists(pk) OR observed_at <= :observed",
-            "ExpressionAttributeValues": to_item({":observed": values["observed_at"]}),
-        }
 
     def taken_down(self) -> set[str]:
         """The entities taken down somewhere (a stop the integration did not make, not live again), for a

@@ -10,10 +10,8 @@ Two inputs, one table:
   permanent error (dead-letter queue, with the reason), as is an id and ISBN that disagree.
   `worldwide` means the monitored markets plus every market the table already holds for the episode.
 
-The event's places are written together (`AvailabilityStore.put_all`: one TransactWriteItems, not a
-PutItem per market), each only where it changed and never over a newer observation. After the table is
-written, the episode's takedowns are settled from the table as a whole (not from the event), which
-makes every step safe to repeat:
+After the table is written, the episode's takedowns are settled from the table as a whole (not from
+the event), which makes every step safe to repeat:
 1. territories newly taken down (not yet alerted, per the ledger's `takedown_places`) raise ONE alert
    on the operations topic and one `TakedownsDetected` count;
 2. while the integration has the episode delivered, the Spotify web link's status becomes "taken down
@@ -190,14 +188,11 @@ def _record(
     stored = {(record.channel, record.territory): record for record in deps.availability.get_for(entity)}
     # Every record of an episode carries its ISBN: the ledger is asked only for an episode's first record.
     isbn13 = next((record.isbn13 for record in stored.values() if record.isbn13), None) or _isbn_of(entity, deps.ledger)
-    planned: dict[tuple[Channel, str], tuple[AvailabilityRecord, AvailabilityRecord | None]] = {}
+    table_moved = False  # a write lost to a newer observation: the table holds what this run did not see
     for change in changes:
-        place = (change.channel, change.territory)
-        existing = stored.get(place)
-        # A place named twice: the later change applies to what the earlier one leaves (written once).
-        after = planned[place][0] if place in planned else existing
+        existing = stored.get((change.channel, change.territory))
         record = transition(
-            after,
+            existing,
             entity=entity,
             channel=change.channel,
             territory=change.territory,
@@ -210,16 +205,11 @@ def _record(
             megaphone_episode_id=target.state.episode_id,
             isbn13=isbn13,
         )
-        if after is not None and after.observed_at > change.observed_at and not record.same_state_as(after):
+        if existing is not None and existing.observed_at > change.observed_at and not record.same_state_as(existing):
             outcome.notes.append(f"{record.sort_key}: a newer observation is recorded; this older one is ignored")
             outcome.records_unchanged += 1
             continue
-        planned[place] = (record, existing)
-    # One write for the event's places (`put_all`); one lost to a newer observation means the table
-    # holds what this run did not see.
-    table_moved = False
-    for (record, existing), written in zip(planned.values(), deps.availability.put_all(list(planned.values())), strict=True):
-        if written:
+        if deps.availability.put(record, existing, existing_read=True):
             outcome.records_written += 1
             stored[(record.channel, record.territory)] = record
         else:
