@@ -11,6 +11,7 @@ ended (the sweep is what withdraws it without any change in Consonance).
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta, timezone
+from itertools import pairwise
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -121,7 +122,7 @@ def build_catalogue(start: date, drawn: list[dict]) -> Catalogue:
 def live_intervals(timeline: list[dict], product_id: int, end: datetime) -> list[tuple[datetime, datetime]]:
     changes = [(datetime.fromisoformat(e["virtual_time"]), e["state"]) for e in timeline if e["product_id"] == product_id]
     intervals = []
-    for (moment, state), following in zip(changes, [*changes[1:], (end, "end")], strict=True):
+    for (moment, state), following in pairwise([*changes, (end, "end")]):
         if state == "live":
             intervals.append((moment, following[0]))
     return intervals
