@@ -175,10 +175,7 @@ def cheaper_item_order() -> Iterator[None]:
                 items.extend(hash_set.values())
             else:
                 items.append(hash_set)
-        return sorted(
-            items,
-            key=lambda x: (x.hash_key.cast_value, x.range_key.cast_value) if x.range_key else x.hash_key.cast_value,
-        )
+        return sorted(items, key=_primary_key_order)
 
     original_cast = DynamoType.cast_value.fget  # type: ignore[attr-defined]  # a property, typed by moto as its getter
 
@@ -192,6 +189,13 @@ def cheaper_item_order() -> Iterator[None]:
 
     with mock.patch.object(Table, "all_items", all_items), mock.patch.object(DynamoType, "cast_value", property(cast_value)):
         yield
+
+
+def _primary_key_order(item: Any) -> Any:
+    """Where an item sorts in its table: its hash key's converted value, then its range key's (what
+    `DynamoType.__lt__` compares). `cheaper_item_order` sorts on it and `scan_pages_start_at_their_key`
+    bisects on it, so the two always agree."""
+    return (item.hash_key.cast_value, item.range_key.cast_value) if item.range_key else item.hash_key.cast_value
 
 
 _current_read = threading.local()
@@ -230,6 +234,38 @@ def _during_each_read(**settings: Any) -> Iterator[None]:
 
 
 @contextmanager
+def _narrowed_all_items(method_name: str, narrowed: Callable[[Any, dict[str, Any], Callable[[Any], list[Any]]], list[Any] | None]) -> Iterator[None]:
+    """While moto's `Table.<method_name>` runs, its one `all_items()` call answers
+    `narrowed(table, the call's bound arguments, all_items as it was)`; None: `all_items()` as it was."""
+    import inspect
+
+    from moto.dynamodb.models.table import Table
+
+    original_method = getattr(Table, method_name)
+    original_all_items: Callable[[Any], list[Any]] = Table.all_items
+    parameters = inspect.signature(original_method)
+    slot = f"narrowed_{method_name}"
+
+    def method(self: Any, *args: Any, **kwargs: Any) -> Any:
+        items = narrowed(self, parameters.bind(self, *args, **kwargs).arguments, original_all_items)
+        setattr(_current_read, slot, None if items is None else (self, items))
+        try:
+            return original_method(self, *args, **kwargs)
+        finally:
+            setattr(_current_read, slot, None)
+
+    def all_items(self: Any) -> list[Any]:
+        pending = getattr(_current_read, slot, None)
+        if pending is None or pending[0] is not self:
+            return original_all_items(self)
+        setattr(_current_read, slot, None)  # the call's one read
+        return pending[1]
+
+    with mock.patch.object(Table, method_name, method), mock.patch.object(Table, "all_items", all_items):
+        yield
+
+
+@contextmanager
 def query_reads_only_its_partition() -> Iterator[None]:
     """moto's `Table.query` takes its candidates from `all_items()`, the whole table sorted, and then keeps
     those whose table hash key (a table query) or index hash key attributes (an index query) equal
@@ -239,31 +275,13 @@ def query_reads_only_its_partition() -> Iterator[None]:
     item lives in the bucket of its own hash key, and bucket keys hash and compare by type and
     value), and sorting a subset with the same key and a stable sort gives the order the subset has
     in the sorted whole, so moto's filter, its re-sort and everything after see the same list."""
-    import inspect
     from types import SimpleNamespace
 
-    from moto.dynamodb.models.table import Table
+    def partition(table: Any, arguments: dict[str, Any], all_items: Callable[[Any], list[Any]]) -> list[Any] | None:
+        candidates = _query_candidates(table, arguments)
+        return None if candidates is None else all_items(SimpleNamespace(items=candidates, range_key_attr=table.range_key_attr))
 
-    original_query = Table.query
-    original_all_items: Callable[[Any], list[Any]] = Table.all_items  # called on the table or a view of part of it
-    parameters = inspect.signature(original_query)
-
-    def query(self: Any, *args: Any, **kwargs: Any) -> Any:
-        arguments = parameters.bind(self, *args, **kwargs).arguments
-        _current_read.partition = (self, _query_candidates(self, arguments))
-        try:
-            return original_query(self, *args, **kwargs)
-        finally:
-            _current_read.partition = None
-
-    def all_items(self: Any) -> list[Any]:
-        partition = getattr(_current_read, "partition", None)
-        if partition is None or partition[0] is not self or partition[1] is None:
-            return original_all_items(self)
-        _current_read.partition = None  # the query's one call
-        return original_all_items(SimpleNamespace(items=partition[1], range_key_attr=self.range_key_attr))
-
-    with mock.patch.object(Table, "query", query), mock.patch.object(Table, "all_items", all_items):
+    with _narrowed_all_items("query", partition):
         yield
 
 
@@ -272,49 +290,27 @@ def scan_pages_start_at_their_key() -> Iterator[None]:
     """moto's table Scan finds where a page starts (its ExclusiveStartKey) by walking the items before
     it, each compared with the key through two attribute values made from the key: the pages of a
     1,500-item table cost thousands of comparisons. Those items are a prefix of the list `all_items`
-    gives, which is sorted on the primary key's converted values (`cheaper_item_order`), the order the
+    gives, which is sorted on the primary key's converted values (`_primary_key_order`), the order the
     comparisons follow: the prefix ends where bisection on those same values puts the key, and the scan
     is handed the rest. Same answer: every item left out is one moto would have skipped, before
     counting it. Index scans, and a start key without the table's key attributes, keep moto's walk."""
     import bisect
-    import inspect
 
     from moto.dynamodb.models.dynamo_type import DynamoType
-    from moto.dynamodb.models.table import Table
 
-    original_scan = Table.scan
-    original_all_items: Callable[[Any], list[Any]] = Table.all_items
-    parameters = inspect.signature(original_scan)
-
-    def item_key(item: Any) -> Any:
-        return (item.hash_key.cast_value, item.range_key.cast_value) if item.range_key else item.hash_key.cast_value
-
-    def start_key(table: Any, start: dict[str, Any]) -> Any:
+    def after_start(table: Any, arguments: dict[str, Any], all_items: Callable[[Any], list[Any]]) -> list[Any] | None:
+        start = arguments.get("exclusive_start_key")
+        if not start or arguments.get("index_name"):
+            return None
         names = [table.hash_key_attr, *([table.range_key_attr] if table.range_key_attr else [])]
         if any(not isinstance(start.get(name), dict) for name in names):
             return None
         values = [DynamoType(start[name]).cast_value for name in names]
-        return tuple(values) if table.range_key_attr else values[0]
+        key = tuple(values) if table.range_key_attr else values[0]
+        items = all_items(table)
+        return items[bisect.bisect_right(items, key, key=_primary_key_order) :]
 
-    def scan(self: Any, *args: Any, **kwargs: Any) -> Any:
-        arguments = parameters.bind(self, *args, **kwargs).arguments
-        start = arguments.get("exclusive_start_key")
-        if start and not arguments.get("index_name") and (key := start_key(self, start)) is not None:
-            items = original_all_items(self)
-            _current_read.scan_items = (self, items[bisect.bisect_right(items, key, key=item_key) :])
-        try:
-            return original_scan(self, *args, **kwargs)
-        finally:
-            _current_read.scan_items = None
-
-    def all_items(self: Any) -> list[Any]:
-        pending = getattr(_current_read, "scan_items", None)
-        if pending is None or pending[0] is not self:
-            return original_all_items(self)
-        _current_read.scan_items = None  # the scan's one call
-        return pending[1]
-
-    with mock.patch.object(Table, "scan", scan), mock.patch.object(Table, "all_items", all_items):
+    with _narrowed_all_items("scan", after_start):
         yield
 
 
