@@ -19,11 +19,11 @@ reads the entry itself.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
-from enum import StrEnum
+from datetime import date, datetime
+from enum import Enum, StrEnum
 from types import NoneType, UnionType
 from typing import Any, Generic, TypeVar, Union, get_args, get_origin
 
@@ -40,6 +40,8 @@ from functions.state.targets import State, TargetSpec
 
 HISTORY_LIMIT = 25
 JSON_ATTRIBUTES = ("findings", "history", "state")
+# The state's scalar fields again, as one small JSON string (see `summary_fields`): what most views read.
+SUMMARY = "summary"
 # Written by the code before typed state; read (and migrated) only.
 LEGACY_JSON_ATTRIBUTES = ("snapshot", "attributes", "target_ids")
 SERIES_INDEX = "by-series"
@@ -141,6 +143,48 @@ class EntryView(BaseModel, Generic[Part]):
 # for an item written before typed state, what its state is migrated from).
 VIEW_SCALARS = ("pk", "sk", *(name for name in EntryView.model_fields if name not in ("entity", "target", "state")))
 VIEW_PROJECTION = Projection((*VIEW_SCALARS, "state", *LEGACY_JSON_ATTRIBUTES))
+# What a view of scalar state fields only reads: the summary in place of the whole state.
+SUMMARY_VIEW_PROJECTION = Projection((*VIEW_SCALARS, SUMMARY))
+_SCALARS = (str, int, float, bool, date, datetime)
+
+
+def summary_fields(state: type[BaseModel]) -> frozenset[str]:
+    """The state fields `save` copies into the item's summary: those holding one scalar (a string, a
+    number, a flag, a date or time, an enum member; optional or not) or a list of enum members. Why:
+    a sweep compares ids, hashes and flags of every entry each hour, while the whole state carries
+    what was pushed, the pre-flight result or the source record (a delivery's state is ~25 times its
+    summary); a view reading only the summary neither receives nor parses the rest."""
+    known = _SUMMARY_FIELDS.get(state)
+    if known is None:
+        known = frozenset(name for name, annotation in _stored_fields(state).items() if _scalar(annotation) or _enum_list(annotation))
+        _SUMMARY_FIELDS[state] = known
+    return known
+
+
+def _stored_fields(model: type[BaseModel]) -> dict[str, Any]:
+    """Each field a dump of `model` holds, with its type: its fields and its computed fields (saved
+    with the state, ignored when it is read back, and readable by a view)."""
+    return {
+        **{name: info.annotation for name, info in model.model_fields.items()},
+        **{name: info.return_type for name, info in model.model_computed_fields.items()},
+    }
+
+
+_SUMMARY_FIELDS: dict[type[BaseModel], frozenset[str]] = {}
+
+
+def _scalar(annotation: Any) -> bool:
+    inner = [arg for arg in get_args(annotation) if arg is not NoneType] if get_origin(annotation) in (Union, UnionType) else [annotation]
+    return all(isinstance(arg, type) and issubclass(arg, (*_SCALARS, Enum)) for arg in inner) and bool(inner)
+
+
+def _enum_list(annotation: Any) -> bool:
+    inner = [arg for arg in get_args(annotation) if arg is not NoneType] if get_origin(annotation) in (Union, UnionType) else [annotation]
+    return (
+        len(inner) == 1
+        and get_origin(inner[0]) is list
+        and all(isinstance(arg, type) and issubclass(arg, Enum) for arg in get_args(inner[0]))
+    )
 
 
 @dataclass(frozen=True)
@@ -153,9 +197,22 @@ class TargetView(Generic[Part]):
     target: TargetSpec[Any]
     state: type[Part]
     kinds: frozenset[EntityKind] | None = None
+    # Whether every field it names is a summary field (`summary_fields`): then it reads the summary.
+    summarised: bool = field(init=False)
+    # Whether it names a computed field: a state saved before that field existed lacks it.
+    computed: bool = field(init=False)
 
     def __post_init__(self) -> None:
         _check_part(self.state, self.target.state, f"the {self.target.name} view")
+        whole, summary = _stored_fields(self.target.state), summary_fields(self.target.state)
+        summarised = all(name in summary and info.annotation == whole[name] for name, info in self.state.model_fields.items())
+        object.__setattr__(self, "summarised", summarised)
+        computed = bool(set(self.state.model_fields) & set(self.target.state.model_computed_fields))
+        object.__setattr__(self, "computed", computed)
+
+    @property
+    def projection(self) -> Projection:
+        return SUMMARY_VIEW_PROJECTION if self.summarised else VIEW_PROJECTION
 
     def of(self, entry: LedgerEntry[Any]) -> EntryView[Part]:
         """The view of `entry` that a read of it, as saved, gives."""
@@ -163,13 +220,16 @@ class TargetView(Generic[Part]):
         return EntryView[self.state].model_validate({**values, "state": self.state.model_validate(entry.state.model_dump(mode="json"))})  # type: ignore[name-defined]
 
     def read(self, item: dict[str, Any]) -> EntryView[Part]:
-        """The view of a stored item (read with `VIEW_PROJECTION`)."""
+        """The view of a stored item (read with its `projection`; an item without a summary, with
+        `VIEW_PROJECTION`: `SyncLedger` reads such items again)."""
         values = from_item({name: item[name] for name in VIEW_SCALARS if name in item})
         values["entity"], values["target"] = values.pop("pk"), values.pop("sk")
         stored = item.get("state")
-        if stored is not None and "S" in stored:  # the layout `save` writes: the state as one JSON string
+        if self.summarised and SUMMARY in item:
+            state = self.state.model_validate_json(item[SUMMARY]["S"])
+        elif stored is not None and "S" in stored and not self.computed:  # the layout `save` writes: the state as one JSON string
             state = self.state.model_validate_json(stored["S"])
-        else:  # a state stored as a map, or an item written before typed state: the entry's own reading
+        else:  # a state stored as a map, written before typed state or before a computed field: the entry's own reading
             state = self.state.model_validate(_entry(item, self.target).state.model_dump(mode="json"))
         return EntryView[self.state].model_validate({**values, "state": state})  # type: ignore[name-defined]
 
@@ -180,6 +240,9 @@ def _check_part(part: type[BaseModel], whole: type[BaseModel], where: str) -> No
     if part is whole:
         return
     for name, declared in part.model_fields.items():
+        computed = whole.model_computed_fields.get(name)
+        if computed is not None and declared.annotation == computed.return_type:
+            continue  # a computed field: always in the dump, whatever the part's default
         known = whole.model_fields.get(name)
         if known is None:
             raise TypeError(f"{where}: {part.__name__}.{name} is not a field of {whole.__name__}")
@@ -269,8 +332,12 @@ class SyncLedger:
         values = entry.model_dump(mode="json", exclude=set(JSON_ATTRIBUTES))
         # Nested documents are stored as JSON strings: one attribute each, cheap to (de)serialise,
         # and readable in the console as they are.
+        documents = entry.model_dump(mode="json", include=set(JSON_ATTRIBUTES))
         for name in JSON_ATTRIBUTES:
-            values[name] = json.dumps(entry.model_dump(mode="json", include={name})[name], separators=(",", ":"))
+            values[name] = json.dumps(documents[name], separators=(",", ":"))
+        summary = summary_fields(type(entry.state))
+        if summary:
+            values[SUMMARY] = json.dumps({name: documents["state"][name] for name in sorted(summary)}, separators=(",", ":"))
         values.update(pk=entry.entity, sk=entry.target, status_key=f"{entry.target}#{entry.status}")
         if not values["series_key"]:
             values.pop("series_key")
@@ -336,11 +403,20 @@ class SyncLedger:
 
     # ---------------------------------------------------------------------------------------- views
     def scan_views(self, *views: TargetView[Any]) -> Iterator[EntryView[Any]]:
-        """Every entry of the views' targets (of their kinds), as views: one Scan that DynamoDB filters
-        and projects, so only those entries' common scalars and state cross the wire."""
+        """Every entry of the views' targets (of their kinds), as views: a Scan that DynamoDB filters
+        and projects, so only those entries' common scalars and summary or state cross the wire. Views
+        reading summaries and views reading states are scanned apart (one projection serves a Scan):
+        a summary view's entries never bring their states along."""
         by_target = {view.target.name: view for view in views}
         if len(by_target) != len(views) or not views:
             raise ValueError("scan_views needs one view per target, and at least one")
+        for summarised in (True, False):
+            group = [view for view in views if view.summarised is summarised]
+            if group:
+                yield from self._scan_views(group)
+
+    def _scan_views(self, views: list[TargetView[Any]]) -> Iterator[EntryView[Any]]:
+        by_target = {view.target.name: view for view in views}
         clauses: list[str] = []
         values: dict[str, str] = {}
         for i, view in enumerate(views):
@@ -356,15 +432,15 @@ class SyncLedger:
             ConsistentRead=True,
             FilterExpression=" OR ".join(clauses),
             ExpressionAttributeValues=to_item(values),
-            **VIEW_PROJECTION.arguments(),
+            **views[0].projection.arguments(),
         )
         for page in pages:
-            for item in page.get("Items", []):
-                yield by_target[item["sk"]["S"]].read(item)
+            yield from self._views(page.get("Items", []), lambda item: by_target[item["sk"]["S"]])
 
     def views_by_status(self, view: TargetView[Part], status: StrEnum | str) -> list[EntryView[Part]]:
         """The view's entries in one status (the status index, projected)."""
-        return [view.read(item) for item in self._query(STATUS_INDEX, "status_key", f"{view.target.name}#{status}", VIEW_PROJECTION)]
+        items = list(self._query(STATUS_INDEX, "status_key", f"{view.target.name}#{status}", view.projection))
+        return self._views(items, lambda item: view)
 
     def get_views(self, keys: Iterable[EntityKey], view: TargetView[Part]) -> dict[EntityKey, EntryView[Part]]:
         """The view of each entity's entry that exists: BatchGetItem, projected (never from a batch's
@@ -373,10 +449,24 @@ class SyncLedger:
 
     def get_view_items(self, wanted: Iterable[tuple[EntityKey, TargetView[Any]]]) -> list[EntryView[Any]]:
         """Views for any mix of (entity, view) pairs, those that exist, in as few projected BatchGetItem
-        calls as possible (why: a sweep reads several targets' views of the same entities at once)."""
+        calls as possible (why: a sweep reads several targets' views of the same entities at once):
+        one run of calls per projection the views need."""
         views = {(str(key), view.target.name): view for key, view in wanted}
-        keys = [to_item({"pk": pk, "sk": sk}) for pk, sk in views]
-        return [views[(item["pk"]["S"], item["sk"]["S"])].read(item) for item in batch_get(self.table_name, keys, VIEW_PROJECTION)]
+        found: list[dict[str, Any]] = []
+        for projection in (SUMMARY_VIEW_PROJECTION, VIEW_PROJECTION):
+            keys = [to_item({"pk": pk, "sk": sk}) for (pk, sk), view in views.items() if view.projection is projection]
+            found.extend(batch_get(self.table_name, keys, projection))
+        return self._views(found, lambda item: views[(item["pk"]["S"], item["sk"]["S"])])
+
+    def _views(self, items: list[dict[str, Any]], view_of: Callable[[dict[str, Any]], TargetView[Any]]) -> list[EntryView[Any]]:
+        """The views of items read with their views' projections. An item a summary view read that has
+        no summary (saved before summaries were written) is read again with its state, in one batch."""
+        unsummarised = [item for item in items if view_of(item).summarised and SUMMARY not in item]
+        if unsummarised:
+            keys = [{"pk": item["pk"], "sk": item["sk"]} for item in unsummarised]
+            whole = {(item["pk"]["S"], item["sk"]["S"]): item for item in batch_get(self.table_name, keys, VIEW_PROJECTION)}
+            items = [whole.get((item["pk"]["S"], item["sk"]["S"]), item) for item in items]
+        return [view_of(item).read(item) for item in items]
 
     def _query(self, index: str, key: str, value: str, projection: Projection | None = None) -> Iterator[dict[str, Any]]:
         arguments: dict[str, Any] = {"ExpressionAttributeNames": {"#k": key}}

@@ -17,7 +17,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 from functions.distribution.models import DistributionNotice, DistributionProblem
 from functions.domain.contributors import ContactDetails, Contributor, PromotedWork
@@ -69,6 +69,20 @@ class EpisodeSourceState(TargetState):
 
     episode: Episode | None = None  # None when the record could not be mapped (see the entry's findings)
     rights_hash: str | None = None  # what clearance depends on, to tell rights changes apart
+
+    # Saved with the state, so they are in its summary (`functions.state.ledger.summary_fields`): the
+    # hourly reconciler needs these two facts of every source, not the whole episode.
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def mapped(self) -> bool:
+        """Whether Consonance's record mapped to an episode."""
+        return self.episode is not None
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def series_id(self) -> int | None:
+        """The series (and so the podcast) the episode belongs to, if any."""
+        return self.episode.show.series_id if self.episode is not None and self.episode.show is not None else None
 
     @classmethod
     def from_legacy(cls, values: dict[str, Any]) -> EpisodeSourceState:

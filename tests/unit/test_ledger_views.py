@@ -2,7 +2,9 @@
 state fields it names, projected by DynamoDB (no history, findings or other state crosses the wire) —
 equal to the same view of the entry as saved, for items in today's layout and for items written
 before typed state; and a view that names a field its target's state does not have, or with another
-type or default, is refused when it is declared."""
+type or default, is refused when it is declared. A view of scalar state fields only reads the
+entry's summary (those fields again, saved beside the state) and never receives the state; an item
+saved before summaries existed is read again whole, and gives the same view."""
 
 from __future__ import annotations
 
@@ -18,8 +20,8 @@ import pytest
 
 from functions.domain.models import Credit, Episode, EpisodeKind, Finding, Show
 from functions.state.keys import EntityKind, episode_key, parse_entity_key, work_key
-from functions.state.ledger import EntryView, LedgerEntry, StatePart, SyncLedger, TargetView, new_entry
-from functions.state.targets import CONSONANCE_WRITEBACK, EPISODE_SOURCE, MEGAPHONE, LedgerStatus, WritebackState, WrittenLink
+from functions.state.ledger import SUMMARY, EntryView, LedgerEntry, StatePart, SyncLedger, TargetView, new_entry, summary_fields
+from functions.state.targets import CONSONANCE_WRITEBACK, EPISODE_SOURCE, LICENCE, MEGAPHONE, LedgerStatus, WritebackState, WrittenLink
 from infra.tables import TABLES
 from sandbox.resources import _create_table
 from tests.botocore_events import session_events
@@ -122,8 +124,40 @@ def test_a_scan_gives_each_entry_of_the_views_targets_as_its_view_and_nothing_el
     delivered = read[("episode#1", "megaphone")]
     assert isinstance(delivered, EntryView) and delivered.status is LedgerStatus.DELIVERED and delivered.version == 1
     assert delivered.updated_at == deliveries[0].updated_at and delivered.pushed_hash == "pushed"
-    # what crossed the wire: the scalars (the status reason among them) and the state, never the history or findings
+    # what crossed the wire: the scalars (the status reason among them) and the state or summary, never the history or findings
     assert scanned_items and all(not {"history", "findings", "status_key"} & set(item) for item in scanned_items)
+    # the deliveries' view names scalars only: their summaries crossed, not their states (pushed fields)
+    megaphone_items = [item for item in scanned_items if item["sk"]["S"] == "megaphone"]
+    assert megaphone_items and all(SUMMARY in item and "state" not in item for item in megaphone_items)
+    assert all("state" in item and SUMMARY not in item for item in scanned_items if item["sk"]["S"] != "megaphone")
+
+
+def test_the_summary_holds_the_states_scalar_fields_and_views_of_those_alone_read_it() -> None:
+    assert {"podcast_id", "episode_id", "spotify_id", "draft", "withdraw_pending", "release_date"} <= summary_fields(MEGAPHONE.state)
+    assert not {"pushed_fields", "preflight", "takedown_places"} & summary_fields(MEGAPHONE.state)  # a dict, a model, a list of strings
+    assert "allowed_channels" in summary_fields(LICENCE.state) and not {"asset", "episode", "transitions"} & summary_fields(LICENCE.state)
+    assert summary_fields(EPISODE_SOURCE.state) == {"rights_hash", "mapped", "series_id"}  # two computed from the episode
+    assert DELIVERIES.summarised and not SOURCES.summarised and not EPISODE_LINKS.summarised
+
+
+def test_an_item_saved_before_summaries_gives_the_same_view_by_scan_by_status_and_by_key(ledger: SyncLedger) -> None:
+    client = boto3.client("dynamodb")
+    deliveries = [delivery(ledger, 1), delivery(ledger, 2)]
+    older = {"pk": {"S": "episode#2"}, "sk": {"S": "megaphone"}}
+    client.update_item(TableName=ledger.table_name, Key=older, UpdateExpression="REMOVE #s", ExpressionAttributeNames={"#s": SUMMARY})
+    assert SUMMARY not in client.get_item(TableName=ledger.table_name, Key=older)["Item"]
+    expected = [DELIVERIES.of(e) for e in deliveries]
+
+    assert sorted(ledger.scan_views(DELIVERIES), key=lambda v: v.entity) == expected
+    assert sorted(ledger.views_by_status(DELIVERIES, LedgerStatus.DELIVERED), key=lambda v: v.entity) == expected
+    assert ledger.get_views([episode_key(1), episode_key(2)], DELIVERIES) == {episode_key(1): expected[0], episode_key(2): expected[1]}
+
+
+def test_a_batch_of_views_reading_summaries_and_states_reads_each_with_its_own_projection(ledger: SyncLedger) -> None:
+    deliveries = [delivery(ledger, 1)]
+    sources = [episode_source(ledger, 1)]
+    read = ledger.get_view_items([(episode_key(1), DELIVERIES), (episode_key(1), SOURCES), (episode_key(5), DELIVERIES)])
+    assert sorted(read, key=lambda v: v.target) == [SOURCES.of(sources[0]), DELIVERIES.of(deliveries[0])]
 
 
 def test_views_by_status_and_by_key_are_the_entries_views(ledger: SyncLedger) -> None:
@@ -179,3 +213,29 @@ def test_a_nested_part_is_checked_against_the_model_it_is_part_of() -> None:
 
     with pytest.raises(TypeError, match="BadShow.series_id must have Show.series_id's type"):
         TargetView(EPISODE_SOURCE, BadSource)
+
+
+class SourceFacts(StatePart):
+    mapped: bool = False
+    series_id: int | None = None
+
+
+FACTS = TargetView(EPISODE_SOURCE, SourceFacts)
+
+
+def test_a_view_of_computed_fields_reads_them_from_the_summary_or_computes_them_for_an_older_state(ledger: SyncLedger) -> None:
+    client = boto3.client("dynamodb")
+    episode_source(ledger, 1)
+    episode_source(ledger, 2, show=False)
+    saved(ledger, new_entry(episode_key(3), EPISODE_SOURCE))  # not mapped
+    older = client.get_item(TableName=ledger.table_name, Key={"pk": {"S": "episode#1"}, "sk": {"S": "consonance"}})["Item"]
+    state = json.loads(older["state"]["S"])
+    assert state.pop("mapped") is True and state.pop("series_id") == 9  # what a save now writes
+    del older[SUMMARY]
+    older["state"] = {"S": json.dumps(state)}  # as a save before the computed fields wrote it
+    client.put_item(TableName=ledger.table_name, Item=older)
+
+    assert FACTS.summarised
+    expected = {"episode#1": SourceFacts(mapped=True, series_id=9), "episode#2": SourceFacts(mapped=True), "episode#3": SourceFacts()}
+    assert {view.entity: view.state for view in ledger.scan_views(FACTS)} == expected
+    assert {str(key): view.state for key, view in ledger.get_views([episode_key(n) for n in (1, 2, 3)], FACTS).items()} == expected

@@ -73,18 +73,12 @@ WRITTEN_BACK_STATUSES = (LedgerStatus.DELIVERED, LedgerStatus.WITHDRAWN)  # what
 
 
 # What it reads of each target it compares: the entries' common scalars and these state fields only.
-class SourceShow(StatePart):
-    series_id: int
-
-
-class SourceEpisode(StatePart):
-    show: SourceShow | None = None
-
-
 class SourceFacts(StatePart):
-    """Of an episode source: whether Consonance's record mapped to an episode, and its series."""
+    """Of an episode source: whether Consonance's record mapped to an episode, and its series (both in
+    the entry's summary: the episode itself is not read)."""
 
-    episode: SourceEpisode | None = None
+    mapped: bool = False
+    series_id: int | None = None
 
 
 class DeliveryFacts(StatePart):
@@ -196,7 +190,7 @@ def reconcile(deps: ReconcileDeps, now: datetime) -> ReconcileOutcome:
 def publisher_out_of_step(entries: Entries, now: datetime, stuck_after: timedelta) -> list[OutOfStep]:
     found: list[OutOfStep] = []
     for (entity, target_name), source in sorted(entries.items()):
-        if target_name != EPISODE_SOURCE.name or source.state.episode is None:
+        if target_name != EPISODE_SOURCE.name or not source.state.mapped:
             continue
         target = entries.get((entity, MEGAPHONE.name))
         kind = _publisher_kind(source, target, now, stuck_after)
@@ -279,8 +273,8 @@ def megaphone_orphans(deps: ReconcileDeps, entries: Entries, now: datetime, outc
     them and whether every podcast could be listed."""
     by_podcast: dict[str, set[str]] = {}
     for (entity, target_name), source in entries.items():
-        episode = source.state.episode if target_name == EPISODE_SOURCE.name else None
-        podcast = deps.podcasts.get(str(episode.show.series_id)) if episode is not None and episode.show is not None else None
+        series_id = source.state.series_id if target_name == EPISODE_SOURCE.name else None
+        podcast = deps.podcasts.get(str(series_id)) if series_id is not None else None
         if podcast is not None:
             by_podcast.setdefault(podcast, set()).add(str(parse_entity_key(entity).number))
     found: list[OutOfStep] = []
