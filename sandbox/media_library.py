@@ -4,7 +4,7 @@ host the catalogue names.
 
 What a URL serves:
 - described in the catalogue's `media` list (`MediaFileEntry`): exactly that file — a too-small
-  cover, a CMYK JPEG, a 4 MB PNG, a WAV whose duration disagrees with Consonance — or nothing (an
+  cover, a CMYK JPEG, a 6 MB PNG, a WAV whose duration disagrees with Consonance — or nothing (an
   unreachable URL, for ever), or nothing to Megaphone only (`megaphone_refused`: a URL the
   integration reaches and Megaphone's ingest does not);
 - otherwise a compliant file made from its name: a cover (JPEG or PNG by extension, the side from a

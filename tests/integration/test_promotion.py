@@ -2,7 +2,7 @@
 poller reads Consonance, author playlists live on the publisher's Spotify account (authorised at the
 world's start through the consent page) and promo briefs land in the documents bucket and Consonance.
 
-One small catalogue: an approved author with an HTML bio and a 4 MB PNG headshot (four serial episodes
+One small catalogue: an approved author with an HTML bio and a 6 MB PNG headshot (four serial episodes
 and a forthcoming book), an approved narrator without a headshot who also presents an interview, and an
 unapproved guest. Scheduled handlers are also invoked directly, on a clock moved by hand, so the calls a
 single run makes can be counted.

@@ -18,7 +18,7 @@ PRODUCT = 4101
 
 
 @lru_cache(maxsize=1)
-def four_mb_png() -> bytes:
+def noisy_png() -> bytes:
     return media.cover(3000, 3000, "PNG", grain=3)
 
 
@@ -93,9 +93,9 @@ def test_a_cmyk_cover_whose_embedded_profile_cannot_be_used_is_converted_plainly
     assert red > 200 and green < 40 and blue < 40
 
 
-def test_a_4_mb_png_is_fixed_by_a_jpeg_rendition_within_the_byte_limit():
-    source = four_mb_png()
-    assert 4_000_000 < len(source) < 5_000_000
+def test_a_6_mb_png_is_fixed_by_a_jpeg_rendition_within_the_byte_limit():
+    source = noisy_png()
+    assert 4_000_000 < len(source) < 8_000_000  # several MB: noise does not compress
     result = inspect(source)
     verdict = result.verdict
     assert verdict.status is ArtworkStatus.RENDITION
@@ -117,7 +117,7 @@ def test_a_4_mb_png_is_fixed_by_a_jpeg_rendition_within_the_byte_limit():
 
 
 def test_renditions_are_deterministic():
-    first, second = inspect(four_mb_png()), inspect(four_mb_png())
+    first, second = inspect(noisy_png()), inspect(noisy_png())
     assert first.rendition == second.rendition
     assert first.verdict == second.verdict
 

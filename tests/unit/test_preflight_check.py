@@ -31,7 +31,7 @@ BUCKET = "preflight-renditions"
 
 
 @lru_cache(maxsize=1)
-def four_mb_png() -> bytes:
+def noisy_png() -> bytes:
     return media.cover(3000, 3000, "PNG", grain=3)
 
 
@@ -99,7 +99,7 @@ def test_a_cmyk_jpeg_is_pushed_as_an_rgb_rendition_from_s3(media_host, store):
 
 
 def test_a_4_mb_png_is_fixed_by_a_rendition_within_512_kb(media_host, store):
-    source = four_mb_png()
+    source = noisy_png()
     cover = media_host.put("covers/huge.png", source)
     result = run(store, request(artwork=cover))
     assert codes(result) == [("artwork_rendition_made", False)]
@@ -161,7 +161,7 @@ def test_an_unsupported_master_and_an_over_long_title_are_reported_together(medi
 
 
 def test_a_cover_larger_than_the_fetch_cap_holds_without_being_read(media_host, store):
-    cover = media_host.put("covers/poster.png", four_mb_png())
+    cover = media_host.put("covers/poster.png", noisy_png())
     result = run(store, request(artwork=cover), settings=PreflightSettings(artwork_fetch_max_bytes=1024 * 1024))
     assert codes(result) == [("artwork_fetch_too_large", True)]
     assert result.findings[0].message == f"the cover at {cover} is larger than 1.0 MB, the most the pre-flight reads"
