@@ -9,6 +9,7 @@ the request log.
 
 from __future__ import annotations
 
+import gc
 import io
 import json
 import logging
@@ -62,6 +63,9 @@ RENDITIONS_HOST = "renditions.sandbox.example"
 # Where the sandbox says the full analytics report is (make demo writes it to reports/analytics.html).
 SANDBOX_REPORT_URL = "https://reports.sandbox.invalid/analytics.html"
 
+
+# Middle-generation collections between two full collections while a world runs (Python's default: 10).
+FULL_COLLECTION_THRESHOLD = 1_000
 
 @dataclass
 class WorldOptions:
@@ -154,6 +158,7 @@ class SandboxWorld:
         self._moto: MotoServer | None = None
         self._request_log: RequestLog | None = None
         self._saved_environment: dict[str, str | None] = {}
+        self._saved_gc_threshold: tuple[int, int, int] | None = None
         self.runtime: LocalRuntime
         self.resources: SandboxResources
         self.consonance: ConsonanceSimulator
@@ -167,6 +172,7 @@ class SandboxWorld:
         self._saved_environment["POWERTOOLS_TRACE_DISABLED"] = os.environ.get("POWERTOOLS_TRACE_DISABLED")
         os.environ["POWERTOOLS_TRACE_DISABLED"] = "true"
         self._quiet_lambda_logs()
+        self._collect_the_oldest_generation_rarely()
         self.metrics = EmfCapture(sys.stdout)
         self._real_stdout, sys.stdout = sys.stdout, self.metrics
         warnings.filterwarnings("ignore", message="No application metrics to publish")
@@ -311,6 +317,18 @@ class SandboxWorld:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
+        if self._saved_gc_threshold is not None:
+            gc.set_threshold(*self._saved_gc_threshold)
+
+    def _collect_the_oldest_generation_rarely(self) -> None:
+        """Python's full collection walks every object the process holds, and a run's emulated AWS state
+        is most of them (840,000 objects after the 7-day demo): with the default threshold, 13 full
+        collections took 4 s of a 60 s demo. While the world runs, the oldest generation is collected
+        after 1,000 middle-generation collections instead of 10 (the young ones are unchanged); the
+        demo then makes none, holds about 6 % more objects at its end, and gives the same report."""
+        young, middle, oldest = gc.get_threshold()
+        self._saved_gc_threshold = (young, middle, oldest)
+        gc.set_threshold(young, middle, max(oldest, FULL_COLLECTION_THRESHOLD))
 
     def _analytics_settings(self) -> dict[str, str]:
         """The deployment's listening-analytics settings, from the catalogue's scenario: the opted-in

@@ -182,3 +182,13 @@ def test_a_title_corrected_in_consonance_reaches_the_simulated_spotify() -> None
 
     assert on_megaphone is not None and on_spotify is not None
     assert DELAY <= on_spotify - on_megaphone <= DELAY + TICK
+
+
+def test_a_world_collects_the_oldest_generation_rarely_while_it_runs_and_restores_the_threshold() -> None:
+    import gc
+
+    before = gc.get_threshold()
+    with SandboxWorld(catalogue(), WorldOptions(flows=PUBLISHING_FLOWS, distribution_delay=DELAY)):
+        young, middle, oldest = gc.get_threshold()
+        assert (young, middle) == before[:2] and oldest >= 1_000
+    assert gc.get_threshold() == before
