@@ -22,7 +22,8 @@ REDACTED = "[redacted]"
 
 
 class RequestLog:
-    """`with RequestLog(path, secret_values=[...]):` logs every exchange while the block runs."""
+    """`with RequestLog(path, secret_values=[...]):` logs every exchange while the block runs. The file
+    holds that block's exchanges only: a second `make demo` writes its own requests, not both runs'."""
 
     def __init__(self, path: Path | str, *, secret_values: Iterable[str] = ()):
         self.path = Path(path)
@@ -36,7 +37,7 @@ class RequestLog:
     def attach(self) -> RequestLog:
         if self._stop_observing is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._file = self.path.open("a", encoding="utf-8")
+            self._file = self.path.open("w", encoding="utf-8")
             self._stop_observing = observe_requests(self.record)
         return self
 

@@ -446,6 +446,11 @@ def test_request_log_records_each_request_with_secrets_redacted(build_runtime: B
     assert log.secret_redactions == 1  # the leak in the query string, found by the scan
     assert SAMPLE_SECRET not in log_path.read_text()
 
+    with RequestLog(log_path, secret_values=[SAMPLE_SECRET]):  # a second run: its own requests only
+        publish(runtime, ("h3", "call_api"))
+        runtime.run_for(minutes=1)
+    assert [entry["request_body"] for entry in read_request_log(log_path)] == [{"order_id": "h3"}]
+
 
 # resources ---------------------------------------------------------------------------------------
 def test_resources_follow_the_declarations(moto_server: MotoServer) -> None:
