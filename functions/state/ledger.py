@@ -12,8 +12,10 @@ A sweep that compares many entries every hour reads *views* (`TargetView`, `Entr
 common scalars (the status reason among them: the availability monitor tells why an episode is dark
 with it) and only the state fields it names, fetched with a projection that leaves the history and
 the findings in the table, and parsed without building the rest of the state (an episode source's
-whole episode, a delivery's pre-flight result). A view is never saved: a reader that decides to write
-reads the entry itself.
+whole episode, a delivery's pre-flight result). Each save also writes the state's scalar fields
+again as the entry's `summary` (`summary_fields`); a view naming only those reads the summary and
+never receives the state at all. A view is never saved: a reader that decides to write reads the
+entry itself.
 """
 
 from __future__ import annotations
