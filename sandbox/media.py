@@ -63,7 +63,7 @@ def cover(
     buffer = io.BytesIO()
     # A PNG at zlib level 1: the sandbox makes its files for their pixels and size class, and level 6
     # (Pillow's default) spent 1.5 s on a noisy 3000x3000 cover for a file 4.4 MB instead of 6 MB.
-    options: dict[str, int] = {"quality": quality} if image_format == "JPEG" else {"compress_level": 1} if image_format == "PNG" else {}
+    options: dict[str, int] = {"JPEG": {"quality": quality}, "PNG": {"compress_level": 1}}.get(image_format, {})
     image.save(buffer, image_format, **options)
     data = buffer.getvalue()
     return data[:truncate_to] if truncate_to is not None else data

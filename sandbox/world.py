@@ -67,6 +67,7 @@ SANDBOX_REPORT_URL = "https://reports.sandbox.invalid/analytics.html"
 # Middle-generation collections between two full collections while a world runs (Python's default: 10).
 FULL_COLLECTION_THRESHOLD = 1_000
 
+
 @dataclass
 class WorldOptions:
     seed: int = 7
@@ -326,8 +327,7 @@ class SandboxWorld:
         collections took 4 s of a 60 s demo. While the world runs, the oldest generation is collected
         after 1,000 middle-generation collections instead of 10 (the young ones are unchanged); the
         demo then makes none, holds about 6 % more objects at its end, and gives the same report."""
-        young, middle, oldest = gc.get_threshold()
-        self._saved_gc_threshold = (young, middle, oldest)
+        self._saved_gc_threshold = young, middle, oldest = gc.get_threshold()
         gc.set_threshold(young, middle, max(oldest, FULL_COLLECTION_THRESHOLD))
 
     def _analytics_settings(self) -> dict[str, str]:

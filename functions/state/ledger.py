@@ -141,22 +141,26 @@ class EntryView(BaseModel, Generic[Part]):
         return parse_entity_key(self.entity)
 
 
+Made = TypeVar("Made")
+
+
+def _kept(store: dict[type[BaseModel], Made], key: type[BaseModel], make: Callable[[], Made]) -> Made:
+    """What `make` gives for `key`, made the first time and kept in `store` (per model, for the process)."""
+    if key not in store:
+        store[key] = make()
+    return store[key]
+
+
 def entry_model(state: type[State]) -> type[LedgerEntry[State]]:
     """`LedgerEntry[state]`, made once per state model and kept. Why: pydantic keeps parametrised models
     only while something else refers to them, so the ledger's reads re-created them again and again
     (a new class each time, ~3 ms) — 2 % of a sandbox run."""
-    model = _ENTRY_MODELS.get(state)
-    if model is None:
-        model = _ENTRY_MODELS[state] = LedgerEntry[state]  # type: ignore[valid-type]
-    return model
+    return _kept(_ENTRY_MODELS, state, lambda: LedgerEntry[state])  # type: ignore[valid-type]
 
 
 def view_model(part: type[Part]) -> type[EntryView[Part]]:
     """`EntryView[part]`, made once per part and kept (see `entry_model`)."""
-    model = _VIEW_MODELS.get(part)
-    if model is None:
-        model = _VIEW_MODELS[part] = EntryView[part]  # type: ignore[valid-type]
-    return model
+    return _kept(_VIEW_MODELS, part, lambda: EntryView[part])  # type: ignore[valid-type]
 
 
 _ENTRY_MODELS: dict[type[BaseModel], type[LedgerEntry[Any]]] = {}
@@ -178,11 +182,11 @@ def summary_fields(state: type[BaseModel]) -> frozenset[str]:
     a sweep compares ids, hashes and flags of every entry each hour, while the whole state carries
     what was pushed, the pre-flight result or the source record (a delivery's state is ~25 times its
     summary); a view reading only the summary neither receives nor parses the rest."""
-    known = _SUMMARY_FIELDS.get(state)
-    if known is None:
-        known = frozenset(name for name, annotation in _stored_fields(state).items() if _scalar(annotation) or _enum_list(annotation))
-        _SUMMARY_FIELDS[state] = known
-    return known
+    return _kept(
+        _SUMMARY_FIELDS,
+        state,
+        lambda: frozenset(name for name, annotation in _stored_fields(state).items() if _scalar(annotation) or _enum_list(annotation)),
+    )
 
 
 def _stored_fields(model: type[BaseModel]) -> dict[str, Any]:
@@ -197,13 +201,18 @@ def _stored_fields(model: type[BaseModel]) -> dict[str, Any]:
 _SUMMARY_FIELDS: dict[type[BaseModel], frozenset[str]] = {}
 
 
+def _non_null(annotation: Any) -> list[Any]:
+    """The types an annotation allows other than None: a union's members, or the annotation itself."""
+    return [arg for arg in get_args(annotation) if arg is not NoneType] if get_origin(annotation) in (Union, UnionType) else [annotation]
+
+
 def _scalar(annotation: Any) -> bool:
-    inner = [arg for arg in get_args(annotation) if arg is not NoneType] if get_origin(annotation) in (Union, UnionType) else [annotation]
+    inner = _non_null(annotation)
     return all(isinstance(arg, type) and issubclass(arg, (*_SCALARS, Enum)) for arg in inner) and bool(inner)
 
 
 def _enum_list(annotation: Any) -> bool:
-    inner = [arg for arg in get_args(annotation) if arg is not NoneType] if get_origin(annotation) in (Union, UnionType) else [annotation]
+    inner = _non_null(annotation)
     return (
         len(inner) == 1
         and get_origin(inner[0]) is list
@@ -285,7 +294,7 @@ def _default(field: FieldInfo) -> Any:
 def _model_in(annotation: Any) -> tuple[type[BaseModel], bool] | None:
     """(the model, whether optional) of an annotation that is a model or an optional model."""
     optional = get_origin(annotation) in (Union, UnionType) and NoneType in get_args(annotation)
-    inner = [arg for arg in get_args(annotation) if arg is not NoneType] if optional else [annotation]
+    inner = _non_null(annotation)  # a union without None has two members or more: no model either way
     if len(inner) == 1 and isinstance(inner[0], type) and issubclass(inner[0], BaseModel):
         return inner[0], optional
     return None
