@@ -22,9 +22,11 @@ and `interval_ms` is the smallest whole millisecond with per_minute x interval >
 
 Block size adapts, so a write is rarely wasted: an invocation's first block is as many slots as the
 last invocation in this environment sent requests (one at a cold start; scheduled flows repeat
-themselves), each further block doubles up to `MAX_BLOCK` (a 50-request sweep costs 7 writes from a
-cold start, 4 and a give-back when warm), and an invocation whose slots came too late (its requests are sparser than
-the slots) drops back to blocks of one. Which case to try first at an invocation's start follows
+themselves), a further block is what the last invocation sent beyond those so far, and once past that
+each block doubles; no block is longer than `MAX_BLOCK_MS` of slots (16 at 60/min, 32 at 120/min). A
+50-request sweep at 60/min costs 7 writes from a cold start and 4 when warm, with nothing to give back
+when it sends as many as last time; and an invocation whose slots came too late (its requests are
+sparser than the slots) drops back to blocks of one. Which case to try first at an invocation's start follows
 what the last one found: flows sharing a credential tend to be scheduled together, or alone.
 Slots reserved and not used hold every other Lambda on the credential back, so `release()` gives the
 rest of the block back at the end of an invocation (one conditional write, only when nobody reserved
@@ -47,10 +49,11 @@ from functions.domain.errors import TransientError
 # have taken longer than an interval, and clocks of different Lambdas differ by milliseconds. A second
 # covers those and costs under 2 % of the rate at any limit (the interval pays for it).
 LATE_TOLERANCE_MS = 1_000
-# The largest block one write reserves. A block is 16 intervals (16 s at 60/min) that other Lambdas on
-# the credential may have to wait behind when this one stops early and cannot give them back; 16
-# already cuts a long sweep's writes by 85 % or more, and doubling from 1 reaches it after 5 writes.
-MAX_BLOCK = 16
+# The longest block one write reserves, in slot time. A block is time that other Lambdas on the
+# credential may have to wait behind when this one stops early and cannot give it back: about 16 s
+# (16 slots at 60/min, 32 at 120/min) already cuts a long sweep's writes by 85 % or more, and doubling
+# from 1 reaches it after a handful of writes.
+MAX_BLOCK_MS = 16_500
 # A reservation fails its condition only when another process changed the schedule between this
 # one's two attempts; after this many writes something is wrong (e.g. clocks far apart).
 MAX_RESERVATION_WRITES = 6
@@ -117,6 +120,11 @@ class InMemorySlotSchedule:
             return True
 
 
+def block_cap(interval_ms: int) -> int:
+    """The most slots one block holds at this interval: as many as fit in `MAX_BLOCK_MS`, at least one."""
+    return max(1, MAX_BLOCK_MS // interval_ms)
+
+
 def slot_interval_ms(per_minute: int) -> int:
     """The smallest whole millisecond with per_minute x interval > 60 s + the late tolerance."""
     if per_minute <= 0:
@@ -127,19 +135,20 @@ def slot_interval_ms(per_minute: int) -> int:
 class SlotRateLimiter:
     """Requests on one credential's shared schedule (see the module docstring), reserved in blocks."""
 
-    def __init__(self, key: str, per_minute: int, schedule: SlotSchedule, *, max_block: int = MAX_BLOCK):
+    def __init__(self, key: str, per_minute: int, schedule: SlotSchedule, *, max_block: int | None = None):
         self.key = key
         self.per_minute = per_minute
         self.schedule = schedule
         self.interval_ms = slot_interval_ms(per_minute)
-        self.max_block = max(1, max_block)
+        self.max_block = max(1, max_block) if max_block is not None else block_cap(self.interval_ms)
         self.waited_seconds = 0.0
         self.reservations = 0  # writes that reserved slots (figures and tests)
         self._slots: deque[int] = deque()
         self._last_end: int | None = None  # the schedule's next free moment as this process last left it
         self._next_block = 1
-        # What the last invocation showed, for the first reservation of the next (see `release`).
+        # What the last invocation showed, for the reservations of the next (see `release`).
         self._first_block = 1
+        self._expected = 0  # requests it sent (0 when they came slower than its slots)
         self._busy_at_start = False
         # This invocation so far.
         self._sent = 0
@@ -166,6 +175,7 @@ class SlotRateLimiter:
         (scheduled flows repeat themselves), or one if its requests came slower than its slots."""
         if self._sent:
             self._first_block = 1 if self._dropped else min(self._sent, self.max_block)
+            self._expected = 0 if self._dropped else self._sent
         self._next_block = self._first_block
         self._sent, self._dropped, self._reserved = 0, False, 0
         if not self._slots or self._last_end is None:
@@ -178,7 +188,8 @@ class SlotRateLimiter:
             self._last_end = first_unused
 
     def _reserve(self, now_ms: int) -> None:
-        count = self._next_block
+        expected_left = self._expected - self._sent  # as many as the last invocation sent: no slot to give back
+        count = min(self._next_block, expected_left) if expected_left > 0 else self._next_block
         amount = count * self.interval_ms
         # Busy if this process's own last block still ends ahead; at an invocation's start, whatever the
         # last invocation found then (flows on one credential tend to start together, or alone).

@@ -15,12 +15,13 @@ import pytest
 
 from functions.connectors.rate_limit import (
     LATE_TOLERANCE_MS,
-    MAX_BLOCK,
+    MAX_BLOCK_MS,
     MAX_RESERVATION_WRITES,
     InMemorySlotSchedule,
     RateScheduleContended,
     SlotRateLimiter,
     SlotSchedule,
+    block_cap,
     slot_interval_ms,
 )
 from functions.state.cursors import SCHEDULE_EXPIRY_MARGIN_SECONDS, DynamoSlotSchedule
@@ -79,10 +80,17 @@ def test_blocks_double_from_one_up_to_the_cap_and_slots_follow_each_other(clock:
             written.append(len(times))
 
     # writes at the 1st, 2nd, 4th, 8th, 16th, 32nd and 48th request: blocks of 1, 2, 4, 8, 16, 16, 16
-    assert written == [1, 2, 4, 8, 16, 32, 48] and MAX_BLOCK == 16
+    assert written == [1, 2, 4, 8, 16, 32, 48] and block_cap(slot_interval_ms(60)) == 16
     start = times[0]
     assert start == pytest.approx(START.timestamp(), abs=0.001)  # an idle schedule starts now
     assert times == pytest.approx([start + k * 1.017 for k in range(50)], abs=1e-5)
+
+
+def test_a_block_spans_at_most_about_sixteen_seconds_of_slots_at_any_limit() -> None:
+    caps = {per_minute: block_cap(slot_interval_ms(per_minute)) for per_minute in (60, 120, 1200, 100_000)}
+    assert caps == {60: 16, 120: 32, 1200: 323, 100_000: 16_500}
+    assert all(cap * slot_interval_ms(per_minute) <= MAX_BLOCK_MS for per_minute, cap in caps.items())
+    assert block_cap(MAX_BLOCK_MS + 1) == 1  # a slower limit than that still reserves one slot at a time
 
 
 class CountingSchedule(InMemorySlotSchedule):
@@ -170,6 +178,25 @@ def test_the_next_invocation_starts_with_a_block_the_size_of_the_last_ones_reque
     limiter.acquire()
     limiter.acquire()
     assert schedule.writes == 8  # a block of two, as the last invocation sent
+
+
+def test_an_invocation_sending_as_many_as_the_last_reserves_exactly_that_many(clock: VirtualClock) -> None:
+    schedule = CountingSchedule()
+    limiter = SlotRateLimiter(KEY, 120, schedule)  # blocks of up to 32 slots
+    for _ in range(42):  # cold: blocks of 1, 2, 4, 8, 16, 32 (21 slots over, given back)
+        limiter.acquire()
+    limiter.release()
+    assert schedule.writes == 7
+    clock.advance(3600)
+    for _ in range(42):  # warm, the same sweep: 32 slots, then the 10 the last one sent beyond them
+        limiter.acquire()
+    limiter.release()
+    assert schedule.writes == 9  # two reservations, nothing left over to give back
+    clock.advance(3600)
+    for _ in range(45):  # three more than last time: 32, 10, then a doubled block of 20 (17 given back)
+        limiter.acquire()
+    limiter.release()
+    assert schedule.writes == 13
 
 
 def test_an_invocation_whose_slots_came_too_late_starts_the_next_with_one(clock: VirtualClock) -> None:
@@ -325,16 +352,16 @@ def update_items() -> Iterator[list[dict[str, Any]]]:
         yield sent
 
 
-def test_a_fifty_request_run_costs_seven_writes_in_dynamodb_and_four_when_warm(
+def test_a_fifty_request_run_costs_seven_writes_in_dynamodb_and_two_when_warm(
     clock: VirtualClock, table: str, update_items: list[dict[str, Any]]
 ) -> None:
     limiter = SlotRateLimiter(KEY, 120, DynamoSlotSchedule(table))
     times: list[float] = []
-    for _ in range(50):  # blocks of 1, 2, 4, 8, 16, 16, 16: 63 slots
+    for _ in range(50):  # blocks of 1, 2, 4, 8, 16, 32 (at most 32 at 120/min): 63 slots
         granted(limiter, clock, times)
     limiter.release()  # the 13 left over are still ahead: one conditional write gives them back
 
-    assert len(update_items) == 7 + 1, [p["UpdateExpression"] for p in update_items]
+    assert len(update_items) == 6 + 1, [p["UpdateExpression"] for p in update_items]
     assert times == pytest.approx([times[0] + k * 0.509 for k in range(50)], abs=1e-5)
     item = boto3.client("dynamodb").get_item(TableName=table, Key={"pk": {"S": f"rate#{KEY}"}}, ConsistentRead=True)["Item"]
     next_free = int(item["next_free_ms"]["N"])
@@ -344,10 +371,10 @@ def test_a_fifty_request_run_costs_seven_writes_in_dynamodb_and_four_when_warm(
 
     clock.advance(3600)  # the next run of the same sweep, an hour later, in the same warm environment
     update_items.clear()
-    for _ in range(50):  # blocks of 16 (as many as the last run sent, at most 16): 64 slots
+    for _ in range(50):  # a block of 32 (as many as the last run sent, at most 32), then the 18 it sent beyond
         granted(limiter, clock, times)
     limiter.release()
-    assert len(update_items) == 4 + 1
+    assert len(update_items) == 2  # and nothing left over to give back
 
 
 @pytest.mark.parametrize(
