@@ -1,8 +1,8 @@
 """The `analytics` section of the sandbox report: what each listening source delivered, what the
 rollups make of it, and what went back to Consonance.
 
-- `sources`: per source, the facts in the store (rows, days, objects) — read from the analytics
-  bucket in moto's S3, as Athena would;
+- `sources`: per source, the facts in the store (rows, days, objects) — read from a copy of the
+  analytics bucket in moto's S3, as Athena would read the bucket;
 - `intake`: the ledger's listening entries: export days ingested, missing or rejected (with their
   findings), the Creators shows and their state (an expired login shows here);
 - `export_files`: the objects Megaphone dropped in the export bucket (the overwrite and the missing
@@ -14,7 +14,6 @@ rollups make of it, and what went back to Consonance.
 
 from __future__ import annotations
 
-import io
 import tempfile
 from collections import Counter
 from datetime import timedelta
@@ -42,12 +41,16 @@ def store_objects(world: SandboxWorld) -> S3Objects:
 
 
 def analytics_section(world: SandboxWorld) -> dict[str, Any]:
-    objects = store_objects(world)
     ledger = SyncLedger(world.resources.tables[Table.LEDGER])
     first_day = world.catalogue.start_date
     last_day = world.clock.now().date() - timedelta(days=1)
+    with tempfile.TemporaryDirectory(prefix="analytics-store-") as scratch:
+        store = Path(scratch)
+        copy_to_directory(store_objects(world), store)  # each object read once: the counts and the rollup read the copy
+        sources = _sources(store)
+        shown = highlights(store, first_day, last_day) if last_day >= first_day else {}
     return {
-        "sources": _sources(objects),
+        "sources": sources,
         "intake": [
             {
                 "unit": entry.entity,
@@ -58,21 +61,21 @@ def analytics_section(world: SandboxWorld) -> dict[str, Any]:
             for entry in intake_entries(ledger)
         ],
         "export_files": [{"at": moment.isoformat(), "key": key, "note": note} for moment, key, note in world.listening.drops],
-        "highlights": highlights(objects, first_day, last_day) if last_day >= first_day else {},
+        "highlights": shown,
         "summaries": _summaries(world),
     }
 
 
-def _sources(objects: S3Objects) -> dict[str, dict[str, int]]:
+def _sources(store: Path) -> dict[str, dict[str, int]]:
+    """Rows, days and objects per source, from a copy of the store (`copy_to_directory`)."""
     found: dict[str, dict[str, int]] = {source: {"rows": 0, "days": 0, "objects": 0} for source in SOURCES}
     days: dict[str, set[str]] = {source: set() for source in SOURCES}
-    for key in objects.list(f"{FACTS_DIRECTORY}/"):
-        parts = dict(part.split("=", 1) for part in key.split("/") if "=" in part)
+    for path in sorted((store / FACTS_DIRECTORY).rglob("*.parquet")):
+        parts = dict(part.split("=", 1) for part in path.relative_to(store).parts if "=" in part)
         source = parts.get("source")
         if source not in found:
             continue
-        body = objects.client.get_object(Bucket=objects.bucket, Key=objects.prefix + key)["Body"].read()
-        found[source]["rows"] += pq.ParquetFile(io.BytesIO(body)).metadata.num_rows
+        found[source]["rows"] += pq.ParquetFile(path).metadata.num_rows
         found[source]["objects"] += 1
         days[source].add(parts.get("date", ""))
     for source in SOURCES:
@@ -80,18 +83,17 @@ def _sources(objects: S3Objects) -> dict[str, dict[str, int]]:
     return found
 
 
-def highlights(objects: S3Objects, first_day: Any, last_day: Any) -> dict[str, list[dict[str, Any]]]:
-    """The groups with the most plays over the run, by series and by author (DuckDB over a copy)."""
+def highlights(store: Path, first_day: Any, last_day: Any) -> dict[str, list[dict[str, Any]]]:
+    """The groups with the most plays over the run, by series and by author (DuckDB over a copy of
+    the store)."""
     from functions.analytics.duckdb_runner import DuckDBRunner
     from functions.analytics.rollups import run_rollup
 
-    with tempfile.TemporaryDirectory(prefix="analytics-store-") as scratch:
-        copy_to_directory(objects, Path(scratch))
-        runner = DuckDBRunner(Path(scratch))
-        try:
-            rows = run_rollup(runner, "engagement", from_day=first_day, to_day=last_day)
-        finally:
-            runner.close()
+    runner = DuckDBRunner(store)
+    try:
+        rows = run_rollup(runner, "engagement", from_day=first_day, to_day=last_day)
+    finally:
+        runner.close()
     shown: dict[str, list[dict[str, Any]]] = {}
     for grouping in ("series", "author", "genre"):
         best = sorted((r for r in rows if r["group_type"] == grouping and r["plays"]), key=lambda r: (-r["plays"], r["group_label"]))
