@@ -261,14 +261,6 @@ class SandboxWorld:
         )
         self.renditions_cdn = RenditionsCdnSimulator(self.clock, self.resources.buckets[Bucket.RENDITIONS], host=RENDITIONS_HOST)
         route_host(RENDITIONS_HOST, self.renditions_cdn)
-        # the accounts are authorised as an operator does it (`infra.ops auth spotify`), before the run
-        self.spotify_authorisations = authorise_accounts(
-            self.spotify,
-            self.catalogue.spotify_accounts,
-            app=SpotifyCredentials.model_validate_json(self.secret_values[Secret.SPOTIFY]),
-            flows=options.flows,
-            prefix=self.resources.prefix,
-        )
         self.runtime = LocalRuntime(
             options.flows,
             self.resources,
@@ -282,6 +274,15 @@ class SandboxWorld:
             holding_messages=self._moto.queues_holding_messages,
         )
         self.runtime.__enter__()
+        # the accounts are authorised as an operator does it (`infra.ops auth spotify`), before the run
+        # and on its clock (the runtime installed it): their expiry is virtual time, not this machine's
+        self.spotify_authorisations = authorise_accounts(
+            self.spotify,
+            self.catalogue.spotify_accounts,
+            app=SpotifyCredentials.model_validate_json(self.secret_values[Secret.SPOTIFY]),
+            flows=options.flows,
+            prefix=self.resources.prefix,
+        )
         # `python -m infra.ops replay` run in this process runs the flows in this runtime
         self._previous_flow_runner = use_flow_runner(flow_runner_for(self.runtime))
         self.distribution.ledger = SyncLedger(self.resources.tables[Table.LEDGER])

@@ -34,6 +34,9 @@ def test_the_world_authorises_its_accounts_and_flows_reach_their_playlists() -> 
     )
     with open_world(catalogue, flows=(declaration,)) as world:
         assert [a.account for a in world.spotify_authorisations] == ["publisher", "unlisted"]
+        # authorised on the run's virtual clock, so its expiry (and the days-left metric) never depends
+        # on when the sandbox ran
+        assert {a.authorized_at for a in world.spotify_authorisations} == {catalogue.start_moment()}
         assert all(a.scopes == SCOPES for a in world.spotify_authorisations)
         environment = world.resources.environments[declaration.name]
         assert environment["SPOTIFY_ACCOUNTS"] == "publisher,unlisted"
