@@ -6,6 +6,7 @@ DynamoDB deletes it by itself once its credential has been idle for a day.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -58,8 +59,11 @@ def _restates(previous: dict[str, Any], values: dict[str, Any]) -> bool:
 
 class DynamoSlotSchedule:
     """The rate-limit slot schedules (`functions.connectors.rate_limit`) shared by every concurrent Lambda:
-    one item per credential (`pk` = `rate#<key>`) holding `next_free_ms`, changed only by conditional
-    `UpdateItem`s (a failed condition is the answer "the schedule is in the other state")."""
+    one item per credential (`pk` = `rate#<key>`) holding `next_free_ms` and its TTL `expires_at`,
+    changed only by conditional writes (a failed condition is the answer "the schedule is in the other
+    state"). A restart sets the whole item, so it is a conditional `PutItem`: the same write, with no
+    update expression for DynamoDB to evaluate; an extension and a give-back add to the stored value,
+    so they are `UpdateItem`s."""
 
     def __init__(self, table_name: str):
         self.table_name = table_name
@@ -73,12 +77,16 @@ class DynamoSlotSchedule:
         )
 
     def restart(self, key: str, amount_ms: int, now_ms: int) -> int | None:
-        return self._update(
-            key,
-            "SET next_free_ms = :end, expires_at = :expires",
-            "attribute_not_exists(next_free_ms) OR next_free_ms < :now",
-            {":end": now_ms + amount_ms, ":now": now_ms, ":expires": _expiry(now_ms + amount_ms)},
+        end = now_ms + amount_ms
+        written = _unless_condition_failed(
+            lambda: dynamodb_client().put_item(
+                TableName=self.table_name,
+                Item=to_item({"pk": _schedule_key(key), "next_free_ms": end, "expires_at": _expiry(end)}),
+                ConditionExpression="attribute_not_exists(next_free_ms) OR next_free_ms < :now",
+                ExpressionAttributeValues=to_item({":now": now_ms}),
+            )
         )
+        return None if written is None else end
 
     def give_back(self, key: str, amount_ms: int, end_ms: int) -> bool:
         """Giving back only saves other Lambdas some waiting: a failure of any kind leaves the slots
@@ -93,20 +101,31 @@ class DynamoSlotSchedule:
             return False
 
     def _update(self, key: str, update: str, condition: str, values: dict[str, int]) -> int | None:
-        try:
-            response = dynamodb_client().update_item(
+        response = _unless_condition_failed(
+            lambda: dynamodb_client().update_item(
                 TableName=self.table_name,
-                Key=to_item({"pk": f"rate#{key}"}),
+                Key=to_item({"pk": _schedule_key(key)}),
                 UpdateExpression=update,
                 ConditionExpression=condition,
                 ExpressionAttributeValues=to_item(values),
                 ReturnValues="UPDATED_NEW",
             )
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                return None
-            raise
-        return int(from_item(response["Attributes"])["next_free_ms"])
+        )
+        return None if response is None else int(from_item(response["Attributes"])["next_free_ms"])
+
+
+def _unless_condition_failed(write: Callable[[], dict[str, Any]]) -> dict[str, Any] | None:
+    """The answer to a conditional write, or None when DynamoDB refused it on its condition."""
+    try:
+        return write()
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+            return None
+        raise
+
+
+def _schedule_key(key: str) -> str:
+    return f"rate#{key}"
 
 
 def _expiry(end_ms: int) -> int:

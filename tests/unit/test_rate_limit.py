@@ -341,19 +341,20 @@ def table(aws: None) -> str:
 
 
 @pytest.fixture
-def update_items() -> Iterator[list[dict[str, Any]]]:
-    """The UpdateItem requests sent to DynamoDB from here on."""
+def schedule_writes() -> Iterator[list[dict[str, Any]]]:
+    """The write requests (UpdateItem, and PutItem for a restart) sent to DynamoDB from here on."""
     sent: list[dict[str, Any]] = []
 
     def record(params: dict[str, Any], **_: Any) -> None:
         sent.append(params)
 
-    with session_events({"provide-client-params.dynamodb.UpdateItem": record}):  # the limiter's client records
+    events = {"provide-client-params.dynamodb.UpdateItem": record, "provide-client-params.dynamodb.PutItem": record}
+    with session_events(events):  # the limiter's client records
         yield sent
 
 
 def test_a_fifty_request_run_costs_seven_writes_in_dynamodb_and_two_when_warm(
-    clock: VirtualClock, table: str, update_items: list[dict[str, Any]]
+    clock: VirtualClock, table: str, schedule_writes: list[dict[str, Any]]
 ) -> None:
     limiter = SlotRateLimiter(KEY, 120, DynamoSlotSchedule(table))
     times: list[float] = []
@@ -361,7 +362,7 @@ def test_a_fifty_request_run_costs_seven_writes_in_dynamodb_and_two_when_warm(
         granted(limiter, clock, times)
     limiter.release()  # the 13 left over are still ahead: one conditional write gives them back
 
-    assert len(update_items) == 6 + 1, [p["UpdateExpression"] for p in update_items]
+    assert len(schedule_writes) == 6 + 1, [p.get("UpdateExpression", "PutItem") for p in schedule_writes]
     assert times == pytest.approx([times[0] + k * 0.509 for k in range(50)], abs=1e-5)
     item = boto3.client("dynamodb").get_item(TableName=table, Key={"pk": {"S": f"rate#{KEY}"}}, ConsistentRead=True)["Item"]
     next_free = int(item["next_free_ms"]["N"])
@@ -370,11 +371,11 @@ def test_a_fifty_request_run_costs_seven_writes_in_dynamodb_and_two_when_warm(
     assert 0 <= int(item["expires_at"]["N"]) - (next_free // 1000 + SCHEDULE_EXPIRY_MARGIN_SECONDS) <= 13 * 0.509 + 1
 
     clock.advance(3600)  # the next run of the same sweep, an hour later, in the same warm environment
-    update_items.clear()
+    schedule_writes.clear()
     for _ in range(50):  # a block of 32 (as many as the last run sent, at most 32), then the 18 it sent beyond
         granted(limiter, clock, times)
     limiter.release()
-    assert len(update_items) == 2  # and nothing left over to give back
+    assert len(schedule_writes) == 2  # and nothing left over to give back
 
 
 @pytest.mark.parametrize(
@@ -385,9 +386,9 @@ def test_a_fifty_request_run_costs_seven_writes_in_dynamodb_and_two_when_warm(
     ],
 )
 def test_concurrent_lambdas_on_one_dynamodb_table_keep_the_rolling_limit(
-    lambda_clocks: LambdaClocks, table: str, update_items: list[dict[str, Any]], work: tuple[float, ...], most_writes: int
+    lambda_clocks: LambdaClocks, table: str, schedule_writes: list[dict[str, Any]], work: tuple[float, ...], most_writes: int
 ) -> None:
     times, lambdas = run_lambdas(lambda_clocks, DynamoSlotSchedule(table), 60, 150, seed=7, work=work)
     assert busiest_minute(times) <= 60
-    assert len(update_items) <= most_writes, len(update_items)
-    assert sum(limiter.reservations for limiter in lambdas) < len(update_items)  # the rest: give-backs, failed guesses
+    assert len(schedule_writes) <= most_writes, len(schedule_writes)
+    assert sum(limiter.reservations for limiter in lambdas) < len(schedule_writes)  # the rest: give-backs, failed guesses
