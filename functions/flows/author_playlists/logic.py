@@ -4,9 +4,10 @@ should hold (`plan.py`), touching Spotify only where something differs.
 Each run:
 1. From the ledger alone: the promotable contributors (the promotion poller's entries), the episodes on
    Spotify, and each author's desired playlist. Those inputs are read as views (`functions.state.ledger`:
-   only the state fields used, without history or findings); the playlists' own entries whole, since
-   they are written. An author whose playlist already is what is wanted —
-   same details, items, cover source — needs nothing: no call to Spotify.
+   only the state fields used, without history or findings), and so are the playlists' own entries
+   (`PLAYLISTS`: what tells whether one is in step, to be archived or has nothing to hold yet); an
+   entry is read whole only when it is to be changed (step 3). An author whose playlist already is
+   what is wanted — same details, items, cover source — needs nothing: no call to Spotify.
 2. If any author needs something, or the library check is due (`library_check_hours`), the account's
    library is read once (`GET /me/playlists`): it gives every playlist's snapshot id, and shows which
    of our playlists are gone — deleted in a Spotify app (unfollowed by the owner) or removed by Spotify.
@@ -35,6 +36,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
 
+from pydantic import Field
+
 from functions.alerts import Alert
 from functions.connectors.errors import AuthenticationFailed
 from functions.connectors.media import MediaFetcher, MediaTooLarge, MediaUnreachable
@@ -52,7 +55,7 @@ from functions.flows.author_playlists.plan import DesiredPlaylist, LiveEpisode, 
 from functions.state.availability import AvailabilityStore
 from functions.state.cursors import CursorStore
 from functions.state.keys import contributor_key
-from functions.state.ledger import LedgerEntry, StatePart, SyncLedger, TargetView, new_entry
+from functions.state.ledger import EntryView, LedgerEntry, StatePart, SyncLedger, TargetView, new_entry
 from functions.state.targets import (
     AUTHOR_PLAYLIST,
     CONTRIBUTOR_SOURCE,
@@ -81,9 +84,22 @@ class SourceEpisode(StatePart):
     episode: Episode | None = None
 
 
+class PlaylistFacts(StatePart):
+    """What a run compares of an author's playlist entry (with its status and pending create): whether
+    it is in step (`_in_step`), is to be archived, or has nothing to hold yet. Why: almost every run
+    finds every playlist in step, and the whole entry carries its episodes and history besides."""
+
+    playlist_id: str | None = None
+    details_hash: str | None = None
+    uris: list[str] = Field(default_factory=list)
+    cover_resource: str | None = None
+
+
 CONTRIBUTORS = TargetView(CONTRIBUTOR_SOURCE, PromotableContributor)
 DELIVERIES = TargetView(MEGAPHONE, DeliveredSpotifyId)
 SOURCES = TargetView(EPISODE_SOURCE, SourceEpisode)
+PLAYLISTS = TargetView(AUTHOR_PLAYLIST, PlaylistFacts)
+PlaylistView = EntryView[PlaylistFacts]
 
 
 class AlertSink(Protocol):
@@ -128,42 +144,43 @@ def sync_playlists(deps: PlaylistDeps, now: datetime) -> PlaylistRunOutcome:
     }
     outcome.promotable = len(promotable)
     live = _live_episodes(deps)
-    entries = deps.ledger.get_many([contributor_key(c) for c in promotable], AUTHOR_PLAYLIST)
+    views = deps.ledger.get_views([contributor_key(c) for c in promotable], PLAYLISTS)
     desired: DesiredPlaylist | None  # None: the contributor no longer needs a playlist
     for status in (PlaylistStatus.CURRENT, PlaylistStatus.FAILED):
-        for entry in deps.ledger.by_status(AUTHOR_PLAYLIST, status):
-            entries.setdefault(entry.key, entry)
-    work: list[tuple[LedgerEntry[AuthorPlaylistState], DesiredPlaylist | None]] = []
-    for key, entry in sorted(entries.items(), key=lambda item: item[0].number):
+        for view in deps.ledger.views_by_status(PLAYLISTS, status):
+            views.setdefault(view.key, view)
+    work: list[tuple[PlaylistView, DesiredPlaylist | None]] = []
+    for key, view in sorted(views.items(), key=lambda item: item[0].number):
         contributor = promotable.get(key.number)
         if contributor is None:  # no longer promotable: archived (made private), never deleted
-            if entry.status is not PlaylistStatus.ARCHIVED and entry.state.playlist_id:
-                work.append((entry, None))
+            if view.status is not PlaylistStatus.ARCHIVED and view.state.playlist_id:
+                work.append((view, None))
             continue
         desired = desired_playlist(contributor, live, deps.policy)
-        if entry.state.playlist_id is None and entry.pending_create is None and len(desired.episodes) < deps.policy.playlist_min_episodes:
+        if view.state.playlist_id is None and view.pending_create is None and len(desired.episodes) < deps.policy.playlist_min_episodes:
             continue  # nothing on Spotify to hold yet
-        if _in_step(entry, desired):
+        if _in_step(view, desired):
             outcome.unchanged += 1
-        work.append((entry, desired))
-    for contributor_id in sorted(set(promotable) - {key.number for key in entries}):
+        work.append((view, desired))
+    for contributor_id in sorted(set(promotable) - {key.number for key in views}):
         desired = desired_playlist(promotable[contributor_id], live, deps.policy)
         if len(desired.episodes) >= deps.policy.playlist_min_episodes:
-            work.append((new_entry(contributor_key(contributor_id), AUTHOR_PLAYLIST), desired))
-    due = [(entry, desired) for entry, desired in work if desired is None or not _in_step(entry, desired)]
+            work.append((PLAYLISTS.of(new_entry(contributor_key(contributor_id), AUTHOR_PLAYLIST)), desired))
+    due = [(view, desired) for view, desired in work if desired is None or not _in_step(view, desired)]
     cursor = deps.cursors.get(CURSOR) or {}
     checked = cursor.get("library_checked_at")
     check_due = checked is None or now - datetime.fromisoformat(checked) >= timedelta(hours=deps.policy.library_check_hours)
-    if not due and not (check_due and any(entry.state.playlist_id for entry, _ in work)):
+    if not due and not (check_due and any(view.state.playlist_id for view, _ in work)):
         return outcome
     client = deps.playlists(deps.policy.playlist_account)
     run = _Run(client, {p.id: p for p in client.my_playlists()}, deps, outcome)
     outcome.library_read = True
     deps.cursors.put(CURSOR, {**cursor, "library_checked_at": now.isoformat()})
-    for entry, desired in work:
-        gone = entry.state.playlist_id is not None and entry.state.playlist_id not in run.library
-        if desired is not None and _in_step(entry, desired) and not gone:
-            continue
+    todo = [(view, desired) for view, desired in work if desired is None or not _in_step(view, desired) or _gone(view, run.library)]
+    # Only the entries to be changed are read whole; one not saved yet (version 0) is a new entry.
+    entries = deps.ledger.get_many([view.key for view, _ in todo if view.version], AUTHOR_PLAYLIST)
+    for view, desired in todo:
+        entry = entries.get(view.key) or new_entry(view.key, AUTHOR_PLAYLIST)
         try:
             if desired is None:
                 run.archive(entry)
@@ -192,15 +209,20 @@ def _live_episodes(deps: PlaylistDeps) -> list[LiveEpisode]:
     ]
 
 
-def _in_step(entry: LedgerEntry[AuthorPlaylistState], desired: DesiredPlaylist) -> bool:
-    state = entry.state
+def _in_step(view: PlaylistView, desired: DesiredPlaylist) -> bool:
+    state = view.state
     return (
-        entry.status is PlaylistStatus.CURRENT
+        view.status is PlaylistStatus.CURRENT
         and state.playlist_id is not None
         and state.details_hash == desired.details_hash
         and state.uris == desired.uris
         and state.cover_resource == desired.cover_resource
     )
+
+
+def _gone(view: PlaylistView, library: dict[str, Playlist]) -> bool:
+    """Whether the playlist was made and is no longer in the account's library (deleted in an app, or by Spotify)."""
+    return view.state.playlist_id is not None and view.state.playlist_id not in library
 
 
 @dataclass
