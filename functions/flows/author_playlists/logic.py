@@ -46,12 +46,12 @@ from functions.connectors.spotify_playlists import Playlist, SpotifyPlaylistsCli
 from functions.domain.errors import PermanentError, TransientError
 from functions.domain.events import AuthorPlaylistChanged
 from functions.domain.contributors import Contributor
-from functions.domain.models import Episode, Finding
+from functions.domain.models import Finding
 from functions.domain.promotion_policy import PromotionPolicy
 from functions.event_bus import EventBus
 from functions.flow_names import FlowName
 from functions.flows.author_playlists.cover import CoverImageUnusable, playlist_cover
-from functions.flows.author_playlists.plan import DesiredPlaylist, LiveEpisode, desired_playlist
+from functions.flows.author_playlists.plan import DesiredPlaylist, LiveEpisode, PlaylistSourceEpisode, desired_playlist
 from functions.state.availability import AvailabilityStore
 from functions.state.cursors import CursorStore
 from functions.state.keys import contributor_key
@@ -81,7 +81,7 @@ class DeliveredSpotifyId(StatePart):
 
 
 class SourceEpisode(StatePart):
-    episode: Episode | None = None
+    episode: PlaylistSourceEpisode | None = None
 
 
 class PlaylistFacts(StatePart):

@@ -18,20 +18,35 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass
+from datetime import date
 
 from functions.connectors.spotify_playlists import episode_uri
 from functions.domain.contributors import Contributor
-from functions.domain.models import Episode
+from functions.domain.models import Credit, Show
 from functions.domain.promotion_policy import PromotionPolicy
 from functions.domain.validation import truncate_at_word
+from functions.state.ledger import StatePart
 from functions.state.targets import PlaylistEpisode
+
+
+class PlaylistSourceEpisode(StatePart):
+    """What a playlist uses of an episode (`functions.domain.models.Episode`), read as part of its
+    source's ledger view. Why: every run reads every live episode, and parsing only these fields is
+    about a third of the work of the whole episode (its audio, artwork, territories, rights)."""
+
+    product_id: int
+    title: str
+    show: Show | None = None
+    part_number: int | None = None
+    release_date: date | None = None
+    credits: tuple[Credit, ...] = ()
 
 
 @dataclass(frozen=True)
 class LiveEpisode:
     """An episode that is on Spotify now."""
 
-    episode: Episode
+    episode: PlaylistSourceEpisode
     spotify_id: str
 
 
