@@ -14,6 +14,7 @@ import base64
 import io
 import json
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -24,7 +25,9 @@ from PIL import Image
 from functions.flow_names import FlowName
 from functions.domain.events import ContributorChanged
 from functions.state.availability import AvailabilityStore, transition
-from functions.state.keys import contributor_key, episode_key
+from functions.state import ledger as ledger_module
+from functions.state.keys import contributor_key, episode_key, parse_entity_key
+from functions.state.ledger import TargetView
 from functions.state.targets import AUTHOR_PLAYLIST, CONTRIBUTOR_SOURCE, MEGAPHONE, PROMO_BRIEFS, PlaylistStatus
 from infra.flows import Bucket, Table, flow
 from infra.ops.__main__ import main as ops_main
@@ -266,3 +269,62 @@ def test_a_contributor_no_longer_approved_keeps_the_playlist_but_private(world: 
     entry = ledger(world).get(contributor_key(NARRATOR.id), AUTHOR_PLAYLIST)
     assert entry is not None and entry.status is PlaylistStatus.ARCHIVED
     assert run_playlists(world)[0]["archived"] == []  # once
+
+
+# ------------------------------------------------------------------------------------------ reads
+@dataclass
+class PlaylistReads:
+    """The playlist items the ledger parsed: (contributor id, the item's attributes as read)."""
+
+    items: list[tuple[int, frozenset[str]]] = field(default_factory=list)
+
+    def whole(self) -> set[int]:
+        """The entries read whole: with their history."""
+        return {number for number, attributes in self.items if "history" in attributes}
+
+    def viewed(self) -> set[int]:
+        return {number for number, attributes in self.items if "history" not in attributes}
+
+
+@pytest.fixture
+def playlist_reads(monkeypatch: pytest.MonkeyPatch) -> PlaylistReads:
+    """Every playlist item the ledger parses from here on, whole (`_entry`) or as a view (`TargetView.read`)."""
+    reads = PlaylistReads()
+    whole, view = ledger_module._entry, TargetView.read
+
+    def keep(item: dict[str, Any]) -> None:
+        if item["sk"]["S"] == AUTHOR_PLAYLIST.name:
+            reads.items.append((parse_entity_key(item["pk"]["S"]).number, frozenset(item)))
+
+    def read_whole(item: dict[str, Any], target: Any) -> Any:
+        keep(item)
+        return whole(item, target)
+
+    def read_view(self: TargetView[Any], item: dict[str, Any]) -> Any:
+        keep(item)
+        return view(self, item)
+
+    monkeypatch.setattr(ledger_module, "_entry", read_whole)
+    monkeypatch.setattr(TargetView, "read", read_view)
+    return reads
+
+
+def test_a_run_with_every_playlist_in_step_reads_no_playlist_entry_whole(world: SandboxWorld, playlist_reads: PlaylistReads) -> None:
+    outcome, _ = run_playlists(world)
+    assert outcome["unchanged"] == 1 and outcome["archived"] == [] and outcome["failed"] == {}
+    assert playlist_reads.viewed() == {AUTHOR.id} and playlist_reads.whole() == set()  # the archived narrator's is not read at all
+
+
+def test_a_playlist_to_change_is_read_whole_and_saved_with_its_history(world: SandboxWorld, playlist_reads: PlaylistReads) -> None:
+    before = ledger(world).get(contributor_key(AUTHOR.id), AUTHOR_PLAYLIST)
+    author = next(c for c in world.consonance.catalogue.contributors if c.id == AUTHOR.id)
+    author.biographical_note, author.changed_on = "<p>Imogen Thale writes about islands.</p>", world.clock.now().date()
+    assert poll_contributors(world)["announced"] == [AUTHOR.id]
+    playlist_reads.items.clear()  # what the run reads, not the test
+    outcome, _ = run_playlists(world)
+    assert outcome["details_updated"] == [AUTHOR.id] and playlist_reads.whole() == {AUTHOR.id}
+    after = ledger(world).get(contributor_key(AUTHOR.id), AUTHOR_PLAYLIST)
+    assert before is not None and after is not None and after.version == before.version + 1
+    assert after.history[-1].action == "details_updated" and after.history[-2] == before.history[-1]  # the history read, kept
+    assert after.state.episodes == before.state.episodes and after.state.cover_sha256 == before.state.cover_sha256
+    assert playlist_of(world, AUTHOR.id)["description"] == "Imogen Thale writes about islands."
