@@ -232,16 +232,28 @@ class TargetView(Generic[Part]):
     kinds: frozenset[EntityKind] | None = None
     # Whether every field it names is a summary field (`summary_fields`): then it reads the summary.
     summarised: bool = field(init=False)
-    # Whether it names a computed field: a state saved before that field existed lacks it.
-    computed: bool = field(init=False)
+    # The computed fields it names: a state or summary saved before such a field existed lacks it.
+    computed_fields: frozenset[str] = field(init=False)
 
     def __post_init__(self) -> None:
         _check_part(self.state, self.target.state, f"the {self.target.name} view")
         whole, summary = _stored_fields(self.target.state), summary_fields(self.target.state)
         summarised = all(name in summary and info.annotation == whole[name] for name, info in self.state.model_fields.items())
         object.__setattr__(self, "summarised", summarised)
-        computed = bool(set(self.state.model_fields) & set(self.target.state.model_computed_fields))
-        object.__setattr__(self, "computed", computed)
+        computed = frozenset(self.state.model_fields) & frozenset(self.target.state.model_computed_fields)
+        object.__setattr__(self, "computed_fields", computed)
+
+    @property
+    def computed(self) -> bool:
+        return bool(self.computed_fields)
+
+    def has_summary(self, item: dict[str, Any]) -> bool:
+        """Whether the item's summary holds every field this view reads: a summary saved before a
+        computed field existed lacks it, and its default would stand in for the value the state gives.
+        (A key appears in the summary's JSON text as `"name":` and nowhere else, since a quote inside
+        a string value is escaped.)"""
+        summary = item.get(SUMMARY)
+        return summary is not None and all(f'"{name}":' in summary["S"] for name in self.computed_fields)
 
     @property
     def projection(self) -> Projection:
@@ -258,7 +270,7 @@ class TargetView(Generic[Part]):
         values = from_item({name: item[name] for name in VIEW_SCALARS if name in item})
         values["entity"], values["target"] = values.pop("pk"), values.pop("sk")
         stored = item.get("state")
-        if self.summarised and SUMMARY in item:
+        if self.summarised and self.has_summary(item):
             state = self.state.model_validate_json(item[SUMMARY]["S"])
         elif stored is not None and "S" in stored and not self.computed:  # the layout `save` writes: the state as one JSON string
             state = self.state.model_validate_json(stored["S"])
@@ -493,8 +505,9 @@ class SyncLedger:
 
     def _views(self, items: list[dict[str, Any]], view_of: Callable[[dict[str, Any]], TargetView[Any]]) -> list[EntryView[Any]]:
         """The views of items read with their views' projections. An item a summary view read that has
-        no summary (saved before summaries were written) is read again with its state, in one batch."""
-        unsummarised = [item for item in items if view_of(item).summarised and SUMMARY not in item]
+        no summary it can use (saved before summaries were written, or before a computed field the view
+        reads) is read again with its state, in one batch."""
+        unsummarised = [item for item in items if view_of(item).summarised and not view_of(item).has_summary(item)]
         if unsummarised:
             keys = [{"pk": item["pk"], "sk": item["sk"]} for item in unsummarised]
             whole = {(item["pk"]["S"], item["sk"]["S"]): item for item in batch_get(self.table_name, keys, VIEW_PROJECTION)}

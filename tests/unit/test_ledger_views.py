@@ -239,3 +239,17 @@ def test_a_view_of_computed_fields_reads_them_from_the_summary_or_computes_them_
     expected = {"episode#1": SourceFacts(mapped=True, series_id=9), "episode#2": SourceFacts(mapped=True), "episode#3": SourceFacts()}
     assert {view.entity: view.state for view in ledger.scan_views(FACTS)} == expected
     assert {str(key): view.state for key, view in ledger.get_views([episode_key(n) for n in (1, 2, 3)], FACTS).items()} == expected
+
+
+def test_a_summary_saved_before_a_computed_field_existed_gives_way_to_the_state(ledger: SyncLedger) -> None:
+    client = boto3.client("dynamodb")
+    episode_source(ledger, 1)
+    older = client.get_item(TableName=ledger.table_name, Key={"pk": {"S": "episode#1"}, "sk": {"S": "consonance"}})["Item"]
+    summary = json.loads(older[SUMMARY]["S"])
+    assert summary.pop("series_id") == 9  # as a save wrote it before `series_id` was computed
+    older[SUMMARY] = {"S": json.dumps(summary, separators=(",", ":"))}
+    client.put_item(TableName=ledger.table_name, Item=older)
+
+    expected = {"episode#1": SourceFacts(mapped=True, series_id=9)}  # from the state, not the field's default
+    assert {view.entity: view.state for view in ledger.scan_views(FACTS)} == expected
+    assert {str(key): view.state for key, view in ledger.get_views([episode_key(1)], FACTS).items()} == expected
