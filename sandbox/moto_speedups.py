@@ -22,8 +22,9 @@ for validation without `copy.deepcopy`'s generic machinery (`cheaper_update_expr
 validated by the same ten passes with their per-node lookups remembered per class
 (`cheaper_update_expression_walks()`); a condition or filter expression is parsed once per
 expression, names and values (`condition_expressions_parsed_once()`), reserved words are looked up in
-a set (`reserved_words_looked_up_in_a_set()`), and a JSON body is not searched for an XML request id
-(`cheaper_request_ids()`). All patch moto's classes
+a set (`reserved_words_looked_up_in_a_set()`), a JSON body is not searched for an XML request id
+(`cheaper_request_ids()`), and the request id is drawn in one call (`cheaper_request_id_strings()`).
+All patch moto's classes
 for the whole process while active, so the moto server's socket and in-process paths (and `mock_aws`)
 answer alike.
 
@@ -36,6 +37,7 @@ from __future__ import annotations
 
 import functools
 import json
+import string
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
@@ -789,6 +791,33 @@ def cheaper_request_ids() -> Iterator[None]:
         yield
 
 
+_REQUEST_ID_ALPHABET = string.ascii_letters + string.digits
+"""What moto's `gen_amzn_requestid_long` draws its 52 characters from (`get_random_string`'s pool)."""
+
+
+@contextmanager
+def cheaper_request_id_strings() -> Iterator[None]:
+    """moto makes every response's `x-amzn-requestid` with `get_random_string(52)`: 52 calls of
+    `random.choice`, a few per cent of a call. The same kind of id — 52 characters from the same
+    62 — comes from one `choices(k=52)` on moto's own random instance (the one its seed sets: a
+    seeded moto still gives repeatable ids, though not the ones `choice` would draw)."""
+    from moto.core import responses
+    from moto.moto_api import _internal as moto_random
+    from moto.utilities import aws_headers
+
+    def gen_amzn_requestid_long(headerdict: dict[str, Any] | None = None) -> str:
+        request_id = "".join(moto_random.mock_random.choices(_REQUEST_ID_ALPHABET, k=52))
+        if headerdict is not None and isinstance(headerdict, dict):
+            headerdict.update({"x-amzn-requestid": request_id})
+        return request_id
+
+    with (
+        mock.patch.object(responses, "gen_amzn_requestid_long", gen_amzn_requestid_long),
+        mock.patch.object(aws_headers, "gen_amzn_requestid_long", gen_amzn_requestid_long),
+    ):
+        yield
+
+
 class _KeywordList(list[str]):
     """moto's reserved words, still a list, answering `in` from a set (the same answer for strings)."""
 
@@ -832,6 +861,7 @@ def moto_speedups() -> Iterator[None]:
         cheaper_update_expression_walks(),
         condition_expressions_parsed_once(),
         cheaper_request_ids(),
+        cheaper_request_id_strings(),
         reserved_words_looked_up_in_a_set(),
     ):
         yield

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Iterator
 from datetime import datetime, timezone
@@ -20,6 +21,7 @@ from functions.state.targets import MEGAPHONE
 from functions.state.targets import LedgerStatus
 from infra.tables import TABLES, TableSpec
 from sandbox.clock import VirtualClock
+from sandbox.moto_speedups import cheaper_request_id_strings
 from sandbox.resources import _create_table
 
 
@@ -172,3 +174,11 @@ def test_expressions_are_parsed_once_per_text_with_the_speedups(aws: InProcessAw
         with moto_speedups():
             assert updates(("4", "5", "5", "6")) == ["5", "6", "7", "8"]
         assert parsed == {"update": 1, "condition": 3}, "one text; three different (names, values)"
+
+
+def test_request_ids_keep_moto_s_format_with_the_speedups(aws: InProcessAws) -> None:
+    """`cheaper_request_id_strings` draws moto's kind of request id: 52 letters and digits, fresh each time."""
+    dynamodb = boto3.client("dynamodb")
+    with cheaper_request_id_strings():
+        ids = {dynamodb.list_tables()["ResponseMetadata"]["RequestId"] for _ in range(20)}
+    assert len(ids) == 20 and all(re.fullmatch(r"[A-Za-z0-9]{52}", request_id) for request_id in ids)
