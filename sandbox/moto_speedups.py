@@ -24,13 +24,16 @@ validated by the same ten passes with their per-node lookups remembered per clas
 expression, names and values (`condition_expressions_parsed_once()`), reserved words are looked up in
 a set (`reserved_words_looked_up_in_a_set()`), a JSON body is not searched for an XML request id
 (`cheaper_request_ids()`), and the request id is drawn in one call (`cheaper_request_id_strings()`).
-All patch moto's classes
+A DynamoDB request's parameters come from a converter compiled per operation instead of moto's
+shape-driven JSON parser (`dynamodb_json_requests_converted()`, sandbox/moto_json_requests.py). All patch moto's classes
 for the whole process while active, so the moto server's socket and in-process paths (and `mock_aws`)
 answer alike.
 
 tests/sandbox/test_aws_transport.py holds every answer of a broad DynamoDB / SQS / EventBridge / SNS
 / Secrets Manager scenario equal with and without them; tests/unit/test_bench_aws.py compares the
-fast body with the serializer's call by call for the ledger's traffic.
+fast body with the serializer's call by call for the ledger's traffic. Converted request parameters
+are held identical (types and key order too) to moto's parser's for the scenario's and the ledger's
+requests and for hand-made bodies (tests/unit/test_moto_json_requests.py).
 """
 
 from __future__ import annotations
@@ -791,6 +794,64 @@ def cheaper_request_ids() -> Iterator[None]:
         yield
 
 
+@contextmanager
+def dynamodb_json_requests_converted(on_compare: Callable[[str, Any, Any], None] | None = None) -> Iterator[None]:
+    """moto parses every DynamoDB request body with its shape-driven JSON parser
+    (`BaseResponse.parse_parameters`), a walk that looks up handlers and members by name at every
+    node: about a third of moto's per-request setup. While active, a DynamoDB JSON-protocol request's
+    parameters come from the converter compiled for its operation
+    (`sandbox.moto_json_requests.json_request_converter`: the parser's walk, same result, key order
+    included), from the body moto reads (`normalize_request`: mock_aws's requests too); other
+    protocols, operations with a shape no converter mirrors and bodies a converter does not take (a value of the wrong type, a conversion that raises) are parsed
+    by moto as before, and raise as before. With `on_compare`, moto's parser runs too and
+    `on_compare(operation, converted, parsed)` sees both (for tests)."""
+    from botocore.awsrequest import AWSPreparedRequest
+    from moto.core import parse, request as moto_request, utils
+    from moto.dynamodb.responses import DynamoHandler
+    from werkzeug import Request
+
+    from sandbox.moto_json_requests import json_request_converter
+
+    original = DynamoHandler.parse_parameters
+    converters: dict[tuple[str, str, str | None], Callable[[bytes | str], Any] | None] = {}
+    """Per (service, action, content type), the converter; None: moto parses. The operation model
+    depends on the first two, the protocol on the first and the last."""
+
+    def converter(self: Any, action: str, content_type: str | None) -> Callable[[bytes | str], Any] | None:
+        service_model = utils.get_service_model(self.boto3_service_name)
+        operation_model = service_model.operation_model(action)  # raises for an unknown action, as moto
+        if moto_request.determine_request_protocol(service_model, content_type) != "json":
+            return None
+        return json_request_converter(operation_model)
+
+    def parse_parameters(self: Any, request: Any) -> None:
+        if (
+            not isinstance(request, (AWSPreparedRequest, Request))
+            or self.PROTOCOL_PARSER_MAP_TYPE is not dict
+            or parse.PROTOCOL_PARSERS["json"] is not parse.JSONParser
+        ):
+            return original(self, request)
+        normalized = moto_request.normalize_request(request)  # moto's steps, in moto's order
+        key = (self.boto3_service_name, self._get_action(), normalized.content_type)
+        if key not in converters:
+            converters[key] = converter(self, key[1], key[2])
+        convert = converters[key]
+        if convert is None:
+            return original(self, request)
+        try:
+            params = convert(normalized.data)
+        except Exception:  # noqa: BLE001 - moto's parser answers, or raises, for what the converter does not take
+            return original(self, request)
+        if on_compare is not None:
+            original(self, request)
+            on_compare(key[1], params, self.params)
+        self.params = params
+        return None
+
+    with mock.patch.object(DynamoHandler, "parse_parameters", parse_parameters):
+        yield
+
+
 _REQUEST_ID_ALPHABET = string.ascii_letters + string.digits
 """What moto's `gen_amzn_requestid_long` draws its 52 characters from (`get_random_string`'s pool)."""
 
@@ -862,6 +923,7 @@ def moto_speedups() -> Iterator[None]:
         condition_expressions_parsed_once(),
         cheaper_request_ids(),
         cheaper_request_id_strings(),
+        dynamodb_json_requests_converted(),
         reserved_words_looked_up_in_a_set(),
     ):
         yield

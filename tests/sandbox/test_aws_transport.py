@@ -23,7 +23,8 @@ from botocore.exceptions import ClientError
 from sandbox.aws_transport import InProcessTransport
 from sandbox.moto_server import DUMMY_CREDENTIAL as DUMMY
 from sandbox.moto_server import MotoServer
-from sandbox.moto_speedups import moto_speedups
+from sandbox.moto_speedups import dynamodb_json_requests_converted, moto_speedups
+from tests.moto_parameters import ParameterComparisons
 
 Clients = Callable[[str], Any]
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
@@ -892,6 +893,55 @@ def test_moto_speedups_answer_what_moto_answers(server: MotoServer) -> None:
     assert counts["query over page 0"] == counts["query over index page 0"] == 2, "one byte more starts the next page"
 
 
+def test_converted_dynamodb_requests_are_what_moto_parses(server: MotoServer) -> None:
+    """Every DynamoDB request of the scenario, its parameters converted and parsed by moto: identical."""
+    comparisons = ParameterComparisons()
+    server.reset_state()
+    with dynamodb_json_requests_converted(comparisons):
+        scenario(in_process_clients())
+    operations = {"CreateTable", "PutItem", "GetItem", "UpdateItem", "DeleteItem", "Query", "Scan", "BatchGetItem", "BatchWriteItem", "TransactWriteItems"}
+    assert set(comparisons.compared) >= operations
+    assert comparisons.different == []
+
+
+def test_dynamodb_bodies_the_converter_does_not_take_get_moto_s_answer(server: MotoServer) -> None:
+    """Bodies botocore would not send (values of the wrong type, nulls, bad base64, no JSON, members the
+    shape does not know) are answered, or crash, exactly as moto answers them without the converter."""
+    assert server.transport is not None
+    key = '"Key": {"pk": {"S": "a"}, "sk": {"S": "01"}}'
+    bodies = [
+        b"",
+        b"null",
+        b"[]",
+        b"not json",
+        b'{"TableName": "t", "Key": []}',
+        b'{"TableName": "t", "Key": {"pk": "a"}}',
+        b'{"TableName": "t", "Key": {"pk": null, "sk": {"S": "01"}}}',
+        b'{"TableName": "t", "Key": {"pk": {"B": "not base64!"}, "sk": {"S": "01"}}}',
+        b'{"TableName": "t", "Key": {"pk": {"S": "a", "N": null}, "sk": {"S": "01"}}}',
+        ('{"Unknown": 1, "ConsistentRead": null, "TableName": "t", ' + key + "}").encode(),
+        ('{"TableName": "t", "AttributesToGet": "pk", ' + key + "}").encode(),
+    ]
+    server.reset_state()
+    scenario(in_process_clients())  # table "t" and its items
+
+    def answers() -> list[Any]:
+        found = []
+        for body in bodies:
+            headers = signed("dynamodb", ("X-Amz-Target", "DynamoDB_20120810.GetItem"), JSON_10)
+            try:
+                status, _, content = server.transport.exchange("POST", server.endpoint_url + "/", headers, body)  # type: ignore[union-attr]
+                found.append((status, masked_body(content)))
+            except Exception as error:  # noqa: BLE001 - moto's crash is the answer compared
+                found.append(("raised", type(error).__name__, str(error)))
+        return found
+
+    plain = answers()
+    with dynamodb_json_requests_converted():
+        assert answers() == plain
+    assert any(answer[0] == "raised" for answer in plain) and any(answer[0] == 200 for answer in plain)
+
+
 def test_message_digests_match_their_bodies_in_process(server: MotoServer) -> None:
     sqs = in_process_clients()("sqs")
     queue = sqs.create_queue(QueueName="digests")["QueueUrl"]
@@ -936,6 +986,15 @@ def test_what_the_direct_dispatch_declines_goes_through_the_wsgi_application(ser
         assert status < 500, reason
 
 
+JSON_10 = ("Content-Type", "application/x-amz-json-1.0")
+
+
+def signed(service: str, *headers: tuple[str, str]) -> list[tuple[str, str]]:
+    """The headers of a raw request as botocore signs it for `service` (the signature is not checked)."""
+    credential = f"Credential={DUMMY}/20260101/eu-west-1/{service}/aws4_request, SignedHeaders=host, Signature=0"
+    return [("Authorization", f"AWS4-HMAC-SHA256 {credential}"), *headers]
+
+
 def test_malformed_requests_get_the_same_answer_or_error_from_both_paths(server: MotoServer) -> None:
     """Requests botocore would not send: moto's errors, its crashes (raised to the caller in both)
     and Flask's 404 for an unrouted path come out of the direct dispatch as out of the application."""
@@ -943,16 +1002,10 @@ def test_malformed_requests_get_the_same_answer_or_error_from_both_paths(server:
     server.reset_state()
     wsgi = InProcessTransport(server.athena, server.endpoint_url)
     direct = InProcessTransport(server.athena, server.endpoint_url, server.transport.direct)
-
-    def signed(service: str, *headers: tuple[str, str]) -> list[tuple[str, str]]:
-        credential = f"Credential={DUMMY}/20260101/eu-west-1/{service}/aws4_request, SignedHeaders=host, Signature=0"
-        return [("Authorization", f"AWS4-HMAC-SHA256 {credential}"), *headers]
-
-    json_10 = ("Content-Type", "application/x-amz-json-1.0")
     requests = [
-        ("POST", "/", signed("dynamodb", ("X-Amz-Target", "DynamoDB_20120810.GetItem"), json_10), b"not json"),
-        ("POST", "/", signed("dynamodb", ("X-Amz-Target", "DynamoDB_20120810.NoSuchOperation"), json_10), b"{}"),
-        ("POST", "/", signed("sqs", ("X-Amz-Target", "AmazonSQS.GetQueueUrl"), json_10), b"{}"),
+        ("POST", "/", signed("dynamodb", ("X-Amz-Target", "DynamoDB_20120810.GetItem"), JSON_10), b"not json"),
+        ("POST", "/", signed("dynamodb", ("X-Amz-Target", "DynamoDB_20120810.NoSuchOperation"), JSON_10), b"{}"),
+        ("POST", "/", signed("sqs", ("X-Amz-Target", "AmazonSQS.GetQueueUrl"), JSON_10), b"{}"),
         ("POST", "/", signed("sns", ("Content-Type", "application/x-www-form-urlencoded")), b"Action=Publish&Version=2010-03-31"),
         ("GET", "/no/such/path", signed("events"), b""),
         ("PUT", "/some-bucket", signed("s3"), b""),

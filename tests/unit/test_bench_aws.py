@@ -6,6 +6,7 @@ import json
 import re
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import Any
 from unittest import mock
@@ -21,8 +22,9 @@ from functions.state.targets import MEGAPHONE
 from functions.state.targets import LedgerStatus
 from infra.tables import TABLES, TableSpec
 from sandbox.clock import VirtualClock
-from sandbox.moto_speedups import cheaper_request_id_strings
+from sandbox.moto_speedups import cheaper_request_id_strings, dynamodb_json_requests_converted
 from sandbox.resources import _create_table
+from tests.moto_parameters import ParameterComparisons
 
 
 @pytest.fixture
@@ -68,42 +70,59 @@ def test_fast_dynamodb_json_equals_the_serializer_for_ledger_traffic(aws: InProc
         if json.loads(fast) != json.loads(serialized):
             different.append(f"{operation}: {fast[:200]} != {serialized[:200]}")
 
+    with _ledger_table() as table, fast_dynamodb_json(compare):
+        _ledger_traffic(table)
+    assert set(compared) >= {"PutItem", "GetItem", "BatchGetItem", "Query", "Scan", "UpdateItem"}
+    assert different == []
+
+
+def test_converted_dynamodb_requests_are_what_moto_parses_for_ledger_traffic(aws: InProcessAws) -> None:
+    """mock_aws's requests (the bench's) are converted too; their parameters are moto's."""
+    comparisons = ParameterComparisons()
+    with _ledger_table() as table, dynamodb_json_requests_converted(comparisons):
+        _ledger_traffic(table)
+    assert set(comparisons.compared) >= {"PutItem", "GetItem", "BatchGetItem", "Query", "Scan", "UpdateItem"}
+    assert comparisons.different == []
+
+
+@contextmanager
+def _ledger_table() -> Iterator[str]:
+    """A ledger table, in virtual time while it is used."""
     spec: TableSpec = next(s for s in TABLES if s.table.value == "ledger")
     table = _create_table(spec, "bench-ledger")
     previous = clock()
     use_clock(VirtualClock(datetime(2027, 3, 1, tzinfo=timezone.utc)))
     try:
-        _ledger_traffic(table, compare)
+        yield table
     finally:
         use_clock(previous)
-    assert set(compared) >= {"PutItem", "GetItem", "BatchGetItem", "Query", "Scan", "UpdateItem"}
-    assert different == []
 
 
-def _ledger_traffic(table: str, compare) -> None:  # type: ignore[no-untyped-def]
-    with fast_dynamodb_json(compare):
-        ledger = SyncLedger(table)
-        for n in range(12):
-            entry = new_entry(episode_key(n), MEGAPHONE)
-            entry.series_key = "series#1"
-            entry.state.draft, entry.state.episode_id, entry.state.spotify_id = False, f"ep-{n}", None
-            entry.record("created", "detail")
-            entry.set_status(LedgerStatus.DELIVERED if n % 2 else LedgerStatus.AWAITING_INGEST, "why")
-            ledger.save(entry)
-            ledger.save(entry)  # an update (conditional on its version)
-        assert ledger.get(episode_key(3), MEGAPHONE) is not None
-        assert ledger.get(episode_key(404), MEGAPHONE) is None
-        assert len(ledger.get_many([episode_key(n) for n in range(12)], MEGAPHONE)) == 12
-        assert len(ledger.by_series(series_key(1), MEGAPHONE)) == 12
-        assert len(ledger.by_status(MEGAPHONE, LedgerStatus.AWAITING_INGEST)) == 6
-        assert len(list(ledger.scan())) == 12
-        boto3.client("dynamodb").update_item(
-            TableName=table,
-            Key={"pk": {"S": "rate#k"}, "sk": {"S": "x"}},
-            UpdateExpression="ADD request_count :one",
-            ExpressionAttributeValues={":one": {"N": "1"}},
-            ReturnValues="UPDATED_NEW",
-        )
+def _ledger_traffic(table: str) -> None:
+    """The ledger's kinds of DynamoDB calls: saves (puts, then conditional updates), reads by key, batch
+    reads, index queries, a scan and a counter update."""
+    ledger = SyncLedger(table)
+    for n in range(12):
+        entry = new_entry(episode_key(n), MEGAPHONE)
+        entry.series_key = "series#1"
+        entry.state.draft, entry.state.episode_id, entry.state.spotify_id = False, f"ep-{n}", None
+        entry.record("created", "detail")
+        entry.set_status(LedgerStatus.DELIVERED if n % 2 else LedgerStatus.AWAITING_INGEST, "why")
+        ledger.save(entry)
+        ledger.save(entry)  # an update (conditional on its version)
+    assert ledger.get(episode_key(3), MEGAPHONE) is not None
+    assert ledger.get(episode_key(404), MEGAPHONE) is None
+    assert len(ledger.get_many([episode_key(n) for n in range(12)], MEGAPHONE)) == 12
+    assert len(ledger.by_series(series_key(1), MEGAPHONE)) == 12
+    assert len(ledger.by_status(MEGAPHONE, LedgerStatus.AWAITING_INGEST)) == 6
+    assert len(list(ledger.scan())) == 12
+    boto3.client("dynamodb").update_item(
+        TableName=table,
+        Key={"pk": {"S": "rate#k"}, "sk": {"S": "x"}},
+        UpdateExpression="ADD request_count :one",
+        ExpressionAttributeValues={":one": {"N": "1"}},
+        ReturnValues="UPDATED_NEW",
+    )
 
 
 def test_sqs_speedups_keep_queue_semantics(aws: InProcessAws) -> None:
