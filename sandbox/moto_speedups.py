@@ -24,10 +24,10 @@ validated by the same ten passes with their per-node lookups remembered per clas
 expression, names and values (`condition_expressions_parsed_once()`), reserved words are looked up in
 a set (`reserved_words_looked_up_in_a_set()`), a JSON body is not searched for an XML request id
 (`cheaper_request_ids()`), and the request id is drawn in one call (`cheaper_request_id_strings()`).
-A DynamoDB request's parameters come from a converter compiled per operation instead of moto's
-shape-driven JSON parser (`dynamodb_json_requests_converted()`, sandbox/moto_json_requests.py). All patch moto's classes
-for the whole process while active, so the moto server's socket and in-process paths (and `mock_aws`)
-answer alike.
+A DynamoDB or SQS request's parameters come from a converter compiled per operation instead of
+moto's shape-driven JSON parser (`json_requests_converted()`, sandbox/moto_json_requests.py). All
+patch moto's classes for the whole process while active, so the moto server's socket and in-process
+paths (and `mock_aws`) answer alike.
 
 tests/sandbox/test_aws_transport.py holds every answer of a broad DynamoDB / SQS / EventBridge / SNS
 / Secrets Manager scenario equal with and without them; tests/unit/test_bench_aws.py compares the
@@ -795,10 +795,10 @@ def cheaper_request_ids() -> Iterator[None]:
 
 
 @contextmanager
-def dynamodb_json_requests_converted(on_compare: Callable[[str, Any, Any], None] | None = None) -> Iterator[None]:
-    """moto parses every DynamoDB request body with its shape-driven JSON parser
+def json_requests_converted(on_compare: Callable[[str, Any, Any], None] | None = None) -> Iterator[None]:
+    """moto parses every DynamoDB and SQS request body with its shape-driven JSON parser
     (`BaseResponse.parse_parameters`), a walk that looks up handlers and members by name at every
-    node: about a third of moto's per-request setup. While active, a DynamoDB JSON-protocol request's
+    node: about a third of moto's per-request setup. While active, such a JSON-protocol request's
     parameters come from the converter compiled for its operation
     (`sandbox.moto_json_requests.json_request_converter`: the parser's walk, same result, key order
     included), from the body moto reads (`normalize_request`: mock_aws's requests too); other
@@ -807,12 +807,15 @@ def dynamodb_json_requests_converted(on_compare: Callable[[str, Any, Any], None]
     `on_compare(operation, converted, parsed)` sees both (for tests)."""
     from botocore.awsrequest import AWSPreparedRequest
     from moto.core import parse, request as moto_request, utils
+    from moto.core.responses import BaseResponse
     from moto.dynamodb.responses import DynamoHandler
+    from moto.sqs.responses import SQSResponse
     from werkzeug import Request
 
     from sandbox.moto_json_requests import json_request_converter
 
-    original = DynamoHandler.parse_parameters
+    original = BaseResponse.parse_parameters
+    assert DynamoHandler.parse_parameters is original and SQSResponse.parse_parameters is original, "moto's own, inherited"
     converters: dict[tuple[str, str, str | None], Callable[[bytes | str], Any] | None] = {}
     """Per (service, action, content type), the converter; None: moto parses. The operation model
     depends on the first two, the protocol on the first and the last."""
@@ -848,7 +851,7 @@ def dynamodb_json_requests_converted(on_compare: Callable[[str, Any, Any], None]
         self.params = params
         return None
 
-    with mock.patch.object(DynamoHandler, "parse_parameters", parse_parameters):
+    with mock.patch.object(DynamoHandler, "parse_parameters", parse_parameters), mock.patch.object(SQSResponse, "parse_parameters", parse_parameters):
         yield
 
 
@@ -923,7 +926,7 @@ def moto_speedups() -> Iterator[None]:
         condition_expressions_parsed_once(),
         cheaper_request_ids(),
         cheaper_request_id_strings(),
-        dynamodb_json_requests_converted(),
+        json_requests_converted(),
         reserved_words_looked_up_in_a_set(),
     ):
         yield

@@ -1,5 +1,5 @@
 """Holding the sandbox's converted moto request parameters (`sandbox.moto_speedups.
-dynamodb_json_requests_converted`) to what moto's parser builds: equal, of the same types at every
+json_requests_converted`) to what moto's parser builds: equal, of the same types at every
 level, with keys in the same order (moto's handlers may iterate them)."""
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ from botocore.exceptions import ClientError
 from sandbox.aws_transport import InProcessTransport
 from sandbox.moto_server import DUMMY_CREDENTIAL as DUMMY
 from sandbox.moto_server import MotoServer
-from sandbox.moto_speedups import dynamodb_json_requests_converted, moto_speedups
+from sandbox.moto_speedups import json_requests_converted, moto_speedups
 from tests.moto_parameters import ParameterComparisons
 
 Clients = Callable[[str], Any]
@@ -894,41 +894,48 @@ def test_moto_speedups_answer_what_moto_answers(server: MotoServer) -> None:
 
 
 def test_converted_dynamodb_requests_are_what_moto_parses(server: MotoServer) -> None:
-    """Every DynamoDB request of the scenario, its parameters converted and parsed by moto: identical."""
+    """Every DynamoDB and SQS request of the scenario, its parameters converted and parsed by moto: identical."""
     comparisons = ParameterComparisons()
     server.reset_state()
-    with dynamodb_json_requests_converted(comparisons):
+    with json_requests_converted(comparisons):
         scenario(in_process_clients())
     operations = {"CreateTable", "PutItem", "GetItem", "UpdateItem", "DeleteItem", "Query", "Scan", "BatchGetItem", "BatchWriteItem", "TransactWriteItems"}
+    operations |= {"CreateQueue", "SendMessage", "SendMessageBatch", "ReceiveMessage", "ChangeMessageVisibilityBatch", "DeleteMessageBatch", "GetQueueAttributes"}
     assert set(comparisons.compared) >= operations
     assert comparisons.different == []
 
 
-def test_dynamodb_bodies_the_converter_does_not_take_get_moto_s_answer(server: MotoServer) -> None:
+def test_bodies_the_converter_does_not_take_get_moto_s_answer(server: MotoServer) -> None:
     """Bodies botocore would not send (values of the wrong type, nulls, bad base64, no JSON, members the
     shape does not know) are answered, or crash, exactly as moto answers them without the converter."""
     assert server.transport is not None
     key = '"Key": {"pk": {"S": "a"}, "sk": {"S": "01"}}'
+    get_item = ("dynamodb", "DynamoDB_20120810.GetItem")
+    send = ("sqs", "AmazonSQS.SendMessage")
+    queue = f'"QueueUrl": "{server.endpoint_url}/123456789012/q", "MessageBody": "m"'
     bodies = [
-        b"",
-        b"null",
-        b"[]",
-        b"not json",
-        b'{"TableName": "t", "Key": []}',
-        b'{"TableName": "t", "Key": {"pk": "a"}}',
-        b'{"TableName": "t", "Key": {"pk": null, "sk": {"S": "01"}}}',
-        b'{"TableName": "t", "Key": {"pk": {"B": "not base64!"}, "sk": {"S": "01"}}}',
-        b'{"TableName": "t", "Key": {"pk": {"S": "a", "N": null}, "sk": {"S": "01"}}}',
-        ('{"Unknown": 1, "ConsistentRead": null, "TableName": "t", ' + key + "}").encode(),
-        ('{"TableName": "t", "AttributesToGet": "pk", ' + key + "}").encode(),
+        (get_item, b""),
+        (get_item, b"null"),
+        (get_item, b"[]"),
+        (get_item, b"not json"),
+        (get_item, b'{"TableName": "t", "Key": []}'),
+        (get_item, b'{"TableName": "t", "Key": {"pk": "a"}}'),
+        (get_item, b'{"TableName": "t", "Key": {"pk": null, "sk": {"S": "01"}}}'),
+        (get_item, b'{"TableName": "t", "Key": {"pk": {"B": "not base64!"}, "sk": {"S": "01"}}}'),
+        (get_item, b'{"TableName": "t", "Key": {"pk": {"S": "a", "N": null}, "sk": {"S": "01"}}}'),
+        (get_item, ('{"Unknown": 1, "ConsistentRead": null, "TableName": "t", ' + key + "}").encode()),
+        (get_item, ('{"TableName": "t", "AttributesToGet": "pk", ' + key + "}").encode()),
+        (send, ("{" + queue + ', "DelaySeconds": "1"}').encode()),
+        (send, ("{" + queue + ', "MessageAttributes": {"b": {"DataType": "Binary", "BinaryValue": "%%%"}}}').encode()),
+        (send, ("{" + queue + ', "MessageAttributes": []}').encode()),
     ]
     server.reset_state()
-    scenario(in_process_clients())  # table "t" and its items
+    scenario(in_process_clients())  # table "t" and its items, queue "q"
 
     def answers() -> list[Any]:
         found = []
-        for body in bodies:
-            headers = signed("dynamodb", ("X-Amz-Target", "DynamoDB_20120810.GetItem"), JSON_10)
+        for (service, target), body in bodies:
+            headers = signed(service, ("X-Amz-Target", target), JSON_10)
             try:
                 status, _, content = server.transport.exchange("POST", server.endpoint_url + "/", headers, body)  # type: ignore[union-attr]
                 found.append((status, masked_body(content)))
@@ -937,7 +944,7 @@ def test_dynamodb_bodies_the_converter_does_not_take_get_moto_s_answer(server: M
         return found
 
     plain = answers()
-    with dynamodb_json_requests_converted():
+    with json_requests_converted():
         assert answers() == plain
     assert any(answer[0] == "raised" for answer in plain) and any(answer[0] == 200 for answer in plain)
 

@@ -22,7 +22,7 @@ from functions.state.targets import MEGAPHONE
 from functions.state.targets import LedgerStatus
 from infra.tables import TABLES, TableSpec
 from sandbox.clock import VirtualClock
-from sandbox.moto_speedups import cheaper_request_id_strings, dynamodb_json_requests_converted
+from sandbox.moto_speedups import cheaper_request_id_strings, json_requests_converted
 from sandbox.resources import _create_table
 from tests.moto_parameters import ParameterComparisons
 
@@ -79,7 +79,7 @@ def test_fast_dynamodb_json_equals_the_serializer_for_ledger_traffic(aws: InProc
 def test_converted_dynamodb_requests_are_what_moto_parses_for_ledger_traffic(aws: InProcessAws) -> None:
     """mock_aws's requests (the bench's) are converted too; their parameters are moto's."""
     comparisons = ParameterComparisons()
-    with _ledger_table() as table, dynamodb_json_requests_converted(comparisons):
+    with _ledger_table() as table, json_requests_converted(comparisons):
         _ledger_traffic(table)
     assert set(comparisons.compared) >= {"PutItem", "GetItem", "BatchGetItem", "Query", "Scan", "UpdateItem"}
     assert comparisons.different == []

@@ -73,7 +73,7 @@ def test_empty_and_broken_bodies_are_what_moto_parses(body: bytes) -> None:
 @pytest.mark.parametrize("body", [b"[]", b'{"TableName": "t", "Key": []}', b'{"TableName": "t", "Key": {"pk": "a"}}', b'{"AttributesToGet": "pk"}'])
 def test_values_of_the_wrong_type_are_left_to_moto(body: bytes) -> None:
     """moto's parser raises for most of these and makes a list of characters of the last: the
-    converter takes none of them (`dynamodb_json_requests_converted` hands them to moto)."""
+    converter takes none of them (`json_requests_converted` hands them to moto)."""
     with pytest.raises(JsonShapeMismatch):
         converted("GetItem", body)
 
