@@ -22,7 +22,7 @@ from functions.state.targets import MEGAPHONE
 from functions.state.targets import LedgerStatus
 from infra.tables import TABLES, TableSpec
 from sandbox.clock import VirtualClock
-from sandbox.moto_speedups import cheaper_request_id_strings, json_requests_converted
+from sandbox.moto_speedups import access_key_search_prechecked, cheaper_request_id_strings, json_requests_converted
 from sandbox.resources import _create_table
 from tests.moto_parameters import ParameterComparisons
 
@@ -201,3 +201,25 @@ def test_request_ids_keep_moto_s_format_with_the_speedups(aws: InProcessAws) -> 
     with cheaper_request_id_strings():
         ids = {dynamodb.list_tables()["ResponseMetadata"]["RequestId"] for _ in range(20)}
     assert len(ids) == 20 and all(re.fullmatch(r"[A-Za-z0-9]{52}", request_id) for request_id in ids)
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "AWS4-HMAC-SHA256 Credential=testing/20261202/eu-west-1/dynamodb/aws4_request, SignedHeaders=host, Signature=3f1c2d4e5a6b7c8d9e0f",
+        "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20261202/eu-west-1/sqs/aws4_request, SignedHeaders=host, Signature=0",
+        "AWS AKIAIOSFODNN7EXAMPLE:signature",
+        "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLEX/20261202/eu-west-1/sqs/aws4_request",
+        "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE-/x",
+        "no scheme AKIAIOSFODNN7EXAMPLE/",
+        "",
+    ],
+)
+def test_access_key_search_prechecked_finds_what_moto_finds(header: str) -> None:
+    from moto.core.responses import BaseResponse
+
+    original = BaseResponse.access_key_regex
+    with access_key_search_prechecked():
+        found = BaseResponse.access_key_regex.search(header)
+    expected = original.search(header)
+    assert (found and (found.span(), found.groupdict())) == (expected and (expected.span(), expected.groupdict()))
