@@ -809,15 +809,12 @@ def json_requests_converted(on_compare: Callable[[str, Any, Any], None] | None =
     `on_compare(operation, converted, parsed)` sees both (for tests)."""
     from botocore.awsrequest import AWSPreparedRequest
     from moto.core import parse, request as moto_request, utils
-    from moto.core.responses import BaseResponse
     from moto.dynamodb.responses import DynamoHandler
     from moto.sqs.responses import SQSResponse
     from werkzeug import Request
 
     from sandbox.moto_json_requests import json_request_converter
 
-    original = BaseResponse.parse_parameters
-    assert DynamoHandler.parse_parameters is original and SQSResponse.parse_parameters is original, "moto's own, inherited"
     converters: dict[tuple[str, str, str | None], Callable[[bytes | str], Any] | None] = {}
     """Per (service, action, content type), the converter; None: moto parses. The operation model
     depends on the first two, the protocol on the first and the last."""
@@ -829,31 +826,38 @@ def json_requests_converted(on_compare: Callable[[str, Any, Any], None] | None =
             return None
         return json_request_converter(operation_model)
 
-    def parse_parameters(self: Any, request: Any) -> None:
-        if (
-            not isinstance(request, (AWSPreparedRequest, Request))
-            or self.PROTOCOL_PARSER_MAP_TYPE is not dict
-            or parse.PROTOCOL_PARSERS["json"] is not parse.JSONParser
-        ):
-            return original(self, request)
-        normalized = moto_request.normalize_request(request)  # moto's steps, in moto's order
-        key = (self.boto3_service_name, self._get_action(), normalized.content_type)
-        if key not in converters:
-            converters[key] = converter(self, key[1], key[2])
-        convert = converters[key]
-        if convert is None:
-            return original(self, request)
-        try:
-            params = convert(normalized.data)
-        except Exception:  # noqa: BLE001 - moto's parser answers, or raises, for what the converter does not take
-            return original(self, request)
-        if on_compare is not None:
-            original(self, request)
-            on_compare(key[1], params, self.params)
-        self.params = params
-        return None
+    def converting(original: Callable[[Any, Any], None]) -> Callable[[Any, Any], None]:
+        """`parse_parameters` converting where it can, and `original` (the one in place) elsewhere."""
 
-    with mock.patch.object(DynamoHandler, "parse_parameters", parse_parameters), mock.patch.object(SQSResponse, "parse_parameters", parse_parameters):
+        def parse_parameters(self: Any, request: Any) -> None:
+            if (
+                not isinstance(request, (AWSPreparedRequest, Request))
+                or self.PROTOCOL_PARSER_MAP_TYPE is not dict
+                or parse.PROTOCOL_PARSERS["json"] is not parse.JSONParser
+            ):
+                return original(self, request)
+            normalized = moto_request.normalize_request(request)  # moto's steps, in moto's order
+            key = (self.boto3_service_name, self._get_action(), normalized.content_type)
+            if key not in converters:
+                converters[key] = converter(self, key[1], key[2])
+            convert = converters[key]
+            if convert is None:
+                return original(self, request)
+            try:
+                params = convert(normalized.data)
+            except Exception:  # noqa: BLE001 - moto's parser answers, or raises, for what the converter does not take
+                return original(self, request)
+            if on_compare is not None:
+                original(self, request)
+                on_compare(key[1], params, self.params)
+            self.params = params
+            return None
+
+        return parse_parameters
+
+    with ExitStack() as patched:
+        for handler in (DynamoHandler, SQSResponse):
+            patched.enter_context(mock.patch.object(handler, "parse_parameters", converting(handler.parse_parameters)))
         yield
 
 
