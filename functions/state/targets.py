@@ -12,6 +12,7 @@ it) are read through each state model's `from_legacy`, and written back in the n
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
@@ -314,6 +315,19 @@ class AuthorPlaylistState(TargetState):
     episodes: list[PlaylistEpisode] = Field(default_factory=list)
     recreated: int = 0  # times the playlist was found deleted on Spotify and made again
     public: bool | None = None
+
+    # Saved with the state, so it is in its summary: the hourly run compares every playlist's items
+    # (a list, so not in the summary itself) by this hash, without reading the whole state.
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def uris_hash(self) -> str:
+        """The items as last set, as one hash (`playlist_items_hash`)."""
+        return playlist_items_hash(self.uris)
+
+
+def playlist_items_hash(uris: list[str]) -> str:
+    """A playlist's items, in order, as one short hash."""
+    return hashlib.sha256("\n".join(uris).encode()).hexdigest()[:32]
 
 
 class BriefStatus(StrEnum):

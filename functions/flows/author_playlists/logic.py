@@ -36,8 +36,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from pydantic import Field
-
 from functions.alerts import Alert
 from functions.connectors.errors import AuthenticationFailed
 from functions.connectors.media import MediaFetcher, MediaTooLarge, MediaUnreachable
@@ -91,7 +89,7 @@ class PlaylistFacts(StatePart):
 
     playlist_id: str | None = None
     details_hash: str | None = None
-    uris: list[str] = Field(default_factory=list)
+    uris_hash: str = ""  # computed from the items (`AuthorPlaylistState.uris_hash`): in the summary, unlike them
     cover_resource: str | None = None
 
 
@@ -215,7 +213,7 @@ def _in_step(view: PlaylistView, desired: DesiredPlaylist) -> bool:
         view.status is PlaylistStatus.CURRENT
         and state.playlist_id is not None
         and state.details_hash == desired.details_hash
-        and state.uris == desired.uris
+        and state.uris_hash == desired.uris_hash
         and state.cover_resource == desired.cover_resource
     )
 

@@ -26,7 +26,7 @@ from functions.domain.models import Credit, Show
 from functions.domain.promotion_policy import PromotionPolicy
 from functions.domain.validation import truncate_at_word
 from functions.state.ledger import StatePart
-from functions.state.targets import PlaylistEpisode
+from functions.state.targets import PlaylistEpisode, playlist_items_hash
 
 
 class PlaylistSourceEpisode(StatePart):
@@ -63,6 +63,10 @@ class DesiredPlaylist:
     @property
     def uris(self) -> list[str]:
         return [episode_uri(e.spotify_id) for e in self.episodes]
+
+    @property
+    def uris_hash(self) -> str:
+        return playlist_items_hash(self.uris)
 
     @property
     def details_hash(self) -> str:
