@@ -21,7 +21,8 @@ UpdateItem's expression is parsed once per text (`update_expressions_parsed_once
 for validation without `copy.deepcopy`'s generic machinery (`cheaper_update_expression_copies()`) and
 validated by the same ten passes with their per-node lookups remembered per class
 (`cheaper_update_expression_walks()`); a condition or filter expression is parsed once per
-expression, names and values (`condition_expressions_parsed_once()`), reserved words are looked up in
+expression, names and values' placeholders, each call's `Op` tree built by moto from that parse
+with the call's values (`condition_expressions_parsed_once()`), reserved words are looked up in
 a set (`reserved_words_looked_up_in_a_set()`), a JSON body is not searched for an XML request id
 (`cheaper_request_ids()`), the request id is drawn in one call (`cheaper_request_id_strings()`), and
 an Authorization header without an access key is not searched for one (`access_key_search_prechecked()`).
@@ -738,36 +739,70 @@ def cheaper_update_expression_walks() -> Iterator[None]:
 def condition_expressions_parsed_once() -> Iterator[None]:
     """moto parses a ConditionExpression or FilterExpression twice per call (the response checks the
     placeholders it uses, the backend evaluates it), character by character with a regular
-    expression per token. The parse (`ConditionExpressionParser.parse`: a tree of `Op`/`Func` objects
-    and the placeholders found) depends only on the expression and the names and values it is given,
-    so it is kept per (expression, names, values) — compared as their exact JSON text, so only equal
-    JSON-native inputs in the same key order share a parse (anything else, such as binary values, is
-    parsed as before). The tree is made from private copies of the names and values (decoded from
-    that text), so no later change to a request's data or to an item built from it reaches a kept
-    tree, and its evaluation (`expr`) only reads it. An expression that does not parse raises
-    exactly as before, every time: failures are never kept. Up to 1,024 parses are kept."""
+    expression per token, and the sandbox's conditional writes send the same few expressions with
+    other values each time (a time, an expected version). The parse's steps up to its last one (a
+    tree of `Node`s, and the placeholders found) read the values only to look each `:placeholder`
+    up in them (a `KeyError` for a missing one, a `TypeError` without values) and to put what they
+    find, unread, in that placeholder's node; its last step (`_make_op_condition`) turns the tree
+    into `Op`/`Func` objects, an `AttributeValue` of each such node's value. So the tree is kept per
+    (expression, names, the values' placeholders in order) — parsed once with stand-in values —
+    and each call gets moto's `_make_op_condition` of the kept tree with its placeholder nodes
+    holding this call's values (moto's own lookup): the objects moto's parse would return, built
+    by moto's code from the same tree, found lists included. Names must be strings (as their
+    lookups are) and the values a dict with string keys, or None; anything else is parsed as moto
+    parses it. A value moto cannot make an `AttributeValue` of raises as it would, in the last
+    step. An expression that does not parse raises exactly as before, every time: failures are
+    never kept. Up to 1,024 trees are kept; nothing in them comes from a request."""
     from moto.dynamodb.comparisons import ConditionExpressionParser
 
     original_parse = ConditionExpressionParser.parse
+    placeholder_kind = ConditionExpressionParser.Kind.EXPRESSION_ATTRIBUTE_VALUE
 
     @functools.lru_cache(maxsize=1024)
-    def parsed(expression: str, names: str, values: str) -> tuple[Any, tuple[str, ...], tuple[str, ...]]:
-        parser = ConditionExpressionParser(expression, json.loads(names), json.loads(values))
-        op = original_parse(parser)
-        return op, tuple(parser.expr_attr_names_found), tuple(parser.expr_attr_values_found)
+    def parsed(expression: str, names: tuple[tuple[str, str], ...] | None, placeholders: tuple[str, ...] | None) -> tuple[Any, tuple[str, ...], tuple[str, ...]]:
+        stand_ins: Any = None if placeholders is None else dict.fromkeys(placeholders)  # read only by the last step
+        parser: Any = ConditionExpressionParser(expression, None if names is None else dict(names), stand_ins)
+        parser._make_op_condition = lambda node: node  # noqa: SLF001 - the parse's last step, left for each call
+        node = original_parse(parser)
+        return node, tuple(parser.expr_attr_names_found), tuple(parser.expr_attr_values_found)
+
+    def with_values(node: Any, lookup: Callable[[str], Any]) -> Any:
+        """`node` with each placeholder node below it holding `lookup(its text)`; unchanged parts shared."""
+        if node.kind == placeholder_kind:
+            return node._replace(value=lookup(node.text))
+        children = node.children
+        if not children:
+            return node
+        replaced = [with_values(child, lookup) for child in children]
+        if all(new is old for new, old in zip(replaced, children, strict=True)):
+            return node
+        return node._replace(children=replaced)
+
+    def key_of(values: Any, names: Any) -> tuple[tuple[tuple[str, str], ...] | None, tuple[str, ...] | None] | None:
+        """The parse's key parts for these names and values; None: moto parses."""
+        if names is None:
+            names_key = None
+        elif type(names) is dict and all(type(key) is str and type(name) is str for key, name in names.items()):
+            names_key = tuple(names.items())
+        else:
+            return None
+        if values is None:
+            return names_key, None
+        if type(values) is dict and all(type(key) is str for key in values):
+            return names_key, tuple(values)
+        return None
 
     def parse(self: Any) -> Any:
         expression = self.condition_expression
-        if type(expression) is not str or not expression:
+        if type(self) is not ConditionExpressionParser or type(expression) is not str or not expression:
             return original_parse(self)
-        try:
-            key = (expression, json.dumps(self.expression_attribute_names), json.dumps(self.expression_attribute_values))
-        except (TypeError, ValueError):  # not JSON-native (binary values): parsed as moto parses it
+        key = key_of(self.expression_attribute_values, self.expression_attribute_names)
+        if key is None:
             return original_parse(self)
-        op, names_found, values_found = parsed(*key)
+        node, names_found, values_found = parsed(expression, *key)
         self.expr_attr_names_found.extend(names_found)
         self.expr_attr_values_found.extend(values_found)
-        return op
+        return self._make_op_condition(with_values(node, self._lookup_expression_attribute_value))
 
     with mock.patch.object(ConditionExpressionParser, "parse", parse):
         yield
