@@ -20,7 +20,9 @@ attributes takes them from the item without converting all of it (`cheaper_proje
 UpdateItem's expression is parsed once per text (`update_expressions_parsed_once()`), its tree copied
 for validation without `copy.deepcopy`'s generic machinery (`cheaper_update_expression_copies()`) and
 validated by the same ten passes with their per-node lookups remembered per class
-(`cheaper_update_expression_walks()`); a condition or filter expression is parsed once per
+(`cheaper_update_expression_walks()`), of which the three checks are not run again for a tree,
+names and table they passed for, nor a pass that can find no node to process in the tree
+(`fewer_update_expression_passes()`); a condition or filter expression is parsed once per
 expression, names and values' placeholders, each call's `Op` tree built by moto from that parse
 with the call's values (`condition_expressions_parsed_once()`), reserved words are looked up in
 a set (`reserved_words_looked_up_in_a_set()`), a JSON body is not searched for an XML request id
@@ -735,6 +737,114 @@ def cheaper_update_expression_walks() -> Iterator[None]:
         yield
 
 
+_UNKEYED = object()
+"""A value no key holds: the validation it stands for is not remembered."""
+
+_CHECKED_TREES_KEPT = 1024
+"""How many update-expression trees `fewer_update_expression_passes` keeps what it learnt about."""
+
+
+@contextmanager
+def fewer_update_expression_passes() -> Iterator[None]:
+    """moto validates an UpdateItem's expression (a deep copy of its parsed tree) with ten passes,
+    each a walk of the whole tree. The first three (`ActionCountValidator`, `OverlappingPathsValidator`,
+    `UpdateHashRangeKeyValidator`) only check: each returns every node it is given unchanged, and
+    whether it raises depends on nothing but the tree's shape, the attribute names and the table's
+    key names — so once they passed for a parsed tree (the same object again: kept by
+    `update_expressions_parsed_once`, never changed), those names (strings) and those key names,
+    they pass again, and are not run. A later pass is not run when the tree holds no node of a class
+    it processes (the classes of its `_processing_map`) and it has no `pre_processing_of_child` of
+    its own: no pass makes nodes but `DDBTypedValue`s and `NoneExistingPath`s (always run for) and
+    every other node is a copy of one of the tree's, so such a walk finds nothing to do (an
+    expression without functions skips `UpdateExpressionFunctionEvaluator`, one without SET the two
+    SET checks). Everything else, and any validator whose passes are not moto 5.2.1's ten, is
+    validated as before. The same answers and errors, in the same order."""
+    validators = _untyped_moto_module("moto.dynamodb.parsing.validators")
+    ast_nodes = _untyped_moto_module("moto.dynamodb.parsing.ast_nodes")
+    Validator, UpdateExpressionValidator = validators.Validator, validators.UpdateExpressionValidator
+    checks = (validators.ActionCountValidator, validators.OverlappingPathsValidator, validators.UpdateHashRangeKeyValidator)
+    passes = (
+        *checks,
+        validators.ExpressionAttributeValueProcessor,
+        validators.ExpressionAttributeResolvingProcessor,
+        validators.UpdateExpressionFunctionEvaluator,
+        validators.NoneExistingPathChecker,
+        validators.ExecuteOperations,
+        validators.TypeMismatchValidator,
+        validators.EmptyStringKeyValueValidator,
+    )
+    made_by_passes = (ast_nodes.DDBTypedValue, ast_nodes.NoneExistingPath)
+    default_hook = ast_nodes.DepthFirstTraverser.pre_processing_of_child
+    Node = ast_nodes.Node
+
+    original_init, original_validate = Validator.__init__, Validator.validate
+    trees: dict[int, tuple[Any, dict[type, bool], set[Any]]] = {}
+    """Per parsed tree (by id; the tree is held, so its id stays its own): the tree, per pass class
+    whether it can find work in it, and the (names, key names) its checks passed for."""
+
+    def node_classes(tree: Any) -> set[type]:
+        found: set[type] = set()
+        pending = [tree]
+        while pending:
+            node = pending.pop()
+            if isinstance(node, Node):
+                found.add(type(node))
+                pending.extend(node.children or [])
+        return found
+
+    def finds_work(processor: Any, classes: set[type]) -> bool:
+        if type(processor).pre_processing_of_child is not default_hook:
+            return True
+        processed = tuple(processor._processing_map())  # noqa: SLF001 - moto's own list of what a pass processes
+        return any(issubclass(kind, processed) for kind in (*classes, *made_by_passes))
+
+    def names_key(names: Any) -> Any:
+        if names is None:
+            return None
+        if type(names) is dict and all(type(key) is str and type(name) is str for key, name in names.items()):
+            return tuple(names.items())
+        return _UNKEYED
+
+    def __init__(self: Any, expression: Any, *args: Any, **kwargs: Any) -> None:
+        original_init(self, expression, *args, **kwargs)
+        self._parsed_tree = expression  # what `validate` knows the tree by
+
+    def validate(self: Any) -> Any:
+        tree = self.__dict__.get("_parsed_tree")
+        processors = self.processors
+        if type(self) is not UpdateExpressionValidator or tree is None or tuple(type(p) for p in processors) != passes:
+            return original_validate(self)
+        known = trees.get(id(tree))
+        if known is None or known[0] is not tree:
+            if len(trees) >= _CHECKED_TREES_KEPT:
+                trees.clear()
+            known = trees[id(tree)] = (tree, {}, set())
+        _, work, passed = known
+        names = names_key(self.expression_attribute_names)
+        key_names = self.table.table_key_attrs
+        checked = None if names is _UNKEYED or not all(type(name) is str for name in key_names) else (names, tuple(key_names))
+        node = self.node_to_validate
+        classes: set[type] | None = None
+        for index, processor in enumerate(processors):
+            if index < len(checks):
+                if checked is not None and checked in passed:
+                    continue
+            else:
+                kind = type(processor)
+                if kind not in work:
+                    classes = node_classes(tree) if classes is None else classes
+                    work[kind] = finds_work(processor, classes)
+                if not work[kind]:
+                    continue
+            node = processor.traverse(node)
+            if index == len(checks) - 1 and checked is not None:
+                passed.add(checked)
+        return node
+
+    with mock.patch.object(Validator, "__init__", __init__), mock.patch.object(Validator, "validate", validate):
+        yield
+
+
 @contextmanager
 def condition_expressions_parsed_once() -> Iterator[None]:
     """moto parses a ConditionExpression or FilterExpression twice per call (the response checks the
@@ -994,6 +1104,7 @@ def moto_speedups() -> Iterator[None]:
         update_expressions_parsed_once,
         cheaper_update_expression_copies,
         cheaper_update_expression_walks,
+        fewer_update_expression_passes,  # after cheaper_update_expression_walks: its passes walk as that one walks
         condition_expressions_parsed_once,
         cheaper_request_ids,
         cheaper_request_id_strings,

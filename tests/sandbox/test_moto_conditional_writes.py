@@ -1,10 +1,12 @@
 """Conditional writes answer the same with and without moto's speed-ups for them: condition
 expressions parsed once per (expression, names, placeholders) and given each call's values
-(`condition_expressions_parsed_once`). Held at two levels: the parser's own answer (the `Op`/`Func`
-tree, down to which value objects it holds, the placeholders found, or the error raised) for
-expressions of every kind moto parses, each met again with other values; and every answer of a
-scenario of conditional puts, updates, deletes, transactions and filters with values differing
-call by call, conditions failing, placeholders missing or unused."""
+(`condition_expressions_parsed_once`), and update expressions validated without the passes known
+to pass or to find nothing (`fewer_update_expression_passes`). Held at two levels: moto's own
+answer (the condition parser's `Op`/`Func` tree, down to which value objects it holds, the
+placeholders found, or the error raised; the update validator's tree and the item it read, or the
+error raised) for expressions of every kind moto parses, each met again with other values, names
+and tables; and every answer of a scenario of conditional puts, updates, deletes, transactions and
+filters with values differing call by call, conditions failing, placeholders missing or unused."""
 
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ from typing import Any
 import pytest
 
 from sandbox.moto_server import MotoServer
-from sandbox.moto_speedups import condition_expressions_parsed_once, moto_speedups
+from sandbox.moto_speedups import condition_expressions_parsed_once, fewer_update_expression_passes, moto_speedups, update_expressions_parsed_once
 from tests.sandbox.test_aws_transport import in_process_clients, outcome
 
 Values = dict[str, Any] | None
@@ -92,6 +94,67 @@ def test_condition_parses_are_moto_s_for_every_call(name: str) -> None:
     with condition_expressions_parsed_once():
         kept = [parse_answer(expression, names, values) for values in calls]
     assert kept == [parse_answer(expression, names, values) for values in calls]
+
+
+def table(name: str, range_key: str | None = None) -> Any:
+    """A moto table keyed on pk (and `range_key`), with an index keyed on the string g."""
+    from moto.dynamodb.models.table import Table
+
+    keys = [{"AttributeName": "pk", "KeyType": "HASH"}] + ([{"AttributeName": range_key, "KeyType": "RANGE"}] if range_key else [])
+    attributes = [{"AttributeName": n, "AttributeType": "S"} for n in ("pk", "g", *([range_key] if range_key else []))]
+    index = {"IndexName": "by-g", "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}], "Projection": {"ProjectionType": "ALL"}}
+    return Table(name, account_id="123456789012", region="eu-west-1", schema=keys, attr=attributes, global_indexes=[index])
+
+
+ITEM = {"pk": {"S": "k"}, "next_free_ms": {"N": "5"}, "n": {"N": "1"}, "l": {"L": [{"S": "a"}]}, "tags": {"SS": ["a", "b"]}, "nested": {"M": {"a": {"L": [{"N": "1"}, {"N": "2"}]}}}}
+RATE = {":amount": {"N": "3"}, ":expires": {"N": "99"}}
+UPDATES: dict[str, tuple[str, list[tuple[dict[str, str] | None, dict[str, Any], str | None]]]] = {
+    # name: (expression, the calls: (names, values, the table's range key))
+    "rate limiter": ("SET next_free_ms = next_free_ms + :amount, expires_at = :expires", [({}, RATE, None), ({}, {":amount": {"N": "4"}, ":expires": {"S": "x"}}, "sk"), ({}, RATE, None)]),
+    "names and if_not_exists": ("SET #t = :now, #c = if_not_exists(#c, :zero) + :one", [({"#t": "t", "#c": "c"}, {":now": {"N": "1"}, ":zero": {"N": "0"}, ":one": {"N": "1"}}, None), ({"#t": "t", "#c": "n"}, {":now": {"N": "2"}, ":zero": {"N": "0"}, ":one": {"S": "1"}}, None)]),
+    "a missing attribute": ("SET a = absent + :v", [({}, {":v": {"N": "1"}}, None), ({}, {":v": {"N": "2"}}, None)]),
+    "overlapping paths": ("SET a = :v, a = :v", [({}, {":v": {"N": "1"}}, None), ({}, {":v": {"N": "2"}}, None)]),
+    "overlapping names": ("SET #a = :v, #b = :v", [({"#a": "x", "#b": "x"}, {":v": {"N": "1"}}, None), ({"#a": "x", "#b": "y"}, {":v": {"N": "1"}}, None), ({"#a": "x", "#b": "x"}, {":v": {"N": "1"}}, None)]),
+    "a name missing": ("SET #a = :v", [({}, {":v": {"N": "1"}}, None), (None, {":v": {"N": "1"}}, None), ({"#a": "a"}, {":v": {"N": "1"}}, None)]),
+    "a key attribute by name": ("SET #k = :v", [({"#k": "pk"}, {":v": {"S": "x"}}, None), ({"#k": "other"}, {":v": {"S": "x"}}, None), ({"#k": "sk"}, {":v": {"S": "x"}}, "sk"), ({"#k": "sk"}, {":v": {"S": "x"}}, None)]),
+    "the range key": ("SET sk = :v", [({}, {":v": {"S": "x"}}, "sk"), ({}, {":v": {"S": "x"}}, None), ({}, {":v": {"S": "y"}}, "sk")]),
+    "two SET clauses": ("SET a = :v SET b = :v", [({}, {":v": {"N": "1"}}, None), ({}, {":v": {"N": "1"}}, None)]),
+    "an index key's type and emptiness": ("SET g = :v", [({}, {":v": {"N": "1"}}, None), ({}, {":v": {"S": ""}}, None), ({}, {":v": {"S": "x"}}, None)]),
+    "a value missing": ("SET a = :v, b = :w", [({}, {":v": {"N": "1"}}, None), ({}, {":v": {"N": "1"}, ":w": {"N": "2"}}, None)]),
+    "REMOVE only": ("REMOVE n, l[0]", [({}, {}, None), (None, {}, "sk")]),
+    "ADD and DELETE": ("ADD n :one, more :more DELETE tags :gone", [({}, {":one": {"N": "1"}, ":more": {"SS": ["c"]}, ":gone": {"SS": ["a"]}}, None), ({}, {":one": {"S": "x"}, ":more": {"SS": ["d"]}, ":gone": {"SS": ["b"]}}, None)]),
+    "list_append": ("SET l = list_append(l, :add), m = list_append(:add, absent)", [({}, {":add": {"L": [{"S": "b"}]}}, None)]),
+    "list_append to a list": ("SET l = list_append(l, :add)", [({}, {":add": {"L": [{"S": "b"}]}}, None), ({}, {":add": {"N": "1"}}, None)]),
+    "nested paths": ("SET nested.a[1] = :v, nested.b = nested.a[0] - :v REMOVE nested.c", [({}, {":v": {"N": "7"}}, None), ({}, {":v": {"S": "7"}}, None)]),
+    "a path through a number": ("SET n.a = :v", [({}, {":v": {"N": "7"}}, None), ({}, {":v": {"N": "8"}}, None)]),
+}
+
+
+def validation_answer(expression: str, names: dict[str, str] | None, values: dict[str, Any], range_key: str | None) -> Any:
+    """What moto's update validation answers for `expression` on a copy of ITEM: the validated and
+    normalized tree and the item after it, or the error raised."""
+    from moto.dynamodb.models.dynamo_type import DynamoType, Item
+    from moto.dynamodb.parsing.expressions import UpdateExpressionParser
+    from moto.dynamodb.parsing.validators import UpdateExpressionValidator
+
+    item = Item(DynamoType(ITEM["pk"]), DynamoType({"S": "r"}) if range_key else None, attrs={**ITEM, **({range_key: {"S": "r"}} if range_key else {})})
+    try:
+        validator = UpdateExpressionValidator(UpdateExpressionParser.make(expression), expression_attribute_names=names, expression_attribute_values=values, item=item, table=table("t", range_key))
+        validated = validator.validate()
+        validated.normalize()
+    except Exception as error:  # noqa: BLE001 - the error is the answer compared
+        return ("error", type(error), str(error))
+    return ("validated", plain(validated, {}), item.to_json())
+
+
+@pytest.mark.parametrize("name", list(UPDATES))
+def test_update_validation_is_moto_s_for_every_call(name: str) -> None:
+    expression, calls = UPDATES[name]
+    with update_expressions_parsed_once():  # one tree for the text, as in the sandbox
+        expected = [validation_answer(expression, *call) for call in calls]
+        with fewer_update_expression_passes():
+            fewer = [validation_answer(expression, *call) for call in calls * 2]
+    assert fewer == expected * 2
 
 
 @pytest.fixture(scope="module")
@@ -212,7 +275,7 @@ def conditional_writes(client: Callable[[str], Any]) -> list[tuple[str, Any]]:
     return steps
 
 
-@pytest.mark.parametrize("speedups", [condition_expressions_parsed_once, moto_speedups], ids=["condition parses", "all speed-ups"])
+@pytest.mark.parametrize("speedups", [condition_expressions_parsed_once, fewer_update_expression_passes, moto_speedups], ids=["condition parses", "fewer update passes", "all speed-ups"])
 def test_conditional_writes_answer_what_moto_answers(server: MotoServer, speedups: Callable[[], AbstractContextManager[None]]) -> None:
     answers = []
     for active in (nullcontext, speedups):
