@@ -146,9 +146,9 @@ class SlotRateLimiter:
         self._slots: deque[int] = deque()
         self._last_end: int | None = None  # the schedule's next free moment as this process last left it
         self._next_block = 1
-        # What the last invocation showed, for the reservations of the next (see `release`).
-        self._first_block = 1
-        self._expected = 0  # requests it sent (0 when they came slower than its slots)
+        # What the last invocation showed, for the reservations of the next (see `release`): the
+        # requests it sent (0 when they came slower than its slots).
+        self._expected = 0
         self._busy_at_start = False
         # This invocation so far.
         self._sent = 0
@@ -174,9 +174,8 @@ class SlotRateLimiter:
         and size the next invocation's first block by this one: as many slots as it sent requests
         (scheduled flows repeat themselves), or one if its requests came slower than its slots."""
         if self._sent:
-            self._first_block = 1 if self._dropped else min(self._sent, self.max_block)
             self._expected = 0 if self._dropped else self._sent
-        self._next_block = self._first_block
+        self._next_block = max(1, min(self._expected, self.max_block))
         self._sent, self._dropped, self._reserved = 0, False, 0
         if not self._slots or self._last_end is None:
             return
