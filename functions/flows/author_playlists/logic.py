@@ -52,7 +52,7 @@ from functions.flows.author_playlists.cover import CoverImageUnusable, playlist_
 from functions.flows.author_playlists.plan import DesiredPlaylist, LiveEpisode, PlaylistSourceEpisode, desired_playlist
 from functions.state.availability import AvailabilityStore
 from functions.state.cursors import CursorStore
-from functions.state.keys import contributor_key
+from functions.state.keys import EntityKey, contributor_key
 from functions.state.ledger import EntryView, LedgerEntry, StatePart, SyncLedger, TargetView, new_entry
 from functions.state.targets import (
     AUTHOR_PLAYLIST,
@@ -148,23 +148,27 @@ def sync_playlists(deps: PlaylistDeps, now: datetime) -> PlaylistRunOutcome:
         for view in deps.ledger.views_by_status(PLAYLISTS, status):
             views.setdefault(view.key, view)
     work: list[tuple[PlaylistView, DesiredPlaylist | None]] = []
+    due: set[EntityKey] = set()  # the playlists not in step: to archive, make or change
     for key, view in sorted(views.items(), key=lambda item: item[0].number):
         contributor = promotable.get(key.number)
         if contributor is None:  # no longer promotable: archived (made private), never deleted
             if view.status is not PlaylistStatus.ARCHIVED and view.state.playlist_id:
                 work.append((view, None))
+                due.add(key)
             continue
         desired = desired_playlist(contributor, live, deps.policy)
         if view.state.playlist_id is None and view.pending_create is None and len(desired.episodes) < deps.policy.playlist_min_episodes:
             continue  # nothing on Spotify to hold yet
         if _in_step(view, desired):
             outcome.unchanged += 1
+        else:
+            due.add(key)
         work.append((view, desired))
     for contributor_id in sorted(set(promotable) - {key.number for key in views}):
         desired = desired_playlist(promotable[contributor_id], live, deps.policy)
         if len(desired.episodes) >= deps.policy.playlist_min_episodes:
             work.append((PLAYLISTS.of(new_entry(contributor_key(contributor_id), AUTHOR_PLAYLIST)), desired))
-    due = [(view, desired) for view, desired in work if desired is None or not _in_step(view, desired)]
+            due.add(contributor_key(contributor_id))
     cursor = deps.cursors.get(CURSOR) or {}
     checked = cursor.get("library_checked_at")
     check_due = checked is None or now - datetime.fromisoformat(checked) >= timedelta(hours=deps.policy.library_check_hours)
@@ -174,7 +178,7 @@ def sync_playlists(deps: PlaylistDeps, now: datetime) -> PlaylistRunOutcome:
     run = _Run(client, {p.id: p for p in client.my_playlists()}, deps, outcome)
     outcome.library_read = True
     deps.cursors.put(CURSOR, {**cursor, "library_checked_at": now.isoformat()})
-    todo = [(view, desired) for view, desired in work if desired is None or not _in_step(view, desired) or _gone(view, run.library)]
+    todo = [(view, desired) for view, desired in work if view.key in due or _gone(view, run.library)]
     # Only the entries to be changed are read whole; one not saved yet (version 0) is a new entry.
     entries = deps.ledger.get_many([view.key for view, _ in todo if view.version], AUTHOR_PLAYLIST)
     for view, desired in todo:
