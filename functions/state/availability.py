@@ -21,11 +21,10 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime, timezone
 from typing import Any, Literal
 
-from botocore.exceptions import ClientError
 from pydantic import AwareDatetime, BaseModel, ConfigDict, field_serializer, field_validator
 
 from functions.clock import utcnow
-from functions.state.dynamo import batch_get, dynamodb_client, from_item, to_item
+from functions.state.dynamo import batch_get, dynamodb_client, from_item, to_item, unless_condition_failed
 from functions.state.keys import EntityKey
 
 Channel = Literal["megaphone", "spotify"]
@@ -174,18 +173,15 @@ class AvailabilityStore:
             return False
         values: dict[str, Any] = record.model_dump(mode="json", exclude={"entity"})
         values.update(pk=record.entity, sk=record.sort_key, updated_at=utcnow().astimezone(timezone.utc).strftime(TIME_FORMAT))
-        try:
-            dynamodb_client().put_item(
+        written = unless_condition_failed(
+            lambda: dynamodb_client().put_item(
                 TableName=self.table_name,
                 Item=to_item(values),
                 ConditionExpression="attribute_not_exists(pk) OR observed_at <= :observed",
                 ExpressionAttributeValues=to_item({":observed": values["observed_at"]}),
             )
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
+        )
+        return written is not None
 
     def taken_down(self) -> set[str]:
         """The entities taken down somewhere (a stop the integration did not make, not live again), for a

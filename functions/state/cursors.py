@@ -6,14 +6,13 @@ DynamoDB deletes it by itself once its credential has been idle for a day.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from functions.observability import logger
-from functions.state.dynamo import dynamodb_client, from_item, to_item
+from functions.state.dynamo import dynamodb_client, from_item, to_item, unless_condition_failed
 
 SCHEDULE_EXPIRY_MARGIN_SECONDS = 86_400
 LAST_SUCCESS = "last_success_at"
@@ -78,7 +77,7 @@ class DynamoSlotSchedule:
 
     def restart(self, key: str, amount_ms: int, now_ms: int) -> int | None:
         end = now_ms + amount_ms
-        written = _unless_condition_failed(
+        written = unless_condition_failed(
             lambda: dynamodb_client().put_item(
                 TableName=self.table_name,
                 Item=to_item({"pk": _schedule_key(key), "next_free_ms": end, "expires_at": _expiry(end)}),
@@ -101,7 +100,7 @@ class DynamoSlotSchedule:
             return False
 
     def _update(self, key: str, update: str, condition: str, values: dict[str, int]) -> int | None:
-        response = _unless_condition_failed(
+        response = unless_condition_failed(
             lambda: dynamodb_client().update_item(
                 TableName=self.table_name,
                 Key=to_item({"pk": _schedule_key(key)}),
@@ -112,16 +111,6 @@ class DynamoSlotSchedule:
             )
         )
         return None if response is None else int(from_item(response["Attributes"])["next_free_ms"])
-
-
-def _unless_condition_failed(write: Callable[[], dict[str, Any]]) -> dict[str, Any] | None:
-    """The answer to a conditional write, or None when DynamoDB refused it on its condition."""
-    try:
-        return write()
-    except ClientError as exc:
-        if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
-            return None
-        raise
 
 
 def _schedule_key(key: str) -> str:

@@ -6,12 +6,13 @@ sandbox can point `AWS_ENDPOINT_URL` at moto before anything connects.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import boto3
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import ClientError
 
 from functions.domain.errors import TransientError
 from functions.execution_environment import built_once
@@ -31,6 +32,17 @@ def dynamodb_client() -> Any:
 
 def reset_clients() -> None:
     dynamodb_client.cache_clear()
+
+
+def unless_condition_failed(write: Callable[[], dict[str, Any]]) -> dict[str, Any] | None:
+    """The answer to a conditional write, or None when DynamoDB refused it on its condition (any
+    other error is raised): the one place that tells a refused condition from a failure."""
+    try:
+        return write()
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+            return None
+        raise
 
 
 def batch_get(table: str, keys: list[dict[str, Any]], projection: Projection | None = None) -> Iterator[dict[str, Any]]:

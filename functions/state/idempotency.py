@@ -11,11 +11,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from functions.clock import epoch_seconds
 from functions.domain.errors import TransientError
-from functions.state.dynamo import dynamodb_client, from_item, to_item
+from functions.state.dynamo import dynamodb_client, from_item, to_item, unless_condition_failed
 
 DEFAULT_RETENTION_SECONDS = 7 * 24 * 3600
 FAILURE_RETENTION_SECONDS = 14 * 24 * 3600  # as long as a DLQ keeps a message
@@ -42,8 +40,8 @@ class IdempotencyStore:
     def claim(self, key: str, lease_seconds: float) -> dict[str, Any] | None:
         """Claim `key`. Returns the stored result if it already completed; raises if another holds it."""
         now = epoch_seconds()
-        try:
-            dynamodb_client().put_item(
+        claimed = unless_condition_failed(
+            lambda: dynamodb_client().put_item(
                 TableName=self.table_name,
                 Item=to_item(
                     {
@@ -57,10 +55,9 @@ class IdempotencyStore:
                 ExpressionAttributeNames={"#s": "status"},
                 ExpressionAttributeValues=to_item({":inprogress": "INPROGRESS", ":now": int(now)}),
             )
+        )
+        if claimed is not None:
             return None
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
-                raise
         result = self.completed_result(key)
         if result is not None:
             return result
@@ -76,17 +73,15 @@ class IdempotencyStore:
 
     def release(self, key: str) -> None:
         """Give a claim back after a failure, so the retry need not wait for the lease."""
-        try:
-            dynamodb_client().delete_item(
+        unless_condition_failed(  # held by another invocation again, or gone: nothing to give back
+            lambda: dynamodb_client().delete_item(
                 TableName=self.table_name,
                 Key=to_item({"id": key}),
                 ConditionExpression="#s = :inprogress",
                 ExpressionAttributeNames={"#s": "status"},
                 ExpressionAttributeValues=to_item({":inprogress": "INPROGRESS"}),
             )
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
-                raise
+        )
 
     def remember_failure(self, message_id: str, reason: str) -> None:
         """What a record's receive failed with, for the dead-letter reason should its next receive crash."""

@@ -35,11 +35,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from botocore.exceptions import ClientError
-
 from functions.clock import epoch_seconds
 from functions.domain.errors import PermanentError
-from functions.state.dynamo import dynamodb_client, to_item
+from functions.state.dynamo import dynamodb_client, to_item, unless_condition_failed
 
 TIMESTAMP_HEADER = "X-Signature-Timestamp"
 SIGNATURE_HEADER = "X-Signature"
@@ -191,19 +189,16 @@ class DynamoReplayGuard:
         self.key_prefix = key_prefix
 
     def first_time(self, delivery: str, expires_at: int) -> bool:
-        try:
-            dynamodb_client().put_item(
+        written = unless_condition_failed(
+            lambda: dynamodb_client().put_item(
                 TableName=self.table_name,
                 Item=to_item({self.key_attribute: self.key_prefix + delivery, "expiration": int(expires_at)}),
                 ConditionExpression="attribute_not_exists(#key) OR #expiration < :now",
                 ExpressionAttributeNames={"#key": self.key_attribute, "#expiration": "expiration"},
                 ExpressionAttributeValues=to_item({":now": int(epoch_seconds())}),
             )
-            return True
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                return False
-            raise
+        )
+        return written is not None
 
 
 def _digest(secret: str, timestamp: int, body: bytes) -> str:
