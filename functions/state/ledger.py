@@ -243,10 +243,6 @@ class TargetView(Generic[Part]):
         computed = frozenset(self.state.model_fields) & frozenset(self.target.state.model_computed_fields)
         object.__setattr__(self, "computed_fields", computed)
 
-    @property
-    def computed(self) -> bool:
-        return bool(self.computed_fields)
-
     def has_summary(self, item: dict[str, Any]) -> bool:
         """Whether the item's summary holds every field this view reads: a summary saved before a
         computed field existed lacks it, and its default would stand in for the value the state gives.
@@ -272,7 +268,7 @@ class TargetView(Generic[Part]):
         stored = item.get("state")
         if self.summarised and self.has_summary(item):
             state = self.state.model_validate_json(item[SUMMARY]["S"])
-        elif stored is not None and "S" in stored and not self.computed:  # the layout `save` writes: the state as one JSON string
+        elif stored is not None and "S" in stored and not self.computed_fields:  # the layout `save` writes: the state as one JSON string
             state = self.state.model_validate_json(stored["S"])
         else:  # a state stored as a map, written before typed state or before a computed field: the entry's own reading
             state = self.state.model_validate(_entry(item, self.target).state.model_dump(mode="json"))
