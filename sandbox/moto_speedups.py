@@ -738,7 +738,18 @@ def cheaper_update_expression_walks() -> Iterator[None]:
 
 
 _UNKEYED = object()
-"""A value no key holds: the validation it stands for is not remembered."""
+"""A value no key holds: what it stands for (a validation, a parse) is not remembered."""
+
+
+def _names_key(names: Any) -> Any:
+    """An expression's attribute names as a key: None for none, their (placeholder, name) pairs in
+    order when all are strings (as moto's lookups of them are), `_UNKEYED` for anything else, which
+    is left to moto."""
+    if names is None:
+        return None
+    if type(names) is dict and all(type(key) is str and type(name) is str for key, name in names.items()):
+        return tuple(names.items())
+    return _UNKEYED
 
 _CHECKED_TREES_KEPT = 1024
 """How many update-expression trees `fewer_update_expression_passes` keeps what it learnt about."""
@@ -798,13 +809,6 @@ def fewer_update_expression_passes() -> Iterator[None]:
         processed = tuple(processor._processing_map())  # noqa: SLF001 - moto's own list of what a pass processes
         return any(issubclass(kind, processed) for kind in (*classes, *made_by_passes))
 
-    def names_key(names: Any) -> Any:
-        if names is None:
-            return None
-        if type(names) is dict and all(type(key) is str and type(name) is str for key, name in names.items()):
-            return tuple(names.items())
-        return _UNKEYED
-
     def __init__(self: Any, expression: Any, *args: Any, **kwargs: Any) -> None:
         original_init(self, expression, *args, **kwargs)
         self._parsed_tree = expression  # what `validate` knows the tree by
@@ -820,7 +824,7 @@ def fewer_update_expression_passes() -> Iterator[None]:
                 trees.clear()
             known = trees[id(tree)] = (tree, {}, set())
         _, work, passed = known
-        names = names_key(self.expression_attribute_names)
+        names = _names_key(self.expression_attribute_names)
         key_names = self.table.table_key_attrs
         checked = None if names is _UNKEYED or not all(type(name) is str for name in key_names) else (names, tuple(key_names))
         node = self.node_to_validate
@@ -890,11 +894,8 @@ def condition_expressions_parsed_once() -> Iterator[None]:
 
     def key_of(values: Any, names: Any) -> tuple[tuple[tuple[str, str], ...] | None, tuple[str, ...] | None] | None:
         """The parse's key parts for these names and values; None: moto parses."""
-        if names is None:
-            names_key = None
-        elif type(names) is dict and all(type(key) is str and type(name) is str for key, name in names.items()):
-            names_key = tuple(names.items())
-        else:
+        names_key = _names_key(names)
+        if names_key is _UNKEYED:
             return None
         if values is None:
             return names_key, None
