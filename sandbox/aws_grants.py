@@ -34,7 +34,8 @@ detail-type on the bus; here only the declared `emits` pass, which is what the r
 polling and the declarations promise (a flow emitting an undeclared detail-type is a declaration bug).
 
 `AwsAccess` also counts every request that reaches the transport (botocore `before-send`: one per
-HTTP attempt) by the flow whose invocation made it, and remembers which detail-types each
+HTTP attempt; for a call the transport answers at `before-call`, its `after-call`) by the flow whose
+invocation made it, and remembers which detail-types each
 invocation put on the bus (the runtime polls only the queues those can reach).
 """
 
@@ -56,7 +57,7 @@ from botocore.model import OperationModel
 from botocore.parsers import create_parser
 
 from infra.flows import FlowDeclaration
-from sandbox.aws_transport import BufferedBody, install_botocore_handlers
+from sandbox.aws_transport import ANSWERED_IN_PROCESS, BufferedBody, install_botocore_handlers
 from infra.flows import SECRET_SPECS
 from infra.naming import ResourceNames
 from sandbox.resources import SandboxResources
@@ -299,6 +300,7 @@ class AwsAccess:
                 ("before-parameter-build", self._check),
                 ("before-call", self._answer_denied),
                 ("before-send", self._count),
+                ("after-call", self._count_answered_early),
             )
         return self
 
@@ -342,6 +344,10 @@ class AwsAccess:
 
     def _count(self, **_: Any) -> None:
         self.count_request()
+
+    def _count_answered_early(self, context: dict[str, Any], **_: Any) -> None:
+        if context.get(ANSWERED_IN_PROCESS):
+            self.count_request()
 
     def count_request(self) -> None:
         """One request to AWS by the current invocation (or outside one); also for a request the

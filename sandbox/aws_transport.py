@@ -19,6 +19,21 @@ Handlers are installed process-wide through `botocore.handlers.BUILTIN_HANDLERS`
 `mock_aws` does), so every botocore session created while they are installed has them — the
 project's cached clients, Powertools' parameter providers, the runtime's own clients. A request for
 any other URL is left alone (the handler returns None and botocore sends it).
+
+JSON-protocol calls (DynamoDB, SQS, EventBridge, Secrets Manager, Glue, Athena: nearly every call the
+flows make) are taken one step earlier, at botocore's `before-call` (`InProcessTransport.answer_call`,
+registered last, so the sandbox's grant checks and held delayed messages answer first). By then
+botocore has validated and serialized the request and resolved its endpoint; what it would still do
+is sign it (SigV4: a canonical request, four HMACs), wrap it in an `AWSRequest`, prepare its
+headers and run its retry checks — about half of the client's work per call, and nothing moto looks
+at: moto does not check signatures, only reads the access key, region and service from the
+`Authorization` header's credential scope. So the route sends the serialized request with that scope
+(and `X-Amz-Date`, as botocore sets them) but no computed signature, through the same `exchange`,
+and parses the answer with botocore's own parser as the endpoint would (modeled error fields
+included, `RetryAttempts` 0). The client still emits `after-call` and raises the same `ClientError`.
+Not taken: other protocols (S3's REST-XML, SNS's query), streaming bodies, operations with request
+checksums or compression; they keep the `before-send` path. A request that reaches the emulator
+either way is marked in the call's context (`ANSWERED_IN_PROCESS`) for whoever counts them.
 """
 
 from __future__ import annotations
@@ -31,31 +46,36 @@ from typing import Any, Protocol
 from urllib.parse import unquote, urlsplit
 
 from botocore import handlers as botocore_handlers
+from botocore.auth import SIGV4_TIMESTAMP, get_current_datetime
 from botocore.awsrequest import AWSPreparedRequest, AWSResponse
+from botocore.endpoint import convert_to_response_dict
+from botocore.model import OperationModel
+from botocore.parsers import ResponseParser, create_parser
 
 WsgiApplication = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+# In a call's botocore context: the request was sent to the emulator by `answer_call` (no `before-send`).
+ANSWERED_IN_PROCESS = "sandbox_answered_in_process"
+ROUTED_PROTOCOLS = frozenset({"json"})
 
 
 def install_botocore_handler(event_name: str, handler: Callable[..., Any]) -> Callable[[], None]:
     """Register `handler` for `event_name` in every botocore session created from now on; returns
     its remover. Sessions (and their clients) created before keep their own handlers."""
-    spec = (event_name, handler)
-    botocore_handlers.BUILTIN_HANDLERS.append(spec)
+    return install_botocore_handlers((event_name, handler))
+
+
+def install_botocore_handlers(*specs: tuple[Any, ...]) -> Callable[[], None]:
+    """`install_botocore_handler` for several (event name, handler) pairs — or (event name, handler,
+    `botocore.handlers.REGISTER_LAST`) for one that runs after those registered without it; returns
+    one remover for all."""
+    for spec in specs:
+        botocore_handlers.BUILTIN_HANDLERS.append(spec)
 
     def remove() -> None:
-        if spec in botocore_handlers.BUILTIN_HANDLERS:
-            botocore_handlers.BUILTIN_HANDLERS.remove(spec)
-
-    return remove
-
-
-def install_botocore_handlers(*specs: tuple[str, Callable[..., Any]]) -> Callable[[], None]:
-    """`install_botocore_handler` for several (event name, handler) pairs; returns one remover for all."""
-    removers = [install_botocore_handler(event_name, handler) for event_name, handler in specs]
-
-    def remove() -> None:
-        for remover in removers:
-            remover()
+        for spec in specs:
+            if spec in botocore_handlers.BUILTIN_HANDLERS:
+                botocore_handlers.BUILTIN_HANDLERS.remove(spec)
 
     return remove
 
@@ -99,7 +119,9 @@ class InProcessTransport:
         self._prefix = self.endpoint_url + "/"
         self._server_name = parts.hostname
         self._server_port = str(parts.port)
+        self._parsers: dict[str, ResponseParser] = {}
         self.requests = 0
+        self.calls_answered_early = 0  # of `requests`, those `answer_call` sent (no signing, no AWSRequest)
         self.direct_requests = 0  # of `requests`, those `direct` answered; the rest went through `app`
         self.seconds_in_application = 0.0  # wall time inside moto's application (the emulator's own work)
 
@@ -111,6 +133,42 @@ class InProcessTransport:
             return None
         status, headers, body = self.exchange(request.method, request.url, request.headers.items(), _body_bytes(request.body))
         return AWSResponse(request.url, status, headers, BufferedBody(body))
+
+    def answer_call(
+        self, model: OperationModel, params: dict[str, Any], request_signer: Any, context: dict[str, Any], **_: Any
+    ) -> tuple[AWSResponse, dict[str, Any]] | None:
+        """botocore `before-call`: a JSON-protocol call for the emulator, answered before botocore
+        signs and sends it (see the module docstring); None leaves the call to botocore."""
+        service = model.service_model
+        protocol = service.resolved_protocol
+        if protocol not in ROUTED_PROTOCOLS or model.has_streaming_input or model.http_checksum or model.request_compression:
+            return None
+        url = params["url"]
+        credentials = getattr(request_signer, "_credentials", None)  # botocore keeps no public accessor
+        if not self.handles(url) or credentials is None:
+            return None
+        access_key = credentials.get_frozen_credentials().access_key
+        headers = dict(params["headers"])
+        stamp = get_current_datetime().strftime(SIGV4_TIMESTAMP)
+        headers["X-Amz-Date"] = stamp
+        signed = ";".join(sorted({name.lower() for name in headers} | {"host"}))
+        scope = f"{access_key}/{stamp[:8]}/{request_signer.region_name}/{request_signer.signing_name}/aws4_request"
+        headers["Authorization"] = f"AWS4-HMAC-SHA256 Credential={scope}, SignedHeaders={signed}, Signature=not-computed-in-process"
+        context[ANSWERED_IN_PROCESS] = True
+        self.calls_answered_early += 1
+        status, response_headers, content = self.exchange(params["method"], url, headers.items(), _body_bytes(params["body"]))
+        http = AWSResponse(url, status, response_headers, BufferedBody(content))
+        response = convert_to_response_dict(http, model)
+        parser = self._parsers.get(protocol) or self._parsers.setdefault(protocol, create_parser(protocol))
+        parsed: dict[str, Any] = parser.parse(response, model.output_shape)
+        code = parsed.get("Error", {}).get("Code") if status >= 300 else None
+        if code is not None:  # as `Endpoint._add_modeled_error_fields`: a modeled error's own members
+            error_shape = service.shape_for_error_code(code)
+            if error_shape is not None:
+                parsed.update(parser.parse(response, error_shape))
+        if "ResponseMetadata" in parsed:
+            parsed["ResponseMetadata"]["RetryAttempts"] = 0
+        return http, parsed
 
     def exchange(
         self, method: str, url: str, headers: Iterable[tuple[str, str | bytes]], body: bytes

@@ -7,8 +7,8 @@ that could send real credentials or redirect a service elsewhere (a session toke
 per-service endpoint overrides) is taken out of the environment and put back when it stops.
 
 Clients in this process skip the socket (`in_process=True`, the default): their requests, prepared
-by botocore for the loopback URL, are handed to the same WSGI application the server thread serves
-(`sandbox.aws_transport`), or — unless `direct_dispatch=False` — straight to the moto handler that
+by botocore for the loopback URL (JSON-protocol ones unsigned, before botocore's signing and sending),
+are handed to the same WSGI application the server thread serves (`sandbox.aws_transport`), or — unless `direct_dispatch=False` — straight to the moto handler that
 application would call, without Flask's request handling around it (`sandbox.moto_direct_dispatch`).
 Other processes keep using the socket. While it runs, moto's slow paths
 are short-cut with the same answers (`speedups=True`, the default; `sandbox.moto_speedups`).
@@ -33,7 +33,9 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_ba
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from sandbox.athena_engine import AthenaEngine
-from sandbox.aws_transport import InProcessTransport, install_botocore_handler
+from botocore import handlers as botocore_handlers
+
+from sandbox.aws_transport import InProcessTransport, install_botocore_handlers
 from sandbox.moto_direct_dispatch import DirectDispatch
 from sandbox.moto_speedups import moto_speedups
 
@@ -163,7 +165,9 @@ class MotoServer:
         if self.in_process:
             direct = DirectDispatch(dispatcher, declines=AthenaEngine.answers) if self.direct_dispatch else None
             self.transport = InProcessTransport(application, self.endpoint_url, direct)
-            self._remove_transport = install_botocore_handler("before-send", self.transport)
+            self._remove_transport = install_botocore_handlers(
+                ("before-send", self.transport), ("before-call", self.transport.answer_call, botocore_handlers.REGISTER_LAST)
+            )
         self._point_environment_here()
         reset_client_caches()
         return self

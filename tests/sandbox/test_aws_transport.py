@@ -67,10 +67,16 @@ def server() -> Iterator[MotoServer]:
 
 
 def socket_clients(server: MotoServer) -> Clients:
-    """Clients whose session does not carry the in-process handler: they go through the socket."""
+    """Clients whose session does not carry the in-process handlers: they go through the socket."""
     session = boto3.session.Session()
-    session._session.unregister("before-send", server.transport)  # noqa: SLF001 - the one botocore API for it
+    _unregister_transport(session, server)
     return session.client
+
+
+def _unregister_transport(session: boto3.session.Session, server: MotoServer) -> None:
+    assert server.transport is not None
+    session._session.unregister("before-send", server.transport)  # noqa: SLF001 - the one botocore API for it
+    session._session.unregister("before-call", server.transport.answer_call)  # noqa: SLF001
 
 
 def in_process_clients() -> Clients:
@@ -84,18 +90,24 @@ class RecordingTransport(InProcessTransport):
         assert server.transport is not None and server.athena is not None
         super().__init__(server.athena, server.endpoint_url, server.transport.direct if direct else None)
         self.answers: list[tuple[str, str, int, list[tuple[str, str]], bytes]] = []
+        self.json_requests = 0  # requests in a JSON protocol (those name their operation in X-Amz-Target)
 
     def exchange(self, method: str, url: str, headers: Any, body: bytes) -> tuple[int, list[tuple[str, str]], bytes]:
+        headers = list(headers)
+        self.json_requests += any(name.lower() == "x-amz-target" for name, _ in headers)
         status, response_headers, content = super().exchange(method, url, headers, body)
         self.answers.append((method, url.split("?")[0], status, response_headers, content))
         return status, response_headers, content
 
 
-def recording_clients(server: MotoServer, transport: RecordingTransport) -> Clients:
-    """Clients whose session sends through `transport` instead of the server's own."""
+def recording_clients(server: MotoServer, transport: RecordingTransport, *, early: bool = False) -> Clients:
+    """Clients whose session sends through `transport` instead of the server's own (`early`: JSON
+    calls answered at `before-call`, as the sandbox's clients are; else all signed and sent)."""
     session = boto3.session.Session()
-    session._session.unregister("before-send", server.transport)  # noqa: SLF001 - the one botocore API for it
+    _unregister_transport(session, server)
     session._session.register("before-send", transport)  # noqa: SLF001
+    if early:
+        session._session.get_component("event_emitter").register_last("before-call", transport.answer_call)  # noqa: SLF001
     return session.client
 
 
@@ -816,12 +828,16 @@ def test_every_answer_is_the_same_over_the_socket_and_in_process(server: MotoSer
     direct = RecordingTransport(server, direct=True)
     through_direct = scenario(recording_clients(server, direct))
     server.reset_state()
-    direct_before = server.transport.direct_requests
+    early = RecordingTransport(server, direct=True)
+    answered_early = scenario(recording_clients(server, early, early=True))
+    server.reset_state()
+    direct_before, early_before = server.transport.direct_requests, server.transport.calls_answered_early
     in_process = scenario(in_process_clients())  # the server's own transport, as the sandbox uses it
     assert server.transport.requests - before >= len(in_process)
     assert server.transport.direct_requests - direct_before == direct.direct_requests, "the sandbox's transport dispatches directly"
+    assert server.transport.calls_answered_early - early_before == early.calls_answered_early, "and answers JSON calls early"
 
-    for path, steps in (("wsgi", through_wsgi), ("direct", through_direct), ("in process", in_process)):
+    for path, steps in (("wsgi", through_wsgi), ("direct", through_direct), ("early", answered_early), ("in process", in_process)):
         assert [name for name, _ in steps] == [name for name, _ in over_socket], path
         for (name, expected), (_, actual) in zip(over_socket, steps, strict=True):
             assert actual == expected, f"{path}: {name}"
@@ -867,6 +883,15 @@ def test_every_answer_is_the_same_over_the_socket_and_in_process(server: MotoSer
         assert request == [method, path]
         assert (status, masked_headers(headers)) == (wsgi_status, masked_headers(wsgi_headers)), f"{method} {path}"
         assert masked_body(body) == masked_body(wsgi_body), f"{method} {path}"
+
+    # raw: every JSON-protocol call answered early (unsigned, at before-call) got the answer its signed
+    # request got, and only those were taken early (S3's and SNS's were signed and sent)
+    assert 0 < early.calls_answered_early == direct.json_requests < early.requests
+    assert len(early.answers) == len(direct.answers)
+    for (method, path, status, headers, body), (*request, signed_status, signed_headers, signed_body) in zip(early.answers, direct.answers, strict=True):
+        assert request == [method, path]
+        assert (status, masked_headers(headers)) == (signed_status, masked_headers(signed_headers)), f"{method} {path}"
+        assert masked_body(body) == masked_body(signed_body), f"{method} {path}"
 
 
 def masked_body(body: bytes) -> bytes:
