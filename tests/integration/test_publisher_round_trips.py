@@ -1,11 +1,12 @@
 """The publisher's AWS round trips per published episode, counted where the sandbox sends every AWS
 request (`runtime.access`: botocore's before-send, or after-call for a call the transport answered
 at before-call; beside the hooks that check the flow's grants), not timed. Issue 10's goal: a batch
-reads what it needs once (the ledger entries in one BatchGetItem, the series once; no idempotency record: the ledger's version checks and content hashes make a duplicate
-delivery evaluate to nothing) and each new episode then costs its create intent and its final ledger
-write; its Megaphone request's rate-limit slot comes from blocks reserved one write each
-(1, 2, 4 slots: functions.connectors.rate_limit), and the slots left over are given back in one write
-when the invocation ends; a batch that leaves episodes awaiting ingest also sends their delayed ingest
+reads what it needs once (the ledger entries in one BatchGetItem, the series once; no idempotency
+record: the ledger's version checks and content hashes make a duplicate delivery evaluate to
+nothing) and each new episode then costs its create intent and its final ledger write; its Megaphone
+request's rate-limit slot comes from blocks reserved one write each (1, 2, 4 slots:
+functions.connectors.rate_limit), and the slots left over are given back in one write when the
+invocation ends; a batch that leaves episodes awaiting ingest also sends their delayed ingest
 checks, in one call."""
 
 from __future__ import annotations
