@@ -29,8 +29,9 @@ headers and run its retry checks — about half of the client's work per call, a
 at: moto does not check signatures, only reads the access key, region and service from the
 `Authorization` header's credential scope. So the route sends the serialized request with that scope
 (and `X-Amz-Date`, as botocore sets them) but no computed signature, through the same `exchange`,
-and parses the answer with botocore's own parser as the endpoint would (modeled error fields
-included, `RetryAttempts` 0). The client still emits `after-call` and raises the same `ClientError`.
+and parses the answer with botocore's own JSON parser as the endpoint would (modeled error fields
+included, `RetryAttempts` 0), its shape walk compiled once per shape
+(`sandbox.botocore_json_responses`). The client still emits `after-call` and raises the same `ClientError`.
 Not taken: other protocols (S3's REST-XML, SNS's query), streaming bodies, operations with request
 checksums or compression; they keep the `before-send` path. A request that reaches the emulator
 either way is marked in the call's context (`ANSWERED_IN_PROCESS`) for whoever counts them.
@@ -50,7 +51,9 @@ from botocore.auth import SIGV4_TIMESTAMP, get_current_datetime
 from botocore.awsrequest import AWSPreparedRequest, AWSResponse
 from botocore.endpoint import convert_to_response_dict
 from botocore.model import OperationModel
-from botocore.parsers import ResponseParser, create_parser
+from botocore.parsers import JSONParser
+
+from sandbox.botocore_json_responses import CompiledJsonParser
 
 WsgiApplication = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
@@ -119,7 +122,7 @@ class InProcessTransport:
         self._prefix = self.endpoint_url + "/"
         self._server_name = parts.hostname
         self._server_port = str(parts.port)
-        self._parsers: dict[str, ResponseParser] = {}
+        self.json_parser: JSONParser = CompiledJsonParser()  # botocore's, its walk compiled per shape (same parse)
         self.requests = 0
         self.calls_answered_early = 0  # of `requests`, those `answer_call` sent (no signing, no AWSRequest)
         self.direct_requests = 0  # of `requests`, those `direct` answered; the rest went through `app`
@@ -159,7 +162,7 @@ class InProcessTransport:
         status, response_headers, content = self.exchange(params["method"], url, headers.items(), _body_bytes(params["body"]))
         http = AWSResponse(url, status, response_headers, BufferedBody(content))
         response = convert_to_response_dict(http, model)
-        parser = self._parsers.get(protocol) or self._parsers.setdefault(protocol, create_parser(protocol))
+        parser = self.json_parser
         parsed: dict[str, Any] = parser.parse(response, model.output_shape)
         code = parsed.get("Error", {}).get("Code") if status >= 300 else None
         if code is not None:  # as `Endpoint._add_modeled_error_fields`: a modeled error's own members

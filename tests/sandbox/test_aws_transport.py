@@ -21,6 +21,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from sandbox.aws_transport import InProcessTransport
+from sandbox.botocore_json_responses import CompiledJsonParser
 from sandbox.moto_server import DUMMY_CREDENTIAL as DUMMY
 from sandbox.moto_server import MotoServer
 from sandbox.moto_speedups import json_requests_converted, moto_speedups
@@ -916,6 +917,33 @@ def test_moto_speedups_answer_what_moto_answers(server: MotoServer) -> None:
     counts = {name: result["ok"]["Count"] for name, result in plain if name.startswith(("query edge", "query over"))}
     assert counts["query edge page 0"] == counts["query edge index page 0"] == 3, "a page of exactly 1,000,000 bytes is full"
     assert counts["query over page 0"] == counts["query over index page 0"] == 2, "one byte more starts the next page"
+
+
+def test_the_compiled_json_walk_parses_every_answer_as_botocore_does(server: MotoServer) -> None:
+    """Every JSON answer of the scenario (DynamoDB, SQS, EventBridge, Secrets Manager, Glue, Athena;
+    errors' modeled members included), parsed by the transport's compiled walk and by botocore's own."""
+    assert server.transport is not None
+    compared: set[str] = set()
+    different: list[str] = []
+
+    def compare(shape: str, expected: Any, actual: Any) -> None:
+        compared.add(shape)
+        if expected != actual:
+            different.append(f"{shape}: {expected!r} != {actual!r}")
+
+    kept = server.transport.json_parser
+    server.reset_state()
+    server.transport.json_parser = CompiledJsonParser(compare=compare)
+    try:
+        scenario(in_process_clients())
+    finally:
+        server.transport.json_parser = kept
+    assert different == []
+    assert compared >= {
+        "GetItemOutput", "QueryOutput", "ScanOutput", "BatchGetItemOutput", "UpdateItemOutput", "CreateTableOutput",
+        "TransactionCanceledException", "ReceiveMessageResult", "PutEventsResponse", "GetSecretValueResponse",
+        "GetTableResponse", "GetQueryResultsOutput",
+    }
 
 
 def test_converted_dynamodb_requests_are_what_moto_parses(server: MotoServer) -> None:
