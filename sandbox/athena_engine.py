@@ -91,6 +91,13 @@ class AthenaEngine:
         self._mirrored: dict[Path, str] = {}
         self._mirror_lock = threading.Lock()
 
+    def close(self) -> None:
+        """Remove the mirror. Why here: the sandbox CLI ends with `os._exit`, which skips the finalizer
+        that would remove a temporary directory, so every run left its mirror behind."""
+        with self._mirror_lock:
+            self._mirrored.clear()
+            self._mirror.cleanup()
+
     @staticmethod
     def answers(environ: dict[str, Any]) -> bool:
         """True for the requests this engine answers itself; moto answers the others."""

@@ -184,6 +184,8 @@ class MotoServer:
             self._thread.join()
             self._thread = None
         self._server = None
+        if self.athena is not None:
+            self.athena.close()  # its executions stay readable
         self._patches.close()
         self._restore_environment()
         reset_client_caches()

@@ -99,3 +99,13 @@ def test_only_a_flow_that_runs_athena_queries_may_use_the_workgroup(store: tuple
     assert all(nightly.allows(p, arns) for p in start + results)
     assert not any(nightly.allows(p, arns) for p in other)  # not another workgroup
     assert not any(ingest.allows(p, arns) for p in start + results)
+
+
+def test_the_query_mirror_is_removed_when_the_server_stops() -> None:
+    """The sandbox CLI ends with `os._exit` (no finalizers run), so the server's stop removes the
+    directory where the engine mirrors the tables' objects; a run used to leave one behind."""
+    with MotoServer() as server:
+        assert server.athena is not None
+        mirror = server.athena._mirror_root  # noqa: SLF001 - the directory is the engine's own
+        assert mirror.is_dir()
+    assert not mirror.exists()
