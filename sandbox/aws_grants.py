@@ -35,8 +35,8 @@ polling and the declarations promise (a flow emitting an undeclared detail-type 
 
 `AwsAccess` also counts every request that reaches the transport (botocore `before-send`: one per
 HTTP attempt; for a call the transport answers at `before-call`, its `after-call`) by the flow whose
-invocation made it, and remembers which detail-types each
-invocation put on the bus (the runtime polls only the queues those can reach).
+invocation made it, and remembers which detail-types each invocation put on the bus (the runtime
+polls only the queues those can reach).
 """
 
 from __future__ import annotations

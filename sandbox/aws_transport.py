@@ -59,7 +59,7 @@ WsgiApplication = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]
 
 # In a call's botocore context: the request was sent to the emulator by `answer_call` (no `before-send`).
 ANSWERED_IN_PROCESS = "sandbox_answered_in_process"
-ROUTED_PROTOCOLS = frozenset({"json"})
+ROUTED_PROTOCOL = "json"  # the protocol `answer_call` takes, the one its parser reads
 
 
 def install_botocore_handler(event_name: str, handler: Callable[..., Any]) -> Callable[[], None]:
@@ -143,8 +143,7 @@ class InProcessTransport:
         """botocore `before-call`: a JSON-protocol call for the emulator, answered before botocore
         signs and sends it (see the module docstring); None leaves the call to botocore."""
         service = model.service_model
-        protocol = service.resolved_protocol
-        if protocol not in ROUTED_PROTOCOLS or model.has_streaming_input or model.http_checksum or model.request_compression:
+        if service.resolved_protocol != ROUTED_PROTOCOL or model.has_streaming_input or model.http_checksum or model.request_compression:
             return None
         url = params["url"]
         credentials = getattr(request_signer, "_credentials", None)  # botocore keeps no public accessor
@@ -162,13 +161,12 @@ class InProcessTransport:
         status, response_headers, content = self.exchange(params["method"], url, headers.items(), _body_bytes(params["body"]))
         http = AWSResponse(url, status, response_headers, BufferedBody(content))
         response = convert_to_response_dict(http, model)
-        parser = self.json_parser
-        parsed: dict[str, Any] = parser.parse(response, model.output_shape)
+        parsed: dict[str, Any] = self.json_parser.parse(response, model.output_shape)
         code = parsed.get("Error", {}).get("Code") if status >= 300 else None
         if code is not None:  # as `Endpoint._add_modeled_error_fields`: a modeled error's own members
             error_shape = service.shape_for_error_code(code)
             if error_shape is not None:
-                parsed.update(parser.parse(response, error_shape))
+                parsed.update(self.json_parser.parse(response, error_shape))
         if "ResponseMetadata" in parsed:
             parsed["ResponseMetadata"]["RetryAttempts"] = 0
         return http, parsed

@@ -42,9 +42,10 @@ class CompiledJsonParser(JSONParser):
         known = self._compiled.get(id(shape))
         if known is None:
             known = self._compiled.setdefault(id(shape), (shape, self._converter(shape, {})))
-        parsed = known[1](self._parse_body_as_json(raw_body))
-        if self._compare is not None:
-            self._compare(shape.name, self._parse_shape(shape, self._parse_body_as_json(raw_body)), parsed)
+        body = self._parse_body_as_json(raw_body)
+        parsed = known[1](body)
+        if self._compare is not None:  # neither walk changes the body it reads
+            self._compare(shape.name, self._parse_shape(shape, body), parsed)
         return parsed
 
     # compiling ------------------------------------------------------------------------------------
@@ -71,8 +72,8 @@ class CompiledJsonParser(JSONParser):
 
     @staticmethod
     def _late_bound(shape: Shape, compiling: dict[str, Converter]) -> list[Converter]:
-        """Makes `shape`'s converter, until `_compiled` replaces it, one that calls what the returned
-        cell will hold: members that contain `shape` again refer to it before it is compiled."""
+        """Makes `shape`'s converter, until `_compiled_as` replaces it, one that calls what the
+        returned cell will hold: members that contain `shape` again refer to it before it is compiled."""
         cell: list[Converter] = []
         compiling[shape.name] = lambda value: cell[0](value)
         return cell

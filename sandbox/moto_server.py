@@ -8,8 +8,9 @@ per-service endpoint overrides) is taken out of the environment and put back whe
 
 Clients in this process skip the socket (`in_process=True`, the default): their requests, prepared
 by botocore for the loopback URL (JSON-protocol ones unsigned, before botocore's signing and sending),
-are handed to the same WSGI application the server thread serves (`sandbox.aws_transport`), or — unless `direct_dispatch=False` — straight to the moto handler that
-application would call, without Flask's request handling around it (`sandbox.moto_direct_dispatch`).
+are handed to the same WSGI application the server thread serves (`sandbox.aws_transport`), or —
+unless `direct_dispatch=False` — straight to the moto handler that application would call, without
+Flask's request handling around it (`sandbox.moto_direct_dispatch`).
 Other processes keep using the socket. While it runs, moto's slow paths
 are short-cut with the same answers (`speedups=True`, the default; `sandbox.moto_speedups`).
 
@@ -29,12 +30,11 @@ from types import TracebackType
 from typing import Any
 
 import boto3
+from botocore import handlers as botocore_handlers
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from sandbox.athena_engine import AthenaEngine
-from botocore import handlers as botocore_handlers
-
 from sandbox.aws_transport import InProcessTransport, install_botocore_handlers
 from sandbox.moto_direct_dispatch import DirectDispatch
 from sandbox.moto_speedups import moto_speedups
