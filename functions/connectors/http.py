@@ -55,6 +55,32 @@ class HttpExchange:
     error: str | None = None
 
 
+class _NoCookies(httpx.Cookies):
+    """A jar that keeps nothing: see `CookielessClient`."""
+
+    def extract_cookies(self, response: httpx.Response) -> None:
+        return None
+
+    def set_cookie_header(self, request: httpx.Request) -> None:
+        return None
+
+
+class CookielessClient(httpx.Client):
+    """An httpx client that keeps no cookies between requests. Every API here authenticates each request
+    by its headers; a cookie one response set would otherwise ride along on later requests of the same
+    warm Lambda, state no credential accounts for. It also skips httpx's per-response cookie parsing,
+    which builds two urllib compatibility objects for every response, Set-Cookie or not."""
+
+    @property
+    def cookies(self) -> httpx.Cookies:
+        return _NoCookies()
+
+    @cookies.setter
+    def cookies(self, cookies: Any) -> None:
+        if cookies:
+            raise ValueError("a CookielessClient takes no cookies")
+
+
 def route_host(host: str, transport: httpx.BaseTransport) -> None:
     """Send every request for `host` through `transport` (the sandbox's simulators)."""
     _transports[host] = transport
@@ -115,7 +141,7 @@ class HttpService:
     def client(self) -> httpx.Client:
         if self._client is None:
             host = urlsplit(self.base_url).netloc
-            self._client = httpx.Client(
+            self._client = CookielessClient(
                 transport=_transports.get(host),
                 timeout=httpx.Timeout(self.timeout_seconds),
                 headers={"Accept": "application/json", "User-Agent": "consonance-spotify/1.0"},

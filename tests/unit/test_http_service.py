@@ -157,3 +157,24 @@ def test_observers_never_see_the_secrets_an_oauth_form_carries(exchanges, cleare
         "client_id": "[redacted]",
         "code_verifier": "[redacted]",
     }
+
+
+# ------------------------------------------------------------------------------ cookies
+def test_a_cookie_one_response_sets_never_rides_on_the_next_request(cleared_routes):
+    """The APIs authenticate by headers: a session cookie a response sets (a load balancer's, say)
+    must not become hidden state that a warm Lambda's later requests carry."""
+    import httpx
+
+    sent: list[httpx.Request] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        return httpx.Response(200, headers={"Set-Cookie": "session=abc123; Path=/"}, json={})
+
+    route_host("api.example", httpx.MockTransport(answer))
+    service = HttpService(service="api", base_url="https://api.example")
+    service.request("GET", "/first", idempotent=True)
+    service.request("GET", "/second", idempotent=True)
+    assert [request.url.path for request in sent] == ["/first", "/second"]
+    assert "cookie" not in sent[1].headers
+    assert len(service.client().cookies) == 0
