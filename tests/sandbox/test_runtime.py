@@ -4,6 +4,7 @@ reason (or by SQS's redrive), crashes, timeouts, and schedules on the virtual cl
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -570,3 +571,35 @@ def test_a_delay_sqs_refuses_is_refused(build_runtime: BuildRuntime) -> None:
         sqs.send_message(QueueUrl=runtime.resources.queues[DIRECT.name].queue_url, MessageBody="x", DelaySeconds=901)
     assert "DelaySeconds" in str(refused.value)
     assert runtime.delayed.held == []
+
+
+def test_request_log_finds_secrets_that_json_escapes_anywhere_in_an_entry(tmp_path: Path) -> None:
+    """The log looks for each secret in the encoded line (scrubbing string by string only when one is
+    there): a secret with characters JSON escapes (quotes, backslashes, non-ASCII) is found in a body,
+    a header, a key and an error alike; an entry without one is written as it is."""
+    from functions.connectors.http import HttpExchange
+
+    secret = 'pa"ss\\wörd'
+    exchange = HttpExchange(
+        service="sample",
+        method="POST",
+        url="https://api.example/v1?q=1",
+        status=200,
+        virtual_time=START.isoformat(),
+        request_headers={"x-trace": f"t {secret}"},
+        request_body={"note": f"leaked {secret}!", secret: [1, {"deep": secret}]},
+        error=f"boom: {secret}",
+    )
+    clean = dataclasses.replace(exchange, request_headers={"x-trace": "t"}, request_body={"note": "ok", "n": [1, 2.5, None]}, error=None)
+    log_path = tmp_path / "http.jsonl"
+    with RequestLog(log_path, secret_values=[secret]) as log:
+        log.record(exchange)
+        log.record(clean)
+
+    leaked, kept = read_request_log(log_path)
+    assert log.secret_redactions == 5
+    assert leaked["request_headers"]["x-trace"] == "t [redacted]"
+    assert leaked["request_body"] == {"note": "leaked [redacted]!", "[redacted]": [1, {"deep": "[redacted]"}]}
+    assert leaked["error"] == "boom: [redacted]"
+    assert kept["request_body"] == {"note": "ok", "n": [1, 2.5, None]} and kept["error"] is None
+    assert secret not in log_path.read_text(encoding="utf-8")
