@@ -8,6 +8,7 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
@@ -75,6 +76,28 @@ def test_a_query_the_engine_rejects_fails_with_athenas_reason(store: tuple[Sandb
     query = RollupQuery(name="broken", text="SELECT no_such_column FROM facts", parameters=())
     with pytest.raises(AthenaQueryRejected, match="failed: .*no_such_column"):
         athena(resources).run(query, {})
+
+
+def test_each_query_runs_alone_nothing_one_leaves_behind_reaches_the_next(store: tuple[SandboxResources, Path]) -> None:
+    """The engine keeps one DuckDB database between queries but gives each its own connection and
+    transaction: a table a query created, and a setting it changed, are gone for the next query, as
+    they would be on a fresh database."""
+    resources, _ = store
+    assert resources.analytics is not None
+    client = boto3.client("athena")
+
+    def state_of(statement: str) -> dict[str, Any]:
+        started = client.start_query_execution(
+            QueryString=statement, QueryExecutionContext={"Database": resources.analytics.database}, WorkGroup=resources.analytics.workgroup
+        )
+        return client.get_query_execution(QueryExecutionId=started["QueryExecutionId"])["QueryExecution"]["Status"]
+
+    assert state_of("CREATE TABLE leftover AS SELECT 1 AS n")["State"] == "SUCCEEDED"
+    assert state_of("SET integer_division = false")["State"] == "SUCCEEDED"
+    gone = state_of("SELECT n FROM leftover")
+    assert gone["State"] == "FAILED" and "leftover" in gone["StateChangeReason"]
+    runner = athena(resources)
+    assert runner.run(RollupQuery(name="divide", text="SELECT 7 / 2 AS q", parameters=()), {}) == [{"q": 3}]  # Athena's integer division
 
 
 def test_an_unknown_workgroup_or_database_is_refused(store: tuple[SandboxResources, Path]) -> None:
