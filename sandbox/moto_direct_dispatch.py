@@ -12,7 +12,7 @@ in-process AWS call is that machinery rather than moto's own work.
 dispatcher picks the app; the route and the headers the after-request step adds are found once per
 (app, method, path) by Flask itself, in a request context of that request; the handler is called with
 Flask's own request class built from the environ, behind a werkzeug `LocalProxy` as the server hands
-it over (so moto parses it exactly as in the server), and its result becomes a Flask `Response` whose WSGI status, headers and body are returned. What it
+it over (so moto parses it exactly as in the server), and its result becomes the WSGI status, headers and body a Flask `Response` gives: built directly for the plain answers nearly every call gets (`_plain_exchange`, held to werkzeug's by tests/sandbox/test_moto_direct_dispatch.py), through werkzeug for the rest. What it
 cannot reproduce that way it declines (None), and the caller sends the request through the WSGI
 application instead: moto's own API and instance metadata (their views read Flask's globals), CORS
 requests (an `Origin` header, preflights: their headers depend on the request), gzip bodies (the
@@ -40,6 +40,7 @@ from moto.moto_server.utilities import decompress_request_body
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 from werkzeug.exceptions import BadRequestKeyError, HTTPException
 from werkzeug.local import LocalProxy
+from werkzeug.utils import get_content_type
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from sandbox.aws_transport import drained
@@ -50,6 +51,9 @@ ALLOW_ORIGIN = "Access-Control-Allow-Origin"
 _MOTO_OWN_PATHS = ("/moto-api", "/favicon.ico", "/latest/meta-data/", "/latest/api/")
 _CORS_REQUEST_KEYS = ("HTTP_ORIGIN", "HTTP_ACCESS_CONTROL_REQUEST_PRIVATE_NETWORK")
 _URL_KEYS = ("wsgi.url_scheme", "HTTP_HOST", "SERVER_NAME", "SERVER_PORT", "SCRIPT_NAME", "PATH_INFO", "QUERY_STRING")
+# Headers `Response.get_wsgi_headers` rewrites (made absolute URIs): such answers go through werkzeug.
+_REWRITTEN_HEADERS = frozenset({"location", "content-location"})
+_DEFAULT_CONTENT_TYPE = get_content_type(Response.default_mimetype or "text/html", "utf-8")  # what a Response without one gets
 _FORM_MIMETYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})  # werkzeug parses these
 _ROUTES_KEPT = 4096  # routes are per path: S3 object keys would otherwise grow the cache without end
 
@@ -84,19 +88,24 @@ class DirectDispatch:
         app, route = found
         request = app.request_class(environ)
         request.json_module = app.json
-        _read_unless_form(request)
         # Flask's request reads these limits from the app context, which is not pushed here
         request.max_content_length = app.config["MAX_CONTENT_LENGTH"]
         request.max_form_memory_size = app.config["MAX_FORM_MEMORY_SIZE"]
         request.max_form_parts = app.config["MAX_FORM_PARTS"]
+        _read_unless_form(request)
         self._remember_url(request, environ)
         response: WerkzeugResponse
         try:
-            response = _view_response(route.view, LocalProxy(lambda: request))
+            result = _view_result(route.view, LocalProxy(lambda: request))
         except BadRequestKeyError:
             raise  # a debug-mode Flask app (moto's) lets these propagate
         except HTTPException as error:
             response = app.response_class.force_type(error, environ)  # type: ignore[arg-type]  # as Flask's make_response
+        else:
+            plain = _plain_exchange(*result, request.method, route.added_headers)
+            if plain is not None:
+                return plain
+            response = _response(*result, request.method)
         if not response.headers.get(ALLOW_ORIGIN):  # flask_cors leaves headers a handler set alone
             for name, value in route.added_headers:
                 response.headers.add(name, value)
@@ -184,11 +193,11 @@ def _flask_route(app: Flask, environ: dict[str, Any]) -> Route | None:
     return Route(view, tuple(after[len(before) :]))
 
 
-def _view_response(view: convert_to_flask_response, request: Any) -> Response:
-    """What `convert_to_flask_response.__call__` makes of the handler's answer, with `request` in
-    place of Flask's global one. That global is a werkzeug `LocalProxy`, and moto looks at the type of
-    what it is given (a "werkzeug" request gets no `date` header and its path from `RAW_URI`), so
-    `request` is one too."""
+def _view_result(view: convert_to_flask_response, request: Any) -> tuple[Any, dict[str, Any], Any]:
+    """The handler's answer as `convert_to_flask_response.__call__` takes it (status, headers,
+    content), with `request` in place of Flask's global one. That global is a werkzeug `LocalProxy`,
+    and moto looks at the type of what it is given (a "werkzeug" request gets no `date` header and
+    its path from `RAW_URI`), so `request` is one too."""
     from botocore.exceptions import ClientError
     from moto.moto_api import recorder
 
@@ -198,10 +207,48 @@ def _view_response(view: convert_to_flask_response, request: Any) -> Response:
     except ClientError as error:
         result = 400, {}, error.response["Error"]["Message"]
     if len(result) == 3:
-        status, headers, content = result
-    else:
-        status, headers, content = 200, {}, result
+        return result
+    return 200, {}, result
+
+
+def _response(status: Any, headers: dict[str, Any], content: Any, method: str) -> Response:
+    """What `convert_to_flask_response.__call__` makes of the handler's answer."""
     response = Response(response=content, status=status, headers=headers)
-    if request.method == "HEAD" and "content-length" in headers:
+    if method == "HEAD" and "content-length" in headers:
         response.headers["Content-Length"] = headers["content-length"]
     return response
+
+
+def _plain_exchange(status: Any, headers: dict[Any, Any], content: Any, method: str, added: tuple[tuple[str, str], ...]) -> Exchange | None:
+    """The WSGI answer `_response` and `Response.get_wsgi_response` give, and the headers flask_cors
+    adds, for the answers nearly every call gets: a str or bytes body, a status with a body (not 1xx,
+    204 or 304), no HEAD, plain header values and no Location header to rewrite. Built directly:
+    werkzeug's response object and header bookkeeping were about 1.5 % of a demo run. Anything else
+    is None, and goes through werkzeug."""
+    if not isinstance(status, int) or status < 200 or status in (204, 304) or method == "HEAD" or not isinstance(content, (str, bytes)):
+        return None
+    listed: list[tuple[str, str]] = []
+    for name, value in headers.items():
+        text = value if isinstance(value, str) else str(value) if isinstance(value, int) else None
+        if not isinstance(name, str) or text is None or "\n" in text or "\r" in text or name.lower() in _REWRITTEN_HEADERS:
+            return None
+        listed.append((name, text))
+    body = content.encode() if isinstance(content, str) else content
+    if not any(name.lower() == "content-type" for name, _ in listed):
+        listed.append(("Content-Type", _DEFAULT_CONTENT_TYPE))
+    _set_header(listed, "Content-Length", str(len(body)))
+    if not next((value for name, value in listed if name.lower() == ALLOW_ORIGIN.lower()), None):
+        listed.extend(added)
+    return status, listed, body
+
+
+def _set_header(headers: list[tuple[str, str]], name: str, value: str) -> None:
+    """werkzeug's `Headers.set`: the first header of that name (any case) replaced, later ones removed;
+    appended when there is none."""
+    wanted = name.lower()
+    at = next((index for index, (key, _) in enumerate(headers) if key.lower() == wanted), None)
+    if at is None:
+        headers.append((name, value))
+        return
+    headers[at] = (name, value)
+    headers[at + 1 :] = [(key, text) for key, text in headers[at + 1 :] if key.lower() != wanted]
