@@ -6,7 +6,7 @@ read it as they would a publisher's file. Everything is deterministic (a seed, n
 serve the same bytes and content hashes repeat.
 
 - Covers are a gradient with a disc on it; `grain` adds seeded noise, which is what makes a PNG large
-  (noise does not compress): `cover(3000, 3000, "PNG", grain=3)` is a ~6 MB PNG.
+  (noise does not compress): `cover(3000, 3000, "PNG", grain=3)` is a ~5.7 MB PNG.
 - WAV is written with the standard library's `wave` module (PCM silence).
 - MP3 is a run of MPEG-1 Layer III frames built here: each has a valid 4-byte header (sync word,
   version, layer, bitrate, sample rate, mono) and all-zero side information, which decodes as
@@ -27,6 +27,7 @@ import math
 import random
 import struct
 import wave
+import zlib
 
 from PIL import Image, ImageChops, ImageDraw
 
@@ -60,13 +61,36 @@ def cover(
         image = ImageChops.add(image, Image.merge("RGB", (noise, noise, noise)))
     if mode != "RGB":
         image = image.convert(mode)
-    buffer = io.BytesIO()
-    # A PNG at zlib level 1: the sandbox makes its files for their pixels and size class, and level 6
-    # (Pillow's default) spent 1.5 s on a noisy 3000x3000 cover for a file 4.4 MB instead of 6 MB.
-    options: dict[str, int] = {"JPEG": {"quality": quality}, "PNG": {"compress_level": 1}}.get(image_format, {})
-    image.save(buffer, image_format, **options)
-    data = buffer.getvalue()
+    if image_format == "PNG" and image.mode == "RGB" and grain:
+        data = _grainy_png(image)
+    else:
+        buffer = io.BytesIO()
+        # A PNG at zlib level 1: the sandbox makes its files for their pixels and size class, and level 6
+        # (Pillow's default) spent 1.5 s on a noisy 3000x3000 cover for a file 4.4 MB instead of 6 MB.
+        options: dict[str, int] = {"JPEG": {"quality": quality}, "PNG": {"compress_level": 1}}.get(image_format, {})
+        image.save(buffer, image_format, **options)
+        data = buffer.getvalue()
     return data[:truncate_to] if truncate_to is not None else data
+
+
+def _grainy_png(image: Image.Image) -> bytes:
+    """A noisy RGB cover as a PNG written here: every scanline with filter 2 ("Up": each byte minus the
+    one above it), zlib level 1, one IDAT chunk. The pixels are the ones Pillow would write, in the same
+    size class (5.7 MB at 3000x3000, grain 3; Pillow's was 6.0 MB), in ~0.3 s instead of ~0.47 s: Pillow
+    tries every filter on every scanline. A demo run makes two such covers, and the tests many more."""
+    width, height = image.size
+    above = ImageChops.offset(image, 0, 1)  # each row moved down one (the last wraps to the top)
+    above.paste((0, 0, 0), (0, 0, width, 1))  # the first row has nothing above it
+    residuals = ImageChops.subtract_modulo(image, above)
+    stride = width * 3
+    scanlines = Image.new("L", (stride + 1, height), 2)  # column 0: each scanline's filter type
+    scanlines.paste(Image.frombytes("L", (stride, height), residuals.tobytes()), (1, 0))
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)  # 8 bits a sample, truecolour, no interlace
+    return b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", header) + _png_chunk(b"IDAT", zlib.compress(scanlines.tobytes(), 1)) + _png_chunk(b"IEND", b"")
+
+
+def _png_chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
 
 def _picture(width: int, height: int, seed: int) -> Image.Image:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import random
 import struct
 import wave
 
@@ -11,7 +12,7 @@ import pytest
 from mutagen.mp3 import MP3
 from mutagen.mp4 import MP4
 from mutagen.wave import WAVE
-from PIL import Image
+from PIL import Image, ImageChops
 
 from sandbox import media
 
@@ -77,3 +78,24 @@ def test_m4a_is_aac_lc_whose_sample_table_points_at_its_frames():
     chunk_offset = struct.unpack(">I", data[data.index(b"stco") + 12 : data.index(b"stco") + 16])[0]
     assert data[chunk_offset - 8 : chunk_offset] == struct.pack(">I", 8 + frames * 4) + b"mdat"
     assert data[chunk_offset:] == media.AAC_SILENT_FRAME * frames
+
+
+@pytest.mark.parametrize(("width", "height"), [(1, 1), (3, 2), (257, 131), (1400, 1400)])
+def test_the_grainy_png_writer_keeps_every_pixel(width, height):
+    """Noisy covers are written as PNGs by `_grainy_png` (filter Up on every scanline), not by Pillow's
+    encoder; a reader must get back exactly the pixels written, at any size."""
+    rng = random.Random(width * height)
+    image = Image.frombytes("RGB", (width, height), rng.randbytes(width * height * 3))
+    data = media._grainy_png(image)
+    Image.open(io.BytesIO(data)).verify()  # chunk CRCs and structure
+    read = Image.open(io.BytesIO(data))
+    read.load()
+    assert (read.format, read.mode, read.size) == ("PNG", "RGB", (width, height))
+    assert read.tobytes() == image.tobytes()
+
+
+def test_a_grainy_png_cover_is_the_plain_picture_with_its_noise_added():
+    cover = Image.open(io.BytesIO(media.cover(600, 400, "PNG", grain=3, seed=9))).convert("RGB")
+    plain = Image.open(io.BytesIO(media.cover(600, 400, "PNG", seed=9))).convert("RGB")  # written by Pillow
+    difference = ImageChops.subtract(cover, plain)  # the grain only ever adds, by at most 3
+    assert max(high for _, high in difference.getextrema()) <= 3 and difference.getbbox() is not None
