@@ -115,6 +115,7 @@ class SpotifyDistribution:
     _episodes: list[dict[str, Any]] = field(default_factory=list)  # Megaphone's episodes when last read
     _read_at: datetime | None = None
     _revision_seen: int = -1
+    _states_recorded_for: tuple[list[dict[str, Any]], int] | None = None  # the listing and Spotify revision last recorded
     _reread_at: datetime | None = None  # the next moment time alone changes what Megaphone answers
     _unplayable: dict[str, Literal["not_playable", "missing"]] = field(default_factory=dict)  # by external id
 
@@ -228,6 +229,12 @@ class SpotifyDistribution:
             )
 
     def _record_states(self, now: datetime, episodes: list[dict[str, Any]]) -> None:
+        # An episode's state comes from Megaphone's listing (a new list at each read) and the Spotify
+        # simulator's episodes (changed only through its counted methods): unchanged, nothing to record.
+        last = self._states_recorded_for
+        if last is not None and last[0] is episodes and last[1] == self.spotify.revision:
+            return
+        self._states_recorded_for = (episodes, self.spotify.revision)
         for episode in episodes:
             external_id = episode.get("externalId")
             if not external_id or not external_id.isdigit():

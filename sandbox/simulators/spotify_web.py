@@ -107,6 +107,7 @@ class SpotifyWebSimulator(Simulator):
         self.daily_quota = daily_quota
         self.shows: dict[str, SimulatedShow] = {}
         self.episodes: dict[str, SimulatedEpisode] = {}
+        self.revision = 0  # counts the changes made through publish_episode, update_episode and take_down
         self.quota_rejected = 0
         self._calls_per_day: dict[tuple[str, date], int] = {}
         self._rng = random.Random(seed)
@@ -160,6 +161,7 @@ class SpotifyWebSimulator(Simulator):
         with self._lock:
             if show_id not in self.shows:
                 self.add_show(show_id, name=f"Show {show_id}")
+            self.revision += 1
             self.episodes[spotify_id] = SimulatedEpisode(
                 id=spotify_id,
                 show_id=show_id,
@@ -175,6 +177,7 @@ class SpotifyWebSimulator(Simulator):
         available, and where it was taken down, stay as they are."""
         with self._lock:
             episode = self.episodes[spotify_id]
+            self.revision += 1
             episode.name, episode.description = name, description
             episode.release_date, episode.duration_ms = release_date, duration_ms
 
@@ -183,6 +186,7 @@ class SpotifyWebSimulator(Simulator):
         with self._lock:
             episode = self.episodes[spotify_id]
             removed = set(episode.markets) if markets is None else set(markets) & episode.markets
+            self.revision += 1
             episode.markets -= removed
             episode.taken_down_markets |= removed
 

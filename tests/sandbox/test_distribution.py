@@ -192,3 +192,18 @@ def test_a_world_collects_the_oldest_generation_rarely_while_it_runs_and_restore
         young, middle, oldest = gc.get_threshold()
         assert (young, middle) == before[:2] and oldest >= 1_000
     assert gc.get_threshold() == before
+
+
+def test_the_timeline_follows_spotify_side_changes_even_when_megaphone_is_quiet(bridge: Bridge) -> None:
+    """States are recorded again only when Megaphone's listing or Spotify's episodes changed; a
+    takedown made on the Spotify side while Megaphone stays unchanged still reaches the timeline at
+    the next tick, and quiet ticks add nothing."""
+    states = [(entry.product_id, entry.state) for entry in bridge.distribution.timeline]
+    assert states[-1] == (PRODUCT, "live")
+    bridge.run(TICK * 5)
+    assert len(bridge.distribution.timeline) == len(states), "quiet ticks record nothing"
+
+    bridge.spotify.take_down(bridge.spotify_id)  # everywhere, on Spotify's side
+    bridge.run(TICK)
+    last = bridge.distribution.timeline[-1]
+    assert (last.product_id, last.state, last.virtual_time) == (PRODUCT, "taken_down", bridge.clock.now().isoformat())
