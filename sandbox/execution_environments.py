@@ -159,6 +159,7 @@ _LOADER_SHARING = _LoaderSharing()
 
 def _set_variable(name: str, value: str | None) -> None:
     if value is None:
-        os.environ.pop(name, None)
+        if name in os.environ:  # (os.environ.pop(name, None) raises and catches a KeyError when absent)
+            del os.environ[name]
     elif os.environ.get(name) != value:
         os.environ[name] = value
