@@ -37,5 +37,5 @@ class ConsentBrowser:
         if not location.startswith("http://127.0.0.1:"):
             raise RuntimeError(f"the consent decision redirected away from the CLI's loopback server: {location}")
         # The loopback redirect: a real request to the CLI's plain-HTTP server. No certificate to check
-        # there, and httpx would load the CA bundle for it (~50 ms for each account authorised).
+        # there, and httpx would load the CA bundle for it (~23 ms for each account authorised).
         httpx.get(location, timeout=10.0, verify=False)

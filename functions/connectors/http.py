@@ -71,9 +71,15 @@ class CookielessClient(httpx.Client):
     warm Lambda, state no credential accounts for. It also skips httpx's per-response cookie parsing,
     which builds two urllib compatibility objects for every response, Set-Cookie or not."""
 
+    def __init__(self, **options: Any):
+        if options.get("cookies"):
+            raise ValueError("a CookielessClient takes no cookies")
+        super().__init__(**options)
+        self._cookies = _NoCookies()  # one empty jar for the client's life (httpx reads it twice a request)
+
     @property
     def cookies(self) -> httpx.Cookies:
-        return _NoCookies()
+        return self._cookies
 
     @cookies.setter
     def cookies(self, cookies: Any) -> None:
